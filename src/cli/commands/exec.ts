@@ -1,0 +1,104 @@
+// aurae exec: run an executable in a cell, attached (output and exit code come back) or detached.
+import type { WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
+import { parseName } from '../../names/parse.ts'
+import { formatBytes, parseCpus, parseMemory, parsePids } from '../../runtime/limits.ts'
+import { signalNumber } from '../../runtime/proc.ts'
+import { InvalidArgumentError } from '../../errors.ts'
+import { call, drain } from '../client.ts'
+import type { Command } from '../context.ts'
+import { CliError, EXIT } from '../exit.ts'
+
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+/** `-e K=V` values → an environment map. */
+function envOf (pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new InvalidArgumentError(`invalid -e "${pair}": expected KEY=VALUE`)
+    env[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return env
+}
+
+async function write (stream: NodeJS.WriteStream, data: Uint8Array): Promise<void> {
+  if (!stream.write(data)) await new Promise(resolve => stream.once('drain', resolve))
+}
+
+export const exec: Command = {
+  spec: {
+    name: 'exec',
+    usage: 'exec [NAME] [flags] -- COMMAND [ARG...]',
+    summary: 'Runs COMMAND as a workload in a cell of its own. Attached by default: output streams back,\nCtrl-C reaches the workload, and aurae exits with its exit code (128+N for signal N).\nExit 125 means the workload could not be run at all.',
+    flags: {
+      detach: { type: 'boolean', short: 'd', help: 'start it and return; print its name' },
+      env: { type: 'list', short: 'e', help: 'set an environment variable (repeatable)', value: 'K=V' },
+      workdir: { type: 'string', short: 'w', help: 'working directory (absolute)', value: 'DIR' },
+      cpus: { type: 'string', help: 'CPU limit in cores, e.g. 0.5', value: 'N' },
+      memory: { type: 'string', short: 'm', help: 'memory limit, e.g. 64M', value: 'SIZE' },
+      pids: { type: 'string', help: 'most processes at once', value: 'N' },
+      restart: { type: 'string', help: 'no | on-failure | always (default no)', value: 'POLICY' },
+      rm: { type: 'boolean', help: 'remove the workload once it has exited (attached only)' }
+    },
+    maxPositionals: 1,
+    passthrough: true
+  },
+  async run (parsed, ctx) {
+    const { flags } = parsed
+    try {
+      if (parsed.rest === undefined || parsed.rest.length === 0) {
+        throw new InvalidArgumentError('missing command: put it after --, as in: aurae exec -- echo hi')
+      }
+      const target = parseName(parsed.positionals[0] ?? '')
+      if (target.peer !== '') throw new CliError(`cannot run on ${target.peer}: this node has no mesh yet, so only local workloads can run`, EXIT.failure)
+      if (flags.rm === true && flags.detach === true) throw new InvalidArgumentError('--rm works only attached, not with -d')
+      const spec = {
+        name: target.entity,
+        kind: 'executable',
+        executable: { command: parsed.rest, env: envOf(flags.env as string[] | undefined ?? []), workdir: flags.workdir as string ?? '' },
+        limits: {
+          cpus: flags.cpus === undefined ? 0 : parseCpus(flags.cpus as string),
+          memoryBytes: flags.memory === undefined ? 0 : parseMemory(flags.memory as string),
+          pids: flags.pids === undefined ? 0 : parsePids(flags.pids as string)
+        },
+        restart: flags.restart as string ?? 'no',
+        cell: ''
+      }
+      const d = ctx.daemon()
+      if (flags.detach === true) {
+        await drain(ctx.sock, d.workloads.run({ spec, detach: true }), res => {
+          if (res.started !== undefined) process.stdout.write(res.started.name + '\n')
+        })
+        return EXIT.ok
+      }
+      let name = ''
+      let code: number = EXIT.execFailed
+      const forward = (sig: string) => () => {
+        if (name !== '') void call(ctx.sock, d.workloads, 'signal', { name, signal: sig }).catch(() => {})
+      }
+      const handlers = FORWARDED.map(sig => [sig, forward(sig)] as const)
+      for (const [sig, fn] of handlers) process.on(sig, fn)
+      try {
+        await drain(ctx.sock, d.workloads.run({ spec, detach: false }), async (res: WorkloadServiceRunResponse) => {
+          if (res.started !== undefined) name = res.started.name
+          if (res.output !== undefined) await write(res.output.stream === 'stderr' ? process.stderr : process.stdout, res.output.data)
+          if (res.exit !== undefined) {
+            const { exitCode, signal, oomKilled, error } = res.exit
+            code = exitCode ?? (signal !== '' ? 128 + (signalNumber(signal) ?? 0) : EXIT.execFailed)
+            if (error !== '') process.stderr.write(`aurae: ${error}\n`)
+            if (oomKilled) process.stderr.write(`aurae: ${name} was killed for using more than its memory limit (${formatBytes(spec.limits.memoryBytes)})\n`)
+          }
+        })
+      } finally {
+        for (const [sig, fn] of handlers) process.off(sig, fn)
+      }
+      if (flags.rm === true && name !== '') await call(ctx.sock, d.workloads, 'remove', { name, force: true })
+      return code
+    } catch (err) {
+      // Like `docker run`: every failure of aurae itself is 125, so it never looks like the workload's own code.
+      if (err instanceof CliError) throw new CliError(err.message, EXIT.execFailed)
+      if (err instanceof Error) throw new CliError(err.message, EXIT.execFailed)
+      throw err
+    }
+  }
+}

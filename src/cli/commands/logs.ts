@@ -1,0 +1,36 @@
+// aurae logs: a workload's stdout and stderr, optionally followed.
+import { InvalidArgumentError } from '../../errors.ts'
+import { assertWorkloadName } from '../../names/parse.ts'
+import { drain } from '../client.ts'
+import type { Command } from '../context.ts'
+import { EXIT } from '../exit.ts'
+
+export const logs: Command = {
+  spec: {
+    name: 'logs',
+    usage: 'logs NAME [-f] [--tail N] [-t]',
+    summary: 'Prints a workload\'s output: stdout to stdout, stderr to stderr.',
+    flags: {
+      follow: { type: 'boolean', short: 'f', help: 'keep printing new output until the workload ends' },
+      tail: { type: 'string', short: 'n', help: 'only the last N lines', value: 'N' },
+      timestamps: { type: 'boolean', short: 't', help: 'prefix each line with its time' }
+    },
+    maxPositionals: 1
+  },
+  async run (parsed, ctx) {
+    const name = parsed.positionals[0]
+    if (name === undefined) throw new InvalidArgumentError('missing workload name: aurae logs NAME')
+    assertWorkloadName(name)
+    const tailText = parsed.flags.tail as string | undefined
+    if (tailText !== undefined && !/^\d+$/.test(tailText)) throw new InvalidArgumentError(`invalid --tail "${tailText}": expected a whole number`)
+    const d = ctx.daemon()
+    const stream = d.observe.getWorkloadLogs({ name, follow: parsed.flags.follow === true, tail: tailText === undefined ? undefined : Number(tailText) })
+    process.on('SIGINT', () => { stream.cancel(); process.exit(EXIT.ok) })
+    await drain(ctx.sock, stream, async rec => {
+      const out = rec.stream === 'stderr' ? process.stderr : process.stdout
+      const data = parsed.flags.timestamps === true ? Buffer.concat([Buffer.from(rec.time + ' '), rec.data]) : rec.data
+      if (!out.write(data)) await new Promise(resolve => out.once('drain', resolve))
+    })
+    return EXIT.ok
+  }
+}

@@ -1,0 +1,70 @@
+// aurae ps: the node's workloads as a table, or JSON for scripts.
+import type { Workload } from '../../gen/aurae/workloads/v0/workloads.ts'
+import { call } from '../client.ts'
+import type { Command } from '../context.ts'
+import { EXIT } from '../exit.ts'
+import { duration, paint, table } from '../output.ts'
+
+/** The JSON shape scripts rely on: name, kind, state, pid, exitCode, signal, restarts, and more. */
+export function workloadJson (w: Workload): object {
+  const iso = (ms: number): string | null => ms > 0 ? new Date(ms).toISOString() : null
+  return {
+    name: w.name,
+    kind: w.kind,
+    state: w.state,
+    pid: w.pid === 0 ? null : w.pid,
+    exitCode: w.exitCode ?? null,
+    signal: w.signal === '' ? null : w.signal,
+    restarts: w.restarts,
+    oomKilled: w.oomKilled,
+    error: w.error === '' ? null : w.error,
+    command: w.spec?.executable?.command ?? [],
+    restart: w.spec?.restart ?? 'no',
+    cell: w.spec?.cell === '' ? null : w.spec?.cell,
+    limits: w.spec?.limits,
+    createdAt: iso(w.createdAtMs),
+    startedAt: iso(w.startedAtMs),
+    finishedAt: iso(w.finishedAtMs)
+  }
+}
+
+const STATE_COLOUR = { running: 'green', restarting: 'yellow', exited: 'dim', created: 'dim' } as const
+
+export function exitText (w: Workload): string {
+  if (w.state === 'running' || w.state === 'created') return '-'
+  const why = w.oomKilled ? ' (oom)' : w.error !== '' && w.exitCode === undefined ? ' (?)' : ''
+  return (w.signal !== '' ? w.signal : String(w.exitCode ?? '?')) + why
+}
+
+export const ps: Command = {
+  spec: {
+    name: 'ps',
+    usage: 'ps [--all] [--json]',
+    summary: 'Lists workloads: running ones, or all with --all.',
+    flags: {
+      all: { type: 'boolean', short: 'a', help: 'include workloads that have ended' },
+      json: { type: 'boolean', help: 'print a JSON array' }
+    },
+    maxPositionals: 0
+  },
+  async run (parsed, ctx) {
+    const d = ctx.daemon()
+    const { workloads } = await call(ctx.sock, d.workloads, 'list', { all: parsed.flags.all === true })
+    if (parsed.flags.json === true) {
+      process.stdout.write(JSON.stringify(workloads.map(workloadJson), null, 2) + '\n')
+      return EXIT.ok
+    }
+    const now = Date.now()
+    const rows = workloads.map(w => [
+      w.name,
+      w.kind,
+      paint(w.state, STATE_COLOUR[w.state as keyof typeof STATE_COLOUR] ?? 'dim'),
+      w.pid === 0 ? '-' : String(w.pid),
+      exitText(w),
+      w.state === 'running' ? duration(now - w.startedAtMs) : '-',
+      String(w.restarts)
+    ])
+    process.stdout.write(table(['NAME', 'KIND', 'STATE', 'PID', 'EXIT', 'UPTIME', 'RESTARTS'], rows))
+    return EXIT.ok
+  }
+}

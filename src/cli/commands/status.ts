@@ -1,0 +1,62 @@
+// aurae status: the node's state, identity, uptime and workload counts.
+import { call } from '../client.ts'
+import type { Command } from '../context.ts'
+import { CliError, EXIT } from '../exit.ts'
+import { duration, paint, table } from '../output.ts'
+import { formatNodeName } from '../../names/parse.ts'
+
+export const status: Command = {
+  spec: {
+    name: 'status',
+    usage: 'status [--json]',
+    summary: 'Shows whether the node is up, its name, PeerId, uptime and workloads.',
+    flags: { json: { type: 'boolean', help: 'print one JSON object' } },
+    maxPositionals: 0
+  },
+  async run (parsed, ctx) {
+    let s
+    try {
+      const d = ctx.daemon()
+      s = await call(ctx.sock, d.node, 'status', {})
+    } catch (err) {
+      if (parsed.flags.json === true && err instanceof CliError && err.exitCode === EXIT.unreachable) {
+        process.stdout.write(JSON.stringify({ state: 'stopped', socket: ctx.sock }) + '\n')
+      }
+      throw err
+    }
+    const uptimeSeconds = Math.floor((Date.now() - s.startedAtMs) / 1000)
+    if (parsed.flags.json === true) {
+      process.stdout.write(JSON.stringify({
+        state: s.state,
+        name: s.name,
+        domain: s.domain,
+        peerId: s.peerId,
+        version: s.version,
+        pid: s.pid,
+        startedAt: new Date(s.startedAtMs).toISOString(),
+        uptimeSeconds,
+        workloads: s.workloads ?? { running: 0, exited: 0, total: 0 },
+        cgroups: s.cgroups,
+        socket: s.socket,
+        dataDir: s.dataDir,
+        keyPath: s.keyPath
+      }, null, 2) + '\n')
+      return EXIT.ok
+    }
+    const w = s.workloads
+    const rows = [
+      ['state', s.state === 'running' ? paint('running', 'green') : paint(s.state, 'yellow')],
+      ['name', s.name === '' ? '- (run: aurae up NAME[@DOMAIN])' : formatNodeName(s.name, s.domain)],
+      ['peer id', s.peerId === '' ? '-' : s.peerId],
+      ['uptime', duration(uptimeSeconds * 1000)],
+      ['workloads', `${w?.running ?? 0} running, ${w?.exited ?? 0} exited`],
+      ['cgroups', s.cgroups === '' ? '-' : s.cgroups],
+      ['version', s.version],
+      ['pid', String(s.pid)],
+      ['socket', s.socket],
+      ['data', s.dataDir]
+    ]
+    process.stdout.write(table(['', ''], rows).split('\n').slice(1).join('\n'))
+    return EXIT.ok
+  }
+}

@@ -1,0 +1,64 @@
+// aurae stop and aurae rm: act on each named workload, report each, fail if any failed.
+import { InvalidArgumentError } from '../../errors.ts'
+import { assertWorkloadName } from '../../names/parse.ts'
+import { call } from '../client.ts'
+import type { Command, Context } from '../context.ts'
+import { EXIT, report } from '../exit.ts'
+import { progress } from '../output.ts'
+
+/** Runs `act` for every name, printing the name on success and the error on failure. */
+async function each (names: string[], verb: string, act: (name: string) => Promise<void>): Promise<number> {
+  if (names.length === 0) throw new InvalidArgumentError(`missing workload name: aurae ${verb} NAME...`)
+  names.forEach(assertWorkloadName)
+  let code: number = EXIT.ok
+  for (const name of names) {
+    try {
+      await act(name)
+      process.stdout.write(name + '\n')
+    } catch (err) {
+      const r = report(err)
+      process.stderr.write(`aurae: ${r.message}\n`)
+      code = Math.max(code, r.code)
+    }
+  }
+  return code
+}
+
+export const stop: Command = {
+  spec: {
+    name: 'stop',
+    usage: 'stop NAME... [--timeout SECONDS]',
+    summary: 'Stops workloads: SIGTERM, then SIGKILL to the whole cell after the timeout.',
+    flags: { timeout: { type: 'string', short: 't', help: 'seconds to wait before SIGKILL (default 10)', value: 'S' } },
+    maxPositionals: Infinity
+  },
+  async run (parsed, ctx: Context) {
+    const t = parsed.flags.timeout as string | undefined
+    if (t !== undefined && !/^\d+$/.test(t)) throw new InvalidArgumentError(`invalid --timeout "${t}": expected whole seconds`)
+    return await each(parsed.positionals, 'stop', async name => {
+      const d = ctx.daemon()
+      const p = progress(`stopping ${name}`)
+      try {
+        await call(ctx.sock, d.workloads, 'stop', { name, timeoutSeconds: t === undefined ? undefined : Number(t) })
+      } finally {
+        p.done()
+      }
+    })
+  }
+}
+
+export const rm: Command = {
+  spec: {
+    name: 'rm',
+    usage: 'rm NAME... [--force]',
+    summary: 'Removes ended workloads with their logs; --force stops running ones first.',
+    flags: { force: { type: 'boolean', short: 'f', help: 'stop the workload (SIGKILL) if it runs' } },
+    maxPositionals: Infinity
+  },
+  async run (parsed, ctx) {
+    return await each(parsed.positionals, 'rm', async name => {
+      const d = ctx.daemon()
+      await call(ctx.sock, d.workloads, 'remove', { name, force: parsed.flags.force === true })
+    })
+  }
+}

@@ -1,0 +1,109 @@
+// aurae up: start auraed if it is not running, and register the node's name.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, openSync, readFileSync } from 'node:fs'
+import { createConnection } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { InvalidArgumentError } from '../../errors.ts'
+import { formatNodeName, parseNodeName } from '../../names/parse.ts'
+import { resolvePaths } from '../../node/config.ts'
+import { call, connect } from '../client.ts'
+import type { Command } from '../context.ts'
+import { CliError, EXIT } from '../exit.ts'
+import { paint, progress } from '../output.ts'
+
+const AURAED = fileURLToPath(new URL('../../../bin/auraed.js', import.meta.url))
+const START_TIMEOUT_MS = 15_000
+
+/** True when something accepts connections on the socket. */
+export async function answers (sock: string): Promise<boolean> {
+  return await new Promise(resolve => {
+    const c = createConnection(sock)
+    c.once('connect', () => { c.destroy(); resolve(true) })
+    c.once('error', () => resolve(false))
+  })
+}
+
+function lastLines (path: string, n: number): string {
+  try {
+    return readFileSync(path, 'utf8').trim().split('\n').slice(-n).map(l => {
+      try { return JSON.parse(l).msg ?? l } catch { return l }
+    }).join('\n')
+  } catch {
+    return ''
+  }
+}
+
+export const up: Command = {
+  spec: {
+    name: 'up',
+    usage: 'up [NAME[@DOMAIN]] [flags]',
+    summary: 'Starts auraed in the background if it is not running, creates the node\'s key on first use\nand registers its name. Running it again with the same name changes nothing.',
+    flags: {
+      key: { type: 'string', help: 'the node\'s private key (default ~/.ssh/id_aura)', value: 'PATH' },
+      data: { type: 'string', help: 'state directory (default /var/lib/aurae, or ~/.local/share/aurae)', value: 'DIR' },
+      'log-max-bytes': { type: 'string', help: 'rotate workload logs at this size', value: 'N' },
+      rename: { type: 'boolean', help: 'allow changing the name of a node that is already up' },
+      foreground: { type: 'boolean', help: 'run auraed attached to this terminal' }
+    },
+    maxPositionals: 1
+  },
+  async run (parsed, ctx) {
+    const { flags } = parsed
+    const nameArg = parsed.positionals[0]
+    const name = nameArg === undefined ? undefined : parseNodeName(nameArg)
+    const paths = resolvePaths({ sock: ctx.sock, key: flags.key as string | undefined, data: flags.data as string | undefined })
+    let child: ChildProcess | undefined
+    if (!(await answers(paths.sock))) {
+      if (flags.foreground !== true) mkdirSync(paths.data, { recursive: true, mode: 0o700 })
+      const logFile = join(paths.data, 'auraed.log')
+      const args = [AURAED, '--sock', paths.sock, '--key', paths.key, '--data', paths.data]
+      if (flags['log-max-bytes'] !== undefined) args.push('--log-max-bytes', flags['log-max-bytes'] as string)
+      const p = progress('starting auraed')
+      if (flags.foreground === true) {
+        child = spawn(process.execPath, args, { stdio: 'inherit' })
+      } else {
+        const fd = openSync(logFile, 'a', 0o600)
+        child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd] })
+        child.unref()
+      }
+      let exited: number | null | undefined
+      child.once('exit', code => { exited = code })
+      const deadline = Date.now() + START_TIMEOUT_MS
+      while (!(await answers(paths.sock))) {
+        if (exited !== undefined) {
+          p.done()
+          const why = flags.foreground === true ? '' : `: ${lastLines(logFile, 1)}`
+          throw new CliError(`auraed exited during start (code ${exited})${why}`, EXIT.failure)
+        }
+        if (Date.now() > deadline) {
+          p.done()
+          throw new CliError(`auraed did not answer on ${paths.sock} within ${START_TIMEOUT_MS / 1000}s; see ${logFile}`, EXIT.failure)
+        }
+        await sleep(20)
+      }
+      p.done()
+    }
+    const d = connect(paths.sock)
+    if (name !== undefined) {
+      const res = await call(paths.sock, d.node, 'up', { name: name.peer, domain: name.domain, rename: flags.rename === true })
+      const full = formatNodeName(res.name, res.domain)
+      const said = { created: `${full} is up`, renamed: `renamed: ${full} is up`, unchanged: `${full} is already up; nothing to do` }[res.outcome] ?? `${full} is up`
+      process.stderr.write(paint(said, 'green', process.stderr) + '\n')
+      if (res.keyCreated) process.stderr.write(`created key ${paths.key}\n`)
+    }
+    const s = await call(paths.sock, d.node, 'status', {})
+    if (s.state !== 'running') {
+      throw new InvalidArgumentError('auraed runs, but this node has no name yet; run: aurae up NAME[@DOMAIN]')
+    }
+    process.stdout.write(`name     ${formatNodeName(s.name, s.domain)}\npeer id  ${s.peerId}\nsocket   ${s.socket}\n`)
+    if (child !== undefined && flags.foreground === true) {
+      const fg = child
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => fg.kill(sig))
+      const [code] = await new Promise<[number | null]>(resolve => fg.once('exit', code => resolve([code])))
+      return code ?? EXIT.failure
+    }
+    return EXIT.ok
+  }
+}

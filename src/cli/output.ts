@@ -1,0 +1,44 @@
+// Terminal output: tables for people, colour only on a TTY, durations in words.
+
+const useColour = (stream: NodeJS.WriteStream): boolean => stream.isTTY === true && process.env.NO_COLOR === undefined
+
+/** Wraps text in an ANSI colour when stdout is a terminal. */
+export function paint (text: string, colour: 'green' | 'red' | 'yellow' | 'dim', stream: NodeJS.WriteStream = process.stdout): string {
+  if (!useColour(stream)) return text
+  const code = { green: 32, red: 31, yellow: 33, dim: 2 }[colour]
+  return `\x1b[${code}m${text}\x1b[0m`
+}
+
+/** Left-aligned columns, two spaces apart, padding measured without colour codes. */
+export function table (header: string[], rows: string[][]): string {
+  // eslint-disable-next-line no-control-regex
+  const width = (s: string): number => s.replace(/\x1b\[[0-9;]*m/g, '').length
+  const widths = header.map((h, i) => Math.max(width(h), ...rows.map(r => width(r[i] ?? ''))))
+  const line = (cells: string[]): string => cells.map((c, i) => i === cells.length - 1 ? c : c + ' '.repeat(widths[i] - width(c) + 2)).join('').trimEnd()
+  return [line(header), ...rows.map(line)].join('\n') + '\n'
+}
+
+/** 3725000 → `1h2m`. */
+export function duration (ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000))
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 > 0 ? `${s % 60}s` : ''}`
+  if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor(s % 3600 / 60) > 0 ? `${Math.floor(s % 3600 / 60)}m` : ''}`
+  return `${Math.floor(s / 86400)}d${Math.floor(s % 86400 / 3600) > 0 ? `${Math.floor(s % 86400 / 3600)}h` : ''}`
+}
+
+/** A one-line spinner on stderr while a command waits; silent when stderr is not a terminal. */
+export function progress (text: string): { done: (final?: string) => void } {
+  if (process.stderr.isTTY !== true) return { done: () => {} }
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
+  let i = 0
+  const draw = (): void => { process.stderr.write(`\r${frames[i++ % frames.length]} ${text}`) }
+  draw()
+  const timer = setInterval(draw, 80)
+  return {
+    done: final => {
+      clearInterval(timer)
+      process.stderr.write('\r\x1b[K' + (final !== undefined ? final + '\n' : ''))
+    }
+  }
+}

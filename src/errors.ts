@@ -1,0 +1,36 @@
+// Typed errors shared by every module; node/grpc-status.ts and cli/exit.ts map them once each.
+
+/** Input that can never be valid: a bad name, a malformed limit. */
+export class InvalidArgumentError extends Error {
+  override name = 'InvalidArgumentError'
+}
+
+/** The thing asked for does not exist. */
+export class NotFoundError extends Error {
+  override name = 'NotFoundError'
+}
+
+/** The name asked for is already taken. */
+export class AlreadyExistsError extends Error {
+  override name = 'AlreadyExistsError'
+}
+
+/** The request is valid but not in the current state (node uninitialized, workload running). */
+export class FailedPreconditionError extends Error {
+  override name = 'FailedPreconditionError'
+}
+
+/** The caller may not do this. */
+export class PermissionDeniedError extends Error {
+  override name = 'PermissionDeniedError'
+}
+
+/** The daemon could not do what it should have been able to (a cgroup write failed). */
+export class InternalError extends Error {
+  override name = 'InternalError'
+}
+
+/** The message of any thrown value, for one-line reports. */
+export function messageOf (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

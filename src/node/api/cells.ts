@@ -1,0 +1,50 @@
+// CellService: allocate and free cells, and start and stop executables inside them.
+import { CellServiceService } from '../../gen/aurae/cells/v0/cells.ts'
+import { assertWorkloadName } from '../../names/parse.ts'
+import type { Cells } from '../../runtime/cells.ts'
+import type { Supervisor } from '../../runtime/supervisor.ts'
+import { limitsFromProto, specFromProto, workloadToProto } from './convert.ts'
+import type { Handlers } from './serve.ts'
+
+const DEFAULT_STOP_TIMEOUT_S = 10
+
+export function cellHandlers (cells: () => Cells, runtime: () => Supervisor): Handlers<typeof CellServiceService> {
+  const toProto = (name: string): { name: string, limits: ReturnType<typeof limitsFromProto>, executables: string[], createdAtMs: number } => {
+    const cell = cells().get(name)
+    return { name: cell.name, limits: cell.limits, executables: cells().members(name), createdAtMs: cell.createdAt }
+  }
+  return {
+    allocate: {
+      target: req => req.name,
+      unary: async req => {
+        const cell = await cells().allocate(assertWorkloadName(req.name), limitsFromProto(req.limits))
+        return { cell: toProto(cell.name) }
+      }
+    },
+    free: {
+      target: req => req.name,
+      unary: async req => {
+        await cells().free(assertWorkloadName(req.name), req.force)
+        return {}
+      }
+    },
+    start: {
+      target: req => req.cellName,
+      unary: async req => {
+        cells().get(assertWorkloadName(req.cellName))
+        const spec = specFromProto({ name: req.name, kind: 'executable', executable: req.executable, limits: undefined, restart: req.restart, cell: req.cellName })
+        return { workload: workloadToProto(await runtime().run(spec)) }
+      }
+    },
+    stop: {
+      target: req => req.name,
+      unary: async req => {
+        const timeout = req.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_S
+        return { workload: workloadToProto(await runtime().stopWorkload(assertWorkloadName(req.name), Math.min(timeout, 3600) * 1000)) }
+      }
+    },
+    list: {
+      unary: async () => ({ cells: cells().list().map(c => toProto(c.name)) })
+    }
+  }
+}

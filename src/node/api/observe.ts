@@ -1,0 +1,52 @@
+// ObserveService: workload logs and the daemon's own log, both followable.
+import { ObserveServiceService } from '../../gen/aurae/observe/v0/observe.ts'
+import { assertWorkloadName } from '../../names/parse.ts'
+import { readLog } from '../../runtime/cri-log.ts'
+import type { Supervisor } from '../../runtime/supervisor.ts'
+import type { DaemonLog } from '../log.ts'
+import type { Handlers } from './serve.ts'
+
+export function observeHandlers (runtime: () => Supervisor, log: DaemonLog): Handlers<typeof ObserveServiceService> {
+  return {
+    getWorkloadLogs: {
+      target: req => req.name,
+      stream: async (req, send, signal) => {
+        const supervisor = runtime()
+        const name = assertWorkloadName(req.name)
+        const rec = supervisor.get(name)
+        const done = (): boolean => !supervisor.has(name) || supervisor.get(name) !== rec || rec.state === 'exited'
+        const stop = new AbortController()
+        const onExit = (): void => { if (done()) stop.abort() }
+        supervisor.on('exit', onExit).on('change', onExit)
+        signal.addEventListener('abort', () => stop.abort())
+        try {
+          for await (const batch of readLog(supervisor.logPath(name), { follow: req.follow, tail: req.tail ?? -1, done, signal: stop.signal })) {
+            for (const e of batch) await send({ stream: e.stream, data: e.data, time: e.time })
+          }
+        } finally {
+          supervisor.off('exit', onExit).off('change', onExit)
+        }
+      }
+    },
+    getDaemonLogs: {
+      stream: async (req, send, signal) => {
+        for (const json of log.recent(req.tail ?? -1)) await send({ json })
+        if (!req.follow) return
+        const queue: string[] = []
+        let wake: (() => void) | undefined
+        const onLine = (line: string): void => { queue.push(line); wake?.() }
+        log.on('line', onLine)
+        signal.addEventListener('abort', () => wake?.())
+        try {
+          while (!signal.aborted) {
+            const json = queue.shift()
+            if (json !== undefined) await send({ json })
+            else await new Promise<void>(resolve => { wake = resolve })
+          }
+        } finally {
+          log.off('line', onLine)
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,33 @@
+// Where a node keeps its socket, key and data; shared by auraed and the CLI, so it stays import-light.
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+export interface NodePaths {
+  sock: string
+  key: string
+  data: string
+}
+
+const isRoot = (): boolean => process.getuid?.() === 0
+
+/** The defaults DESIGN.md names, with a home-directory data dir for non-root users. */
+export function defaultPaths (env: NodeJS.ProcessEnv = process.env): NodePaths {
+  const home = env.HOME ?? homedir()
+  return {
+    sock: env.AURAE_SOCK ?? '/run/aurae.sock',
+    key: env.AURAE_KEY ?? join(home, '.ssh', 'id_aura'),
+    data: env.AURAE_DATA ?? (isRoot() ? '/var/lib/aurae' : join(env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'aurae'))
+  }
+}
+
+/** Fills in defaults and makes every path absolute, so a daemon started elsewhere sees the same files. */
+export function resolvePaths (given: Partial<NodePaths>, env: NodeJS.ProcessEnv = process.env): NodePaths {
+  const d = defaultPaths(env)
+  return {
+    sock: resolve(given.sock ?? d.sock),
+    key: resolve(given.key ?? d.key),
+    data: resolve(given.data ?? d.data)
+  }
+}
+
+export const VERSION = '0.1.0'

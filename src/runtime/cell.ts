@@ -1,0 +1,14 @@
+// Cells: named groups with shared limits that executables can be started in.
+import type { Limits } from './limits.ts'
+
+export interface CellRecord {
+  name: string
+  limits: Limits
+  createdAt: number
+}
+
+/** The cgroup directory of a user-allocated cell. */
+export const cellGroup = (name: string): string => `cell-${name}`
+
+/** The cgroup directory of a workload that has a cell of its own. */
+export const ownGroup = (workload: string): string => `wl-${workload}`

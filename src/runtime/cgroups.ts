@@ -1,0 +1,161 @@
+// Cells' cgroups: v2 where the host has a usable unified hierarchy, v1 where it has only v1.
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { InternalError, messageOf } from '../errors.ts'
+import type { Limits } from './limits.ts'
+
+export type CgroupVersion = 'v1' | 'v2' | 'none'
+
+const CONTROLLERS = ['cpu', 'memory', 'pids'] as const
+type Controller = typeof CONTROLLERS[number]
+const CPU_PERIOD_US = 100_000
+
+/** One node's subtree of cgroups (`aurae/<node>/<cell>` under each hierarchy). */
+export class Cgroups {
+  private constructor (
+    readonly version: CgroupVersion,
+    private readonly roots: Partial<Record<Controller, string>>,
+    readonly reason: string
+  ) {}
+
+  /** Finds the hierarchies from /proc/self/mounts and checks that this process may write them. */
+  static detect (nodeKey: string, mounts = readFileSync('/proc/self/mounts', 'utf8')): Cgroups {
+    const lines = mounts.split('\n').map(l => l.split(' '))
+    const v2 = lines.find(f => f[2] === 'cgroup2')
+    if (v2 !== undefined) {
+      const have = safeRead(join(v2[1], 'cgroup.controllers')).split(/\s+/)
+      if (CONTROLLERS.every(c => have.includes(c))) {
+        const base = join(v2[1], 'aurae', nodeKey)
+        return Cgroups.usable('v2', { cpu: base, memory: base, pids: base }, () => enableV2(v2[1], nodeKey))
+      }
+    }
+    const roots: Partial<Record<Controller, string>> = {}
+    for (const f of lines) {
+      if (f[2] !== 'cgroup') continue
+      const opts = (f[3] ?? '').split(',')
+      for (const c of CONTROLLERS) if (opts.includes(c)) roots[c] = join(f[1], 'aurae', nodeKey)
+    }
+    if (CONTROLLERS.every(c => roots[c] !== undefined)) return Cgroups.usable('v1', roots, () => {})
+    return new Cgroups('none', {}, 'no cgroup hierarchy with the cpu, memory and pids controllers')
+  }
+
+  private static usable (version: CgroupVersion, roots: Partial<Record<Controller, string>>, prepare: () => void): Cgroups {
+    try {
+      for (const dir of new Set(Object.values(roots))) mkdirSync(dir, { recursive: true })
+      prepare()
+      return new Cgroups(version, roots, '')
+    } catch (err) {
+      return new Cgroups('none', {}, `cgroups are not writable (${messageOf(err)}); run auraed as root`)
+    }
+  }
+
+  /** Creates the cell's cgroups with its limits, replacing any left from before. */
+  create (cell: string, limits: Limits): void {
+    this.assertUsable()
+    for (const dir of this.dirs(cell)) mkdirSync(dir, { recursive: true })
+    const cpu = this.dir('cpu', cell)
+    const mem = this.dir('memory', cell)
+    const pids = this.dir('pids', cell)
+    if (this.version === 'v2') {
+      write(cpu, 'cpu.max', limits.cpus > 0 ? `${Math.round(limits.cpus * CPU_PERIOD_US)} ${CPU_PERIOD_US}` : `max ${CPU_PERIOD_US}`)
+      write(mem, 'memory.max', limits.memoryBytes > 0 ? String(limits.memoryBytes) : 'max')
+      if (existsSync(join(mem, 'memory.swap.max'))) write(mem, 'memory.swap.max', limits.memoryBytes > 0 ? '0' : 'max')
+    } else {
+      write(cpu, 'cpu.cfs_period_us', String(CPU_PERIOD_US))
+      write(cpu, 'cpu.cfs_quota_us', limits.cpus > 0 ? String(Math.round(limits.cpus * CPU_PERIOD_US)) : '-1')
+      const bytes = limits.memoryBytes > 0 ? String(limits.memoryBytes) : '-1'
+      const memsw = existsSync(join(mem, 'memory.memsw.limit_in_bytes'))
+      // memsw must never be below the plain limit, so the order depends on the direction.
+      if (memsw && limits.memoryBytes === 0) write(mem, 'memory.memsw.limit_in_bytes', bytes)
+      write(mem, 'memory.limit_in_bytes', bytes)
+      if (memsw && limits.memoryBytes > 0) write(mem, 'memory.memsw.limit_in_bytes', bytes)
+    }
+    write(pids, 'pids.max', limits.pids > 0 ? String(limits.pids) : 'max')
+  }
+
+  /** The cgroup.procs files a process writes its PID into to join the cell. */
+  procsFiles (cell: string): string[] {
+    if (this.version === 'none') return []
+    return this.dirs(cell).map(d => join(d, 'cgroup.procs'))
+  }
+
+  /** PIDs in the cell now. */
+  pids (cell: string): number[] {
+    if (this.version === 'none') return []
+    return safeRead(join(this.dir('pids', cell), 'cgroup.procs')).split('\n').filter(Boolean).map(Number)
+  }
+
+  /** How many times the kernel's OOM killer has struck in the cell. */
+  oomKills (cell: string): number {
+    if (this.version === 'none') return 0
+    const file = this.version === 'v2' ? 'memory.events' : 'memory.oom_control'
+    const m = /^oom_kill (\d+)$/m.exec(safeRead(join(this.dir('memory', cell), file)))
+    return m === null ? 0 : Number(m[1])
+  }
+
+  /** Kills every process in the cell until none is left (forks racing the kill included). */
+  async killAll (cell: string): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      const pids = this.pids(cell)
+      if (pids.length === 0) return
+      for (const pid of pids) {
+        try { process.kill(pid, 'SIGKILL') } catch {}
+      }
+      await sleep(i < 10 ? 5 : 50)
+    }
+    throw new InternalError(`processes in cell ${cell} survived SIGKILL`)
+  }
+
+  /** Kills what is left in the cell and removes its cgroups. */
+  async remove (cell: string): Promise<void> {
+    if (this.version === 'none') return
+    await this.killAll(cell)
+    for (const dir of this.dirs(cell)) {
+      for (let i = 0; ; i++) {
+        try {
+          rmdirSync(dir)
+          break
+        } catch (err: any) {
+          if (err.code === 'ENOENT') break
+          if (err.code !== 'EBUSY' || i >= 50) throw new InternalError(`cannot remove cgroup ${dir}: ${err.message}`)
+          await sleep(10)
+        }
+      }
+    }
+  }
+
+  private assertUsable (): void {
+    if (this.version === 'none') throw new InternalError(`cannot create a cell: ${this.reason}`)
+  }
+
+  private dir (c: Controller, cell: string): string {
+    return join(this.roots[c] as string, cell)
+  }
+
+  private dirs (cell: string): string[] {
+    return [...new Set(CONTROLLERS.map(c => this.dir(c, cell)))]
+  }
+}
+
+function enableV2 (mount: string, nodeKey: string): void {
+  for (const dir of [mount, join(mount, 'aurae'), join(mount, 'aurae', nodeKey)]) {
+    write(dir, 'cgroup.subtree_control', '+cpu +memory +pids')
+  }
+}
+
+function write (dir: string, file: string, value: string): void {
+  try {
+    writeFileSync(join(dir, file), value)
+  } catch (err) {
+    throw new InternalError(`cannot set ${file} to ${value} in ${dir}: ${messageOf(err)}`)
+  }
+}
+
+function safeRead (path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return ''
+  }
+}

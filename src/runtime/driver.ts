@@ -1,0 +1,20 @@
+// The narrow boundary between the supervisor and each kind of workload.
+import type { WorkloadKind, WorkloadRecord } from './workload.ts'
+
+/** What the monitor runs for one start of a workload. */
+export interface LaunchPlan {
+  argv: string[]
+  env: Record<string, string>
+  workdir: string
+  /** The cgroup the process joins before it execs; empty for none. */
+  cgroup: string
+}
+
+/** One kind of workload: makes what a start needs and frees it after the exit. */
+export interface WorkloadDriver {
+  readonly kind: WorkloadKind
+  prepare: (rec: WorkloadRecord) => Promise<LaunchPlan>
+  release: (rec: WorkloadRecord) => Promise<void>
+  /** The cgroup the workload runs in, for OOM accounting; empty for none. */
+  cgroupOf: (rec: WorkloadRecord) => string
+}

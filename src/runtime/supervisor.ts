@@ -1,0 +1,422 @@
+// The one supervisor: starts workloads under a monitor, learns their exits, restarts, stops and re-adopts them.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { EventEmitter, once } from 'node:events'
+import { mkdirSync, readFileSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '../errors.ts'
+import type { Table } from '../store/store.ts'
+import type { Cgroups } from './cgroups.ts'
+import type { LaunchPlan, WorkloadDriver } from './driver.ts'
+import { isSameProcess, signalNumber, startTimeOf } from './proc.ts'
+import type { WorkloadRecord, WorkloadSpec } from './workload.ts'
+
+export interface SupervisorInit {
+  workloads: Table<WorkloadRecord>
+  drivers: WorkloadDriver[]
+  cgroups: Cgroups
+  dataDir: string
+  monitorPath: string
+  logMaxBytes?: number
+  log: (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void
+}
+
+/** A start that failed after the record was made (bad command, bad workdir): the record says why. */
+export class StartError extends Error {
+  override name = 'StartError'
+  constructor (readonly record: WorkloadRecord) {
+    super(record.error)
+  }
+}
+
+interface ExitFile {
+  exitCode: number | null
+  signal: string | null
+  finishedAt?: string
+  error?: string
+}
+
+const BACKOFF_BASE_MS = 100
+const BACKOFF_MAX_MS = 10_000
+const STABLE_RUN_MS = 10_000
+const SWEEP_MS = 2_000
+
+export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [WorkloadRecord] }> {
+  private readonly records = new Map<string, WorkloadRecord>()
+  private readonly locks = new Map<string, Promise<unknown>>()
+  private readonly monitors = new Map<string, ChildProcess>()
+  private readonly timers = new Map<string, NodeJS.Timeout>()
+  private readonly drivers: Map<string, WorkloadDriver>
+  private readonly runDir: string
+  private readonly logDir: string
+  private watcher?: FSWatcher
+  private sweeper?: NodeJS.Timeout
+  private stopping = false
+
+  constructor (private readonly init: SupervisorInit) {
+    super()
+    this.setMaxListeners(0)
+    this.drivers = new Map(init.drivers.map(d => [d.kind, d]))
+    this.runDir = join(init.dataDir, 'run')
+    this.logDir = join(init.dataDir, 'logs')
+  }
+
+  /** Loads every record and re-adopts what still runs; exits that happened meanwhile are recorded. */
+  async start (): Promise<void> {
+    mkdirSync(this.runDir, { recursive: true, mode: 0o700 })
+    mkdirSync(this.logDir, { recursive: true, mode: 0o700 })
+    this.watcher = watch(this.runDir, (_e, file) => {
+      const m = file === null ? null : /^(.+)\.(\d+)\.exit$/.exec(file)
+      if (m !== null) void this.reap(m[1], Number(m[2]))
+    })
+    this.watcher.on('error', err => this.init.log('warn', 'run dir watch failed', { err: messageOf(err) }))
+    for (const rec of await this.init.workloads.values()) this.records.set(rec.spec.name, rec)
+    for (const rec of this.records.values()) {
+      const name = rec.spec.name
+      if (rec.state === 'running') {
+        if (isSameProcess(rec.monitorPid, rec.monitorStart)) this.init.log('info', 'adopted workload', { name, pid: rec.pid })
+        else void this.reap(name, rec.run)
+      } else if (rec.state === 'restarting') {
+        this.schedule(rec, 0)
+      } else if (rec.state === 'created') {
+        await this.locked(name, async () => await this.finish(rec, { exitCode: null, signal: null, error: 'auraed stopped while the workload was starting' }))
+      }
+    }
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS).unref()
+  }
+
+  /** Stops watching; with `stopWorkloads`, stops every running workload first. */
+  async stop ({ stopWorkloads, timeoutMs = 10_000 }: { stopWorkloads: boolean, timeoutMs?: number }): Promise<number> {
+    let stopped = 0
+    if (stopWorkloads) {
+      const live = [...this.records.values()].filter(r => r.state === 'running' || r.state === 'restarting')
+      await Promise.all(live.map(async r => await this.stopWorkload(r.spec.name, timeoutMs).then(() => stopped++, () => {})))
+    }
+    this.stopping = true
+    for (const t of this.timers.values()) clearTimeout(t)
+    this.timers.clear()
+    clearInterval(this.sweeper)
+    this.watcher?.close()
+    await Promise.allSettled([...this.locks.values()])
+    return stopped
+  }
+
+  list (all: boolean): WorkloadRecord[] {
+    return [...this.records.values()]
+      .filter(r => all || r.state !== 'exited')
+      .sort((a, b) => a.createdAt - b.createdAt)
+  }
+
+  get (name: string): WorkloadRecord {
+    const rec = this.records.get(name)
+    if (rec === undefined) throw new NotFoundError(`no workload named ${name}`)
+    return rec
+  }
+
+  has (name: string): boolean {
+    return this.records.has(name)
+  }
+
+  logPath (name: string): string {
+    return join(this.logDir, `${name}.log`)
+  }
+
+  /** Creates and starts a workload; throws StartError (with the record kept) when its process cannot start. */
+  async run (spec: WorkloadSpec): Promise<WorkloadRecord> {
+    if (this.stopping) throw new FailedPreconditionError('auraed is shutting down')
+    if (!this.drivers.has(spec.kind)) throw new InvalidArgumentError(`unknown workload kind ${spec.kind}`)
+    return await this.locked(spec.name, async () => {
+      if (this.records.has(spec.name)) {
+        throw new AlreadyExistsError(`a workload named ${spec.name} already exists (remove it with: aurae rm ${spec.name})`)
+      }
+      const now = Date.now()
+      const rec: WorkloadRecord = {
+        spec,
+        state: 'created',
+        desired: 'running',
+        run: 0,
+        pid: 0,
+        pidStart: 0,
+        monitorPid: 0,
+        monitorStart: 0,
+        exitCode: null,
+        signal: null,
+        oomKilled: false,
+        error: '',
+        restarts: 0,
+        streak: 0,
+        oomBase: 0,
+        createdAt: now,
+        startedAt: 0,
+        finishedAt: 0
+      }
+      this.records.set(spec.name, rec)
+      await this.save(rec)
+      await this.launch(rec)
+      if (rec.state === 'exited') throw new StartError(rec)
+      return rec
+    })
+  }
+
+  /** Resolves when the workload has exited for good (not when it is about to restart). */
+  async waitExit (name: string, signal?: AbortSignal): Promise<WorkloadRecord> {
+    const rec = this.get(name)
+    if (rec.state === 'exited') return rec
+    for (;;) {
+      const [ended] = await once(this, 'exit', { signal })
+      if (ended.spec.name === name && ended.state === 'exited') return ended
+    }
+  }
+
+  /** SIGTERM to the workload, SIGKILL to its whole cell after the timeout; resolves once it has exited. */
+  async stopWorkload (name: string, timeoutMs: number): Promise<WorkloadRecord> {
+    const rec = await this.locked(name, async () => {
+      const rec = this.get(name)
+      rec.desired = 'stopped'
+      if (rec.state === 'restarting') {
+        clearTimeout(this.timers.get(name))
+        this.timers.delete(name)
+        rec.state = 'exited'
+        this.emit('exit', rec)
+      }
+      await this.save(rec)
+      if (rec.state === 'running') this.kill(rec, timeoutMs === 0 ? 'SIGKILL' : 'SIGTERM')
+      return rec
+    })
+    if (rec.state !== 'running') return rec
+    const ac = new AbortController()
+    const timer = setTimeout(() => ac.abort(), timeoutMs)
+    try {
+      return await this.waitExit(name, ac.signal)
+    } catch {
+      this.kill(rec, 'SIGKILL')
+      await this.killCell(rec)
+      return await this.waitExit(name)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Delivers a signal to the workload's process group. */
+  async signal (name: string, sig: string): Promise<void> {
+    if (signalNumber(sig) === undefined) throw new InvalidArgumentError(`unknown signal ${sig}`)
+    const rec = this.get(name)
+    if (rec.state !== 'running') throw new FailedPreconditionError(`workload ${name} is not running`)
+    this.kill(rec, sig as NodeJS.Signals)
+  }
+
+  /** Forgets a workload that has ended: record, logs and run files; `force` stops it first. */
+  async remove (name: string, force: boolean): Promise<void> {
+    const rec = this.get(name)
+    if (rec.state === 'running' || rec.state === 'restarting') {
+      if (!force) throw new FailedPreconditionError(`workload ${name} is ${rec.state}; stop it first or use --force`)
+      await this.stopWorkload(name, 0)
+    }
+    await this.locked(name, async () => {
+      this.records.delete(name)
+      await this.init.workloads.del(name)
+      for (const f of readdirSync(this.logDir)) if (f === `${name}.log` || f.startsWith(`${name}.log.`)) rmSync(join(this.logDir, f), { force: true })
+      for (const f of readdirSync(this.runDir)) if (f.startsWith(`${name}.`) && /^\d+\.exit/.test(f.slice(name.length + 1))) rmSync(join(this.runDir, f), { force: true })
+      this.emit('change', rec)
+    })
+  }
+
+  private driverOf (rec: WorkloadRecord): WorkloadDriver {
+    return this.drivers.get(rec.spec.kind) as WorkloadDriver
+  }
+
+  private exitFile (name: string, run: number): string {
+    return join(this.runDir, `${name}.${run}.exit`)
+  }
+
+  /** Starts one run of the workload under a fresh monitor. Called with the workload's lock held. */
+  private async launch (rec: WorkloadRecord): Promise<void> {
+    const name = rec.spec.name
+    rec.run++
+    rec.exitCode = null
+    rec.signal = null
+    rec.oomKilled = false
+    rec.error = ''
+    let plan: LaunchPlan
+    try {
+      plan = await this.driverOf(rec).prepare(rec)
+    } catch (err) {
+      await this.finish(rec, { exitCode: 125, signal: null, error: messageOf(err) })
+      return
+    }
+    const exitFile = this.exitFile(name, rec.run)
+    rmSync(exitFile, { force: true })
+    const args = ['--exit-file', exitFile, '--log', this.logPath(name), '--status-fd', '3']
+    if (this.init.logMaxBytes !== undefined) args.push('--log-max-bytes', String(this.init.logMaxBytes))
+    if (plan.cgroup !== '') for (const f of this.init.cgroups.procsFiles(plan.cgroup)) args.push('--cgroup-procs', f)
+    args.push('--workdir', plan.workdir, '--', ...plan.argv)
+    rec.oomBase = plan.cgroup === '' ? 0 : this.init.cgroups.oomKills(plan.cgroup)
+    const run = rec.run
+    const status = await new Promise<{ pid?: number, error?: string, monitor?: ChildProcess }>(resolve => {
+      let child: ChildProcess
+      try {
+        child = spawn(this.init.monitorPath, args, { detached: true, stdio: ['ignore', 'ignore', 'inherit', 'pipe'], env: plan.env })
+      } catch (err) {
+        resolve({ error: `cannot start the monitor: ${messageOf(err)}` })
+        return
+      }
+      child.once('error', err => resolve({ error: `cannot start the monitor: ${err.message}` }))
+      child.once('exit', () => {
+        this.monitors.delete(name)
+        void this.reap(name, run)
+      })
+      const lines = createInterface({ input: child.stdio[3] as NodeJS.ReadableStream })
+      lines.once('line', line => {
+        try {
+          resolve({ ...JSON.parse(line), monitor: child })
+        } catch {
+          resolve({ error: `monitor said: ${line}`, monitor: child })
+        }
+      })
+      lines.once('close', () => resolve({ error: 'the monitor ended before reporting', monitor: child }))
+    })
+    if (status.pid === undefined) {
+      if (status.monitor === undefined) {
+        await this.finish(rec, { exitCode: 125, signal: null, error: status.error ?? 'start failed' })
+      } else {
+        // The monitor writes the exit file too; reap() will record it once the monitor exits.
+        rec.state = 'running'
+        rec.error = status.error ?? ''
+        rec.monitorPid = status.monitor.pid ?? 0
+        rec.monitorStart = startTimeOf(rec.monitorPid) ?? 0
+        await this.save(rec)
+        await this.waitForReap(rec, run)
+      }
+      return
+    }
+    rec.pid = status.pid
+    rec.pidStart = startTimeOf(status.pid) ?? 0
+    rec.monitorPid = status.monitor?.pid ?? 0
+    rec.monitorStart = startTimeOf(rec.monitorPid) ?? 0
+    rec.state = 'running'
+    rec.startedAt = Date.now()
+    rec.finishedAt = 0
+    if (status.monitor !== undefined) this.monitors.set(name, status.monitor)
+    await this.save(rec)
+    this.emit('change', rec)
+  }
+
+  /** For a start that failed inside the monitor: wait (lock held) until its exit file is written and read it. */
+  private async waitForReap (rec: WorkloadRecord, run: number): Promise<void> {
+    for (let i = 0; i < 200 && rec.state === 'running'; i++) {
+      const file = readExitFile(this.exitFile(rec.spec.name, run))
+      if (file !== undefined) {
+        await this.finish(rec, file)
+        return
+      }
+      await new Promise(resolve => setTimeout(resolve, 5))
+    }
+  }
+
+  /** Records the end of run `run` if it has ended: from its exit file, or as unknown if its monitor vanished. */
+  private async reap (name: string, run: number): Promise<void> {
+    await this.locked(name, async () => {
+      const rec = this.records.get(name)
+      if (rec === undefined || rec.run !== run || rec.state !== 'running') return
+      const file = readExitFile(this.exitFile(name, run))
+      if (file === undefined) {
+        if (isSameProcess(rec.monitorPid, rec.monitorStart)) return
+        await this.finish(rec, { exitCode: null, signal: null, error: 'the workload\'s monitor died; its exit status is unknown' })
+        return
+      }
+      await this.finish(rec, file)
+    })
+  }
+
+  /** Writes an ended run into the record, frees its resources and restarts it if the policy says so. Lock held. */
+  private async finish (rec: WorkloadRecord, exit: ExitFile): Promise<void> {
+    const driver = this.driverOf(rec)
+    const cgroup = driver.cgroupOf(rec)
+    rec.exitCode = exit.exitCode
+    rec.signal = exit.signal
+    rec.error = exit.error ?? rec.error
+    rec.finishedAt = exit.finishedAt !== undefined ? Date.parse(exit.finishedAt) : Date.now()
+    rec.oomKilled = cgroup !== '' && rec.signal === 'SIGKILL' && this.init.cgroups.oomKills(cgroup) > rec.oomBase
+    rec.pid = 0
+    if (rec.spec.cell === '') {
+      try {
+        await driver.release(rec)
+      } catch (err) {
+        this.init.log('warn', 'could not free the workload\'s cell', { name: rec.spec.name, err: messageOf(err) })
+      }
+    }
+    rmSync(this.exitFile(rec.spec.name, rec.run), { force: true })
+    const failed = rec.exitCode !== 0
+    const restart = rec.desired === 'running' && !this.stopping && rec.error === '' &&
+      (rec.spec.restart === 'always' || (rec.spec.restart === 'on-failure' && failed))
+    if (restart) {
+      rec.streak = rec.finishedAt - rec.startedAt >= STABLE_RUN_MS ? 0 : rec.streak + 1
+      rec.state = 'restarting'
+      this.schedule(rec, Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, rec.streak - 1)))
+    } else {
+      rec.state = 'exited'
+    }
+    await this.save(rec)
+    this.init.log('info', 'workload exited', { name: rec.spec.name, exitCode: rec.exitCode, signal: rec.signal, oomKilled: rec.oomKilled, restarting: restart })
+    this.emit('exit', rec)
+  }
+
+  private schedule (rec: WorkloadRecord, delayMs: number): void {
+    const name = rec.spec.name
+    clearTimeout(this.timers.get(name))
+    this.timers.set(name, setTimeout(() => {
+      this.timers.delete(name)
+      void this.locked(name, async () => {
+        if (this.records.get(name) !== rec || rec.state !== 'restarting' || rec.desired !== 'running') return
+        rec.restarts++
+        await this.launch(rec)
+      })
+    }, delayMs))
+  }
+
+  /** Signals the process group, only if the recorded PID still names the process we started. */
+  private kill (rec: WorkloadRecord, sig: NodeJS.Signals): void {
+    if (!isSameProcess(rec.pid, rec.pidStart)) return
+    try {
+      process.kill(-rec.pid, sig)
+    } catch {
+      try { process.kill(rec.pid, sig) } catch {}
+    }
+  }
+
+  private async killCell (rec: WorkloadRecord): Promise<void> {
+    const cgroup = this.driverOf(rec).cgroupOf(rec)
+    if (cgroup !== '' && rec.spec.cell === '') await this.init.cgroups.killAll(cgroup).catch(() => {})
+  }
+
+  /** Catches exits whose notifications were missed: adopted monitors that are gone. */
+  private sweep (): void {
+    for (const rec of this.records.values()) {
+      if (rec.state === 'running' && !this.monitors.has(rec.spec.name) && !isSameProcess(rec.monitorPid, rec.monitorStart)) {
+        void this.reap(rec.spec.name, rec.run)
+      }
+    }
+  }
+
+  private async save (rec: WorkloadRecord): Promise<void> {
+    if (this.records.get(rec.spec.name) === rec) await this.init.workloads.put(rec.spec.name, rec)
+  }
+
+  /** Runs `fn` after every earlier operation on the same workload has finished. */
+  private async locked<T> (name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(name) ?? Promise.resolve()
+    const next = prev.then(fn, fn)
+    const tail = next.catch(() => {})
+    this.locks.set(name, tail)
+    void tail.then(() => { if (this.locks.get(name) === tail) this.locks.delete(name) })
+    return await next
+  }
+}
+
+function readExitFile (path: string): ExitFile | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as ExitFile
+  } catch {
+    return undefined
+  }
+}

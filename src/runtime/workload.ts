@@ -1,0 +1,44 @@
+// The domain shape of a workload, as the supervisor keeps it and the store persists it.
+import type { Limits } from './limits.ts'
+
+export type WorkloadKind = 'executable'
+export type WorkloadState = 'created' | 'running' | 'restarting' | 'exited'
+export type RestartPolicy = 'no' | 'on-failure' | 'always'
+export const RESTART_POLICIES: readonly RestartPolicy[] = ['no', 'on-failure', 'always']
+
+/** What the user asked for; validated before the supervisor sees it. */
+export interface WorkloadSpec {
+  name: string
+  kind: WorkloadKind
+  command: string[]
+  env: Record<string, string>
+  workdir: string
+  limits: Limits
+  restart: RestartPolicy
+  /** An allocated cell to run in; empty for a cell of its own. */
+  cell: string
+}
+
+export interface WorkloadRecord {
+  spec: WorkloadSpec
+  state: WorkloadState
+  /** What the user wants: a stopped workload is not restarted. */
+  desired: 'running' | 'stopped'
+  /** Increments on every start; names the run's exit file. */
+  run: number
+  pid: number
+  pidStart: number
+  monitorPid: number
+  monitorStart: number
+  exitCode: number | null
+  signal: string | null
+  oomKilled: boolean
+  error: string
+  restarts: number
+  /** Quick failures in a row, for the restart backoff. */
+  streak: number
+  oomBase: number
+  createdAt: number
+  startedAt: number
+  finishedAt: number
+}
