@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// Benchmarks for the node: each number next to a baseline measured in the same run, printed as a table.
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { credentials } from '@grpc/grpc-js'
+import { WorkloadServiceClient } from '../dist/gen/aurae/workloads/v0/workloads.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const AURAE = join(root, 'bin', 'aurae.js')
+const dir = mkdtempSync(join(tmpdir(), 'aurae-bench-'))
+const sock = join(dir, 'aurae.sock')
+const cliArgs = ['--sock', sock]
+const N_EXEC = 20
+const N_START = Number(process.env.BENCH_WORKLOADS ?? 500)
+
+const time = (cmd, args) => {
+  const t0 = process.hrtime.bigint()
+  const r = spawnSync(cmd, args, { stdio: 'ignore' })
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`)
+  return Number(process.hrtime.bigint() - t0) / 1e6
+}
+const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const rssMb = pid => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
+const aurae = (...args) => spawnSync(process.execPath, [AURAE, ...cliArgs, ...args], { encoding: 'utf8' })
+
+async function main () {
+  const up = aurae('up', 'bench', '--key', join(dir, 'key'), '--data', join(dir, 'data'))
+  if (up.status !== 0) throw new Error(up.stderr)
+  const daemonPid = JSON.parse(aurae('status', '--json').stdout).pid
+  const rows = []
+
+  // 1. exec round trip vs bare node start, interleaved so both see the same machine state.
+  time(process.execPath, [AURAE, ...cliArgs, 'exec', '--rm', '--', 'true'])
+  const execMs = []
+  const nodeMs = []
+  for (let i = 0; i < N_EXEC; i++) {
+    nodeMs.push(time(process.execPath, ['-e', '0']))
+    execMs.push(time(process.execPath, [AURAE, ...cliArgs, 'exec', '--rm', '--', 'true']))
+  }
+  const e = median(execMs)
+  const n = median(nodeMs)
+  rows.push(['aurae exec -- true (median of 20)', `${e.toFixed(1)} ms`, `node -e 0: ${n.toFixed(1)} ms`, `${(e / n).toFixed(2)}x`, '<= 3x'])
+
+  await sleep(500)
+  const idle = rssMb(daemonPid)
+
+  // 2. 500 plain spawns from one Node process, until every child has started.
+  const t0 = process.hrtime.bigint()
+  const children = await Promise.all(Array.from({ length: N_START }, () => new Promise((resolve, reject) => {
+    const c = spawn('sleep', ['300'], { stdio: 'ignore' })
+    c.once('spawn', () => resolve(c))
+    c.once('error', reject)
+  })))
+  const plainMs = Number(process.hrtime.bigint() - t0) / 1e6
+  for (const c of children) c.kill('SIGKILL')
+
+  // 3. 500 detached executables through the API, until every one is running.
+  const client = new WorkloadServiceClient(`unix:${sock}`, credentials.createInsecure())
+  const startOne = i => new Promise((resolve, reject) => {
+    const s = client.run({ spec: { name: `w${i}`, kind: 'executable', executable: { command: ['sleep', '300'], env: {}, workdir: '' }, restart: 'no', cell: '' }, detach: true })
+    s.on('data', m => { if (m.started?.state !== 'running') reject(new Error(`w${i} is ${m.started?.state}: ${m.started?.error}`)) })
+    s.on('error', reject)
+    s.on('end', resolve)
+  })
+  const t1 = process.hrtime.bigint()
+  await Promise.all(Array.from({ length: N_START }, (_, i) => startOne(i)))
+  const apiMs = Number(process.hrtime.bigint() - t1) / 1e6
+  rows.push([`start ${N_START} detached executables (API)`, `${apiMs.toFixed(0)} ms`, `${N_START} plain spawns: ${plainMs.toFixed(0)} ms`, `${(apiMs / plainMs).toFixed(2)}x`, '<= 2x'])
+
+  await sleep(1000)
+  const busy = rssMb(daemonPid)
+  rows.push(['auraed RSS idle', `${idle.toFixed(1)} MB`, '', '', '<= 120 MB'])
+  rows.push([`auraed RSS with ${N_START} running`, `${busy.toFixed(1)} MB`, '', '', '<= 200 MB'])
+  client.close()
+
+  const t2 = process.hrtime.bigint()
+  const down = aurae('down')
+  if (down.status !== 0) throw new Error(down.stderr)
+  rows.push([`aurae down stopping ${N_START} workloads`, `${(Number(process.hrtime.bigint() - t2) / 1e6).toFixed(0)} ms`, '', '', ''])
+
+  const header = ['benchmark', 'result', 'baseline (same run)', 'ratio', 'goal']
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)))
+  const line = r => '| ' + r.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |'
+  const machine = `${cpus().length} x ${cpus()[0].model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()}, Node ${process.versions.node}`
+  const table = [line(header), line(widths.map(w => '-'.repeat(w))), ...rows.map(line)].join('\n')
+  console.log(`machine: ${machine}\n\n${table}`)
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true })
+  writeFileSync(join(root, 'bench', 'results', 'latest.md'), `machine: ${machine}\n\n${table}\n`)
+}
+
+main().catch(err => {
+  console.error(`bench failed: ${err.message}`)
+  aurae('down')
+  process.exitCode = 1
+}).finally(() => rmSync(dir, { recursive: true, force: true }))

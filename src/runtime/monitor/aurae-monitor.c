@@ -1,0 +1,328 @@
+// aurae-monitor: one per workload. Starts the workload as its child, writes its output to a
+// CRI-format log with size-capped rotation, and records how it ended in an exit file, so that
+// the daemon can die and come back without the workload noticing.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_LINE 16384
+#define MAX_CGROUPS 8
+#define FLUSH_MS 50
+
+struct stream {
+  const char *name;
+  int fd;
+  char buf[MAX_LINE];
+  size_t len;
+};
+
+static const char *log_path;
+static int log_fd = -1;
+static off_t log_size;
+static long long log_max = 10 * 1024 * 1024;
+static int log_files = 3;
+
+static void die(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("aurae-monitor: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  exit(2);
+}
+
+static void now_rfc3339(char *out, size_t n) {
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t k = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out + k, n - k, ".%09ldZ", ts.tv_nsec);
+}
+
+static void open_log(void) {
+  log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  struct stat st;
+  log_size = (log_fd >= 0 && fstat(log_fd, &st) == 0) ? st.st_size : 0;
+}
+
+// log → log.1 → … → log.(K-1); the oldest falls off.
+static void rotate(void) {
+  char from[PATH_MAX], to[PATH_MAX];
+  if (log_fd >= 0) close(log_fd);
+  if (log_files <= 1) {
+    unlink(log_path);
+  } else {
+    snprintf(to, sizeof to, "%s.%d", log_path, log_files - 1);
+    unlink(to);
+    for (int i = log_files - 2; i >= 1; i--) {
+      snprintf(from, sizeof from, "%s.%d", log_path, i);
+      snprintf(to, sizeof to, "%s.%d", log_path, i + 1);
+      rename(from, to);
+    }
+    snprintf(to, sizeof to, "%s.1", log_path);
+    rename(log_path, to);
+  }
+  open_log();
+}
+
+// One CRI record: "<time> <stream> <F|P> <content>\n", written with a single write().
+static void record(struct stream *s, const char *data, size_t len, char tag) {
+  static char out[MAX_LINE + 128];
+  char ts[64];
+  now_rfc3339(ts, sizeof ts);
+  int head = snprintf(out, sizeof out, "%s %s %c ", ts, s->name, tag);
+  memcpy(out + head, data, len);
+  size_t total = head + len;
+  out[total++] = '\n';
+  if (log_size > 0 && log_size + (off_t)total > log_max) rotate();
+  if (log_fd < 0) return; // Unwritable log: keep draining so the workload never blocks.
+  ssize_t w = write(log_fd, out, total);
+  if (w > 0) log_size += w;
+}
+
+// Emits every complete line in the buffer; keeps the unterminated tail unless it fills the buffer.
+static void emit_lines(struct stream *s) {
+  size_t start = 0;
+  for (size_t i = 0; i < s->len; i++) {
+    if (s->buf[i] == '\n') {
+      record(s, s->buf + start, i - start, 'F');
+      start = i + 1;
+    }
+  }
+  memmove(s->buf, s->buf + start, s->len - start);
+  s->len -= start;
+  if (s->len == sizeof s->buf) {
+    record(s, s->buf, s->len, 'P');
+    s->len = 0;
+  }
+}
+
+static void flush_partial(struct stream *s) {
+  if (s->len > 0) record(s, s->buf, s->len, 'P');
+  s->len = 0;
+}
+
+// Reads what is there; returns 0 at EOF, 1 otherwise.
+static int pump(struct stream *s) {
+  for (;;) {
+    ssize_t n = read(s->fd, s->buf + s->len, sizeof s->buf - s->len);
+    if (n > 0) {
+      s->len += n;
+      emit_lines(s);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return 1;
+    flush_partial(s);
+    close(s->fd);
+    s->fd = -1;
+    return 0;
+  }
+}
+
+static void json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char c = *s;
+    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+    else if (c < 0x20) fprintf(f, "\\u%04x", c);
+    else fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+static const char *signame(int sig, char *buf, size_t n) {
+  static const char *names[] = {
+    NULL, "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
+    "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
+    "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU",
+    "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS"};
+  if (sig > 0 && sig < 32) return names[sig];
+  snprintf(buf, n, "SIG%d", sig);
+  return buf;
+}
+
+// Writes the exit file atomically: the daemon must never read half of one.
+static void write_exit(const char *path, int status, const char *error) {
+  char tmp[PATH_MAX], ts[64], sigbuf[16];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (f == NULL) return;
+  now_rfc3339(ts, sizeof ts);
+  if (error != NULL) {
+    fprintf(f, "{\"exitCode\":127,\"signal\":null,\"finishedAt\":\"%s\",\"error\":", ts);
+    json_string(f, error);
+    fputc('}', f);
+  } else if (WIFSIGNALED(status)) {
+    fprintf(f, "{\"exitCode\":null,\"signal\":\"%s\",\"finishedAt\":\"%s\"}",
+            signame(WTERMSIG(status), sigbuf, sizeof sigbuf), ts);
+  } else {
+    fprintf(f, "{\"exitCode\":%d,\"signal\":null,\"finishedAt\":\"%s\"}", WEXITSTATUS(status), ts);
+  }
+  fflush(f);
+  fsync(fileno(f));
+  fclose(f);
+  rename(tmp, path);
+}
+
+// In the child: join the cgroups, then exec. Any failure goes to the parent through err_fd.
+static void start_child(int out_fd, int err_fd_pipe, int report_fd, char **cgroups, int ncg,
+                        const char *workdir, char **argv) {
+  char msg[512];
+  setpgid(0, 0);
+  for (int i = 0; i < ncg; i++) {
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%d", getpid());
+    int fd = open(cgroups[i], O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, pid, len) != len) {
+      int n = snprintf(msg, sizeof msg, "cgroup \"%s\": %s", cgroups[i], strerror(errno));
+      if (write(report_fd, msg, n) < 0) {}
+      _exit(127);
+    }
+    close(fd);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+  if (workdir != NULL && chdir(workdir) != 0) {
+    int n = snprintf(msg, sizeof msg, "chdir \"%s\": %s", workdir, strerror(errno));
+    if (write(report_fd, msg, n) < 0) {}
+    _exit(127);
+  }
+  int devnull = open("/dev/null", O_RDONLY);
+  dup2(devnull, 0);
+  dup2(out_fd, 1);
+  dup2(err_fd_pipe, 2);
+  for (int fd = 3; fd < 1024; fd++) if (fd != report_fd) close(fd);
+  execvp(argv[0], argv);
+  int n = snprintf(msg, sizeof msg, "exec \"%s\": %s", argv[0], strerror(errno));
+  if (write(report_fd, msg, n) < 0) {}
+  _exit(127);
+}
+
+int main(int argc, char **argv) {
+  const char *exit_path = NULL, *workdir = NULL;
+  char *cgroups[MAX_CGROUPS];
+  int ncg = 0, status_fd = -1, i;
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0) { i++; break; }
+    if (i + 1 >= argc) die("%s needs a value", a);
+    if (strcmp(a, "--exit-file") == 0) exit_path = argv[++i];
+    else if (strcmp(a, "--log") == 0) log_path = argv[++i];
+    else if (strcmp(a, "--log-max-bytes") == 0) log_max = atoll(argv[++i]);
+    else if (strcmp(a, "--log-files") == 0) log_files = atoi(argv[++i]);
+    else if (strcmp(a, "--workdir") == 0) workdir = argv[++i];
+    else if (strcmp(a, "--status-fd") == 0) status_fd = atoi(argv[++i]);
+    else if (strcmp(a, "--cgroup-procs") == 0) {
+      if (ncg == MAX_CGROUPS) die("too many --cgroup-procs");
+      cgroups[ncg++] = argv[++i];
+    } else die("unknown option %s", a);
+  }
+  if (exit_path == NULL || log_path == NULL || i >= argc) {
+    die("usage: aurae-monitor --exit-file PATH --log PATH [--log-max-bytes N] [--log-files K] "
+        "[--cgroup-procs PATH]... [--workdir DIR] [--status-fd N] -- CMD [ARGS...]");
+  }
+  if (log_max < 256) log_max = 256;
+  if (log_files < 1) log_files = 1;
+
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGTERM);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  int out[2], err[2], rep[2];
+  if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(rep, O_CLOEXEC)) die("pipe: %s", strerror(errno));
+  pid_t child = fork();
+  if (child < 0) die("fork: %s", strerror(errno));
+  if (child == 0) start_child(out[1], err[1], rep[1], cgroups, ncg, workdir, argv + i);
+  close(out[1]);
+  close(err[1]);
+  close(rep[1]);
+  setpgid(child, child); // also in the parent, so the group exists before anyone signals it
+
+  char failure[512];
+  ssize_t n, got = 0;
+  while ((n = read(rep[0], failure + got, sizeof failure - 1 - got)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) got += n;
+  }
+  failure[got] = '\0';
+  close(rep[0]);
+  if (status_fd >= 0) {
+    FILE *sf = fdopen(status_fd, "w");
+    if (sf != NULL) {
+      if (got > 0) {
+        fputs("{\"error\":", sf);
+        json_string(sf, failure);
+        fputs("}\n", sf);
+      } else {
+        fprintf(sf, "{\"pid\":%d}\n", child);
+      }
+      fclose(sf);
+    }
+  }
+  open_log();
+
+  struct stream streams[2] = {{"stdout", out[0], {0}, 0}, {"stderr", err[0], {0}, 0}};
+  for (int k = 0; k < 2; k++) fcntl(streams[k].fd, F_SETFL, O_NONBLOCK);
+  int child_status = 0, child_done = 0;
+  while (!child_done) {
+    struct pollfd fds[3] = {{sfd, POLLIN, 0}, {streams[0].fd, POLLIN, 0}, {streams[1].fd, POLLIN, 0}};
+    int pending = streams[0].len > 0 || streams[1].len > 0;
+    int r = poll(fds, 3, pending ? FLUSH_MS : -1);
+    if (r < 0 && errno != EINTR) break;
+    if (r == 0) { // quiet for a while: show partial lines such as prompts
+      flush_partial(&streams[0]);
+      flush_partial(&streams[1]);
+      continue;
+    }
+    for (int k = 0; k < 2; k++) {
+      if (streams[k].fd >= 0 && (fds[k + 1].revents & (POLLIN | POLLHUP | POLLERR))) pump(&streams[k]);
+    }
+    if (fds[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGTERM) kill(-child, SIGTERM);
+      }
+      int st;
+      pid_t p;
+      while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+        if (p == child) { child_status = st; child_done = 1; }
+      }
+    }
+  }
+  // The child has gone: take what it left in the pipes, but do not wait for grandchildren holding them.
+  for (int k = 0; k < 2; k++) {
+    if (streams[k].fd >= 0) {
+      if (pump(&streams[k])) {
+        flush_partial(&streams[k]);
+        close(streams[k].fd);
+      }
+    }
+  }
+  write_exit(exit_path, child_status, got > 0 ? failure : NULL);
+  while (waitpid(-1, NULL, WNOHANG) > 0) {}
+  return 0;
+}

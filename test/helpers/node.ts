@@ -1,0 +1,141 @@
+// Real nodes for integration tests: auraed started by the real `aurae up`, driven by the real CLI.
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+export const ROOT = resolve(import.meta.dirname, '..', '..')
+export const AURAE = join(ROOT, 'bin', 'aurae.js')
+export const AURAED = join(ROOT, 'bin', 'auraed.js')
+
+export interface Result {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export interface TestNode {
+  dir: string
+  sock: string
+  key: string
+  data: string
+  /** Runs `aurae --sock <ours> ...args` to completion. */
+  cli: (args: string[], opts?: { input?: string, env?: NodeJS.ProcessEnv }) => Promise<Result>
+  /** Starts `aurae ...args` and returns the child, for tests that signal or stream. */
+  spawnCli: (args: string[], opts?: SpawnOptions) => ReturnType<typeof spawn>
+  /** `aurae up` again (after the daemon was stopped or killed). */
+  up: () => Promise<Result>
+  daemonPid: () => Promise<number>
+  stop: () => Promise<void>
+}
+
+/** Runs a command to completion, collecting its output. */
+export async function run (cmd: string, args: string[], opts: SpawnOptions & { input?: string } = {}): Promise<Result> {
+  return await new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout?.on('data', d => { stdout += String(d) })
+    child.stderr?.on('data', d => { stderr += String(d) })
+    child.on('error', reject)
+    child.on('close', code => resolve({ code: code ?? -1, stdout, stderr }))
+    child.stdin?.end(opts.input ?? '')
+  })
+}
+
+/** Waits until `check` returns a truthy value, polling; throws with `what` after `ms`. */
+export async function until<T> (what: string, check: () => T | Promise<T>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const v = await check()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(25)
+  }
+}
+
+export function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Makes a node's files in a fresh temp dir and brings it up as `name` (unless `name` is undefined). */
+export async function startNode (name: string | undefined = 'alice@example.org', extra: string[] = []): Promise<TestNode> {
+  const dir = mkdtempSync(join(tmpdir(), 'aurae-test-'))
+  const sock = join(dir, 'aurae.sock')
+  const key = join(dir, 'id_aura')
+  const data = join(dir, 'data')
+  const env = { ...process.env, AURAE_SOCK: undefined, NO_COLOR: '1' }
+  const cli = async (args: string[], opts: { input?: string, env?: NodeJS.ProcessEnv } = {}): Promise<Result> =>
+    await run(process.execPath, [AURAE, '--sock', sock, ...args], { env: { ...env, ...opts.env }, input: opts.input })
+  const upArgs = ['up', ...(name === undefined ? [] : [name]), '--key', key, '--data', data, ...extra]
+  const node: TestNode = {
+    dir,
+    sock,
+    key,
+    data,
+    cli,
+    spawnCli: (args, opts = {}) => spawn(process.execPath, [AURAE, '--sock', sock, ...args], { env, ...opts }),
+    up: async () => await cli(upArgs),
+    daemonPid: async () => JSON.parse((await cli(['status', '--json'])).stdout).pid as number,
+    stop: async () => {
+      let pid: number | undefined
+      try { pid = await node.daemonPid() } catch {}
+      await cli(['down'])
+      if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL')
+      for (const monitor of leftoverMonitors(data)) {
+        for (const child of childrenOf(monitor)) if (isAlive(child)) process.kill(child, 'SIGKILL')
+        if (isAlive(monitor)) process.kill(monitor, 'SIGKILL')
+      }
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  if (name === undefined) {
+    const child = spawn(process.execPath, [AURAED, '--sock', sock, '--key', key, '--data', data, ...extra], { stdio: 'ignore', detached: true })
+    child.unref()
+    await until('auraed to listen', () => existsSync(sock))
+    return node
+  }
+  const res = await node.up()
+  if (res.code !== 0) throw new Error(`aurae up failed (${res.code}): ${res.stderr}`)
+  return node
+}
+
+export function childrenOf (pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}
+
+/** PIDs of this node's monitors still running (normally none after `aurae down`). */
+export function leftoverMonitors (data: string): number[] {
+  const out: number[] = []
+  const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+  for (const line of ps.stdout.split('\n')) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line)
+    if (m !== null && m[2].includes('aurae-monitor') && m[2].includes(data)) out.push(Number(m[1]))
+  }
+  return out
+}
+
+/** The parsed `ps --all --json` list. */
+export async function workloads (node: TestNode): Promise<any[]> {
+  const res = await node.cli(['ps', '--all', '--json'])
+  if (res.code !== 0) throw new Error(`ps failed: ${res.stderr}`)
+  return JSON.parse(res.stdout)
+}
+
+export async function workload (node: TestNode, name: string): Promise<any> {
+  return (await workloads(node)).find(w => w.name === name)
+}
+
+export function readText (path: string): string {
+  return readFileSync(path, 'utf8')
+}

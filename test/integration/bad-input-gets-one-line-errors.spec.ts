@@ -1,0 +1,93 @@
+import { chownSync, writeFileSync } from 'node:fs'
+import { createConnection } from 'node:net'
+import { join } from 'node:path'
+import { credentials } from '@grpc/grpc-js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WorkloadServiceClient } from '../../src/gen/aurae/workloads/v0/workloads.ts'
+import { AURAE, run, startNode, workload, type TestNode } from '../helpers/node.ts'
+
+const oneLine = (text: string): void => {
+  expect(text.trim().split('\n')).toHaveLength(1)
+  expect(text).not.toMatch(/\n\s+at /)
+}
+
+describe('bad input gets a one-line error and a non-zero exit', () => {
+  let node: TestNode
+  beforeAll(async () => { node = await startNode('strict') })
+  afterAll(async () => { await node.stop() })
+
+  it.each([
+    [['ps', '--bogus'], 2, 'aurae: unknown flag --bogus for aurae ps (see aurae ps --help)'],
+    [['frobnicate'], 2, 'aurae: unknown command "frobnicate" (see aurae --help)'],
+    [['exec', 'Bad Name!', '--', 'true'], 125, 'aurae: invalid workload name "Bad Name!": use letters, digits, "_", "." or "-" (at most 128, starting with a letter or digit)'],
+    [['exec', '--memory', 'lots', '--', 'true'], 125, 'aurae: invalid memory size "lots": expected a number with an optional unit, such as 64M or 1G'],
+    [['exec', '--cpus', '-1', '--', 'true'], 125, 'aurae: invalid cpus "-1": expected a positive number of cores, such as 0.5 or 2'],
+    [['exec', '--restart', 'sometimes', '--', 'true'], 125, 'aurae: invalid restart policy "sometimes": expected no, on-failure, always'],
+    [['exec', 'job'], 125, 'aurae: missing command: put it after --, as in: aurae exec -- echo hi'],
+    [['stop', 'nothing-here'], 1, 'aurae: no workload named nothing-here'],
+    [['logs'], 2, 'aurae: missing workload name: aurae logs NAME'],
+    [['up', 'Not_A_Peer'], 2, 'aurae: invalid peer name "Not_A_Peer" in "Not_A_Peer": use lowercase letters, digits and "-" (at most 63)']
+  ])('aurae %j exits %i with one line', async (args, code, message) => {
+    const res = await node.cli(args)
+    expect(res.code).toBe(code)
+    expect(res.stdout).toBe('')
+    expect(res.stderr.trim()).toBe(message)
+  })
+
+  it('refuses a name already in use', async () => {
+    await node.cli(['exec', 'taken', '-d', '--', 'sleep', '300'])
+    const res = await node.cli(['exec', 'taken', '--', 'true'])
+    expect(res.code).toBe(125)
+    expect(res.stderr.trim()).toBe('aurae: a workload named taken already exists (remove it with: aurae rm taken)')
+    await node.cli(['rm', '-f', 'taken'])
+  })
+
+  it('says how to start a daemon that is not running', async () => {
+    const res = await run(process.execPath, [AURAE, '--sock', join(node.dir, 'nobody.sock'), 'ps'])
+    expect(res.code).toBe(3)
+    expect(res.stderr.trim()).toBe(`aurae: auraed is not running on ${join(node.dir, 'nobody.sock')}; start it with: aurae up NAME[@DOMAIN]`)
+  })
+
+  it('refuses a socket owned by someone else', async () => {
+    const other = join(node.dir, 'other.sock')
+    writeFileSync(other, '')
+    chownSync(other, 0, 0)
+    const res = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, AURAE, '--sock', other, 'ps'])
+    expect(res.code).toBe(1)
+    expect(res.stderr.trim()).toBe(`aurae: the socket ${other} belongs to uid 0, not you (uid 65534); run as that user, or start your own node with --sock`)
+  })
+
+  it('gives an old Node one line instead of a stack trace', async () => {
+    const res = await run('/usr/bin/node', [AURAE, 'status'])
+    expect(res.code).toBe(1)
+    oneLine(res.stderr)
+    expect(res.stderr).toMatch(/^aurae: Node.js 22 or newer is needed \(this is 20\./)
+  })
+
+  it('survives garbage on its socket and invalid requests from a raw client', async () => {
+    await new Promise<void>(resolve => {
+      const c = createConnection(node.sock, () => c.end(Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x05garbage-frames-and-nonsense\xff\xff')))
+      c.on('error', () => resolve())
+      c.on('close', () => resolve())
+    })
+    const client = new WorkloadServiceClient(`unix:${node.sock}`, credentials.createInsecure())
+    const call = async (spec: any): Promise<string> => await new Promise(resolve => {
+      const stream = client.run({ spec, detach: true })
+      stream.on('data', () => {})
+      stream.on('error', (err: any) => resolve(err.details))
+      stream.on('end', () => resolve('ok'))
+    })
+    expect(await call(undefined)).toBe('missing workload spec')
+    expect(await call({ name: 'x'.repeat(5000), kind: 'executable', executable: { command: ['true'], env: {}, workdir: '' }, restart: '', cell: '' })).toMatch(/^invalid workload name/)
+    expect(await call({ name: 'nul', kind: 'executable', executable: { command: ['tr\0ue'], env: {}, workdir: '' }, restart: '', cell: '' })).toBe('the command contains a NUL byte')
+    expect(await call({ name: 'vm', kind: 'vm', executable: { command: ['true'], env: {}, workdir: '' }, restart: '', cell: '' })).toMatch(/^unsupported workload kind/)
+    expect(await call({ name: 'rel', kind: 'executable', executable: { command: ['true'], env: {}, workdir: 'tmp' }, restart: '', cell: '' })).toMatch(/^invalid workdir/)
+    expect(await call({ name: 'lim', kind: 'executable', executable: { command: ['true'], env: {}, workdir: '' }, limits: { cpus: -3, memoryBytes: 0, pids: 0 }, restart: '', cell: '' })).toMatch(/^invalid cpus/)
+    expect(await call({ name: 'env', kind: 'executable', executable: { command: ['true'], env: { 'A=B': 'c' }, workdir: '' }, restart: '', cell: '' })).toMatch(/^invalid environment variable name/)
+    client.close()
+    const status = await node.cli(['status', '--json'])
+    expect(status.code).toBe(0)
+    expect(JSON.parse(status.stdout).state).toBe('running')
+    expect(await workload(node, 'nul')).toBeUndefined()
+  })
+})

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startNode, until, workload, type TestNode } from '../helpers/node.ts'
+
+describe('exec runs executables attached and detached', () => {
+  let node: TestNode
+  beforeAll(async () => { node = await startNode('alice@example.org') })
+  afterAll(async () => { await node.stop() })
+
+  it('streams stdout and stderr apart and exits with the workload\'s code', async () => {
+    const res = await node.cli(['exec', '--', 'sh', '-c', 'echo hi; echo oops >&2; exit 3'])
+    expect(res).toEqual({ code: 3, stdout: 'hi\n', stderr: 'oops\n' })
+  })
+
+  it('exits 128+N when the workload dies of signal N', async () => {
+    const res = await node.cli(['exec', 'killed', '--', 'sh', '-c', 'kill -9 $$'])
+    expect(res.code).toBe(137)
+    expect(await workload(node, 'killed')).toMatchObject({ state: 'exited', exitCode: null, signal: 'SIGKILL' })
+  })
+
+  it('passes environment, working directory and output without a trailing newline', async () => {
+    const res = await node.cli(['exec', '-e', 'GREETING=hello world', '--workdir', '/tmp', '--', 'sh', '-c', 'printf "%s in %s" "$GREETING" "$(pwd)"'])
+    expect(res).toEqual({ code: 0, stdout: 'hello world in /tmp', stderr: '' })
+  })
+
+  it('forwards Ctrl-C to the workload as SIGINT', async () => {
+    const child = node.spawnCli(['exec', 'interrupted', '--', 'sh', '-c', 'trap "echo got INT; exit 42" INT; echo ready; while true; do sleep 0.05; done'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout?.on('data', d => { out += String(d) })
+    await until('the workload to be ready', () => out.includes('ready'))
+    child.kill('SIGINT')
+    const code = await new Promise(resolve => child.on('close', resolve))
+    expect(code).toBe(42)
+    expect(out).toBe('ready\ngot INT\n')
+  })
+
+  it('reports a command that does not exist as 127 with one line', async () => {
+    const res = await node.cli(['exec', 'missing', '--', 'no-such-command-here'])
+    expect(res.code).toBe(127)
+    expect(res.stdout).toBe('')
+    expect(res.stderr.trim().split('\n')).toHaveLength(1)
+    expect(res.stderr).toMatch(/no-such-command-here.*No such file or directory/)
+  })
+
+  it('runs detached, lists it, shows and follows its logs, stops and removes it', async () => {
+    const start = await node.cli(['exec', 'web', '-d', '--memory', '64M', '--', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo line $i; echo err $i >&2; sleep 0.05; done'])
+    expect(start).toEqual({ code: 0, stdout: 'web\n', stderr: '' })
+
+    const json = (await node.cli(['ps', '--json'])).stdout
+    const web = JSON.parse(json).find((w: any) => w.name === 'web')
+    expect(web).toMatchObject({ name: 'web', kind: 'executable', state: 'running', exitCode: null, signal: null, restarts: 0 })
+    expect(web.pid).toBeGreaterThan(0)
+    expect(web.limits.memoryBytes).toBe(64 * 1024 * 1024)
+
+    const table = (await node.cli(['ps'])).stdout.split('\n')
+    expect(table[0].split(/\s+/)).toEqual(['NAME', 'KIND', 'STATE', 'PID', 'EXIT', 'UPTIME', 'RESTARTS'])
+    expect(table.find(l => l.startsWith('web '))?.split(/\s+/).slice(0, 5)).toEqual(['web', 'executable', 'running', String(web.pid), '-'])
+
+    await until('some output', async () => (await node.cli(['logs', 'web'])).stdout.includes('line 3\n'))
+    const tail = await node.cli(['logs', 'web', '--tail', '2'])
+    expect(tail.stdout.trim().split('\n')).toHaveLength(1)
+    expect(tail.stdout).toMatch(/^line \d+\n$/)
+    expect(tail.stderr).toMatch(/^err \d+\n$/)
+
+    const follower = node.spawnCli(['logs', 'web', '-f'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let followed = ''
+    follower.stdout?.on('data', d => { followed += String(d) })
+    const seen = Number(/line (\d+)\n$/.exec((await node.cli(['logs', 'web'])).stdout)?.[1])
+    await until('the follower to see new lines', () => followed.includes(`line ${seen + 5}\n`))
+
+    const stop = await node.cli(['stop', 'web'])
+    expect(stop).toEqual({ code: 0, stdout: 'web\n', stderr: '' })
+    expect(await new Promise(resolve => follower.on('close', resolve))).toBe(0)
+    expect(await workload(node, 'web')).toMatchObject({ state: 'exited', signal: 'SIGTERM', pid: null })
+    expect((await node.cli(['ps'])).stdout).not.toMatch(/^web /m)
+    expect((await node.cli(['ps', '--all'])).stdout).toMatch(/^web +executable +exited +- +SIGTERM/m)
+
+    expect(await node.cli(['rm', 'web'])).toEqual({ code: 0, stdout: 'web\n', stderr: '' })
+    expect(await workload(node, 'web')).toBeUndefined()
+    const gone = await node.cli(['logs', 'web'])
+    expect(gone.code).toBe(1)
+    expect(gone.stderr.trim()).toBe('aurae: no workload named web')
+  })
+
+  it('escalates to SIGKILL when a workload ignores SIGTERM past --timeout', async () => {
+    await node.cli(['exec', 'stubborn', '-d', '--', 'sh', '-c', 'trap "" TERM; echo up; while true; do sleep 0.05; done'])
+    await until('it to start', async () => (await node.cli(['logs', 'stubborn'])).stdout === 'up\n')
+    const stop = await node.cli(['stop', 'stubborn', '--timeout', '1'])
+    expect(stop.code).toBe(0)
+    expect(await workload(node, 'stubborn')).toMatchObject({ state: 'exited', signal: 'SIGKILL' })
+  })
+
+  it('refuses to remove a running workload without --force, and removes it with', async () => {
+    await node.cli(['exec', 'busy', '-d', '--', 'sleep', '300'])
+    const rm = await node.cli(['rm', 'busy'])
+    expect(rm.code).toBe(1)
+    expect(rm.stderr.trim()).toBe('aurae: workload busy is running; stop it first or use --force')
+    const { pid } = await workload(node, 'busy')
+    expect((await node.cli(['rm', '-f', 'busy'])).code).toBe(0)
+    expect(await workload(node, 'busy')).toBeUndefined()
+    await until('the process to be gone', () => { try { process.kill(pid, 0); return false } catch { return true } })
+  })
+
+  it('removes an attached workload after it exits with --rm', async () => {
+    const res = await node.cli(['exec', 'once', '--rm', '--', 'true'])
+    expect(res.code).toBe(0)
+    expect(await workload(node, 'once')).toBeUndefined()
+  })
+})
