@@ -64,8 +64,8 @@ export function isAlive (pid: number): boolean {
   }
 }
 
-/** Makes a node's files in a fresh temp dir and brings it up as `name` (unless `name` is undefined). */
-export async function startNode (name: string | undefined = 'alice@example.org', extra: string[] = []): Promise<TestNode> {
+/** Makes a node's files in a fresh temp dir and brings it up as `name`; with null, only starts auraed. */
+export async function startNode (name: string | null = 'alice@example.org', extra: string[] = []): Promise<TestNode> {
   const dir = mkdtempSync(join(tmpdir(), 'aurae-test-'))
   const sock = join(dir, 'aurae.sock')
   const key = join(dir, 'id_aura')
@@ -73,7 +73,7 @@ export async function startNode (name: string | undefined = 'alice@example.org',
   const env = { ...process.env, AURAE_SOCK: undefined, NO_COLOR: '1' }
   const cli = async (args: string[], opts: { input?: string, env?: NodeJS.ProcessEnv } = {}): Promise<Result> =>
     await run(process.execPath, [AURAE, '--sock', sock, ...args], { env: { ...env, ...opts.env }, input: opts.input })
-  const upArgs = ['up', ...(name === undefined ? [] : [name]), '--key', key, '--data', data, ...extra]
+  const upArgs = ['up', ...(name === null ? [] : [name]), '--key', key, '--data', data, ...extra]
   const node: TestNode = {
     dir,
     sock,
@@ -95,7 +95,7 @@ export async function startNode (name: string | undefined = 'alice@example.org',
       rmSync(dir, { recursive: true, force: true })
     }
   }
-  if (name === undefined) {
+  if (name === null) {
     const child = spawn(process.execPath, [AURAED, '--sock', sock, '--key', key, '--data', data, ...extra], { stdio: 'ignore', detached: true })
     child.unref()
     await until('auraed to listen', () => existsSync(sock))

@@ -1,4 +1,5 @@
-import { chownSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { createConnection } from 'node:net'
 import { join } from 'node:path'
 import { credentials } from '@grpc/grpc-js'
@@ -49,12 +50,15 @@ describe('bad input gets a one-line error and a non-zero exit', () => {
   })
 
   it('refuses a socket owned by someone else', async () => {
-    const other = join(node.dir, 'other.sock')
+    const dir = mkdtempSync(join(tmpdir(), 'aurae-other-'))
+    chmodSync(dir, 0o755)
+    const other = join(dir, 'other.sock')
     writeFileSync(other, '')
     chownSync(other, 0, 0)
     const res = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, AURAE, '--sock', other, 'ps'])
     expect(res.code).toBe(1)
     expect(res.stderr.trim()).toBe(`aurae: the socket ${other} belongs to uid 0, not you (uid 65534); run as that user, or start your own node with --sock`)
+    rmSync(dir, { recursive: true })
   })
 
   it('gives an old Node one line instead of a stack trace', async () => {
@@ -66,7 +70,8 @@ describe('bad input gets a one-line error and a non-zero exit', () => {
 
   it('survives garbage on its socket and invalid requests from a raw client', async () => {
     await new Promise<void>(resolve => {
-      const c = createConnection(node.sock, () => c.end(Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x05garbage-frames-and-nonsense\xff\xff')))
+      const c = createConnection(node.sock, () => c.write(Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x05garbage-frames-and-nonsense\xff\xff')))
+      c.setTimeout(1000, () => c.destroy())
       c.on('error', () => resolve())
       c.on('close', () => resolve())
     })

@@ -27,9 +27,10 @@ describe('the daemon keeps workloads across a restart', () => {
     const follower = node.spawnCli(['logs', 'counter', '-f', '--tail', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
     let followed = ''
     follower.stdout?.on('data', d => { followed += String(d) })
+    const followerExit = new Promise(resolve => follower.on('exit', resolve))
     await until('the follower to see a line', () => followed.includes('tick'))
     spawn('touch', [gate])
-    expect(await new Promise(resolve => follower.on('close', resolve))).toBe(0)
+    expect(await followerExit).toBe(0)
     await until('the exit to be recorded', async () => (await workload(node!, 'counter')).state === 'exited')
     expect(await workload(node, 'counter')).toMatchObject({ state: 'exited', exitCode: 7, signal: null })
   })

@@ -26,9 +26,10 @@ describe('exec runs executables attached and detached', () => {
     const child = node.spawnCli(['exec', 'interrupted', '--', 'sh', '-c', 'trap "echo got INT; exit 42" INT; echo ready; while true; do sleep 0.05; done'], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     child.stdout?.on('data', d => { out += String(d) })
+    const exited = new Promise(resolve => child.on('exit', resolve))
     await until('the workload to be ready', () => out.includes('ready'))
     child.kill('SIGINT')
-    const code = await new Promise(resolve => child.on('close', resolve))
+    const code = await exited
     expect(code).toBe(42)
     expect(out).toBe('ready\ngot INT\n')
   })
@@ -64,12 +65,14 @@ describe('exec runs executables attached and detached', () => {
     const follower = node.spawnCli(['logs', 'web', '-f'], { stdio: ['ignore', 'pipe', 'pipe'] })
     let followed = ''
     follower.stdout?.on('data', d => { followed += String(d) })
+    follower.stderr?.resume()
+    const followerExit = new Promise(resolve => follower.on('exit', resolve))
     const seen = Number(/line (\d+)\n$/.exec((await node.cli(['logs', 'web'])).stdout)?.[1])
     await until('the follower to see new lines', () => followed.includes(`line ${seen + 5}\n`))
 
     const stop = await node.cli(['stop', 'web'])
     expect(stop).toEqual({ code: 0, stdout: 'web\n', stderr: '' })
-    expect(await new Promise(resolve => follower.on('close', resolve))).toBe(0)
+    expect(await followerExit).toBe(0)
     expect(await workload(node, 'web')).toMatchObject({ state: 'exited', signal: 'SIGTERM', pid: null })
     expect((await node.cli(['ps'])).stdout).not.toMatch(/^web /m)
     expect((await node.cli(['ps', '--all'])).stdout).toMatch(/^web +executable +exited +- +SIGTERM/m)

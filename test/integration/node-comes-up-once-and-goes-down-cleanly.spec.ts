@@ -9,7 +9,7 @@ describe('a node comes up once and goes down cleanly', () => {
   afterEach(async () => { await node?.stop(); node = undefined })
 
   it('serves only status until it is given a name, then creates an owner-only key libp2p can load', async () => {
-    node = await startNode(undefined)
+    node = await startNode(null)
     const before = JSON.parse((await node.cli(['status', '--json'])).stdout)
     expect(before.state).toBe('uninitialized')
     expect(before.peerId).toBe('')
