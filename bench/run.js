@@ -34,12 +34,12 @@ async function main () {
   const rows = []
 
   // 1. exec round trip vs bare node start, interleaved so both see the same machine state.
-  time(process.execPath, [AURAE, ...cliArgs, 'exec', '--rm', '--', 'true'])
+  time(process.execPath, [AURAE, ...cliArgs, 'exec', '--', 'true'])
   const execMs = []
   const nodeMs = []
   for (let i = 0; i < N_EXEC; i++) {
     nodeMs.push(time(process.execPath, ['-e', '0']))
-    execMs.push(time(process.execPath, [AURAE, ...cliArgs, 'exec', '--rm', '--', 'true']))
+    execMs.push(time(process.execPath, [AURAE, ...cliArgs, 'exec', '--', 'true']))
   }
   const e = median(execMs)
   const n = median(nodeMs)

@@ -5,5 +5,5 @@ if (major < 22) {
   process.stderr.write('aurae: Node.js 22 or newer is needed (this is ' + process.versions.node + '); run it through npx or npm, which use the Node the project installs\n')
   process.exit(1)
 }
-const { main } = await import('../dist/cli/main.js')
+const { main } = await import('../dist/aurae-cli.js')
 await main(process.argv.slice(2))

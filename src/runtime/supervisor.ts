@@ -1,13 +1,12 @@
 // The one supervisor: starts workloads under a monitor, learns their exits, restarts, stops and re-adopts them.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter, once } from 'node:events'
 import { mkdirSync, readFileSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '../errors.ts'
 import type { Table } from '../store/store.ts'
 import type { Cgroups } from './cgroups.ts'
 import type { LaunchPlan, WorkloadDriver } from './driver.ts'
+import { Launcher } from './launcher.ts'
 import { isSameProcess, signalNumber, startTimeOf } from './proc.ts'
 import type { WorkloadRecord, WorkloadSpec } from './workload.ts'
 
@@ -44,7 +43,7 @@ const SWEEP_MS = 2_000
 export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [WorkloadRecord] }> {
   private readonly records = new Map<string, WorkloadRecord>()
   private readonly locks = new Map<string, Promise<unknown>>()
-  private readonly monitors = new Map<string, ChildProcess>()
+  private readonly launcher: Launcher
   private readonly timers = new Map<string, NodeJS.Timeout>()
   private readonly drivers: Map<string, WorkloadDriver>
   private readonly runDir: string
@@ -59,6 +58,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     this.drivers = new Map(init.drivers.map(d => [d.kind, d]))
     this.runDir = join(init.dataDir, 'run')
     this.logDir = join(init.dataDir, 'logs')
+    this.launcher = new Launcher(init.monitorPath)
   }
 
   /** Loads every record and re-adopts what still runs; exits that happened meanwhile are recorded. */
@@ -97,6 +97,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     this.timers.clear()
     clearInterval(this.sweeper)
     this.watcher?.close()
+    this.launcher.stop()
     await Promise.allSettled([...this.locks.values()])
     return stopped
   }
@@ -252,51 +253,25 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     args.push('--workdir', plan.workdir, '--', ...plan.argv)
     rec.oomBase = plan.cgroup === '' ? 0 : this.init.cgroups.oomKills(plan.cgroup)
     const run = rec.run
-    const status = await new Promise<{ pid?: number, error?: string, monitor?: ChildProcess }>(resolve => {
-      let child: ChildProcess
-      try {
-        child = spawn(this.init.monitorPath, args, { detached: true, stdio: ['ignore', 'ignore', 'inherit', 'pipe'], env: plan.env })
-      } catch (err) {
-        resolve({ error: `cannot start the monitor: ${messageOf(err)}` })
-        return
-      }
-      child.once('error', err => resolve({ error: `cannot start the monitor: ${err.message}` }))
-      child.once('exit', () => {
-        this.monitors.delete(name)
-        void this.reap(name, run)
-      })
-      const lines = createInterface({ input: child.stdio[3] as NodeJS.ReadableStream })
-      lines.once('line', line => {
-        try {
-          resolve({ ...JSON.parse(line), monitor: child })
-        } catch {
-          resolve({ error: `monitor said: ${line}`, monitor: child })
-        }
-      })
-      lines.once('close', () => resolve({ error: 'the monitor ended before reporting', monitor: child }))
-    })
+    const status = await this.launcher.launch(args, plan.env)
     if (status.pid === undefined) {
       if (status.monitor === undefined) {
         await this.finish(rec, { exitCode: 125, signal: null, error: status.error ?? 'start failed' })
-      } else {
-        // The monitor writes the exit file too; reap() will record it once the monitor exits.
-        rec.state = 'running'
-        rec.error = status.error ?? ''
-        rec.monitorPid = status.monitor.pid ?? 0
-        rec.monitorStart = startTimeOf(rec.monitorPid) ?? 0
-        await this.save(rec)
-        await this.waitForReap(rec, run)
+        return
       }
+      // The monitor writes the exit file too: record it before anyone sees the workload.
+      rec.state = 'running'
+      rec.monitorPid = status.monitor
+      await this.waitForReap(rec, run)
       return
     }
     rec.pid = status.pid
     rec.pidStart = startTimeOf(status.pid) ?? 0
-    rec.monitorPid = status.monitor?.pid ?? 0
+    rec.monitorPid = status.monitor ?? 0
     rec.monitorStart = startTimeOf(rec.monitorPid) ?? 0
     rec.state = 'running'
     rec.startedAt = Date.now()
     rec.finishedAt = 0
-    if (status.monitor !== undefined) this.monitors.set(name, status.monitor)
     await this.save(rec)
     this.emit('change', rec)
   }
@@ -389,10 +364,10 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     if (cgroup !== '' && rec.spec.cell === '') await this.init.cgroups.killAll(cgroup).catch(() => {})
   }
 
-  /** Catches exits whose notifications were missed: adopted monitors that are gone. */
+  /** Catches exits whose exit-file notification was missed, and monitors that died without one. */
   private sweep (): void {
     for (const rec of this.records.values()) {
-      if (rec.state === 'running' && !this.monitors.has(rec.spec.name) && !isSameProcess(rec.monitorPid, rec.monitorStart)) {
+      if (rec.state === 'running' && !isSameProcess(rec.monitorPid, rec.monitorStart)) {
         void this.reap(rec.spec.name, rec.run)
       }
     }

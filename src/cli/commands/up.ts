@@ -13,7 +13,8 @@ import type { Command } from '../context.ts'
 import { CliError, EXIT } from '../exit.ts'
 import { paint, progress } from '../output.ts'
 
-const AURAED = fileURLToPath(new URL('../../../bin/auraed.js', import.meta.url))
+// Relative to the bundle the CLI runs from (dist/aurae-cli.js).
+const AURAED = fileURLToPath(new URL('../bin/auraed.js', import.meta.url))
 const START_TIMEOUT_MS = 15_000
 
 /** True when something accepts connections on the socket. */

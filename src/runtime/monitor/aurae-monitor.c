@@ -1,6 +1,8 @@
 // aurae-monitor: one per workload. Starts the workload as its child, writes its output to a
 // CRI-format log with size-capped rotation, and records how it ended in an exit file, so that
 // the daemon can die and come back without the workload noticing.
+// With --launcher it instead serves the daemon: it reads launch requests on stdin and forks a
+// monitor for each, which is far cheaper than the daemon spawning every monitor itself.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +183,8 @@ static void write_exit(const char *path, int status, const char *error) {
   rename(tmp, path);
 }
 
+static void report_status(int fd, const char *id, pid_t child, const char *error, int release);
+
 // In the child: join the cgroups, then exec. Any failure goes to the parent through err_fd.
 static void start_child(int out_fd, int err_fd_pipe, int report_fd, char **cgroups, int ncg,
                         const char *workdir, char **argv) {
@@ -216,7 +221,8 @@ static void start_child(int out_fd, int err_fd_pipe, int report_fd, char **cgrou
   _exit(127);
 }
 
-int main(int argc, char **argv) {
+// Runs one workload to its end. `id` is set when a launcher forked us: status then goes to stdout.
+static int monitor_main(int argc, char **argv, const char *id) {
   const char *exit_path = NULL, *workdir = NULL;
   char *cgroups[MAX_CGROUPS];
   int ncg = 0, status_fd = -1, i;
@@ -242,6 +248,7 @@ int main(int argc, char **argv) {
   if (log_max < 256) log_max = 256;
   if (log_files < 1) log_files = 1;
 
+  if (id != NULL) status_fd = 1;
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   signal(SIGINT, SIG_IGN);
@@ -270,19 +277,7 @@ int main(int argc, char **argv) {
   }
   failure[got] = '\0';
   close(rep[0]);
-  if (status_fd >= 0) {
-    FILE *sf = fdopen(status_fd, "w");
-    if (sf != NULL) {
-      if (got > 0) {
-        fputs("{\"error\":", sf);
-        json_string(sf, failure);
-        fputs("}\n", sf);
-      } else {
-        fprintf(sf, "{\"pid\":%d}\n", child);
-      }
-      fclose(sf);
-    }
-  }
+  report_status(status_fd, id, child, got > 0 ? failure : NULL, 1);
   open_log();
 
   struct stream streams[2] = {{"stdout", out[0], {0}, 0}, {"stderr", err[0], {0}, 0}};
@@ -325,4 +320,92 @@ int main(int argc, char **argv) {
   write_exit(exit_path, child_status, got > 0 ? failure : NULL);
   while (waitpid(-1, NULL, WNOHANG) > 0) {}
   return 0;
+}
+
+// One line on the status fd, in a single write so lines from many monitors never interleave:
+// `[<id> ]{"pid":N,"monitor":M}` or `[<id> ]{"error":"..."}`. With `release` the pipe is let go after.
+static void report_status(int fd, const char *id, pid_t child, const char *error, int release) {
+  if (fd < 0) return;
+  char line[1024];
+  int n = 0;
+  if (id != NULL) n = snprintf(line, sizeof line, "%s ", id);
+  if (error != NULL) {
+    n += snprintf(line + n, sizeof line - n, "{\"error\":\"");
+    for (const char *p = error; *p && n < (int)sizeof line - 8; p++) {
+      unsigned char c = *p;
+      if (c == '"' || c == '\\') { line[n++] = '\\'; line[n++] = c; }
+      else if (c >= 0x20) line[n++] = c;
+    }
+    n += snprintf(line + n, sizeof line - n, "\"");
+    if (child > 0) n += snprintf(line + n, sizeof line - n, ",\"monitor\":%d", getpid());
+    n += snprintf(line + n, sizeof line - n, "}\n");
+  } else {
+    n += snprintf(line + n, sizeof line - n, "{\"pid\":%d,\"monitor\":%d}\n", child, getpid());
+  }
+  if (write(fd, line, n) < 0) {}
+  if (!release) return;
+  int devnull = open("/dev/null", O_WRONLY);
+  dup2(devnull, fd); // let go of the status pipe, keep the fd number taken
+  close(devnull);
+}
+
+static int read_full(int fd, void *buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(fd, (char *)buf + got, len - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    got += n;
+  }
+  return 0;
+}
+
+// Requests on stdin: u32 little-endian length, then NUL-terminated strings:
+// id, argc, argv..., envc, env.... Each is answered by the forked monitor's status line on stdout.
+static int launcher(void) {
+  signal(SIGCHLD, SIG_IGN); // monitors are reaped by the kernel
+  signal(SIGPIPE, SIG_IGN);
+  for (;;) {
+    uint32_t len;
+    if (read_full(0, &len, sizeof len) < 0) return 0; // the daemon is gone; monitors live on
+    char *buf = malloc(len + 1);
+    if (buf == NULL || read_full(0, buf, len) < 0) return 1;
+    buf[len] = '\0';
+    char *strs[4096 + 8];
+    int n = 0;
+    for (char *p = buf; p < buf + len && n < 4096 + 8; p += strlen(p) + 1) strs[n++] = p;
+    int argc = n > 1 ? atoi(strs[1]) : -1;
+    int envc = (argc >= 0 && n > 2 + argc) ? atoi(strs[2 + argc]) : -1;
+    if (argc < 0 || envc < 0 || 3 + argc + envc != n) {
+      fprintf(stderr, "aurae-monitor: malformed launch request\n");
+      free(buf);
+      continue;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+      signal(SIGCHLD, SIG_DFL);
+      setsid();
+      char **argv = calloc(argc + 2, sizeof *argv);
+      char **envp = calloc(envc + 1, sizeof *envp);
+      argv[0] = "aurae-monitor";
+      memcpy(argv + 1, strs + 2, argc * sizeof *argv);
+      memcpy(envp, strs + 3 + argc, envc * sizeof *envp);
+      environ = envp;
+      int devnull = open("/dev/null", O_RDONLY);
+      dup2(devnull, 0);
+      close(devnull);
+      _exit(monitor_main(argc + 1, argv, strs[0]));
+    }
+    if (pid < 0) {
+      char msg[128];
+      snprintf(msg, sizeof msg, "fork: %s", strerror(errno));
+      report_status(1, strs[0], 0, msg, 0);
+    }
+    free(buf);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--launcher") == 0) return launcher();
+  return monitor_main(argc, argv, NULL);
 }
