@@ -3,6 +3,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:cry
 import { mkdirSync, openSync, readFileSync, writeSync, closeSync, fsyncSync, renameSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { FailedPreconditionError } from '../errors.ts'
+import { peerIdOf } from '../mesh/peer-id.ts'
 
 /** The node's identity: raw key bytes and the PeerId libp2p derives from them. */
 export interface NodeKey {
@@ -13,7 +14,6 @@ export interface NodeKey {
 
 // libp2p's keys.proto: PrivateKey { KeyType Type = 1; bytes Data = 2 }, Ed25519 = 1.
 const PRIVATE_PREFIX = Uint8Array.of(0x08, 0x01, 0x12, 0x40)
-const PUBLIC_PREFIX = Uint8Array.of(0x08, 0x01, 0x12, 0x20)
 
 /** Loads the key at `path`, or undefined when there is none. */
 export function loadKey (path: string): NodeKey | undefined {
@@ -53,29 +53,7 @@ export function createKey (path: string): NodeKey {
   return { seed, publicKey, peerId: peerIdOf(publicKey) }
 }
 
-/** The libp2p PeerId: base58btc of the identity multihash of the protobuf public key. */
-export function peerIdOf (publicKey: Uint8Array): string {
-  const proto = Buffer.concat([PUBLIC_PREFIX, publicKey])
-  return base58btc(Buffer.concat([Uint8Array.of(0x00, proto.length), proto]))
-}
-
 function derivePublicKey (seed: Uint8Array): Buffer {
   const key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(seed).toString('base64url'), x: '' }, format: 'jwk' })
   return Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x as string, 'base64url')
-}
-
-const ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
-
-function base58btc (bytes: Uint8Array): string {
-  let n = BigInt('0x' + (Buffer.from(bytes).toString('hex') || '0'))
-  let out = ''
-  while (n > 0n) {
-    out = ALPHABET[Number(n % 58n)] + out
-    n /= 58n
-  }
-  for (const b of bytes) {
-    if (b !== 0) break
-    out = '1' + out
-  }
-  return out
 }
