@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startNode, until, workload, type TestNode } from '../helpers/node.ts'
+import { readFileSync } from 'node:fs'
+import { childrenOf, startNode, until, workload, type TestNode } from '../helpers/node.ts'
 
 describe('exec runs executables attached and detached', () => {
   let node: TestNode
@@ -107,5 +108,25 @@ describe('exec runs executables attached and detached', () => {
     const res = await node.cli(['exec', 'once', '--rm', '--', 'true'])
     expect(res.code).toBe(0)
     expect(await workload(node, 'once')).toBeUndefined()
+  })
+})
+
+describe('workloads leave nothing behind', () => {
+  it('reaps every process: no zombies under the daemon, its launcher or monitors, and daemonized children are cleared with the cell', async () => {
+    const node = await startNode('tidy')
+    for (let i = 0; i < 5; i++) {
+      expect((await node.cli(['exec', `bg${i}`, '--', 'sh', '-c', 'sleep 30 & echo $!'])).code).toBe(0)
+    }
+    const orphans = await Promise.all([0, 1, 2, 3, 4].map(async i => Number((await node.cli(['logs', `bg${i}`])).stdout)))
+    for (const pid of orphans) await until(`orphan ${pid} to be killed with its cell`, () => { try { process.kill(pid, 0); return false } catch { return true } })
+    const daemon = await node.daemonPid()
+    // The daemon's children (the launcher) and theirs (monitors, which the launcher must reap).
+    const descendants = childrenOf(daemon).flatMap(p => [p, ...childrenOf(p)])
+    expect(descendants.length).toBeGreaterThan(0)
+    const zombies = descendants.filter(p => {
+      try { return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].startsWith('Z') } catch { return false }
+    })
+    expect(zombies).toEqual([])
+    await node.stop()
   })
 })

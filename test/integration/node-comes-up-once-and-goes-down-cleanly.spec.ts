@@ -1,8 +1,11 @@
-import { statSync, existsSync, readFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { isAlive, startNode, until, type TestNode } from '../helpers/node.ts'
+import { AURAE, AURAED, isAlive, run, startNode, until, type TestNode } from '../helpers/node.ts'
 
 describe('a node comes up once and goes down cleanly', () => {
   let node: TestNode | undefined
@@ -74,9 +77,33 @@ describe('a node comes up once and goes down cleanly', () => {
 
   it('refuses a second daemon on the same socket', async () => {
     node = await startNode('alice')
-    const { run, AURAED } = await import('../helpers/node.ts')
     const res = await run(process.execPath, [AURAED, '--sock', node.sock, '--key', node.key, '--data', node.data + '-2'])
     expect(res.code).toBe(1)
     expect(res.stderr.trim()).toBe(`auraed: auraed is already running on ${node.sock}`)
+  })
+})
+
+describe('a node run in the foreground', () => {
+  it('runs attached with --foreground, answers, and stops on Ctrl-C', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aurae-fg-'))
+    const sock = join(dir, 's')
+    const child = spawn(process.execPath, [AURAE, '--sock', sock, 'up', 'fg', '--foreground', '--key', join(dir, 'k'), '--data', join(dir, 'd')], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', d => { out += String(d) })
+    child.stderr.on('data', d => { err += String(d) })
+    const exited = new Promise(resolve => child.on('exit', resolve))
+    await until('the node to be up', () => out.includes('peer id'))
+    const status = JSON.parse((await run(process.execPath, [AURAE, '--sock', sock, 'status', '--json'])).stdout)
+    expect(status).toMatchObject({ state: 'running', name: 'fg' })
+    // The daemon's structured log is on the terminal, and readable through the API.
+    const logs = await run(process.execPath, [AURAE, '--sock', sock, 'logs', '--daemon'])
+    const lines = logs.stdout.trim().split('\n').map(l => JSON.parse(l))
+    expect(lines.map(l => l.msg)).toEqual(expect.arrayContaining(['auraed started', 'node is up']))
+    expect(err).toContain('"msg":"node is up"')
+    child.kill('SIGINT')
+    expect(await exited).toBe(0)
+    expect(isAlive(status.pid)).toBe(false)
+    rmSync(dir, { recursive: true, force: true })
   })
 })

@@ -8,9 +8,10 @@ import { EXIT } from '../exit.ts'
 export const logs: Command = {
   spec: {
     name: 'logs',
-    usage: 'logs NAME [-f] [--tail N] [-t]',
-    summary: 'Prints a workload\'s output: stdout to stdout, stderr to stderr.',
+    usage: 'logs NAME [-f] [--tail N] [-t]  |  logs --daemon [-f] [--tail N]',
+    summary: 'Prints a workload\'s output (stdout to stdout, stderr to stderr), or auraed\'s own log as JSON lines.',
     flags: {
+      daemon: { type: 'boolean', help: 'auraed\'s own structured log instead of a workload\'s' },
       follow: { type: 'boolean', short: 'f', help: 'keep printing new output until the workload ends' },
       tail: { type: 'string', short: 'n', help: 'only the last N lines', value: 'N' },
       timestamps: { type: 'boolean', short: 't', help: 'prefix each line with its time' }
@@ -18,13 +19,21 @@ export const logs: Command = {
     maxPositionals: 1
   },
   async run (parsed, ctx) {
+    const tailText = parsed.flags.tail as string | undefined
+    if (tailText !== undefined && !/^\d+$/.test(tailText)) throw new InvalidArgumentError(`invalid --tail "${tailText}": expected a whole number`)
+    const tail = tailText === undefined ? undefined : Number(tailText)
+    const d = ctx.daemon()
+    if (parsed.flags.daemon === true) {
+      if (parsed.positionals.length > 0) throw new InvalidArgumentError('aurae logs --daemon takes no workload name')
+      const stream = d.observe.getDaemonLogs({ follow: parsed.flags.follow === true, tail })
+      process.on('SIGINT', () => { stream.cancel(); process.exit(EXIT.ok) })
+      await drain(ctx.sock, stream, rec => { process.stdout.write(rec.json + '\n') })
+      return EXIT.ok
+    }
     const name = parsed.positionals[0]
     if (name === undefined) throw new InvalidArgumentError('missing workload name: aurae logs NAME')
     assertWorkloadName(name)
-    const tailText = parsed.flags.tail as string | undefined
-    if (tailText !== undefined && !/^\d+$/.test(tailText)) throw new InvalidArgumentError(`invalid --tail "${tailText}": expected a whole number`)
-    const d = ctx.daemon()
-    const stream = d.observe.getWorkloadLogs({ name, follow: parsed.flags.follow === true, tail: tailText === undefined ? undefined : Number(tailText) })
+    const stream = d.observe.getWorkloadLogs({ name, follow: parsed.flags.follow === true, tail })
     process.on('SIGINT', () => { stream.cancel(); process.exit(EXIT.ok) })
     await drain(ctx.sock, stream, async rec => {
       const out = rec.stream === 'stderr' ? process.stderr : process.stdout
