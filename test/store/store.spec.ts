@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Level } from 'level'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { SCHEMA_VERSION, Store } from '../../src/store/store.ts'
+
+describe('the store', () => {
+  let path: string
+  beforeEach(() => { path = join(mkdtempSync(join(tmpdir(), 'store-')), 'db') })
+  afterEach(() => rmSync(join(path, '..'), { recursive: true, force: true }))
+
+  it('starts at the current schema version and keeps what was put across a reopen', async () => {
+    const store = await Store.open(path)
+    expect(await store.schemaVersion()).toBe(SCHEMA_VERSION)
+    await store.setNode({ name: 'alice', domain: 'example.org', peerId: '12D3KooWx', registeredAt: 1 })
+    await store.cells.put('c', { name: 'c', limits: { cpus: 1, memoryBytes: 0, pids: 0 }, createdAt: 2 })
+    await store.workloads.put('w', { spec: { name: 'w' } } as any)
+    await store.close()
+    const again = await Store.open(path)
+    expect(await again.node()).toEqual({ name: 'alice', domain: 'example.org', peerId: '12D3KooWx', registeredAt: 1 })
+    expect(await again.cells.values()).toEqual([{ name: 'c', limits: { cpus: 1, memoryBytes: 0, pids: 0 }, createdAt: 2 }])
+    expect((await again.workloads.get('w'))?.spec.name).toBe('w')
+    await again.workloads.del('w')
+    expect(await again.workloads.get('w')).toBeUndefined()
+    await again.close()
+  })
+
+  it('refuses a second opener', async () => {
+    const store = await Store.open(path)
+    await expect(Store.open(path)).rejects.toThrow(`cannot open the store at ${path}: another auraed is using it`)
+    await store.close()
+  })
+
+  it('refuses a store written by a newer auraed', async () => {
+    await (await Store.open(path)).close()
+    const db = new Level<string, any>(path, { valueEncoding: 'json' })
+    await db.sublevel('meta', { valueEncoding: 'json' }).put('schema', SCHEMA_VERSION + 1)
+    await db.close()
+    await expect(Store.open(path)).rejects.toThrow(`the store was written by a newer auraed (schema ${SCHEMA_VERSION + 1}, this one knows ${SCHEMA_VERSION})`)
+  })
+})
