@@ -247,7 +247,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     }
     const exitFile = this.exitFile(name, rec.run)
     rmSync(exitFile, { force: true })
-    const args = ['--exit-file', exitFile, '--log', this.logPath(name), '--status-fd', '3']
+    const args = ['--exit-file', exitFile, '--log', this.logPath(name)]
     if (this.init.logMaxBytes !== undefined) args.push('--log-max-bytes', String(this.init.logMaxBytes))
     if (plan.cgroup !== '') for (const f of this.init.cgroups.procsFiles(plan.cgroup)) args.push('--cgroup-procs', f)
     args.push('--workdir', plan.workdir, '--', ...plan.argv)

@@ -3,10 +3,8 @@ import { CellServiceService } from '../../gen/aurae/cells/v0/cells.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 import type { Cells } from '../../runtime/cells.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
-import { limitsFromProto, specFromProto, workloadToProto } from './convert.ts'
+import { limitsFromProto, specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
 import type { Handlers } from './serve.ts'
-
-const DEFAULT_STOP_TIMEOUT_S = 10
 
 export function cellHandlers (cells: () => Cells, runtime: () => Supervisor): Handlers<typeof CellServiceService> {
   const toProto = (name: string): { name: string, limits: ReturnType<typeof limitsFromProto>, executables: string[], createdAtMs: number } => {
@@ -39,8 +37,7 @@ export function cellHandlers (cells: () => Cells, runtime: () => Supervisor): Ha
     stop: {
       target: req => req.name,
       unary: async req => {
-        const timeout = req.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_S
-        return { workload: workloadToProto(await runtime().stopWorkload(assertWorkloadName(req.name), Math.min(timeout, 3600) * 1000)) }
+        return { workload: workloadToProto(await runtime().stopWorkload(assertWorkloadName(req.name), stopTimeoutMs(req.timeoutSeconds))) }
       }
     },
     list: {

@@ -6,6 +6,12 @@ import { validateLimits, type Limits } from '../../runtime/limits.ts'
 import { RESTART_POLICIES, type RestartPolicy, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
+const DEFAULT_STOP_TIMEOUT_S = 10
+
+/** A stop request's grace period: 10 s when unset, 0 for SIGKILL at once, at most an hour. */
+export function stopTimeoutMs (seconds: number | undefined): number {
+  return Math.min(seconds ?? DEFAULT_STOP_TIMEOUT_S, 3600) * 1000
+}
 
 /** A generated name for a workload the user did not name. */
 export function generatedName (): string {

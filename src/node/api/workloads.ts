@@ -3,11 +3,9 @@ import { readLog } from '../../runtime/cri-log.ts'
 import { StartError, type Supervisor } from '../../runtime/supervisor.ts'
 import type { WorkloadRecord } from '../../runtime/workload.ts'
 import { WorkloadServiceService, type WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
-import { specFromProto, workloadToProto } from './convert.ts'
+import { specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
 import type { Handlers } from './serve.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
-
-const DEFAULT_STOP_TIMEOUT_S = 10
 
 /** Streams a workload's output from its start until it has exited for good, then its exit. */
 export async function attach (supervisor: Supervisor, rec: WorkloadRecord, send: (m: WorkloadServiceRunResponse) => Promise<void>, signal: AbortSignal): Promise<void> {
@@ -54,8 +52,7 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
     stop: {
       target: req => req.name,
       unary: async req => {
-        const timeout = req.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_S
-        return { workload: workloadToProto(await runtime().stopWorkload(assertWorkloadName(req.name), Math.min(timeout, 3600) * 1000)) }
+        return { workload: workloadToProto(await runtime().stopWorkload(assertWorkloadName(req.name), stopTimeoutMs(req.timeoutSeconds))) }
       }
     },
     remove: {
