@@ -24,3 +24,25 @@ function base58btc (bytes: Uint8Array): string {
   }
   return out
 }
+
+/** The Ed25519 public key inside a PeerId, or undefined if it is not an Ed25519 PeerId. */
+export function publicKeyOf (peerId: string): Buffer | undefined {
+  const bytes = base58btcDecode(peerId)
+  if (bytes === undefined || bytes.length !== 38 || bytes[0] !== 0x00 || bytes[1] !== 36) return undefined
+  if (!bytes.subarray(2, 6).equals(Buffer.from(PUBLIC_PREFIX))) return undefined
+  return bytes.subarray(6)
+}
+
+function base58btcDecode (text: string): Buffer | undefined {
+  let n = 0n
+  for (const ch of text) {
+    const v = ALPHABET.indexOf(ch)
+    if (v < 0) return undefined
+    n = n * 58n + BigInt(v)
+  }
+  let hex = n === 0n ? '' : n.toString(16)
+  if (hex.length % 2 === 1) hex = '0' + hex
+  let zeros = 0
+  while (text[zeros] === '1') zeros++
+  return Buffer.concat([Buffer.alloc(zeros), Buffer.from(hex, 'hex')])
+}

@@ -49,7 +49,7 @@ export const ps: Command = {
   },
   async run (parsed, ctx) {
     const d = ctx.daemon()
-    const { workloads } = await call(ctx.sock, d.workloads, 'list', { all: parsed.flags.all === true })
+    const { workloads } = await call(ctx.sock, d.workloads, 'list', { all: parsed.flags.all === true, peer: '' })
     if (parsed.flags.json === true) {
       process.stdout.write(JSON.stringify(workloads.map(workloadJson), null, 2) + '\n')
       return EXIT.ok
