@@ -25,6 +25,19 @@ export class PermissionDeniedError extends Error {
   override name = 'PermissionDeniedError'
 }
 
+/** A peer could not be reached in time. */
+export class PeerUnreachableError extends Error {
+  override name = 'PeerUnreachableError'
+}
+
+/** A failure reported by another node, with the gRPC code it gave. */
+export class RemoteError extends Error {
+  override name = 'RemoteError'
+  constructor (message: string, readonly code: number) {
+    super(message)
+  }
+}
+
 /** The daemon could not do what it should have been able to (a cgroup write failed). */
 export class InternalError extends Error {
   override name = 'InternalError'

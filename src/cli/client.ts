@@ -2,6 +2,7 @@
 import { credentials, status, type CallOptions, type ClientReadableStream, type ClientUnaryCall, type Metadata, type ServiceError } from '@grpc/grpc-js'
 import { statSync } from 'node:fs'
 import { CellServiceClient } from '../gen/aurae/cells/v0/cells.ts'
+import { MeshServiceClient } from '../gen/aurae/mesh/v0/mesh.ts'
 import { NodeServiceClient } from '../gen/aurae/node/v0/node.ts'
 import { ObserveServiceClient } from '../gen/aurae/observe/v0/observe.ts'
 import { WorkloadServiceClient } from '../gen/aurae/workloads/v0/workloads.ts'
@@ -13,6 +14,7 @@ export interface Daemon {
   workloads: WorkloadServiceClient
   cells: CellServiceClient
   observe: ObserveServiceClient
+  mesh: MeshServiceClient
   close: () => void
 }
 
@@ -36,6 +38,7 @@ export function connect (sock: string): Daemon {
     workloads: new WorkloadServiceClient('', credentials.createInsecure(), { channelOverride }),
     cells: new CellServiceClient('', credentials.createInsecure(), { channelOverride }),
     observe: new ObserveServiceClient('', credentials.createInsecure(), { channelOverride }),
+    mesh: new MeshServiceClient('', credentials.createInsecure(), { channelOverride }),
     close: () => node.close()
   }
 }

@@ -42,6 +42,12 @@ export function assertWorkloadName (name: string): string {
   return name
 }
 
+/** Checks `workload[@peer[@domain]]`, as the CLI takes workload names. */
+export function assertWorkloadTarget (text: string): string {
+  assertWorkloadName(parseName(text).entity)
+  return text
+}
+
 /** `peer@domain`, or `peer` alone when there is no domain. */
 export function formatNodeName (peer: string, domain: string): string {
   return domain === '' ? peer : `${peer}@${domain}`

@@ -31,3 +31,6 @@ export function resolvePaths (given: Partial<NodePaths>, env: NodeJS.ProcessEnv 
 }
 
 export const VERSION = '0.1.0'
+
+/** Where the mesh listens unless told otherwise. */
+export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4710'

@@ -10,6 +10,9 @@ import { CellServiceService } from '../gen/aurae/cells/v0/cells.ts'
 import { NodeServiceService } from '../gen/aurae/node/v0/node.ts'
 import { ObserveServiceService } from '../gen/aurae/observe/v0/observe.ts'
 import { WorkloadServiceService } from '../gen/aurae/workloads/v0/workloads.ts'
+import { MeshServiceService } from '../gen/aurae/mesh/v0/mesh.ts'
+import { Mesh } from '../mesh/mesh.ts'
+import { parseName } from '../names/parse.ts'
 import { Cells } from '../runtime/cells.ts'
 import { Cgroups } from '../runtime/cgroups.ts'
 import { executableDriver } from '../runtime/executable-driver.ts'
@@ -18,7 +21,8 @@ import { Store, type NodeMeta } from '../store/store.ts'
 import { cellHandlers } from './api/cells.ts'
 import { nodeHandlers } from './api/node.ts'
 import { observeHandlers } from './api/observe.ts'
-import { serve, type ServeContext } from './api/serve.ts'
+import { Api } from './api/serve.ts'
+import { meshHandlers } from './api/mesh.ts'
 import { workloadHandlers } from './api/workloads.ts'
 import { authorize, type Caller } from './authz.ts'
 import type { NodePaths } from './config.ts'
@@ -29,6 +33,10 @@ export interface DaemonOptions {
   paths: NodePaths
   /** Size at which a workload's log file rotates. */
   logMaxBytes?: number
+  /** Multiaddrs the mesh listens on. */
+  listen: string[]
+  /** Multiaddrs of nodes to join the mesh through. */
+  bootstrap: string[]
   log?: DaemonLog
 }
 
@@ -36,6 +44,7 @@ interface Runtime {
   supervisor: Supervisor
   cells: Cells
   cgroups: Cgroups
+  mesh: Mesh
 }
 
 const MONITOR = fileURLToPath(new URL('../runtime/monitor/aurae-monitor', import.meta.url))
@@ -119,6 +128,7 @@ export class Daemon {
     this.closing ??= (async () => {
       this.log.write('info', 'auraed stopping', { stopWorkloads })
       const stopped = await this.runtime?.supervisor.stop({ stopWorkloads }) ?? 0
+      await this.runtime?.mesh.stop().catch(err => this.log.write('warn', 'mesh stop failed', { err: messageOf(err) }))
       // Let the reply to a Down call go out before the server goes.
       setTimeout(() => {
         this.server.tryShutdown(() => {})
@@ -150,26 +160,47 @@ export class Daemon {
     })
     cells = new Cells(this.store.cells, cgroups, () => supervisor)
     await cells.load()
+    const key = this.key as NodeKey
+    const mesh = new Mesh({
+      key,
+      keyPath: this.opts.paths.key,
+      listen: this.opts.listen,
+      bootstrap: this.opts.bootstrap,
+      store: this.store,
+      self: () => ({ name: this.meta?.name ?? '', domain: this.meta?.domain ?? '' }),
+      dispatch: async (path, payload, caller, send, signal) => await this.api.dispatch(path, payload, caller, send, signal),
+      log: this.log.write
+    })
+    await mesh.start()
     await supervisor.start()
-    this.runtime = { supervisor, cells, cgroups }
+    this.runtime = { supervisor, cells, cgroups, mesh }
   }
+
+  private readonly api = new Api({
+    authorize: (who, method, target) => authorize(who, method, target, {
+      initialized: this.runtime !== undefined,
+      trusts: peerId => this.runtime?.mesh.trusts(peerId) === true,
+      selfName: this.meta?.name ?? 'this node'
+    }),
+    locate: target => {
+      if (target === '') return { local: true, entity: '' }
+      const { entity, peer, domain } = parseName(target)
+      const self = this.meta
+      if (peer === '' || (peer === self?.name && (domain === '' || domain === self.domain))) return { local: true, entity }
+      return { local: false, peer: domain === '' ? peer : `${peer}@${domain}` }
+    },
+    forward: async (peer, path, payload, onPayload, signal) => await this.active.mesh.forward(peer, path, payload, onPayload, signal),
+    onError: (method, err) => this.log.write('error', 'request failed', { method, err: err instanceof Error ? err.stack : String(err) })
+  })
 
   private async listen (): Promise<void> {
     const caller: Caller = { kind: 'local', uid: process.getuid?.() ?? 0 }
-    const ctx: ServeContext = {
-      caller,
-      authorize: (who, method, target) => authorize(who, method, target, {
-        initialized: this.runtime !== undefined,
-        trusts: () => false,
-        selfName: this.meta?.name ?? 'this node'
-      }),
-      onError: (method, err) => this.log.write('error', 'request failed', { method, err: err instanceof Error ? err.stack : String(err) })
-    }
     const supervisor = (): Supervisor => this.active.supervisor
-    this.server.addService(NodeServiceService, serve('node', NodeServiceService, nodeHandlers(this), ctx))
-    this.server.addService(WorkloadServiceService, serve('workloads', WorkloadServiceService, workloadHandlers(supervisor), ctx))
-    this.server.addService(CellServiceService, serve('cells', CellServiceService, cellHandlers(() => this.active.cells, supervisor), ctx))
-    this.server.addService(ObserveServiceService, serve('observe', ObserveServiceService, observeHandlers(supervisor, this.log), ctx))
+    this.server.addService(NodeServiceService, this.api.add('node', NodeServiceService, nodeHandlers(this), caller))
+    this.server.addService(WorkloadServiceService, this.api.add('workloads', WorkloadServiceService, workloadHandlers(supervisor), caller))
+    this.server.addService(CellServiceService, this.api.add('cells', CellServiceService, cellHandlers(() => this.active.cells, supervisor), caller))
+    this.server.addService(ObserveServiceService, this.api.add('observe', ObserveServiceService, observeHandlers(supervisor, this.log), caller))
+    this.server.addService(MeshServiceService, this.api.add('mesh', MeshServiceService, meshHandlers(() => this.active.mesh), caller))
     const sock = this.opts.paths.sock
     await new Promise<void>((resolve, reject) => {
       this.server.bindAsync(`unix:${sock}`, ServerCredentials.createInsecure(), err => err === null ? resolve() : reject(new FailedPreconditionError(`cannot listen on ${sock}: ${err.message}`)))

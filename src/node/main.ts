@@ -1,16 +1,19 @@
 // auraed: the daemon's command line.
 import { parseArgs } from 'node:util'
 import { messageOf } from '../errors.ts'
-import { resolvePaths, VERSION } from './config.ts'
+import { DEFAULT_LISTEN, resolvePaths, VERSION } from './config.ts'
+import { multiaddr } from '@multiformats/multiaddr'
 import { Daemon } from './daemon.ts'
 import { DaemonLog } from './log.ts'
 
-const USAGE = `usage: auraed [--sock PATH] [--key PATH] [--data DIR] [--log-max-bytes N]
+const USAGE = `usage: auraed [--sock PATH] [--key PATH] [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--log-max-bytes N]
 
 Runs the Aurae node daemon. Without key material it serves only status until "aurae up NAME" registers the node.
   --sock PATH         the API socket (default /run/aurae.sock, env AURAE_SOCK)
   --key PATH          the node's private key (default ~/.ssh/id_aura)
   --data DIR          state, logs and the store (default /var/lib/aurae; ~/.local/share/aurae if not root)
+  --listen MULTIADDR  where the mesh listens (repeatable; default ${DEFAULT_LISTEN})
+  --bootstrap MULTIADDR  a node to join the mesh through (repeatable)
   --log-max-bytes N   rotate a workload's log file at this size (default 10485760)`
 
 export async function main (argv: string[]): Promise<void> {
@@ -23,6 +26,8 @@ export async function main (argv: string[]): Promise<void> {
         key: { type: 'string' },
         data: { type: 'string' },
         'log-max-bytes': { type: 'string' },
+        listen: { type: 'string', multiple: true },
+        bootstrap: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' }
       },
@@ -40,12 +45,22 @@ export async function main (argv: string[]): Promise<void> {
     process.stderr.write(`auraed: invalid --log-max-bytes "${logMax}": expected a whole number of bytes\n`)
     process.exit(2)
   }
+  const listen = values.listen ?? [DEFAULT_LISTEN]
+  const bootstrap = values.bootstrap ?? []
+  for (const addr of [...listen, ...bootstrap]) {
+    try {
+      multiaddr(addr)
+    } catch {
+      process.stderr.write(`auraed: invalid multiaddr "${addr}": expected something like /ip4/10.0.0.1/tcp/4710\n`)
+      process.exit(2)
+    }
+  }
   const log = new DaemonLog()
   process.on('uncaughtException', err => log.write('error', 'uncaught exception', { err: err.stack }))
   process.on('unhandledRejection', err => log.write('error', 'unhandled rejection', { err: err instanceof Error ? err.stack : String(err) }))
   let daemon: Daemon
   try {
-    daemon = await Daemon.start({ paths: resolvePaths(values), logMaxBytes: logMax === undefined ? undefined : Number(logMax), log })
+    daemon = await Daemon.start({ paths: resolvePaths(values), logMaxBytes: logMax === undefined ? undefined : Number(logMax), listen, bootstrap, log })
   } catch (err) {
     process.stderr.write(`auraed: ${messageOf(err)}\n`)
     process.exit(1)

@@ -20,6 +20,22 @@ export interface NodeMeta {
   registeredAt: number
 }
 
+/** A node this one trusts, as recorded when the two peered. */
+export interface PeerRecord {
+  peerId: string
+  name: string
+  domain: string
+  addrs: string[]
+  trustedAt: number
+}
+
+/** A peering token this node issued, by the hash of its secret. */
+export interface TokenRecord {
+  id: string
+  usesLeft: number
+  expiresAt: number
+}
+
 /** A typed view of one sub-level, keyed by name. */
 export class Table<T> {
   constructor (private readonly db: ReturnType<Db['sublevel']>) {}
@@ -44,12 +60,16 @@ export class Table<T> {
 export class Store {
   readonly workloads: Table<WorkloadRecord>
   readonly cells: Table<CellRecord>
+  readonly peers: Table<PeerRecord>
+  readonly tokens: Table<TokenRecord>
   private readonly meta: ReturnType<Db['sublevel']>
 
   private constructor (private readonly db: Db) {
     this.meta = db.sublevel('meta', { valueEncoding: 'json' })
     this.workloads = new Table(db.sublevel('workloads', { valueEncoding: 'json' }))
     this.cells = new Table(db.sublevel('cells', { valueEncoding: 'json' }))
+    this.peers = new Table(db.sublevel('peers', { valueEncoding: 'json' }))
+    this.tokens = new Table(db.sublevel('tokens', { valueEncoding: 'json' }))
   }
 
   /** Opens (or creates) the database at `path` and brings it to SCHEMA_VERSION. */

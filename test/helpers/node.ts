@@ -65,7 +65,7 @@ export function isAlive (pid: number): boolean {
 }
 
 /** Makes a node's files in a fresh temp dir and brings it up as `name`; with null, only starts auraed. */
-export async function startNode (name: string | null = 'alice@example.org', extra: string[] = []): Promise<TestNode> {
+export async function startNode (name: string | null = 'alice@example.org', extra: string[] = ['--listen', '/ip4/127.0.0.1/tcp/0']): Promise<TestNode> {
   const dir = mkdtempSync(join(tmpdir(), 'aurae-test-'))
   const sock = join(dir, 'aurae.sock')
   const key = join(dir, 'id_aura')

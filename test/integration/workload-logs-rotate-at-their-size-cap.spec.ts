@@ -5,7 +5,7 @@ import { startNode, type TestNode } from '../helpers/node.ts'
 
 describe('workload logs rotate at their size cap', () => {
   let node: TestNode
-  beforeAll(async () => { node = await startNode('rotating', ['--log-max-bytes', '4096']) })
+  beforeAll(async () => { node = await startNode('rotating', ['--log-max-bytes', '4096', '--listen', '/ip4/127.0.0.1/tcp/0']) })
   afterAll(async () => { await node.stop() })
 
   it('keeps at most three files of about the cap, and logs still read in order across them', async () => {

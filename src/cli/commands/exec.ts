@@ -49,11 +49,11 @@ export const exec: Command = {
       if (parsed.rest === undefined || parsed.rest.length === 0) {
         throw new InvalidArgumentError('missing command: put it after --, as in: aurae exec -- echo hi')
       }
-      const target = parseName(parsed.positionals[0] ?? '')
-      if (target.peer !== '') throw new CliError(`cannot run on ${target.peer}: this node has no mesh yet, so only local workloads can run`, EXIT.failure)
+      // `job@emily` runs on emily: the daemon routes the name as it is.
+      parseName(parsed.positionals[0] ?? '')
       if (flags.rm === true && flags.detach === true) throw new InvalidArgumentError('--rm works only attached, not with -d')
       const spec = {
-        name: target.entity,
+        name: parsed.positionals[0] ?? '',
         kind: 'executable',
         executable: { command: parsed.rest, env: envOf(flags.env as string[] | undefined ?? []), workdir: flags.workdir as string ?? '' },
         limits: {

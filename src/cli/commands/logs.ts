@@ -1,6 +1,6 @@
 // aurae logs: a workload's stdout and stderr, optionally followed.
 import { InvalidArgumentError } from '../../errors.ts'
-import { assertWorkloadName } from '../../names/parse.ts'
+import { assertWorkloadTarget } from '../../names/parse.ts'
 import { drain } from '../client.ts'
 import type { Command } from '../context.ts'
 import { EXIT } from '../exit.ts'
@@ -32,7 +32,7 @@ export const logs: Command = {
     }
     const name = parsed.positionals[0]
     if (name === undefined) throw new InvalidArgumentError('missing workload name: aurae logs NAME')
-    assertWorkloadName(name)
+    assertWorkloadTarget(name)
     const stream = d.observe.getWorkloadLogs({ name, follow: parsed.flags.follow === true, tail })
     process.on('SIGINT', () => { stream.cancel(); process.exit(EXIT.ok) })
     await drain(ctx.sock, stream, async rec => {

@@ -1,5 +1,7 @@
 // aurae ps: the node's workloads as a table, or JSON for scripts.
 import type { Workload } from '../../gen/aurae/workloads/v0/workloads.ts'
+import { InvalidArgumentError } from '../../errors.ts'
+import { parseName } from '../../names/parse.ts'
 import { call } from '../client.ts'
 import type { Command } from '../context.ts'
 import { EXIT } from '../exit.ts'
@@ -39,17 +41,20 @@ export function exitText (w: Workload): string {
 export const ps: Command = {
   spec: {
     name: 'ps',
-    usage: 'ps [--all] [--json]',
-    summary: 'Lists workloads: running ones, or all with --all.',
+    usage: 'ps [@PEER] [--all] [--json]',
+    summary: 'Lists workloads, on this node or on a trusted peer: running ones, or all with --all.',
     flags: {
       all: { type: 'boolean', short: 'a', help: 'include workloads that have ended' },
       json: { type: 'boolean', help: 'print a JSON array' }
     },
-    maxPositionals: 0
+    maxPositionals: 1
   },
   async run (parsed, ctx) {
+    const where = parsed.positionals[0] ?? ''
+    if (where !== '' && !where.startsWith('@')) throw new InvalidArgumentError(`expected @PEER, as in: aurae ps @emily`)
+    if (where !== '') parseName(where)
     const d = ctx.daemon()
-    const { workloads } = await call(ctx.sock, d.workloads, 'list', { all: parsed.flags.all === true, peer: '' })
+    const { workloads } = await call(ctx.sock, d.workloads, 'list', { all: parsed.flags.all === true, peer: where.slice(1) })
     if (parsed.flags.json === true) {
       process.stdout.write(JSON.stringify(workloads.map(workloadJson), null, 2) + '\n')
       return EXIT.ok

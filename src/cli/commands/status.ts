@@ -39,7 +39,8 @@ export const status: Command = {
         cgroups: s.cgroups,
         socket: s.socket,
         dataDir: s.dataDir,
-        keyPath: s.keyPath
+        keyPath: s.keyPath,
+        mesh: { addrs: s.addrs, connectedPeers: s.connectedPeers, trustedPeers: s.trustedPeers }
       }, null, 2) + '\n')
       return EXIT.ok
     }
@@ -51,6 +52,8 @@ export const status: Command = {
       ['uptime', duration(uptimeSeconds * 1000)],
       ['workloads', `${w?.running ?? 0} running, ${w?.exited ?? 0} exited`],
       ['cgroups', s.cgroups === '' ? '-' : s.cgroups],
+      ['peers', `${s.trustedPeers} trusted, ${s.connectedPeers} connected`],
+      ...s.addrs.map((a, i) => [i === 0 ? 'addrs' : '', a]),
       ['version', s.version],
       ['pid', String(s.pid)],
       ['socket', s.socket],

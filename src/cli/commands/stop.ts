@@ -1,6 +1,6 @@
 // aurae stop and aurae rm: act on each named workload, report each, fail if any failed.
 import { InvalidArgumentError } from '../../errors.ts'
-import { assertWorkloadName } from '../../names/parse.ts'
+import { assertWorkloadTarget } from '../../names/parse.ts'
 import { call } from '../client.ts'
 import type { Command, Context } from '../context.ts'
 import { EXIT, report } from '../exit.ts'
@@ -9,7 +9,7 @@ import { progress } from '../output.ts'
 /** Runs `act` for every name, printing the name on success and the error on failure. */
 async function each (names: string[], verb: string, act: (name: string) => Promise<void>): Promise<number> {
   if (names.length === 0) throw new InvalidArgumentError(`missing workload name: aurae ${verb} NAME...`)
-  names.forEach(assertWorkloadName)
+  names.forEach(assertWorkloadTarget)
   let code: number = EXIT.ok
   for (const name of names) {
     try {

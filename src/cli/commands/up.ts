@@ -45,6 +45,8 @@ export const up: Command = {
       key: { type: 'string', help: 'the node\'s private key (default ~/.ssh/id_aura)', value: 'PATH' },
       data: { type: 'string', help: 'state directory (default /var/lib/aurae, or ~/.local/share/aurae)', value: 'DIR' },
       'log-max-bytes': { type: 'string', help: 'rotate workload logs at this size', value: 'N' },
+      listen: { type: 'list', help: 'where the mesh listens (repeatable; default /ip4/0.0.0.0/tcp/4710)', value: 'MULTIADDR' },
+      bootstrap: { type: 'list', help: 'a node to join the mesh through (repeatable)', value: 'MULTIADDR' },
       rename: { type: 'boolean', help: 'allow changing the name of a node that is already up' },
       foreground: { type: 'boolean', help: 'run auraed attached to this terminal' }
     },
@@ -61,6 +63,8 @@ export const up: Command = {
       const logFile = join(paths.data, 'auraed.log')
       const args = [AURAED, '--sock', paths.sock, '--key', paths.key, '--data', paths.data]
       if (flags['log-max-bytes'] !== undefined) args.push('--log-max-bytes', flags['log-max-bytes'] as string)
+      for (const a of flags.listen as string[] | undefined ?? []) args.push('--listen', a)
+      for (const a of flags.bootstrap as string[] | undefined ?? []) args.push('--bootstrap', a)
       const p = progress('starting auraed')
       if (flags.foreground === true) {
         child = spawn(process.execPath, args, { stdio: 'inherit' })

@@ -4,7 +4,7 @@ import { assertWorkloadName } from '../../names/parse.ts'
 import type { Cells } from '../../runtime/cells.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
 import { limitsFromProto, specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
-import type { Handlers } from './serve.ts'
+import { byName, type Handlers } from './serve.ts'
 
 export function cellHandlers (cells: () => Cells, runtime: () => Supervisor): Handlers<typeof CellServiceService> {
   const toProto = (name: string): { name: string, limits: ReturnType<typeof limitsFromProto>, executables: string[], createdAtMs: number } => {
@@ -13,21 +13,21 @@ export function cellHandlers (cells: () => Cells, runtime: () => Supervisor): Ha
   }
   return {
     allocate: {
-      target: req => req.name,
+      route: byName(),
       unary: async req => {
         const cell = await cells().allocate(assertWorkloadName(req.name), limitsFromProto(req.limits))
         return { cell: toProto(cell.name) }
       }
     },
     free: {
-      target: req => req.name,
+      route: byName(),
       unary: async req => {
         await cells().free(assertWorkloadName(req.name), req.force)
         return {}
       }
     },
     start: {
-      target: req => req.cellName,
+      route: { get: req => req.cellName, set: (req, cellName) => ({ ...req, cellName }) },
       unary: async req => {
         cells().get(assertWorkloadName(req.cellName))
         const spec = specFromProto({ name: req.name, kind: 'executable', executable: req.executable, limits: undefined, restart: req.restart, cell: req.cellName })
@@ -35,7 +35,7 @@ export function cellHandlers (cells: () => Cells, runtime: () => Supervisor): Ha
       }
     },
     stop: {
-      target: req => req.name,
+      route: byName(),
       unary: async req => {
         return { workload: workloadToProto(await runtime().stopWorkload(assertWorkloadName(req.name), stopTimeoutMs(req.timeoutSeconds))) }
       }

@@ -24,12 +24,14 @@ export function nodeHandlers (daemon: Daemon): Handlers<typeof NodeServiceServic
           cgroups: rt?.cgroups.version ?? '',
           socket: daemon.opts.paths.sock,
           dataDir: daemon.opts.paths.data,
-          keyPath: daemon.opts.paths.key
+          keyPath: daemon.opts.paths.key,
+          addrs: rt?.mesh.addrs() ?? [],
+          connectedPeers: rt?.mesh.connectedCount() ?? 0,
+          trustedPeers: rt?.mesh.trustedCount() ?? 0
         }
       }
     },
     up: {
-      target: req => req.name,
       unary: async req => {
         const { peer, domain } = parseNodeName(req.domain === '' ? req.name : `${req.name}@${req.domain}`)
         const { outcome, keyCreated } = await daemon.up(peer, domain, req.rename)

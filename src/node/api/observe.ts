@@ -4,12 +4,12 @@ import { assertWorkloadName } from '../../names/parse.ts'
 import { readLog } from '../../runtime/cri-log.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
 import type { DaemonLog } from '../log.ts'
-import type { Handlers } from './serve.ts'
+import { byName, type Handlers } from './serve.ts'
 
 export function observeHandlers (runtime: () => Supervisor, log: DaemonLog): Handlers<typeof ObserveServiceService> {
   return {
     getWorkloadLogs: {
-      target: req => req.name,
+      route: byName(),
       stream: async (req, send, signal) => {
         const supervisor = runtime()
         const name = assertWorkloadName(req.name)

@@ -1,19 +1,31 @@
-// Turns typed handlers into grpc-js service implementations: caller identity, authorization and error mapping in one place.
+// The one place requests enter: caller identity, routing to other nodes, authorization and error
+// mapping, for calls over the local gRPC socket and over the mesh alike.
 import type { ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js'
+import { NotFoundError, PermissionDeniedError } from '../../errors.ts'
 import type { Caller } from '../authz.ts'
 import { toStatus } from '../grpc-status.ts'
 
 type Req<M> = M extends { requestDeserialize: (b: Buffer) => infer R } ? R : never
 type Res<M> = M extends { responseSerialize: (v: infer R) => Buffer } ? R : never
 
+/** Which field of a request names its target (`job`, `job@emily`), and how to rewrite it. */
+export interface Route<Q> {
+  get: (req: Q) => string
+  set: (req: Q, local: string) => Q
+}
+
+/** The route of requests whose `name` field is the target. */
+export function byName<Q extends { name: string }> (): Route<Q> {
+  return { get: req => req.name, set: (req, name) => ({ ...req, name }) }
+}
+
 export interface UnaryHandler<Q, S> {
-  /** What the call acts on, for authorization; empty when nothing in particular. */
-  target?: (req: Q) => string
+  route?: Route<Q>
   unary: (req: Q, caller: Caller) => Promise<S>
 }
 
 export interface StreamHandler<Q, S> {
-  target?: (req: Q) => string
+  route?: Route<Q>
   stream: (req: Q, send: (res: S) => Promise<void>, signal: AbortSignal, caller: Caller) => Promise<void>
 }
 
@@ -22,47 +34,109 @@ export type Handlers<D> = {
   [K in keyof D]: D[K] extends { responseStream: true } ? StreamHandler<Req<D[K]>, Res<D[K]>> : UnaryHandler<Req<D[K]>, Res<D[K]>>
 }
 
-export interface ServeContext {
-  /** The caller on this transport (the local socket's owner). */
-  caller: Caller
+/** Where a target lives: here (with the name it has here), or on a peer. */
+export type Location = { local: true, entity: string } | { local: false, peer: string }
+
+export interface ApiContext {
   /** The one authorization function; throws to refuse. */
   authorize: (caller: Caller, method: string, target: string) => void
+  /** Resolves `entity[@peer[@domain]]` against this node's own name. */
+  locate: (target: string) => Location
+  /** Sends a request as is to a peer and hands back each response frame. */
+  forward: (peer: string, path: string, payload: Buffer, onPayload: (payload: Buffer) => Promise<void>, signal: AbortSignal) => Promise<void>
   onError: (method: string, err: unknown) => void
 }
 
-/** Wraps `handlers` for grpc-js; `service` prefixes method names for authorization (`node.Status`). */
-export function serve<D extends Record<string, { path: string, responseStream: boolean }>> (service: string, definition: D, handlers: Handlers<D>, ctx: ServeContext): UntypedServiceImplementation {
-  const impl: UntypedServiceImplementation = {}
-  for (const key of Object.keys(definition)) {
-    const method = `${service}.${definition[key].path.split('/').pop() ?? key}`
-    const handler = handlers[key as keyof D] as UnaryHandler<unknown, unknown> | StreamHandler<unknown, unknown>
-    const report = (err: unknown): Error => {
-      const status = toStatus(err)
-      if (status.code === 13) ctx.onError(method, err)
-      return status
-    }
-    if ('stream' in handler) {
-      impl[key] = (call: ServerWritableStream<unknown, unknown>) => {
-        const ac = new AbortController()
-        call.on('cancelled', () => ac.abort())
-        call.on('close', () => ac.abort())
-        const send = async (res: unknown): Promise<void> => {
-          if (ac.signal.aborted) throw Object.assign(new Error('the client went away'), { name: 'AbortError' })
-          if (!call.write(res)) await new Promise<void>(resolve => { call.once('drain', resolve); ac.signal.addEventListener('abort', () => resolve()) })
+type Invoke = (req: unknown, caller: Caller, send: (res: unknown) => Promise<void>, signal: AbortSignal) => Promise<void>
+
+interface Method {
+  invoke: Invoke
+  decode: (b: Buffer) => unknown
+  encode: (v: unknown) => Buffer
+}
+
+interface MethodDefinition {
+  path: string
+  responseStream: boolean
+  requestSerialize: (v: any) => Buffer
+  requestDeserialize: (b: Buffer) => any
+  responseSerialize: (v: any) => Buffer
+  responseDeserialize: (b: Buffer) => any
+}
+
+export class Api {
+  private readonly methods = new Map<string, Method>()
+
+  constructor (private readonly ctx: ApiContext) {}
+
+  /** Registers a service's handlers; returns them wrapped for grpc-js with `caller` as the socket's caller. */
+  add<D extends Record<string, MethodDefinition>> (service: string, definition: D, handlers: Handlers<D>, caller: Caller): UntypedServiceImplementation {
+    const impl: UntypedServiceImplementation = {}
+    for (const key of Object.keys(definition)) {
+      const def = definition[key]
+      const method = `${service}.${def.path.split('/').pop() ?? key}`
+      const handler = handlers[key as keyof D] as UnaryHandler<unknown, unknown> | StreamHandler<unknown, unknown>
+      const invoke: Invoke = async (req, who, send, signal) => {
+        const target = handler.route?.get(req) ?? ''
+        const where = this.ctx.locate(target)
+        if (!where.local) {
+          if (who.kind === 'peer') throw new PermissionDeniedError('trust is not transitive: a peer cannot relay calls to a third node')
+          this.ctx.authorize(who, method, target)
+          await this.ctx.forward(where.peer, def.path, def.requestSerialize(req), async bytes => await send(def.responseDeserialize(bytes)), signal)
+          return
         }
-        void (async () => {
-          ctx.authorize(ctx.caller, method, handler.target?.(call.request) ?? '')
-          await handler.stream(call.request, send, ac.signal, ctx.caller)
-        })().then(() => { if (!ac.signal.aborted) call.end() }, err => { if (!ac.signal.aborted) call.emit('error', report(err)) })
+        const local = handler.route !== undefined && target !== '' ? handler.route.set(req, where.entity) : req
+        this.ctx.authorize(who, method, where.entity)
+        if ('stream' in handler) await handler.stream(local, send, signal, who)
+        else await send(await handler.unary(local, who))
       }
-    } else {
-      impl[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-        void (async () => {
-          ctx.authorize(ctx.caller, method, handler.target?.(call.request) ?? '')
-          return await handler.unary(call.request, ctx.caller)
-        })().then(res => callback(null, res), err => callback(report(err)))
-      }
+      this.methods.set(def.path, { invoke, decode: def.requestDeserialize, encode: def.responseSerialize })
+      impl[key] = def.responseStream ? this.grpcStream(method, invoke, caller) : this.grpcUnary(method, invoke, caller)
+    }
+    return impl
+  }
+
+  /** Serves one call that arrived over the mesh: raw request in, raw responses out. */
+  async dispatch (path: string, payload: Buffer, caller: Caller, send: (payload: Buffer) => Promise<void>, signal: AbortSignal): Promise<void> {
+    const method = this.methods.get(path)
+    if (method === undefined) throw new NotFoundError(`unknown method ${path}`)
+    let req: unknown
+    try {
+      req = method.decode(payload)
+    } catch {
+      throw Object.assign(new Error(`malformed request for ${path}`), { name: 'InvalidArgumentError' })
+    }
+    await method.invoke(req, caller, async res => await send(method.encode(res)), signal)
+  }
+
+  /** The status a failure is reported with; unexpected failures are logged. */
+  report (method: string, err: unknown): ReturnType<typeof toStatus> {
+    const status = toStatus(err)
+    if (status.code === 13) this.ctx.onError(method, err)
+    return status
+  }
+
+  private grpcUnary (method: string, invoke: Invoke, caller: Caller) {
+    return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      let result: unknown
+      const ac = new AbortController()
+      call.on('cancelled', () => ac.abort())
+      invoke(call.request, caller, async res => { result = res }, ac.signal)
+        .then(() => callback(null, result), err => callback(this.report(method, err)))
     }
   }
-  return impl
+
+  private grpcStream (method: string, invoke: Invoke, caller: Caller) {
+    return (call: ServerWritableStream<unknown, unknown>) => {
+      const ac = new AbortController()
+      call.on('cancelled', () => ac.abort())
+      call.on('close', () => ac.abort())
+      const send = async (res: unknown): Promise<void> => {
+        if (ac.signal.aborted) throw Object.assign(new Error('the client went away'), { name: 'AbortError' })
+        if (!call.write(res)) await new Promise<void>(resolve => { call.once('drain', resolve); ac.signal.addEventListener('abort', () => resolve()) })
+      }
+      invoke(call.request, caller, send, ac.signal)
+        .then(() => { if (!ac.signal.aborted) call.end() }, err => { if (!ac.signal.aborted) call.emit('error', this.report(method, err)) })
+    }
+  }
 }

@@ -4,7 +4,7 @@ import { StartError, type Supervisor } from '../../runtime/supervisor.ts'
 import type { WorkloadRecord } from '../../runtime/workload.ts'
 import { WorkloadServiceService, type WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
 import { specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
-import type { Handlers } from './serve.ts'
+import { byName, type Handlers } from './serve.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 
 /** Streams a workload's output from its start until it has exited for good, then its exit. */
@@ -30,7 +30,7 @@ export async function attach (supervisor: Supervisor, rec: WorkloadRecord, send:
 export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof WorkloadServiceService> {
   return {
     run: {
-      target: req => req.spec?.name ?? '',
+      route: { get: req => req.spec?.name ?? '', set: (req, name) => ({ ...req, spec: req.spec === undefined ? undefined : { ...req.spec, name } }) },
       stream: async (req, send, signal) => {
         const spec = specFromProto(req.spec)
         let rec: WorkloadRecord
@@ -47,23 +47,24 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
       }
     },
     list: {
+      route: { get: req => req.peer === '' ? '' : `@${req.peer.replace(/^@/, '')}`, set: req => ({ ...req, peer: '' }) },
       unary: async req => ({ workloads: runtime().list(req.all === true).map(workloadToProto) })
     },
     stop: {
-      target: req => req.name,
+      route: byName(),
       unary: async req => {
         return { workload: workloadToProto(await runtime().stopWorkload(assertWorkloadName(req.name), stopTimeoutMs(req.timeoutSeconds))) }
       }
     },
     remove: {
-      target: req => req.name,
+      route: byName(),
       unary: async req => {
         await runtime().remove(assertWorkloadName(req.name), req.force === true)
         return {}
       }
     },
     signal: {
-      target: req => req.name,
+      route: byName(),
       unary: async req => {
         await runtime().signal(assertWorkloadName(req.name), req.signal)
         return {}

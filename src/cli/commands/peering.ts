@@ -1,0 +1,109 @@
+// aurae proxy (alias peer), peers, unpeer: tokens and trust between nodes.
+import { InvalidArgumentError } from '../../errors.ts'
+import { formatNodeName } from '../../names/parse.ts'
+import { call } from '../client.ts'
+import type { Command } from '../context.ts'
+import { EXIT } from '../exit.ts'
+import { duration, paint, progress, table } from '../output.ts'
+
+const DURATION = /^(\d+)(s|m|h|d)$/
+const UNIT_S = { s: 1, m: 60, h: 3600, d: 86400 } as const
+
+/** `90s`, `15m`, `1h`, `7d` → seconds. */
+export function parseTtl (text: string): number {
+  const m = DURATION.exec(text)
+  if (m === null) throw new InvalidArgumentError(`invalid --ttl "${text}": expected a duration such as 15m, 1h or 7d`)
+  return Number(m[1]) * UNIT_S[m[2] as keyof typeof UNIT_S]
+}
+
+export const proxy: Command = {
+  spec: {
+    name: 'proxy',
+    usage: 'proxy [--ttl 1h] [--uses 1]  |  proxy TOKEN',
+    summary: 'Without a token: prints a peering token for another node (alone on stdout).\nWith one: peers with the node that issued it; both then trust each other.',
+    flags: {
+      ttl: { type: 'string', help: 'how long the token is valid (default 1h)', value: 'DURATION' },
+      uses: { type: 'string', help: 'how many nodes may use it (default 1)', value: 'N' }
+    },
+    maxPositionals: 1
+  },
+  async run (parsed, ctx) {
+    const d = ctx.daemon()
+    const token = parsed.positionals[0]
+    if (token === undefined) {
+      const uses = parsed.flags.uses as string | undefined
+      if (uses !== undefined && !/^\d+$/.test(uses)) throw new InvalidArgumentError(`invalid --uses "${uses}": expected a whole number`)
+      const ttl = parsed.flags.ttl === undefined ? undefined : parseTtl(parsed.flags.ttl as string)
+      const res = await call(ctx.sock, d.mesh, 'token', { ttlSeconds: ttl, uses: uses === undefined ? undefined : Number(uses) })
+      process.stdout.write(res.token + '\n')
+      process.stderr.write(`On the other node run: aurae proxy <token>   (valid until ${new Date(res.expiresAtMs).toISOString()})\n`)
+      return EXIT.ok
+    }
+    if (parsed.flags.ttl !== undefined || parsed.flags.uses !== undefined) throw new InvalidArgumentError('--ttl and --uses are for issuing a token, not redeeming one')
+    const p = progress('peering')
+    try {
+      const { peer } = await call(ctx.sock, d.mesh, 'peer', { token })
+      p.done()
+      process.stderr.write(paint(`peered with ${formatNodeName(peer?.name ?? '', peer?.domain ?? '')} (${peer?.peerId}); each now trusts the other`, 'green', process.stderr) + '\n')
+      return EXIT.ok
+    } finally {
+      p.done()
+    }
+  }
+}
+
+export const peer: Command = { ...proxy, spec: { ...proxy.spec, name: 'peer', usage: proxy.spec.usage.replaceAll('proxy', 'peer'), summary: 'Same as aurae proxy.' } }
+
+export const peers: Command = {
+  spec: {
+    name: 'peers',
+    usage: 'peers [--json]',
+    summary: 'Lists the nodes this one trusts, with their connection state.',
+    flags: { json: { type: 'boolean', help: 'print a JSON array' } },
+    maxPositionals: 0
+  },
+  async run (parsed, ctx) {
+    const d = ctx.daemon()
+    const { peers: list } = await call(ctx.sock, d.mesh, 'peers', {})
+    if (parsed.flags.json === true) {
+      process.stdout.write(JSON.stringify(list.map(p => ({
+        name: p.name,
+        domain: p.domain,
+        peerId: p.peerId,
+        addrs: p.addrs,
+        connected: p.connected,
+        latencyMs: p.latencyMs < 0 ? null : p.latencyMs,
+        since: new Date(p.trustedAtMs).toISOString()
+      })), null, 2) + '\n')
+      return EXIT.ok
+    }
+    const now = Date.now()
+    process.stdout.write(table(['NAME', 'PEERID', 'ADDRS', 'CONNECTED', 'LATENCY', 'SINCE'], list.map(p => [
+      formatNodeName(p.name, p.domain),
+      p.peerId,
+      p.addrs[0] ?? '-',
+      p.connected ? paint('yes', 'green') : paint('no', 'red'),
+      p.latencyMs < 0 ? '-' : `${p.latencyMs.toFixed(1)}ms`,
+      `${duration(now - p.trustedAtMs)} ago`
+    ])))
+    return EXIT.ok
+  }
+}
+
+export const unpeer: Command = {
+  spec: {
+    name: 'unpeer',
+    usage: 'unpeer PEER',
+    summary: 'Withdraws trust from a peer, on both sides when it can be reached.',
+    flags: {},
+    maxPositionals: 1
+  },
+  async run (parsed, ctx) {
+    const who = parsed.positionals[0]
+    if (who === undefined) throw new InvalidArgumentError('missing peer: aurae unpeer NAME')
+    const d = ctx.daemon()
+    const { notified } = await call(ctx.sock, d.mesh, 'unpeer', { peer: who })
+    process.stderr.write(notified ? `${who} and this node no longer trust each other\n` : `this node no longer trusts ${who}; it could not be reached to be told\n`)
+    return EXIT.ok
+  }
+}

@@ -1,0 +1,34 @@
+// MeshService: peering tokens, trusted peers.
+import { InvalidArgumentError } from '../../errors.ts'
+import { MeshServiceService } from '../../gen/aurae/mesh/v0/mesh.ts'
+import type { Mesh } from '../../mesh/mesh.ts'
+import type { Handlers } from './serve.ts'
+
+const MAX_TTL_S = 30 * 24 * 3600
+
+export function meshHandlers (mesh: () => Mesh): Handlers<typeof MeshServiceService> {
+  return {
+    token: {
+      unary: async req => {
+        const ttl = req.ttlSeconds ?? 3600
+        const uses = req.uses ?? 1
+        if (ttl < 1 || ttl > MAX_TTL_S) throw new InvalidArgumentError(`invalid ttl: between 1 second and 30 days`)
+        if (uses < 1 || uses > 1000) throw new InvalidArgumentError(`invalid uses: between 1 and 1000`)
+        const { token, expiresAt } = await mesh().token(ttl, uses)
+        return { token, expiresAtMs: expiresAt }
+      }
+    },
+    peer: {
+      unary: async req => {
+        const p = await mesh().redeem(req.token)
+        return { peer: { name: p.name, domain: p.domain, peerId: p.peerId, addrs: p.addrs, connected: true, latencyMs: -1, trustedAtMs: p.trustedAt } }
+      }
+    },
+    peers: {
+      unary: async () => ({ peers: await mesh().peers() })
+    },
+    unpeer: {
+      unary: async req => ({ notified: await mesh().unpeer(req.peer) })
+    }
+  }
+}
