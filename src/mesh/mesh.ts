@@ -199,6 +199,8 @@ export class Mesh {
     try {
       stream = await this.requireHost().dialProtocol(peerIdFromString(record.peerId), RPC_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(CALL_TIMEOUT_MS)]) })
     } catch (err) {
+      // A connection that cannot open a stream in time is dead even if libp2p has not noticed: drop it, so the next call redials.
+      await this.requireHost().hangUp(peerIdFromString(record.peerId)).catch(() => {})
       throw new PeerUnreachableError(`${who} is unreachable: ${messageOf(err)}`)
     }
     const onAbort = (): void => stream.abort(new Error('the caller went away'))
@@ -220,6 +222,7 @@ export class Mesh {
       if (err instanceof RemoteError) throw err
       stream.abort(err instanceof Error ? err : new Error(String(err)))
       if (signal.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' })
+      await this.requireHost().hangUp(peerIdFromString(record.peerId)).catch(() => {})
       throw new PeerUnreachableError(`lost ${who} during the call: ${messageOf(err)}`)
     } finally {
       signal.removeEventListener('abort', onAbort)

@@ -49,8 +49,9 @@ export const exec: Command = {
       if (parsed.rest === undefined || parsed.rest.length === 0) {
         throw new InvalidArgumentError('missing command: put it after --, as in: aurae exec -- echo hi')
       }
-      // `job@emily` runs on emily: the daemon routes the name as it is.
-      parseName(parsed.positionals[0] ?? '')
+      // `job@emily` runs on emily: the daemon routes the name as it is; later calls keep the `@emily`.
+      const target = parsed.positionals[0] ?? ''
+      const where = target.slice(parseName(target).entity.length)
       if (flags.rm === true && flags.detach === true) throw new InvalidArgumentError('--rm works only attached, not with -d')
       const spec = {
         name: parsed.positionals[0] ?? '',
@@ -80,7 +81,7 @@ export const exec: Command = {
       for (const [sig, fn] of handlers) process.on(sig, fn)
       try {
         await drain(ctx.sock, d.workloads.run({ spec, detach: false }), async (res: WorkloadServiceRunResponse) => {
-          if (res.started !== undefined) name = res.started.name
+          if (res.started !== undefined) name = res.started.name + where
           if (res.output !== undefined) await write(res.output.stream === 'stderr' ? process.stderr : process.stdout, res.output.data)
           if (res.exit !== undefined) {
             const { exitCode, signal, oomKilled, error } = res.exit
