@@ -134,8 +134,8 @@ export class Mesh {
     try {
       stream = await this.requireHost().dialProtocol(addrs, PEER_PROTOCOL, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) })
     } catch (err: any) {
-      if (err?.name === 'UnexpectedPeerError' || /unexpected peer|remote peer id/i.test(String(err?.message))) {
-        throw new FailedPreconditionError(`the node answering at ${claims.addrs[0]} is not the one that issued this token (${claims.name})`)
+      if (err?.name === 'UnexpectedPeerError' || /unexpected peer|remote peer id|does not match expected remote identity/i.test(String(err?.message))) {
+        throw new FailedPreconditionError(`the node answering at ${claims.addrs[0].replace(/\/p2p\/.*$/, '')} is not the one that issued this token (${claims.name})`)
       }
       throw new PeerUnreachableError(`cannot reach ${claims.name} at ${claims.addrs.join(', ')}: ${messageOf(err)}`)
     }
