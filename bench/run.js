@@ -14,6 +14,7 @@ const AURAE = join(root, 'bin', 'aurae.js')
 const dir = mkdtempSync(join(tmpdir(), 'aurae-bench-'))
 const sock = join(dir, 'aurae.sock')
 const cliArgs = ['--sock', sock]
+const LISTEN = ['--listen', '/ip4/127.0.0.1/tcp/0']
 const N_EXEC = 20
 const N_START = Number(process.env.BENCH_WORKLOADS ?? 500)
 
@@ -27,8 +28,46 @@ const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const rssMb = pid => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
 const aurae = (...args) => spawnSync(process.execPath, [AURAE, ...cliArgs, ...args], { encoding: 'utf8' })
 
+/** Two nodes on loopback: remote exec next to local exec, and the time peering takes. */
+function meshBench () {
+  const node = name => {
+    const s = join(dir, `${name}.sock`)
+    const cli = (...args) => spawnSync(process.execPath, [AURAE, '--sock', s, ...args], { encoding: 'utf8' })
+    const up = cli('up', name, '--key', join(dir, `${name}.key`), '--data', join(dir, name), ...LISTEN)
+    if (up.status !== 0) throw new Error(up.stderr)
+    return { sock: s, cli, timed: (...args) => time(process.execPath, [AURAE, '--sock', s, ...args]) }
+  }
+  const alice = node('alice')
+  const emily = node('emily')
+  const peerMs = []
+  for (let i = 0; i < 5; i++) {
+    const token = emily.cli('proxy').stdout.trim()
+    peerMs.push(alice.timed('proxy', token))
+    const peers = JSON.parse(emily.cli('peers', '--json').stdout)
+    if (peers.length !== 1) throw new Error('emily does not trust alice after proxy returned')
+    if (i < 4) alice.cli('unpeer', 'emily')
+  }
+  alice.timed('exec', 'warm@emily', '--', 'true')
+  const remote = []
+  const local = []
+  for (let i = 0; i < N_EXEC; i++) {
+    local.push(alice.timed('exec', '--', 'true'))
+    remote.push(alice.timed('exec', '@emily', '--', 'true'))
+  }
+  const r = median(remote)
+  const l = median(local)
+  const rss = rssMb(JSON.parse(alice.cli('status', '--json').stdout).pid)
+  alice.cli('down')
+  emily.cli('down')
+  return [
+    ['exec @emily -- true, warm (median of 20)', `${r.toFixed(1)} ms`, `local exec: ${l.toFixed(1)} ms`, `+${(r - l).toFixed(1)} ms`, '<= +15 ms'],
+    ['aurae proxy <token> until both trust (median of 5)', `${median(peerMs).toFixed(0)} ms`, '', '', '<= 500 ms'],
+    ['auraed RSS with the mesh, one peer', `${rss.toFixed(1)} MB`, '', '', '<= 150 MB']
+  ]
+}
+
 async function main () {
-  const up = aurae('up', 'bench', '--key', join(dir, 'key'), '--data', join(dir, 'data'))
+  const up = aurae('up', 'bench', '--key', join(dir, 'key'), '--data', join(dir, 'data'), ...LISTEN)
   if (up.status !== 0) throw new Error(up.stderr)
   const daemonPid = JSON.parse(aurae('status', '--json').stdout).pid
   const rows = []
@@ -81,6 +120,8 @@ async function main () {
   const down = aurae('down')
   if (down.status !== 0) throw new Error(down.stderr)
   rows.push([`aurae down stopping ${N_START} workloads`, `${(Number(process.hrtime.bigint() - t2) / 1e6).toFixed(0)} ms`, '', '', ''])
+
+  rows.push(...meshBench())
 
   const header = ['benchmark', 'result', 'baseline (same run)', 'ratio', 'goal']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)))
