@@ -4,7 +4,7 @@ import { help, parse } from './args.ts'
 import { down } from './commands/down.ts'
 import { exec } from './commands/exec.ts'
 import { logs } from './commands/logs.ts'
-import { peer, peers, proxy, unpeer } from './commands/peering.ts'
+import { peer, peers, proxy, resolve, unpeer } from './commands/peering.ts'
 import { ps } from './commands/ps.ts'
 import { rm, stop } from './commands/stop.ts'
 import { status } from './commands/status.ts'
@@ -12,7 +12,7 @@ import { up } from './commands/up.ts'
 import { context, type Command } from './context.ts'
 import { EXIT, report } from './exit.ts'
 
-const COMMANDS: Record<string, Command> = { up, down, status, exec, ps, logs, stop, rm, proxy, peer, peers, unpeer }
+const COMMANDS: Record<string, Command> = { up, down, status, exec, ps, logs, stop, rm, proxy, peer, peers, unpeer, resolve }
 
 const USAGE = `usage: aurae [--sock PATH] COMMAND [ARGS]
 

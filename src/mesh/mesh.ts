@@ -17,18 +17,20 @@ import { lpStream } from '@libp2p/utils'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PeerUnreachableError, RemoteError, messageOf } from '../errors.ts'
-import { PeerHello, PeerWelcome, RpcRequest, RpcResponse, type PeerInfo } from '../gen/aurae/mesh/v0/mesh.ts'
+import { PeerHello, PeerWelcome, RpcRequest, RpcResponse, type NameRecord, type PeerInfo } from '../gen/aurae/mesh/v0/mesh.ts'
 import type { Caller } from '../node/authz.ts'
 import { toStatus } from '../node/grpc-status.ts'
 import type { NodeKey } from '../node/keys.ts'
 import type { PeerRecord, Store } from '../store/store.ts'
 import { issueToken, readToken } from './token.ts'
+import { nameKey, nameSelectors, nameValidators, openNameRecord, signNameRecord } from './names.ts'
 
 export const PEER_PROTOCOL = '/aurae/peer/1.0.0'
 export const RPC_PROTOCOL = '/aurae/rpc/1.0.0'
 export const KAD_PROTOCOL = '/aurae/kad/1.0.0'
 const MAX_FRAME = 4 * 1024 * 1024
 const CALL_TIMEOUT_MS = 5_000
+const REPUBLISH_MS = 5 * 60_000
 
 export interface MeshInit {
   key: NodeKey
@@ -57,7 +59,7 @@ async function createHost (init: MeshInit) {
       identify: identify(),
       identifyPush: identifyPush(),
       ping: ping(),
-      dht: kadDHT({ protocol: KAD_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper, allowQueryWithZeroPeers: true }),
+      dht: kadDHT({ protocol: KAD_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper, validators: nameValidators, selectors: nameSelectors }),
       relay: circuitRelayServer(),
       dcutr: dcutr(),
       autonat: autoNAT()
@@ -68,6 +70,9 @@ async function createHost (init: MeshInit) {
 export class Mesh {
   private host?: Host
   private readonly trusted = new Map<string, PeerRecord>()
+  private republish?: NodeJS.Timeout
+  private publishing?: Promise<void>
+  private publishAgain = false
 
   constructor (private readonly init: MeshInit) {}
 
@@ -86,11 +91,63 @@ export class Mesh {
     for (const addr of [...this.init.bootstrap, ...[...this.trusted.values()].map(p => p.addrs[0]).filter(Boolean)]) {
       host.dial(multiaddr(addr), { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) }).catch(err => this.init.log('warn', 'could not dial', { addr, err: messageOf(err) }))
     }
+    // Publish our name now, whenever a peer connects (the DHT may have had no one to store it), and every few minutes.
+    host.addEventListener('peer:identify', () => this.publish())
+    this.republish = setInterval(() => this.publish(), REPUBLISH_MS).unref()
+    this.publish()
     this.init.log('info', 'mesh started', { peerId: host.peerId.toString(), addrs: this.addrs() })
   }
 
   async stop (): Promise<void> {
+    clearInterval(this.republish)
     await this.host?.stop()
+  }
+
+  /** Puts this node's signed name record on the DHT; calls while one runs fold into one more run. */
+  publish (): void {
+    if (this.publishing !== undefined) {
+      this.publishAgain = true
+      return
+    }
+    const host = this.host
+    const me = this.init.self()
+    if (host === undefined || me.name === '') return
+    this.publishing = (async () => {
+      const record = { name: me.name, domain: me.domain, peerId: this.init.key.peerId, addrs: this.addrs(), seq: Date.now() }
+      for await (const _ of host.services.dht.put(nameKey(me.name, me.domain), signNameRecord(this.init.key, record), { signal: AbortSignal.timeout(30_000) })) {}
+    })().catch(err => this.init.log('info', 'name not published yet', { err: messageOf(err) })).finally(() => {
+      this.publishing = undefined
+      if (this.publishAgain) {
+        this.publishAgain = false
+        this.publish()
+      }
+    })
+  }
+
+  /** Looks a name up on the DHT; a name pinned by peering only ever resolves to the PeerId it was pinned to. */
+  async resolve (name: string, domain: string): Promise<NameRecord> {
+    const key = nameKey(name, domain)
+    const pinned = [...this.trusted.values()].find(p => p.name === name && p.domain === domain)
+    const found: NameRecord[] = []
+    let refused = ''
+    try {
+      for await (const event of this.requireHost().services.dht.get(key, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) })) {
+        if (event.name !== 'VALUE') continue
+        try {
+          const record = openNameRecord(key, event.value)
+          if (pinned !== undefined && record.peerId !== pinned.peerId) refused = record.peerId
+          else found.push(record)
+        } catch {}
+      }
+    } catch {}
+    const full = domain === '' ? name : `${name}@${domain}`
+    if (found.length === 0) {
+      if (refused !== '') throw new FailedPreconditionError(`${full} is pinned to ${pinned?.peerId}; a record for it signed by ${refused} was refused`)
+      throw new NotFoundError(`no node named ${full} on the mesh`)
+    }
+    const newest = found.reduce((a, b) => (b.seq > a.seq ? b : a))
+    await this.requireHost().peerStore.merge(peerIdFromString(newest.peerId), { multiaddrs: newest.addrs.flatMap(a => { try { return [multiaddr(a)] } catch { return [] } }) }).catch(() => {})
+    return newest
   }
 
   addrs (): string[] {

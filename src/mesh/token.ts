@@ -1,9 +1,10 @@
 // Peering tokens: what `aurae proxy` prints. Signed by the issuer, so no byte can change unnoticed.
-import { createPrivateKey, createPublicKey, randomBytes, sign, verify } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { InvalidArgumentError } from '../errors.ts'
 import { Token, TokenBody } from '../gen/aurae/mesh/v0/mesh.ts'
 import type { NodeKey } from '../node/keys.ts'
 import { publicKeyOf } from './peer-id.ts'
+import { signBy, signedBy } from './signing.ts'
 
 const PREFIX = 'aurae1-'
 
@@ -13,8 +14,7 @@ export type TokenClaims = TokenBody
 export function issueToken (key: NodeKey, claims: Omit<TokenClaims, 'peerId' | 'secret'>): { token: string, claims: TokenClaims } {
   const full: TokenClaims = { ...claims, peerId: key.peerId, secret: randomBytes(32) }
   const body = Buffer.from(TokenBody.encode(full).finish())
-  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(key.seed).toString('base64url'), x: Buffer.from(key.publicKey).toString('base64url') }, format: 'jwk' })
-  const signature = sign(null, body, privateKey)
+  const signature = signBy(key, body)
   return { token: PREFIX + Buffer.from(Token.encode({ body, signature }).finish()).toString('base64url'), claims: full }
 }
 
@@ -30,10 +30,8 @@ export function readToken (text: string, now = Date.now()): TokenClaims {
   } catch {
     throw new InvalidArgumentError('this peering token is garbled: it could not be decoded')
   }
-  const key = publicKeyOf(claims.peerId)
-  if (key === undefined || claims.secret.length !== 32) throw new InvalidArgumentError('this peering token is garbled: its issuer is not a valid PeerId')
-  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: key.toString('base64url') }, format: 'jwk' })
-  if (!verify(null, token.body, publicKey, token.signature)) throw new InvalidArgumentError('this peering token has been tampered with: its signature does not match its issuer')
+  if (publicKeyOf(claims.peerId) === undefined || claims.secret.length !== 32) throw new InvalidArgumentError('this peering token is garbled: its issuer is not a valid PeerId')
+  if (!signedBy(claims.peerId, token.body, token.signature)) throw new InvalidArgumentError('this peering token has been tampered with: its signature does not match its issuer')
   if (claims.expiresAtMs <= now) throw new InvalidArgumentError(`this peering token expired at ${new Date(claims.expiresAtMs).toISOString()}; ask for a new one`)
   return claims
 }

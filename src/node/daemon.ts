@@ -200,7 +200,7 @@ export class Daemon {
     this.server.addService(WorkloadServiceService, this.api.add('workloads', WorkloadServiceService, workloadHandlers(supervisor), caller))
     this.server.addService(CellServiceService, this.api.add('cells', CellServiceService, cellHandlers(() => this.active.cells, supervisor), caller))
     this.server.addService(ObserveServiceService, this.api.add('observe', ObserveServiceService, observeHandlers(supervisor, this.log), caller))
-    this.server.addService(MeshServiceService, this.api.add('mesh', MeshServiceService, meshHandlers(() => this.active.mesh), caller))
+    this.server.addService(MeshServiceService, this.api.add('mesh', MeshServiceService, meshHandlers(() => this.active.mesh, () => this.meta?.domain ?? ''), caller))
     const sock = this.opts.paths.sock
     await new Promise<void>((resolve, reject) => {
       this.server.bindAsync(`unix:${sock}`, ServerCredentials.createInsecure(), err => err === null ? resolve() : reject(new FailedPreconditionError(`cannot listen on ${sock}: ${err.message}`)))

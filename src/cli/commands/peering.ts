@@ -1,6 +1,6 @@
 // aurae proxy (alias peer), peers, unpeer: tokens and trust between nodes.
 import { InvalidArgumentError } from '../../errors.ts'
-import { formatNodeName } from '../../names/parse.ts'
+import { formatNodeName, parseNodeName } from '../../names/parse.ts'
 import { call } from '../client.ts'
 import type { Command } from '../context.ts'
 import { EXIT } from '../exit.ts'
@@ -105,5 +105,34 @@ export const unpeer: Command = {
     const { notified } = await call(ctx.sock, d.mesh, 'unpeer', { peer: who })
     process.stderr.write(notified ? `${who} and this node no longer trust each other\n` : `this node no longer trusts ${who}; it could not be reached to be told\n`)
     return EXIT.ok
+  }
+}
+
+export const resolve: Command = {
+  spec: {
+    name: 'resolve',
+    usage: 'resolve NAME[@DOMAIN] [--json]',
+    summary: 'Looks a node up by name on the mesh\'s DHT: its PeerId and addresses.',
+    flags: { json: { type: 'boolean', help: 'print one JSON object' } },
+    maxPositionals: 1
+  },
+  async run (parsed, ctx) {
+    const name = parsed.positionals[0]
+    if (name === undefined) throw new InvalidArgumentError('missing name: aurae resolve NAME[@DOMAIN]')
+    parseNodeName(name)
+    const d = ctx.daemon()
+    const p = progress(`looking up ${name}`)
+    try {
+      const { record } = await call(ctx.sock, d.mesh, 'resolve', { name })
+      p.done()
+      if (parsed.flags.json === true) {
+        process.stdout.write(JSON.stringify({ name: record?.name, domain: record?.domain, peerId: record?.peerId, addrs: record?.addrs, publishedAt: new Date(record?.seq ?? 0).toISOString() }, null, 2) + '\n')
+      } else {
+        process.stdout.write(`${record?.peerId}\n${(record?.addrs ?? []).map(a => `  ${a}\n`).join('')}`)
+      }
+      return EXIT.ok
+    } finally {
+      p.done()
+    }
   }
 }

@@ -3,10 +3,11 @@ import { InvalidArgumentError } from '../../errors.ts'
 import { MeshServiceService } from '../../gen/aurae/mesh/v0/mesh.ts'
 import type { Mesh } from '../../mesh/mesh.ts'
 import type { Handlers } from './serve.ts'
+import { parseNodeName } from '../../names/parse.ts'
 
 const MAX_TTL_S = 30 * 24 * 3600
 
-export function meshHandlers (mesh: () => Mesh): Handlers<typeof MeshServiceService> {
+export function meshHandlers (mesh: () => Mesh, ownDomain: () => string): Handlers<typeof MeshServiceService> {
   return {
     token: {
       unary: async req => {
@@ -26,6 +27,13 @@ export function meshHandlers (mesh: () => Mesh): Handlers<typeof MeshServiceServ
     },
     peers: {
       unary: async () => ({ peers: await mesh().peers() })
+    },
+    resolve: {
+      unary: async req => {
+        const [name, domain] = req.name.includes('@') ? [req.name.slice(0, req.name.indexOf('@')), req.name.slice(req.name.indexOf('@') + 1)] : [req.name, ownDomain()]
+        parseNodeName(domain === '' ? name : `${name}@${domain}`)
+        return { record: await mesh().resolve(name, domain) }
+      }
     },
     unpeer: {
       unary: async req => ({ notified: await mesh().unpeer(req.peer) })

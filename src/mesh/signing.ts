@@ -1,0 +1,17 @@
+// Ed25519 signatures by a node's key, checked against the key inside a PeerId.
+import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
+import type { NodeKey } from '../node/keys.ts'
+import { publicKeyOf } from './peer-id.ts'
+
+export function signBy (key: NodeKey, data: Uint8Array): Buffer {
+  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(key.seed).toString('base64url'), x: Buffer.from(key.publicKey).toString('base64url') }, format: 'jwk' })
+  return sign(null, data, privateKey)
+}
+
+/** True when `signature` over `data` was made by the key `peerId` names; false for a PeerId without an Ed25519 key. */
+export function signedBy (peerId: string, data: Uint8Array, signature: Uint8Array): boolean {
+  const key = publicKeyOf(peerId)
+  if (key === undefined) return false
+  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: key.toString('base64url') }, format: 'jwk' })
+  return verify(null, data, publicKey, signature)
+}
