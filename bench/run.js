@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { credentials } from '@grpc/grpc-js'
 import { WorkloadServiceClient } from '../dist/gen/aurae/workloads/v0/workloads.js'
+import { MeshServiceClient } from '../dist/gen/aurae/mesh/v0/mesh.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const AURAE = join(root, 'bin', 'aurae.js')
@@ -66,6 +67,40 @@ function meshBench () {
   ]
 }
 
+/** A mesh of 20 nodes on loopback joined through the first: how long resolving a name takes. */
+async function dhtBench () {
+  const N = 20
+  const nodes = []
+  for (let i = 0; i < N; i++) {
+    const s = join(dir, `dht${i}.sock`)
+    const boot = i === 0 ? [] : ['--bootstrap', nodes[0].addr]
+    const up = spawnSync(process.execPath, [AURAE, '--sock', s, 'up', `n${i}`, '--key', join(dir, `dht${i}.key`), '--data', join(dir, `dht${i}`), ...LISTEN, ...boot], { encoding: 'utf8' })
+    if (up.status !== 0) throw new Error(up.stderr)
+    const status = JSON.parse(spawnSync(process.execPath, [AURAE, '--sock', s, 'status', '--json'], { encoding: 'utf8' }).stdout)
+    nodes.push({ sock: s, addr: status.mesh.addrs[0] })
+  }
+  const client = new MeshServiceClient(`unix:${nodes[0].sock}`, credentials.createInsecure())
+  const resolveMs = name => new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint()
+    client.resolve({ name }, err => err === null ? resolve(Number(process.hrtime.bigint() - t0) / 1e6) : reject(err))
+  })
+  // Let every node publish first: wait until each name resolves once.
+  const deadline = Date.now() + 60_000
+  for (let i = 1; i < N; i++) {
+    while (await resolveMs(`n${i}`).then(() => false, () => true)) {
+      if (Date.now() > deadline) throw new Error(`n${i} never became resolvable`)
+      await sleep(200)
+    }
+  }
+  const times = []
+  for (let round = 0; round < 3; round++) for (let i = 1; i < N; i++) times.push(await resolveMs(`n${i}`))
+  times.sort((a, b) => a - b)
+  client.close()
+  for (const n of nodes) spawnSync(process.execPath, [AURAE, '--sock', n.sock, 'down'])
+  const pct = p => times[Math.min(times.length - 1, Math.floor(p * times.length))]
+  return [[`resolve a name, mesh of ${N} nodes (${times.length} lookups)`, `p50 ${pct(0.5).toFixed(1)} ms, p95 ${pct(0.95).toFixed(1)} ms`, '', '', 'p95 <= 500 ms']]
+}
+
 async function main () {
   const up = aurae('up', 'bench', '--key', join(dir, 'key'), '--data', join(dir, 'data'), ...LISTEN)
   if (up.status !== 0) throw new Error(up.stderr)
@@ -122,6 +157,7 @@ async function main () {
   rows.push([`aurae down stopping ${N_START} workloads`, `${(Number(process.hrtime.bigint() - t2) / 1e6).toFixed(0)} ms`, '', '', ''])
 
   rows.push(...meshBench())
+  rows.push(...await dhtBench())
 
   const header = ['benchmark', 'result', 'baseline (same run)', 'ratio', 'goal']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)))
