@@ -60,7 +60,8 @@ async function createHost (init: MeshInit) {
       identifyPush: identifyPush(),
       ping: ping(),
       dht: kadDHT({ protocol: KAD_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper, validators: nameValidators, selectors: nameSelectors }),
-      relay: circuitRelayServer(),
+      // Relays are the mesh's own nodes: relayed connections get no data or time cap.
+      relay: circuitRelayServer({ reservations: { applyDefaultLimit: false } }),
       dcutr: dcutr(),
       autonat: autoNAT()
     }
@@ -189,7 +190,7 @@ export class Mesh {
     const addrs = claims.addrs.map(a => withPeer(multiaddr(a), claims.peerId))
     let stream: Stream
     try {
-      stream = await this.requireHost().dialProtocol(addrs, PEER_PROTOCOL, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) })
+      stream = await this.requireHost().dialProtocol(addrs, PEER_PROTOCOL, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS), runOnLimitedConnection: true })
     } catch (err: any) {
       if (err?.name === 'UnexpectedPeerError' || /unexpected peer|remote peer id|does not match expected remote identity/i.test(String(err?.message))) {
         throw new FailedPreconditionError(`the node answering at ${claims.addrs[0].replace(/\/p2p\/.*$/, '')} is not the one that issued this token (${claims.name})`)
@@ -214,7 +215,7 @@ export class Mesh {
     await this.forget(record.peerId)
     let notified = false
     try {
-      const stream = await this.requireHost().dialProtocol(peerIdFromString(record.peerId), PEER_PROTOCOL, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) })
+      const stream = await this.requireHost().dialProtocol(peerIdFromString(record.peerId), PEER_PROTOCOL, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS), runOnLimitedConnection: true })
       const lp = lpStream(stream, { maxDataLength: 64 * 1024 })
       const me = this.init.self()
       await lp.write(PeerHello.encode({ secret: Buffer.alloc(0), name: me.name, domain: me.domain, addrs: [], unpeer: true }).finish())
@@ -254,7 +255,7 @@ export class Mesh {
     const record = this.lookup(who)
     let stream: Stream
     try {
-      stream = await this.requireHost().dialProtocol(peerIdFromString(record.peerId), RPC_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(CALL_TIMEOUT_MS)]) })
+      stream = await this.requireHost().dialProtocol(peerIdFromString(record.peerId), RPC_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(CALL_TIMEOUT_MS)]), runOnLimitedConnection: true })
     } catch (err) {
       // A connection that cannot open a stream in time is dead even if libp2p has not noticed: drop it, so the next call redials.
       await this.requireHost().hangUp(peerIdFromString(record.peerId)).catch(() => {})
