@@ -164,6 +164,18 @@ export class Mesh {
     return p === undefined ? '' : p.name
   }
 
+  /** How others can reach us: addresses they observed, and whether a direct one is confirmed or we rely on a relay. */
+  reachability (): { observed: string[], reachability: 'public' | 'private' | 'unknown' } {
+    const host = this.host as unknown as { components?: { addressManager?: { getObservedAddrs: () => Multiaddr[], getAddressesWithMetadata: () => Array<{ multiaddr: Multiaddr, verified: boolean, type: string }> } } } | undefined
+    const am = host?.components?.addressManager
+    if (am === undefined) return { observed: [], reachability: 'unknown' }
+    const observed = am.getObservedAddrs().map(a => a.toString())
+    if (this.addrs().some(a => a.includes('/p2p-circuit'))) return { observed, reachability: 'private' }
+    // Listen addresses count as verified by default; only what AutoNAT confirmed from outside says public.
+    const confirmed = am.getAddressesWithMetadata().filter(a => a.verified && a.type !== 'transport')
+    return { observed, reachability: confirmed.length > 0 ? 'public' : 'unknown' }
+  }
+
   trustedCount (): number {
     return this.trusted.size
   }

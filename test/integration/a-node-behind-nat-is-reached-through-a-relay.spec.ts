@@ -34,6 +34,8 @@ describe('a node behind a NAT is reached through a relay', () => {
       return a.some(x => x.includes('/p2p-circuit')) ? a : undefined
     }, 30_000)
     expect(addrs.some(a => a.startsWith(`/ip4/${net.addr('relay')}/`))).toBe(true)
+    const mesh = JSON.parse((await hidden.cli(['status', '--json'])).stdout).mesh
+    expect(mesh.reachability).toBe('private')
     const token = (await hidden.cli(['proxy'])).stdout.trim()
     const peered = await carol.cli(['proxy', token])
     expect(peered.stderr).toContain('peered with hidden')

@@ -40,7 +40,7 @@ export const status: Command = {
         socket: s.socket,
         dataDir: s.dataDir,
         keyPath: s.keyPath,
-        mesh: { addrs: s.addrs, connectedPeers: s.connectedPeers, trustedPeers: s.trustedPeers }
+        mesh: { addrs: s.addrs, observedAddrs: s.observedAddrs, reachability: s.reachability, connectedPeers: s.connectedPeers, trustedPeers: s.trustedPeers }
       }, null, 2) + '\n')
       return EXIT.ok
     }
@@ -54,6 +54,8 @@ export const status: Command = {
       ['cgroups', s.cgroups === '' ? '-' : s.cgroups],
       ['peers', `${s.trustedPeers} trusted, ${s.connectedPeers} connected`],
       ...s.addrs.map((a, i) => [i === 0 ? 'addrs' : '', a]),
+      ...s.observedAddrs.map((a, i) => [i === 0 ? 'observed' : '', a]),
+      ['reachable', s.reachability === '' ? '-' : s.reachability],
       ['version', s.version],
       ['pid', String(s.pid)],
       ['socket', s.socket],

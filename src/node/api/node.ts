@@ -27,7 +27,9 @@ export function nodeHandlers (daemon: Daemon): Handlers<typeof NodeServiceServic
           keyPath: daemon.opts.paths.key,
           addrs: rt?.mesh.addrs() ?? [],
           connectedPeers: rt?.mesh.connectedCount() ?? 0,
-          trustedPeers: rt?.mesh.trustedCount() ?? 0
+          trustedPeers: rt?.mesh.trustedCount() ?? 0,
+          observedAddrs: rt?.mesh.reachability().observed ?? [],
+          reachability: rt?.mesh.reachability().reachability ?? ''
         }
       }
     },
