@@ -85,6 +85,15 @@ describe('two nodes peer with a token and run work on each other', () => {
     await until('emily to answer again', async () => (await alice.cli(['exec', 'again@emily', '--rm', '--', 'true'])).code === 0, 30_000)
   })
 
+  it('keeps trust and addresses across a restart, and reconnects by itself', async () => {
+    expect((await alice.cli(['down'])).code).toBe(0)
+    await until('emily to see alice gone', async () => JSON.parse((await emily.cli(['peers', '--json'])).stdout)[0]?.connected === false)
+    expect((await alice.up()).code).toBe(0)
+    await until('alice to redial emily', async () => JSON.parse((await emily.cli(['peers', '--json'])).stdout)[0]?.connected === true)
+    expect(JSON.parse((await alice.cli(['peers', '--json'])).stdout)).toEqual([expect.objectContaining({ name: 'emily', connected: true })])
+    expect((await alice.cli(['exec', 'after-restart@emily', '--rm', '--', 'true'])).code).toBe(0)
+  })
+
   it('unpeering removes trust on both sides; a node that is no longer trusted is refused by name', async () => {
     const third = await emily.cli(['proxy'])
     expect((await alice.cli(['unpeer', 'emily'])).stderr).toContain('no longer trust each other')
