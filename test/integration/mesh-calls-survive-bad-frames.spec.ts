@@ -60,6 +60,12 @@ describe('remote calls survive bad frames from a stranger', () => {
     expect(await exchange(async s => await lpStream(s).write(token))).toMatchObject({ end: true, code: 7, error: 'mesh.Token may only be called on the node itself' })
   })
 
+  it('does not relay a peer\'s call on to a third node: trust is not transitive', async () => {
+    const list = WorkloadServiceListRequest.encode({ all: true, peer: 'carol' }).finish()
+    const res = await exchange(async s => await lpStream(s).write(request('/aurae.workloads.v0.WorkloadService/List', list)))
+    expect(res).toMatchObject({ end: true, code: 7, error: 'trust is not transitive: a peer cannot relay calls to a third node' })
+  })
+
   it('keeps serving afterwards', async () => {
     const status = await alice.cli(['status', '--json'])
     expect(status.code).toBe(0)
