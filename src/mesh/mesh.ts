@@ -88,9 +88,13 @@ export class Mesh {
     this.host = host
     await host.handle(PEER_PROTOCOL, async (stream, connection) => await this.onPeer(stream, connection), { runOnLimitedConnection: true })
     await host.handle(RPC_PROTOCOL, async (stream, connection) => await this.onRpc(stream, connection), { runOnLimitedConnection: true })
-    for (const p of this.trusted.values()) await this.remember(p)
-    for (const addr of [...this.init.bootstrap, ...[...this.trusted.values()].map(p => p.addrs[0]).filter(Boolean)]) {
-      host.dial(multiaddr(addr), { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) }).catch(err => this.init.log('warn', 'could not dial', { addr, err: messageOf(err) }))
+    const redial = (target: Parameters<Host['dial']>[0], what: string): void => {
+      host.dial(target, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) }).catch(err => this.init.log('warn', 'could not dial', { what, err: messageOf(err) }))
+    }
+    for (const addr of this.init.bootstrap) redial(multiaddr(addr), addr)
+    for (const p of this.trusted.values()) {
+      await this.remember(p)
+      redial(peerIdFromString(p.peerId), p.name)
     }
     // Publish our name now, whenever a peer connects (the DHT may have had no one to store it), and every few minutes.
     host.addEventListener('peer:identify', () => this.publish())
