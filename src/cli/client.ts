@@ -3,6 +3,7 @@ import { credentials, status, type CallOptions, type ClientReadableStream, type 
 import { statSync } from 'node:fs'
 import { CellServiceClient } from '../gen/aurae/cells/v0/cells.ts'
 import { MeshServiceClient } from '../gen/aurae/mesh/v0/mesh.ts'
+import { ImageServiceClient } from '../gen/aurae/images/v0/images.ts'
 import { NodeServiceClient } from '../gen/aurae/node/v0/node.ts'
 import { ObserveServiceClient } from '../gen/aurae/observe/v0/observe.ts'
 import { WorkloadServiceClient } from '../gen/aurae/workloads/v0/workloads.ts'
@@ -15,6 +16,7 @@ export interface Daemon {
   cells: CellServiceClient
   observe: ObserveServiceClient
   mesh: MeshServiceClient
+  images: ImageServiceClient
   close: () => void
 }
 
@@ -39,6 +41,7 @@ export function connect (sock: string): Daemon {
     cells: new CellServiceClient('', credentials.createInsecure(), { channelOverride }),
     observe: new ObserveServiceClient('', credentials.createInsecure(), { channelOverride }),
     mesh: new MeshServiceClient('', credentials.createInsecure(), { channelOverride }),
+    images: new ImageServiceClient('', credentials.createInsecure(), { channelOverride }),
     close: () => node.close()
   }
 }

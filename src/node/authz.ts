@@ -16,7 +16,7 @@ export interface AuthzState {
 /** Methods an uninitialized node serves. */
 const BEFORE_UP = new Set(['node.Status', 'node.Up', 'node.Down', 'observe.GetDaemonLogs'])
 /** Methods only the machine's own user may call, never a peer. */
-const LOCAL_ONLY = new Set(['node.Up', 'node.Down', 'mesh.Token', 'mesh.Peer', 'mesh.Unpeer', 'mesh.Peers', 'mesh.Resolve', 'observe.GetDaemonLogs'])
+const LOCAL_ONLY = new Set(['node.Up', 'node.Down', 'mesh.Token', 'mesh.Peer', 'mesh.Unpeer', 'mesh.Peers', 'mesh.Resolve', 'images.Login', 'observe.GetDaemonLogs'])
 
 /**
  * Throws unless `caller` may call `method` (as `service.Method`) on `target`.

@@ -3,7 +3,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js'
 import { createHash } from 'node:crypto'
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs'
 import { createConnection } from 'node:net'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { FailedPreconditionError, messageOf } from '../errors.ts'
 import { CellServiceService } from '../gen/aurae/cells/v0/cells.ts'
@@ -23,6 +23,10 @@ import { nodeHandlers } from './api/node.ts'
 import { observeHandlers } from './api/observe.ts'
 import { Api } from './api/serve.ts'
 import { meshHandlers } from './api/mesh.ts'
+import { imageHandlers } from './api/images.ts'
+import { ImageServiceService } from '../gen/aurae/images/v0/images.ts'
+import { ContentStore } from '../runtime/image/content-store.ts'
+import { Images } from '../runtime/image/images.ts'
 import { workloadHandlers } from './api/workloads.ts'
 import { authorize, type Caller } from './authz.ts'
 import type { NodePaths } from './config.ts'
@@ -45,6 +49,7 @@ interface Runtime {
   cells: Cells
   cgroups: Cgroups
   mesh: Mesh
+  images: Images
 }
 
 const MONITOR = fileURLToPath(new URL('../runtime/monitor/aurae-monitor', import.meta.url))
@@ -171,9 +176,12 @@ export class Daemon {
       dispatch: async (path, payload, caller, send, signal) => await this.api.dispatch(path, payload, caller, send, signal),
       log: this.log.write
     })
+    const content = new ContentStore(join(this.opts.paths.data, 'content'))
+    await content.open()
+    const images = new Images(this.store.images, content, this.opts.paths.data)
     await mesh.start()
     await supervisor.start()
-    this.runtime = { supervisor, cells, cgroups, mesh }
+    this.runtime = { supervisor, cells, cgroups, mesh, images }
   }
 
   private readonly api = new Api({
@@ -200,6 +208,7 @@ export class Daemon {
     this.server.addService(WorkloadServiceService, this.api.add('workloads', WorkloadServiceService, workloadHandlers(supervisor), caller))
     this.server.addService(CellServiceService, this.api.add('cells', CellServiceService, cellHandlers(() => this.active.cells, supervisor), caller))
     this.server.addService(ObserveServiceService, this.api.add('observe', ObserveServiceService, observeHandlers(supervisor, this.log), caller))
+    this.server.addService(ImageServiceService, this.api.add('images', ImageServiceService, imageHandlers(() => this.active.images), caller))
     this.server.addService(MeshServiceService, this.api.add('mesh', MeshServiceService, meshHandlers(() => this.active.mesh, () => this.meta?.domain ?? ''), caller))
     const sock = this.opts.paths.sock
     await new Promise<void>((resolve, reject) => {

@@ -3,6 +3,7 @@ import { Level } from 'level'
 import { FailedPreconditionError } from '../errors.ts'
 import type { WorkloadRecord } from '../runtime/workload.ts'
 import type { CellRecord } from '../runtime/cell.ts'
+import type { ImageRecord } from '../runtime/image/images.ts'
 
 /** Bumped whenever stored shapes change; MIGRATIONS[n] moves a database from version n to n+1. */
 export const SCHEMA_VERSION = 1
@@ -62,6 +63,7 @@ export class Store {
   readonly cells: Table<CellRecord>
   readonly peers: Table<PeerRecord>
   readonly tokens: Table<TokenRecord>
+  readonly images: Table<ImageRecord>
   private readonly meta: ReturnType<Db['sublevel']>
 
   private constructor (private readonly db: Db) {
@@ -70,6 +72,7 @@ export class Store {
     this.cells = new Table(db.sublevel('cells', { valueEncoding: 'json' }))
     this.peers = new Table(db.sublevel('peers', { valueEncoding: 'json' }))
     this.tokens = new Table(db.sublevel('tokens', { valueEncoding: 'json' }))
+    this.images = new Table(db.sublevel('images', { valueEncoding: 'json' }))
   }
 
   /** Opens (or creates) the database at `path` and brings it to SCHEMA_VERSION. */

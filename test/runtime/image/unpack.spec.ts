@@ -11,12 +11,15 @@ type Entry = Partial<Header> & { name: string, body?: string }
 /** A layer tar built in memory from entries. */
 async function layer (entries: Entry[]): Promise<Readable> {
   const p = pack()
+  // Read while writing: a large entry would otherwise wait forever on a full buffer.
+  const chunks: Buffer[] = []
+  p.on('data', (c: Buffer) => chunks.push(c))
+  const ended = new Promise(resolve => p.on('end', resolve))
   for (const { body, ...header } of entries) {
     await new Promise<void>((resolve, reject) => p.entry({ type: 'file', mode: 0o644, ...header }, body ?? '', err => err == null ? resolve() : reject(err)))
   }
   p.finalize()
-  const chunks: Buffer[] = []
-  for await (const c of p) chunks.push(c as Buffer)
+  await ended
   return Readable.from([Buffer.concat(chunks)])
 }
 

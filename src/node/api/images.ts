@@ -1,0 +1,50 @@
+// ImageService: pull, list, remove, prune, login.
+import { ImageServiceService, type Image } from '../../gen/aurae/images/v0/images.ts'
+import type { ImageRecord, Images } from '../../runtime/image/images.ts'
+import type { Handlers, Route } from './serve.ts'
+
+function imageToProto (r: ImageRecord): Image {
+  return { ...r, pulledAtMs: r.pulledAt }
+}
+
+/** Requests whose `reference` names the image and, with `@peer`, the node. */
+function byReference<Q extends { reference: string }> (): Route<Q> {
+  return { get: req => req.reference, set: (req, reference) => ({ ...req, reference }) }
+}
+
+/** Requests that name only a node, as `peer`. */
+function byPeer<Q extends { peer: string }> (): Route<Q> {
+  return { get: req => req.peer === '' ? '' : `@${req.peer.replace(/^@/, '')}`, set: req => ({ ...req, peer: '' }) }
+}
+
+export function imageHandlers (images: () => Images): Handlers<typeof ImageServiceService> {
+  return {
+    pull: {
+      route: byReference(),
+      stream: async (req, send) => {
+        let pending = Promise.resolve()
+        const image = await images().pull(req.reference, p => { pending = pending.then(async () => await send({ progress: p })).catch(() => {}) })
+        await pending
+        await send({ image: imageToProto(image) })
+      }
+    },
+    list: {
+      route: byPeer(),
+      unary: async () => ({ images: (await images().list()).map(imageToProto) })
+    },
+    remove: {
+      route: byReference(),
+      unary: async req => ({ image: imageToProto(await images().remove(req.reference)) })
+    },
+    prune: {
+      route: byPeer(),
+      unary: async () => await images().prune()
+    },
+    login: {
+      unary: async req => {
+        await images().login(req.registry, req.username, req.password)
+        return {}
+      }
+    }
+  }
+}

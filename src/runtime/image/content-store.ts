@@ -1,0 +1,96 @@
+// Content-addressed blobs under <data>/content/sha256/, shared between images. A blob is written to
+// ingest/ and moved into place only once its digest is verified, so nothing half-written is ever seen.
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { InvalidArgumentError } from '../../errors.ts'
+
+const DIGEST = /^sha256:([a-f0-9]{64})$/
+
+/** A blob whose bytes do not hash to the digest it was fetched under. */
+export class DigestMismatchError extends Error {
+  override name = 'DigestMismatchError'
+}
+
+export class ContentStore {
+  private readonly blobs: string
+  private readonly ingestDir: string
+
+  constructor (root: string) {
+    this.blobs = join(root, 'sha256')
+    this.ingestDir = join(root, 'ingest')
+  }
+
+  /** Clears what an interrupted write left behind. */
+  async open (): Promise<void> {
+    await rm(this.ingestDir, { recursive: true, force: true })
+    await mkdir(this.ingestDir, { recursive: true })
+    await mkdir(this.blobs, { recursive: true })
+  }
+
+  path (digest: string): string {
+    const m = DIGEST.exec(digest)
+    if (m === null) throw new InvalidArgumentError(`invalid digest "${digest}"`)
+    return join(this.blobs, m[1])
+  }
+
+  async has (digest: string): Promise<boolean> {
+    return await stat(this.path(digest)).then(() => true, () => false)
+  }
+
+  async read (digest: string): Promise<Buffer> {
+    return await readFile(this.path(digest))
+  }
+
+  stream (digest: string): NodeJS.ReadableStream {
+    return createReadStream(this.path(digest))
+  }
+
+  /** Stores `source` under `digest`, verifying size and hash while it streams; nothing stays on a mismatch. */
+  async ingest (digest: string, size: number, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, onBytes?: (n: number) => void): Promise<void> {
+    const target = this.path(digest)
+    const tmp = join(this.ingestDir, randomBytes(8).toString('hex'))
+    const hash = createHash('sha256')
+    const fh = await open(tmp, 'wx', 0o600)
+    let written = 0
+    try {
+      for await (const chunk of source) {
+        hash.update(chunk)
+        written += chunk.length
+        if (size >= 0 && written > size) throw new DigestMismatchError(`blob ${digest} is larger than its ${size} bytes`)
+        await fh.write(chunk)
+        onBytes?.(chunk.length)
+      }
+      await fh.sync()
+    } catch (err) {
+      await fh.close()
+      await rm(tmp, { force: true })
+      throw err
+    }
+    await fh.close()
+    const actual = `sha256:${hash.digest('hex')}`
+    if (actual !== digest || (size >= 0 && written !== size)) {
+      await rm(tmp, { force: true })
+      throw new DigestMismatchError(`blob ${digest} failed verification: got ${actual} (${written} bytes)`)
+    }
+    await rename(tmp, target)
+  }
+
+  /** Stores bytes already in memory (manifests, configs) under their digest. */
+  async put (digest: string, bytes: Uint8Array): Promise<void> {
+    await this.ingest(digest, bytes.length, [bytes])
+  }
+
+  async delete (digest: string): Promise<void> {
+    await rm(this.path(digest), { force: true })
+  }
+
+  async list (): Promise<string[]> {
+    return (await readdir(this.blobs)).filter(f => /^[a-f0-9]{64}$/.test(f)).map(f => `sha256:${f}`)
+  }
+
+  async size (digest: string): Promise<number> {
+    return (await stat(this.path(digest))).size
+  }
+}
