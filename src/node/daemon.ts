@@ -27,6 +27,7 @@ import { imageHandlers } from './api/images.ts'
 import { ImageServiceService } from '../gen/aurae/images/v0/images.ts'
 import { ContentStore } from '../runtime/image/content-store.ts'
 import { Images } from '../runtime/image/images.ts'
+import { containerDriver } from '../runtime/container/container-driver.ts'
 import { workloadHandlers } from './api/workloads.ts'
 import { authorize, type Caller } from './authz.ts'
 import type { NodePaths } from './config.ts'
@@ -154,9 +155,15 @@ export class Daemon {
     const cgroups = Cgroups.detect(nodeKey)
     if (cgroups.version === 'none') this.log.write('warn', 'cells run without limits', { reason: cgroups.reason })
     let cells: Cells | undefined
+    const content = new ContentStore(join(this.opts.paths.data, 'content'))
+    await content.open()
+    const images = new Images(this.store.images, content, this.opts.paths.data)
     const supervisor = new Supervisor({
       workloads: this.store.workloads,
-      drivers: [executableDriver({ cgroups, cellExists: name => cells?.has(name) === true })],
+      drivers: [
+        executableDriver({ cgroups, cellExists: name => cells?.has(name) === true }),
+        containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey })
+      ],
       cgroups,
       dataDir: this.opts.paths.data,
       monitorPath: MONITOR,
@@ -176,9 +183,6 @@ export class Daemon {
       dispatch: async (path, payload, caller, send, signal) => await this.api.dispatch(path, payload, caller, send, signal),
       log: this.log.write
     })
-    const content = new ContentStore(join(this.opts.paths.data, 'content'))
-    await content.open()
-    const images = new Images(this.store.images, content, this.opts.paths.data)
     await mesh.start()
     await supervisor.start()
     this.runtime = { supervisor, cells, cgroups, mesh, images }

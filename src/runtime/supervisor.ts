@@ -311,7 +311,8 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     rec.signal = exit.signal
     rec.error = exit.error ?? rec.error
     rec.finishedAt = exit.finishedAt !== undefined ? Date.parse(exit.finishedAt) : Date.now()
-    rec.oomKilled = cgroup !== '' && rec.signal === 'SIGKILL' && this.init.cgroups.oomKills(cgroup) > rec.oomBase
+    // A container's runtime reports a SIGKILL of its process as exit code 137.
+    rec.oomKilled = cgroup !== '' && (rec.signal === 'SIGKILL' || rec.exitCode === 137) && this.init.cgroups.oomKills(cgroup) > rec.oomBase
     rec.pid = 0
     if (rec.spec.cell === '') {
       try {

@@ -1,7 +1,7 @@
 // The domain shape of a workload, as the supervisor keeps it and the store persists it.
 import type { Limits } from './limits.ts'
 
-export type WorkloadKind = 'executable'
+export type WorkloadKind = 'executable' | 'container'
 export type WorkloadState = 'created' | 'running' | 'restarting' | 'exited'
 export type RestartPolicy = 'no' | 'on-failure' | 'always'
 export const RESTART_POLICIES: readonly RestartPolicy[] = ['no', 'on-failure', 'always']
@@ -17,6 +17,16 @@ export interface WorkloadSpec {
   restart: RestartPolicy
   /** An allocated cell to run in; empty for a cell of its own. */
   cell: string
+  container?: ContainerSpec
+}
+
+/** How to run a container: its image (full reference) and the options around it. */
+export interface ContainerSpec {
+  image: string
+  entrypoint?: string[]
+  user: string
+  network: 'none' | 'host'
+  volumes: Array<{ host: string, container: string, readOnly: boolean }>
 }
 
 export interface WorkloadRecord {

@@ -1,17 +1,18 @@
 // aurae exec: run an executable in a cell, attached (output and exit code come back) or detached.
-import type { WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
+import type { WorkloadServiceRunResponse, WorkloadSpec } from '../../gen/aurae/workloads/v0/workloads.ts'
 import { parseName } from '../../names/parse.ts'
 import { formatBytes, parseCpus, parseMemory, parsePids } from '../../runtime/limits.ts'
 import { signalNumber } from '../../runtime/proc.ts'
 import { InvalidArgumentError } from '../../errors.ts'
 import { call, drain } from '../client.ts'
-import type { Command } from '../context.ts'
+import type { Command, Context } from '../context.ts'
+import type { Parsed } from '../args.ts'
 import { CliError, EXIT } from '../exit.ts'
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 
 /** `-e K=V` values → an environment map. */
-function envOf (pairs: string[]): Record<string, string> {
+export function envOf (pairs: string[]): Record<string, string> {
   const env: Record<string, string> = {}
   for (const pair of pairs) {
     const eq = pair.indexOf('=')
@@ -45,61 +46,77 @@ export const exec: Command = {
   },
   async run (parsed, ctx) {
     const { flags } = parsed
-    try {
+    return await asWorkload(async () => {
       if (parsed.rest === undefined || parsed.rest.length === 0) {
         throw new InvalidArgumentError('missing command: put it after --, as in: aurae exec -- echo hi')
       }
       // `job@emily` runs on emily: the daemon routes the name as it is; later calls keep the `@emily`.
       const target = parsed.positionals[0] ?? ''
       const where = target.slice(parseName(target).entity.length)
-      if (flags.rm === true && flags.detach === true) throw new InvalidArgumentError('--rm works only attached, not with -d')
       const spec = {
-        name: parsed.positionals[0] ?? '',
+        name: target,
         kind: 'executable',
         executable: { command: parsed.rest, env: envOf(flags.env as string[] | undefined ?? []), workdir: flags.workdir as string ?? '' },
-        limits: {
-          cpus: flags.cpus === undefined ? 0 : parseCpus(flags.cpus as string),
-          memoryBytes: flags.memory === undefined ? 0 : parseMemory(flags.memory as string),
-          pids: flags.pids === undefined ? 0 : parsePids(flags.pids as string)
-        },
+        limits: limitsOf(flags),
         restart: flags.restart as string ?? 'no',
-        cell: ''
+        cell: '',
+        container: undefined
       }
-      const d = ctx.daemon()
-      if (flags.detach === true) {
-        await drain(ctx.sock, d.workloads.run({ spec, detach: true }), res => {
-          if (res.started !== undefined) process.stdout.write(res.started.name + '\n')
-        })
-        return EXIT.ok
-      }
-      let name = ''
-      let code: number = EXIT.execFailed
-      const forward = (sig: string) => () => {
-        if (name !== '') void call(ctx.sock, d.workloads, 'signal', { name, signal: sig }).catch(() => {})
-      }
-      const handlers = FORWARDED.map(sig => [sig, forward(sig)] as const)
-      for (const [sig, fn] of handlers) process.on(sig, fn)
-      try {
-        await drain(ctx.sock, d.workloads.run({ spec, detach: false }), async (res: WorkloadServiceRunResponse) => {
-          if (res.started !== undefined) name = res.started.name + where
-          if (res.output !== undefined) await write(res.output.stream === 'stderr' ? process.stderr : process.stdout, res.output.data)
-          if (res.exit !== undefined) {
-            const { exitCode, signal, oomKilled, error } = res.exit
-            code = exitCode ?? (signal !== '' ? 128 + (signalNumber(signal) ?? 0) : EXIT.execFailed)
-            if (error !== '') process.stderr.write(`aurae: ${error}\n`)
-            if (oomKilled) process.stderr.write(`aurae: ${name} was killed for using more than its memory limit (${formatBytes(spec.limits.memoryBytes)})\n`)
-          }
-        })
-      } finally {
-        for (const [sig, fn] of handlers) process.off(sig, fn)
-      }
-      if (flags.rm === true && name !== '') await call(ctx.sock, d.workloads, 'remove', { name, force: true })
-      return code
-    } catch (err) {
-      // Like `docker run`: every failure of aurae itself is 125, so it never looks like the workload's own code.
-      if (err instanceof CliError) throw new CliError(err.message, EXIT.execFailed)
-      if (err instanceof Error) throw new CliError(err.message, EXIT.execFailed)
-      throw err
-    }
+      return await startWorkload(ctx, spec, where, flags.detach === true, flags.rm === true)
+    })
   }
+}
+
+/** The limits flags every workload takes. */
+export function limitsOf (flags: Parsed['flags']): WorkloadSpec['limits'] & object {
+  return {
+    cpus: flags.cpus === undefined ? 0 : parseCpus(flags.cpus as string),
+    memoryBytes: flags.memory === undefined ? 0 : parseMemory(flags.memory as string),
+    pids: flags.pids === undefined ? 0 : parsePids(flags.pids as string)
+  }
+}
+
+/** Like `docker run`: every failure of aurae itself is 125, so it never looks like the workload's own code. */
+export async function asWorkload (fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof Error) throw new CliError(err.message, EXIT.execFailed)
+    throw err
+  }
+}
+
+/** Starts a workload; detached prints its name, attached streams it and returns its exit code. */
+export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: string, detach: boolean, rm: boolean): Promise<number> {
+  if (rm && detach) throw new InvalidArgumentError('--rm works only attached, not with -d')
+  const d = ctx.daemon()
+  if (detach) {
+    await drain(ctx.sock, d.workloads.run({ spec, detach: true }), res => {
+      if (res.started !== undefined) process.stdout.write(res.started.name + '\n')
+    })
+    return EXIT.ok
+  }
+  let name = ''
+  let code: number = EXIT.execFailed
+  const forward = (sig: string) => () => {
+    if (name !== '') void call(ctx.sock, d.workloads, 'signal', { name, signal: sig }).catch(() => {})
+  }
+  const handlers = FORWARDED.map(sig => [sig, forward(sig)] as const)
+  for (const [sig, fn] of handlers) process.on(sig, fn)
+  try {
+    await drain(ctx.sock, d.workloads.run({ spec, detach: false }), async (res: WorkloadServiceRunResponse) => {
+      if (res.started !== undefined) name = res.started.name + where
+      if (res.output !== undefined) await write(res.output.stream === 'stderr' ? process.stderr : process.stdout, res.output.data)
+      if (res.exit !== undefined) {
+        const { exitCode, signal, oomKilled, error } = res.exit
+        code = exitCode ?? (signal !== '' ? 128 + (signalNumber(signal) ?? 0) : EXIT.execFailed)
+        if (error !== '') process.stderr.write(`aurae: ${error}\n`)
+        if (oomKilled) process.stderr.write(`aurae: ${name} was killed for using more than its memory limit (${formatBytes(spec.limits?.memoryBytes ?? 0)})\n`)
+      }
+    })
+  } finally {
+    for (const [sig, fn] of handlers) process.off(sig, fn)
+  }
+  if (rm && name !== '') await call(ctx.sock, d.workloads, 'remove', { name, force: true })
+  return code
 }

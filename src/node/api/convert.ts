@@ -1,9 +1,11 @@
 // Validation at the edge: proto messages in, typed domain values out (and back).
 import { InvalidArgumentError } from '../../errors.ts'
-import type { Limits as LimitsMsg, Workload as WorkloadMsg, WorkloadSpec as SpecMsg } from '../../gen/aurae/workloads/v0/workloads.ts'
+import { existsSync } from 'node:fs'
+import type { Container as ContainerMsg, Limits as LimitsMsg, Workload as WorkloadMsg, WorkloadSpec as SpecMsg } from '../../gen/aurae/workloads/v0/workloads.ts'
+import { formatImageReference, parseImageReference } from '../../runtime/image/reference.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 import { validateLimits, type Limits } from '../../runtime/limits.ts'
-import { RESTART_POLICIES, type RestartPolicy, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
+import { RESTART_POLICIES, type ContainerSpec, type RestartPolicy, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
 const DEFAULT_STOP_TIMEOUT_S = 10
@@ -34,9 +36,10 @@ export function restartFromProto (text: string): RestartPolicy {
 export function specFromProto (msg: SpecMsg | undefined): WorkloadSpec {
   if (msg === undefined) throw new InvalidArgumentError('missing workload spec')
   const kind = msg.kind === '' ? 'executable' : msg.kind
-  if (kind !== 'executable') throw new InvalidArgumentError(`unsupported workload kind "${msg.kind}": this node runs executables`)
+  if (kind !== 'executable' && kind !== 'container') throw new InvalidArgumentError(`unsupported workload kind "${msg.kind}": this node runs executables and containers`)
   const command = msg.executable?.command ?? []
-  if (command.length === 0 || command[0] === '') throw new InvalidArgumentError('missing command: put it after --, as in: aurae exec -- echo hi')
+  const container = kind === 'container' ? containerFromProto(msg.container) : undefined
+  if (container === undefined && (command.length === 0 || command[0] === '')) throw new InvalidArgumentError('missing command: put it after --, as in: aurae exec -- echo hi')
   if (command.some(a => a.includes('\0'))) throw new InvalidArgumentError('the command contains a NUL byte')
   const env = msg.executable?.env ?? {}
   for (const [k, v] of Object.entries(env)) {
@@ -48,16 +51,40 @@ export function specFromProto (msg: SpecMsg | undefined): WorkloadSpec {
     throw new InvalidArgumentError(`invalid workdir "${workdir}": it must be an absolute path`)
   }
   if (msg.cell !== '') assertWorkloadName(msg.cell)
+  const name = msg.name !== '' ? msg.name : container !== undefined ? defaultContainerName(container.image) : generatedName()
   return {
-    name: assertWorkloadName(msg.name === '' ? generatedName() : msg.name),
+    name: assertWorkloadName(name),
     kind,
     command,
     env,
     workdir,
     limits: limitsFromProto(msg.limits),
     restart: restartFromProto(msg.restart),
-    cell: msg.cell
+    cell: msg.cell,
+    container
   }
+}
+
+/** A container's default name, as the issue's examples use it: the image's last path component. */
+export function defaultContainerName (image: string): string {
+  return parseImageReference(image).repository.split('/').pop() as string
+}
+
+function containerFromProto (msg: ContainerMsg | undefined): ContainerSpec {
+  if (msg === undefined || msg.image === '') throw new InvalidArgumentError('missing image: aurae run IMAGE')
+  const image = formatImageReference(parseImageReference(msg.image))
+  const network = msg.network === '' ? 'none' : msg.network
+  if (network === 'bridge') throw new InvalidArgumentError('bridge networking (and -p) is not built yet; use --net host or --net none')
+  if (network !== 'none' && network !== 'host') throw new InvalidArgumentError(`invalid --net "${msg.network}": expected host or none`)
+  const volumes = msg.volumes.map(v => {
+    if (!v.host.startsWith('/') || !v.container.startsWith('/') || v.host.includes('\0') || v.container.includes('\0')) {
+      throw new InvalidArgumentError(`invalid volume "${v.host}:${v.container}": both sides must be absolute paths`)
+    }
+    if (!existsSync(v.host)) throw new InvalidArgumentError(`volume source ${v.host} does not exist`)
+    return { host: v.host, container: v.container, readOnly: v.readOnly }
+  })
+  if (msg.user !== '' && !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(msg.user)) throw new InvalidArgumentError(`invalid --user "${msg.user}"`)
+  return { image, entrypoint: msg.replaceEntrypoint ? msg.entrypoint : undefined, user: msg.user, network, volumes }
 }
 
 export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
@@ -81,7 +108,10 @@ export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
       executable: { command: spec.command, env: spec.env, workdir: spec.workdir },
       limits: spec.limits,
       restart: spec.restart,
-      cell: spec.cell
+      cell: spec.cell,
+      container: spec.container === undefined
+        ? undefined
+        : { image: spec.container.image, entrypoint: spec.container.entrypoint ?? [], replaceEntrypoint: spec.container.entrypoint !== undefined, user: spec.container.user, network: spec.container.network, volumes: spec.container.volumes }
     }
   }
 }

@@ -1,0 +1,71 @@
+// aurae run: an OCI container from an image, attached or detached, here or on a peer.
+import { InvalidArgumentError } from '../../errors.ts'
+import { parseName } from '../../names/parse.ts'
+import { parseImageReference } from '../../runtime/image/reference.ts'
+import type { Command } from '../context.ts'
+import { asWorkload, envOf, limitsOf, startWorkload } from './exec.ts'
+
+/** `-v HOST:CTR[:ro]` → a volume. */
+function volumeOf (text: string): { host: string, container: string, readOnly: boolean } {
+  const parts = text.split(':')
+  if (parts.length < 2 || parts.length > 3 || (parts.length === 3 && parts[2] !== 'ro' && parts[2] !== 'rw')) {
+    throw new InvalidArgumentError(`invalid -v "${text}": expected HOST:CONTAINER[:ro]`)
+  }
+  return { host: parts[0], container: parts[1], readOnly: parts[2] === 'ro' }
+}
+
+export const runCommand: Command = {
+  spec: {
+    name: 'run',
+    usage: 'run IMAGE[@PEER] [flags] [-- COMMAND [ARG...]]',
+    summary: 'Runs a container from an image (pulled if needed). Attached by default, like exec;\nits name is the image\'s last path component unless --name says otherwise.',
+    flags: {
+      name: { type: 'string', help: 'the container\'s name', value: 'NAME' },
+      detach: { type: 'boolean', short: 'd', help: 'start it and return; print its name' },
+      env: { type: 'list', short: 'e', help: 'set an environment variable (repeatable)', value: 'K=V' },
+      volume: { type: 'list', short: 'v', help: 'bind a host path (repeatable)', value: 'HOST:CTR[:ro]' },
+      net: { type: 'string', help: 'none (default) or host', value: 'MODE' },
+      publish: { type: 'list', short: 'p', help: 'publish a port (needs bridge networking, not built yet)', value: 'HOST:CTR' },
+      user: { type: 'string', short: 'u', help: 'user[:group] to run as', value: 'USER' },
+      workdir: { type: 'string', short: 'w', help: 'working directory inside the container', value: 'DIR' },
+      entrypoint: { type: 'string', help: 'replace the image\'s entrypoint', value: 'CMD' },
+      cpus: { type: 'string', help: 'CPU limit in cores', value: 'N' },
+      memory: { type: 'string', short: 'm', help: 'memory limit, e.g. 64M', value: 'SIZE' },
+      pids: { type: 'string', help: 'most processes at once', value: 'N' },
+      restart: { type: 'string', help: 'no | on-failure | always', value: 'POLICY' },
+      rm: { type: 'boolean', help: 'remove the container once it has exited (attached only)' }
+    },
+    maxPositionals: 1,
+    passthrough: true
+  },
+  async run (parsed, ctx) {
+    const { flags } = parsed
+    return await asWorkload(async () => {
+      const target = parsed.positionals[0]
+      if (target === undefined) throw new InvalidArgumentError('missing image: aurae run IMAGE [-- COMMAND]')
+      const { entity: image } = parseName(target)
+      const where = target.slice(image.length)
+      const ref = parseImageReference(image)
+      if ((flags.publish as string[] | undefined) !== undefined) throw new InvalidArgumentError('-p needs bridge networking, which is not built yet; use --net host')
+      const name = flags.name as string | undefined ?? ref.repository.split('/').pop() as string
+      const entrypoint = flags.entrypoint as string | undefined
+      const spec = {
+        name: name + where,
+        kind: 'container',
+        executable: { command: parsed.rest ?? [], env: envOf(flags.env as string[] | undefined ?? []), workdir: flags.workdir as string ?? '' },
+        limits: limitsOf(flags),
+        restart: flags.restart as string ?? 'no',
+        cell: '',
+        container: {
+          image,
+          entrypoint: entrypoint === undefined ? [] : [entrypoint],
+          replaceEntrypoint: entrypoint !== undefined,
+          user: flags.user as string ?? '',
+          network: flags.net as string ?? 'none',
+          volumes: (flags.volume as string[] | undefined ?? []).map(volumeOf)
+        }
+      }
+      return await startWorkload(ctx, spec, where, flags.detach === true, flags.rm === true)
+    })
+  }
+}

@@ -1,0 +1,100 @@
+// Containers: an image's root under a writable overlay, an OCI bundle, and crun (or runc) run in the
+// foreground under the workload's monitor, so logs, exit codes and re-adoption work as for executables.
+import { execFile } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { FailedPreconditionError, InvalidArgumentError } from '../../errors.ts'
+import type { Cgroups } from '../cgroups.ts'
+import type { LaunchPlan, WorkloadDriver } from '../driver.ts'
+import type { ContentStore } from '../image/content-store.ts'
+import type { Images } from '../image/images.ts'
+import type { WorkloadRecord } from '../workload.ts'
+import { ociConfig, resolveUser, type ImageConfig } from './oci-config.ts'
+import { imageRoot, mountOverlay, unmountOverlay } from './rootfs.ts'
+
+const run = promisify(execFile)
+
+export interface ContainerDriverInit {
+  images: Images
+  content: ContentStore
+  cgroups: Cgroups
+  dataDir: string
+  nodeKey: string
+}
+
+/** crun where it can manage this host's cgroups, runc otherwise (crun refuses hybrid hosts with controllers on v2). */
+export function pickRuntime (): string {
+  const has = (bin: string): boolean => ['/usr/bin', '/usr/local/bin', '/usr/sbin'].some(d => existsSync(join(d, bin)))
+  const hybrid = (() => {
+    try {
+      return readFileSync('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8').trim() !== ''
+    } catch {
+      return false
+    }
+  })()
+  if (has('crun') && !hybrid) return 'crun'
+  if (has('runc')) return 'runc'
+  if (has('crun')) return 'crun'
+  return ''
+}
+
+export function containerDriver (init: ContainerDriverInit): WorkloadDriver {
+  const runtime = pickRuntime()
+  const stateRoot = join(init.dataDir, 'oci-state')
+  const bundleOf = (rec: WorkloadRecord): string => join(init.dataDir, 'containers', rec.spec.name)
+  const idOf = (rec: WorkloadRecord): string => `aurae-${init.nodeKey}-${rec.spec.name}`
+  const cgroupOf = (rec: WorkloadRecord): string => init.cgroups.version === 'none' ? '' : `ct-${rec.spec.name}`
+  return {
+    kind: 'container',
+    cgroupOf,
+    async prepare (rec): Promise<LaunchPlan> {
+      if (runtime === '') throw new FailedPreconditionError('no OCI runtime: install crun or runc')
+      const spec = rec.spec
+      const c = spec.container
+      if (c === undefined) throw new InvalidArgumentError('a container needs an image')
+      let image = (await init.images.list()).find(i => i.name === c.image)
+      image ??= await init.images.pull(c.image)
+      const lower = await imageRoot(image, init.content, join(init.dataDir, 'rootfs'))
+      const bundle = bundleOf(rec)
+      await run(runtime, ['--root', stateRoot, 'delete', '--force', idOf(rec)]).catch(() => {})
+      await mkdir(bundle, { recursive: true })
+      await mountOverlay(lower, bundle)
+      const config = (JSON.parse((await init.content.read(image.config)).toString()) as { config?: ImageConfig }).config ?? {}
+      const rootfs = join(bundle, 'rootfs')
+      const etc = async (f: string): Promise<string> => await readFile(join(rootfs, 'etc', f), 'utf8').catch(() => '')
+      const ids = resolveUser(c.user !== '' ? c.user : config.User ?? '', await etc('passwd'), await etc('group'))
+      await writeFile(join(bundle, 'hosts'), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n127.0.1.1\t${spec.name}\n`)
+      await writeFile(join(bundle, 'resolv.conf'), c.network === 'none' ? '' : await readFile('/etc/resolv.conf', 'utf8').catch(() => ''))
+      const oci = ociConfig(config, {
+        name: spec.name,
+        command: spec.command,
+        entrypoint: c.entrypoint,
+        env: spec.env,
+        workdir: spec.workdir,
+        user: c.user,
+        volumes: c.volumes,
+        network: { mode: c.network },
+        limits: spec.limits,
+        cgroupsPath: `/aurae/${init.nodeKey}/ct-${spec.name}`,
+        hostsFile: join(bundle, 'hosts'),
+        resolvFile: join(bundle, 'resolv.conf')
+      }, ids)
+      await writeFile(join(bundle, 'config.json'), JSON.stringify(oci, null, 2))
+      return {
+        argv: [runtime, '--root', stateRoot, 'run', '--bundle', bundle, idOf(rec)],
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+        workdir: bundle,
+        cgroup: ''
+      }
+    },
+    async release (rec) {
+      await run(runtime, ['--root', stateRoot, 'delete', '--force', idOf(rec)]).catch(() => {})
+      const bundle = bundleOf(rec)
+      await unmountOverlay(bundle)
+      await rm(bundle, { recursive: true, force: true })
+      if (init.cgroups.version !== 'none') await init.cgroups.remove(cgroupOf(rec)).catch(() => {})
+    }
+  }
+}

@@ -1,0 +1,132 @@
+// The OCI runtime config (config.json) for a container: what the image says, overridden by the
+// user's options, with the defaults the common engines use (capabilities, masked paths, mounts).
+import { InvalidArgumentError } from '../../errors.ts'
+
+/** The parts of an image config a container starts from. */
+export interface ImageConfig {
+  Entrypoint?: string[] | null
+  Cmd?: string[] | null
+  Env?: string[] | null
+  WorkingDir?: string
+  User?: string
+}
+
+export interface Volume {
+  host: string
+  container: string
+  readOnly: boolean
+}
+
+export interface ContainerOptions {
+  name: string
+  /** Replaces the image's Cmd (and, with entrypoint, its Entrypoint). */
+  command: string[]
+  entrypoint?: string[]
+  env: Record<string, string>
+  workdir: string
+  user: string
+  volumes: Volume[]
+  /** none: its own empty network namespace; host: the host's; a path: a prepared namespace. */
+  network: { mode: 'none' | 'host' } | { mode: 'path', path: string }
+  limits: { cpus: number, memoryBytes: number, pids: number }
+  /** Where the runtime puts the container's cgroups (`/aurae/<node>/ct-<name>`). */
+  cgroupsPath: string
+  hostsFile: string
+  resolvFile: string
+}
+
+/** Docker's default capability set. */
+export const DEFAULT_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE'
+]
+
+const MASKED = ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware']
+const READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+/** The process arguments: Entrypoint + Cmd, as Docker combines them. */
+export function processArgs (image: ImageConfig, opts: Pick<ContainerOptions, 'command' | 'entrypoint'>): string[] {
+  const entrypoint = opts.entrypoint ?? image.Entrypoint ?? []
+  const cmd = opts.command.length > 0 ? opts.command : (opts.entrypoint !== undefined ? [] : image.Cmd ?? [])
+  const args = [...entrypoint, ...cmd]
+  if (args.length === 0) throw new InvalidArgumentError('the image has no command; give one after --')
+  return args
+}
+
+/** `1000`, `1000:1000`, `nobody`, `www-data:www-data` → uid/gid, names looked up in the image's /etc files. */
+export function resolveUser (user: string, passwd: string, group: string): { uid: number, gid: number } {
+  if (user === '') return { uid: 0, gid: 0 }
+  const [u, g] = user.split(':')
+  const lookup = (table: string, name: string, field: number): string[] | undefined =>
+    table.split('\n').map(l => l.split(':')).find(f => f[0] === name || (field === 2 && f[2] === name))
+  let uid: number
+  let gid: number | undefined
+  if (/^\d+$/.test(u)) {
+    uid = Number(u)
+    const row = passwd.split('\n').map(l => l.split(':')).find(f => f[2] === u)
+    gid = row === undefined ? uid : Number(row[3])
+  } else {
+    const row = lookup(passwd, u, 0)
+    if (row === undefined) throw new InvalidArgumentError(`unknown user "${u}" in the image`)
+    uid = Number(row[2])
+    gid = Number(row[3])
+  }
+  if (g !== undefined) {
+    if (/^\d+$/.test(g)) gid = Number(g)
+    else {
+      const row = lookup(group, g, 0)
+      if (row === undefined) throw new InvalidArgumentError(`unknown group "${g}" in the image`)
+      gid = Number(row[2])
+    }
+  }
+  return { uid, gid: gid ?? 0 }
+}
+
+export function ociConfig (image: ImageConfig, opts: ContainerOptions, ids: { uid: number, gid: number }): object {
+  const env = new Map<string, string>()
+  for (const kv of [DEFAULT_PATH, ...(image.Env ?? []), `HOSTNAME=${opts.name}`]) {
+    const eq = kv.indexOf('=')
+    if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1))
+  }
+  for (const [k, v] of Object.entries(opts.env)) env.set(k, v)
+  const namespaces: object[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }]
+  if (opts.network.mode === 'none') namespaces.push({ type: 'network' })
+  if (opts.network.mode === 'path') namespaces.push({ type: 'network', path: opts.network.path })
+  const resources: Record<string, object> = {}
+  if (opts.limits.cpus > 0) resources.cpu = { quota: Math.round(opts.limits.cpus * 100_000), period: 100_000 }
+  if (opts.limits.memoryBytes > 0) resources.memory = { limit: opts.limits.memoryBytes, swap: opts.limits.memoryBytes }
+  if (opts.limits.pids > 0) resources.pids = { limit: opts.limits.pids }
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: ids,
+      args: processArgs(image, opts),
+      env: [...env].map(([k, v]) => `${k}=${v}`),
+      cwd: opts.workdir !== '' ? opts.workdir : (image.WorkingDir !== undefined && image.WorkingDir !== '' ? image.WorkingDir : '/'),
+      capabilities: { bounding: DEFAULT_CAPABILITIES, effective: DEFAULT_CAPABILITIES, permitted: DEFAULT_CAPABILITIES },
+      noNewPrivileges: true
+    },
+    root: { path: 'rootfs', readonly: false },
+    hostname: opts.name,
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/sys', type: opts.network.mode === 'host' ? 'bind' : 'sysfs', source: opts.network.mode === 'host' ? '/sys' : 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro', ...(opts.network.mode === 'host' ? ['rbind'] : [])] },
+      { destination: '/etc/hosts', type: 'bind', source: opts.hostsFile, options: ['rbind', 'ro'] },
+      { destination: '/etc/resolv.conf', type: 'bind', source: opts.resolvFile, options: ['rbind', 'ro'] },
+      ...opts.volumes.map(v => ({ destination: v.container, type: 'bind', source: v.host, options: ['rbind', v.readOnly ? 'ro' : 'rw'] }))
+    ],
+    linux: {
+      namespaces,
+      cgroupsPath: opts.cgroupsPath,
+      resources,
+      maskedPaths: MASKED,
+      readonlyPaths: READONLY
+    }
+  }
+}

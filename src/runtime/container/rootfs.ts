@@ -1,0 +1,61 @@
+// An image's layers unpacked once into a read-only root shared by its containers, and each
+// container's own writable layer over it (overlayfs).
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { promisify } from 'node:util'
+import { createGunzip, createZstdDecompress } from 'node:zlib'
+import { InternalError, InvalidArgumentError, messageOf } from '../../errors.ts'
+import type { ContentStore } from '../image/content-store.ts'
+import type { ImageRecord, LayerRecord } from '../image/images.ts'
+import { applyLayer } from '../image/unpack.ts'
+
+const run = promisify(execFile)
+const COMPLETE = '.aurae-complete'
+
+function decompressed (content: ContentStore, layer: LayerRecord): Readable {
+  const raw = content.stream(layer.digest) as Readable
+  if (layer.mediaType.endsWith('+gzip') || layer.mediaType.endsWith('.gzip') || layer.mediaType.endsWith('tar.gzip')) return raw.pipe(createGunzip())
+  if (layer.mediaType.endsWith('+zstd')) return raw.pipe(createZstdDecompress())
+  if (layer.mediaType.endsWith('.tar') || layer.mediaType.endsWith('layer.v1.tar')) return raw
+  if (layer.mediaType === 'application/vnd.docker.image.rootfs.diff.tar.gzip') return raw.pipe(createGunzip())
+  throw new InvalidArgumentError(`unsupported layer media type ${layer.mediaType}`)
+}
+
+/** The image's unpacked root (`<dir>/<config>/rootfs`), made once; a half-made one is never used. */
+export async function imageRoot (image: ImageRecord, content: ContentStore, dir: string): Promise<string> {
+  const target = join(dir, image.config.slice(7))
+  if (existsSync(join(target, COMPLETE))) return join(target, 'rootfs')
+  const tmp = `${target}.tmp-${randomBytes(4).toString('hex')}`
+  await mkdir(join(tmp, 'rootfs'), { recursive: true })
+  try {
+    for (const layer of image.layers) await applyLayer(decompressed(content, layer), join(tmp, 'rootfs'))
+    await writeFile(join(tmp, COMPLETE), '')
+    await rm(target, { recursive: true, force: true })
+    await rename(tmp, target)
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true })
+    throw err
+  }
+  return join(target, 'rootfs')
+}
+
+/** Mounts `lower` read-only with a fresh writable layer at `<bundle>/rootfs`. */
+export async function mountOverlay (lower: string, bundle: string): Promise<void> {
+  await unmountOverlay(bundle)
+  for (const d of ['upper', 'work', 'rootfs']) await mkdir(join(bundle, d), { recursive: true })
+  try {
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${join(bundle, 'upper')},workdir=${join(bundle, 'work')}`, join(bundle, 'rootfs')])
+  } catch (err) {
+    throw new InternalError(`cannot mount the container's root: ${messageOf(err)}`)
+  }
+}
+
+export async function unmountOverlay (bundle: string): Promise<void> {
+  const mounts = await readFile('/proc/self/mounts', 'utf8')
+  const target = join(bundle, 'rootfs')
+  if (mounts.split('\n').some(l => l.split(' ')[1] === target)) await run('umount', ['-l', target]).catch(() => {})
+}

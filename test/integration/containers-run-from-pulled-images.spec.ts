@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { busyboxLayer, layerTar, pushImage, startRegistry, type TestRegistry } from '../helpers/registry.ts'
+import { isAlive, startNode, until, workload, type TestNode } from '../helpers/node.ts'
+
+describe('containers run from pulled images', () => {
+  let registry: TestRegistry
+  let node: TestNode
+  let busybox: string
+  let shared: string
+  beforeAll(async () => {
+    registry = await startRegistry()
+    busybox = `${registry.host}/busybox`
+    await pushImage(registry.host, 'busybox', 'latest', [await busyboxLayer([{ name: 'etc/passwd', body: 'root:x:0:0:root:/root:/bin/sh\nweb:x:33:33:web:/var/www:/bin/sh\n' }, { name: 'etc/group', body: 'root:x:0:\nweb:x:33:\n' }])], { Env: ['PATH=/bin', 'GREETING=from-image'], WorkingDir: '/etc' })
+    node = await startNode('containers')
+    shared = mkdtempSync(join(tmpdir(), 'aurae-volume-'))
+  })
+  afterAll(async () => {
+    await node?.stop()
+    registry?.stop()
+    rmSync(shared, { recursive: true, force: true })
+  })
+
+  it('runs attached: output, exit code and the container\'s hostname, pulling the image first', async () => {
+    const res = await node.cli(['run', busybox, '--', 'sh', '-c', 'echo $HOSTNAME; exit 4'])
+    expect(res).toEqual({ code: 4, stdout: 'busybox\n', stderr: '' })
+    expect(await workload(node, 'busybox')).toMatchObject({ kind: 'container', state: 'exited', exitCode: 4 })
+    expect(JSON.parse((await node.cli(['images', '--json'])).stdout).map((i: any) => i.name)).toContain(`${busybox}:latest`)
+  })
+
+  it('takes the image\'s env and workdir, and overrides of both, the command, the entrypoint and the user', async () => {
+    const env = await node.cli(['run', busybox, '--name', 'env1', '--rm', '--', 'sh', '-c', 'echo $GREETING $(pwd) $(id -u)'])
+    expect(env.stdout).toBe('from-image /etc 0\n')
+    const over = await node.cli(['run', busybox, '--name', 'env2', '--rm', '-e', 'GREETING=overridden', '-w', '/bin', '-u', 'web', '--', 'sh', '-c', 'echo $GREETING $(pwd) $(id -u):$(id -g)'])
+    expect(over.stdout).toBe('overridden /bin 33:33\n')
+    const entry = await node.cli(['run', busybox, '--name', 'env3', '--rm', '--entrypoint', 'echo', '--', 'via', 'entrypoint'])
+    expect(entry.stdout).toBe('via entrypoint\n')
+  })
+
+  it('binds volumes, read-write and read-only', async () => {
+    writeFileSync(join(shared, 'in.txt'), 'from the host\n')
+    const rw = await node.cli(['run', busybox, '--name', 'vol1', '--rm', '-v', `${shared}:/data`, '--', 'sh', '-c', 'cat /data/in.txt; echo from the container > /data/out.txt'])
+    expect(rw).toMatchObject({ code: 0, stdout: 'from the host\n' })
+    expect(readFileSync(join(shared, 'out.txt'), 'utf8')).toBe('from the container\n')
+    const ro = await node.cli(['run', busybox, '--name', 'vol2', '--rm', '-v', `${shared}:/data:ro`, '--', 'sh', '-c', 'echo nope > /data/ro.txt'])
+    expect(ro.code).not.toBe(0)
+    expect(ro.stderr).toMatch(/Read-only file system/)
+    expect(existsSync(join(shared, 'ro.txt'))).toBe(false)
+  })
+
+  it('gives each container its own writable layer over the image', async () => {
+    await node.cli(['run', busybox, '--name', 'writer', '--rm', '--', 'sh', '-c', 'echo changed > /etc/motd'])
+    const fresh = await node.cli(['run', busybox, '--name', 'reader', '--rm', '--', 'sh', '-c', 'cat /etc/motd 2>&1 || echo absent'])
+    expect(fresh.stdout).toMatch(/absent/)
+  })
+
+  it('restarts by policy', async () => {
+    const marker = join(shared, 'runs')
+    const res = await node.cli(['run', busybox, '--name', 'flaky', '--restart', 'on-failure', '-v', `${shared}:/data`, '--', 'sh', '-c', 'echo x >> /data/runs; [ $(cat /data/runs | wc -l) -ge 3 ]'])
+    expect(res.code).toBe(0)
+    expect(readFileSync(marker, 'utf8')).toBe('x\nx\nx\n')
+    expect(await workload(node, 'flaky')).toMatchObject({ state: 'exited', exitCode: 0, restarts: 2 })
+  })
+
+  it('keeps a container running across a daemon kill -9 and still learns its exit', async () => {
+    const gate = join(shared, 'gate')
+    await node.cli(['run', busybox, '--name', 'steady', '-d', '-v', `${shared}:/data`, '--', 'sh', '-c', 'i=0; while [ ! -e /data/gate ]; do i=$((i+1)); echo tick $i; sleep 0.1; done; exit 9'])
+    await until('it to tick', async () => (await node.cli(['logs', 'steady'])).stdout.includes('tick 2\n'))
+    const before = await workload(node, 'steady')
+    const daemon = await node.daemonPid()
+    process.kill(daemon, 'SIGKILL')
+    await until('the daemon to die', () => !isAlive(daemon))
+    expect(isAlive(before.pid)).toBe(true)
+    expect((await node.up()).code).toBe(0)
+    expect(await workload(node, 'steady')).toMatchObject({ state: 'running', pid: before.pid })
+    const seen = Number(/tick (\d+)\n$/.exec((await node.cli(['logs', 'steady'])).stdout)?.[1])
+    await until('more ticks', async () => (await node.cli(['logs', 'steady'])).stdout.includes(`tick ${seen + 2}\n`))
+    spawn('touch', [gate])
+    await until('the exit', async () => (await workload(node, 'steady')).state === 'exited')
+    expect(await workload(node, 'steady')).toMatchObject({ exitCode: 9 })
+  })
+
+  it('refuses an image whose layer reaches outside its root', async () => {
+    await pushImage(registry.host, 'evil', 'latest', [await busyboxLayer(), await layerTar([{ name: '../../../../../../tmp/aurae-escaped', body: 'gotcha' }])])
+    const res = await node.cli(['run', `${registry.host}/evil`, '--', 'true'])
+    expect(res.code).toBe(125)
+    expect(res.stderr).toContain('points outside the root')
+    expect(existsSync('/tmp/aurae-escaped')).toBe(false)
+  })
+})
