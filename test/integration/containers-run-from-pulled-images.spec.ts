@@ -91,3 +91,33 @@ describe('containers run from pulled images', () => {
     expect(existsSync('/tmp/aurae-escaped')).toBe(false)
   })
 })
+
+describe('containers run on a peer', () => {
+  let registry: TestRegistry
+  let alice: TestNode
+  let emily: TestNode
+  beforeAll(async () => {
+    registry = await startRegistry()
+    await pushImage(registry.host, 'busybox', 'latest', [await busyboxLayer()])
+    emily = await startNode('emily')
+    alice = await startNode('alice')
+    const token = (await emily.cli(['proxy'])).stdout.trim()
+    expect((await alice.cli(['proxy', token])).code).toBe(0)
+  })
+  afterAll(async () => {
+    await alice?.stop()
+    await emily?.stop()
+    registry?.stop()
+  })
+
+  it('pulls and runs the image on the peer named after @', async () => {
+    const res = await alice.cli(['run', `${registry.host}/busybox@emily`, '--name', 'remote', '--', 'sh', '-c', 'echo on $HOSTNAME; exit 3'])
+    expect(res).toEqual({ code: 3, stdout: 'on remote\n', stderr: '' })
+    expect(await workload(emily, 'remote')).toMatchObject({ kind: 'container', exitCode: 3 })
+    expect(JSON.parse((await alice.cli(['images', '@emily', '--json'])).stdout).map((i: any) => i.name)).toEqual([`${registry.host}/busybox:latest`])
+    expect(JSON.parse((await alice.cli(['images', '--json'])).stdout)).toEqual([])
+    expect((await alice.cli(['run', `${registry.host}/busybox@emily`, '--name', 'bg', '-d', '--', 'sleep', '60'])).stdout).toBe('bg\n')
+    expect((await alice.cli(['stop', 'bg@emily', '--timeout', '0'])).code).toBe(0)
+    expect((await alice.cli(['rm', 'bg@emily'])).code).toBe(0)
+  })
+})
