@@ -101,6 +101,79 @@ async function dhtBench () {
   return [[`resolve a name, mesh of ${N} nodes (${times.length} lookups)`, `p50 ${pct(0.5).toFixed(1)} ms, p95 ${pct(0.95).toFixed(1)} ms`, '', '', 'p95 <= 500 ms']]
 }
 
+/** Containers: a cached run next to the OCI runtime alone, 50 at once, and a 100 MB pull next to skopeo. */
+async function containerBench () {
+  const { startRegistry, pushImage, busyboxLayer } = await import('../test/helpers/registry.ts')
+  const { randomBytes } = await import('node:crypto')
+  const { gzipSync } = await import('node:zlib')
+  const { pack } = await import('tar-stream')
+  const registry = await startRegistry()
+  const s = join(dir, 'ct.sock')
+  const cli = (...args) => spawnSync(process.execPath, [AURAE, '--sock', s, ...args], { encoding: 'utf8' })
+  const up = cli('up', 'ct', '--key', join(dir, 'ct.key'), '--data', join(dir, 'ct'), ...LISTEN)
+  if (up.status !== 0) throw new Error(up.stderr)
+  const rows = []
+  try {
+    await pushImage(registry.host, 'busybox', 'latest', [await busyboxLayer()])
+    const image = `${registry.host}/busybox`
+    if (cli('pull', image).status !== 0) throw new Error('pull failed')
+
+    // The same container through the OCI runtime alone: an unpacked bundle, run in the foreground.
+    const bundle = join(dir, 'bundle')
+    const root = join(bundle, 'rootfs')
+    spawnSync('mkdir', ['-p', join(root, 'bin')])
+    spawnSync('cp', ['/bin/busybox', join(root, 'bin', 'busybox')])
+    spawnSync('ln', ['-s', 'busybox', join(root, 'bin', 'true')])
+    const runtime = spawnSync('sh', ['-c', 'grep -q . /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null && echo runc || (command -v crun >/dev/null && echo crun || echo runc)'], { encoding: 'utf8' }).stdout.trim()
+    spawnSync(runtime, ['spec'], { cwd: bundle })
+    const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'))
+    config.process.args = ['/bin/true']
+    config.process.terminal = false
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(config))
+    const ours = []
+    const bare = []
+    for (let i = 0; i < N_EXEC; i++) {
+      bare.push(time(runtime, ['--root', join(dir, 'oci-bench'), 'run', '--bundle', bundle, `bench-${i}`]))
+      ours.push(time(process.execPath, [AURAE, '--sock', s, 'run', '--rm', '--name', `b${i}`, image, '--', 'true']))
+    }
+    const o = median(ours)
+    const b = median(bare)
+    rows.push(['aurae run --rm busybox -- true, cached (median of 20)', `${o.toFixed(1)} ms`, `${runtime} run of a bundle: ${b.toFixed(1)} ms`, `+${(o - b).toFixed(1)} ms`, '<= +60 ms'])
+
+    // 50 containers at once through the API.
+    const client = new WorkloadServiceClient(`unix:${s}`, credentials.createInsecure())
+    const startOne = i => new Promise((resolve, reject) => {
+      const st = client.run({ spec: { name: `c${i}`, kind: 'container', executable: { command: ['sleep', '300'], env: {}, workdir: '' }, restart: 'no', cell: '', container: { image, entrypoint: [], replaceEntrypoint: false, user: '', network: 'none', volumes: [] } }, detach: true })
+      st.on('data', m => { if (m.started?.state !== 'running') reject(new Error(`c${i}: ${m.started?.error}`)) })
+      st.on('error', reject)
+      st.on('end', resolve)
+    })
+    const t0 = process.hrtime.bigint()
+    await Promise.all(Array.from({ length: 50 }, (_, i) => startOne(i)))
+    rows.push(['50 containers started at once (API)', `${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms`, '', '', ''])
+    client.close()
+    cli('down')
+    if (cli('up', 'ct', '--key', join(dir, 'ct.key'), '--data', join(dir, 'ct'), ...LISTEN).status !== 0) throw new Error('restart failed')
+
+    // A ~100 MB image (incompressible), pulled cold by aurae and copied by skopeo.
+    const p = pack()
+    const chunks = []
+    p.on('data', c => chunks.push(c))
+    const ended = new Promise(resolve => p.on('end', resolve))
+    await new Promise(resolve => p.entry({ name: 'blob' }, randomBytes(100 * 1024 * 1024), resolve))
+    p.finalize()
+    await ended
+    await pushImage(registry.host, 'big', 'latest', [gzipSync(Buffer.concat(chunks), { level: 1 })])
+    const pullMs = time(process.execPath, [AURAE, '--sock', s, 'pull', `${registry.host}/big`])
+    const skopeoMs = time('skopeo', ['copy', '--src-tls-verify=false', `docker://${registry.host}/big:latest`, `dir:${join(dir, 'skopeo-big')}`])
+    rows.push(['pull a 100 MB image from a local registry', `${pullMs.toFixed(0)} ms`, `skopeo copy: ${skopeoMs.toFixed(0)} ms`, `${(pullMs / skopeoMs).toFixed(2)}x`, '<= 1.0x'])
+  } finally {
+    cli('down')
+    registry.stop()
+  }
+  return rows
+}
+
 async function main () {
   const up = aurae('up', 'bench', '--key', join(dir, 'key'), '--data', join(dir, 'data'), ...LISTEN)
   if (up.status !== 0) throw new Error(up.stderr)
@@ -158,6 +231,7 @@ async function main () {
 
   rows.push(...meshBench())
   rows.push(...await dhtBench())
+  rows.push(...await containerBench())
 
   const header = ['benchmark', 'result', 'baseline (same run)', 'ratio', 'goal']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)))
