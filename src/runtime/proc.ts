@@ -20,13 +20,6 @@ export function isSameProcess (pid: number, start: number): boolean {
   return pid > 0 && startTimeOf(pid) === start
 }
 
-const NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name]))
-
-/** `9` → `SIGKILL`. */
-export function signalName (n: number): string {
-  return NAMES.get(n) ?? `SIG${n}`
-}
-
 /** `SIGKILL` → 9, or undefined for an unknown name. */
 export function signalNumber (name: string): number | undefined {
   return (constants.signals as Record<string, number>)[name]

@@ -6,7 +6,7 @@ import { signalNumber } from '../../runtime/proc.ts'
 import { InvalidArgumentError } from '../../errors.ts'
 import { call, drain } from '../client.ts'
 import type { Command, Context } from '../context.ts'
-import type { Parsed } from '../args.ts'
+import type { CommandSpec, Parsed } from '../args.ts'
 import { CliError, EXIT } from '../exit.ts'
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
@@ -26,21 +26,24 @@ async function write (stream: NodeJS.WriteStream, data: Uint8Array): Promise<voi
   if (!stream.write(data)) await new Promise(resolve => stream.once('drain', resolve))
 }
 
+/** The flags exec and run share. */
+export const WORKLOAD_FLAGS: CommandSpec['flags'] = {
+  detach: { type: 'boolean', short: 'd', help: 'start it and return; print its name' },
+  env: { type: 'list', short: 'e', help: 'set an environment variable (repeatable)', value: 'K=V' },
+  workdir: { type: 'string', short: 'w', help: 'working directory (absolute)', value: 'DIR' },
+  cpus: { type: 'string', help: 'CPU limit in cores, e.g. 0.5', value: 'N' },
+  memory: { type: 'string', short: 'm', help: 'memory limit, e.g. 64M', value: 'SIZE' },
+  pids: { type: 'string', help: 'most processes at once', value: 'N' },
+  restart: { type: 'string', help: 'no | on-failure | always (default no)', value: 'POLICY' },
+  rm: { type: 'boolean', help: 'remove the workload once it has exited (attached only)' }
+}
+
 export const exec: Command = {
   spec: {
     name: 'exec',
     usage: 'exec [NAME] [flags] -- COMMAND [ARG...]',
     summary: 'Runs COMMAND as a workload in a cell of its own. Attached by default: output streams back,\nCtrl-C reaches the workload, and aurae exits with its exit code (128+N for signal N).\nExit 125 means the workload could not be run at all.',
-    flags: {
-      detach: { type: 'boolean', short: 'd', help: 'start it and return; print its name' },
-      env: { type: 'list', short: 'e', help: 'set an environment variable (repeatable)', value: 'K=V' },
-      workdir: { type: 'string', short: 'w', help: 'working directory (absolute)', value: 'DIR' },
-      cpus: { type: 'string', help: 'CPU limit in cores, e.g. 0.5', value: 'N' },
-      memory: { type: 'string', short: 'm', help: 'memory limit, e.g. 64M', value: 'SIZE' },
-      pids: { type: 'string', help: 'most processes at once', value: 'N' },
-      restart: { type: 'string', help: 'no | on-failure | always (default no)', value: 'POLICY' },
-      rm: { type: 'boolean', help: 'remove the workload once it has exited (attached only)' }
-    },
+    flags: WORKLOAD_FLAGS,
     maxPositionals: 1,
     passthrough: true
   },

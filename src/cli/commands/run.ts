@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../../errors.ts'
 import { parseName } from '../../names/parse.ts'
 import { parseImageReference } from '../../runtime/image/reference.ts'
 import type { Command } from '../context.ts'
-import { asWorkload, envOf, limitsOf, startWorkload } from './exec.ts'
+import { asWorkload, envOf, limitsOf, startWorkload, WORKLOAD_FLAGS } from './exec.ts'
 
 /** `-v HOST:CTR[:ro]` → a volume. */
 function volumeOf (text: string): { host: string, container: string, readOnly: boolean } {
@@ -20,20 +20,13 @@ export const runCommand: Command = {
     usage: 'run IMAGE[@PEER] [flags] [-- COMMAND [ARG...]]',
     summary: 'Runs a container from an image (pulled if needed). Attached by default, like exec;\nits name is the image\'s last path component unless --name says otherwise.',
     flags: {
+      ...WORKLOAD_FLAGS,
       name: { type: 'string', help: 'the container\'s name', value: 'NAME' },
-      detach: { type: 'boolean', short: 'd', help: 'start it and return; print its name' },
-      env: { type: 'list', short: 'e', help: 'set an environment variable (repeatable)', value: 'K=V' },
       volume: { type: 'list', short: 'v', help: 'bind a host path (repeatable)', value: 'HOST:CTR[:ro]' },
       net: { type: 'string', help: 'none (default) or host', value: 'MODE' },
       publish: { type: 'list', short: 'p', help: 'publish a port (needs bridge networking, not built yet)', value: 'HOST:CTR' },
       user: { type: 'string', short: 'u', help: 'user[:group] to run as', value: 'USER' },
-      workdir: { type: 'string', short: 'w', help: 'working directory inside the container', value: 'DIR' },
-      entrypoint: { type: 'string', help: 'replace the image\'s entrypoint', value: 'CMD' },
-      cpus: { type: 'string', help: 'CPU limit in cores', value: 'N' },
-      memory: { type: 'string', short: 'm', help: 'memory limit, e.g. 64M', value: 'SIZE' },
-      pids: { type: 'string', help: 'most processes at once', value: 'N' },
-      restart: { type: 'string', help: 'no | on-failure | always', value: 'POLICY' },
-      rm: { type: 'boolean', help: 'remove the container once it has exited (attached only)' }
+      entrypoint: { type: 'string', help: 'replace the image\'s entrypoint', value: 'CMD' }
     },
     maxPositionals: 1,
     passthrough: true

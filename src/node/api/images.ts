@@ -1,7 +1,7 @@
 // ImageService: pull, list, remove, prune, login.
 import { ImageServiceService, type Image } from '../../gen/aurae/images/v0/images.ts'
 import type { ImageRecord, Images } from '../../runtime/image/images.ts'
-import type { Handlers, Route } from './serve.ts'
+import { byPeer, type Handlers, type Route } from './serve.ts'
 
 function imageToProto (r: ImageRecord): Image {
   return { ...r, pulledAtMs: r.pulledAt }
@@ -10,11 +10,6 @@ function imageToProto (r: ImageRecord): Image {
 /** Requests whose `reference` names the image and, with `@peer`, the node. */
 function byReference<Q extends { reference: string }> (): Route<Q> {
   return { get: req => req.reference, set: (req, reference) => ({ ...req, reference }) }
-}
-
-/** Requests that name only a node, as `peer`. */
-function byPeer<Q extends { peer: string }> (): Route<Q> {
-  return { get: req => req.peer === '' ? '' : `@${req.peer.replace(/^@/, '')}`, set: req => ({ ...req, peer: '' }) }
 }
 
 export function imageHandlers (images: () => Images): Handlers<typeof ImageServiceService> {

@@ -19,6 +19,11 @@ export function byName<Q extends { name: string }> (): Route<Q> {
   return { get: req => req.name, set: (req, name) => ({ ...req, name }) }
 }
 
+/** The route of requests that name only a node, as `peer` (`emily` or `@emily`). */
+export function byPeer<Q extends { peer: string }> (): Route<Q> {
+  return { get: req => req.peer === '' ? '' : `@${req.peer.replace(/^@/, '')}`, set: req => ({ ...req, peer: '' }) }
+}
+
 export interface UnaryHandler<Q, S> {
   route?: Route<Q>
   unary: (req: Q, caller: Caller) => Promise<S>

@@ -4,7 +4,7 @@ import { StartError, type Supervisor } from '../../runtime/supervisor.ts'
 import type { WorkloadRecord } from '../../runtime/workload.ts'
 import { WorkloadServiceService, type WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
 import { specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
-import { byName, type Handlers } from './serve.ts'
+import { byName, byPeer, type Handlers } from './serve.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 
 /** Streams a workload's output from its start until it has exited for good, then its exit. */
@@ -47,7 +47,7 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
       }
     },
     list: {
-      route: { get: req => req.peer === '' ? '' : `@${req.peer.replace(/^@/, '')}`, set: req => ({ ...req, peer: '' }) },
+      route: byPeer(),
       unary: async req => ({ workloads: runtime().list(req.all === true).map(workloadToProto) })
     },
     stop: {
