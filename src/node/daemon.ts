@@ -28,6 +28,7 @@ import { ImageServiceService } from '../gen/aurae/images/v0/images.ts'
 import { ContentStore } from '../runtime/image/content-store.ts'
 import { Images } from '../runtime/image/images.ts'
 import { containerDriver } from '../runtime/container/container-driver.ts'
+import { BridgeNetwork } from '../runtime/container/cni.ts'
 import { workloadHandlers } from './api/workloads.ts'
 import { authorize, type Caller } from './authz.ts'
 import type { NodePaths } from './config.ts'
@@ -51,6 +52,7 @@ interface Runtime {
   cgroups: Cgroups
   mesh: Mesh
   images: Images
+  network: BridgeNetwork
 }
 
 const MONITOR = fileURLToPath(new URL('../runtime/monitor/aurae-monitor', import.meta.url))
@@ -134,6 +136,7 @@ export class Daemon {
     this.closing ??= (async () => {
       this.log.write('info', 'auraed stopping', { stopWorkloads })
       const stopped = await this.runtime?.supervisor.stop({ stopWorkloads }) ?? 0
+      if (stopWorkloads) await this.runtime?.network.remove()
       await this.runtime?.mesh.stop().catch(err => this.log.write('warn', 'mesh stop failed', { err: messageOf(err) }))
       // Let the reply to a Down call go out before the server goes.
       setTimeout(() => {
@@ -158,11 +161,12 @@ export class Daemon {
     const content = new ContentStore(join(this.opts.paths.data, 'content'))
     await content.open()
     const images = new Images(this.store.images, content, this.opts.paths.data)
+    const network = new BridgeNetwork(this.opts.paths.data, nodeKey)
     const supervisor = new Supervisor({
       workloads: this.store.workloads,
       drivers: [
         executableDriver({ cgroups, cellExists: name => cells?.has(name) === true }),
-        containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey })
+        containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey, network })
       ],
       cgroups,
       dataDir: this.opts.paths.data,
@@ -185,7 +189,7 @@ export class Daemon {
     })
     await mesh.start()
     await supervisor.start()
-    this.runtime = { supervisor, cells, cgroups, mesh, images }
+    this.runtime = { supervisor, cells, cgroups, mesh, images, network }
   }
 
   private readonly api = new Api({

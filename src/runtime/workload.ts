@@ -25,8 +25,9 @@ export interface ContainerSpec {
   image: string
   entrypoint?: string[]
   user: string
-  network: 'none' | 'host'
+  network: 'bridge' | 'none' | 'host'
   volumes: Array<{ host: string, container: string, readOnly: boolean }>
+  ports: Array<{ hostPort: number, containerPort: number, protocol: 'tcp' | 'udp', hostIP: string }>
 }
 
 export interface WorkloadRecord {

@@ -78,7 +78,7 @@ export async function layerTar (entries: Array<{ name: string, body?: Buffer | s
 
 /** busybox-static as a one-layer image, with the applets a test uses linked in /bin. */
 export async function busyboxLayer (extra: Array<{ name: string, body: string }> = []): Promise<Buffer> {
-  const applets = ['sh', 'echo', 'cat', 'ls', 'sleep', 'true', 'false', 'hostname', 'env', 'id']
+  const applets = ['sh', 'echo', 'cat', 'ls', 'sleep', 'true', 'false', 'hostname', 'env', 'id', 'httpd', 'wc']
   return await layerTar([
     { name: 'bin/' },
     { name: 'bin/busybox', body: readFileSync('/bin/busybox'), mode: 0o755 },

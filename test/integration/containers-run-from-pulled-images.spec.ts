@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { busyboxLayer, layerTar, pushImage, startRegistry, type TestRegistry } from '../helpers/registry.ts'
-import { isAlive, startNode, until, workload, type TestNode } from '../helpers/node.ts'
+import { isAlive, run, startNode, until, workload, type TestNode } from '../helpers/node.ts'
 
 describe('containers run from pulled images', () => {
   let registry: TestRegistry
@@ -81,6 +81,21 @@ describe('containers run from pulled images', () => {
     spawn('touch', [gate])
     await until('the exit', async () => (await workload(node, 'steady')).state === 'exited')
     expect(await workload(node, 'steady')).toMatchObject({ exitCode: 9 })
+  })
+
+  it('publishes a port on a bridge network, and takes the network away with the container', async () => {
+    writeFileSync(join(shared, 'index.html'), 'served from a container\n')
+    const port = 20000 + Math.floor(Math.random() * 20000)
+    const start = await node.cli(['run', busybox, '--name', 'web', '-d', '-p', `${port}:80`, '-v', `${shared}:/www:ro`, '--', 'httpd', '-f', '-p', '80', '-h', '/www'])
+    expect(start).toMatchObject({ code: 0, stdout: 'web\n' })
+    const body = await until('the server to answer', async () => await fetch(`http://127.0.0.1:${port}/index.html`).then(async r => r.ok ? await r.text() : undefined, () => undefined))
+    expect(body).toBe('served from a container\n')
+    const netns = (await run('ip', ['netns', 'list'])).stdout
+    expect(netns).toMatch(/aurae-[0-9a-f]{12}-web/)
+    expect((await node.cli(['stop', 'web', '--timeout', '1'])).code).toBe(0)
+    expect((await run('ip', ['netns', 'list'])).stdout).not.toMatch(/aurae-[0-9a-f]{12}-web/)
+    await expect(fetch(`http://127.0.0.1:${port}/index.html`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow()
+    await node.cli(['rm', 'web'])
   })
 
   it('refuses an image whose layer reaches outside its root', async () => {

@@ -2,6 +2,7 @@
 import { InvalidArgumentError } from '../../errors.ts'
 import { parseName } from '../../names/parse.ts'
 import { parseImageReference } from '../../runtime/image/reference.ts'
+import { parsePort } from '../../runtime/container/cni.ts'
 import type { Command } from '../context.ts'
 import { asWorkload, envOf, limitsOf, startWorkload, WORKLOAD_FLAGS } from './exec.ts'
 
@@ -23,8 +24,8 @@ export const runCommand: Command = {
       ...WORKLOAD_FLAGS,
       name: { type: 'string', help: 'the container\'s name', value: 'NAME' },
       volume: { type: 'list', short: 'v', help: 'bind a host path (repeatable)', value: 'HOST:CTR[:ro]' },
-      net: { type: 'string', help: 'none (default) or host', value: 'MODE' },
-      publish: { type: 'list', short: 'p', help: 'publish a port (needs bridge networking, not built yet)', value: 'HOST:CTR' },
+      net: { type: 'string', help: 'bridge (default), host or none', value: 'MODE' },
+      publish: { type: 'list', short: 'p', help: 'publish a port (repeatable)', value: '[IP:]HOST:CTR[/udp]' },
       user: { type: 'string', short: 'u', help: 'user[:group] to run as', value: 'USER' },
       entrypoint: { type: 'string', help: 'replace the image\'s entrypoint', value: 'CMD' }
     },
@@ -39,7 +40,6 @@ export const runCommand: Command = {
       const { entity: image } = parseName(target)
       const where = target.slice(image.length)
       const ref = parseImageReference(image)
-      if ((flags.publish as string[] | undefined) !== undefined) throw new InvalidArgumentError('-p needs bridge networking, which is not built yet; use --net host')
       const name = flags.name as string | undefined ?? ref.repository.split('/').pop() as string
       const entrypoint = flags.entrypoint as string | undefined
       const spec = {
@@ -54,8 +54,9 @@ export const runCommand: Command = {
           entrypoint: entrypoint === undefined ? [] : [entrypoint],
           replaceEntrypoint: entrypoint !== undefined,
           user: flags.user as string ?? '',
-          network: flags.net as string ?? 'none',
-          volumes: (flags.volume as string[] | undefined ?? []).map(volumeOf)
+          network: flags.net as string ?? 'bridge',
+          volumes: (flags.volume as string[] | undefined ?? []).map(volumeOf),
+          ports: (flags.publish as string[] | undefined ?? []).map(parsePort).map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP }))
         }
       }
       return await startWorkload(ctx, spec, where, flags.detach === true, flags.rm === true)

@@ -73,9 +73,17 @@ export function defaultContainerName (image: string): string {
 function containerFromProto (msg: ContainerMsg | undefined): ContainerSpec {
   if (msg === undefined || msg.image === '') throw new InvalidArgumentError('missing image: aurae run IMAGE')
   const image = formatImageReference(parseImageReference(msg.image))
-  const network = msg.network === '' ? 'none' : msg.network
-  if (network === 'bridge') throw new InvalidArgumentError('bridge networking (and -p) is not built yet; use --net host or --net none')
-  if (network !== 'none' && network !== 'host') throw new InvalidArgumentError(`invalid --net "${msg.network}": expected host or none`)
+  const network = msg.network === '' ? 'bridge' : msg.network
+  if (network !== 'bridge' && network !== 'none' && network !== 'host') throw new InvalidArgumentError(`invalid --net "${msg.network}": expected bridge, host or none`)
+  const ports = msg.ports.map(p => {
+    const ok = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 65535
+    if (!ok(p.hostPort) || !ok(p.containerPort)) throw new InvalidArgumentError(`invalid port ${p.hostPort}:${p.containerPort}`)
+    const protocol = p.protocol === '' ? 'tcp' : p.protocol
+    if (protocol !== 'tcp' && protocol !== 'udp') throw new InvalidArgumentError(`invalid protocol "${p.protocol}": expected tcp or udp`)
+    if (p.hostIp !== '' && !/^\d{1,3}(\.\d{1,3}){3}$/.test(p.hostIp)) throw new InvalidArgumentError(`invalid host address "${p.hostIp}"`)
+    return { hostPort: p.hostPort, containerPort: p.containerPort, protocol: protocol as 'tcp' | 'udp', hostIP: p.hostIp }
+  })
+  if (ports.length > 0 && network !== 'bridge') throw new InvalidArgumentError('-p works with bridge networking only')
   const volumes = msg.volumes.map(v => {
     if (!v.host.startsWith('/') || !v.container.startsWith('/') || v.host.includes('\0') || v.container.includes('\0')) {
       throw new InvalidArgumentError(`invalid volume "${v.host}:${v.container}": both sides must be absolute paths`)
@@ -84,7 +92,7 @@ function containerFromProto (msg: ContainerMsg | undefined): ContainerSpec {
     return { host: v.host, container: v.container, readOnly: v.readOnly }
   })
   if (msg.user !== '' && !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(msg.user)) throw new InvalidArgumentError(`invalid --user "${msg.user}"`)
-  return { image, entrypoint: msg.replaceEntrypoint ? msg.entrypoint : undefined, user: msg.user, network, volumes }
+  return { image, entrypoint: msg.replaceEntrypoint ? msg.entrypoint : undefined, user: msg.user, network, volumes, ports }
 }
 
 export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
@@ -111,7 +119,7 @@ export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
       cell: spec.cell,
       container: spec.container === undefined
         ? undefined
-        : { image: spec.container.image, entrypoint: spec.container.entrypoint ?? [], replaceEntrypoint: spec.container.entrypoint !== undefined, user: spec.container.user, network: spec.container.network, volumes: spec.container.volumes }
+        : { image: spec.container.image, entrypoint: spec.container.entrypoint ?? [], replaceEntrypoint: spec.container.entrypoint !== undefined, user: spec.container.user, network: spec.container.network, volumes: spec.container.volumes, ports: spec.container.ports.map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP })) }
     }
   }
 }

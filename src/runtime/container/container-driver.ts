@@ -13,10 +13,12 @@ import type { Images } from '../image/images.ts'
 import type { WorkloadRecord } from '../workload.ts'
 import { ociConfig, resolveUser, type ImageConfig } from './oci-config.ts'
 import { imageRoot, mountOverlay, unmountOverlay } from './rootfs.ts'
+import type { BridgeNetwork } from './cni.ts'
 
 const run = promisify(execFile)
 
 export interface ContainerDriverInit {
+  network: BridgeNetwork
   images: Images
   content: ContentStore
   cgroups: Cgroups
@@ -65,6 +67,7 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver {
       const rootfs = join(bundle, 'rootfs')
       const etc = async (f: string): Promise<string> => await readFile(join(rootfs, 'etc', f), 'utf8').catch(() => '')
       const ids = resolveUser(c.user !== '' ? c.user : config.User ?? '', await etc('passwd'), await etc('group'))
+      const netns = c.network === 'bridge' ? await init.network.attach(idOf(rec), c.ports ?? []) : ''
       await writeFile(join(bundle, 'hosts'), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n127.0.1.1\t${spec.name}\n`)
       await writeFile(join(bundle, 'resolv.conf'), c.network === 'none' ? '' : await readFile('/etc/resolv.conf', 'utf8').catch(() => ''))
       const oci = ociConfig(config, {
@@ -75,7 +78,7 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver {
         workdir: spec.workdir,
         user: c.user,
         volumes: c.volumes,
-        network: { mode: c.network },
+        network: c.network === 'bridge' ? { mode: 'path', path: netns } : { mode: c.network },
         limits: spec.limits,
         cgroupsPath: `/aurae/${init.nodeKey}/ct-${spec.name}`,
         hostsFile: join(bundle, 'hosts'),
@@ -91,6 +94,7 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver {
     },
     async release (rec) {
       await run(runtime, ['--root', stateRoot, 'delete', '--force', idOf(rec)]).catch(() => {})
+      if (rec.spec.container?.network === 'bridge') await init.network.detach(idOf(rec), rec.spec.container.ports ?? [])
       const bundle = bundleOf(rec)
       await unmountOverlay(bundle)
       await rm(bundle, { recursive: true, force: true })
