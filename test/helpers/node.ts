@@ -40,6 +40,8 @@ export async function run (cmd: string, args: string[], opts: SpawnOptions & { i
     child.stderr?.on('data', d => { stderr += String(d) })
     child.on('error', reject)
     child.on('close', code => resolve({ code: code ?? -1, stdout, stderr }))
+    // A command that exits before reading its input closes the pipe; that is not the test's failure.
+    child.stdin?.on('error', () => {})
     child.stdin?.end(opts.input ?? '')
   })
 }

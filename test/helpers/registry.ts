@@ -88,6 +88,43 @@ export async function busyboxLayer (extra: Array<{ name: string, body: string }>
   ])
 }
 
+/**
+ * nginx from Debian's nginx-light as a one-layer image: the binary, the libraries ldd names, the
+ * loader, its mime types, a small config (foreground, logs to stdout/stderr) and a page.
+ */
+export async function nginxLayer (page: string): Promise<Buffer> {
+  const ldd = spawnSync('ldd', ['/usr/sbin/nginx'], { encoding: 'utf8' })
+  if (ldd.status !== 0) throw new Error('nginx-light is not installed (apt-get install nginx-light)')
+  const libs = [...ldd.stdout.matchAll(/(\/[^\s]+\.so[^\s]*)/g)].map(m => m[1])
+  const files = [...new Set(libs)].map(path => ({ name: path.slice(1), body: readFileSync(path), mode: 0o755 }))
+  const conf = `user www-data;
+worker_processes 1;
+daemon off;
+pid /run/nginx.pid;
+error_log /dev/stderr;
+events { worker_connections 64; }
+http {
+  include /etc/nginx/mime.types;
+  access_log /dev/stdout;
+  client_body_temp_path /var/lib/nginx/body;
+  server { listen 80; root /usr/share/nginx/html; }
+}
+`
+  return await layerTar([
+    { name: 'usr/' }, { name: 'usr/sbin/' }, { name: 'lib/' }, { name: 'lib/x86_64-linux-gnu/' }, { name: 'lib64/' }, { name: 'run/' }, { name: 'tmp/', mode: 0o1777 },
+    { name: 'var/' }, { name: 'var/lib/' }, { name: 'var/lib/nginx/' }, { name: 'var/log/' }, { name: 'var/log/nginx/' },
+    { name: 'usr/sbin/nginx', body: readFileSync('/usr/sbin/nginx'), mode: 0o755 },
+    ...files,
+    { name: 'etc/' }, { name: 'etc/nginx/' },
+    { name: 'etc/nginx/nginx.conf', body: conf },
+    { name: 'etc/nginx/mime.types', body: readFileSync('/etc/nginx/mime.types') },
+    { name: 'etc/passwd', body: 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n' },
+    { name: 'etc/group', body: 'root:x:0:\nwww-data:x:33:\n' },
+    { name: 'usr/share/' }, { name: 'usr/share/nginx/' }, { name: 'usr/share/nginx/html/' },
+    { name: 'usr/share/nginx/html/index.html', body: page }
+  ])
+}
+
 export interface PushedImage {
   manifest: string
   config: string

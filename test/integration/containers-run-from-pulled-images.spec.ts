@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { busyboxLayer, layerTar, pushImage, startRegistry, type TestRegistry } from '../helpers/registry.ts'
+import { busyboxLayer, layerTar, nginxLayer, pushImage, startRegistry, type TestRegistry } from '../helpers/registry.ts'
 import { isAlive, run, startNode, until, workload, type TestNode } from '../helpers/node.ts'
 
 describe('containers run from pulled images', () => {
@@ -98,6 +98,18 @@ describe('containers run from pulled images', () => {
     await node.cli(['rm', 'web'])
   })
 
+  it('runs nginx pulled as docker.io/library/nginx through the mirror, and curl gets its page', async () => {
+    await pushImage(registry.host, 'library/nginx', 'latest', [await nginxLayer('<h1>hello from nginx</h1>\n')], { Cmd: ['/usr/sbin/nginx'], ExposedPorts: { '80/tcp': {} } })
+    writeFileSync(join(node.data, 'registries.json'), JSON.stringify({ mirrors: { 'docker.io': [`http://${registry.host}`] } }))
+    const port = 20000 + Math.floor(Math.random() * 20000)
+    expect(await node.cli(['run', 'nginx', '-p', `${port}:80`, '-d'])).toMatchObject({ code: 0, stdout: 'nginx\n' })
+    const page = await until('nginx to answer', async () => await fetch(`http://127.0.0.1:${port}/`).then(async r => r.ok ? await r.text() : undefined, () => undefined))
+    expect(page).toBe('<h1>hello from nginx</h1>\n')
+    await until('the request in its log', async () => (await node.cli(['logs', 'nginx'])).stdout.includes('"GET / HTTP/1.1" 200'))
+    expect((await node.cli(['stop', 'nginx'])).code).toBe(0)
+    expect((await node.cli(['rm', 'nginx'])).code).toBe(0)
+  })
+
   it('refuses an image whose layer reaches outside its root', async () => {
     await pushImage(registry.host, 'evil', 'latest', [await busyboxLayer(), await layerTar([{ name: '../../../../../../tmp/aurae-escaped', body: 'gotcha' }])])
     const res = await node.cli(['run', `${registry.host}/evil`, '--', 'true'])
@@ -134,5 +146,15 @@ describe('containers run on a peer', () => {
     expect((await alice.cli(['run', `${registry.host}/busybox@emily`, '--name', 'bg', '-d', '--', 'sleep', '60'])).stdout).toBe('bg\n')
     expect((await alice.cli(['stop', 'bg@emily', '--timeout', '0'])).code).toBe(0)
     expect((await alice.cli(['rm', 'bg@emily'])).code).toBe(0)
+  })
+
+  it('serves pages from nginx run on the peer with a published port', async () => {
+    await pushImage(registry.host, 'nginx', 'latest', [await nginxLayer('<p>on emily</p>\n')], { Cmd: ['/usr/sbin/nginx'] })
+    const port = 20000 + Math.floor(Math.random() * 20000)
+    expect(await alice.cli(['run', `${registry.host}/nginx@emily`, '-p', `${port}:80`, '-d'])).toMatchObject({ code: 0, stdout: 'nginx\n' })
+    const page = await until('nginx on emily to answer', async () => await fetch(`http://127.0.0.1:${port}/`).then(async r => r.ok ? await r.text() : undefined, () => undefined))
+    expect(page).toBe('<p>on emily</p>\n')
+    expect(await workload(emily, 'nginx')).toMatchObject({ kind: 'container', state: 'running' })
+    expect((await alice.cli(['stop', 'nginx@emily'])).code).toBe(0)
   })
 })

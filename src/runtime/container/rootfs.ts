@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
@@ -31,6 +31,8 @@ export async function imageRoot (image: ImageRecord, content: ContentStore, dir:
   if (existsSync(join(target, COMPLETE))) return join(target, 'rootfs')
   const tmp = `${target}.tmp-${randomBytes(4).toString('hex')}`
   await mkdir(join(tmp, 'rootfs'), { recursive: true })
+  // The daemon's umask is 077; a container's / must be open to its non-root users.
+  await chmod(join(tmp, 'rootfs'), 0o755)
   try {
     for (const layer of image.layers) await applyLayer(decompressed(content, layer), join(tmp, 'rootfs'))
     await writeFile(join(tmp, COMPLETE), '')
@@ -47,6 +49,9 @@ export async function imageRoot (image: ImageRecord, content: ContentStore, dir:
 export async function mountOverlay (lower: string, bundle: string): Promise<void> {
   await unmountOverlay(bundle)
   for (const d of ['upper', 'work', 'rootfs']) await mkdir(join(bundle, d), { recursive: true })
+  // The overlay's root takes its mode from the upper directory.
+  await chmod(join(bundle, 'upper'), 0o755)
+  await chmod(bundle, 0o711)
   try {
     await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${join(bundle, 'upper')},workdir=${join(bundle, 'work')}`, join(bundle, 'rootfs')])
   } catch (err) {
