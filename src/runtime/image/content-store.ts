@@ -54,14 +54,26 @@ export class ContentStore {
     const hash = createHash('sha256')
     const fh = await open(tmp, 'wx', 0o600)
     let written = 0
+    // Network chunks are small; gather them into large writes.
+    let pending: Uint8Array[] = []
+    let pendingBytes = 0
+    const flush = async (): Promise<void> => {
+      if (pendingBytes === 0) return
+      await fh.write(Buffer.concat(pending, pendingBytes))
+      onBytes?.(pendingBytes)
+      pending = []
+      pendingBytes = 0
+    }
     try {
       for await (const chunk of source) {
         hash.update(chunk)
         written += chunk.length
         if (size >= 0 && written > size) throw new DigestMismatchError(`blob ${digest} is larger than its ${size} bytes`)
-        await fh.write(chunk)
-        onBytes?.(chunk.length)
+        pending.push(chunk)
+        pendingBytes += chunk.length
+        if (pendingBytes >= 1024 * 1024) await flush()
       }
+      await flush()
       await fh.sync()
     } catch (err) {
       await fh.close()
