@@ -1,6 +1,5 @@
 // aurae down: stop the daemon cleanly (and its workloads, unless kept).
 import { setTimeout as sleep } from 'node:timers/promises'
-import { call } from '../client.ts'
 import type { Command } from '../context.ts'
 import { CliError, EXIT } from '../exit.ts'
 import { progress } from '../output.ts'
@@ -18,7 +17,7 @@ export const down: Command = {
     const d = ctx.daemon()
     const p = progress('stopping auraed')
     try {
-      const { stopped } = await call(ctx.sock, d.node, 'down', { keepWorkloads: parsed.flags['keep-workloads'] === true })
+      const { stopped } = await d.node.down({ keepWorkloads: parsed.flags['keep-workloads'] === true })
       const deadline = Date.now() + 15_000
       while (await answers(ctx.sock)) {
         if (Date.now() > deadline) throw new CliError('auraed did not stop within 15s', EXIT.failure)

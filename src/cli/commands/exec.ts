@@ -1,10 +1,9 @@
 // aurae exec: run an executable in a cell, attached (output and exit code come back) or detached.
-import type { WorkloadServiceRunResponse, WorkloadSpec } from '../../gen/aurae/workloads/v0/workloads.ts'
+import type { WorkloadSpec } from '../../gen/aurae/workloads/v0/workloads.ts'
 import { parseName } from '../../names/parse.ts'
 import { formatBytes, parseCpus, parseMemory, parsePids } from '../../runtime/limits.ts'
 import { signalNumber } from '../../runtime/proc.ts'
 import { InvalidArgumentError } from '../../errors.ts'
-import { call, drain } from '../client.ts'
 import type { Command, Context } from '../context.ts'
 import type { CommandSpec, Parsed } from '../args.ts'
 import { CliError, EXIT } from '../exit.ts'
@@ -22,7 +21,8 @@ export function envOf (pairs: string[]): Record<string, string> {
   return env
 }
 
-async function write (stream: NodeJS.WriteStream, data: Uint8Array): Promise<void> {
+/** Writes and waits while the stream is full, so a slow terminal slows the sender instead of filling memory. */
+export async function write (stream: NodeJS.WriteStream, data: Uint8Array | string): Promise<void> {
   if (!stream.write(data)) await new Promise(resolve => stream.once('drain', resolve))
 }
 
@@ -94,20 +94,20 @@ export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: st
   if (rm && detach) throw new InvalidArgumentError('--rm works only attached, not with -d')
   const d = ctx.daemon()
   if (detach) {
-    await drain(ctx.sock, d.workloads.run({ spec, detach: true }), res => {
+    for await (const res of d.workloads.run({ spec, detach: true, remove: false })) {
       if (res.started !== undefined) process.stdout.write(res.started.name + '\n')
-    })
+    }
     return EXIT.ok
   }
   let name = ''
   let code: number = EXIT.execFailed
   const forward = (sig: string) => () => {
-    if (name !== '') void call(ctx.sock, d.workloads, 'signal', { name, signal: sig }).catch(() => {})
+    if (name !== '') void d.workloads.signal({ name, signal: sig }).catch(() => {})
   }
   const handlers = FORWARDED.map(sig => [sig, forward(sig)] as const)
   for (const [sig, fn] of handlers) process.on(sig, fn)
   try {
-    await drain(ctx.sock, d.workloads.run({ spec, detach: false }), async (res: WorkloadServiceRunResponse) => {
+    for await (const res of d.workloads.run({ spec, detach: false, remove: rm })) {
       if (res.started !== undefined) name = res.started.name + where
       if (res.output !== undefined) await write(res.output.stream === 'stderr' ? process.stderr : process.stdout, res.output.data)
       if (res.exit !== undefined) {
@@ -116,10 +116,9 @@ export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: st
         if (error !== '') process.stderr.write(`aurae: ${error}\n`)
         if (oomKilled) process.stderr.write(`aurae: ${name} was killed for using more than its memory limit (${formatBytes(spec.limits?.memoryBytes ?? 0)})\n`)
       }
-    })
+    }
   } finally {
     for (const [sig, fn] of handlers) process.off(sig, fn)
   }
-  if (rm && name !== '') await call(ctx.sock, d.workloads, 'remove', { name, force: true })
   return code
 }

@@ -4,7 +4,6 @@ import type { Image } from '../../gen/aurae/images/v0/images.ts'
 import { parseName } from '../../names/parse.ts'
 import { formatBytes } from '../../runtime/limits.ts'
 import { familiarImageName, parseImageReference } from '../../runtime/image/reference.ts'
-import { call, drain } from '../client.ts'
 import type { Command } from '../context.ts'
 import { EXIT } from '../exit.ts'
 import { duration, table } from '../output.ts'
@@ -47,7 +46,7 @@ export const pull: Command = {
       for (const line of lines.values()) process.stderr.write(`\r\x1b[K${line}\n`)
       drawn = lines.size
     }
-    await drain(ctx.sock, d.images.pull({ reference }), res => {
+    for await (const res of d.images.pull({ reference })) {
       const p = res.progress
       if (p !== undefined && p.layer !== '') {
         const text = p.status === 'downloading' ? `${p.layer}: downloading ${formatBytes(p.current)} / ${formatBytes(p.total)}` : `${p.layer}: ${p.status === 'exists' ? 'already here' : 'done'}`
@@ -56,7 +55,7 @@ export const pull: Command = {
         else if (p.status !== 'downloading') process.stderr.write(text + '\n')
       }
       if (res.image !== undefined) process.stdout.write(`${res.image.name}\n${res.image.digest}\n`)
-    })
+    }
     return EXIT.ok
   }
 }
@@ -71,7 +70,7 @@ export const images: Command = {
   },
   async run (parsed, ctx) {
     const d = ctx.daemon()
-    const { images: list } = await call(ctx.sock, d.images, 'list', { peer: peerArg(parsed.positionals[0]) })
+    const { images: list } = await d.images.list({ peer: peerArg(parsed.positionals[0]) })
     if (parsed.flags.json === true) {
       process.stdout.write(JSON.stringify(list.map(imageJson), null, 2) + '\n')
       return EXIT.ok
@@ -94,7 +93,7 @@ export const rmi: Command = {
     if (parsed.positionals.length === 0) throw new InvalidArgumentError('missing image: aurae rmi IMAGE')
     const d = ctx.daemon()
     for (const text of parsed.positionals) {
-      const { image } = await call(ctx.sock, d.images, 'remove', { reference: imageTarget(text, 'rmi') })
+      const { image } = await d.images.remove({ reference: imageTarget(text, 'rmi') })
       process.stdout.write(`${image?.name}\n`)
     }
     return EXIT.ok
@@ -107,7 +106,7 @@ export const image: Command = {
     const [verb, where] = parsed.positionals
     if (verb !== 'prune') throw new InvalidArgumentError(`unknown image command "${verb ?? ''}": expected aurae image prune`)
     const d = ctx.daemon()
-    const res = await call(ctx.sock, d.images, 'prune', { peer: peerArg(where) })
+    const res = await d.images.prune({ peer: peerArg(where) })
     process.stderr.write(`removed ${res.blobs} blob${res.blobs === 1 ? '' : 's'}, ${formatBytes(res.bytes)}\n`)
     return EXIT.ok
   }
@@ -133,7 +132,7 @@ export const login: Command = {
     let password = ''
     for await (const chunk of process.stdin) password += String(chunk)
     const d = ctx.daemon()
-    await call(ctx.sock, d.images, 'login', { registry, username, password: password.replace(/\r?\n$/, '') })
+    await d.images.login({ registry, username, password: password.replace(/\r?\n$/, '') })
     process.stderr.write(`logged in to ${registry}\n`)
     return EXIT.ok
   }

@@ -1,9 +1,9 @@
 // aurae logs: a workload's stdout and stderr, optionally followed.
 import { InvalidArgumentError } from '../../errors.ts'
 import { assertWorkloadTarget } from '../../names/parse.ts'
-import { drain } from '../client.ts'
 import type { Command } from '../context.ts'
 import { EXIT } from '../exit.ts'
+import { write } from './exec.ts'
 
 export const logs: Command = {
   spec: {
@@ -25,21 +25,18 @@ export const logs: Command = {
     const d = ctx.daemon()
     if (parsed.flags.daemon === true) {
       if (parsed.positionals.length > 0) throw new InvalidArgumentError('aurae logs --daemon takes no workload name')
-      const stream = d.observe.getDaemonLogs({ follow: parsed.flags.follow === true, tail })
-      process.on('SIGINT', () => { stream.cancel(); process.exit(EXIT.ok) })
-      await drain(ctx.sock, stream, rec => { process.stdout.write(rec.json + '\n') })
+      process.on('SIGINT', () => process.exit(EXIT.ok))
+      for await (const rec of d.observe.getDaemonLogs({ follow: parsed.flags.follow === true, tail })) await write(process.stdout, rec.json + '\n')
       return EXIT.ok
     }
     const name = parsed.positionals[0]
     if (name === undefined) throw new InvalidArgumentError('missing workload name: aurae logs NAME')
     assertWorkloadTarget(name)
-    const stream = d.observe.getWorkloadLogs({ name, follow: parsed.flags.follow === true, tail })
-    process.on('SIGINT', () => { stream.cancel(); process.exit(EXIT.ok) })
-    await drain(ctx.sock, stream, async rec => {
-      const out = rec.stream === 'stderr' ? process.stderr : process.stdout
+    process.on('SIGINT', () => process.exit(EXIT.ok))
+    for await (const rec of d.observe.getWorkloadLogs({ name, follow: parsed.flags.follow === true, tail })) {
       const data = parsed.flags.timestamps === true ? Buffer.concat([Buffer.from(rec.time + ' '), rec.data]) : rec.data
-      if (!out.write(data)) await new Promise(resolve => out.once('drain', resolve))
-    })
+      await write(rec.stream === 'stderr' ? process.stderr : process.stdout, data)
+    }
     return EXIT.ok
   }
 }

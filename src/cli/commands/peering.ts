@@ -1,7 +1,6 @@
 // aurae proxy (alias peer), peers, unpeer: tokens and trust between nodes.
 import { InvalidArgumentError } from '../../errors.ts'
 import { formatNodeName, parseNodeName } from '../../names/parse.ts'
-import { call } from '../client.ts'
 import type { Command } from '../context.ts'
 import { EXIT } from '../exit.ts'
 import { duration, paint, progress, table } from '../output.ts'
@@ -34,7 +33,7 @@ export const proxy: Command = {
       const uses = parsed.flags.uses as string | undefined
       if (uses !== undefined && !/^\d+$/.test(uses)) throw new InvalidArgumentError(`invalid --uses "${uses}": expected a whole number`)
       const ttl = parsed.flags.ttl === undefined ? undefined : parseTtl(parsed.flags.ttl as string)
-      const res = await call(ctx.sock, d.mesh, 'token', { ttlSeconds: ttl, uses: uses === undefined ? undefined : Number(uses) })
+      const res = await d.mesh.token({ ttlSeconds: ttl, uses: uses === undefined ? undefined : Number(uses) })
       process.stdout.write(res.token + '\n')
       process.stderr.write(`On the other node run: aurae proxy <token>   (valid until ${new Date(res.expiresAtMs).toISOString()})\n`)
       return EXIT.ok
@@ -42,7 +41,7 @@ export const proxy: Command = {
     if (parsed.flags.ttl !== undefined || parsed.flags.uses !== undefined) throw new InvalidArgumentError('--ttl and --uses are for issuing a token, not redeeming one')
     const p = progress('peering')
     try {
-      const { peer } = await call(ctx.sock, d.mesh, 'peer', { token })
+      const { peer } = await d.mesh.peer({ token })
       p.done()
       process.stderr.write(paint(`peered with ${formatNodeName(peer?.name ?? '', peer?.domain ?? '')} (${peer?.peerId}); each now trusts the other`, 'green', process.stderr) + '\n')
       return EXIT.ok
@@ -64,7 +63,7 @@ export const peers: Command = {
   },
   async run (parsed, ctx) {
     const d = ctx.daemon()
-    const { peers: list } = await call(ctx.sock, d.mesh, 'peers', {})
+    const { peers: list } = await d.mesh.peers({})
     if (parsed.flags.json === true) {
       process.stdout.write(JSON.stringify(list.map(p => ({
         name: p.name,
@@ -102,7 +101,7 @@ export const unpeer: Command = {
     const who = parsed.positionals[0]
     if (who === undefined) throw new InvalidArgumentError('missing peer: aurae unpeer NAME')
     const d = ctx.daemon()
-    const { notified } = await call(ctx.sock, d.mesh, 'unpeer', { peer: who })
+    const { notified } = await d.mesh.unpeer({ peer: who })
     process.stderr.write(notified ? `${who} and this node no longer trust each other\n` : `this node no longer trusts ${who}; it could not be reached to be told\n`)
     return EXIT.ok
   }
@@ -123,7 +122,7 @@ export const resolve: Command = {
     const d = ctx.daemon()
     const p = progress(`looking up ${name}`)
     try {
-      const { record } = await call(ctx.sock, d.mesh, 'resolve', { name })
+      const { record } = await d.mesh.resolve({ name })
       p.done()
       if (parsed.flags.json === true) {
         process.stdout.write(JSON.stringify({ name: record?.name, domain: record?.domain, peerId: record?.peerId, addrs: record?.addrs, publishedAt: new Date(record?.seq ?? 0).toISOString() }, null, 2) + '\n')

@@ -2,7 +2,6 @@
 import type { Workload } from '../../gen/aurae/workloads/v0/workloads.ts'
 import { InvalidArgumentError } from '../../errors.ts'
 import { parseName } from '../../names/parse.ts'
-import { call } from '../client.ts'
 import type { Command } from '../context.ts'
 import { EXIT } from '../exit.ts'
 import { duration, paint, table } from '../output.ts'
@@ -54,7 +53,7 @@ export const ps: Command = {
     if (where !== '' && !where.startsWith('@')) throw new InvalidArgumentError(`expected @PEER, as in: aurae ps @emily`)
     if (where !== '') parseName(where)
     const d = ctx.daemon()
-    const { workloads } = await call(ctx.sock, d.workloads, 'list', { all: parsed.flags.all === true, peer: where.slice(1) })
+    const { workloads } = await d.workloads.list({ all: parsed.flags.all === true, peer: where.slice(1) })
     if (parsed.flags.json === true) {
       process.stdout.write(JSON.stringify(workloads.map(workloadJson), null, 2) + '\n')
       return EXIT.ok

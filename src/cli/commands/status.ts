@@ -1,5 +1,4 @@
 // aurae status: the node's state, identity, uptime and workload counts.
-import { call } from '../client.ts'
 import type { Command } from '../context.ts'
 import { CliError, EXIT } from '../exit.ts'
 import { duration, paint, table } from '../output.ts'
@@ -17,7 +16,7 @@ export const status: Command = {
     let s
     try {
       const d = ctx.daemon()
-      s = await call(ctx.sock, d.node, 'status', {})
+      s = await d.node.status({})
     } catch (err) {
       if (parsed.flags.json === true && err instanceof CliError && err.exitCode === EXIT.unreachable) {
         process.stdout.write(JSON.stringify({ state: 'stopped', socket: ctx.sock }) + '\n')

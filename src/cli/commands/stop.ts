@@ -1,7 +1,6 @@
 // aurae stop and aurae rm: act on each named workload, report each, fail if any failed.
 import { InvalidArgumentError } from '../../errors.ts'
 import { assertWorkloadTarget } from '../../names/parse.ts'
-import { call } from '../client.ts'
 import type { Command, Context } from '../context.ts'
 import { EXIT, report } from '../exit.ts'
 import { progress } from '../output.ts'
@@ -39,7 +38,7 @@ export const stop: Command = {
       const d = ctx.daemon()
       const p = progress(`stopping ${name}`)
       try {
-        await call(ctx.sock, d.workloads, 'stop', { name, timeoutSeconds: t === undefined ? undefined : Number(t) })
+        await d.workloads.stop({ name, timeoutSeconds: t === undefined ? undefined : Number(t) })
       } finally {
         p.done()
       }
@@ -58,7 +57,7 @@ export const rm: Command = {
   async run (parsed, ctx) {
     return await each(parsed.positionals, 'rm', async name => {
       const d = ctx.daemon()
-      await call(ctx.sock, d.workloads, 'remove', { name, force: parsed.flags.force === true })
+      await d.workloads.remove({ name, force: parsed.flags.force === true })
     })
   }
 }

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidArgumentError } from '../../errors.ts'
 import { formatNodeName, parseNodeName } from '../../names/parse.ts'
 import { resolvePaths } from '../../node/config.ts'
-import { call, connect } from '../client.ts'
+import { connect } from '../client.ts'
 import type { Command } from '../context.ts'
 import { CliError, EXIT } from '../exit.ts'
 import { paint, progress } from '../output.ts'
@@ -92,13 +92,13 @@ export const up: Command = {
     }
     const d = connect(paths.sock)
     if (name !== undefined) {
-      const res = await call(paths.sock, d.node, 'up', { name: name.peer, domain: name.domain, rename: flags.rename === true })
+      const res = await d.node.up({ name: name.peer, domain: name.domain, rename: flags.rename === true })
       const full = formatNodeName(res.name, res.domain)
       const said = { created: `${full} is up`, renamed: `renamed: ${full} is up`, unchanged: `${full} is already up; nothing to do` }[res.outcome] ?? `${full} is up`
       process.stderr.write(paint(said, 'green', process.stderr) + '\n')
       if (res.keyCreated) process.stderr.write(`created key ${paths.key}\n`)
     }
-    const s = await call(paths.sock, d.node, 'status', {})
+    const s = await d.node.status({})
     if (s.state !== 'running') {
       throw new InvalidArgumentError('auraed runs, but this node has no name yet; run: aurae up NAME[@DOMAIN]')
     }

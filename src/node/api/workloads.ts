@@ -40,10 +40,19 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
           if (!(err instanceof StartError) || req.detach === true) throw err
           await send({ started: workloadToProto(err.record) })
           await send({ exit: { exitCode: err.record.exitCode ?? undefined, signal: '', oomKilled: false, error: err.record.error } })
+          if (req.remove === true) await runtime().remove(spec.name, false)
           return
         }
         await send({ started: workloadToProto(rec) })
-        if (req.detach !== true) await attach(runtime(), rec, send, signal)
+        if (req.detach === true) return
+        await attach(runtime(), rec, send, signal)
+        if (req.remove !== true) return
+        const removal = async (): Promise<void> => {
+          await runtime().waitExit(rec.spec.name)
+          await runtime().remove(rec.spec.name, false)
+        }
+        if (signal.aborted) void removal().catch(() => {})
+        else await removal()
       }
     },
     list: {

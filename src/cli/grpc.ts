@@ -1,0 +1,143 @@
+// The CLI's gRPC client: unary and server-streaming calls over HTTP/2 on the daemon's Unix socket,
+// driven by the service definitions generated from proto/. The daemon serves with grpc-js; the CLI
+// speaks the same wire protocol without loading it, because loading grpc-js costs more than the
+// rest of a command's start.
+import { connect as connectH2, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2'
+import { createConnection } from 'node:net'
+
+/** The gRPC status codes the CLI tells apart. */
+export const Status = { OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, INTERNAL: 13, UNAVAILABLE: 14 } as const
+
+/** A call that ended with a status other than OK. */
+export class GrpcError extends Error {
+  override name = 'GrpcError'
+  constructor (readonly code: number, readonly details: string) {
+    super(details)
+  }
+}
+
+/** One method of a generated service definition (`WorkloadServiceService.run` and the like). */
+export interface MethodDefinition<Req, Res> {
+  path: string
+  requestStream: boolean
+  responseStream: boolean
+  requestSerialize: (req: Req) => Buffer
+  responseDeserialize: (bytes: Buffer) => Res
+}
+
+type Unary<D> = D extends MethodDefinition<infer Q, infer R> & { responseStream: false } ? (req: Q) => Promise<R> : never
+type Streaming<D> = D extends MethodDefinition<infer Q, infer R> & { responseStream: true } ? (req: Q) => AsyncIterable<R> : never
+/** A client for a service: unary methods return a promise, server-streaming ones an async iterable. */
+export type ServiceClient<S> = { [K in keyof S]: S[K] extends { responseStream: true } ? Streaming<S[K]> : Unary<S[K]> }
+
+/** One HTTP/2 connection to the daemon's socket, opened on first use and shared by every call. */
+export class Channel {
+  private session?: ClientHttp2Session
+
+  /** `mapError` turns a failed call into what the caller throws. */
+  constructor (private readonly sock: string, private readonly mapError: (err: GrpcError) => Error = err => err) {}
+
+  /** A client whose methods make calls on this channel. */
+  client<S extends Record<string, MethodDefinition<any, any>>>(service: S): ServiceClient<S> {
+    const methods: Record<string, unknown> = {}
+    for (const [key, def] of Object.entries(service)) {
+      methods[key] = def.responseStream
+        ? (req: unknown) => this.stream(def, req)
+        : async (req: unknown) => await this.unary(def, req)
+    }
+    return methods as ServiceClient<S>
+  }
+
+  close (): void {
+    this.session?.close()
+    this.session = undefined
+  }
+
+  private async unary<Req, Res>(def: MethodDefinition<Req, Res>, req: Req): Promise<Res> {
+    let only: Res | undefined
+    for await (const res of this.stream(def, req)) only = res
+    if (only === undefined) throw this.mapError(new GrpcError(Status.INTERNAL, `no response to ${def.path}`))
+    return only
+  }
+
+  private async * stream<Req, Res>(def: MethodDefinition<Req, Res>, req: Req): AsyncGenerator<Res> {
+    try {
+      yield * this.exchange(def, req)
+    } catch (err) {
+      throw err instanceof GrpcError ? this.mapError(err) : err
+    }
+  }
+
+  /** Sends one request and yields each response message until the server's status. */
+  private async * exchange<Req, Res>(def: MethodDefinition<Req, Res>, req: Req): AsyncGenerator<Res> {
+    const stream = this.open(def.path)
+    const body = def.requestSerialize(req)
+    const frame = Buffer.alloc(5 + body.length)
+    frame.writeUInt32BE(body.length, 1)
+    body.copy(frame, 5)
+    stream.end(frame)
+    let status: { code: number, details: string } | undefined
+    const fromHeaders = (h: Record<string, unknown>): void => {
+      if (h['grpc-status'] !== undefined) status = { code: Number(h['grpc-status']), details: decodeMessage(String(h['grpc-message'] ?? '')) }
+    }
+    stream.on('response', headers => {
+      const type = String(headers['content-type'] ?? '')
+      if (!type.startsWith('application/grpc')) status = { code: Status.UNKNOWN, details: `the daemon answered HTTP ${String(headers[':status'])} (${type})` }
+      fromHeaders(headers)
+    })
+    stream.on('trailers', fromHeaders)
+    let failure: Error | undefined
+    stream.on('error', err => { failure = err })
+    let buffered: Buffer = Buffer.alloc(0)
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
+        while (buffered.length >= 5) {
+          if (buffered[0] !== 0) throw new GrpcError(Status.INTERNAL, 'the daemon sent a compressed message')
+          const length = buffered.readUInt32BE(1)
+          if (buffered.length < 5 + length) break
+          const message = buffered.subarray(5, 5 + length)
+          buffered = buffered.subarray(5 + length)
+          yield def.responseDeserialize(message)
+        }
+      }
+    } catch (err) {
+      if (err instanceof GrpcError) throw err
+      failure ??= err as Error
+    } finally {
+      if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL)
+    }
+    if (failure !== undefined) throw this.unavailable(failure)
+    if (status === undefined) throw new GrpcError(Status.UNAVAILABLE, `the connection to ${this.sock} closed mid-call`)
+    if (status.code !== Status.OK) throw new GrpcError(status.code, status.details)
+  }
+
+  private open (path: string): ClientHttp2Stream {
+    if (this.session === undefined || this.session.closed || this.session.destroyed) {
+      const session = connectH2('http://localhost', { createConnection: () => createConnection(this.sock) })
+      // Failures surface on each call's stream.
+      session.on('error', () => {})
+      this.session = session
+    }
+    return this.session.request({
+      ':method': 'POST',
+      ':path': path,
+      'content-type': 'application/grpc+proto',
+      te: 'trailers'
+    })
+  }
+
+  private unavailable (err: Error): GrpcError {
+    const code = (err as NodeJS.ErrnoException).code ?? ''
+    return new GrpcError(Status.UNAVAILABLE, `${code !== '' ? `${code}: ` : ''}${err.message}`)
+  }
+}
+
+/** grpc-message is percent-encoded on the wire. */
+function decodeMessage (text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
