@@ -8,6 +8,8 @@ export interface LaunchPlan {
   workdir: string
   /** The cgroup the process joins before it execs; empty for none. */
   cgroup: string
+  /** A root the monitor mounts before the start and unmounts after the exit (a container's overlay). */
+  overlay?: { target: string, options: string }
 }
 
 /** One kind of workload: makes what a start needs and frees it after the exit. */

@@ -250,6 +250,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     const args = ['--exit-file', exitFile, '--log', this.logPath(name)]
     if (this.init.logMaxBytes !== undefined) args.push('--log-max-bytes', String(this.init.logMaxBytes))
     if (plan.cgroup !== '') for (const f of this.init.cgroups.procsFiles(plan.cgroup)) args.push('--cgroup-procs', f)
+    if (plan.overlay !== undefined) args.push('--overlay', plan.overlay.target, '--overlay-options', plan.overlay.options)
     args.push('--workdir', plan.workdir, '--', ...plan.argv)
     rec.oomBase = plan.cgroup === '' ? 0 : this.init.cgroups.oomKills(plan.cgroup)
     const run = rec.run

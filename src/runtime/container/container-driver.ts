@@ -12,7 +12,7 @@ import type { ContentStore } from '../image/content-store.ts'
 import type { Images } from '../image/images.ts'
 import type { WorkloadRecord } from '../workload.ts'
 import { ociConfig, resolveUser, type ImageConfig } from './oci-config.ts'
-import { imageRoot, mountOverlay, unmountOverlay } from './rootfs.ts'
+import { imageRoot, overlayOf, unmountOverlay } from './rootfs.ts'
 import type { BridgeNetwork } from './cni.ts'
 
 const run = promisify(execFile)
@@ -48,6 +48,10 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver {
   const bundleOf = (rec: WorkloadRecord): string => join(init.dataDir, 'containers', rec.spec.name)
   const idOf = (rec: WorkloadRecord): string => `aurae-${init.nodeKey}-${rec.spec.name}`
   const cgroupOf = (rec: WorkloadRecord): string => init.cgroups.version === 'none' ? '' : `ct-${rec.spec.name}`
+  // `run` in the foreground deletes its container when it ends; state is left only when the runtime was killed.
+  const deleteState = async (rec: WorkloadRecord): Promise<void> => {
+    if (existsSync(join(stateRoot, idOf(rec)))) await run(runtime, ['--root', stateRoot, 'delete', '--force', idOf(rec)]).catch(() => {})
+  }
   return {
     kind: 'container',
     cgroupOf,
@@ -60,12 +64,12 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver {
       image ??= await init.images.pull(c.image)
       const lower = await imageRoot(image, init.content, join(init.dataDir, 'rootfs'))
       const bundle = bundleOf(rec)
-      await run(runtime, ['--root', stateRoot, 'delete', '--force', idOf(rec)]).catch(() => {})
+      await deleteState(rec)
       await mkdir(bundle, { recursive: true })
-      await mountOverlay(lower, bundle)
+      const overlay = await overlayOf(lower, bundle)
       const config = (JSON.parse((await init.content.read(image.config)).toString()) as { config?: ImageConfig }).config ?? {}
-      const rootfs = join(bundle, 'rootfs')
-      const etc = async (f: string): Promise<string> => await readFile(join(rootfs, 'etc', f), 'utf8').catch(() => '')
+      // The writable layer starts empty, so the image's own files are what the container will see.
+      const etc = async (f: string): Promise<string> => await readFile(join(lower, 'etc', f), 'utf8').catch(() => '')
       const ids = resolveUser(c.user !== '' ? c.user : config.User ?? '', await etc('passwd'), await etc('group'))
       const netns = c.network === 'bridge' ? await init.network.attach(idOf(rec), c.ports ?? []) : ''
       await writeFile(join(bundle, 'hosts'), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n127.0.1.1\t${spec.name}\n`)
@@ -89,11 +93,12 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver {
         argv: [runtime, '--root', stateRoot, 'run', '--bundle', bundle, idOf(rec)],
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
         workdir: bundle,
-        cgroup: ''
+        cgroup: '',
+        overlay
       }
     },
     async release (rec) {
-      await run(runtime, ['--root', stateRoot, 'delete', '--force', idOf(rec)]).catch(() => {})
+      await deleteState(rec)
       if (rec.spec.container?.network === 'bridge') await init.network.detach(idOf(rec), rec.spec.container.ports ?? [])
       const bundle = bundleOf(rec)
       await unmountOverlay(bundle)

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
 import { createGunzip, createZstdDecompress } from 'node:zlib'
-import { InternalError, InvalidArgumentError, messageOf } from '../../errors.ts'
+import { InternalError, InvalidArgumentError } from '../../errors.ts'
 import type { ContentStore } from '../image/content-store.ts'
 import type { ImageRecord, LayerRecord } from '../image/images.ts'
 import { applyLayer } from '../image/unpack.ts'
@@ -18,10 +18,10 @@ const COMPLETE = '.aurae-complete'
 
 function decompressed (content: ContentStore, layer: LayerRecord): Readable {
   const raw = content.stream(layer.digest) as Readable
-  if (layer.mediaType.endsWith('+gzip') || layer.mediaType.endsWith('.gzip') || layer.mediaType.endsWith('tar.gzip')) return raw.pipe(createGunzip())
+  // OCI: …layer.v1.tar[+gzip|+zstd]; Docker: …rootfs.diff.tar.gzip.
+  if (layer.mediaType.endsWith('+gzip') || layer.mediaType.endsWith('.tar.gzip')) return raw.pipe(createGunzip())
   if (layer.mediaType.endsWith('+zstd')) return raw.pipe(createZstdDecompress())
-  if (layer.mediaType.endsWith('.tar') || layer.mediaType.endsWith('layer.v1.tar')) return raw
-  if (layer.mediaType === 'application/vnd.docker.image.rootfs.diff.tar.gzip') return raw.pipe(createGunzip())
+  if (layer.mediaType.endsWith('.tar')) return raw
   throw new InvalidArgumentError(`unsupported layer media type ${layer.mediaType}`)
 }
 
@@ -45,18 +45,18 @@ export async function imageRoot (image: ImageRecord, content: ContentStore, dir:
   return join(target, 'rootfs')
 }
 
-/** Mounts `lower` read-only with a fresh writable layer at `<bundle>/rootfs`. */
-export async function mountOverlay (lower: string, bundle: string): Promise<void> {
+/**
+ * Makes a fresh writable layer for `lower` in the bundle and says how to mount the two at
+ * `<bundle>/rootfs`; the workload's monitor mounts it for the run and unmounts it after.
+ */
+export async function overlayOf (lower: string, bundle: string): Promise<{ target: string, options: string }> {
   await unmountOverlay(bundle)
   for (const d of ['upper', 'work', 'rootfs']) await mkdir(join(bundle, d), { recursive: true })
   // The overlay's root takes its mode from the upper directory.
   await chmod(join(bundle, 'upper'), 0o755)
   await chmod(bundle, 0o711)
-  try {
-    await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${join(bundle, 'upper')},workdir=${join(bundle, 'work')}`, join(bundle, 'rootfs')])
-  } catch (err) {
-    throw new InternalError(`cannot mount the container's root: ${messageOf(err)}`)
-  }
+  if (/[,:]/.test(lower + bundle)) throw new InternalError(`overlayfs cannot take paths with "," or ":" (${bundle})`)
+  return { target: join(bundle, 'rootfs'), options: `lowerdir=${lower},upperdir=${join(bundle, 'upper')},workdir=${join(bundle, 'work')}` }
 }
 
 export async function unmountOverlay (bundle: string): Promise<void> {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -185,11 +186,22 @@ static void write_exit(const char *path, int status, const char *error) {
 
 static void report_status(int fd, const char *id, pid_t child, const char *error, int release);
 
-// In the child: join the cgroups, then exec. Any failure goes to the parent through err_fd.
+// A container's root: an overlay mounted at `target` for the run and let go when it ends.
+struct overlay {
+  const char *target;
+  const char *options;
+};
+
+// In the child: join the cgroups, mount the root, then exec. Any failure goes to the parent through err_fd.
 static void start_child(int out_fd, int err_fd_pipe, int report_fd, char **cgroups, int ncg,
-                        const char *workdir, char **argv) {
+                        const struct overlay *ov, const char *workdir, char **argv) {
   char msg[512];
   setpgid(0, 0);
+  if (ov->target != NULL && mount("overlay", ov->target, "overlay", 0, ov->options) != 0) {
+    int n = snprintf(msg, sizeof msg, "cannot mount the container's root: %s", strerror(errno));
+    if (write(report_fd, msg, n) < 0) {}
+    _exit(127);
+  }
   for (int i = 0; i < ncg; i++) {
     char pid[32];
     int len = snprintf(pid, sizeof pid, "%d", getpid());
@@ -224,6 +236,7 @@ static void start_child(int out_fd, int err_fd_pipe, int report_fd, char **cgrou
 // Runs one workload to its end. `id` is set when a launcher forked us: status then goes to stdout.
 static int monitor_main(int argc, char **argv, const char *id) {
   const char *exit_path = NULL, *workdir = NULL;
+  struct overlay ov = {NULL, NULL};
   char *cgroups[MAX_CGROUPS];
   int ncg = 0, status_fd = -1, i;
   for (i = 1; i < argc; i++) {
@@ -236,14 +249,17 @@ static int monitor_main(int argc, char **argv, const char *id) {
     else if (strcmp(a, "--log-files") == 0) log_files = atoi(argv[++i]);
     else if (strcmp(a, "--workdir") == 0) workdir = argv[++i];
     else if (strcmp(a, "--status-fd") == 0) status_fd = atoi(argv[++i]);
+    else if (strcmp(a, "--overlay") == 0) ov.target = argv[++i];
+    else if (strcmp(a, "--overlay-options") == 0) ov.options = argv[++i];
     else if (strcmp(a, "--cgroup-procs") == 0) {
       if (ncg == MAX_CGROUPS) die("too many --cgroup-procs");
       cgroups[ncg++] = argv[++i];
     } else die("unknown option %s", a);
   }
-  if (exit_path == NULL || log_path == NULL || i >= argc) {
+  if (exit_path == NULL || log_path == NULL || i >= argc || (ov.target == NULL) != (ov.options == NULL)) {
     die("usage: aurae-monitor --exit-file PATH --log PATH [--log-max-bytes N] [--log-files K] "
-        "[--cgroup-procs PATH]... [--workdir DIR] [--status-fd N] -- CMD [ARGS...]");
+        "[--cgroup-procs PATH]... [--overlay DIR --overlay-options OPTS] [--workdir DIR] [--status-fd N] "
+        "-- CMD [ARGS...]");
   }
   if (log_max < 256) log_max = 256;
   if (log_files < 1) log_files = 1;
@@ -264,7 +280,7 @@ static int monitor_main(int argc, char **argv, const char *id) {
   if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(rep, O_CLOEXEC)) die("pipe: %s", strerror(errno));
   pid_t child = fork();
   if (child < 0) die("fork: %s", strerror(errno));
-  if (child == 0) start_child(out[1], err[1], rep[1], cgroups, ncg, workdir, argv + i);
+  if (child == 0) start_child(out[1], err[1], rep[1], cgroups, ncg, &ov, workdir, argv + i);
   close(out[1]);
   close(err[1]);
   close(rep[1]);
@@ -317,6 +333,8 @@ static int monitor_main(int argc, char **argv, const char *id) {
       }
     }
   }
+  // The runtime has ended and its container with it: the root goes before anyone hears of the exit.
+  if (ov.target != NULL) umount2(ov.target, MNT_DETACH);
   write_exit(exit_path, child_status, got > 0 ? failure : NULL);
   while (waitpid(-1, NULL, WNOHANG) > 0) {}
   return 0;
