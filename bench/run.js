@@ -174,7 +174,8 @@ async function containerBench () {
   return rows
 }
 
-async function main () {
+/** The node alone: exec round trip, 500 starts, RSS, down. */
+async function nodeBench () {
   const up = aurae('up', 'bench', '--key', join(dir, 'key'), '--data', join(dir, 'data'), ...LISTEN)
   if (up.status !== 0) throw new Error(up.stderr)
   const daemonPid = JSON.parse(aurae('status', '--json').stdout).pid
@@ -228,10 +229,17 @@ async function main () {
   const down = aurae('down')
   if (down.status !== 0) throw new Error(down.stderr)
   rows.push([`aurae down stopping ${N_START} workloads`, `${(Number(process.hrtime.bigint() - t2) / 1e6).toFixed(0)} ms`, '', '', ''])
+  return rows
+}
 
-  rows.push(...meshBench())
-  rows.push(...await dhtBench())
-  rows.push(...await containerBench())
+const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, containers: containerBench }
+
+async function main () {
+  // `npm run bench -- containers mesh` runs only those sections.
+  const names = process.argv.slice(2)
+  for (const n of names) if (!(n in SECTIONS)) throw new Error(`unknown section ${n}; one of ${Object.keys(SECTIONS).join(', ')}`)
+  const rows = []
+  for (const [name, section] of Object.entries(SECTIONS)) if (names.length === 0 || names.includes(name)) rows.push(...await section())
 
   const header = ['benchmark', 'result', 'baseline (same run)', 'ratio', 'goal']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)))
