@@ -12,6 +12,14 @@ export interface LaunchPlan {
   overlay?: { target: string, options: string }
 }
 
+/** How one run ended, as its monitor recorded it. */
+export interface RunEnd {
+  exitCode: number | null
+  signal: string | null
+  finishedAt?: string
+  error?: string
+}
+
 /** One kind of workload: makes what a start needs and frees it after the exit. */
 export interface WorkloadDriver {
   readonly kind: WorkloadKind
@@ -19,4 +27,6 @@ export interface WorkloadDriver {
   release: (rec: WorkloadRecord) => Promise<void>
   /** The cgroup the workload runs in, for OOM accounting; empty for none. */
   cgroupOf: (rec: WorkloadRecord) => string
+  /** Reads more into a run's end than its exit status says, before release (a runtime that could not start the process). */
+  explain?: (rec: WorkloadRecord, end: RunEnd) => Promise<RunEnd>
 }

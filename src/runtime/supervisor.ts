@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '../errors.ts'
 import type { Table } from '../store/store.ts'
 import type { Cgroups } from './cgroups.ts'
-import type { LaunchPlan, WorkloadDriver } from './driver.ts'
+import type { LaunchPlan, RunEnd, WorkloadDriver } from './driver.ts'
 import { Launcher } from './launcher.ts'
 import { isSameProcess, signalNumber, startTimeOf } from './proc.ts'
 import type { WorkloadRecord, WorkloadSpec } from './workload.ts'
@@ -26,13 +26,6 @@ export class StartError extends Error {
   constructor (readonly record: WorkloadRecord) {
     super(record.error)
   }
-}
-
-interface ExitFile {
-  exitCode: number | null
-  signal: string | null
-  finishedAt?: string
-  error?: string
 }
 
 const BACKOFF_BASE_MS = 100
@@ -305,8 +298,9 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   }
 
   /** Writes an ended run into the record, frees its resources and restarts it if the policy says so. Lock held. */
-  private async finish (rec: WorkloadRecord, exit: ExitFile): Promise<void> {
+  private async finish (rec: WorkloadRecord, end: RunEnd): Promise<void> {
     const driver = this.driverOf(rec)
+    const exit = end.error === undefined && driver.explain !== undefined ? await driver.explain(rec, end).catch(() => end) : end
     const cgroup = driver.cgroupOf(rec)
     rec.exitCode = exit.exitCode
     rec.signal = exit.signal
@@ -390,9 +384,9 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   }
 }
 
-function readExitFile (path: string): ExitFile | undefined {
+function readExitFile (path: string): RunEnd | undefined {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as ExitFile
+    return JSON.parse(readFileSync(path, 'utf8')) as RunEnd
   } catch {
     return undefined
   }

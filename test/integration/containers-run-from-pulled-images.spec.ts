@@ -31,6 +31,16 @@ describe('containers run from pulled images', () => {
     expect(JSON.parse((await node.cli(['images', '--json'])).stdout).map((i: any) => i.name)).toContain(`${busybox}:latest`)
   })
 
+  it('says why a command could not start, with Docker\'s exit codes, and keeps nothing with --rm', async () => {
+    const missing = await node.cli(['run', busybox, '--name', 'missing', '--rm', '--', '/nope'])
+    expect(missing.code).toBe(127)
+    expect(missing.stderr.trim().split('\n').pop()).toBe('aurae: cannot start the container\'s process: exec: "/nope": stat /nope: no such file or directory')
+    const notRunnable = await node.cli(['run', busybox, '--name', 'dir', '--rm', '--', '/etc'])
+    expect(notRunnable.code).toBe(126)
+    expect(await workload(node, 'missing')).toBeUndefined()
+    expect(await workload(node, 'dir')).toBeUndefined()
+  })
+
   it('takes the image\'s env and workdir, and overrides of both, the command, the entrypoint and the user', async () => {
     const env = await node.cli(['run', busybox, '--name', 'env1', '--rm', '--', 'sh', '-c', 'echo $GREETING $(pwd) $(id -u)'])
     expect(env.stdout).toBe('from-image /etc 0\n')

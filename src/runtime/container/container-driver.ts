@@ -16,6 +16,29 @@ import { imageRoot, overlayOf, unmountOverlay } from './rootfs.ts'
 import type { BridgeNetwork } from './cni.ts'
 
 const run = promisify(execFile)
+const RUNTIME_LOG = 'runtime.log'
+
+/**
+ * What the runtime's JSON log says went wrong before the container's process ran, with Docker's
+ * exit codes: 127 for a command that does not exist, 126 for one that cannot be run, 125 otherwise.
+ */
+export function runtimeFailure (log: string): { exitCode: number, error: string } | undefined {
+  const errors = log.split('\n').flatMap(line => {
+    try {
+      const entry = JSON.parse(line) as { level?: string, msg?: string }
+      return entry.level === 'error' && typeof entry.msg === 'string' ? [entry.msg] : []
+    } catch {
+      return []
+    }
+  })
+  // Only a process that never started: a runtime's complaint while tearing down keeps the workload's own code.
+  const said = errors.findLast(e => /container process|executable file/i.test(e))
+  if (said === undefined) return undefined
+  // runc: "runc run failed: unable to start container process: exec: "x": …"; crun names the file and the errno.
+  const reason = said.replace(/^.*?unable to start container process: /, '').replace(/^(runc|crun) run failed: /, '')
+  const exitCode = /no such file or directory|not found/i.test(said) ? 127 : /permission denied|exec format error/i.test(said) ? 126 : 125
+  return { exitCode, error: `cannot start the container's process: ${reason}` }
+}
 
 export interface ContainerDriverInit {
   network: BridgeNetwork
@@ -90,12 +113,18 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver {
       }, ids)
       await writeFile(join(bundle, 'config.json'), JSON.stringify(oci, null, 2))
       return {
-        argv: [runtime, '--root', stateRoot, 'run', '--bundle', bundle, idOf(rec)],
+        // The runtime's own messages go to a log of their own, not into the container's stderr.
+        argv: [runtime, '--root', stateRoot, '--log', join(bundle, RUNTIME_LOG), '--log-format', 'json', 'run', '--bundle', bundle, idOf(rec)],
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
         workdir: bundle,
         cgroup: '',
         overlay
       }
+    },
+    async explain (rec, end) {
+      if (end.exitCode === 0 || end.exitCode === null) return end
+      const failure = runtimeFailure(await readFile(join(bundleOf(rec), RUNTIME_LOG), 'utf8').catch(() => ''))
+      return failure === undefined ? end : { ...end, ...failure }
     },
     async release (rec) {
       await deleteState(rec)
