@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '../../errors.ts'
 import type { Table } from '../../store/store.ts'
-import type { ContentStore } from './content-store.ts'
+import { DigestMismatchError, type ContentStore } from './content-store.ts'
 import { formatImageReference, parseImageReference, type ImageReference } from './reference.ts'
 import { MEDIA, Registry, type Fetched, type RegistryHosts } from './registry.ts'
 
@@ -66,7 +66,7 @@ export class Images {
       try {
         return await this.pullFrom(registry, endpoint, ref, onProgress)
       } catch (err) {
-        if (err instanceof Error && err.name === 'DigestMismatchError') throw err
+        if (err instanceof DigestMismatchError) throw err
         failures.push(messageOf(err))
       }
     }

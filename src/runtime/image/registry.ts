@@ -84,7 +84,7 @@ export class Registry {
         res.resume()
         throw new FailedPreconditionError(`${endpoint} answered HTTP ${status} for blob ${digest}`)
       }
-      return res
+      return broken(res, `the connection to ${url.origin} broke while fetching blob ${digest}`)
     }
     throw new FailedPreconditionError(`too many redirects fetching blob ${digest}`)
   }
@@ -138,5 +138,14 @@ export class Registry {
     const token = body.token ?? body.access_token
     if (token === undefined) throw new FailedPreconditionError(`${url.host} sent no token`)
     return `Bearer ${token}`
+  }
+}
+
+/** The body, with a failure part-way said as what it is rather than as the socket's "aborted". */
+async function * broken (body: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
+  try {
+    yield * body
+  } catch (err) {
+    throw new FailedPreconditionError(`${what} (${(err as Error).message})`)
   }
 }
