@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { busyboxLayer, layerTar, nginxLayer, pushImage, startRegistry, type TestRegistry } from '../helpers/registry.ts'
-import { isAlive, run, startNode, until, workload, type TestNode } from '../helpers/node.ts'
+import { AURAE, isAlive, run, startNode, until, workload, type TestNode } from '../helpers/node.ts'
 
 describe('containers run from pulled images', () => {
   let registry: TestRegistry
@@ -29,6 +29,15 @@ describe('containers run from pulled images', () => {
     expect(res).toEqual({ code: 4, stdout: 'busybox\n', stderr: '' })
     expect(await workload(node, 'busybox')).toMatchObject({ kind: 'container', state: 'exited', exitCode: 4 })
     expect(JSON.parse((await node.cli(['images', '--json'])).stdout).map((i: any) => i.name)).toContain(`${busybox}:latest`)
+  })
+
+  it('pulls an image the node lacks first, showing its layers on a terminal', async () => {
+    const pushed = await pushImage(registry.host, 'fresh', 'latest', [await busyboxLayer()])
+    // script(1) gives the CLI a terminal, as a person at a shell has.
+    const res = await run('script', ['-qec', [process.execPath, AURAE, '--sock', node.sock, 'run', '--rm', '--net', 'none', `${registry.host}/fresh`, '--', 'echo', 'hello'].join(' '), '/dev/null'])
+    expect(res.code).toBe(0)
+    expect(res.stdout).toContain(`${pushed.layers[0].slice(7, 19)}: done\r\n`)
+    expect(res.stdout.endsWith('hello\r\n')).toBe(true)
   })
 
   it('says why a command could not start, with Docker\'s exit codes, and keeps nothing with --rm', async () => {

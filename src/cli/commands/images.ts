@@ -4,6 +4,7 @@ import type { Image } from '../../gen/aurae/images/v0/images.ts'
 import { parseName } from '../../names/parse.ts'
 import { formatBytes } from '../../runtime/limits.ts'
 import { familiarImageName, parseImageReference } from '../../runtime/image/reference.ts'
+import type { Daemon } from '../client.ts'
 import type { Command } from '../context.ts'
 import { EXIT } from '../exit.ts'
 import { duration, table } from '../output.ts'
@@ -35,29 +36,34 @@ export const pull: Command = {
     maxPositionals: 1
   },
   async run (parsed, ctx) {
-    const reference = imageTarget(parsed.positionals[0], 'pull')
-    const d = ctx.daemon()
-    const tty = process.stderr.isTTY === true
-    const lines = new Map<string, string>()
-    let drawn = 0
-    const draw = (): void => {
-      if (!tty) return
-      process.stderr.write(drawn > 0 ? `\x1b[${drawn}A` : '')
-      for (const line of lines.values()) process.stderr.write(`\r\x1b[K${line}\n`)
-      drawn = lines.size
-    }
-    for await (const res of d.images.pull({ reference })) {
-      const p = res.progress
-      if (p !== undefined && p.layer !== '') {
-        const text = p.status === 'downloading' ? `${p.layer}: downloading ${formatBytes(p.current)} / ${formatBytes(p.total)}` : `${p.layer}: ${p.status === 'exists' ? 'already here' : 'done'}`
-        lines.set(p.layer, text)
-        if (tty) draw()
-        else if (p.status !== 'downloading') process.stderr.write(text + '\n')
-      }
-      if (res.image !== undefined) process.stdout.write(`${res.image.name}\n${res.image.digest}\n`)
-    }
+    const image = await pullShowingProgress(ctx.daemon(), imageTarget(parsed.positionals[0], 'pull'))
+    if (image !== undefined) process.stdout.write(`${image.name}\n${image.digest}\n`)
     return EXIT.ok
   }
+}
+
+/** Pulls `reference` (`IMAGE[@PEER]`) with a line per layer on stderr, redrawn in place on a terminal. */
+export async function pullShowingProgress (d: Daemon, reference: string): Promise<Image | undefined> {
+  const tty = process.stderr.isTTY === true
+  const lines = new Map<string, string>()
+  let drawn = 0
+  const draw = (): void => {
+    process.stderr.write(drawn > 0 ? `\x1b[${drawn}A` : '')
+    for (const line of lines.values()) process.stderr.write(`\r\x1b[K${line}\n`)
+    drawn = lines.size
+  }
+  let image: Image | undefined
+  for await (const res of d.images.pull({ reference })) {
+    const p = res.progress
+    if (p !== undefined && p.layer !== '') {
+      const text = p.status === 'downloading' ? `${p.layer}: downloading ${formatBytes(p.current)} / ${formatBytes(p.total)}` : `${p.layer}: ${p.status === 'exists' ? 'already here' : 'done'}`
+      lines.set(p.layer, text)
+      if (tty) draw()
+      else if (p.status !== 'downloading') process.stderr.write(text + '\n')
+    }
+    image = res.image ?? image
+  }
+  return image
 }
 
 export const images: Command = {

@@ -1,10 +1,11 @@
 // aurae run: an OCI container from an image, attached or detached, here or on a peer.
 import { InvalidArgumentError } from '../../errors.ts'
 import { parseName } from '../../names/parse.ts'
-import { parseImageReference } from '../../runtime/image/reference.ts'
+import { formatImageReference, parseImageReference } from '../../runtime/image/reference.ts'
 import { parsePort } from '../../runtime/container/cni.ts'
 import type { Command } from '../context.ts'
 import { asWorkload, envOf, limitsOf, startWorkload, WORKLOAD_FLAGS } from './exec.ts'
+import { pullShowingProgress } from './images.ts'
 
 /** `-v HOST:CTR[:ro]` → a volume. */
 function volumeOf (text: string): { host: string, container: string, readOnly: boolean } {
@@ -58,6 +59,12 @@ export const runCommand: Command = {
           volumes: (flags.volume as string[] | undefined ?? []).map(volumeOf),
           ports: (flags.publish as string[] | undefined ?? []).map(parsePort).map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP }))
         }
+      }
+      // Like docker run, an image the node lacks is pulled first; on a terminal, with its progress.
+      if (process.stderr.isTTY === true) {
+        const d = ctx.daemon()
+        const { images } = await d.images.list({ peer: where.slice(1) })
+        if (!images.some(i => i.name === formatImageReference(ref))) await pullShowingProgress(d, image + where)
       }
       return await startWorkload(ctx, spec, where, flags.detach === true, flags.rm === true)
     })
