@@ -133,6 +133,12 @@ export class Registry {
     if (params.service !== undefined) url.searchParams.set('service', params.service)
     url.searchParams.set('scope', params.scope ?? scope)
     const res = await this.fetch(url.toString(), basic === undefined ? {} : { authorization: basic })
+    // A 401 from the realm is about the user's credentials for the registry, not about the token server's own host.
+    if (res.status === 401) {
+      throw new FailedPreconditionError(creds === undefined
+        ? `${host} needs credentials; run: aurae login ${host}`
+        : `${host} refused the credentials of ${creds.username}; run: aurae login ${host}`)
+    }
     if (!res.ok) throw new FailedPreconditionError(`${url.host} refused a token for ${scope} (HTTP ${res.status})`)
     const body = await res.json() as { token?: string, access_token?: string }
     const token = body.token ?? body.access_token
