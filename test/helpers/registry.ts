@@ -1,16 +1,16 @@
-// A real docker-registry on 127.0.0.1 for tests, and OCI images built from Debian's busybox-static.
+// A real docker-registry on 127.0.0.1 for tests (plain, Basic auth, or token auth), and pushes to it
+// from OCI image layouts.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createHash, randomUUID, sign, X509Certificate } from 'node:crypto'
+import { randomUUID, sign, X509Certificate } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { gunzipSync, gzipSync } from 'node:zlib'
-import { pack } from 'tar-stream'
+import { Layout, sha256, type Descriptor, type ImageOptions, type LayoutImage } from './oci-layout.ts'
 import { until } from './node.ts'
 
-export const sha256 = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`
+export { busyboxLayer, layerTar, Layout, nginxLayer, sha256 } from './oci-layout.ts'
 
 async function freePort (): Promise<number> {
   return await new Promise(resolve => {
@@ -145,78 +145,7 @@ export async function startTokenRegistry (user: { name: string, password: string
   return { ...registry, service, realm, tokenRequests }
 }
 
-/** A gzipped layer tar from entries (files with content, or symlinks). */
-export async function layerTar (entries: Array<{ name: string, body?: Buffer | string, linkname?: string, mode?: number }>): Promise<Buffer> {
-  const p = pack()
-  // Read while writing: a large entry would otherwise wait forever on a full buffer.
-  const chunks: Buffer[] = []
-  p.on('data', (c: Buffer) => chunks.push(c))
-  const ended = new Promise(resolve => p.on('end', resolve))
-  for (const e of entries) {
-    const header = e.linkname !== undefined
-      ? { name: e.name, type: 'symlink' as const, linkname: e.linkname }
-      : e.body === undefined ? { name: e.name, type: 'directory' as const, mode: e.mode ?? 0o755 } : { name: e.name, mode: e.mode ?? 0o644 }
-    await new Promise<void>((resolve, reject) => p.entry(header, e.body ?? '', err => err == null ? resolve() : reject(err)))
-  }
-  p.finalize()
-  await ended
-  return gzipSync(Buffer.concat(chunks))
-}
-
-/** busybox-static as a one-layer image, with the applets a test uses linked in /bin. */
-export async function busyboxLayer (extra: Array<{ name: string, body: string }> = []): Promise<Buffer> {
-  const applets = ['sh', 'echo', 'cat', 'ls', 'sleep', 'true', 'false', 'hostname', 'env', 'id', 'httpd', 'wc']
-  return await layerTar([
-    { name: 'bin/' },
-    { name: 'bin/busybox', body: readFileSync('/bin/busybox'), mode: 0o755 },
-    ...applets.map(a => ({ name: `bin/${a}`, linkname: 'busybox' })),
-    { name: 'etc/' },
-    ...extra
-  ])
-}
-
-/**
- * nginx from Debian's nginx-light as a one-layer image: the binary, the libraries ldd names, the
- * loader, its mime types, a small config (foreground, logs to stdout/stderr) and a page.
- */
-export async function nginxLayer (page: string): Promise<Buffer> {
-  const ldd = spawnSync('ldd', ['/usr/sbin/nginx'], { encoding: 'utf8' })
-  if (ldd.status !== 0) throw new Error('nginx-light is not installed (apt-get install nginx-light)')
-  const libs = [...ldd.stdout.matchAll(/(\/[^\s]+\.so[^\s]*)/g)].map(m => m[1])
-  const files = [...new Set(libs)].map(path => ({ name: path.slice(1), body: readFileSync(path), mode: 0o755 }))
-  const conf = `user www-data;
-worker_processes 1;
-daemon off;
-pid /run/nginx.pid;
-error_log /dev/stderr;
-events { worker_connections 64; }
-http {
-  include /etc/nginx/mime.types;
-  access_log /dev/stdout;
-  client_body_temp_path /var/lib/nginx/body;
-  server { listen 80; root /usr/share/nginx/html; }
-}
-`
-  return await layerTar([
-    { name: 'usr/' }, { name: 'usr/sbin/' }, { name: 'lib/' }, { name: 'lib/x86_64-linux-gnu/' }, { name: 'lib64/' }, { name: 'run/' }, { name: 'tmp/', mode: 0o1777 },
-    { name: 'var/' }, { name: 'var/lib/' }, { name: 'var/lib/nginx/' }, { name: 'var/log/' }, { name: 'var/log/nginx/' },
-    { name: 'usr/sbin/nginx', body: readFileSync('/usr/sbin/nginx'), mode: 0o755 },
-    ...files,
-    { name: 'etc/' }, { name: 'etc/nginx/' },
-    { name: 'etc/nginx/nginx.conf', body: conf },
-    { name: 'etc/nginx/mime.types', body: readFileSync('/etc/nginx/mime.types') },
-    { name: 'etc/passwd', body: 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n' },
-    { name: 'etc/group', body: 'root:x:0:\nwww-data:x:33:\n' },
-    { name: 'usr/share/' }, { name: 'usr/share/nginx/' }, { name: 'usr/share/nginx/html/' },
-    { name: 'usr/share/nginx/html/index.html', body: page }
-  ])
-}
-
-export interface PushedImage {
-  manifest: string
-  config: string
-  layers: string[]
-}
+export type PushedImage = LayoutImage
 
 async function pushBlob (host: string, repo: string, bytes: Buffer): Promise<string> {
   const digest = sha256(bytes)
@@ -257,29 +186,33 @@ async function send (url: string | URL, init: { method: string, body?: Buffer, h
   return await attempt(BEARER.get(origin))
 }
 
-export async function pushManifest (host: string, repo: string, ref: string, body: object, mediaType: string): Promise<string> {
-  const bytes = Buffer.from(JSON.stringify({ ...body, mediaType }))
+async function putManifest (host: string, repo: string, ref: string, bytes: Buffer, mediaType: string): Promise<void> {
   const res = await send(`http://${host}/v2/${repo}/manifests/${ref}`, { method: 'PUT', body: bytes, headers: { 'content-type': mediaType } })
   if (res.status !== 201) throw new Error(`manifest push: HTTP ${res.status} ${await res.text()}`)
-  return sha256(bytes)
 }
 
-/** Pushes an OCI image (layers + config) and tags it. */
-export async function pushImage (host: string, repo: string, tag: string, layers: Buffer[], config: object = {}, architecture = 'amd64'): Promise<PushedImage> {
-  const layerDigests = []
-  for (const l of layers) layerDigests.push(await pushBlob(host, repo, l))
-  const configBytes = Buffer.from(JSON.stringify({
-    architecture,
-    os: 'linux',
-    created: '2026-11-01T00:00:00Z',
-    config: { Cmd: ['sh'], Env: ['PATH=/bin'], ...config },
-    rootfs: { type: 'layers', diff_ids: layers.map(l => sha256(gunzipSync(l))) }
-  }))
-  const configDigest = await pushBlob(host, repo, configBytes)
-  const manifest = await pushManifest(host, repo, tag, {
-    schemaVersion: 2,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: configBytes.length },
-    layers: layers.map((l, i) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigests[i], size: l.length }))
-  }, 'application/vnd.oci.image.manifest.v1+json')
-  return { manifest, config: configDigest, layers: layerDigests }
+/** Pushes what `tag` names in the layout (an image, or an index and its images) as `repo:tag`, as `skopeo copy oci:… docker://…` does. */
+export async function pushLayout (host: string, repo: string, layout: Layout, tag: string): Promise<string> {
+  const push = async (d: Descriptor, ref: string): Promise<void> => {
+    const body = JSON.parse(layout.blob(d.digest).toString()) as { manifests?: Descriptor[], config?: Descriptor, layers?: Descriptor[] }
+    if (body.manifests !== undefined) for (const m of body.manifests) await push(m, m.digest)
+    else for (const b of [body.config as Descriptor, ...body.layers ?? []]) await pushBlob(host, repo, layout.blob(b.digest))
+    await putManifest(host, repo, ref, layout.blob(d.digest), d.mediaType)
+  }
+  const top = layout.tagged(tag)
+  await push(top, tag)
+  return top.digest
+}
+
+/** Builds a one-platform image (layers as uncompressed tars) in an OCI layout and pushes it as `repo:tag`. */
+export async function pushImage (host: string, repo: string, tag: string, layers: Buffer[], opts: ImageOptions = {}): Promise<PushedImage> {
+  const dir = mkdtempSync(join(tmpdir(), 'aurae-layout-'))
+  try {
+    const layout = new Layout(dir)
+    const image = layout.writeImage(tag, layers, opts)
+    await pushLayout(host, repo, layout, tag)
+    return image
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }

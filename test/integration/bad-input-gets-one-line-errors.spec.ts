@@ -77,7 +77,7 @@ describe('bad input gets a one-line error and a non-zero exit', () => {
     })
     const client = new WorkloadServiceClient(`unix:${node.sock}`, credentials.createInsecure())
     const call = async (spec: any): Promise<string> => await new Promise(resolve => {
-      const stream = client.run({ spec, detach: true })
+      const stream = client.run({ spec, detach: true, remove: false })
       stream.on('data', () => {})
       stream.on('error', (err: any) => resolve(err.details))
       stream.on('end', () => resolve('ok'))

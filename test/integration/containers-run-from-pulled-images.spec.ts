@@ -14,7 +14,7 @@ describe('containers run from pulled images', () => {
   beforeAll(async () => {
     registry = await startRegistry()
     busybox = `${registry.host}/busybox`
-    await pushImage(registry.host, 'busybox', 'latest', [await busyboxLayer([{ name: 'etc/passwd', body: 'root:x:0:0:root:/root:/bin/sh\nweb:x:33:33:web:/var/www:/bin/sh\n' }, { name: 'etc/group', body: 'root:x:0:\nweb:x:33:\n' }])], { Env: ['PATH=/bin', 'GREETING=from-image'], WorkingDir: '/etc' })
+    await pushImage(registry.host, 'busybox', 'latest', [await busyboxLayer([{ name: 'etc/passwd', body: 'root:x:0:0:root:/root:/bin/sh\nweb:x:33:33:web:/var/www:/bin/sh\n' }, { name: 'etc/group', body: 'root:x:0:\nweb:x:33:\n' }])], { config: { Env: ['PATH=/bin', 'GREETING=from-image'], WorkingDir: '/etc' } })
     node = await startNode('containers')
     shared = mkdtempSync(join(tmpdir(), 'aurae-volume-'))
   })
@@ -38,6 +38,20 @@ describe('containers run from pulled images', () => {
     expect(res.code).toBe(0)
     expect(res.stdout).toContain(`${pushed.layers[0].slice(7, 19)}: done\r\n`)
     expect(res.stdout.endsWith('hello\r\n')).toBe(true)
+  })
+
+  it('runs images in Docker\'s media types and with zstd or uncompressed layers', async () => {
+    const kinds = [
+      { repo: 'docker-gzip', format: 'docker', compression: 'gzip' },
+      { repo: 'oci-zstd', format: 'oci', compression: 'zstd' },
+      { repo: 'oci-plain', format: 'oci', compression: 'none' }
+    ] as const
+    for (const { repo, format, compression } of kinds) {
+      // Two layers, the second over the first, so each unpacks in turn.
+      await pushImage(registry.host, repo, 'latest', [await busyboxLayer(), await layerTar([{ name: 'etc/' }, { name: 'etc/kind', body: repo }])], { format, compression })
+      const res = await node.cli(['run', `${registry.host}/${repo}`, '--rm', '--', 'cat', '/etc/kind'])
+      expect(res).toEqual({ code: 0, stdout: repo, stderr: '' })
+    }
   })
 
   it('says why a command could not start, with Docker\'s exit codes, and keeps nothing with --rm', async () => {
@@ -118,7 +132,7 @@ describe('containers run from pulled images', () => {
   })
 
   it('runs nginx pulled as docker.io/library/nginx through the mirror, and curl gets its page', async () => {
-    await pushImage(registry.host, 'library/nginx', 'latest', [await nginxLayer('<h1>hello from nginx</h1>\n')], { Cmd: ['/usr/sbin/nginx'], ExposedPorts: { '80/tcp': {} } })
+    await pushImage(registry.host, 'library/nginx', 'latest', [await nginxLayer('<h1>hello from nginx</h1>\n')], { config: { Cmd: ['/usr/sbin/nginx'], ExposedPorts: { '80/tcp': {} } } })
     writeFileSync(join(node.data, 'registries.json'), JSON.stringify({ mirrors: { 'docker.io': [`http://${registry.host}`] } }))
     const port = 20000 + Math.floor(Math.random() * 20000)
     expect(await node.cli(['run', 'nginx', '-p', `${port}:80`, '-d'])).toMatchObject({ code: 0, stdout: 'nginx\n' })
@@ -168,7 +182,7 @@ describe('containers run on a peer', () => {
   })
 
   it('serves pages from nginx run on the peer with a published port', async () => {
-    await pushImage(registry.host, 'nginx', 'latest', [await nginxLayer('<p>on emily</p>\n')], { Cmd: ['/usr/sbin/nginx'] })
+    await pushImage(registry.host, 'nginx', 'latest', [await nginxLayer('<p>on emily</p>\n')], { config: { Cmd: ['/usr/sbin/nginx'] } })
     const port = 20000 + Math.floor(Math.random() * 20000)
     expect(await alice.cli(['run', `${registry.host}/nginx@emily`, '-p', `${port}:80`, '-d'])).toMatchObject({ code: 0, stdout: 'nginx\n' })
     const page = await until('nginx on emily to answer', async () => await fetch(`http://127.0.0.1:${port}/`).then(async r => r.ok ? await r.text() : undefined, () => undefined))

@@ -1,21 +1,25 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { busyboxLayer, layerTar, pushAs, pushImage, pushManifest, sha256, startRegistry, type TestRegistry } from '../helpers/registry.ts'
+import { busyboxLayer, layerTar, Layout, pushAs, pushImage, pushLayout, sha256, startRegistry, type TestRegistry } from '../helpers/registry.ts'
 import { startNode, type TestNode } from '../helpers/node.ts'
 
 describe('images are pulled from a real registry', () => {
   let registry: TestRegistry
   let node: TestNode
+  let layoutDir: string
   const blob = (digest: string): string => join(node.data, 'content', 'sha256', digest.slice(7))
   const images = async (): Promise<any[]> => JSON.parse((await node.cli(['images', '--json'])).stdout)
   beforeAll(async () => {
     registry = await startRegistry()
     node = await startNode('puller')
+    layoutDir = mkdtempSync(join(tmpdir(), 'aurae-layout-'))
   })
   afterAll(async () => {
     await node?.stop()
     registry?.stop()
+    rmSync(layoutDir, { recursive: true, force: true })
   })
 
   it('pulls by host and tag, verifies every blob, and lists the image', async () => {
@@ -41,20 +45,27 @@ describe('images are pulled from a real registry', () => {
   })
 
   it('resolves a manifest list to this machine\'s platform', async () => {
-    const amd = await pushImage(registry.host, 'multi', 'amd64', [await layerTar([{ name: 'arch', body: 'amd64' }])], {}, 'amd64')
-    const arm = await pushImage(registry.host, 'multi', 'arm64', [await layerTar([{ name: 'arch', body: 'arm64' }])], {}, 'arm64')
-    const size = (d: string): number => readFileSync(registry.blobPath(d)).length
-    const index = await pushManifest(registry.host, 'multi', 'latest', {
-      schemaVersion: 2,
-      manifests: [
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: arm.manifest, size: size(arm.manifest), platform: { os: 'linux', architecture: 'arm64' } },
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: amd.manifest, size: size(amd.manifest), platform: { os: 'linux', architecture: 'amd64' } }
-      ]
-    }, 'application/vnd.oci.image.index.v1+json')
+    const layout = new Layout(layoutDir)
+    const amd = layout.writeImage('amd64', [await layerTar([{ name: 'arch', body: 'amd64' }])], { architecture: 'amd64' })
+    const arm = layout.writeImage('arm64', [await layerTar([{ name: 'arch', body: 'arm64' }])], { architecture: 'arm64' })
+    const index = layout.writeIndex('latest', ['arm64', 'amd64'])
+    await pushLayout(registry.host, 'multi', layout, 'latest')
     expect((await node.cli(['pull', `${registry.host}/multi`])).code).toBe(0)
     const image = (await images()).find(i => i.name === `${registry.host}/multi:latest`)
     expect(image).toMatchObject({ digest: index, manifest: amd.manifest, config: amd.config })
     expect(existsSync(blob(arm.layers[0]))).toBe(false)
+  })
+
+  it('pulls Docker\'s media types: a manifest list of schema 2 manifests', async () => {
+    const layout = new Layout(join(layoutDir, 'docker'))
+    const amd = layout.writeImage('amd64', [await busyboxLayer()], { architecture: 'amd64', format: 'docker' })
+    layout.writeImage('arm64', [await layerTar([{ name: 'arch', body: 'arm64' }])], { architecture: 'arm64', format: 'docker' })
+    const list = layout.writeIndex('latest', ['amd64', 'arm64'], 'docker')
+    await pushLayout(registry.host, 'dockerish', layout, 'latest')
+    expect((await node.cli(['pull', `${registry.host}/dockerish`])).stdout).toBe(`${registry.host}/dockerish:latest\n${list}\n`)
+    const image = (await images()).find(i => i.name === `${registry.host}/dockerish:latest`)
+    expect(image).toMatchObject({ digest: list, manifest: amd.manifest, config: amd.config })
+    expect(image.layers).toEqual([{ digest: amd.layers[0], size: expect.any(Number), mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip' }])
   })
 
   it('refuses a corrupted blob and keeps nothing half-stored', async () => {
