@@ -57,6 +57,7 @@ export interface FollowOptions {
   tail: number
   /** True once no more output can come (the workload ended for good, or was removed). */
   done: () => boolean
+  /** Stops following; what is written by then is still read. */
   signal?: AbortSignal
 }
 
@@ -97,8 +98,9 @@ export async function * readLog (path: string, opts: FollowOptions): AsyncGenera
   }
   const wake = waker(path, opts.signal)
   try {
-    while (opts.signal?.aborted !== true) {
-      const finished = opts.done()
+    for (;;) {
+      // Stopping still reads what is written by then: a workload's last lines land just before its exit.
+      const finished = opts.done() || opts.signal?.aborted === true
       const more = readMore()
       if (more.length > 0) yield more
       if (finished) break

@@ -72,6 +72,17 @@ describe('reading a log', () => {
     expect(out).toEqual(['stdout:a\n', 'stdout:b\n', 'stdout:c\n', 'stdout:d\n'])
   })
 
+  it('still reads what was written when it is told to stop following', async () => {
+    writeFileSync(path, line('stdout', 'F', 'first'))
+    const stop = new AbortController()
+    const out = await collect(readLog(path, { follow: true, tail: -1, done: () => false, signal: stop.signal }), () => {
+      // The last line lands and the stop comes before the reader looks again, as at a workload's exit.
+      appendFileSync(path, line('stdout', 'F', 'last'))
+      stop.abort()
+    })
+    expect(out).toEqual(['stdout:first\n', 'stdout:last\n'])
+  })
+
   it('waits for a log that does not exist yet', async () => {
     let finished = false
     setTimeout(() => { writeFileSync(path, line('stdout', 'F', 'late')); finished = true }, 50)

@@ -19,6 +19,9 @@ export async function attach (supervisor: Supervisor, rec: WorkloadRecord, send:
     for await (const batch of readLog(supervisor.logPath(name), { follow: true, tail: -1, done, signal: stop.signal })) {
       for (const e of batch) await send({ output: { stream: e.stream, data: e.data } })
     }
+  } catch (err) {
+    // A caller that went away is not a failure of the workload's.
+    if (!signal.aborted) throw err
   } finally {
     supervisor.off('exit', onExit)
   }
