@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -71,6 +72,48 @@ describe('containers run from pulled images', () => {
     expect(over.stdout).toBe('overridden /bin 33:33\n')
     const entry = await node.cli(['run', busybox, '--name', 'env3', '--rm', '--entrypoint', 'echo', '--', 'via', 'entrypoint'])
     expect(entry.stdout).toBe('via entrypoint\n')
+  })
+
+  it('runs with Docker\'s default capabilities, no new privileges, its hostname and the usual mounts', async () => {
+    const res = await node.cli(['run', busybox, '--name', 'inside', '--rm', '--', 'sh', '-c', 'cat /proc/self/status /proc/self/mounts /etc/hosts'])
+    expect(res.code).toBe(0)
+    // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP
+    expect(res.stdout).toMatch(/^CapEff:\s+00000000a80425fb$/m)
+    expect(res.stdout).toMatch(/^CapBnd:\s+00000000a80425fb$/m)
+    expect(res.stdout).toMatch(/^NoNewPrivs:\s+1$/m)
+    const mounts = res.stdout.split('\n').map(l => l.split(' ')).filter(f => f.length === 6).map(f => `${f[1]} ${f[2]}`)
+    for (const m of ['/ overlay', '/proc proc', '/dev tmpfs', '/dev/pts devpts', '/dev/shm tmpfs', '/dev/mqueue mqueue', '/sys sysfs']) expect(mounts).toContain(m)
+    expect(mounts.some(m => m.startsWith('/etc/hosts ')) && mounts.some(m => m.startsWith('/etc/resolv.conf '))).toBe(true)
+    expect(res.stdout).toContain('127.0.1.1\tinside\n')
+  })
+
+  it('limits a container through the runtime\'s cgroups and reports an OOM kill', async () => {
+    const cgroup = (controller: string, name: string): string =>
+      join('/sys/fs/cgroup', controller, 'aurae', createHash('sha256').update(node.data).digest('hex').slice(0, 12), `ct-${name}`)
+    expect((await node.cli(['run', busybox, '--name', 'capped', '-d', '--cpus', '0.5', '--memory', '48M', '--pids', '20', '--', 'sleep', '60'])).code).toBe(0)
+    // -d returns once the runtime runs; it makes the cgroups as it creates the container.
+    await until('the container\'s cgroups', () => existsSync(join(cgroup('pids', 'capped'), 'pids.max')))
+    expect(readFileSync(join(cgroup('cpu', 'capped'), 'cpu.cfs_quota_us'), 'utf8').trim()).toBe('50000')
+    expect(readFileSync(join(cgroup('memory', 'capped'), 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(48 * 1024 * 1024))
+    expect(readFileSync(join(cgroup('pids', 'capped'), 'pids.max'), 'utf8').trim()).toBe('20')
+    expect((await node.cli(['rm', '-f', 'capped'])).code).toBe(0)
+    expect(existsSync(cgroup('memory', 'capped'))).toBe(false)
+
+    const hog = await node.cli(['run', busybox, '--name', 'hog', '--memory', '24M', '--', 'sh', '-c', 'x=$(/bin/busybox yes | /bin/busybox head -c 200000000); echo survived'])
+    expect(hog.code).toBe(137)
+    expect(hog.stdout).toBe('')
+    expect(hog.stderr).toContain('hog was killed for using more than its memory limit (24M)')
+    expect(await workload(node, 'hog')).toMatchObject({ state: 'exited', exitCode: 137, oomKilled: true })
+  })
+
+  it('gives --net none a loopback of its own, and --net host the host\'s network', async () => {
+    const none = await node.cli(['run', busybox, '--name', 'nonet', '--rm', '--net', 'none', '--', 'sh', '-c', 'ls -l /proc/self/ns/net; cat /proc/net/dev'])
+    const interfaces = none.stdout.split('\n').slice(3).map(l => l.split(':')[0].trim()).filter(Boolean)
+    expect(interfaces).toEqual(['lo'])
+    const hostNs = readlinkSync('/proc/self/ns/net')
+    expect(none.stdout).not.toContain(hostNs)
+    const host = await node.cli(['run', busybox, '--name', 'hostnet', '--rm', '--net', 'host', '--', 'ls', '-l', '/proc/self/ns/net'])
+    expect(host.stdout).toContain(hostNs)
   })
 
   it('binds volumes, read-write and read-only', async () => {

@@ -71,7 +71,7 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver {
   const bundleOf = (rec: WorkloadRecord): string => join(init.dataDir, 'containers', rec.spec.name)
   const idOf = (rec: WorkloadRecord): string => `aurae-${init.nodeKey}-${rec.spec.name}`
   const cgroupOf = (rec: WorkloadRecord): string => init.cgroups.version === 'none' ? '' : `ct-${rec.spec.name}`
-  // `run` in the foreground deletes its container when it ends; state is left only when the runtime was killed.
+  // `run` in the foreground deletes its container when it ends, unless told to keep it or killed.
   const deleteState = async (rec: WorkloadRecord): Promise<void> => {
     if (existsSync(join(stateRoot, idOf(rec)))) await run(runtime, ['--root', stateRoot, 'delete', '--force', idOf(rec)]).catch(() => {})
   }
@@ -113,8 +113,11 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver {
       }, ids)
       await writeFile(join(bundle, 'config.json'), JSON.stringify(oci, null, 2))
       return {
-        // The runtime's own messages go to a log of their own, not into the container's stderr.
-        argv: [runtime, '--root', stateRoot, '--log', join(bundle, RUNTIME_LOG), '--log-format', 'json', 'run', '--bundle', bundle, idOf(rec)],
+        // The runtime's own messages go to a log of their own. With a memory limit the container (and
+        // its cgroup) is kept after the exit, so the supervisor can read whether it was OOM-killed;
+        // release deletes it.
+        argv: [runtime, '--root', stateRoot, '--log', join(bundle, RUNTIME_LOG), '--log-format', 'json', 'run',
+          ...(spec.limits.memoryBytes > 0 ? ['--keep'] : []), '--bundle', bundle, idOf(rec)],
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
         workdir: bundle,
         cgroup: '',
