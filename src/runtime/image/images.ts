@@ -105,10 +105,20 @@ export class Images {
       if (report) onProgress({ layer: short, status: 'done', current: blob.size, total: blob.size })
     }
     await fetchBlob(config, false)
+    // After a failure no new layer starts, and the pull answers only once the ones under way have ended.
     const queue = [...layers]
-    await Promise.all(Array.from({ length: PARALLEL_LAYERS }, async () => {
-      for (let l = queue.shift(); l !== undefined; l = queue.shift()) await fetchBlob(l, true)
+    const workers = await Promise.allSettled(Array.from({ length: PARALLEL_LAYERS }, async () => {
+      for (let l = queue.shift(); l !== undefined; l = queue.shift()) {
+        try {
+          await fetchBlob(l, true)
+        } catch (err) {
+          queue.length = 0
+          throw err
+        }
+      }
     }))
+    const failed = workers.find(w => w.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
     const cfg = JSON.parse((await this.content.read(config.digest)).toString()) as { created?: string }
     const record: ImageRecord = {
       name: formatImageReference(ref),
