@@ -120,7 +120,10 @@ http {
 
 /** An OCI image layout at `dir`: its tags, and its blobs by digest. */
 export class Layout {
-  constructor (readonly dir: string) {
+  readonly dir: string
+
+  constructor (dir: string) {
+    this.dir = dir
     mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true })
     if (!existsSync(join(dir, 'oci-layout'))) {
       writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
