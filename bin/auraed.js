@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // Kept to syntax every Node parses, so an old Node gets one line instead of a stack trace.
 const major = Number(process.versions.node.split('.')[0])
 if (major < 22) {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidArgumentError } from '../../errors.ts'
 import { formatNodeName, parseNodeName } from '../../names/parse.ts'
-import { resolvePaths } from '../../node/config.ts'
+import { AURAED_NODE_FLAGS, resolvePaths } from '../../node/config.ts'
 import { connect } from '../client.ts'
 import type { Command } from '../context.ts'
 import { CliError, EXIT } from '../exit.ts'
@@ -61,7 +61,7 @@ export const up: Command = {
     if (!(await answers(paths.sock))) {
       if (flags.foreground !== true) mkdirSync(paths.data, { recursive: true, mode: 0o700 })
       const logFile = join(paths.data, 'auraed.log')
-      const args = [AURAED, '--sock', paths.sock, '--key', paths.key, '--data', paths.data]
+      const args = [...AURAED_NODE_FLAGS, AURAED, '--sock', paths.sock, '--key', paths.key, '--data', paths.data]
       if (flags['log-max-bytes'] !== undefined) args.push('--log-max-bytes', flags['log-max-bytes'] as string)
       for (const a of flags.listen as string[] | undefined ?? []) args.push('--listen', a)
       for (const a of flags.bootstrap as string[] | undefined ?? []) args.push('--bootstrap', a)
