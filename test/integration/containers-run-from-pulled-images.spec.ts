@@ -116,6 +116,21 @@ describe('containers run from pulled images', () => {
     expect(host.stdout).toContain(hostNs)
   })
 
+  it('unmounts what the runtime left mounted in its state directory when the container goes', async () => {
+    await node.cli(['run', busybox, '--name', 'leaky', '-d', '--', 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'])
+    const state = join(node.data, 'oci-state', `aurae-${createHash('sha256').update(node.data).digest('hex').slice(0, 12)}-leaky`)
+    await until('the runtime\'s state', () => existsSync(join(state, 'state.json')))
+    // runc bind-mounts a read-only copy of itself there while it starts; killed at that moment, it leaves it.
+    const leak = join(state, 'runc.leaked')
+    writeFileSync(leak, '')
+    expect((await run('mount', ['--bind', '-o', 'ro', '/usr/sbin/runc', leak])).code).toBe(0)
+    expect((await node.cli(['stop', 'leaky'])).code).toBe(0)
+    expect(readFileSync('/proc/self/mounts', 'utf8')).not.toContain(leak)
+    expect(existsSync(state)).toBe(false)
+    expect(existsSync(join(node.data, 'containers', 'leaky'))).toBe(false)
+    await node.cli(['rm', 'leaky'])
+  })
+
   it('binds volumes, read-write and read-only', async () => {
     writeFileSync(join(shared, 'in.txt'), 'from the host\n')
     const rw = await node.cli(['run', busybox, '--name', 'vol1', '--rm', '-v', `${shared}:/data`, '--', 'sh', '-c', 'cat /data/in.txt; echo from the container > /data/out.txt'])
@@ -234,3 +249,4 @@ describe('containers run on a peer', () => {
     expect((await alice.cli(['stop', 'nginx@emily'])).code).toBe(0)
   })
 })
+

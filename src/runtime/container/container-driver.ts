@@ -12,7 +12,7 @@ import type { ContentStore } from '../image/content-store.ts'
 import type { Images } from '../image/images.ts'
 import type { WorkloadRecord } from '../workload.ts'
 import { ociConfig, resolveUser, type ImageConfig } from './oci-config.ts'
-import { imageRoot, overlayOf, unmountOverlay } from './rootfs.ts'
+import { imageRoot, overlayOf, unmountUnder } from './rootfs.ts'
 import type { BridgeNetwork } from './cni.ts'
 
 const run = promisify(execFile)
@@ -133,8 +133,10 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver {
       await deleteState(rec)
       if (rec.spec.container?.network === 'bridge') await init.network.detach(idOf(rec), rec.spec.container.ports ?? [])
       const bundle = bundleOf(rec)
-      await unmountOverlay(bundle)
+      const state = join(stateRoot, idOf(rec))
+      await unmountUnder(bundle, state)
       await rm(bundle, { recursive: true, force: true })
+      await rm(state, { recursive: true, force: true })
       if (init.cgroups.version !== 'none') await init.cgroups.remove(cgroupOf(rec)).catch(() => {})
     }
   }

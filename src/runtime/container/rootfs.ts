@@ -50,7 +50,7 @@ export async function imageRoot (image: ImageRecord, content: ContentStore, dir:
  * `<bundle>/rootfs`; the workload's monitor mounts it for the run and unmounts it after.
  */
 export async function overlayOf (lower: string, bundle: string): Promise<{ target: string, options: string }> {
-  await unmountOverlay(bundle)
+  await unmountUnder(bundle)
   for (const d of ['upper', 'work', 'rootfs']) await mkdir(join(bundle, d), { recursive: true })
   // The overlay's root takes its mode from the upper directory.
   await chmod(join(bundle, 'upper'), 0o755)
@@ -59,8 +59,13 @@ export async function overlayOf (lower: string, bundle: string): Promise<{ targe
   return { target: join(bundle, 'rootfs'), options: `lowerdir=${lower},upperdir=${join(bundle, 'upper')},workdir=${join(bundle, 'work')}` }
 }
 
-export async function unmountOverlay (bundle: string): Promise<void> {
-  const mounts = await readFile('/proc/self/mounts', 'utf8')
-  const target = join(bundle, 'rootfs')
-  if (mounts.split('\n').some(l => l.split(' ')[1] === target)) await run('umount', ['-l', target]).catch(() => {})
+/**
+ * Unmounts whatever is still mounted at or below `dirs`, deepest first: a root whose monitor was
+ * killed, or what a runtime killed mid-start left in its state directory.
+ */
+export async function unmountUnder (...dirs: string[]): Promise<void> {
+  // /proc/self/mounts writes a space in a path as \040.
+  const points = (await readFile('/proc/self/mounts', 'utf8')).split('\n').map(l => (l.split(' ')[1] ?? '').replaceAll('\\040', ' '))
+  const below = points.filter(p => dirs.some(d => p === d || p.startsWith(`${d}/`))).sort((a, b) => b.length - a.length)
+  for (const p of below) await run('umount', ['-l', p]).catch(() => {})
 }
