@@ -54,12 +54,12 @@ export class ContentStore {
     const hash = createHash('sha256')
     const fh = await open(tmp, 'wx', 0o600)
     let written = 0
-    // Network chunks are small; gather them into large writes.
+    // Network chunks are small; gather them into large writes (one writev, no copy).
     let pending: Uint8Array[] = []
     let pendingBytes = 0
     const flush = async (): Promise<void> => {
       if (pendingBytes === 0) return
-      await fh.write(Buffer.concat(pending, pendingBytes))
+      await fh.writev(pending)
       onBytes?.(pendingBytes)
       pending = []
       pendingBytes = 0
