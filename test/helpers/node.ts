@@ -67,7 +67,9 @@ export function isAlive (pid: number): boolean {
 }
 
 /** Makes a node's files in a fresh temp dir and brings it up as `name`; with null, only starts auraed.
- * With `netns`, the daemon runs in that network namespace (its socket stays on the shared filesystem). */
+ * With `netns`, the daemon runs in that network namespace (its socket stays on the shared filesystem).
+ * It enters only the network namespace: `ip netns exec` would also mount a /sys of its own, without
+ * the cgroup hierarchies a host's daemon sees. */
 export async function startNode (name: string | null = 'alice@example.org', extra: string[] = ['--listen', '/ip4/127.0.0.1/tcp/0'], netns?: string): Promise<TestNode> {
   const dir = mkdtempSync(join(tmpdir(), 'aurae-test-'))
   const sock = join(dir, 'aurae.sock')
@@ -86,7 +88,7 @@ export async function startNode (name: string | null = 'alice@example.org', extr
     spawnCli: (args, opts = {}) => spawn(process.execPath, [AURAE, '--sock', sock, ...args], { env, ...opts }),
     up: async () => netns === undefined
       ? await cli(upArgs)
-      : await run('ip', ['netns', 'exec', netns, process.execPath, AURAE, '--sock', sock, ...upArgs], { env }),
+      : await run('nsenter', [`--net=/run/netns/${netns}`, process.execPath, AURAE, '--sock', sock, ...upArgs], { env }),
     daemonPid: async () => JSON.parse((await cli(['status', '--json'])).stdout).pid as number,
     stop: async () => {
       let pid: number | undefined

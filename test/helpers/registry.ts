@@ -43,14 +43,19 @@ export async function startRegistry (user?: { name: string, password: string }):
 }
 
 /** Writes the config into `dir` and runs docker-registry until stop, which also removes `dir`. */
-async function serveRegistry (dir: string, auth: string, onStop = (): void => {}): Promise<TestRegistry> {
-  const port = await freePort()
-  writeFileSync(join(dir, 'config.yml'), `version: 0.1
+/** A docker-registry config serving the storage under `dir` on 127.0.0.1:`port`. */
+function writeConfig (dir: string, name: string, port: number, auth = ''): string {
+  writeFileSync(join(dir, name), `version: 0.1
 log: { level: error }
 storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }
 http: { addr: 127.0.0.1:${port} }
 ${auth}`)
-  const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' })
+  return join(dir, name)
+}
+
+async function serveRegistry (dir: string, auth: string, onStop = (): void => {}): Promise<TestRegistry> {
+  const port = await freePort()
+  const child: ChildProcess = spawn('docker-registry', ['serve', writeConfig(dir, 'config.yml', port, auth)], { stdio: 'ignore' })
   const host = `127.0.0.1:${port}`
   const stop = (): void => {
     child.kill('SIGKILL')
@@ -69,6 +74,23 @@ ${auth}`)
     blobPath: digest => join(dir, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256', digest.slice(7, 9), digest.slice(7), 'data'),
     stop
   }
+}
+
+/**
+ * The same images served from inside network namespace `netns`, on its own loopback, as a test host's
+ * local registry: a second docker-registry over `registry`'s storage. Stop it before `registry`.
+ */
+export async function serveInside (registry: TestRegistry, netns: string): Promise<{ host: string, stop: () => void }> {
+  const port = await freePort()
+  const child = spawn('ip', ['netns', 'exec', netns, 'docker-registry', 'serve', writeConfig(registry.dir, `config-${netns}.yml`, port)], { stdio: 'ignore' })
+  const stop = (): void => { child.kill('SIGKILL') }
+  try {
+    await until('the registry in the namespace to answer', () => spawnSync('ip', ['netns', 'exec', netns, 'nc', '-z', '127.0.0.1', String(port)]).status === 0)
+  } catch (err) {
+    stop()
+    throw err
+  }
+  return { host: `127.0.0.1:${port}`, stop }
 }
 
 /** One request the token server answered: what was asked, by whom, and what it granted. */
