@@ -20,7 +20,8 @@ const RUNTIME_LOG = 'runtime.log'
 
 /**
  * What the runtime's JSON log says went wrong before the container's process ran, with Docker's
- * exit codes: 127 for a command that does not exist, 126 for one that cannot be run, 125 otherwise.
+ * exit codes: 127 for a command that does not exist, 126 for one that cannot be run, 125 for a
+ * container the runtime could not make.
  */
 export function runtimeFailure (log: string): { exitCode: number, error: string } | undefined {
   const errors = log.split('\n').flatMap(line => {
@@ -31,9 +32,10 @@ export function runtimeFailure (log: string): { exitCode: number, error: string 
       return []
     }
   })
-  // Only a process that never started: a runtime's complaint while tearing down keeps the workload's own code.
-  const said = errors.findLast(e => /container process|executable file/i.test(e))
+  // Only a run that failed: a runtime's complaint while tearing down keeps the workload's own code.
+  const said = errors.findLast(e => /container process|executable file|^(runc|crun) run failed: /i.test(e))
   if (said === undefined) return undefined
+  if (!/container process|executable file/i.test(said)) return { exitCode: 125, error: `the runtime could not make the container: ${said.replace(/^(runc|crun) run failed: /, '')}` }
   // runc: "runc run failed: unable to start container process: exec: "x": …"; crun names the file and the errno.
   const reason = said.replace(/^.*?unable to start container process: /, '').replace(/^(runc|crun) run failed: /, '')
   const exitCode = /no such file or directory|not found/i.test(said) ? 127 : /permission denied|exec format error/i.test(said) ? 126 : 125

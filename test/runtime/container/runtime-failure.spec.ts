@@ -19,6 +19,10 @@ describe('runtimeFailure', () => {
     expect(runtimeFailure(line('error', 'runc run failed: unable to start container process: error during container init: error mounting "proc"'))?.exitCode).toBe(125)
   })
 
+  it('says 125 when the runtime could not make the container at all', () => {
+    expect(runtimeFailure(line('error', 'runc run failed: invalid file system type on \'/sys/fs/cgroup\''))).toEqual({ exitCode: 125, error: 'the runtime could not make the container: invalid file system type on \'/sys/fs/cgroup\'' })
+  })
+
   it('leaves the workload\'s own exit alone when the process did start', () => {
     expect(runtimeFailure('')).toBeUndefined()
     expect(runtimeFailure(line('warning', 'unable to start container process: nothing really'))).toBeUndefined()
