@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { childrenOf, startNode, until, workload, type TestNode } from '../helpers/node.ts'
 
 describe('exec runs executables attached and detached', () => {
@@ -91,6 +93,21 @@ describe('exec runs executables attached and detached', () => {
     const stop = await node.cli(['stop', 'stubborn', '--timeout', '1'])
     expect(stop.code).toBe(0)
     expect(await workload(node, 'stubborn')).toMatchObject({ state: 'exited', signal: 'SIGKILL' })
+  })
+
+  it('stops several workloads at once and names each in the order given', async () => {
+    // Each leaves cleanly on SIGTERM only once the other has had its SIGTERM too: stopped one after
+    // the other, the first would be SIGKILLed at its timeout.
+    const dir = mkdtempSync(join(tmpdir(), 'aurae-stop-'))
+    const waiter = (me: string, other: string): string => `trap 'touch ${dir}/${me}; while [ ! -e ${dir}/${other} ]; do sleep 0.05; done; exit 0' TERM; while :; do sleep 0.05; done`
+    await node.cli(['exec', 'pair-a', '-d', '--', 'sh', '-c', waiter('a', 'b')])
+    await node.cli(['exec', 'pair-b', '-d', '--', 'sh', '-c', waiter('b', 'a')])
+    const res = await node.cli(['stop', 'pair-a', 'pair-b', 'nope', '--timeout', '5'])
+    expect(res).toEqual({ code: 1, stdout: 'pair-a\npair-b\n', stderr: 'aurae: no workload named nope\n' })
+    expect(await workload(node, 'pair-a')).toMatchObject({ state: 'exited', exitCode: 0, signal: null })
+    expect(await workload(node, 'pair-b')).toMatchObject({ state: 'exited', exitCode: 0, signal: null })
+    expect((await node.cli(['rm', 'pair-a', 'pair-b'])).stdout).toBe('pair-a\npair-b\n')
+    rmSync(dir, { recursive: true, force: true })
   })
 
   it('refuses to remove a running workload without --force, and removes it with', async () => {

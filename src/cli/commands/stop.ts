@@ -5,21 +5,23 @@ import type { Command, Context } from '../context.ts'
 import { EXIT, report } from '../exit.ts'
 import { progress } from '../output.ts'
 
-/** Runs `act` for every name, printing the name on success and the error on failure. */
+/** Runs `act` for every name at once, then prints, in the order given, each name done or its error. */
 async function each (names: string[], verb: string, act: (name: string) => Promise<void>): Promise<number> {
   if (names.length === 0) throw new InvalidArgumentError(`missing workload name: aurae ${verb} NAME...`)
   names.forEach(assertWorkloadTarget)
+  const p = progress(`${verb === 'stop' ? 'stopping' : 'removing'} ${names.join(', ')}`)
+  const results = await Promise.allSettled(names.map(act))
+  p.done()
   let code: number = EXIT.ok
-  for (const name of names) {
-    try {
-      await act(name)
-      process.stdout.write(name + '\n')
-    } catch (err) {
-      const r = report(err)
-      process.stderr.write(`aurae: ${r.message}\n`)
-      code = Math.max(code, r.code)
+  results.forEach((r, i) => {
+    if (r.status === 'fulfilled') {
+      process.stdout.write(names[i] + '\n')
+      return
     }
-  }
+    const { code: failed, message } = report(r.reason)
+    process.stderr.write(`aurae: ${message}\n`)
+    code = Math.max(code, failed)
+  })
   return code
 }
 
@@ -27,7 +29,7 @@ export const stop: Command = {
   spec: {
     name: 'stop',
     usage: 'stop NAME... [--timeout SECONDS]',
-    summary: 'Stops workloads: SIGTERM, then SIGKILL to the whole cell after the timeout.',
+    summary: 'Stops workloads, all at once: SIGTERM, then SIGKILL to the whole cell after the timeout.',
     flags: { timeout: { type: 'string', short: 't', help: 'seconds to wait before SIGKILL (default 10)', value: 'S' } },
     maxPositionals: Infinity
   },
@@ -35,13 +37,7 @@ export const stop: Command = {
     const t = parsed.flags.timeout as string | undefined
     if (t !== undefined && !/^\d+$/.test(t)) throw new InvalidArgumentError(`invalid --timeout "${t}": expected whole seconds`)
     return await each(parsed.positionals, 'stop', async name => {
-      const d = ctx.daemon()
-      const p = progress(`stopping ${name}`)
-      try {
-        await d.workloads.stop({ name, timeoutSeconds: t === undefined ? undefined : Number(t) })
-      } finally {
-        p.done()
-      }
+      await ctx.daemon().workloads.stop({ name, timeoutSeconds: t === undefined ? undefined : Number(t) })
     })
   }
 }
