@@ -90,9 +90,9 @@ describe('containers run from pulled images', () => {
   it('limits a container through the runtime\'s cgroups and reports an OOM kill', async () => {
     const cgroup = (controller: string, name: string): string =>
       join('/sys/fs/cgroup', controller, 'aurae', createHash('sha256').update(node.data).digest('hex').slice(0, 12), `ct-${name}`)
-    expect((await node.cli(['run', busybox, '--name', 'capped', '-d', '--cpus', '0.5', '--memory', '48M', '--pids', '20', '--', 'sleep', '60'])).code).toBe(0)
-    // -d returns once the runtime runs; it makes the cgroups as it creates the container.
-    await until('the container\'s cgroups', () => existsSync(join(cgroup('pids', 'capped'), 'pids.max')))
+    expect((await node.cli(['run', busybox, '--name', 'capped', '-d', '--cpus', '0.5', '--memory', '48M', '--pids', '20', '--', 'sh', '-c', 'echo up; exec sleep 60'])).code).toBe(0)
+    // -d returns once the runtime runs; its limits are in place before the container's process starts.
+    await until('the container to start', async () => (await node.cli(['logs', 'capped'])).stdout === 'up\n')
     expect(readFileSync(join(cgroup('cpu', 'capped'), 'cpu.cfs_quota_us'), 'utf8').trim()).toBe('50000')
     expect(readFileSync(join(cgroup('memory', 'capped'), 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(48 * 1024 * 1024))
     expect(readFileSync(join(cgroup('pids', 'capped'), 'pids.max'), 'utf8').trim()).toBe('20')
