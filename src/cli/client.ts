@@ -18,7 +18,6 @@ export interface Daemon {
   observe: ServiceClient<typeof ObserveServiceService>
   mesh: ServiceClient<typeof MeshServiceService>
   images: ServiceClient<typeof ImageServiceService>
-  close: () => void
 }
 
 /** Connects lazily to the daemon at `sock`, first checking that the socket is there and ours. */
@@ -41,8 +40,7 @@ export function connect (sock: string): Daemon {
     cells: channel.client(CellServiceService),
     observe: channel.client(ObserveServiceService),
     mesh: channel.client(MeshServiceService),
-    images: channel.client(ImageServiceService),
-    close: () => channel.close()
+    images: channel.client(ImageServiceService)
   }
 }
 

@@ -6,7 +6,7 @@ import { connect as connectH2, constants, type ClientHttp2Session, type ClientHt
 import { createConnection } from 'node:net'
 
 /** The gRPC status codes the CLI tells apart. */
-export const Status = { OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, INTERNAL: 13, UNAVAILABLE: 14 } as const
+export const Status = { OK: 0, UNKNOWN: 2, INVALID_ARGUMENT: 3, INTERNAL: 13, UNAVAILABLE: 14 } as const
 
 /** A call that ended with a status other than OK. */
 export class GrpcError extends Error {
@@ -46,11 +46,6 @@ export class Channel {
         : async (req: unknown) => await this.unary(def, req)
     }
     return methods as ServiceClient<S>
-  }
-
-  close (): void {
-    this.session?.close()
-    this.session = undefined
   }
 
   private async unary<Req, Res>(def: MethodDefinition<Req, Res>, req: Req): Promise<Res> {
