@@ -30,6 +30,9 @@ type Streaming<D> = D extends MethodDefinition<infer Q, infer R> & { responseStr
 /** A client for a service: unary methods return a promise, server-streaming ones an async iterable. */
 export type ServiceClient<S> = { [K in keyof S]: S[K] extends { responseStream: true } ? Streaming<S[K]> : Unary<S[K]> }
 
+const WINDOW = 4 * 1024 * 1024
+const FRAME = 1024 * 1024
+
 /** One HTTP/2 connection to the daemon's socket, opened on first use and shared by every call. */
 export class Channel {
   private session?: ClientHttp2Session
@@ -83,18 +86,10 @@ export class Channel {
     stream.on('trailers', fromHeaders)
     let failure: Error | undefined
     stream.on('error', err => { failure = err })
-    let buffered: Buffer = Buffer.alloc(0)
+    const messages = new MessageReader()
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
-        buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
-        while (buffered.length >= 5) {
-          if (buffered[0] !== 0) throw new GrpcError(Status.INTERNAL, 'the daemon sent a compressed message')
-          const length = buffered.readUInt32BE(1)
-          if (buffered.length < 5 + length) break
-          const message = buffered.subarray(5, 5 + length)
-          buffered = buffered.subarray(5 + length)
-          yield def.responseDeserialize(message)
-        }
+        for (let message = messages.push(chunk); message !== undefined; message = messages.next()) yield def.responseDeserialize(message)
       }
     } catch (err) {
       if (err instanceof GrpcError) throw err
@@ -109,7 +104,9 @@ export class Channel {
 
   private open (path: string): ClientHttp2Stream {
     if (this.session === undefined || this.session.closed || this.session.destroyed) {
-      const session = connectH2('http://localhost', { createConnection: () => createConnection(this.sock) })
+      // Large windows and frames: attached output streams in messages of hundreds of KB.
+      const session = connectH2('http://localhost', { createConnection: () => createConnection(this.sock), settings: { initialWindowSize: WINDOW, maxFrameSize: FRAME } })
+      session.once('connect', () => session.setLocalWindowSize(WINDOW))
       // Failures surface on each call's stream.
       session.on('error', () => {})
       this.session = session
@@ -125,6 +122,32 @@ export class Channel {
   private unavailable (err: Error): GrpcError {
     const code = (err as NodeJS.ErrnoException).code ?? ''
     return new GrpcError(Status.UNAVAILABLE, `${code !== '' ? `${code}: ` : ''}${err.message}`)
+  }
+}
+
+/** Length-prefixed gRPC messages out of HTTP/2 chunks; a message's chunks are joined once, when it is whole. */
+class MessageReader {
+  private chunks: Buffer[] = []
+  private bytes = 0
+
+  /** Takes a chunk; returns the first message it completes. */
+  push (chunk: Buffer): Buffer | undefined {
+    this.chunks.push(chunk)
+    this.bytes += chunk.length
+    return this.next()
+  }
+
+  /** The next whole message held, if any. */
+  next (): Buffer | undefined {
+    if (this.bytes < 5) return undefined
+    const head = this.chunks[0].length >= 5 ? this.chunks[0] : Buffer.concat(this.chunks)
+    if (head[0] !== 0) throw new GrpcError(Status.INTERNAL, 'the daemon sent a compressed message')
+    const length = head.readUInt32BE(1)
+    if (this.bytes < 5 + length) return undefined
+    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.bytes)
+    this.chunks = all.length > 5 + length ? [all.subarray(5 + length)] : []
+    this.bytes = all.length - 5 - length
+    return all.subarray(5, 5 + length)
   }
 }
 

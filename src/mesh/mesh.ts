@@ -23,6 +23,7 @@ import { toStatus } from '../node/grpc-status.ts'
 import type { NodeKey } from '../node/keys.ts'
 import type { PeerRecord, Store } from '../store/store.ts'
 import { issueToken, readToken } from './token.ts'
+import { frame, pacedFrames } from './paced-frames.ts'
 import { nameKey, nameSelectors, nameValidators, openNameRecord, signNameRecord } from './names.ts'
 
 export const PEER_PROTOCOL = '/aurae/peer/1.0.0'
@@ -52,7 +53,8 @@ async function createHost (init: MeshInit) {
     addresses: { listen: init.listen },
     transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // A paused stream (a slow reader) holds what the window let in: keep that under yamux's 4 MB read buffer.
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: 2 * 1024 * 1024 } })],
     // A private mesh: peers on private and loopback addresses are the normal case.
     connectionGater: { denyDialMultiaddr: () => false },
     services: {
@@ -280,17 +282,20 @@ export class Mesh {
     const onAbort = (): void => stream.abort(new Error('the caller went away'))
     signal.addEventListener('abort', onAbort)
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
-      await lp.write(RpcRequest.encode({ method: path, payload, callerName: this.init.self().name }).finish())
-      for (;;) {
-        const res = RpcResponse.decode((await lp.read()).subarray())
+      stream.send(frame(RpcRequest.encode({ method: path, payload, callerName: this.init.self().name }).finish()))
+      // Read at the caller's pace: a slow caller (an attached run piped into something slow) slows the peer.
+      let ended = false
+      for await (const bytes of pacedFrames(stream, MAX_FRAME)) {
+        const res = RpcResponse.decode(bytes)
         if (!res.end) {
           await onPayload(Buffer.from(res.payload))
           continue
         }
         if (res.code !== 0) throw new RemoteError(res.error, res.code)
+        ended = true
         break
       }
+      if (!ended) throw new Error('the peer closed the call without an answer')
       await stream.close().catch(() => {})
     } catch (err) {
       if (err instanceof RemoteError) throw err

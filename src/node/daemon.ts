@@ -9,7 +9,6 @@ import { FailedPreconditionError, messageOf } from '../errors.ts'
 import { CellServiceService } from '../gen/aurae/cells/v0/cells.ts'
 import { NodeServiceService } from '../gen/aurae/node/v0/node.ts'
 import { ObserveServiceService } from '../gen/aurae/observe/v0/observe.ts'
-import { WorkloadServiceService } from '../gen/aurae/workloads/v0/workloads.ts'
 import { MeshServiceService } from '../gen/aurae/mesh/v0/mesh.ts'
 import { Mesh } from '../mesh/mesh.ts'
 import { parseName } from '../names/parse.ts'
@@ -30,6 +29,7 @@ import { Images } from '../runtime/image/images.ts'
 import { containerDriver } from '../runtime/container/container-driver.ts'
 import { BridgeNetwork } from '../runtime/container/cni.ts'
 import { workloadHandlers } from './api/workloads.ts'
+import { WorkloadService } from './api/run-response.ts'
 import { authorize, type Caller } from './authz.ts'
 import type { NodePaths } from './config.ts'
 import { createKey, loadKey, type NodeKey } from './keys.ts'
@@ -213,7 +213,7 @@ export class Daemon {
     const caller: Caller = { kind: 'local', uid: process.getuid?.() ?? 0 }
     const supervisor = (): Supervisor => this.active.supervisor
     this.server.addService(NodeServiceService, this.api.add('node', NodeServiceService, nodeHandlers(this), caller))
-    this.server.addService(WorkloadServiceService, this.api.add('workloads', WorkloadServiceService, workloadHandlers(supervisor), caller))
+    this.server.addService(WorkloadService, this.api.add('workloads', WorkloadService, workloadHandlers(supervisor), caller))
     this.server.addService(CellServiceService, this.api.add('cells', CellServiceService, cellHandlers(() => this.active.cells, supervisor), caller))
     this.server.addService(ObserveServiceService, this.api.add('observe', ObserveServiceService, observeHandlers(supervisor, this.log), caller))
     this.server.addService(ImageServiceService, this.api.add('images', ImageServiceService, imageHandlers(() => this.active.images), caller))

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, watch, type FSWatcher } f
 import { join } from 'node:path'
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '../errors.ts'
 import type { Table } from '../store/store.ts'
+import { AttachServer, type Attacher } from './attach.ts'
 import type { Cgroups } from './cgroups.ts'
 import type { LaunchPlan, RunEnd, WorkloadDriver } from './driver.ts'
 import { Launcher } from './launcher.ts'
@@ -37,6 +38,8 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   private readonly records = new Map<string, WorkloadRecord>()
   private readonly locks = new Map<string, Promise<unknown>>()
   private readonly launcher: Launcher
+  private readonly attachServer: AttachServer
+  private readonly attachers = new Map<string, Attacher>()
   private readonly timers = new Map<string, NodeJS.Timeout>()
   private readonly drivers: Map<string, WorkloadDriver>
   private readonly runDir: string
@@ -52,12 +55,14 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     this.runDir = join(init.dataDir, 'run')
     this.logDir = join(init.dataDir, 'logs')
     this.launcher = new Launcher(init.monitorPath)
+    this.attachServer = new AttachServer(join(this.runDir, 'attach.sock'))
   }
 
   /** Loads every record and re-adopts what still runs; exits that happened meanwhile are recorded. */
   async start (): Promise<void> {
     mkdirSync(this.runDir, { recursive: true, mode: 0o700 })
     mkdirSync(this.logDir, { recursive: true, mode: 0o700 })
+    await this.attachServer.start()
     this.watcher = watch(this.runDir, (_e, file) => {
       const m = file === null ? null : /^(.+)\.(\d+)\.exit$/.exec(file)
       if (m !== null) void this.reap(m[1], Number(m[2]))
@@ -91,6 +96,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     clearInterval(this.sweeper)
     this.watcher?.close()
     this.launcher.stop()
+    this.attachServer.stop()
     await Promise.allSettled([...this.locks.values()])
     return stopped
   }
@@ -115,8 +121,9 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     return join(this.logDir, `${name}.log`)
   }
 
-  /** Creates and starts a workload; throws StartError (with the record kept) when its process cannot start. */
-  async run (spec: WorkloadSpec): Promise<WorkloadRecord> {
+  /** Creates and starts a workload; throws StartError (with the record kept) when its process cannot start.
+   * With an attacher, each run's output also goes to it until detach(). */
+  async run (spec: WorkloadSpec, attacher?: Attacher): Promise<WorkloadRecord> {
     if (this.stopping) throw new FailedPreconditionError('auraed is shutting down')
     if (!this.drivers.has(spec.kind)) throw new InvalidArgumentError(`unknown workload kind ${spec.kind}`)
     return await this.locked(spec.name, async () => {
@@ -145,11 +152,18 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
         finishedAt: 0
       }
       this.records.set(spec.name, rec)
+      if (attacher !== undefined) this.attachers.set(spec.name, attacher)
+      else this.attachers.delete(spec.name)
       await this.save(rec)
       await this.launch(rec)
       if (rec.state === 'exited') throw new StartError(rec)
       return rec
     })
+  }
+
+  /** Its next runs stream to no one but the log. */
+  detach (name: string, attacher: Attacher): void {
+    if (this.attachers.get(name) === attacher) this.attachers.delete(name)
   }
 
   /** Resolves when the workload has exited for good (not when it is about to restart). */
@@ -208,6 +222,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     }
     await this.locked(name, async () => {
       this.records.delete(name)
+      this.attachers.delete(name)
       await this.init.workloads.del(name)
       for (const f of readdirSync(this.logDir)) if (f === `${name}.log` || f.startsWith(`${name}.log.`)) rmSync(join(this.logDir, f), { force: true })
       for (const f of readdirSync(this.runDir)) if (f.startsWith(`${name}.`) && /^\d+\.exit/.test(f.slice(name.length + 1))) rmSync(join(this.runDir, f), { force: true })
@@ -244,10 +259,15 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     if (this.init.logMaxBytes !== undefined) args.push('--log-max-bytes', String(this.init.logMaxBytes))
     if (plan.cgroup !== '') for (const f of this.init.cgroups.procsFiles(plan.cgroup)) args.push('--cgroup-procs', f)
     if (plan.overlay !== undefined) args.push('--overlay', plan.overlay.target, '--overlay-options', plan.overlay.options)
+    const attacher = this.attachers.get(name)
+    const attachId = attacher === undefined ? undefined : this.attachServer.expect(attacher)
+    if (attachId !== undefined) args.push('--attach', this.attachServer.path, '--attach-id', attachId)
     args.push('--workdir', plan.workdir, '--', ...plan.argv)
     rec.oomBase = plan.cgroup === '' ? 0 : this.init.cgroups.oomKills(plan.cgroup)
     const run = rec.run
     const status = await this.launcher.launch(args, plan.env)
+    // The monitor connects before it starts the workload: by now its connection is there or never comes.
+    if (attachId !== undefined) this.attachServer.forget(attachId)
     if (status.pid === undefined) {
       if (status.monitor === undefined) {
         await this.finish(rec, { exitCode: 125, signal: null, error: status.error ?? 'start failed' })

@@ -101,14 +101,26 @@ export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: st
   }
   let name = ''
   let code: number = EXIT.execFailed
-  const forward = (sig: string) => () => {
-    if (name !== '') void d.workloads.signal({ name, signal: sig }).catch(() => {})
+  // The first signal goes to the workload; a second one means the user wants aurae itself gone
+  // (the workload stays, as it is), and so does a reader that has gone away.
+  let forwarded: string | undefined
+  const forward = (sig: string): void => { void d.workloads.signal({ name, signal: sig }).catch(() => {}) }
+  const onSignal = (sig: NodeJS.Signals) => () => {
+    if (forwarded !== undefined) process.exit(128 + (signalNumber(sig) ?? 0))
+    forwarded = sig
+    if (name !== '') forward(sig)
   }
-  const handlers = FORWARDED.map(sig => [sig, forward(sig)] as const)
+  const onBrokenPipe = (): never => process.exit(128 + (signalNumber('SIGPIPE') ?? 13))
+  const handlers = FORWARDED.map(sig => [sig, onSignal(sig)] as const)
   for (const [sig, fn] of handlers) process.on(sig, fn)
+  process.stdout.on('error', onBrokenPipe)
+  process.stderr.on('error', onBrokenPipe)
   try {
     for await (const res of d.workloads.run({ spec, detach: false, remove: rm })) {
-      if (res.started !== undefined) name = res.started.name + where
+      if (res.started !== undefined) {
+        name = res.started.name + where
+        if (forwarded !== undefined) forward(forwarded)
+      }
       if (res.output !== undefined) await write(res.output.stream === 'stderr' ? process.stderr : process.stdout, res.output.data)
       if (res.exit !== undefined) {
         const { exitCode, signal, oomKilled, error } = res.exit

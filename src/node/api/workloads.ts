@@ -1,5 +1,6 @@
 // WorkloadService: run, list, stop, remove, signal.
-import { readLog } from '../../runtime/cri-log.ts'
+import { AttachedOutput } from '../../runtime/attach.ts'
+import { outputBuffer } from './run-response.ts'
 import { StartError, type Supervisor } from '../../runtime/supervisor.ts'
 import type { WorkloadRecord } from '../../runtime/workload.ts'
 import { WorkloadServiceService, type WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
@@ -7,23 +8,23 @@ import { specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
 import { byName, byPeer, type Handlers } from './serve.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 
-/** Streams a workload's output from its start until it has exited for good, then its exit. */
-export async function attach (supervisor: Supervisor, rec: WorkloadRecord, send: (m: WorkloadServiceRunResponse) => Promise<void>, signal: AbortSignal): Promise<void> {
+/** Streams a workload's output, straight from its monitors, until it has exited for good; then its exit.
+ * The caller detaches `output` afterwards. */
+export async function attach (supervisor: Supervisor, rec: WorkloadRecord, output: AttachedOutput, send: (m: WorkloadServiceRunResponse) => Promise<void>, signal: AbortSignal): Promise<void> {
   const name = rec.spec.name
-  const done = (): boolean => !supervisor.has(name) || supervisor.get(name).state === 'exited'
-  const stop = new AbortController()
-  const onExit = (r: WorkloadRecord): void => { if (r.spec.name === name && r.state === 'exited') stop.abort() }
-  supervisor.on('exit', onExit)
-  signal.addEventListener('abort', () => stop.abort())
+  const onAbort = (): void => output.close()
+  signal.addEventListener('abort', onAbort)
+  // Every run's connection is there before its exit is recorded: after the last exit, none comes.
+  void supervisor.waitExit(name, signal).catch(() => {}).finally(() => output.finish())
   try {
-    for await (const batch of readLog(supervisor.logPath(name), { follow: true, tail: -1, done, signal: stop.signal })) {
-      for (const e of batch) await send({ output: { stream: e.stream, data: e.data } })
+    for await (const batch of output.chunks()) {
+      for (const chunk of batch) await send({ output: chunk })
     }
   } catch (err) {
     // A caller that went away is not a failure of the workload's.
     if (!signal.aborted) throw err
   } finally {
-    supervisor.off('exit', onExit)
+    signal.removeEventListener('abort', onAbort)
   }
   if (signal.aborted) return
   const end = supervisor.has(name) ? supervisor.get(name) : rec
@@ -36,20 +37,31 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
       route: { get: req => req.spec?.name ?? '', set: (req, name) => ({ ...req, spec: req.spec === undefined ? undefined : { ...req.spec, name } }) },
       stream: async (req, send, signal) => {
         const spec = specFromProto(req.spec)
+        const output = req.detach === true ? undefined : new AttachedOutput(outputBuffer)
+        // The monitors carry on with their logs alone once the caller is gone or the workload has ended.
+        const detach = (): void => {
+          if (output === undefined) return
+          runtime().detach(spec.name, output)
+          output.close()
+        }
         let rec: WorkloadRecord
         try {
-          rec = await runtime().run(spec)
+          rec = await runtime().run(spec, output)
         } catch (err) {
-          if (!(err instanceof StartError) || req.detach === true) throw err
+          detach()
+          if (!(err instanceof StartError) || output === undefined) throw err
           await send({ started: workloadToProto(err.record) })
           await send({ exit: { exitCode: err.record.exitCode ?? undefined, signal: '', oomKilled: false, error: err.record.error } })
           if (req.remove === true) await runtime().remove(spec.name, false)
           return
         }
-        await send({ started: workloadToProto(rec) })
-        if (req.detach === true) return
-        await attach(runtime(), rec, send, signal)
-        if (req.remove !== true) return
+        try {
+          await send({ started: workloadToProto(rec) })
+          if (output !== undefined) await attach(runtime(), rec, output, send, signal)
+        } finally {
+          detach()
+        }
+        if (output === undefined || req.remove !== true) return
         const removal = async (): Promise<void> => {
           await runtime().waitExit(rec.spec.name)
           await runtime().remove(rec.spec.name, false)

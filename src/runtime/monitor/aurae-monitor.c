@@ -1,6 +1,7 @@
 // aurae-monitor: one per workload. Starts the workload as its child, writes its output to a
 // CRI-format log with size-capped rotation, and records how it ended in an exit file, so that
-// the daemon can die and come back without the workload noticing.
+// the daemon can die and come back without the workload noticing. With --attach it also streams
+// the output to a caller through the daemon, at the pace the caller reads it.
 // With --launcher it instead serves the daemon: it reads launch requests on stdin and forks a
 // monitor for each, which is far cheaper than the daemon spawning every monitor itself.
 #define _GNU_SOURCE
@@ -17,7 +18,9 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,10 +28,14 @@
 #define MAX_LINE 16384
 #define MAX_CGROUPS 8
 #define FLUSH_MS 50
+#define READ_BLOCK (256 * 1024)
+#define PIPE_BYTES (1024 * 1024)
+#define ATTACH_ACK_MS 5000
 
 struct stream {
   const char *name;
   int fd;
+  unsigned char id; // in attach frames: 1 stdout, 2 stderr
   char buf[MAX_LINE];
   size_t len;
 };
@@ -84,59 +91,196 @@ static void rotate(void) {
   open_log();
 }
 
-// One CRI record: "<time> <stream> <F|P> <content>\n", written with a single write().
-static void record(struct stream *s, const char *data, size_t len, char tag) {
-  static char out[MAX_LINE + 128];
-  char ts[64];
-  now_rfc3339(ts, sizeof ts);
-  int head = snprintf(out, sizeof out, "%s %s %c ", ts, s->name, tag);
-  memcpy(out + head, data, len);
-  size_t total = head + len;
-  out[total++] = '\n';
-  if (log_size > 0 && log_size + (off_t)total > log_max) rotate();
-  if (log_fd < 0) return; // Unwritable log: keep draining so the workload never blocks.
-  ssize_t w = write(log_fd, out, total);
-  if (w > 0) log_size += w;
+// The records of a whole read, gathered and written to the log at once.
+static char batch[2 * READ_BLOCK];
+static size_t batch_len;
+static char head[96]; // "<time> <stream> " of the records being gathered
+static size_t head_len;
+
+static void flush_batch(void) {
+  if (batch_len > 0 && log_fd >= 0) { // Unwritable log: keep draining so the workload never blocks.
+    ssize_t w = write(log_fd, batch, batch_len);
+    if (w > 0) log_size += w;
+  }
+  batch_len = 0;
 }
 
-// Emits every complete line in the buffer; keeps the unterminated tail unless it fills the buffer.
-static void emit_lines(struct stream *s) {
-  size_t start = 0;
-  for (size_t i = 0; i < s->len; i++) {
-    if (s->buf[i] == '\n') {
-      record(s, s->buf + start, i - start, 'F');
-      start = i + 1;
+// One clock read for all the records of a read.
+static void stamp(const struct stream *s) {
+  char ts[64];
+  now_rfc3339(ts, sizeof ts);
+  head_len = snprintf(head, sizeof head, "%s %s ", ts, s->name);
+}
+
+// One CRI record "<time> <stream> <F|P> <content>\n" whose content is a then b; rotates before a record that would overflow.
+static void record(const char *a, size_t alen, const char *b, size_t blen, char tag) {
+  size_t total = head_len + 2 + alen + blen + 1;
+  if (batch_len + total > sizeof batch) flush_batch();
+  if (log_size + (off_t)batch_len > 0 && log_size + (off_t)(batch_len + total) > log_max) {
+    flush_batch();
+    rotate();
+  }
+  char *p = batch + batch_len;
+  memcpy(p, head, head_len);
+  p += head_len;
+  *p++ = tag;
+  *p++ = ' ';
+  memcpy(p, a, alen);
+  memcpy(p + alen, b, blen);
+  p[alen + blen] = '\n';
+  batch_len += total;
+}
+
+// Logs a read: each complete line as an F record, and a P record whenever a line reaches MAX_LINE
+// unterminated; the unterminated rest waits in s->buf.
+static void log_chunk(struct stream *s, const char *data, size_t n) {
+  stamp(s);
+  size_t pos = 0;
+  while (pos < n) {
+    const char *nl = memchr(data + pos, '\n', n - pos);
+    size_t end = nl != NULL ? (size_t)(nl - data) : n;
+    while (s->len + (end - pos) >= MAX_LINE) {
+      size_t take = MAX_LINE - s->len;
+      record(s->buf, s->len, data + pos, take, 'P');
+      s->len = 0;
+      pos += take;
     }
-  }
-  memmove(s->buf, s->buf + start, s->len - start);
-  s->len -= start;
-  if (s->len == sizeof s->buf) {
-    record(s, s->buf, s->len, 'P');
+    if (nl == NULL) {
+      memcpy(s->buf + s->len, data + pos, end - pos);
+      s->len += end - pos;
+      break;
+    }
+    record(s->buf, s->len, data + pos, end - pos, 'F');
     s->len = 0;
+    pos = end + 1;
   }
+  flush_batch();
 }
 
 static void flush_partial(struct stream *s) {
-  if (s->len > 0) record(s, s->buf, s->len, 'P');
+  if (s->len == 0) return;
+  stamp(s);
+  record(s->buf, s->len, "", 0, 'P');
   s->len = 0;
+  flush_batch();
 }
 
-// Reads what is there; returns 0 at EOF, 1 otherwise.
-static int pump(struct stream *s) {
-  for (;;) {
-    ssize_t n = read(s->fd, s->buf + s->len, sizeof s->buf - s->len);
-    if (n > 0) {
-      s->len += n;
-      emit_lines(s);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return 1;
+// The attach connection and the frames ([stream][u32 big-endian length][bytes]) it has not taken yet.
+// While frames wait, the workload's pipes are not read: they fill and the workload waits, as on a pipe.
+static int attach_fd = -1;
+static char *outq;
+static size_t outq_len, outq_off, outq_cap;
+
+// Connects to the daemon's attach socket and waits until the daemon has taken this run by its id, so
+// that the workload produces nothing before its caller listens. Returns -1 when that cannot be done.
+static int attach_connect(const char *path, const char *id) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  char via[PATH_MAX];
+  int dir = -1, fd = -1;
+  const char *slash = strrchr(path, '/');
+  if (strlen(path) >= sizeof sa.sun_path && slash != NULL) { // too long for an address: go through the directory
+    snprintf(via, sizeof via, "%.*s", (int)(slash - path), path);
+    dir = open(via, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    snprintf(via, sizeof via, "/proc/self/fd/%d%s", dir, slash);
+    path = via;
+  }
+  if (strlen(path) < sizeof sa.sun_path) {
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  }
+  char hello[256], ack = 0;
+  int n = snprintf(hello, sizeof hello, "%s\n", id);
+  struct pollfd p = {fd, POLLIN, 0};
+  int ok = fd >= 0 && n < (int)sizeof hello && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+           send(fd, hello, n, MSG_NOSIGNAL) == n && poll(&p, 1, ATTACH_ACK_MS) == 1 && read(fd, &ack, 1) == 1 && ack == 'k';
+  if (dir >= 0) close(dir);
+  if (!ok) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  int size = PIPE_BYTES;
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  fcntl(fd, F_SETFL, O_NONBLOCK);
+  return fd;
+}
+
+// The daemon or the caller has gone: the log carries on alone.
+static void attach_drop(void) {
+  if (attach_fd >= 0) close(attach_fd);
+  attach_fd = -1;
+  outq_len = outq_off = 0;
+}
+
+// Room for n more bytes at the end of the queue.
+static char *attach_reserve(size_t n) {
+  if (outq_off > 0) {
+    memmove(outq, outq + outq_off, outq_len - outq_off);
+    outq_len -= outq_off;
+    outq_off = 0;
+  }
+  if (outq_len + n > outq_cap) {
+    size_t cap = outq_cap == 0 ? n : outq_cap;
+    while (cap < outq_len + n) cap *= 2;
+    char *grown = realloc(outq, cap);
+    if (grown == NULL) die("out of memory");
+    outq = grown;
+    outq_cap = cap;
+  }
+  return outq + outq_len;
+}
+
+// Writes what the connection takes without blocking.
+static void attach_flush(void) {
+  while (attach_fd >= 0 && outq_off < outq_len) {
+    ssize_t w = send(attach_fd, outq + outq_off, outq_len - outq_off, MSG_NOSIGNAL);
+    if (w > 0) outq_off += w;
+    else if (w < 0 && errno == EINTR) continue;
+    else if (w < 0 && errno == EAGAIN) return;
+    else attach_drop();
+  }
+  outq_len = outq_off = 0;
+}
+
+// Reads one block of a stream into the log and, when attached, into the attach queue.
+// Returns the bytes read, 0 at EOF (the stream is then closed), -1 when nothing is there.
+static ssize_t take(struct stream *s) {
+  static char plain[READ_BLOCK];
+  char *dst = attach_fd >= 0 ? attach_reserve(5 + READ_BLOCK) + 5 : plain;
+  ssize_t n;
+  do n = read(s->fd, dst, READ_BLOCK); while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EAGAIN) return -1;
+  if (n <= 0) {
     flush_partial(s);
     close(s->fd);
     s->fd = -1;
     return 0;
   }
+  log_chunk(s, dst, n);
+  if (attach_fd >= 0) {
+    dst[-5] = (char)s->id;
+    for (int b = 0; b < 4; b++) dst[-4 + b] = (char)((uint32_t)n >> (24 - 8 * b));
+    outq_len += 5 + n;
+  }
+  return n;
+}
+
+// Reads what is there while the attach connection keeps up; a few blocks at most, so signals are not starved.
+static void pump(struct stream *s) {
+  for (int i = 0; i < 4 && s->fd >= 0 && outq_len == 0; i++) {
+    if (take(s) < 0) return;
+    attach_flush();
+  }
+}
+
+// After the workload's exit: what it left in a pipe, without waiting for grandchildren that hold it open.
+static void drain(struct stream *s) {
+  ssize_t n;
+  for (size_t got = 0; s->fd >= 0 && got < 2 * PIPE_BYTES; got += n) {
+    if ((n = take(s)) <= 0) break;
+  }
+  flush_partial(s);
+  if (s->fd >= 0) close(s->fd);
+  s->fd = -1;
 }
 
 static void json_string(FILE *f, const char *s) {
@@ -235,7 +379,7 @@ static void start_child(int out_fd, int err_fd_pipe, int report_fd, char **cgrou
 
 // Runs one workload to its end. `id` is set when a launcher forked us: status then goes to stdout.
 static int monitor_main(int argc, char **argv, const char *id) {
-  const char *exit_path = NULL, *workdir = NULL;
+  const char *exit_path = NULL, *workdir = NULL, *attach_path = NULL, *attach_id = NULL;
   struct overlay ov = {NULL, NULL};
   char *cgroups[MAX_CGROUPS];
   int ncg = 0, status_fd = -1, i;
@@ -251,15 +395,18 @@ static int monitor_main(int argc, char **argv, const char *id) {
     else if (strcmp(a, "--status-fd") == 0) status_fd = atoi(argv[++i]);
     else if (strcmp(a, "--overlay") == 0) ov.target = argv[++i];
     else if (strcmp(a, "--overlay-options") == 0) ov.options = argv[++i];
+    else if (strcmp(a, "--attach") == 0) attach_path = argv[++i];
+    else if (strcmp(a, "--attach-id") == 0) attach_id = argv[++i];
     else if (strcmp(a, "--cgroup-procs") == 0) {
       if (ncg == MAX_CGROUPS) die("too many --cgroup-procs");
       cgroups[ncg++] = argv[++i];
     } else die("unknown option %s", a);
   }
-  if (exit_path == NULL || log_path == NULL || i >= argc || (ov.target == NULL) != (ov.options == NULL)) {
+  if (exit_path == NULL || log_path == NULL || i >= argc || (ov.target == NULL) != (ov.options == NULL) ||
+      (attach_path == NULL) != (attach_id == NULL)) {
     die("usage: aurae-monitor --exit-file PATH --log PATH [--log-max-bytes N] [--log-files K] "
         "[--cgroup-procs PATH]... [--overlay DIR --overlay-options OPTS] [--workdir DIR] [--status-fd N] "
-        "-- CMD [ARGS...]");
+        "[--attach SOCKET --attach-id ID] -- CMD [ARGS...]");
   }
   if (log_max < 256) log_max = 256;
   if (log_files < 1) log_files = 1;
@@ -276,8 +423,13 @@ static int monitor_main(int argc, char **argv, const char *id) {
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
+  if (attach_path != NULL) attach_fd = attach_connect(attach_path, attach_id);
   int out[2], err[2], rep[2];
   if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(rep, O_CLOEXEC)) die("pipe: %s", strerror(errno));
+  if (attach_fd >= 0) { // larger reads for a caller that waits on them
+    fcntl(out[0], F_SETPIPE_SZ, PIPE_BYTES);
+    fcntl(err[0], F_SETPIPE_SZ, PIPE_BYTES);
+  }
   pid_t child = fork();
   if (child < 0) die("fork: %s", strerror(errno));
   if (child == 0) start_child(out[1], err[1], rep[1], cgroups, ncg, &ov, workdir, argv + i);
@@ -296,19 +448,23 @@ static int monitor_main(int argc, char **argv, const char *id) {
   report_status(status_fd, id, child, got > 0 ? failure : NULL, 1);
   open_log();
 
-  struct stream streams[2] = {{"stdout", out[0], {0}, 0}, {"stderr", err[0], {0}, 0}};
+  struct stream streams[2] = {{"stdout", out[0], 1, {0}, 0}, {"stderr", err[0], 2, {0}, 0}};
   for (int k = 0; k < 2; k++) fcntl(streams[k].fd, F_SETFL, O_NONBLOCK);
   int child_status = 0, child_done = 0;
   while (!child_done) {
-    struct pollfd fds[3] = {{sfd, POLLIN, 0}, {streams[0].fd, POLLIN, 0}, {streams[1].fd, POLLIN, 0}};
+    int behind = outq_len > 0; // the caller has not taken the last block: leave the pipes full
+    struct pollfd fds[4] = {{sfd, POLLIN, 0}, {behind ? -1 : streams[0].fd, POLLIN, 0},
+                            {behind ? -1 : streams[1].fd, POLLIN, 0}, {attach_fd, behind ? POLLOUT : 0, 0}};
     int pending = streams[0].len > 0 || streams[1].len > 0;
-    int r = poll(fds, 3, pending ? FLUSH_MS : -1);
+    int r = poll(fds, 4, pending ? FLUSH_MS : -1);
     if (r < 0 && errno != EINTR) break;
     if (r == 0) { // quiet for a while: show partial lines such as prompts
       flush_partial(&streams[0]);
       flush_partial(&streams[1]);
       continue;
     }
+    if (fds[3].revents & (POLLERR | POLLHUP)) attach_drop();
+    else if (fds[3].revents & POLLOUT) attach_flush();
     for (int k = 0; k < 2; k++) {
       if (streams[k].fd >= 0 && (fds[k + 1].revents & (POLLIN | POLLHUP | POLLERR))) pump(&streams[k]);
     }
@@ -324,18 +480,18 @@ static int monitor_main(int argc, char **argv, const char *id) {
       }
     }
   }
-  // The child has gone: take what it left in the pipes, but do not wait for grandchildren holding them.
-  for (int k = 0; k < 2; k++) {
-    if (streams[k].fd >= 0) {
-      if (pump(&streams[k])) {
-        flush_partial(&streams[k]);
-        close(streams[k].fd);
-      }
-    }
-  }
+  for (int k = 0; k < 2; k++) drain(&streams[k]);
   // The runtime has ended and its container with it: the root goes before anyone hears of the exit.
   if (ov.target != NULL) umount2(ov.target, MNT_DETACH);
   write_exit(exit_path, child_status, got > 0 ? failure : NULL);
+  // The exit is recorded; the caller still gets the rest of the output, then the end of the connection.
+  while (attach_fd >= 0 && outq_len > 0) {
+    struct pollfd p = {attach_fd, POLLOUT, 0};
+    if (poll(&p, 1, -1) < 0 && errno != EINTR) break;
+    if (p.revents & (POLLERR | POLLHUP)) attach_drop();
+    else attach_flush();
+  }
+  if (attach_fd >= 0) close(attach_fd);
   while (waitpid(-1, NULL, WNOHANG) > 0) {}
   return 0;
 }

@@ -1,0 +1,95 @@
+// The Run stream's responses on the wire. Attached output is nearly all payload, and the generated
+// encoder copies a payload several times over (growing its buffer, nesting, finishing). Here an
+// output message costs one copy at most, and none when its data was gathered by outputBuffer(),
+// whose large buffers are reused: every large buffer the daemon makes costs it garbage collection.
+import { WorkloadServiceRunResponse, WorkloadServiceService } from '../../gen/aurae/workloads/v0/workloads.ts'
+import { MESSAGE_MAX } from '../../runtime/attach.ts'
+
+const FIELD_OUTPUT = 0x12
+const FIELD_STREAM = 0x0a
+const FIELD_DATA = 0x12
+/** Messages from this size on are gathered in reused buffers of POOLED bytes, at most SPARE of them kept. */
+const POOL_FROM = 64 * 1024
+const POOLED = MESSAGE_MAX + 32
+const SPARE = 8
+
+const spare: Buffer[] = []
+/** Data buffers made by outputBuffer(): the message they lie in, and the reused buffer under it. */
+const laidOut = new WeakMap<Uint8Array, { stream: string, wire: Buffer, pooled?: Buffer }>()
+
+/** A buffer for `size` bytes of output that lies inside its encoded message, so encoding copies nothing. */
+export function outputBuffer (stream: string, size: number): Buffer {
+  const need = headerSize(Buffer.byteLength(stream), size) + size
+  const pooled = need >= POOL_FROM && need <= POOLED ? spare.pop() ?? Buffer.allocUnsafeSlow(POOLED) : undefined
+  const wire = pooled?.subarray(0, need) ?? Buffer.allocUnsafe(need)
+  const data = wire.subarray(writeHeader(wire, Buffer.from(stream), size))
+  laidOut.set(data, { stream, wire, pooled })
+  return data
+}
+
+/** WorkloadServiceRunResponse → bytes. Bytes laid out by outputBuffer() are valid until the current task ends. */
+export function encodeRunResponse (res: WorkloadServiceRunResponse): Buffer {
+  const output = res.output
+  if (output === undefined || res.started !== undefined || res.exit !== undefined) {
+    const bytes = WorkloadServiceRunResponse.encode(res).finish()
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  }
+  const known = laidOut.get(output.data)
+  if (known !== undefined && known.stream === output.stream) {
+    laidOut.delete(output.data)
+    // Serializers copy what this returns at once (grpc-js into its frame, the mesh into its RPC
+    // frame), so the buffer can serve the next message once the current task is done.
+    const pooled = known.pooled
+    if (pooled !== undefined) queueMicrotask(() => { if (spare.length < SPARE) spare.push(pooled) })
+    return known.wire
+  }
+  const stream = Buffer.from(output.stream)
+  const buf = Buffer.allocUnsafe(headerSize(stream.length, output.data.length) + output.data.length)
+  buf.set(output.data, writeHeader(buf, stream, output.data.length))
+  return buf
+}
+
+/** The workload service with the Run stream encoded as above; the same messages on the wire. */
+export const WorkloadService = {
+  ...WorkloadServiceService,
+  run: { ...WorkloadServiceService.run, responseSerialize: encodeRunResponse }
+}
+
+/** The bytes of an output message before its data. */
+function headerSize (streamLength: number, dataLength: number): number {
+  const inner = field(streamLength) + field(dataLength)
+  return 1 + varintSize(inner) + inner - dataLength
+}
+
+/** Writes the bytes before the data; returns where the data goes. */
+function writeHeader (buf: Buffer, stream: Buffer, dataLength: number): number {
+  let at = varint(buf, varint(buf, 0, FIELD_OUTPUT), field(stream.length) + field(dataLength))
+  if (stream.length > 0) {
+    at = varint(buf, varint(buf, at, FIELD_STREAM), stream.length)
+    at += stream.copy(buf, at)
+  }
+  return dataLength > 0 ? varint(buf, varint(buf, at, FIELD_DATA), dataLength) : at
+}
+
+/** The size of a length-delimited field of `n` bytes; proto3 leaves an empty one out. */
+function field (n: number): number {
+  return n === 0 ? 0 : 1 + varintSize(n) + n
+}
+
+function varintSize (n: number): number {
+  let size = 1
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80)
+    size++
+  }
+  return size
+}
+
+function varint (buf: Buffer, at: number, n: number): number {
+  while (n >= 0x80) {
+    buf[at++] = (n & 0x7f) | 0x80
+    n = Math.floor(n / 0x80)
+  }
+  buf[at++] = n
+  return at
+}
