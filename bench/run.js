@@ -240,7 +240,57 @@ async function nodeBench () {
   return rows
 }
 
-const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, containers: containerBench }
+/** Attached output: every line and byte through `aurae exec`, next to `podman run` of the same and the plain pipe. */
+async function outputBench () {
+  const { Layout, layerTar } = await import('../test/helpers/oci-layout.ts')
+  const s = join(dir, 'out.sock')
+  const up = spawnSync(process.execPath, [AURAE, '--sock', s, 'up', 'out', '--key', join(dir, 'out.key'), '--data', join(dir, 'out'), ...LISTEN], { encoding: 'utf8' })
+  if (up.status !== 0) throw new Error(up.stderr)
+  // Podman with storage of its own in the temp dir, runc (crun refuses this host's cgroups) and a
+  // busybox image made here from Debian's busybox-static, as the tests make theirs.
+  const storage = ['--root', join(dir, 'podman'), '--runroot', join(dir, 'podman-run'), '--runtime', 'runc', '--cgroup-manager', 'cgroupfs', '--events-backend', 'none']
+  const layout = new Layout(join(dir, 'busybox-layout'))
+  layout.writeImage('latest', [await layerTar([
+    { name: 'bin/' },
+    { name: 'bin/busybox', body: readFileSync('/bin/busybox'), mode: 0o755 },
+    ...['sh', 'seq', 'head'].map(a => ({ name: `bin/${a}`, linkname: 'busybox' }))
+  ])])
+  const image = 'localhost/aurae-bench-busybox:latest'
+  const copied = spawnSync('skopeo', ['copy', '-q', `oci:${layout.dir}:latest`, `containers-storage:[overlay@${storage[1]}+${storage[3]}]${image}`], { encoding: 'utf8' })
+  if (copied.status !== 0) throw new Error(`cannot put the busybox image into podman's storage: ${copied.stderr}`)
+  // This host's hard limits are lower than the ones podman asks runc for by default.
+  const podman = `podman ${storage.join(' ')} run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 ${image}`
+  const ways = { aurae: `${process.execPath} ${AURAE} --sock ${s} exec --`, podman, pipe: '' }
+  const rows = []
+  try {
+    const cases = [
+      { what: 'seq 1 2000000 | wc -l', cmd: 'seq 1 2000000', count: 'wc -l', want: 2_000_000 },
+      { what: 'head -c 500M /dev/zero | wc -c', cmd: 'head -c 524288000 /dev/zero', count: 'wc -c', want: 524_288_000 }
+    ]
+    for (const { what, cmd, count, want } of cases) {
+      const ms = { aurae: [], podman: [], pipe: [] }
+      for (let round = 0; round < 5; round++) {
+        for (const [way, prefix] of Object.entries(ways)) {
+          const t0 = process.hrtime.bigint()
+          const r = spawnSync('sh', ['-c', `${prefix} ${cmd} | ${count}`], { encoding: 'utf8' })
+          ms[way].push(Number(process.hrtime.bigint() - t0) / 1e6)
+          if (Number(r.stdout.trim()) !== want) throw new Error(`${way}: ${what} gave ${r.stdout.trim()} instead of ${want}: ${r.stderr}`)
+        }
+      }
+      const [a, p, x] = [median(ms.aurae), median(ms.podman), median(ms.pipe)]
+      const pipeShare = count === 'wc -c' ? `, ${(100 * x / a).toFixed(0)}% of the pipe's throughput` : ''
+      rows.push([`aurae exec -- ${what}, all delivered (median of 5)`, `${a.toFixed(0)} ms`, `podman run: ${p.toFixed(0)} ms; plain pipe: ${x.toFixed(0)} ms`, `${(a / p).toFixed(2)}x podman${pipeShare}`,
+        count === 'wc -c' ? '<= 1.0x podman, >= 25% of the pipe' : '<= 1.0x podman'])
+    }
+  } finally {
+    spawnSync(process.execPath, [AURAE, '--sock', s, 'down'])
+    // Podman keeps its storage's overlay directory mounted on itself.
+    spawnSync('umount', [join(storage[1], 'overlay')])
+  }
+  return rows
+}
+
+const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, containers: containerBench, output: outputBench }
 
 async function main () {
   // `npm run bench -- containers mesh` runs only those sections.

@@ -88,8 +88,10 @@ export class Channel {
     stream.on('error', err => { failure = err })
     const messages = new MessageReader()
     try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        for (let message = messages.push(chunk); message !== undefined; message = messages.next()) yield def.responseDeserialize(message)
+      for await (const chunks of arrivals(stream)) {
+        for (const chunk of chunks) {
+          for (let message = messages.push(chunk); message !== undefined; message = messages.next()) yield def.responseDeserialize(message)
+        }
       }
     } catch (err) {
       if (err instanceof GrpcError) throw err
@@ -122,6 +124,33 @@ export class Channel {
   private unavailable (err: Error): GrpcError {
     const code = (err as NodeJS.ErrnoException).code ?? ''
     return new GrpcError(Status.UNAVAILABLE, `${code !== '' ? `${code}: ` : ''}${err.message}`)
+  }
+}
+
+/** A stream's chunks as they arrive, none joined to another; the stream is paused while the caller works. */
+async function * arrivals (stream: ClientHttp2Stream): AsyncGenerator<Buffer[]> {
+  let queued: Buffer[] = []
+  let ended = false
+  let wake: (() => void) | undefined
+  const poke = (): void => {
+    const w = wake
+    wake = undefined
+    w?.()
+  }
+  stream.on('data', (chunk: Buffer) => { queued.push(chunk); poke() })
+  for (const event of ['end', 'close', 'error']) stream.once(event, () => { ended = true; poke() })
+  for (;;) {
+    if (queued.length > 0) {
+      const taken = queued
+      queued = []
+      stream.pause()
+      yield taken
+      stream.resume()
+    } else if (ended) {
+      return
+    } else {
+      await new Promise<void>(resolve => { wake = resolve })
+    }
   }
 }
 

@@ -1,16 +1,14 @@
-// Attached output straight from each run's monitor: the monitor connects to one owner-only socket
-// before it starts the workload, says which run it is by a random id, and sends the output as frames
-// ([stream][u32 big-endian length][bytes]). Nothing is read from a connection while its reader is
-// busy, so the monitor stops reading the workload's pipes and the workload waits, as on a pipe.
+// Attached output straight from each run's monitor. For a run with an attached caller, the monitor
+// listens on a socket in the daemon's run directory and starts the workload only once the daemon has
+// connected, so nothing is missed; it then sends the output as frames ([stream][u32 big-endian
+// length][bytes]). The daemon reads a connection only while its messages are being taken, so a slow
+// caller leaves the monitor's pipes full and the workload waits, as on a pipe. Reads land in one
+// reused buffer and are copied once, into the messages that go out (the daemon dials, because only
+// a connecting socket can read into a buffer of its own).
 import { randomBytes } from 'node:crypto'
-import { chmodSync, closeSync, openSync, rmSync } from 'node:fs'
-import { createServer, type Server, type Socket } from 'node:net'
-import { basename, dirname } from 'node:path'
-
-/** Takes each run's connection, in the order the runs start. */
-export interface Attacher {
-  connected: (socket: Socket) => void
-}
+import { closeSync, openSync, readdirSync, rmSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import { join } from 'node:path'
 
 /** A piece of output, as the caller gets it. */
 export interface OutputChunk {
@@ -18,104 +16,85 @@ export interface OutputChunk {
   data: Buffer
 }
 
-/** Makes the buffer a message's data is gathered in (the encoder may lay it out inside the message's wire bytes). */
-export type Allocate = (stream: OutputChunk['stream'], size: number) => Buffer
+/** A message being gathered: room for MESSAGE_MAX bytes in `buf`; finish() gives the data of the first `size`. */
+export interface MessageBuffer {
+  buf: Buffer
+  finish: (size: number) => Buffer
+}
 
-const HELLO_MAX = 128
-const HELLO_MS = 5_000
-/** Read ahead from a connection while the previous message is on its way. */
-const READ_AHEAD = 1024 * 1024
+/** Makes the buffer a message is gathered in (the encoder may lay it out inside the message's wire bytes). */
+export type Allocate = (stream: OutputChunk['stream']) => MessageBuffer
+
+/** Takes the runs of a workload, in the order they start. */
+export interface Attacher {
+  /** A run's monitor listens at `address` (one of `points`) until the daemon connects, or until `launched` settles without it. */
+  attach: (address: string, launched: Promise<unknown>, points: AttachPoints) => void
+}
+
 /** The largest message; well under the mesh's 4 MB frames. */
 export const MESSAGE_MAX = 512 * 1024
+/** How much a run's connection is read ahead of what the caller has taken. */
+const READ_AHEAD = 1024 * 1024
+const DIAL_AGAIN_MS = 5
+/** Every read of every connection lands here and is copied out at once. */
+const scratch = Buffer.allocUnsafe(READ_AHEAD)
 
-export class AttachServer {
-  private server?: Server
+/** The sockets monitors listen on for the daemon: fresh names in the run directory. */
+export class AttachPoints {
   private dirFd?: number
-  private readonly waiting = new Map<string, Attacher>()
+  private readonly waiting = new Set<() => void>()
 
-  constructor (readonly path: string) {}
+  constructor (readonly dir: string) {}
 
-  async start (): Promise<void> {
-    rmSync(this.path, { force: true })
-    // A path too long for a socket address is reached through its directory.
-    let address = this.path
-    if (Buffer.byteLength(address) > 100) {
-      this.dirFd = openSync(dirname(this.path), 'r')
-      address = `/proc/self/fd/${this.dirFd}/${basename(this.path)}`
-    }
-    const server = createServer({ highWaterMark: READ_AHEAD }, socket => this.accept(socket))
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(address, () => { server.off('error', reject); resolve() })
-    })
-    chmodSync(this.path, 0o600)
-    this.server = server
+  /** Clears what monitors of an earlier daemon left; a long directory is reached through a descriptor. */
+  open (): void {
+    for (const f of readdirSync(this.dir)) if (f.endsWith('.attach')) rmSync(join(this.dir, f), { force: true })
+    if (Buffer.byteLength(this.dir) > 80) this.dirFd = openSync(this.dir, 'r')
   }
 
-  stop (): void {
-    this.server?.close()
-    this.server = undefined
+  close (): void {
     if (this.dirFd !== undefined) closeSync(this.dirFd)
     this.dirFd = undefined
   }
 
-  /** The id a run's monitor will say when it connects; its connection goes to `attacher`. */
-  expect (attacher: Attacher): string {
-    const id = randomBytes(16).toString('hex')
-    this.waiting.set(id, attacher)
-    return id
+  /** A new place for a monitor to listen: the path it binds, and the address the daemon connects to. */
+  next (): { path: string, address: string } {
+    const file = `${randomBytes(8).toString('hex')}.attach`
+    return { path: join(this.dir, file), address: this.dirFd === undefined ? join(this.dir, file) : `/proc/self/fd/${this.dirFd}/${file}` }
   }
 
-  /** Once a run has started its connection is either there or will never come. */
-  forget (id: string): void {
-    this.waiting.delete(id)
+  /** Something appeared in the run directory: dialers try again at once. */
+  poke (): void {
+    for (const wake of this.waiting) wake()
   }
 
-  private accept (socket: Socket): void {
-    let hello = Buffer.alloc(0)
-    const timer = setTimeout(() => socket.destroy(), HELLO_MS)
-    socket.on('error', () => {})
-    const onData = (chunk: Buffer): void => {
-      hello = Buffer.concat([hello, chunk])
-      const nl = hello.indexOf(10)
-      if (nl < 0) {
-        if (hello.length > HELLO_MAX) socket.destroy()
-        return
-      }
-      socket.off('data', onData)
-      socket.pause()
-      clearTimeout(timer)
-      const id = hello.toString('latin1', 0, nl)
-      const attacher = this.waiting.get(id)
-      if (attacher === undefined) {
-        socket.destroy()
-        return
-      }
-      this.waiting.delete(id)
-      if (nl + 1 < hello.length) socket.unshift(hello.subarray(nl + 1))
-      socket.write('k')
-      attacher.connected(socket)
-    }
-    socket.on('data', onData)
+  /** Resolves at the next poke, or after a short while. */
+  async later (): Promise<void> {
+    await new Promise<void>(resolve => {
+      const timer = setTimeout(done, DIAL_AGAIN_MS)
+      function done (): void { clearTimeout(timer); waiting.delete(done); resolve() }
+      const waiting = this.waiting
+      waiting.add(done)
+    })
   }
 }
 
-/** One caller's view of a workload's output: every run's connection, in run order, as coalesced chunks. */
+/** One caller's view of a workload's output: every run's connection, in run order, as chunks of messages. */
 export class AttachedOutput implements Attacher {
-  private readonly sockets: Socket[] = []
-  constructor (private readonly allocate: Allocate = (_stream, size) => Buffer.allocUnsafe(size)) {}
-
+  private readonly runs: RunReader[] = []
   private finished = false
   private closed = false
   private wake?: () => void
 
-  connected (socket: Socket): void {
-    if (this.closed) socket.destroy()
-    else this.sockets.push(socket)
-    this.poke()
+  constructor (private readonly allocate: Allocate = plainBuffer) {}
+
+  attach (address: string, launched: Promise<unknown>, points: AttachPoints): void {
+    const run = new RunReader(this.allocate, () => this.poke())
+    this.runs.push(run)
+    void run.dial(address, points, launched, () => this.closed)
   }
 
-  /** No more runs will come: the chunks end once the connections there are have ended. */
+  /** No more runs will come: the chunks end once the runs there are have ended. */
   finish (): void {
     this.finished = true
     this.poke()
@@ -124,66 +103,21 @@ export class AttachedOutput implements Attacher {
   /** The caller has gone: the monitors carry on with their logs alone. */
   close (): void {
     this.closed = true
-    for (const s of this.sockets) s.destroy()
-    this.sockets.length = 0
+    for (const run of this.runs) run.close()
+    this.runs.length = 0
     this.poke()
   }
 
-  /** The output in messages of at most MESSAGE_MAX bytes; the next block is read only while one is being sent. */
+  /** The output, run after run; a connection is read ahead only as far as READ_AHEAD. */
   async * chunks (): AsyncGenerator<OutputChunk[]> {
     while (!this.closed) {
-      const socket = this.sockets[0]
-      if (socket === undefined) {
-        if (this.finished) return
-        await this.waitForPoke()
-        continue
-      }
-      yield * this.read(socket)
-      this.sockets.shift()
+      const run = this.runs[0]
+      if (run === undefined && this.finished) return
+      const taken = run?.take()
+      if (taken !== undefined && taken.length > 0) yield taken
+      else if (run?.done === true) this.runs.shift()
+      else await new Promise<void>(resolve => { this.wake = resolve })
     }
-  }
-
-  private async * read (socket: Socket): AsyncGenerator<OutputChunk[]> {
-    const frames = new FrameParser(this.allocate)
-    let queued: Buffer[] = []
-    let bytes = 0
-    let ended = false
-    const onData = (chunk: Buffer): void => {
-      queued.push(chunk)
-      bytes += chunk.length
-      if (bytes >= READ_AHEAD) socket.pause()
-      this.poke()
-    }
-    const onEnd = (): void => { ended = true; this.poke() }
-    socket.on('data', onData)
-    socket.once('close', onEnd)
-    socket.once('end', onEnd)
-    socket.resume()
-    try {
-      while (!this.closed) {
-        if (queued.length === 0) {
-          if (ended) return
-          await this.waitForPoke()
-          continue
-        }
-        const taken = queued
-        queued = []
-        bytes = 0
-        socket.resume()
-        const chunks = frames.push(taken)
-        if (chunks === undefined) return
-        if (chunks.length > 0) yield chunks
-      }
-    } finally {
-      socket.off('data', onData)
-      socket.off('close', onEnd)
-      socket.off('end', onEnd)
-      socket.destroy()
-    }
-  }
-
-  private async waitForPoke (): Promise<void> {
-    await new Promise<void>(resolve => { this.wake = resolve })
   }
 
   private poke (): void {
@@ -193,67 +127,135 @@ export class AttachedOutput implements Attacher {
   }
 }
 
-/** Frames in, output chunks out: consecutive frames of one stream are joined up to MESSAGE_MAX. */
+/** A run's connection: dialled until its monitor answers, then read into messages. */
+class RunReader {
+  done = false
+  private socket?: Socket
+  private readonly parser: FrameParser
+  private queued: OutputChunk[] = []
+  private queuedBytes = 0
+  private paused = false
+
+  constructor (allocate: Allocate, private readonly changed: () => void) {
+    this.parser = new FrameParser(allocate)
+  }
+
+  async dial (address: string, points: AttachPoints, launched: Promise<unknown>, closed: () => boolean): Promise<void> {
+    let settled = false
+    void launched.finally(() => { settled = true; points.poke() })
+    while (!closed()) {
+      if (await this.connect(address)) {
+        if (closed()) this.close()
+        return
+      }
+      // The monitor starts its workload only once connected: once it has, no connection will come.
+      if (settled) break
+      await points.later()
+    }
+    this.end()
+  }
+
+  /** What has been read and not yet taken; reading goes on. */
+  take (): OutputChunk[] {
+    const out = this.queued
+    this.queued = []
+    this.queuedBytes = 0
+    if (this.paused) {
+      this.paused = false
+      this.socket?.resume()
+    }
+    return out
+  }
+
+  close (): void {
+    this.socket?.destroy()
+    this.end()
+  }
+
+  /** Whether the monitor answered; its connection is then read from. */
+  private async connect (address: string): Promise<boolean> {
+    return await new Promise(resolve => {
+      let connected = false
+      const socket = connect({ path: address, onread: { buffer: scratch, callback: (n: number, buf: Uint8Array) => this.read(buf, n) } })
+      this.socket = socket
+      socket.once('connect', () => {
+        connected = true
+        socket.once('close', () => this.end())
+        resolve(true)
+      })
+      socket.on('error', () => {
+        if (connected) return
+        this.socket = undefined
+        resolve(false)
+      })
+    })
+  }
+
+  /** Copies a read out of the shared buffer; false pauses the connection until the caller takes what is queued. */
+  private read (buf: Uint8Array, n: number): boolean {
+    const ok = this.parser.push(Buffer.from(buf.buffer, buf.byteOffset, n), chunk => {
+      this.queued.push(chunk)
+      this.queuedBytes += chunk.data.length
+    })
+    if (!ok) this.socket?.destroy()
+    this.changed()
+    this.paused = this.queuedBytes >= READ_AHEAD
+    return !this.paused
+  }
+
+  private end (): void {
+    this.done = true
+    this.changed()
+  }
+}
+
+/** Frames in, output out: a stream's bytes are gathered into messages of up to MESSAGE_MAX, one per read at least. */
 export class FrameParser {
-  private readonly held: Buffer[] = []
-  private heldBytes = 0
+  private readonly head = Buffer.alloc(5)
+  private headBytes = 0
+  private left = 0
+  private stream: OutputChunk['stream'] = 'stdout'
+  private message?: { buf: MessageBuffer, stream: OutputChunk['stream'], size: number }
 
   constructor (private readonly allocate: Allocate) {}
 
-  /** The chunks the buffers complete; undefined for a frame no monitor sends. */
-  push (buffers: Buffer[]): OutputChunk[] | undefined {
-    for (const b of buffers) this.held.push(b)
-    for (const b of buffers) this.heldBytes += b.length
-    const out: OutputChunk[] = []
-    let parts: Buffer[] = []
-    let size = 0
-    let current = 0
-    const emit = (): void => {
-      if (parts.length === 0) return
-      const stream = current === 2 ? 'stderr' : 'stdout'
-      const data = this.allocate(stream, size)
-      let at = 0
-      for (const part of parts) at += part.copy(data, at)
-      out.push({ stream, data })
-      parts = []
-      size = 0
-    }
-    while (this.heldBytes >= 5) {
-      const header = this.peek(5)
-      const id = header[0]
-      const length = header.readUInt32BE(1)
-      if ((id !== 1 && id !== 2) || length > MESSAGE_MAX) return undefined
-      if (this.heldBytes < 5 + length) break
-      this.take(5)
-      if (id !== current || size + length > MESSAGE_MAX) emit()
-      current = id
-      parts.push(...this.take(length))
-      size += length
-    }
-    emit()
-    return out
-  }
-
-  private peek (n: number): Buffer {
-    return this.held[0].length >= n ? this.held[0] : Buffer.concat(this.held.slice(0, n)).subarray(0, n)
-  }
-
-  /** The next n bytes, as slices of what is held. */
-  private take (n: number): Buffer[] {
-    const out: Buffer[] = []
-    this.heldBytes -= n
-    while (n > 0) {
-      const first = this.held[0]
-      if (first.length <= n) {
-        out.push(first)
-        this.held.shift()
-        n -= first.length
-      } else {
-        out.push(first.subarray(0, n))
-        this.held[0] = first.subarray(n)
-        n = 0
+  /** Copies what `bytes` carries into messages and emits them; false for a frame no monitor sends. */
+  push (bytes: Buffer, emit: (chunk: OutputChunk) => void): boolean {
+    let at = 0
+    while (at < bytes.length) {
+      if (this.left === 0) {
+        const n = Math.min(5 - this.headBytes, bytes.length - at)
+        bytes.copy(this.head, this.headBytes, at, at + n)
+        this.headBytes += n
+        at += n
+        if (this.headBytes < 5) break
+        this.headBytes = 0
+        const id = this.head[0]
+        this.left = this.head.readUInt32BE(1)
+        if (id !== 1 && id !== 2) return false
+        this.stream = id === 1 ? 'stdout' : 'stderr'
+        continue
       }
+      if (this.message !== undefined && (this.message.stream !== this.stream || this.message.size === MESSAGE_MAX)) this.flush(emit)
+      this.message ??= { buf: this.allocate(this.stream), stream: this.stream, size: 0 }
+      const n = Math.min(this.left, bytes.length - at, MESSAGE_MAX - this.message.size)
+      bytes.copy(this.message.buf.buf, this.message.size, at, at + n)
+      this.message.size += n
+      this.left -= n
+      at += n
     }
-    return out
+    this.flush(emit)
+    return true
   }
+
+  private flush (emit: (chunk: OutputChunk) => void): void {
+    if (this.message !== undefined && this.message.size > 0) emit({ stream: this.message.stream, data: this.message.buf.finish(this.message.size) })
+    this.message = undefined
+  }
+}
+
+/** A message buffer of its own, for callers that lay nothing out. */
+export function plainBuffer (): MessageBuffer {
+  const buf = Buffer.allocUnsafe(MESSAGE_MAX)
+  return { buf, finish: size => Buffer.from(buf.subarray(0, size)) }
 }

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, watch, type FSWatcher } f
 import { join } from 'node:path'
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '../errors.ts'
 import type { Table } from '../store/store.ts'
-import { AttachServer, type Attacher } from './attach.ts'
+import { AttachPoints, type Attacher } from './attach.ts'
 import type { Cgroups } from './cgroups.ts'
 import type { LaunchPlan, RunEnd, WorkloadDriver } from './driver.ts'
 import { Launcher } from './launcher.ts'
@@ -38,7 +38,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   private readonly records = new Map<string, WorkloadRecord>()
   private readonly locks = new Map<string, Promise<unknown>>()
   private readonly launcher: Launcher
-  private readonly attachServer: AttachServer
+  private readonly attachPoints: AttachPoints
   private readonly attachers = new Map<string, Attacher>()
   private readonly timers = new Map<string, NodeJS.Timeout>()
   private readonly drivers: Map<string, WorkloadDriver>
@@ -55,17 +55,18 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     this.runDir = join(init.dataDir, 'run')
     this.logDir = join(init.dataDir, 'logs')
     this.launcher = new Launcher(init.monitorPath)
-    this.attachServer = new AttachServer(join(this.runDir, 'attach.sock'))
+    this.attachPoints = new AttachPoints(this.runDir)
   }
 
   /** Loads every record and re-adopts what still runs; exits that happened meanwhile are recorded. */
   async start (): Promise<void> {
     mkdirSync(this.runDir, { recursive: true, mode: 0o700 })
     mkdirSync(this.logDir, { recursive: true, mode: 0o700 })
-    await this.attachServer.start()
+    this.attachPoints.open()
     this.watcher = watch(this.runDir, (_e, file) => {
       const m = file === null ? null : /^(.+)\.(\d+)\.exit$/.exec(file)
       if (m !== null) void this.reap(m[1], Number(m[2]))
+      if (file?.endsWith('.attach') === true) this.attachPoints.poke()
     })
     this.watcher.on('error', err => this.init.log('warn', 'run dir watch failed', { err: messageOf(err) }))
     for (const rec of await this.init.workloads.values()) this.records.set(rec.spec.name, rec)
@@ -96,7 +97,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     clearInterval(this.sweeper)
     this.watcher?.close()
     this.launcher.stop()
-    this.attachServer.stop()
+    this.attachPoints.close()
     await Promise.allSettled([...this.locks.values()])
     return stopped
   }
@@ -260,14 +261,15 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     if (plan.cgroup !== '') for (const f of this.init.cgroups.procsFiles(plan.cgroup)) args.push('--cgroup-procs', f)
     if (plan.overlay !== undefined) args.push('--overlay', plan.overlay.target, '--overlay-options', plan.overlay.options)
     const attacher = this.attachers.get(name)
-    const attachId = attacher === undefined ? undefined : this.attachServer.expect(attacher)
-    if (attachId !== undefined) args.push('--attach', this.attachServer.path, '--attach-id', attachId)
+    const point = attacher === undefined ? undefined : this.attachPoints.next()
+    if (point !== undefined) args.push('--attach', point.path)
     args.push('--workdir', plan.workdir, '--', ...plan.argv)
     rec.oomBase = plan.cgroup === '' ? 0 : this.init.cgroups.oomKills(plan.cgroup)
     const run = rec.run
-    const status = await this.launcher.launch(args, plan.env)
-    // The monitor connects before it starts the workload: by now its connection is there or never comes.
-    if (attachId !== undefined) this.attachServer.forget(attachId)
+    const launched = this.launcher.launch(args, plan.env)
+    // The monitor waits for the daemon's connection before it starts the workload.
+    if (attacher !== undefined && point !== undefined) attacher.attach(point.address, launched, this.attachPoints)
+    const status = await launched
     if (status.pid === undefined) {
       if (status.monitor === undefined) {
         await this.finish(rec, { exitCode: 125, signal: null, error: status.error ?? 'start failed' })

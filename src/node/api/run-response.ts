@@ -3,28 +3,55 @@
 // output message costs one copy at most, and none when its data was gathered by outputBuffer(),
 // whose large buffers are reused: every large buffer the daemon makes costs it garbage collection.
 import { WorkloadServiceRunResponse, WorkloadServiceService } from '../../gen/aurae/workloads/v0/workloads.ts'
-import { MESSAGE_MAX } from '../../runtime/attach.ts'
+import { MESSAGE_MAX, type MessageBuffer } from '../../runtime/attach.ts'
 
 const FIELD_OUTPUT = 0x12
 const FIELD_STREAM = 0x0a
 const FIELD_DATA = 0x12
-/** Messages from this size on are gathered in reused buffers of POOLED bytes, at most SPARE of them kept. */
+/** Messages from this size on keep the reused buffer they were gathered in. grpc-js queues up to 16
+ * messages per call, so about that many are in use at once; the spare ones go after a quiet second. */
 const POOL_FROM = 64 * 1024
-const POOLED = MESSAGE_MAX + 32
-const SPARE = 8
+const SPARE = 20
+const SPARE_MS = 1000
 
 const spare: Buffer[] = []
-/** Data buffers made by outputBuffer(): the message they lie in, and the reused buffer under it. */
+/** Data buffers laid out by outputBuffer(): the message they lie in, and the reused buffer under it. */
 const laidOut = new WeakMap<Uint8Array, { stream: string, wire: Buffer, pooled?: Buffer }>()
 
-/** A buffer for `size` bytes of output that lies inside its encoded message, so encoding copies nothing. */
-export function outputBuffer (stream: string, size: number): Buffer {
-  const need = headerSize(Buffer.byteLength(stream), size) + size
-  const pooled = need >= POOL_FROM && need <= POOLED ? spare.pop() ?? Buffer.allocUnsafeSlow(POOLED) : undefined
-  const wire = pooled?.subarray(0, need) ?? Buffer.allocUnsafe(need)
-  const data = wire.subarray(writeHeader(wire, Buffer.from(stream), size))
-  laidOut.set(data, { stream, wire, pooled })
+/** Room for up to MESSAGE_MAX bytes of output, inside the bytes of its message, so encoding it copies nothing. */
+export function outputBuffer (stream: string): MessageBuffer {
+  const name = Buffer.from(stream)
+  const room = headerSize(name.length, MESSAGE_MAX)
+  const base = spare.pop() ?? Buffer.allocUnsafeSlow(room + MESSAGE_MAX)
+  return {
+    buf: base.subarray(room, room + MESSAGE_MAX),
+    finish: size => {
+      const head = headerSize(name.length, size)
+      if (size < POOL_FROM) {
+        const wire = Buffer.allocUnsafe(head + size)
+        writeHeader(wire, name, size)
+        base.copy(wire, head, room, room + size)
+        release(base)
+        return layOut(wire.subarray(head), { stream, wire })
+      }
+      const wire = base.subarray(room - head, room + size)
+      writeHeader(wire, name, size)
+      return layOut(wire.subarray(head), { stream, wire, pooled: base })
+    }
+  }
+}
+
+function layOut (data: Buffer, message: { stream: string, wire: Buffer, pooled?: Buffer }): Buffer {
+  laidOut.set(data, message)
   return data
+}
+
+let trim: NodeJS.Timeout | undefined
+
+function release (buf: Buffer): void {
+  if (spare.length < SPARE) spare.push(buf)
+  clearTimeout(trim)
+  trim = setTimeout(() => { spare.length = 0 }, SPARE_MS).unref()
 }
 
 /** WorkloadServiceRunResponse → bytes. Bytes laid out by outputBuffer() are valid until the current task ends. */
@@ -40,7 +67,7 @@ export function encodeRunResponse (res: WorkloadServiceRunResponse): Buffer {
     // Serializers copy what this returns at once (grpc-js into its frame, the mesh into its RPC
     // frame), so the buffer can serve the next message once the current task is done.
     const pooled = known.pooled
-    if (pooled !== undefined) queueMicrotask(() => { if (spare.length < SPARE) spare.push(pooled) })
+    if (pooled !== undefined) queueMicrotask(() => release(pooled))
     return known.wire
   }
   const stream = Buffer.from(output.stream)

@@ -1,7 +1,7 @@
 // aurae-monitor: one per workload. Starts the workload as its child, writes its output to a
 // CRI-format log with size-capped rotation, and records how it ended in an exit file, so that
 // the daemon can die and come back without the workload noticing. With --attach it also streams
-// the output to a caller through the daemon, at the pace the caller reads it.
+// the output to a caller through the daemon (which connects to it), at the pace the caller reads it.
 // With --launcher it instead serves the daemon: it reads launch requests on stdin and forks a
 // monitor for each, which is far cheaper than the daemon spawning every monitor itself.
 #define _GNU_SOURCE
@@ -30,7 +30,7 @@
 #define FLUSH_MS 50
 #define READ_BLOCK (256 * 1024)
 #define PIPE_BYTES (1024 * 1024)
-#define ATTACH_ACK_MS 5000
+#define ATTACH_WAIT_MS 5000
 
 struct stream {
   const char *name;
@@ -171,33 +171,32 @@ static int attach_fd = -1;
 static char *outq;
 static size_t outq_len, outq_off, outq_cap;
 
-// Connects to the daemon's attach socket and waits until the daemon has taken this run by its id, so
-// that the workload produces nothing before its caller listens. Returns -1 when that cannot be done.
-static int attach_connect(const char *path, const char *id) {
+// Listens at `path` for the daemon and waits until it has connected, so that the workload produces
+// nothing before its caller listens. Returns the connection, or -1 when the daemon did not come.
+static int attach_accept(const char *path) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   char via[PATH_MAX];
-  int dir = -1, fd = -1;
+  int dir = -1, listener = -1, fd = -1;
   const char *slash = strrchr(path, '/');
   if (strlen(path) >= sizeof sa.sun_path && slash != NULL) { // too long for an address: go through the directory
     snprintf(via, sizeof via, "%.*s", (int)(slash - path), path);
     dir = open(via, O_PATH | O_DIRECTORY | O_CLOEXEC);
     snprintf(via, sizeof via, "/proc/self/fd/%d%s", dir, slash);
-    path = via;
+  } else {
+    snprintf(via, sizeof via, "%s", path);
   }
-  if (strlen(path) < sizeof sa.sun_path) {
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (strlen(via) < sizeof sa.sun_path) {
+    memcpy(sa.sun_path, via, strlen(via) + 1);
+    listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   }
-  char hello[256], ack = 0;
-  int n = snprintf(hello, sizeof hello, "%s\n", id);
-  struct pollfd p = {fd, POLLIN, 0};
-  int ok = fd >= 0 && n < (int)sizeof hello && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-           send(fd, hello, n, MSG_NOSIGNAL) == n && poll(&p, 1, ATTACH_ACK_MS) == 1 && read(fd, &ack, 1) == 1 && ack == 'k';
+  struct pollfd p = {listener, POLLIN, 0};
+  if (listener >= 0 && bind(listener, (struct sockaddr *)&sa, sizeof sa) == 0) {
+    if (listen(listener, 1) == 0 && poll(&p, 1, ATTACH_WAIT_MS) == 1) fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    unlink(via);
+  }
+  if (listener >= 0) close(listener);
   if (dir >= 0) close(dir);
-  if (!ok) {
-    if (fd >= 0) close(fd);
-    return -1;
-  }
+  if (fd < 0) return -1;
   int size = PIPE_BYTES;
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
   fcntl(fd, F_SETFL, O_NONBLOCK);
@@ -379,7 +378,7 @@ static void start_child(int out_fd, int err_fd_pipe, int report_fd, char **cgrou
 
 // Runs one workload to its end. `id` is set when a launcher forked us: status then goes to stdout.
 static int monitor_main(int argc, char **argv, const char *id) {
-  const char *exit_path = NULL, *workdir = NULL, *attach_path = NULL, *attach_id = NULL;
+  const char *exit_path = NULL, *workdir = NULL, *attach_path = NULL;
   struct overlay ov = {NULL, NULL};
   char *cgroups[MAX_CGROUPS];
   int ncg = 0, status_fd = -1, i;
@@ -396,17 +395,15 @@ static int monitor_main(int argc, char **argv, const char *id) {
     else if (strcmp(a, "--overlay") == 0) ov.target = argv[++i];
     else if (strcmp(a, "--overlay-options") == 0) ov.options = argv[++i];
     else if (strcmp(a, "--attach") == 0) attach_path = argv[++i];
-    else if (strcmp(a, "--attach-id") == 0) attach_id = argv[++i];
     else if (strcmp(a, "--cgroup-procs") == 0) {
       if (ncg == MAX_CGROUPS) die("too many --cgroup-procs");
       cgroups[ncg++] = argv[++i];
     } else die("unknown option %s", a);
   }
-  if (exit_path == NULL || log_path == NULL || i >= argc || (ov.target == NULL) != (ov.options == NULL) ||
-      (attach_path == NULL) != (attach_id == NULL)) {
+  if (exit_path == NULL || log_path == NULL || i >= argc || (ov.target == NULL) != (ov.options == NULL)) {
     die("usage: aurae-monitor --exit-file PATH --log PATH [--log-max-bytes N] [--log-files K] "
         "[--cgroup-procs PATH]... [--overlay DIR --overlay-options OPTS] [--workdir DIR] [--status-fd N] "
-        "[--attach SOCKET --attach-id ID] -- CMD [ARGS...]");
+        "[--attach SOCKET] -- CMD [ARGS...]");
   }
   if (log_max < 256) log_max = 256;
   if (log_files < 1) log_files = 1;
@@ -423,7 +420,7 @@ static int monitor_main(int argc, char **argv, const char *id) {
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-  if (attach_path != NULL) attach_fd = attach_connect(attach_path, attach_id);
+  if (attach_path != NULL) attach_fd = attach_accept(attach_path);
   int out[2], err[2], rep[2];
   if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(rep, O_CLOEXEC)) die("pipe: %s", strerror(errno));
   if (attach_fd >= 0) { // larger reads for a caller that waits on them

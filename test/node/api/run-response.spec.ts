@@ -16,8 +16,9 @@ describe('Run responses on the wire', () => {
 
   it('encodes output gathered in place without changing a byte, and other events through the generated encoder', () => {
     for (const size of [5, 70_000, 512 * 1024]) {
-      const data = outputBuffer('stderr', size)
-      data.fill(7)
+      const gathering = outputBuffer('stderr')
+      gathering.buf.fill(7, 0, size)
+      const data = gathering.finish(size)
       const bytes = encodeRunResponse({ output: { stream: 'stderr', data } })
       expect(Buffer.from(bytes).equals(generated({ output: { stream: 'stderr', data: Buffer.alloc(size, 7) } }))).toBe(true)
       expect(WorkloadServiceRunResponse.decode(bytes).output?.data.length).toBe(size)
@@ -27,8 +28,9 @@ describe('Run responses on the wire', () => {
   })
 
   it('encodes gathered data under another stream name by copying it', () => {
-    const data = outputBuffer('stdout', 3)
-    data.write('abc')
+    const gathering = outputBuffer('stdout')
+    gathering.buf.write('abc')
+    const data = gathering.finish(3)
     const res = { output: { stream: 'stderr', data } }
     expect(encodeRunResponse(res).equals(generated(res))).toBe(true)
   })
