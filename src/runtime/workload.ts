@@ -28,6 +28,8 @@ export interface ContainerSpec {
   network: 'bridge' | 'none' | 'host'
   volumes: Array<{ host: string, container: string, readOnly: boolean }>
   ports: Array<{ hostPort: number, containerPort: number, protocol: 'tcp' | 'udp', hostIP: string }>
+  /** `unconfined` runs it without the default seccomp filter; unset means the filter. */
+  seccomp?: 'unconfined'
 }
 
 export interface WorkloadRecord {

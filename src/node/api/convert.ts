@@ -92,7 +92,16 @@ function containerFromProto (msg: ContainerMsg | undefined): ContainerSpec {
     return { host: v.host, container: v.container, readOnly: v.readOnly }
   })
   if (msg.user !== '' && !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(msg.user)) throw new InvalidArgumentError(`invalid --user "${msg.user}"`)
-  return { image, entrypoint: msg.replaceEntrypoint ? msg.entrypoint : undefined, user: msg.user, network, volumes, ports }
+  if (msg.seccomp !== '' && msg.seccomp !== 'unconfined') throw new InvalidArgumentError(`invalid seccomp option "${msg.seccomp}": expected unconfined`)
+  return {
+    image,
+    entrypoint: msg.replaceEntrypoint ? msg.entrypoint : undefined,
+    user: msg.user,
+    network,
+    volumes,
+    ports,
+    ...(msg.seccomp === 'unconfined' ? { seccomp: 'unconfined' as const } : {})
+  }
 }
 
 export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
@@ -119,7 +128,7 @@ export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
       cell: spec.cell,
       container: spec.container === undefined
         ? undefined
-        : { image: spec.container.image, entrypoint: spec.container.entrypoint ?? [], replaceEntrypoint: spec.container.entrypoint !== undefined, user: spec.container.user, network: spec.container.network, volumes: spec.container.volumes, ports: spec.container.ports.map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP })) }
+        : { image: spec.container.image, entrypoint: spec.container.entrypoint ?? [], replaceEntrypoint: spec.container.entrypoint !== undefined, user: spec.container.user, network: spec.container.network, volumes: spec.container.volumes, ports: spec.container.ports.map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP })), seccomp: spec.container.seccomp ?? '' }
     }
   }
 }
