@@ -59,7 +59,7 @@ export const runCommand: Command = {
       const spec = {
         name: name + where,
         kind: 'container',
-        executable: { command: parsed.rest ?? [], env: envOf(flags.env as string[] | undefined ?? []), workdir: flags.workdir as string ?? '' },
+        executable: { command: parsed.rest ?? [], env: envOf(flags.env as string[] | undefined ?? []), workdir: flags.workdir as string ?? '', volumes: [] },
         limits: limitsOf(flags),
         restart: flags.restart as string ?? 'no',
         cell: '',
