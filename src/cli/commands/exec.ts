@@ -7,6 +7,7 @@ import { InvalidArgumentError } from '../../errors.ts'
 import type { Command, Context } from '../context.ts'
 import type { CommandSpec, Parsed } from '../args.ts'
 import { CliError, EXIT } from '../exit.ts'
+import { clean } from '../output.ts'
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 
@@ -129,7 +130,7 @@ export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: st
       if (res.exit !== undefined) {
         const { exitCode, signal, oomKilled, error } = res.exit
         code = exitCode ?? (signal !== '' ? 128 + (signalNumber(signal) ?? 0) : EXIT.execFailed)
-        if (error !== '') process.stderr.write(`aurae: ${error}\n`)
+        if (error !== '') process.stderr.write(`aurae: ${clean(error)}\n`)
         if (oomKilled) process.stderr.write(`aurae: ${name} was killed for using more than its memory limit (${formatBytes(spec.limits?.memoryBytes ?? 0)})\n`)
       }
     }
