@@ -19,6 +19,8 @@ export interface BlobCheck {
 /** Bytes in flight to the worker before a writer waits, and the level at which it goes on. */
 const HIGH = 4 * 1024 * 1024
 const LOW = 2 * 1024 * 1024
+/** Bytes copied together and handed to the worker in one message. */
+const BATCH = 256 * 1024
 /** An idle worker goes after this long, so an idle daemon holds no thread. */
 const IDLE_MS = 10_000
 
@@ -62,6 +64,8 @@ export class DiffIdCheck implements BlobCheck {
   private outstanding = 0
   private waiting: (() => void) | undefined
   private failure: Error | undefined
+  private batch = new Uint8Array(0)
+  private filled = 0
   /** The uncompressed digest, from the worker; none for an uncompressed layer, whose diff_id is its digest. */
   private readonly result: Promise<string> | undefined
 
@@ -89,16 +93,22 @@ export class DiffIdCheck implements BlobCheck {
         this.wake()
       }
     })
+    this.batch = new Uint8Array(BATCH)
     hire().postMessage({ id: this.id, op: 'start', compression })
   }
 
   write (chunk: Uint8Array): Promise<void> | undefined {
     if (this.result === undefined) return undefined
     if (this.failure !== undefined) throw this.failure
-    // A copy of its own, handed over whole: the download's buffer stays the download's.
-    const copy = new Uint8Array(chunk)
-    worker?.postMessage({ id: this.id, op: 'write', chunk: copy }, [copy.buffer])
-    this.outstanding += copy.length
+    // Chunks are copied into a batch of the check's own (the download's buffers stay the
+    // download's), which is handed over whole when full: one message per BATCH bytes.
+    for (let at = 0; at < chunk.length;) {
+      const n = Math.min(chunk.length - at, BATCH - this.filled)
+      this.batch.set(chunk.subarray(at, at + n), this.filled)
+      this.filled += n
+      at += n
+      if (this.filled === BATCH) this.send()
+    }
     if (this.outstanding <= HIGH) return undefined
     return new Promise(resolve => { this.waiting = resolve })
   }
@@ -106,6 +116,7 @@ export class DiffIdCheck implements BlobCheck {
   async end (): Promise<void> {
     let actual = this.digest
     if (this.result !== undefined) {
+      this.send()
       worker?.postMessage({ id: this.id, op: 'end' })
       actual = await this.result
     }
@@ -118,6 +129,15 @@ export class DiffIdCheck implements BlobCheck {
     if (!checks.has(this.id)) return
     worker?.postMessage({ id: this.id, op: 'destroy' })
     release(this.id)
+  }
+
+  private send (): void {
+    if (this.filled === 0) return
+    const chunk = this.batch.subarray(0, this.filled)
+    worker?.postMessage({ id: this.id, op: 'write', chunk }, [chunk.buffer])
+    this.outstanding += this.filled
+    this.batch = new Uint8Array(BATCH)
+    this.filled = 0
   }
 
   private wake (): void {
