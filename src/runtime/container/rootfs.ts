@@ -3,8 +3,8 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
 import { InternalError, InvalidArgumentError, noSpaceOn } from '../../errors.ts'
@@ -46,6 +46,9 @@ export async function imageRoot (image: ImageRecord, content: ContentStore, dir:
 
 async function unpackOnce (image: ImageRecord, content: ContentStore, dir: string, target: string): Promise<string> {
   if (existsSync(join(target, COMPLETE))) return join(target, 'rootfs')
+  // What an unpack cut short (a daemon killed part-way) left; none is under way but this one.
+  const stale = `${basename(target)}.tmp-`
+  for (const f of await readdir(dir).catch(() => [] as string[])) if (f.startsWith(stale)) await rm(join(dir, f), { recursive: true, force: true })
   const tmp = `${target}.tmp-${randomBytes(4).toString('hex')}`
   try {
     await mkdir(join(tmp, 'rootfs'), { recursive: true })
