@@ -47,6 +47,13 @@ describe('a registry that drips its bytes', () => {
     expect(await images()).toEqual([])
   })
 
+  it('refuses pull settings that make no sense, saying which', async () => {
+    writeFileSync(join(node.data, 'registries.json'), JSON.stringify({ pull: { baseSeconds: -1 } }))
+    const res = await node.cli(['pull', `${registry.host}/slow`])
+    expect(res.code).toBe(1)
+    expect(res.stderr.trim()).toBe(`aurae: ${join(node.data, 'registries.json')}: pull.baseSeconds must be a positive number`)
+  })
+
   it('cannot keep a pull going once its client has gone: the connection closes and nothing half-written stays', async () => {
     writeFileSync(join(node.data, 'registries.json'), '{}')
     const { sent, closed } = await dripping('abandoned')
