@@ -91,10 +91,18 @@ async function makeParents (dir: string): Promise<void> {
 export async function applyLayer (tar: Readable, root: string): Promise<void> {
   const written = new Set<string>()
   const ex = extract()
+  let failure: unknown
+  let entry: Promise<void> = Promise.resolve()
   ex.on('entry', (header, stream, next) => {
-    applyEntry(root, header, stream, written).then(() => next(), err => { stream.resume(); next(err) })
+    entry = applyEntry(root, header, stream, written).then(() => next(), err => { failure ??= err; stream.resume(); next(err) })
   })
-  await pipeline(tar, ex as unknown as Writable)
+  try {
+    await pipeline(tar, ex as unknown as Writable)
+  } catch (err) {
+    // The stream's own complaint ("Premature close") comes first and hides why an entry failed (a full disk).
+    await entry
+    throw failure ?? err
+  }
 }
 
 type Body = AsyncIterable<unknown> & { resume: () => unknown }
