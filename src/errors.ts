@@ -38,6 +38,17 @@ export class RemoteError extends Error {
   }
 }
 
+/** The node ran out of something it needs: disk space, a quota. */
+export class ResourceExhaustedError extends Error {
+  override name = 'ResourceExhaustedError'
+}
+
+/** A full disk (ENOSPC, EDQUOT) said as `no space left on <path>`; any other failure as it was. */
+export function noSpaceOn (err: unknown, path: string): unknown {
+  const code = (err as { code?: unknown } | null)?.code
+  return code === 'ENOSPC' || code === 'EDQUOT' ? new ResourceExhaustedError(`no space left on ${path}`) : err
+}
+
 /** The daemon could not do what it should have been able to (a cgroup write failed). */
 export class InternalError extends Error {
   override name = 'InternalError'

@@ -1,5 +1,6 @@
 // The one mapping from failures to CLI messages and exit codes.
 import { messageOf } from '../errors.ts'
+import { clean } from './output.ts'
 
 /** Exit codes: a workload's own code passes through `aurae exec`; these are the CLI's. */
 export const EXIT = {
@@ -21,9 +22,9 @@ export class CliError extends Error {
   }
 }
 
-/** The exit code and one-line message for anything a command threw. */
+/** The exit code and one-line message for anything a command threw; it may quote another node, so it is cleaned for the terminal. */
 export function report (err: unknown): { code: number, message: string } {
-  if (err instanceof CliError) return { code: err.exitCode, message: err.message }
-  if (err instanceof Error && err.name === 'InvalidArgumentError') return { code: EXIT.usage, message: err.message }
-  return { code: EXIT.failure, message: messageOf(err).split('\n')[0] }
+  if (err instanceof CliError) return { code: err.exitCode, message: clean(err.message) }
+  if (err instanceof Error && err.name === 'InvalidArgumentError') return { code: EXIT.usage, message: clean(err.message) }
+  return { code: EXIT.failure, message: clean(messageOf(err).split('\n')[0]) }
 }

@@ -2,6 +2,23 @@
 
 const useColour = (stream: NodeJS.WriteStream): boolean => stream.isTTY === true && process.env.NO_COLOR === undefined
 
+/** Characters a terminal acts on rather than shows: C0 and C1 controls (ESC, BEL, CSI...), DEL, bidi overrides. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g
+// eslint-disable-next-line no-control-regex
+const CONTROL_IN_JSON = /[\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g
+const hex = (c: string, digits: number): string => c.charCodeAt(0).toString(16).padStart(digits, '0')
+
+/** Text that came from another node (or a daemon), safe for a terminal: each control character shown as `\xHH`. */
+export function clean (text: string): string {
+  return text.replace(CONTROL, c => c.charCodeAt(0) < 0x100 ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`)
+}
+
+/** JSON for scripts, with the control characters JSON.stringify leaves raw escaped too (same values, safe on a terminal). */
+export function json (value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(CONTROL_IN_JSON, c => `\\u${hex(c, 4)}`) + '\n'
+}
+
 /** Wraps text in an ANSI colour when stdout is a terminal. */
 export function paint (text: string, colour: 'green' | 'red' | 'yellow' | 'dim', stream: NodeJS.WriteStream = process.stdout): string {
   if (!useColour(stream)) return text

@@ -1,37 +1,32 @@
 // The mesh: a libp2p host inside auraed, peering by token, and remote calls between trusted nodes.
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { autoNAT } from '@libp2p/autonat'
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
-import { dcutr } from '@libp2p/dcutr'
-import { identify, identifyPush } from '@libp2p/identify'
+import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { KEEP_ALIVE, type Connection, type Stream } from '@libp2p/interface'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PeerUnreachableError, RemoteError, messageOf } from '../errors.ts'
 import { PeerHello, PeerWelcome, RpcRequest, RpcResponse, type NameRecord, type PeerInfo } from '../gen/aurae/mesh/v0/mesh.ts'
+import { formatNodeName } from '../names/parse.ts'
 import type { Caller } from '../node/authz.ts'
 import { toStatus } from '../node/grpc-status.ts'
 import type { NodeKey } from '../node/keys.ts'
 import type { PeerRecord, Store } from '../store/store.ts'
+import { createHost, type Host } from './host.ts'
+import { NameBook } from './name-book.ts'
+import { isAddrText, nameKey, signNameRecord } from './names.ts'
 import { issueToken, readToken } from './token.ts'
 import { frame, pacedFrames } from './paced-frames.ts'
-import { nameKey, nameSelectors, nameValidators, openNameRecord, signNameRecord } from './names.ts'
+import { TrustedPeers, issuerNameRefusal, redeemerNameRefusal } from './trusted.ts'
 
+export { KAD_PROTOCOL } from './host.ts'
 export const PEER_PROTOCOL = '/aurae/peer/1.0.0'
 export const RPC_PROTOCOL = '/aurae/rpc/1.0.0'
-export const KAD_PROTOCOL = '/aurae/kad/1.0.0'
 const MAX_FRAME = 4 * 1024 * 1024
 const CALL_TIMEOUT_MS = 5_000
 const REPUBLISH_MS = 5 * 60_000
+/** A peer's own text in a message (a refusal) is cut to this length. */
+const MAX_QUOTED = 300
 
 export interface MeshInit {
   key: NodeKey
@@ -45,45 +40,35 @@ export interface MeshInit {
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void
 }
 
-type Host = Awaited<ReturnType<typeof createHost>>
-
-async function createHost (init: MeshInit) {
-  return await createLibp2p({
-    privateKey: privateKeyFromProtobuf(readFileSync(init.keyPath)),
-    addresses: { listen: init.listen },
-    transports: [tcp(), circuitRelayTransport()],
-    connectionEncrypters: [noise()],
-    // A paused stream (a slow reader) holds what the window let in: keep that under yamux's 4 MB read buffer.
-    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: 2 * 1024 * 1024 } })],
-    // A private mesh: peers on private and loopback addresses are the normal case.
-    connectionGater: { denyDialMultiaddr: () => false },
-    services: {
-      identify: identify(),
-      identifyPush: identifyPush(),
-      ping: ping(),
-      dht: kadDHT({ protocol: KAD_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper, validators: nameValidators, selectors: nameSelectors }),
-      // Relays are the mesh's own nodes: relayed connections get no data or time cap.
-      relay: circuitRelayServer({ reservations: { applyDefaultLimit: false } }),
-      dcutr: dcutr(),
-      autonat: autoNAT()
-    }
-  })
+/** What `resolve` found: the record a name resolves to here, and any other keys that claim it. */
+export interface Resolved {
+  record: NameRecord
+  /** PeerIds that also claim the name and were refused. */
+  others: string[]
+  /** True when the name is pinned by peering (or is this node's own). */
+  pinned: boolean
 }
 
 export class Mesh {
   private host?: Host
-  private readonly trusted = new Map<string, PeerRecord>()
+  private readonly trusted: TrustedPeers
+  private readonly names: NameBook
   private republish?: NodeJS.Timeout
   private publishing?: Promise<void>
   private publishAgain = false
+  /** The admission running now; each waits for the one before, so a token's uses are spent one at a time. */
+  private admitting: Promise<unknown> = Promise.resolve()
 
-  constructor (private readonly init: MeshInit) {}
+  constructor (private readonly init: MeshInit) {
+    this.trusted = new TrustedPeers(init.store.peers)
+    this.names = new NameBook((name, domain) => this.pinnedTo(name, domain))
+  }
 
   async start (): Promise<void> {
-    for (const p of await this.init.store.peers.values()) this.trusted.set(p.peerId, p)
+    await this.trusted.load()
     let host: Host
     try {
-      host = await createHost(this.init)
+      host = await createHost({ keyPath: this.init.keyPath, listen: this.init.listen, trusts: peerId => this.trusted.has(peerId), names: this.names })
     } catch (err) {
       throw new FailedPreconditionError(`cannot start the mesh on ${this.init.listen.join(', ')}: ${messageOf(err)}`)
     }
@@ -131,30 +116,30 @@ export class Mesh {
     })
   }
 
-  /** Looks a name up on the DHT; a name pinned by peering only ever resolves to the PeerId it was pinned to. */
-  async resolve (name: string, domain: string): Promise<NameRecord> {
+  /**
+   * Looks a name up on the DHT. A name pinned by peering resolves to its pinned key, from the peer's own record
+   * when the DHT has none of it; any other name to the first key this node saw claim it (see NameBook).
+   */
+  async resolve (name: string, domain: string): Promise<Resolved> {
     const key = nameKey(name, domain)
-    const pinned = [...this.trusted.values()].find(p => p.name === name && p.domain === domain)
-    const found: NameRecord[] = []
-    let refused = ''
+    const values: Uint8Array[] = []
     try {
       for await (const event of this.requireHost().services.dht.get(key, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) })) {
-        if (event.name !== 'VALUE') continue
-        try {
-          const record = openNameRecord(key, event.value)
-          if (pinned !== undefined && record.peerId !== pinned.peerId) refused = record.peerId
-          else found.push(record)
-        } catch {}
+        if (event.name === 'VALUE') values.push(event.value)
+        if (event.name === 'PEER_RESPONSE' && event.record != null) values.push(event.record.value)
       }
-    } catch {}
-    const full = domain === '' ? name : `${name}@${domain}`
-    if (found.length === 0) {
-      if (refused !== '') throw new FailedPreconditionError(`${full} is pinned to ${pinned?.peerId}; a record for it signed by ${refused} was refused`)
+    } catch {
+      // A lookup cut short (by the timeout, or a node refusing the record it was sent as a correction) still counts what it found.
+    }
+    const found = this.names.resolve(key, values)
+    const record = found.record ?? (found.pinned ? this.pinnedRecord(name, domain) : undefined)
+    const full = formatNodeName(name, domain)
+    if (record === undefined) {
+      if (found.others.length > 1) throw new FailedPreconditionError(`${full} is claimed by several keys (${found.others.join(', ')}); peer with the right node to pin the name`)
       throw new NotFoundError(`no node named ${full} on the mesh`)
     }
-    const newest = found.reduce((a, b) => (b.seq > a.seq ? b : a))
-    await this.requireHost().peerStore.merge(peerIdFromString(newest.peerId), { multiaddrs: newest.addrs.flatMap(a => { try { return [multiaddr(a)] } catch { return [] } }) }).catch(() => {})
-    return newest
+    await this.requireHost().peerStore.merge(peerIdFromString(record.peerId), { multiaddrs: parseAddrs(record.addrs) }).catch(() => {})
+    return { record, others: found.others, pinned: found.pinned }
   }
 
   addrs (): string[] {
@@ -166,8 +151,7 @@ export class Mesh {
   }
 
   nameOf (peerId: string): string {
-    const p = this.trusted.get(peerId)
-    return p === undefined ? '' : p.name
+    return this.trusted.get(peerId)?.name ?? ''
   }
 
   /** How others can reach us: addresses they observed, and whether a direct one is confirmed or we rely on a relay. */
@@ -204,8 +188,13 @@ export class Mesh {
   async redeem (text: string): Promise<PeerRecord> {
     const claims = readToken(text)
     if (claims.peerId === this.init.key.peerId) throw new InvalidArgumentError('this token was issued by this node; redeem it on the other one')
+    const me = this.init.self()
+    const problem = this.trusted.nameProblem(claims.name, claims.domain, claims.peerId, me)
+    if (problem !== undefined) throw new FailedPreconditionError(issuerNameRefusal(problem, claims.name, claims.domain))
     const issuer = peerIdFromString(claims.peerId)
-    const addrs = claims.addrs.map(a => withPeer(multiaddr(a), claims.peerId))
+    const usable = usableAddrs(claims.addrs)
+    if (usable.length === 0) throw new InvalidArgumentError('this peering token carries no address to reach its issuer at')
+    const addrs = usable.map(a => withPeer(multiaddr(a), claims.peerId))
     let stream: Stream
     try {
       stream = await this.requireHost().dialProtocol(addrs, PEER_PROTOCOL, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS), runOnLimitedConnection: true })
@@ -217,13 +206,17 @@ export class Mesh {
     }
     if (stream.protocol !== PEER_PROTOCOL) stream.abort(new Error('wrong protocol'))
     const lp = lpStream(stream, { maxDataLength: 64 * 1024 })
-    const me = this.init.self()
     await lp.write(PeerHello.encode({ secret: Buffer.from(claims.secret), name: me.name, domain: me.domain, addrs: this.addrs(), unpeer: false }).finish())
     const welcome = PeerWelcome.decode((await lp.read({ signal: AbortSignal.timeout(CALL_TIMEOUT_MS) })).subarray())
     await stream.close().catch(() => {})
-    if (welcome.error !== '') throw new FailedPreconditionError(`${claims.name} refused: ${welcome.error}`)
-    const record = { peerId: issuer.toString(), name: welcome.name, domain: welcome.domain, addrs: claims.addrs, trustedAt: Date.now() }
+    const named = formatNodeName(claims.name, claims.domain)
+    if (welcome.error !== '') throw new FailedPreconditionError(`${claims.name} refused: ${welcome.error.slice(0, MAX_QUOTED)}`)
+    if (welcome.name !== claims.name || welcome.domain !== claims.domain) {
+      throw new FailedPreconditionError(`the node that issued this token answered as ${JSON.stringify(formatNodeName(welcome.name, welcome.domain).slice(0, 64))}, not as ${named}`)
+    }
+    const record = { peerId: issuer.toString(), name: claims.name, domain: claims.domain, addrs: usable, trustedAt: Date.now() }
     await this.trust(record)
+    this.askForSlot(record.peerId)
     return record
   }
 
@@ -259,13 +252,7 @@ export class Mesh {
 
   /** Finds a trusted peer by `name[@domain]` or PeerId. */
   lookup (who: string): PeerRecord {
-    const byId = this.trusted.get(who)
-    if (byId !== undefined) return byId
-    const [name, domain = ''] = who.split('@')
-    const found = [...this.trusted.values()].filter(p => p.name === name && (domain === '' || p.domain === domain))
-    if (found.length === 1) return found[0]
-    if (found.length > 1) throw new InvalidArgumentError(`${who} is ambiguous: say which domain (${found.map(p => `${p.name}@${p.domain}`).join(', ')})`)
-    throw new NotFoundError(`no trusted peer named ${who}; peer first with "aurae proxy"`)
+    return this.trusted.lookup(who)
   }
 
   /** Sends one call to a trusted peer over /aurae/rpc/1.0.0 and hands back its responses. */
@@ -313,27 +300,56 @@ export class Mesh {
     return this.host
   }
 
+  /** The PeerId `name@domain` is pinned to: this node's own name to its own key, a trusted peer's to the key it peered with. */
+  private pinnedTo (name: string, domain: string): string | undefined {
+    const me = this.init.self()
+    if (me.name !== '' && name === me.name && domain === me.domain) return this.init.key.peerId
+    return this.trusted.pinnedTo(name, domain)
+  }
+
+  /** The record of a pinned name when the DHT has none of its key's: what peering (or this node itself) knows. */
+  private pinnedRecord (name: string, domain: string): NameRecord | undefined {
+    const peerId = this.pinnedTo(name, domain)
+    if (peerId === this.init.key.peerId) return { name, domain, peerId, addrs: this.addrs(), seq: Date.now() }
+    const p = peerId === undefined ? undefined : this.trusted.get(peerId)
+    if (p === undefined) return undefined
+    const live = this.host?.getConnections(peerIdFromString(p.peerId)).map(c => c.remoteAddr.toString()) ?? []
+    return { name, domain, peerId: p.peerId, addrs: live.length > 0 ? live : p.addrs, seq: p.trustedAt }
+  }
+
   private async trust (record: PeerRecord): Promise<void> {
-    const pinned = [...this.trusted.values()].find(p => p.name === record.name && p.domain === record.domain && p.peerId !== record.peerId)
-    if (pinned !== undefined) throw new FailedPreconditionError(`the name ${record.name} is pinned to another node (${pinned.peerId})`)
-    this.trusted.set(record.peerId, record)
-    await this.init.store.peers.put(record.peerId, record)
+    await this.trusted.add(record)
     await this.remember(record)
     this.init.log('info', 'peer trusted', { name: record.name, peerId: record.peerId })
   }
 
   private async forget (peerId: string): Promise<void> {
-    const record = this.trusted.get(peerId)
-    this.trusted.delete(peerId)
-    await this.init.store.peers.del(peerId)
-    await this.host?.peerStore.merge(peerIdFromString(peerId), { tags: { [KEEP_ALIVE]: undefined } }).catch(() => {})
+    const record = await this.trusted.remove(peerId)
+    const id = peerIdFromString(peerId)
+    this.host?.services.relay.reservations.delete(id)
+    await this.host?.peerStore.merge(id, { tags: { [KEEP_ALIVE]: undefined } }).catch(() => {})
     if (record !== undefined) this.init.log('info', 'peer no longer trusted', { name: record.name, peerId })
   }
 
   /** Keeps a trusted peer's addresses and asks libp2p to keep (and restore) a connection to it. */
   private async remember (record: PeerRecord): Promise<void> {
-    const addrs = record.addrs.flatMap(a => { try { return [multiaddr(a)] } catch { return [] } })
-    await this.host?.peerStore.merge(peerIdFromString(record.peerId), { multiaddrs: addrs, tags: { [KEEP_ALIVE]: { value: 1 } } })
+    await this.host?.peerStore.merge(peerIdFromString(record.peerId), { multiaddrs: parseAddrs(record.addrs), tags: { [KEEP_ALIVE]: { value: 1 } } })
+  }
+
+  /**
+   * A node that listens through a relay (`--listen /p2p-circuit`) and has no slot yet asks a newly trusted relay for one.
+   * Relays serve only peers they trust, so the request libp2p made when the two first met was refused; libp2p asks
+   * a relay again on a new connection to it.
+   */
+  private askForSlot (peerId: string): void {
+    const host = this.host
+    if (host === undefined || !this.init.listen.some(a => a.endsWith('/p2p-circuit')) || this.addrs().some(a => a.includes('/p2p-circuit'))) return
+    const id = peerIdFromString(peerId)
+    void (async () => {
+      if (!(await host.peerStore.get(id)).protocols.includes(RELAY_V2_HOP_CODEC)) return
+      await host.hangUp(id)
+      await host.dial(id, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) })
+    })().catch(err => this.init.log('warn', 'could not ask a trusted peer for a relay slot', { peerId, err: messageOf(err) }))
   }
 
   /** The issuer's side of peering (and of unpeering). */
@@ -351,24 +367,35 @@ export class Mesh {
       }
       await lp.write(PeerWelcome.encode({ error, name: me.name, domain: me.domain }).finish())
       await stream.close()
+      if (!hello.unpeer && error === '') this.askForSlot(remote)
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
     }
   }
 
-  /** Checks a redeemer's secret against the tokens issued here; trusts it if one matches. Returns the refusal, if any. */
+  /** Admits redeemers one at a time, so that no two can spend the same use of a token. Returns the refusal, if any. */
   private async admit (remote: string, hello: PeerHello): Promise<string> {
+    const turn = this.admitting.then(async () => await this.admitOne(remote, hello))
+    this.admitting = turn.catch(() => {})
+    return await turn
+  }
+
+  /** Checks a redeemer's secret against the tokens issued here and its name against the name rules; trusts it if both pass. */
+  private async admitOne (remote: string, hello: PeerHello): Promise<string> {
+    const me = this.init.self()
     const id = tokenId(hello.secret)
     const token = await this.init.store.tokens.get(id)
-    if (token === undefined) return `${this.init.self().name} did not issue this token`
+    if (token === undefined) return `${me.name} did not issue this token`
     if (token.expiresAt <= Date.now()) return 'this peering token has expired'
     if (token.usesLeft <= 0) return 'this peering token has already been used'
+    const problem = this.trusted.nameProblem(hello.name, hello.domain, remote, me)
+    if (problem !== undefined) return redeemerNameRefusal(problem, hello.name, hello.domain, me.name)
+    await this.init.store.tokens.put(id, { ...token, usesLeft: token.usesLeft - 1 })
     try {
-      await this.trust({ peerId: remote, name: hello.name, domain: hello.domain, addrs: hello.addrs, trustedAt: Date.now() })
+      await this.trust({ peerId: remote, name: hello.name, domain: hello.domain, addrs: usableAddrs(hello.addrs), trustedAt: Date.now() })
     } catch (err) {
       return messageOf(err)
     }
-    await this.init.store.tokens.put(id, { ...token, usesLeft: token.usesLeft - 1 })
     return ''
   }
 
@@ -407,4 +434,13 @@ function tokenId (secret: Uint8Array): string {
 
 function withPeer (addr: Multiaddr, peerId: string): Multiaddr {
   return addr.toString().includes('/p2p/') ? addr : multiaddr(`${addr.toString()}/p2p/${peerId}`)
+}
+
+function parseAddrs (addrs: string[]): Multiaddr[] {
+  return addrs.flatMap(a => { try { return [multiaddr(a)] } catch { return [] } })
+}
+
+/** The addresses a peer sent that are printable multiaddrs, at most 32 of them. */
+function usableAddrs (addrs: string[]): string[] {
+  return parseAddrs(addrs.filter(isAddrText)).slice(0, 32).map(a => a.toString())
 }

@@ -56,7 +56,11 @@ export async function * pacedFrames (stream: Stream, maxFrame: number): AsyncGen
         if (heldBytes > 0) throw new Error('the stream ended inside a frame')
         return
       }
-      if (stream.readStatus === 'paused') stream.resume()
+      if (stream.readStatus === 'paused') {
+        // Resuming hands over what the stream held back at once, before any wait could hear of it.
+        stream.resume()
+        continue
+      }
       await new Promise<void>(resolve => { wake = resolve })
     }
   } finally {

@@ -59,9 +59,17 @@ function assertPeer (peer: string, text: string): void {
   }
 }
 
+/** True when `peer[@domain]` (domain possibly empty) follows the node-name rules; for names other nodes send. */
+export function isNodeName (peer: string, domain: string): boolean {
+  return LABEL.test(peer) && (domain === '' || isDomain(domain))
+}
+
+function isDomain (domain: string): boolean {
+  return domain.length <= 253 && domain.split('.').every(l => LABEL.test(l))
+}
+
 function assertDomain (domain: string, text: string): void {
-  const labels = domain.split('.')
-  if (domain.length > 253 || !labels.every(l => LABEL.test(l))) {
+  if (!isDomain(domain)) {
     throw new InvalidArgumentError(`invalid domain "${domain}" in "${text}": expected a DNS name such as example.org`)
   }
 }

@@ -15,6 +15,7 @@ import { parseName } from '../names/parse.ts'
 import { Cells } from '../runtime/cells.ts'
 import { Cgroups } from '../runtime/cgroups.ts'
 import { executableDriver } from '../runtime/executable-driver.ts'
+import { daemonSpace } from '../runtime/daemon-space.ts'
 import { Supervisor } from '../runtime/supervisor.ts'
 import { Store, type NodeMeta } from '../store/store.ts'
 import { cellHandlers } from './api/cells.ts'
@@ -165,7 +166,7 @@ export class Daemon {
     const supervisor = new Supervisor({
       workloads: this.store.workloads,
       drivers: [
-        executableDriver({ cgroups, cellExists: name => cells?.has(name) === true }),
+        executableDriver({ cgroups, cellExists: name => cells?.has(name) === true, hidden: daemonSpace(this.opts.paths) }),
         containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey, network })
       ],
       cgroups,

@@ -9,6 +9,7 @@ const CODES: Record<string, status> = {
   PermissionDeniedError: status.PERMISSION_DENIED,
   StartError: status.FAILED_PRECONDITION,
   PeerUnreachableError: status.FAILED_PRECONDITION,
+  ResourceExhaustedError: status.RESOURCE_EXHAUSTED,
   AbortError: status.CANCELLED
 }
 

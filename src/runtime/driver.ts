@@ -1,5 +1,5 @@
 // The narrow boundary between the supervisor and each kind of workload.
-import type { WorkloadKind, WorkloadRecord } from './workload.ts'
+import type { Bind, WorkloadKind, WorkloadRecord } from './workload.ts'
 
 /** What the monitor runs for one start of a workload. */
 export interface LaunchPlan {
@@ -10,6 +10,10 @@ export interface LaunchPlan {
   cgroup: string
   /** A root the monitor mounts before the start and unmounts after the exit (a container's overlay). */
   overlay?: { target: string, options: string }
+  /** Paths made inaccessible in a mount namespace of the workload's own (daemon space, for executables). */
+  hide?: string[]
+  /** Host paths bound into that namespace after the hiding, so a user can show one on purpose. */
+  binds?: Bind[]
 }
 
 /** How one run ended, as its monitor recorded it. */

@@ -11,9 +11,11 @@ export interface ExecutableDriverInit {
   cgroups: Cgroups
   /** True when the named cell is allocated. */
   cellExists: (name: string) => boolean
+  /** Daemon space: made inaccessible in every executable's mount namespace (see daemon-space.ts). */
+  hidden: string[]
 }
 
-export function executableDriver ({ cgroups, cellExists }: ExecutableDriverInit): WorkloadDriver {
+export function executableDriver ({ cgroups, cellExists, hidden }: ExecutableDriverInit): WorkloadDriver {
   const cgroupOf = (rec: WorkloadRecord): string => {
     if (cgroups.version === 'none') return ''
     return rec.spec.cell === '' ? ownGroup(rec.spec.name) : cellGroup(rec.spec.cell)
@@ -40,7 +42,9 @@ export function executableDriver ({ cgroups, cellExists }: ExecutableDriverInit)
           ...spec.env
         },
         workdir: spec.workdir === '' ? '/' : spec.workdir,
-        cgroup: cgroupOf(rec)
+        cgroup: cgroupOf(rec),
+        hide: hidden,
+        binds: spec.binds ?? []
       }
     },
     async release (rec) {

@@ -260,6 +260,8 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     if (this.init.logMaxBytes !== undefined) args.push('--log-max-bytes', String(this.init.logMaxBytes))
     if (plan.cgroup !== '') for (const f of this.init.cgroups.procsFiles(plan.cgroup)) args.push('--cgroup-procs', f)
     if (plan.overlay !== undefined) args.push('--overlay', plan.overlay.target, '--overlay-options', plan.overlay.options)
+    for (const path of plan.hide ?? []) args.push('--hide', path)
+    for (const b of plan.binds ?? []) args.push(b.readOnly ? '--bind-ro' : '--bind', b.host, b.path)
     const attacher = this.attachers.get(name)
     const point = attacher === undefined ? undefined : this.attachPoints.next()
     if (point !== undefined) args.push('--attach', point.path)

@@ -18,6 +18,15 @@ export interface WorkloadSpec {
   /** An allocated cell to run in; empty for a cell of its own. */
   cell: string
   container?: ContainerSpec
+  /** Executables: host paths bound into the workload's mount namespace, where the daemon's own files are hidden. */
+  binds?: Bind[]
+}
+
+/** A host path made visible at `path` in an executable's view of the filesystem. */
+export interface Bind {
+  host: string
+  path: string
+  readOnly: boolean
 }
 
 /** How to run a container: its image (full reference) and the options around it. */
@@ -28,6 +37,8 @@ export interface ContainerSpec {
   network: 'bridge' | 'none' | 'host'
   volumes: Array<{ host: string, container: string, readOnly: boolean }>
   ports: Array<{ hostPort: number, containerPort: number, protocol: 'tcp' | 'udp', hostIP: string }>
+  /** `unconfined` runs it without the default seccomp filter; unset means the filter. */
+  seccomp?: 'unconfined'
 }
 
 export interface WorkloadRecord {

@@ -29,6 +29,8 @@ describe('a node behind a NAT is reached through a relay', () => {
   })
 
   it('is peered with and runs work for a node on the other side of its NAT', async () => {
+    // A relay serves only nodes it trusts: the hidden node peers with its relay first.
+    expect((await hidden.cli(['proxy', (await relay.cli(['proxy'])).stdout.trim()])).code).toBe(0)
     const addrs = await until('a relayed address', async () => {
       const a: string[] = JSON.parse((await hidden.cli(['status', '--json'])).stdout).mesh.addrs
       return a.some(x => x.includes('/p2p-circuit')) ? a : undefined

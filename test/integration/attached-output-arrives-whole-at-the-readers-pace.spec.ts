@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { layerTar, pushImage, startRegistry, type TestRegistry } from '../helpers/registry.ts'
 import { startNode, until, workload, type TestNode } from '../helpers/node.ts'
@@ -92,7 +94,10 @@ describe('attached output arrives whole, at the reader\'s pace', () => {
   })
 
   it('streams every run of a workload that restarts', async () => {
-    const got = await node.cli(['exec', 'again', '--restart', 'on-failure', '--', 'sh', '-c', `n=$(cat ${node.dir}/runs 2>/dev/null || echo 0); echo $((n+1)) > ${node.dir}/runs; seq 1 100000 | sed "s/^/run $n: /"; [ $n -ge 2 ]`])
+    // Outside the node's directory, which its workloads cannot see.
+    const counter = mkdtempSync(join(tmpdir(), 'aurae-runs-'))
+    const got = await node.cli(['exec', 'again', '--restart', 'on-failure', '--', 'sh', '-c', `n=$(cat ${counter}/runs 2>/dev/null || echo 0); echo $((n+1)) > ${counter}/runs; seq 1 100000 | sed "s/^/run $n: /"; [ $n -ge 2 ]`])
+    rmSync(counter, { recursive: true, force: true })
     expect(got.code).toBe(0)
     const lines = got.stdout.split('\n').slice(0, -1)
     expect(lines).toHaveLength(300_000)

@@ -29,7 +29,7 @@ describe('the cell service shares one cell\'s limits between executables', () =>
     await expect(call('allocate', { name: 'shared' })).rejects.toThrow('a cell named shared already exists')
 
     for (const name of ['one', 'two']) {
-      await call('start', { cellName: 'shared', name, executable: { command: ['sleep', '300'], env: {}, workdir: '' }, restart: '' })
+      await call('start', { cellName: 'shared', name, executable: { command: ['sleep', '300'], env: {}, workdir: '', volumes: [] }, restart: '' })
     }
     const procs = readFileSync(join(dir('pids'), 'cgroup.procs'), 'utf8').trim().split('\n')
     expect(procs).toContain(String((await workload(node, 'one')).pid))
@@ -47,6 +47,6 @@ describe('the cell service shares one cell\'s limits between executables', () =>
     expect((await workload(node, 'two')).state).toBe('exited')
     expect(existsSync(dir('pids'))).toBe(false)
     expect((await call<any>('list', {})).cells).toEqual([])
-    await expect(call('start', { cellName: 'shared', name: 'three', executable: { command: ['true'], env: {}, workdir: '' }, restart: '' })).rejects.toThrow('no cell named shared')
+    await expect(call('start', { cellName: 'shared', name: 'three', executable: { command: ['true'], env: {}, workdir: '', volumes: [] }, restart: '' })).rejects.toThrow('no cell named shared')
   })
 })

@@ -1,16 +1,21 @@
 import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { Store } from '../../src/store/store.ts'
 import { isAlive, startNode, until, workload, type TestNode } from '../helpers/node.ts'
 
 describe('the daemon keeps workloads across a restart', () => {
   let node: TestNode | undefined
+  // Gates live outside the node's directory, which its executables cannot see.
+  const gates = mkdtempSync(join(tmpdir(), 'aurae-gates-'))
   afterEach(async () => { await node?.stop(); node = undefined })
+  afterAll(() => rmSync(gates, { recursive: true, force: true }))
 
   it('re-adopts a running workload after kill -9: same process, logs still flowing, exit code learned', async () => {
     node = await startNode('survivor')
-    const gate = join(node.dir, 'gate')
+    const gate = join(gates, 'counter')
     await node.cli(['exec', 'counter', '-d', '--', 'sh', '-c', `i=0; while [ ! -e ${gate} ]; do i=$((i+1)); echo tick $i; sleep 0.05; done; exit 7`])
     const before = await workload(node, 'counter')
     const daemon = await node.daemonPid()
@@ -37,7 +42,7 @@ describe('the daemon keeps workloads across a restart', () => {
 
   it('learns the exit code of a workload that ended while the daemon was down', async () => {
     node = await startNode('survivor')
-    const gate = join(node.dir, 'gate')
+    const gate = join(gates, 'brief')
     await node.cli(['exec', 'brief', '-d', '--', 'sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done; echo done; exit 5`])
     const { pid } = await workload(node, 'brief')
     const daemon = await node.daemonPid()

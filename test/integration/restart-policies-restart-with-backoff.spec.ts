@@ -1,14 +1,21 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNode, until, workload, type TestNode } from '../helpers/node.ts'
 
 describe('restart policies restart with backoff', () => {
   let node: TestNode
+  // The workload keeps its count outside the node's directory, which executables cannot see.
+  const work = mkdtempSync(join(tmpdir(), 'aurae-restarts-'))
   beforeAll(async () => { node = await startNode('restarts') })
-  afterAll(async () => { await node.stop() })
+  afterAll(async () => {
+    await node.stop()
+    rmSync(work, { recursive: true, force: true })
+  })
 
   it('on-failure restarts a failing workload until it succeeds', async () => {
-    const marker = join(node.dir, 'count')
+    const marker = join(work, 'count')
     // Fails twice, then succeeds.
     const script = `n=$(cat ${marker} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${marker}; echo run $n; [ $n -ge 3 ]`
     const res = await node.cli(['exec', 'flaky', '--restart', 'on-failure', '--', 'sh', '-c', script])

@@ -1,14 +1,22 @@
 import { describe, expect, it } from 'vitest'
 import { frame, pacedFrames } from '../../src/mesh/paced-frames.ts'
 
-/** Just enough of a libp2p stream: message/end/close events, and pause/resume that are recorded. */
+/** Just enough of a libp2p stream: message/end/close events; while paused it holds what arrives and hands it over on resume, at once. */
 class FakeStream extends EventTarget {
   readStatus: 'readable' | 'paused' = 'readable'
   readableEnded = false
-  readonly log: string[] = []
-  pause (): void { this.readStatus = 'paused'; this.log.push('pause') }
-  resume (): void { this.readStatus = 'readable'; this.log.push('resume') }
-  deliver (bytes: Uint8Array): void { this.dispatchEvent(Object.assign(new Event('message'), { data: bytes })) }
+  private readonly held: Uint8Array[] = []
+  pause (): void { this.readStatus = 'paused' }
+  resume (): void {
+    this.readStatus = 'readable'
+    for (const bytes of this.held.splice(0)) this.deliver(bytes)
+  }
+
+  deliver (bytes: Uint8Array): void {
+    if (this.readStatus === 'paused') this.held.push(bytes)
+    else this.dispatchEvent(Object.assign(new Event('message'), { data: bytes }))
+  }
+
   end (): void { this.readableEnded = true; this.dispatchEvent(new Event('end')) }
 }
 
@@ -29,6 +37,18 @@ describe('paced frames', () => {
     expect(s.readStatus).toBe('readable')
     s.end()
     expect((await last).done).toBe(true)
+  })
+
+  it('takes what a paused stream held back when it resumes', async () => {
+    const s = new FakeStream()
+    const frames = pacedFrames(s as any, 1024)
+    const first = frames.next()
+    s.deliver(frame(Buffer.from('one')))
+    expect(Buffer.from((await first).value as Uint8Array).toString()).toBe('one')
+    s.deliver(frame(Buffer.from('two')))
+    s.deliver(frame(Buffer.from('three')))
+    expect(Buffer.from((await frames.next()).value as Uint8Array).toString()).toBe('two')
+    expect(Buffer.from((await frames.next()).value as Uint8Array).toString()).toBe('three')
   })
 
   it('refuses a frame over the limit and a stream that ends inside a frame', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { assertWorkloadName, formatNodeName, parseName, parseNodeName } from '../../src/names/parse.ts'
+import { assertWorkloadName, formatNodeName, isNodeName, parseName, parseNodeName } from '../../src/names/parse.ts'
 
 const DIGEST = 'sha256:' + 'ab'.repeat(32)
 
@@ -41,6 +41,16 @@ describe('parseNodeName', () => {
 
   it.each(['Alice', 'alice@', '-alice', 'a'.repeat(64), 'alice@bad_domain.org', ''])('refuses %j', text => {
     expect(() => parseNodeName(text)).toThrow(/invalid (peer name|domain)/)
+  })
+})
+
+describe('names other nodes send', () => {
+  it.each([['alice', ''], ['alice', 'example.org'], ['a-1', 'x.y.z']])('accepts %j @ %j', (peer, domain) => {
+    expect(isNodeName(peer, domain)).toBe(true)
+  })
+
+  it.each([['', ''], ['bo\x1b[31mb', ''], ['a'.repeat(64), ''], ['../../etc', '../'], ['a/b', ''], ['bob', 'exa\x07mple.org'], ['bob', 'a.'.repeat(127) + 'org']])('refuses %j @ %j', (peer, domain) => {
+    expect(isNodeName(peer, domain)).toBe(false)
   })
 })
 

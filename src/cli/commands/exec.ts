@@ -7,6 +7,7 @@ import { InvalidArgumentError } from '../../errors.ts'
 import type { Command, Context } from '../context.ts'
 import type { CommandSpec, Parsed } from '../args.ts'
 import { CliError, EXIT } from '../exit.ts'
+import { clean } from '../output.ts'
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 
@@ -38,12 +39,23 @@ export const WORKLOAD_FLAGS: CommandSpec['flags'] = {
   rm: { type: 'boolean', help: 'remove the workload once it has exited (attached only)' }
 }
 
+/** `-v HOST[:PATH][:ro]` of exec → a host path shown at PATH (the same path when left out). */
+export function bindOf (text: string): { host: string, container: string, readOnly: boolean } {
+  const parts = text.split(':')
+  const mode = parts.length > 1 && (parts.at(-1) === 'ro' || parts.at(-1) === 'rw') ? parts.pop() : undefined
+  if (parts.length > 2 || parts[0] === '' || parts[1] === '') throw new InvalidArgumentError(`invalid -v "${text}": expected HOST[:PATH][:ro]`)
+  return { host: parts[0], container: parts[1] ?? '', readOnly: mode === 'ro' }
+}
+
 export const exec: Command = {
   spec: {
     name: 'exec',
     usage: 'exec [NAME] [flags] -- COMMAND [ARG...]',
-    summary: 'Runs COMMAND as a workload in a cell of its own. Attached by default: output streams back,\nCtrl-C reaches the workload, and aurae exits with its exit code (128+N for signal N).\nExit 125 means the workload could not be run at all.',
-    flags: WORKLOAD_FLAGS,
+    summary: 'Runs COMMAND as a workload in a cell of its own. Attached by default: output streams back,\nCtrl-C reaches the workload, and aurae exits with its exit code (128+N for signal N).\nExit 125 means the workload could not be run at all. The node\'s key, data and socket are\nhidden from it unless bound in with -v.',
+    flags: {
+      ...WORKLOAD_FLAGS,
+      volume: { type: 'list', short: 'v', help: 'show a host path to it, hidden or not (repeatable)', value: 'HOST[:PATH][:ro]' }
+    },
     maxPositionals: 1,
     passthrough: true
   },
@@ -59,7 +71,12 @@ export const exec: Command = {
       const spec = {
         name: target,
         kind: 'executable',
-        executable: { command: parsed.rest, env: envOf(flags.env as string[] | undefined ?? []), workdir: flags.workdir as string ?? '' },
+        executable: {
+          command: parsed.rest,
+          env: envOf(flags.env as string[] | undefined ?? []),
+          workdir: flags.workdir as string ?? '',
+          volumes: (flags.volume as string[] | undefined ?? []).map(bindOf)
+        },
         limits: limitsOf(flags),
         restart: flags.restart as string ?? 'no',
         cell: '',
@@ -125,7 +142,7 @@ export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: st
       if (res.exit !== undefined) {
         const { exitCode, signal, oomKilled, error } = res.exit
         code = exitCode ?? (signal !== '' ? 128 + (signalNumber(signal) ?? 0) : EXIT.execFailed)
-        if (error !== '') process.stderr.write(`aurae: ${error}\n`)
+        if (error !== '') process.stderr.write(`aurae: ${clean(error)}\n`)
         if (oomKilled) process.stderr.write(`aurae: ${name} was killed for using more than its memory limit (${formatBytes(spec.limits?.memoryBytes ?? 0)})\n`)
       }
     }

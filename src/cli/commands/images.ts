@@ -7,7 +7,7 @@ import { familiarImageName, parseImageReference } from '../../runtime/image/refe
 import type { Daemon } from '../client.ts'
 import type { Command } from '../context.ts'
 import { EXIT } from '../exit.ts'
-import { duration, table } from '../output.ts'
+import { clean, duration, json, table } from '../output.ts'
 
 /** `nginx@emily` → checked image reference plus the `@emily` to route by. */
 function imageTarget (text: string | undefined, verb: string): string {
@@ -78,14 +78,14 @@ export const images: Command = {
     const d = ctx.daemon()
     const { images: list } = await d.images.list({ peer: peerArg(parsed.positionals[0]) })
     if (parsed.flags.json === true) {
-      process.stdout.write(JSON.stringify(list.map(imageJson), null, 2) + '\n')
+      process.stdout.write(json(list.map(imageJson)))
       return EXIT.ok
     }
     const now = Date.now()
     process.stdout.write(table(['REPOSITORY', 'TAG', 'DIGEST', 'SIZE', 'CREATED'], list.map(i => [
       familiarImageName({ ...parseImageReference(i.name), tag: '', digest: '' }),
-      i.tag === '' ? '<none>' : i.tag,
-      i.digest.slice(0, 19),
+      i.tag === '' ? '<none>' : clean(i.tag),
+      clean(i.digest.slice(0, 19)),
       formatBytes(i.size),
       i.created === '' ? '-' : `${duration(now - Date.parse(i.created))} ago`
     ])))

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../../errors.ts'
 import { formatNodeName, parseNodeName } from '../../names/parse.ts'
 import type { Command } from '../context.ts'
 import { EXIT } from '../exit.ts'
-import { duration, paint, progress, table } from '../output.ts'
+import { clean, duration, json, paint, progress, table } from '../output.ts'
 
 const DURATION = /^(\d+)(s|m|h|d)$/
 const UNIT_S = { s: 1, m: 60, h: 3600, d: 86400 } as const
@@ -43,7 +43,7 @@ export const proxy: Command = {
     try {
       const { peer } = await d.mesh.peer({ token })
       p.done()
-      process.stderr.write(paint(`peered with ${formatNodeName(peer?.name ?? '', peer?.domain ?? '')} (${peer?.peerId}); each now trusts the other`, 'green', process.stderr) + '\n')
+      process.stderr.write(paint(clean(`peered with ${formatNodeName(peer?.name ?? '', peer?.domain ?? '')} (${peer?.peerId}); each now trusts the other`), 'green', process.stderr) + '\n')
       return EXIT.ok
     } finally {
       p.done()
@@ -65,7 +65,7 @@ export const peers: Command = {
     const d = ctx.daemon()
     const { peers: list } = await d.mesh.peers({})
     if (parsed.flags.json === true) {
-      process.stdout.write(JSON.stringify(list.map(p => ({
+      process.stdout.write(json(list.map(p => ({
         name: p.name,
         domain: p.domain,
         peerId: p.peerId,
@@ -73,14 +73,14 @@ export const peers: Command = {
         connected: p.connected,
         latencyMs: p.latencyMs < 0 ? null : p.latencyMs,
         since: new Date(p.trustedAtMs).toISOString()
-      })), null, 2) + '\n')
+      }))))
       return EXIT.ok
     }
     const now = Date.now()
     process.stdout.write(table(['NAME', 'PEERID', 'ADDRS', 'CONNECTED', 'LATENCY', 'SINCE'], list.map(p => [
-      formatNodeName(p.name, p.domain),
-      p.peerId,
-      p.addrs[0] ?? '-',
+      clean(formatNodeName(p.name, p.domain)),
+      clean(p.peerId),
+      clean(p.addrs[0] ?? '-'),
       p.connected ? paint('yes', 'green') : paint('no', 'red'),
       p.latencyMs < 0 ? '-' : `${p.latencyMs.toFixed(1)}ms`,
       `${duration(now - p.trustedAtMs)} ago`
@@ -122,12 +122,16 @@ export const resolve: Command = {
     const d = ctx.daemon()
     const p = progress(`looking up ${name}`)
     try {
-      const { record } = await d.mesh.resolve({ name })
+      const { record, alsoClaimedBy, pinned } = await d.mesh.resolve({ name })
       p.done()
       if (parsed.flags.json === true) {
-        process.stdout.write(JSON.stringify({ name: record?.name, domain: record?.domain, peerId: record?.peerId, addrs: record?.addrs, publishedAt: new Date(record?.seq ?? 0).toISOString() }, null, 2) + '\n')
+        process.stdout.write(json({ name: record?.name, domain: record?.domain, peerId: record?.peerId, addrs: record?.addrs, publishedAt: new Date(record?.seq ?? 0).toISOString(), pinned, alsoClaimedBy }))
       } else {
-        process.stdout.write(`${record?.peerId}\n${(record?.addrs ?? []).map(a => `  ${a}\n`).join('')}`)
+        process.stdout.write(clean(record?.peerId ?? '') + '\n' + (record?.addrs ?? []).map(a => `  ${clean(a)}\n`).join(''))
+      }
+      if (alsoClaimedBy.length > 0) {
+        const why = pinned ? 'pinned to it by peering' : 'the first key seen with it'
+        process.stderr.write(clean(`aurae: warning: ${name} is also claimed by ${alsoClaimedBy.join(', ')}; refused, ${record?.peerId} holds it (${why})`) + '\n')
       }
       return EXIT.ok
     } finally {

@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../../errors.ts'
 import { parseName } from '../../names/parse.ts'
 import type { Command } from '../context.ts'
 import { EXIT } from '../exit.ts'
-import { duration, paint, table } from '../output.ts'
+import { clean, duration, json, paint, table } from '../output.ts'
 
 /** The JSON shape scripts rely on: name, kind, state, pid, exitCode, signal, restarts, and more. */
 export function workloadJson (w: Workload): object {
@@ -55,16 +55,17 @@ export const ps: Command = {
     const d = ctx.daemon()
     const { workloads } = await d.workloads.list({ all: parsed.flags.all === true, peer: where.slice(1) })
     if (parsed.flags.json === true) {
-      process.stdout.write(JSON.stringify(workloads.map(workloadJson), null, 2) + '\n')
+      process.stdout.write(json(workloads.map(workloadJson)))
       return EXIT.ok
     }
     const now = Date.now()
+    // A peer's workloads (`ps @emily`) are described by the peer: clean its text.
     const rows = workloads.map(w => [
-      w.name,
-      w.kind,
-      paint(w.state, STATE_COLOUR[w.state as keyof typeof STATE_COLOUR] ?? 'dim'),
+      clean(w.name),
+      clean(w.kind),
+      paint(clean(w.state), STATE_COLOUR[w.state as keyof typeof STATE_COLOUR] ?? 'dim'),
       w.pid === 0 ? '-' : String(w.pid),
-      exitText(w),
+      clean(exitText(w)),
       w.state === 'running' ? duration(now - w.startedAtMs) : '-',
       String(w.restarts)
     ])

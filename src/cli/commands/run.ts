@@ -16,6 +16,16 @@ function volumeOf (text: string): { host: string, container: string, readOnly: b
   return { host: parts[0], container: parts[1], readOnly: parts[2] === 'ro' }
 }
 
+/** `--security-opt` values → the container's seccomp setting; anything else is a usage error. */
+export function seccompOf (opts: string[]): string {
+  let seccomp = ''
+  for (const opt of opts) {
+    if (opt === 'seccomp=unconfined' || opt === 'seccomp:unconfined') seccomp = 'unconfined'
+    else throw new InvalidArgumentError(`unsupported --security-opt "${opt}": this node takes seccomp=unconfined`)
+  }
+  return seccomp
+}
+
 export const runCommand: Command = {
   spec: {
     name: 'run',
@@ -28,13 +38,16 @@ export const runCommand: Command = {
       net: { type: 'string', help: 'bridge (default), host or none', value: 'MODE' },
       publish: { type: 'list', short: 'p', help: 'publish a port (repeatable)', value: '[IP:]HOST:CTR[/udp]' },
       user: { type: 'string', short: 'u', help: 'user[:group] to run as', value: 'USER' },
-      entrypoint: { type: 'string', help: 'replace the image\'s entrypoint', value: 'CMD' }
+      entrypoint: { type: 'string', help: 'replace the image\'s entrypoint', value: 'CMD' },
+      'security-opt': { type: 'list', help: 'seccomp=unconfined: run without the default seccomp filter', value: 'OPT' }
     },
     maxPositionals: 1,
     passthrough: true
   },
   async run (parsed, ctx) {
     const { flags } = parsed
+    // A bad option is bad usage (exit 2), not a workload that failed to run.
+    const seccomp = seccompOf(flags['security-opt'] as string[] | undefined ?? [])
     return await asWorkload(async () => {
       const target = parsed.positionals[0]
       if (target === undefined) throw new InvalidArgumentError('missing image: aurae run IMAGE [-- COMMAND]')
@@ -46,7 +59,7 @@ export const runCommand: Command = {
       const spec = {
         name: name + where,
         kind: 'container',
-        executable: { command: parsed.rest ?? [], env: envOf(flags.env as string[] | undefined ?? []), workdir: flags.workdir as string ?? '' },
+        executable: { command: parsed.rest ?? [], env: envOf(flags.env as string[] | undefined ?? []), workdir: flags.workdir as string ?? '', volumes: [] },
         limits: limitsOf(flags),
         restart: flags.restart as string ?? 'no',
         cell: '',
@@ -57,7 +70,8 @@ export const runCommand: Command = {
           user: flags.user as string ?? '',
           network: flags.net as string ?? 'bridge',
           volumes: (flags.volume as string[] | undefined ?? []).map(volumeOf),
-          ports: (flags.publish as string[] | undefined ?? []).map(parsePort).map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP }))
+          ports: (flags.publish as string[] | undefined ?? []).map(parsePort).map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP })),
+          seccomp
         }
       }
       // Like docker run, an image the node lacks is pulled first; on a terminal, with its progress.

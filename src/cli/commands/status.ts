@@ -1,7 +1,7 @@
 // aurae status: the node's state, identity, uptime and workload counts.
 import type { Command } from '../context.ts'
 import { CliError, EXIT } from '../exit.ts'
-import { duration, paint, table } from '../output.ts'
+import { clean, duration, json, paint, table } from '../output.ts'
 import { formatNodeName } from '../../names/parse.ts'
 
 export const status: Command = {
@@ -25,7 +25,7 @@ export const status: Command = {
     }
     const uptimeSeconds = Math.floor((Date.now() - s.startedAtMs) / 1000)
     if (parsed.flags.json === true) {
-      process.stdout.write(JSON.stringify({
+      process.stdout.write(json({
         state: s.state,
         name: s.name,
         domain: s.domain,
@@ -40,7 +40,7 @@ export const status: Command = {
         dataDir: s.dataDir,
         keyPath: s.keyPath,
         mesh: { addrs: s.addrs, observedAddrs: s.observedAddrs, reachability: s.reachability, connectedPeers: s.connectedPeers, trustedPeers: s.trustedPeers }
-      }, null, 2) + '\n')
+      }))
       return EXIT.ok
     }
     const w = s.workloads
@@ -52,8 +52,9 @@ export const status: Command = {
       ['workloads', `${w?.running ?? 0} running, ${w?.exited ?? 0} exited`],
       ['cgroups', s.cgroups === '' ? '-' : s.cgroups],
       ['peers', `${s.trustedPeers} trusted, ${s.connectedPeers} connected`],
-      ...s.addrs.map((a, i) => [i === 0 ? 'addrs' : '', a]),
-      ...s.observedAddrs.map((a, i) => [i === 0 ? 'observed' : '', a]),
+      ...s.addrs.map((a, i) => [i === 0 ? 'addrs' : '', clean(a)]),
+      // Observed addresses are what peers said they saw.
+      ...s.observedAddrs.map((a, i) => [i === 0 ? 'observed' : '', clean(a)]),
       ['reachable', s.reachability === '' ? '-' : s.reachability],
       ['version', s.version],
       ['pid', String(s.pid)],

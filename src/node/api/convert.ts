@@ -1,11 +1,11 @@
 // Validation at the edge: proto messages in, typed domain values out (and back).
 import { InvalidArgumentError } from '../../errors.ts'
 import { existsSync } from 'node:fs'
-import type { Container as ContainerMsg, Limits as LimitsMsg, Workload as WorkloadMsg, WorkloadSpec as SpecMsg } from '../../gen/aurae/workloads/v0/workloads.ts'
+import type { Container as ContainerMsg, Limits as LimitsMsg, Volume as VolumeMsg, Workload as WorkloadMsg, WorkloadSpec as SpecMsg } from '../../gen/aurae/workloads/v0/workloads.ts'
 import { formatImageReference, parseImageReference } from '../../runtime/image/reference.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 import { validateLimits, type Limits } from '../../runtime/limits.ts'
-import { RESTART_POLICIES, type ContainerSpec, type RestartPolicy, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
+import { RESTART_POLICIES, type Bind, type ContainerSpec, type RestartPolicy, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
 const DEFAULT_STOP_TIMEOUT_S = 10
@@ -51,6 +51,8 @@ export function specFromProto (msg: SpecMsg | undefined): WorkloadSpec {
     throw new InvalidArgumentError(`invalid workdir "${workdir}": it must be an absolute path`)
   }
   if (msg.cell !== '') assertWorkloadName(msg.cell)
+  const volumes = msg.executable?.volumes ?? []
+  if (container !== undefined && volumes.length > 0) throw new InvalidArgumentError('a container takes its volumes with aurae run -v')
   const name = msg.name !== '' ? msg.name : container !== undefined ? defaultContainerName(container.image) : generatedName()
   return {
     name: assertWorkloadName(name),
@@ -61,8 +63,24 @@ export function specFromProto (msg: SpecMsg | undefined): WorkloadSpec {
     limits: limitsFromProto(msg.limits),
     restart: restartFromProto(msg.restart),
     cell: msg.cell,
-    container
+    container,
+    ...(volumes.length > 0 ? { binds: volumes.map(bindFromProto) } : {})
   }
+}
+
+/** A volume of either kind: an existing absolute host path, shown at an absolute path. */
+function checkVolume (host: string, path: string): void {
+  if (!host.startsWith('/') || !path.startsWith('/') || host.includes('\0') || path.includes('\0')) {
+    throw new InvalidArgumentError(`invalid volume "${host}:${path}": both sides must be absolute paths`)
+  }
+  if (!existsSync(host)) throw new InvalidArgumentError(`volume source ${host} does not exist`)
+}
+
+/** An executable's `-v HOST[:PATH][:ro]`: PATH is HOST when left out. */
+function bindFromProto (v: VolumeMsg): Bind {
+  const path = v.container === '' ? v.host : v.container
+  checkVolume(v.host, path)
+  return { host: v.host, path, readOnly: v.readOnly }
 }
 
 /** A container's default name, as the issue's examples use it: the image's last path component. */
@@ -85,14 +103,20 @@ function containerFromProto (msg: ContainerMsg | undefined): ContainerSpec {
   })
   if (ports.length > 0 && network !== 'bridge') throw new InvalidArgumentError('-p works with bridge networking only')
   const volumes = msg.volumes.map(v => {
-    if (!v.host.startsWith('/') || !v.container.startsWith('/') || v.host.includes('\0') || v.container.includes('\0')) {
-      throw new InvalidArgumentError(`invalid volume "${v.host}:${v.container}": both sides must be absolute paths`)
-    }
-    if (!existsSync(v.host)) throw new InvalidArgumentError(`volume source ${v.host} does not exist`)
+    checkVolume(v.host, v.container)
     return { host: v.host, container: v.container, readOnly: v.readOnly }
   })
   if (msg.user !== '' && !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(msg.user)) throw new InvalidArgumentError(`invalid --user "${msg.user}"`)
-  return { image, entrypoint: msg.replaceEntrypoint ? msg.entrypoint : undefined, user: msg.user, network, volumes, ports }
+  if (msg.seccomp !== '' && msg.seccomp !== 'unconfined') throw new InvalidArgumentError(`invalid seccomp option "${msg.seccomp}": expected unconfined`)
+  return {
+    image,
+    entrypoint: msg.replaceEntrypoint ? msg.entrypoint : undefined,
+    user: msg.user,
+    network,
+    volumes,
+    ports,
+    ...(msg.seccomp === 'unconfined' ? { seccomp: 'unconfined' as const } : {})
+  }
 }
 
 export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
@@ -113,13 +137,13 @@ export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
     spec: {
       name: spec.name,
       kind: spec.kind,
-      executable: { command: spec.command, env: spec.env, workdir: spec.workdir },
+      executable: { command: spec.command, env: spec.env, workdir: spec.workdir, volumes: (spec.binds ?? []).map(b => ({ host: b.host, container: b.path, readOnly: b.readOnly })) },
       limits: spec.limits,
       restart: spec.restart,
       cell: spec.cell,
       container: spec.container === undefined
         ? undefined
-        : { image: spec.container.image, entrypoint: spec.container.entrypoint ?? [], replaceEntrypoint: spec.container.entrypoint !== undefined, user: spec.container.user, network: spec.container.network, volumes: spec.container.volumes, ports: spec.container.ports.map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP })) }
+        : { image: spec.container.image, entrypoint: spec.container.entrypoint ?? [], replaceEntrypoint: spec.container.entrypoint !== undefined, user: spec.container.user, network: spec.container.network, volumes: spec.container.volumes, ports: spec.container.ports.map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP })), seccomp: spec.container.seccomp ?? '' }
     }
   }
 }

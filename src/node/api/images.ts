@@ -16,9 +16,10 @@ export function imageHandlers (images: () => Images): Handlers<typeof ImageServi
   return {
     pull: {
       route: byReference(),
-      stream: async (req, send) => {
+      // The call's signal ends the pull when its client goes away.
+      stream: async (req, send, signal) => {
         let pending = Promise.resolve()
-        const image = await images().pull(req.reference, p => { pending = pending.then(async () => await send({ progress: p })).catch(() => {}) })
+        const image = await images().pull(req.reference, p => { pending = pending.then(async () => await send({ progress: p })).catch(() => {}) }, signal)
         await pending
         await send({ image: imageToProto(image) })
       }

@@ -32,7 +32,8 @@ export function meshHandlers (mesh: () => Mesh, ownDomain: () => string): Handle
       unary: async req => {
         const [name, domain] = req.name.includes('@') ? [req.name.slice(0, req.name.indexOf('@')), req.name.slice(req.name.indexOf('@') + 1)] : [req.name, ownDomain()]
         parseNodeName(domain === '' ? name : `${name}@${domain}`)
-        return { record: await mesh().resolve(name, domain) }
+        const { record, others, pinned } = await mesh().resolve(name, domain)
+        return { record, alsoClaimedBy: others, pinned }
       }
     },
     unpeer: {

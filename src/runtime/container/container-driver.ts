@@ -111,7 +111,8 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver {
         limits: spec.limits,
         cgroupsPath: `/aurae/${init.nodeKey}/ct-${spec.name}`,
         hostsFile: join(bundle, 'hosts'),
-        resolvFile: join(bundle, 'resolv.conf')
+        resolvFile: join(bundle, 'resolv.conf'),
+        seccomp: c.seccomp !== 'unconfined'
       }, ids)
       await writeFile(join(bundle, 'config.json'), JSON.stringify(oci, null, 2))
       return {

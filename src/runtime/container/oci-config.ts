@@ -1,6 +1,8 @@
 // The OCI runtime config (config.json) for a container: what the image says, overridden by the
 // user's options, with the defaults the common engines use (capabilities, masked paths, mounts).
+import { readdirSync } from 'node:fs'
 import { InvalidArgumentError } from '../../errors.ts'
+import { defaultSeccomp } from './seccomp.ts'
 
 /** The parts of an image config a container starts from. */
 export interface ImageConfig {
@@ -33,6 +35,8 @@ export interface ContainerOptions {
   cgroupsPath: string
   hostsFile: string
   resolvFile: string
+  /** False runs the container without a seccomp filter (`--security-opt seccomp=unconfined`). */
+  seccomp: boolean
 }
 
 /** Docker's default capability set. */
@@ -41,7 +45,10 @@ export const DEFAULT_CAPABILITIES = [
   'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE'
 ]
 
-const MASKED = ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware']
+/** Docker's masked paths: kernel state a container must not read (or write), as empty files or directories. */
+const MASKED = ['/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap']
+/** Docker's read-only paths: kernel settings a container may read but not change. */
 const READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
@@ -83,6 +90,22 @@ export function resolveUser (user: string, passwd: string, group: string): { uid
   return { uid, gid: gid ?? 0 }
 }
 
+/** Each CPU's thermal throttling counters, which Docker masks too (a side channel on other tenants' work). */
+export function thermalPaths (cpus = '/sys/devices/system/cpu'): string[] {
+  let names: string[]
+  try {
+    names = readdirSync(cpus)
+  } catch {
+    return []
+  }
+  return names.filter(n => /^cpu\d+$/.test(n)).map(n => `${cpus}/${n}/thermal_throttle`)
+}
+
+/** The rbind options of a volume: a read-only one is read-only all the way down, submounts included. */
+function volumeOptions (readOnly: boolean): string[] {
+  return ['rbind', readOnly ? 'rro' : 'rw']
+}
+
 export function ociConfig (image: ImageConfig, opts: ContainerOptions, ids: { uid: number, gid: number }): object {
   const env = new Map<string, string>()
   for (const kv of [DEFAULT_PATH, ...(image.Env ?? []), `HOSTNAME=${opts.name}`]) {
@@ -97,6 +120,7 @@ export function ociConfig (image: ImageConfig, opts: ContainerOptions, ids: { ui
   if (opts.limits.cpus > 0) resources.cpu = { quota: Math.round(opts.limits.cpus * 100_000), period: 100_000 }
   if (opts.limits.memoryBytes > 0) resources.memory = { limit: opts.limits.memoryBytes, swap: opts.limits.memoryBytes }
   if (opts.limits.pids > 0) resources.pids = { limit: opts.limits.pids }
+  const caps = DEFAULT_CAPABILITIES
   return {
     ociVersion: '1.0.2',
     process: {
@@ -105,7 +129,7 @@ export function ociConfig (image: ImageConfig, opts: ContainerOptions, ids: { ui
       args: processArgs(image, opts),
       env: [...env].map(([k, v]) => `${k}=${v}`),
       cwd: opts.workdir !== '' ? opts.workdir : (image.WorkingDir !== undefined && image.WorkingDir !== '' ? image.WorkingDir : '/'),
-      capabilities: { bounding: DEFAULT_CAPABILITIES, effective: DEFAULT_CAPABILITIES, permitted: DEFAULT_CAPABILITIES },
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: true
     },
     root: { path: 'rootfs', readonly: false },
@@ -116,17 +140,24 @@ export function ociConfig (image: ImageConfig, opts: ContainerOptions, ids: { ui
       { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/sys', type: opts.network.mode === 'host' ? 'bind' : 'sysfs', source: opts.network.mode === 'host' ? '/sys' : 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro', ...(opts.network.mode === 'host' ? ['rbind'] : [])] },
+      // A sysfs of its own in every network mode (never the host's /sys with its cgroup mounts), and
+      // the container's own cgroups below it, read-only, as Docker mounts them.
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
       { destination: '/etc/hosts', type: 'bind', source: opts.hostsFile, options: ['rbind', 'ro'] },
       { destination: '/etc/resolv.conf', type: 'bind', source: opts.resolvFile, options: ['rbind', 'ro'] },
-      ...opts.volumes.map(v => ({ destination: v.container, type: 'bind', source: v.host, options: ['rbind', v.readOnly ? 'ro' : 'rw'] }))
+      ...opts.volumes.map(v => ({ destination: v.container, type: 'bind', source: v.host, options: volumeOptions(v.readOnly) }))
     ],
     linux: {
       namespaces,
       cgroupsPath: opts.cgroupsPath,
       resources,
-      maskedPaths: MASKED,
-      readonlyPaths: READONLY
+      maskedPaths: [...MASKED, ...thermalPaths()],
+      // runc (1.1 on cgroup v1) leaves the tmpfs holding the cgroup mounts writable; Docker's list
+      // plus that tmpfs keeps everything under /sys read-only.
+      readonlyPaths: [...READONLY, '/sys/fs/cgroup'],
+      // The filter's capability rules follow the bounding set: what the container could ever hold.
+      ...(opts.seccomp ? { seccomp: defaultSeccomp(caps) } : {})
     }
   }
 }

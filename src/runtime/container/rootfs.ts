@@ -3,44 +3,65 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
-import { createGunzip, createZstdDecompress } from 'node:zlib'
-import { InternalError, InvalidArgumentError } from '../../errors.ts'
+import { InternalError, InvalidArgumentError, noSpaceOn } from '../../errors.ts'
 import type { ContentStore } from '../image/content-store.ts'
 import type { ImageRecord, LayerRecord } from '../image/images.ts'
+import { compressionOf, decompressor } from '../image/layer-format.ts'
 import { applyLayer } from '../image/unpack.ts'
 
 const run = promisify(execFile)
 const COMPLETE = '.aurae-complete'
+/** Unpacks under way, by target: callers for the same image wait for the one and share its result. */
+const unpacking = new Map<string, Promise<string>>()
 
 function decompressed (content: ContentStore, layer: LayerRecord): Readable {
+  const compression = compressionOf(layer.mediaType)
+  if (compression === undefined) throw new InvalidArgumentError(`unsupported layer media type ${layer.mediaType}`)
   const raw = content.stream(layer.digest) as Readable
-  // OCI: …layer.v1.tar[+gzip|+zstd]; Docker: …rootfs.diff.tar.gzip.
-  if (layer.mediaType.endsWith('+gzip') || layer.mediaType.endsWith('.tar.gzip')) return raw.pipe(createGunzip())
-  if (layer.mediaType.endsWith('+zstd')) return raw.pipe(createZstdDecompress())
-  if (layer.mediaType.endsWith('.tar')) return raw
-  throw new InvalidArgumentError(`unsupported layer media type ${layer.mediaType}`)
+  const unzip = decompressor(compression)
+  if (unzip === undefined) return raw
+  // pipe() does not pass errors on: a blob that cannot be read must fail the unpack, not stall it.
+  raw.on('error', err => unzip.destroy(err))
+  return raw.pipe(unzip)
 }
 
-/** The image's unpacked root (`<dir>/<config>/rootfs`), made once; a half-made one is never used. */
+/**
+ * The image's unpacked root (`<dir>/<config>/rootfs`), made once: concurrent callers share one
+ * unpack, a half-made root is never used, and a complete one is never removed or replaced.
+ */
 export async function imageRoot (image: ImageRecord, content: ContentStore, dir: string): Promise<string> {
   const target = join(dir, image.config.slice(7))
   if (existsSync(join(target, COMPLETE))) return join(target, 'rootfs')
+  let unpack = unpacking.get(target)
+  if (unpack === undefined) {
+    unpack = unpackOnce(image, content, dir, target).finally(() => unpacking.delete(target))
+    unpacking.set(target, unpack)
+  }
+  return await unpack
+}
+
+async function unpackOnce (image: ImageRecord, content: ContentStore, dir: string, target: string): Promise<string> {
+  if (existsSync(join(target, COMPLETE))) return join(target, 'rootfs')
+  // What an unpack cut short (a daemon killed part-way) left; none is under way but this one.
+  const stale = `${basename(target)}.tmp-`
+  for (const f of await readdir(dir).catch(() => [] as string[])) if (f.startsWith(stale)) await rm(join(dir, f), { recursive: true, force: true })
   const tmp = `${target}.tmp-${randomBytes(4).toString('hex')}`
-  await mkdir(join(tmp, 'rootfs'), { recursive: true })
-  // The daemon's umask is 077; a container's / must be open to its non-root users.
-  await chmod(join(tmp, 'rootfs'), 0o755)
   try {
+    await mkdir(join(tmp, 'rootfs'), { recursive: true })
+    // The daemon's umask is 077; a container's / must be open to its non-root users.
+    await chmod(join(tmp, 'rootfs'), 0o755)
     for (const layer of image.layers) await applyLayer(decompressed(content, layer), join(tmp, 'rootfs'))
     await writeFile(join(tmp, COMPLETE), '')
+    // Only an incomplete root (never one with COMPLETE, which nothing removes) can be in the way.
     await rm(target, { recursive: true, force: true })
     await rename(tmp, target)
   } catch (err) {
     await rm(tmp, { recursive: true, force: true })
-    throw err
+    throw noSpaceOn(err, dir)
   }
   return join(target, 'rootfs')
 }

@@ -2,22 +2,29 @@
 // ingest/ and moved into place only once its digest is verified, so nothing half-written is ever seen.
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { InvalidArgumentError } from '../../errors.ts'
+import { FailedPreconditionError, InvalidArgumentError, noSpaceOn } from '../../errors.ts'
+import type { BlobCheck } from './diff-id.ts'
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/
 
 /** A blob whose bytes do not hash to the digest it was fetched under. */
-export class DigestMismatchError extends Error {
-  override name = 'DigestMismatchError'
+export class DigestMismatchError extends FailedPreconditionError {
+  override name = 'FailedPreconditionError'
+}
+
+export interface IngestOptions {
+  onBytes?: (n: number) => void
+  /** A further check each chunk goes through, and that must hold before the blob is named. */
+  check?: BlobCheck
 }
 
 export class ContentStore {
   private readonly blobs: string
   private readonly ingestDir: string
 
-  constructor (root: string) {
+  constructor (private readonly root: string) {
     this.blobs = join(root, 'sha256')
     this.ingestDir = join(root, 'ingest')
   }
@@ -47,12 +54,21 @@ export class ContentStore {
     return createReadStream(this.path(digest))
   }
 
-  /** Stores `source` under `digest`, verifying size and hash while it streams; nothing stays on a mismatch. */
-  async ingest (digest: string, size: number, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, onBytes?: (n: number) => void): Promise<void> {
+  /**
+   * Stores `source` under `digest`, verifying size and hash (and `check`) while it streams; nothing
+   * stays on a mismatch or a failure, and a full disk says so.
+   */
+  async ingest (digest: string, size: number, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts: IngestOptions = {}): Promise<void> {
     const target = this.path(digest)
     const tmp = join(this.ingestDir, randomBytes(8).toString('hex'))
     const hash = createHash('sha256')
-    const fh = await open(tmp, 'wx', 0o600)
+    const { onBytes, check } = opts
+    let fh: FileHandle
+    try {
+      fh = await open(tmp, 'wx', 0o600)
+    } catch (err) {
+      throw noSpaceOn(err, this.root)
+    }
     let written = 0
     // Network chunks are small; gather them into large writes (one writev, no copy).
     let pending: Uint8Array[] = []
@@ -65,28 +81,32 @@ export class ContentStore {
       pendingBytes = 0
     }
     try {
-      for await (const chunk of source) {
-        hash.update(chunk)
-        written += chunk.length
-        if (size >= 0 && written > size) throw new DigestMismatchError(`blob ${digest} is larger than its ${size} bytes`)
-        pending.push(chunk)
-        pendingBytes += chunk.length
-        if (pendingBytes >= 1024 * 1024) await flush()
+      try {
+        for await (const chunk of source) {
+          hash.update(chunk)
+          written += chunk.length
+          if (size >= 0 && written > size) throw new DigestMismatchError(`blob ${digest} is larger than its ${size} bytes`)
+          await check?.write(chunk)
+          pending.push(chunk)
+          pendingBytes += chunk.length
+          if (pendingBytes >= 1024 * 1024) await flush()
+        }
+        await flush()
+        await fh.sync()
+      } finally {
+        await fh.close()
       }
-      await flush()
-      await fh.sync()
+      const actual = `sha256:${hash.digest('hex')}`
+      if (actual !== digest || (size >= 0 && written !== size)) {
+        throw new DigestMismatchError(`blob ${digest} failed verification: got ${actual} (${written} bytes)`)
+      }
+      await check?.end()
+      await rename(tmp, target)
     } catch (err) {
-      await fh.close()
+      check?.destroy()
       await rm(tmp, { force: true })
-      throw err
+      throw noSpaceOn(err, this.root)
     }
-    await fh.close()
-    const actual = `sha256:${hash.digest('hex')}`
-    if (actual !== digest || (size >= 0 && written !== size)) {
-      await rm(tmp, { force: true })
-      throw new DigestMismatchError(`blob ${digest} failed verification: got ${actual} (${written} bytes)`)
-    }
-    await rename(tmp, target)
   }
 
   /** Stores bytes already in memory (manifests, configs) under their digest. */

@@ -1,17 +1,22 @@
 // The node's images: pull (manifest lists resolved to this platform, layers fetched in parallel and
-// verified), list, remove, and prune what no image uses.
+// verified against their digests and the config's diff_ids), list, remove, and prune what no image uses.
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '../../errors.ts'
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, messageOf } from '../../errors.ts'
 import type { Table } from '../../store/store.ts'
+import { DEFAULT_PULL_LIMITS, type PullLimits } from './bounded-get.ts'
 import { DigestMismatchError, type ContentStore } from './content-store.ts'
+import { DiffIdCheck } from './diff-id.ts'
+import { parseDiffIds, parseTopLevel, type Descriptor, type Layer } from './manifest.ts'
 import { formatImageReference, parseImageReference, type ImageReference } from './reference.ts'
-import { MEDIA, Registry, type Fetched, type RegistryHosts } from './registry.ts'
+import { Registry, type RegistryHosts } from './registry.ts'
 
 export interface LayerRecord {
   digest: string
   size: number
   mediaType: string
+  /** The digest of the uncompressed tar, as the config says and the pull checked. */
+  diffId?: string
 }
 
 export interface ImageRecord {
@@ -46,9 +51,16 @@ export class Images {
 
   /** Registries config (`<data>/registries.json`) and credentials (`<data>/auth.json`), read at each pull. */
   async hosts (): Promise<RegistryHosts> {
-    const read = async (file: string): Promise<any> => JSON.parse(await readFile(join(this.dataDir, file), 'utf8').catch(() => '{}'))
+    const read = async (file: string): Promise<any> => {
+      const path = join(this.dataDir, file)
+      try {
+        return JSON.parse(await readFile(path, 'utf8').catch(() => '{}')) ?? {}
+      } catch {
+        throw new FailedPreconditionError(`${path} is not valid JSON`)
+      }
+    }
     const config = await read('registries.json')
-    return { mirrors: config.mirrors ?? {}, insecure: config.insecure ?? [], auth: await read('auth.json') }
+    return { mirrors: config.mirrors ?? {}, insecure: config.insecure ?? [], auth: await read('auth.json'), limits: pullLimits(config.pull, join(this.dataDir, 'registries.json')) }
   }
 
   async login (registry: string, username: string, password: string): Promise<void> {
@@ -58,15 +70,18 @@ export class Images {
     await writeFile(join(this.dataDir, 'auth.json'), JSON.stringify(hosts.auth, null, 2), { mode: 0o600 })
   }
 
-  async pull (text: string, onProgress: (p: PullProgress) => void = () => {}): Promise<ImageRecord> {
+  /** Pulls an image; `signal` (the client going away) ends it and everything it has under way. */
+  async pull (text: string, onProgress: (p: PullProgress) => void = () => {}, signal?: AbortSignal): Promise<ImageRecord> {
     const ref = parseImageReference(text)
-    const registry = new Registry(await this.hosts())
+    const registry = new Registry(await this.hosts(), signal)
     const failures: string[] = []
     for (const endpoint of registry.endpoints(ref.registry)) {
       try {
         return await this.pullFrom(registry, endpoint, ref, onProgress)
       } catch (err) {
-        if (err instanceof DigestMismatchError) throw err
+        // No other endpoint mends a corrupt image, a full disk or a client that left.
+        if (err instanceof DigestMismatchError || signal?.aborted === true) throw err
+        if (err instanceof ResourceExhaustedError) throw new ResourceExhaustedError(`cannot pull ${formatImageReference(ref)}: ${err.message}`)
         failures.push(messageOf(err))
       }
     }
@@ -78,39 +93,53 @@ export class Images {
   private async pullFrom (registry: Registry, endpoint: string, ref: ImageReference, onProgress: (p: PullProgress) => void): Promise<ImageRecord> {
     onProgress({ layer: '', status: 'resolving', current: 0, total: 0 })
     const top = await registry.manifest(endpoint, ref)
-    let manifest: Fetched = top
-    if (isIndex(top)) {
-      const index = JSON.parse(top.bytes.toString()) as { manifests?: Array<{ digest: string, platform?: { os?: string, architecture?: string } }> }
-      const match = index.manifests?.find(m => m.platform?.os === PLATFORM.os && m.platform?.architecture === PLATFORM.architecture)
+    let manifest = top
+    let parsed = parseTopLevel(top.bytes, top.mediaType, `manifest ${top.digest} from ${endpoint}`)
+    if (parsed.kind === 'index') {
+      const match = parsed.manifests.find(m => m.platform?.os === PLATFORM.os && m.platform?.architecture === PLATFORM.architecture)
       if (match === undefined) throw new NotFoundError(`${formatImageReference(ref)} has no image for ${PLATFORM.os}/${PLATFORM.architecture}`)
-      manifest = await registry.manifest(endpoint, ref, match.digest)
+      manifest = await registry.manifest(endpoint, ref, match.digest, match.size)
+      parsed = parseTopLevel(manifest.bytes, match.mediaType, `manifest ${manifest.digest} from ${endpoint}`)
+      if (parsed.kind !== 'manifest') throw new FailedPreconditionError(`manifest ${manifest.digest} from ${endpoint} is invalid: an index lists another index for ${PLATFORM.os}/${PLATFORM.architecture}`)
       await this.content.put(top.digest, top.bytes)
     }
-    const body = JSON.parse(manifest.bytes.toString()) as { config?: LayerRecord, layers?: LayerRecord[] }
-    if (body.config === undefined || !Array.isArray(body.layers)) throw new FailedPreconditionError(`manifest ${manifest.digest} is not an image manifest`)
     await this.content.put(manifest.digest, manifest.bytes)
-    const config = body.config
-    const layers = body.layers.map(l => ({ digest: l.digest, size: l.size, mediaType: l.mediaType }))
-    const fetchBlob = async (blob: LayerRecord, report: boolean): Promise<void> => {
-      const short = blob.digest.slice(7, 19)
-      if (await this.content.has(blob.digest)) {
-        if (report) onProgress({ layer: short, status: 'exists', current: blob.size, total: blob.size })
-        return
-      }
+    const { config, layers } = parsed
+    const fetchBlob = async (blob: Descriptor, report: (p: Omit<PullProgress, 'layer'>) => void, check?: DiffIdCheck): Promise<void> => {
       let current = 0
-      await this.content.ingest(blob.digest, blob.size, await registry.blob(endpoint, ref, blob.digest), n => {
-        current += n
-        if (report) onProgress({ layer: short, status: 'downloading', current, total: blob.size })
+      await this.content.ingest(blob.digest, blob.size, await registry.blob(endpoint, ref, blob.digest, blob.size), {
+        check,
+        onBytes: n => {
+          current += n
+          report({ status: 'downloading', current, total: blob.size })
+        }
       })
-      if (report) onProgress({ layer: short, status: 'done', current: blob.size, total: blob.size })
+      report({ status: 'done', current: blob.size, total: blob.size })
     }
-    await fetchBlob(config, false)
+    if (!await this.content.has(config.digest)) await fetchBlob(config, () => {})
+    const configBytes = await this.content.read(config.digest)
+    const diffIds = parseDiffIds(configBytes, layers.length, `config ${config.digest} from ${endpoint}`)
+    const fetchLayer = async (layer: Layer, i: number): Promise<void> => {
+      const short = layer.digest.slice(7, 19)
+      const report = (p: Omit<PullProgress, 'layer'>): void => onProgress({ layer: short, ...p })
+      const check = new DiffIdCheck(layer.compression, layer.digest, diffIds[i], `layer ${i + 1} (${layer.digest})`)
+      try {
+        if (await this.content.has(layer.digest)) {
+          await this.checkStored(layer, diffIds[i], check)
+          report({ status: 'exists', current: layer.size, total: layer.size })
+          return
+        }
+        await fetchBlob(layer, report, check)
+      } finally {
+        check.destroy()
+      }
+    }
     // After a failure no new layer starts, and the pull answers only once the ones under way have ended.
-    const queue = [...layers]
+    const queue = layers.map((layer, i) => ({ layer, i }))
     const workers = await Promise.allSettled(Array.from({ length: PARALLEL_LAYERS }, async () => {
       for (let l = queue.shift(); l !== undefined; l = queue.shift()) {
         try {
-          await fetchBlob(l, true)
+          await fetchLayer(l.layer, l.i)
         } catch (err) {
           queue.length = 0
           throw err
@@ -119,7 +148,7 @@ export class Images {
     }))
     const failed = workers.find(w => w.status === 'rejected')
     if (failed !== undefined) throw failed.reason
-    const cfg = JSON.parse((await this.content.read(config.digest)).toString()) as { created?: string }
+    const created = (JSON.parse(configBytes.toString()) as { created?: unknown }).created
     const record: ImageRecord = {
       name: formatImageReference(ref),
       repository: `${ref.registry}/${ref.repository}`,
@@ -127,13 +156,21 @@ export class Images {
       digest: top.digest,
       manifest: manifest.digest,
       config: config.digest,
-      layers,
+      layers: layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType, diffId: diffIds[i] })),
       size: config.size + layers.reduce((n, l) => n + l.size, 0),
-      created: cfg.created ?? '',
+      created: typeof created === 'string' ? created : '',
       pulledAt: Date.now()
     }
     await this.table.put(record.name, record)
     return record
+  }
+
+  /** A layer already stored is checked against this config's diff_id unless an image already did so. */
+  private async checkStored (layer: Layer, diffId: string, check: DiffIdCheck): Promise<void> {
+    const known = (await this.table.values()).some(image => image.layers.some(l => l.digest === layer.digest && l.diffId === diffId))
+    if (known) return
+    for await (const chunk of this.content.stream(layer.digest)) await check.write(chunk as Buffer)
+    await check.end()
   }
 
   async list (): Promise<ImageRecord[]> {
@@ -166,11 +203,15 @@ export class Images {
   }
 }
 
-function isIndex (f: Fetched): boolean {
-  if (f.mediaType === MEDIA.ociIndex || f.mediaType === MEDIA.dockerList) return true
-  try {
-    return Array.isArray(JSON.parse(f.bytes.toString()).manifests)
-  } catch {
-    return false
+/** The pull's time limits from registries.json's `"pull"` object, each a positive number or left out. */
+function pullLimits (given: unknown, file: string): PullLimits {
+  const limits = { ...DEFAULT_PULL_LIMITS }
+  if (given === undefined) return limits
+  if (typeof given !== 'object' || given === null) throw new FailedPreconditionError(`${file}: "pull" must be an object`)
+  for (const [key, value] of Object.entries(given)) {
+    if (!(key in limits)) throw new FailedPreconditionError(`${file}: unknown setting pull.${key} (known: ${Object.keys(limits).join(', ')})`)
+    if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new FailedPreconditionError(`${file}: pull.${key} must be a positive number`)
+    limits[key as keyof PullLimits] = value
   }
+  return limits
 }

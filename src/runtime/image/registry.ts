@@ -1,9 +1,10 @@
 // A client for the OCI distribution API (registry v2): mirrors, plain HTTP where allowed, Basic and
-// bearer-token auth, and manifest lookups by tag or digest.
+// bearer-token auth, and manifest lookups by tag or digest. Manifests and token answers are capped
+// while they stream; every transfer is bounded in time (bounded-get.ts).
 import { createHash } from 'node:crypto'
-import { get as httpGet, type IncomingMessage } from 'node:http'
-import { get as httpsGet } from 'node:https'
+import type { IncomingMessage } from 'node:http'
 import { FailedPreconditionError, NotFoundError } from '../../errors.ts'
+import { DEFAULT_PULL_LIMITS, Transfer, type PullLimits } from './bounded-get.ts'
 import { isLoopbackRegistry, type ImageReference } from './reference.ts'
 
 export const MEDIA = {
@@ -14,11 +15,15 @@ export const MEDIA = {
 } as const
 const ACCEPT = Object.values(MEDIA).join(', ')
 
-/** Per-registry settings: mirrors tried first, hosts spoken to over plain HTTP, credentials. */
+/** The largest manifest, index, image config or token answer taken, as containerd takes. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+/** Per-registry settings: mirrors tried first, hosts spoken to over plain HTTP, credentials, time limits. */
 export interface RegistryHosts {
   mirrors: Record<string, string[]>
   insecure: string[]
   auth: Record<string, { username: string, password: string }>
+  limits?: PullLimits
 }
 
 export interface Fetched {
@@ -31,8 +36,11 @@ export interface Fetched {
 
 export class Registry {
   private readonly tokens = new Map<string, string>()
+  private readonly limits: PullLimits
 
-  constructor (private readonly hosts: RegistryHosts) {}
+  constructor (private readonly hosts: RegistryHosts, private readonly signal?: AbortSignal) {
+    this.limits = hosts.limits ?? DEFAULT_PULL_LIMITS
+  }
 
   /** Base URLs to try for a registry: its mirrors, then the registry itself. */
   endpoints (registry: string): string[] {
@@ -41,78 +49,68 @@ export class Registry {
     return [...(this.hosts.mirrors[registry] ?? []), `${scheme}://${own}`].map(u => u.replace(/\/+$/, ''))
   }
 
-  /** A manifest or index by tag or digest, verified against the digest when pinned. */
-  async manifest (endpoint: string, ref: ImageReference, reference = ref.digest !== '' ? ref.digest : ref.tag): Promise<Fetched> {
-    const res = await this.get(endpoint, ref, `/v2/${ref.repository}/manifests/${reference}`, ACCEPT)
-    const bytes = Buffer.from(await res.arrayBuffer())
+  /**
+   * A manifest or index by tag or digest (`size` when a descriptor gave it), verified against the
+   * digest when pinned; refused past 4 MB without reading on.
+   */
+  async manifest (endpoint: string, ref: ImageReference, reference = ref.digest !== '' ? ref.digest : ref.tag, size = -1): Promise<Fetched> {
+    const what = `the manifest ${ref.repository}${reference.startsWith('sha256:') ? '@' : ':'}${reference} from ${endpoint}`
+    const transfer = new Transfer(what, size >= 0 ? size : MAX_MANIFEST_BYTES, this.limits, this.signal)
+    const res = await this.open(endpoint, ref, `/v2/${ref.repository}/manifests/${reference}`, ACCEPT, transfer)
+    const bytes = await transfer.read(res, MAX_MANIFEST_BYTES, `the connection to ${endpoint} broke while fetching ${what}`)
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`
     if (reference.startsWith('sha256:') && digest !== reference) {
       throw new FailedPreconditionError(`manifest ${reference} from ${endpoint} does not match its digest (got ${digest})`)
     }
-    const mediaType = (res.headers.get('content-type') ?? '').split(';')[0] || (JSON.parse(bytes.toString()).mediaType as string ?? '')
+    if (size >= 0 && bytes.length !== size) throw new FailedPreconditionError(`manifest ${reference} from ${endpoint} is ${bytes.length} bytes, not the ${size} its index says`)
+    const mediaType = (res.headers['content-type'] ?? '').split(';')[0].trim()
     return { endpoint, mediaType, digest, bytes }
   }
 
-  /** A blob's body, streaming through node:http (faster than fetch for large bodies), redirects followed. */
-  async blob (endpoint: string, ref: ImageReference, digest: string): Promise<AsyncIterable<Uint8Array>> {
-    const scope = `repository:${ref.repository}:pull`
-    let url = new URL(`${endpoint}/v2/${ref.repository}/blobs/${digest}`)
-    let authorization = this.tokens.get(`${endpoint} ${scope}`)
-    for (let hop = 0; hop < 6; hop++) {
-      const res = await new Promise<IncomingMessage>((resolve, reject) => {
-        const get = url.protocol === 'https:' ? httpsGet : httpGet
-        const req = get(url, { headers: authorization === undefined ? {} : { authorization }, timeout: 60_000 }, resolve)
-        req.on('error', err => reject(new FailedPreconditionError(`cannot reach ${url.origin}: ${err.message}`)))
-        req.on('timeout', () => req.destroy(new Error('timed out')))
-      })
-      const status = res.statusCode ?? 0
-      if (status >= 300 && status < 400 && res.headers.location !== undefined) {
-        res.resume()
-        const next = new URL(res.headers.location, url)
-        // Credentials are for the registry, not for the storage it redirects to.
-        if (next.origin !== url.origin) authorization = undefined
-        url = next
-        continue
-      }
-      if (status === 401 && hop === 0) {
-        res.resume()
-        authorization = await this.authorize(endpoint, String(res.headers['www-authenticate'] ?? ''), scope)
-        this.tokens.set(`${endpoint} ${scope}`, authorization)
-        continue
-      }
-      if (status !== 200) {
-        res.resume()
-        throw new FailedPreconditionError(`${endpoint} answered HTTP ${status} for blob ${digest}`)
-      }
-      return broken(res, `the connection to ${url.origin} broke while fetching blob ${digest}`)
-    }
-    throw new FailedPreconditionError(`too many redirects fetching blob ${digest}`)
+  /** A blob's body as it streams (redirects followed), ended by its deadline or the caller's signal. */
+  async blob (endpoint: string, ref: ImageReference, digest: string, size: number): Promise<AsyncIterable<Uint8Array>> {
+    const transfer = new Transfer(`blob ${digest} from ${endpoint}`, size, this.limits, this.signal)
+    const res = await this.open(endpoint, ref, `/v2/${ref.repository}/blobs/${digest}`, '', transfer)
+    return transfer.body(res, `the connection to ${new URL(endpoint).origin} broke while fetching blob ${digest}`)
   }
 
-  private async get (endpoint: string, ref: ImageReference, path: string, accept: string): Promise<Response> {
-    const url = endpoint + path
+  /** GETs `path`, following redirects and answering one auth challenge; anything but a 200 is said as what it means. */
+  private async open (endpoint: string, ref: ImageReference, path: string, accept: string, transfer: Transfer): Promise<IncomingMessage> {
     const scope = `repository:${ref.repository}:pull`
     const key = `${endpoint} ${scope}`
-    const headers: Record<string, string> = { accept }
-    const token = this.tokens.get(key)
-    if (token !== undefined) headers.authorization = token
-    let res = await this.fetch(url, headers)
-    if (res.status === 401) {
-      const auth = await this.authorize(endpoint, res.headers.get('www-authenticate') ?? '', scope)
-      this.tokens.set(key, auth)
-      res = await this.fetch(url, { ...headers, authorization: auth })
-    }
-    if (res.status === 404) throw new NotFoundError(`${ref.repository}${path.includes('/manifests/') ? `:${path.split('/').pop()}` : ''} not found at ${endpoint}`)
-    if (res.status === 401 || res.status === 403) throw new FailedPreconditionError(`${endpoint} refused access to ${ref.repository} (HTTP ${res.status}); check the credentials (aurae login)`)
-    if (!res.ok) throw new FailedPreconditionError(`${endpoint} answered HTTP ${res.status} for ${path}`)
-    return res
-  }
-
-  private async fetch (url: string, headers: Record<string, string>): Promise<Response> {
+    let url = new URL(endpoint + path)
+    let authorization = this.tokens.get(key)
+    let challenged = false
     try {
-      return await fetch(url, { headers, redirect: 'follow', signal: AbortSignal.timeout(60_000) })
+      for (let hop = 0; hop < 8; hop++) {
+        const res = await transfer.get(url, { ...(accept === '' ? {} : { accept }), ...(authorization === undefined ? {} : { authorization }) })
+        const status = res.statusCode ?? 0
+        if (status === 200) return res
+        // Error bodies are not read: a registry could make them endless.
+        res.destroy()
+        if (status >= 300 && status < 400 && res.headers.location !== undefined) {
+          const next = URL.parse(res.headers.location, url.href)
+          if (next === null) throw new FailedPreconditionError(`${endpoint} redirected to an invalid location`)
+          // Credentials are for the registry, not for the storage it redirects to.
+          if (next.origin !== url.origin) authorization = undefined
+          url = next
+          continue
+        }
+        if (status === 401 && !challenged) {
+          challenged = true
+          authorization = await this.authorize(endpoint, String(res.headers['www-authenticate'] ?? ''), scope)
+          this.tokens.set(key, authorization)
+          continue
+        }
+        const manifest = path.includes('/manifests/')
+        if (status === 404) throw new NotFoundError(`${ref.repository}${manifest ? `:${path.split('/').pop()}` : ''} not found at ${endpoint}`)
+        if (status === 401 || status === 403) throw new FailedPreconditionError(`${endpoint} refused access to ${ref.repository} (HTTP ${status}); check the credentials (aurae login)`)
+        throw new FailedPreconditionError(`${endpoint} answered HTTP ${status} for ${manifest ? path : `blob ${path.split('/').pop()}`}`)
+      }
+      throw new FailedPreconditionError(`too many redirects fetching ${path}`)
     } catch (err) {
-      throw new FailedPreconditionError(`cannot reach ${new URL(url).origin}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`)
+      transfer.done()
+      throw err
     }
   }
 
@@ -129,29 +127,34 @@ export class Registry {
     if (scheme.toLowerCase() !== 'bearer') throw new FailedPreconditionError(`${host} asked for unsupported auth "${scheme}"`)
     const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map(m => [m[1], m[2]]))
     if (params.realm === undefined) throw new FailedPreconditionError(`${host} sent a bearer challenge without a realm`)
-    const url = new URL(params.realm)
+    const url = URL.parse(params.realm)
+    if (url === null) throw new FailedPreconditionError(`${host} sent a bearer challenge with an invalid realm`)
     if (params.service !== undefined) url.searchParams.set('service', params.service)
     url.searchParams.set('scope', params.scope ?? scope)
-    const res = await this.fetch(url.toString(), basic === undefined ? {} : { authorization: basic })
-    // A 401 from the realm is about the user's credentials for the registry, not about the token server's own host.
-    if (res.status === 401) {
-      throw new FailedPreconditionError(creds === undefined
-        ? `${host} needs credentials; run: aurae login ${host}`
-        : `${host} refused the credentials of ${creds.username}; run: aurae login ${host}`)
+    const transfer = new Transfer(`the token answer from ${url.host}`, MAX_MANIFEST_BYTES, this.limits, this.signal)
+    const res = await transfer.get(url, basic === undefined ? {} : { authorization: basic })
+    const status = res.statusCode ?? 0
+    if (status !== 200) {
+      res.destroy()
+      transfer.done()
+      // A 401 from the realm is about the user's credentials for the registry, not about the token server's own host.
+      if (status === 401) {
+        throw new FailedPreconditionError(creds === undefined
+          ? `${host} needs credentials; run: aurae login ${host}`
+          : `${host} refused the credentials of ${creds.username}; run: aurae login ${host}`)
+      }
+      throw new FailedPreconditionError(`${url.host} refused a token for ${scope} (HTTP ${status})`)
     }
-    if (!res.ok) throw new FailedPreconditionError(`${url.host} refused a token for ${scope} (HTTP ${res.status})`)
-    const body = await res.json() as { token?: string, access_token?: string }
-    const token = body.token ?? body.access_token
-    if (token === undefined) throw new FailedPreconditionError(`${url.host} sent no token`)
+    const text = (await transfer.read(res, MAX_MANIFEST_BYTES, `the connection to ${url.host} broke while fetching a token`)).toString()
+    let body: { token?: unknown, access_token?: unknown }
+    try {
+      body = JSON.parse(text)
+    } catch {
+      throw new FailedPreconditionError(`${url.host} sent a token answer that is not JSON`)
+    }
+    const token = body?.token ?? body?.access_token
+    // A token goes into a header: printable ASCII only.
+    if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token)) throw new FailedPreconditionError(`${url.host} sent no usable token`)
     return `Bearer ${token}`
-  }
-}
-
-/** The body, with a failure part-way said as what it is rather than as the socket's "aborted". */
-async function * broken (body: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
-  try {
-    yield * body
-  } catch (err) {
-    throw new FailedPreconditionError(`${what} (${(err as Error).message})`)
   }
 }

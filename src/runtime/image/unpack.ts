@@ -74,14 +74,35 @@ export async function resolveInRoot (root: string, rel: string): Promise<string>
   return join(root, ...done, ...(last === undefined ? [] : [last]))
 }
 
+/**
+ * Makes `dir` and its missing parents as 0755, whatever the daemon's umask (077): a layer that names
+ * `a/b/file` without entries for `a` and `a/b` must leave them open to the image's non-root users.
+ */
+async function makeParents (dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true })
+  if (first === undefined) return
+  for (let d = dir; ; d = posix.dirname(d)) {
+    await chmod(d, 0o755)
+    if (d === first || d === posix.dirname(d)) break
+  }
+}
+
 /** Applies one uncompressed layer tar stream to `root`. */
 export async function applyLayer (tar: Readable, root: string): Promise<void> {
   const written = new Set<string>()
   const ex = extract()
+  let failure: unknown
+  let entry: Promise<void> = Promise.resolve()
   ex.on('entry', (header, stream, next) => {
-    applyEntry(root, header, stream, written).then(() => next(), err => { stream.resume(); next(err) })
+    entry = applyEntry(root, header, stream, written).then(() => next(), err => { failure ??= err; stream.resume(); next(err) })
   })
-  await pipeline(tar, ex as unknown as Writable)
+  try {
+    await pipeline(tar, ex as unknown as Writable)
+  } catch (err) {
+    // The stream's own complaint ("Premature close") comes first and hides why an entry failed (a full disk).
+    await entry
+    throw failure ?? err
+  }
 }
 
 type Body = AsyncIterable<unknown> & { resume: () => unknown }
@@ -111,7 +132,7 @@ async function applyEntry (root: string, header: Header, body: Body, written: Se
     return
   }
   const target = await resolveInRoot(root, name)
-  await mkdir(posix.dirname(target), { recursive: true })
+  await makeParents(posix.dirname(target))
   const existing = await lstat(target).catch(() => undefined)
   if (existing !== undefined && !(existing.isDirectory() && header.type === 'directory')) {
     await rm(target, { recursive: true, force: true })

@@ -1,7 +1,9 @@
 // aurae-monitor: one per workload. Starts the workload as its child, writes its output to a
 // CRI-format log with size-capped rotation, and records how it ended in an exit file, so that
-// the daemon can die and come back without the workload noticing. With --attach it also streams
-// the output to a caller through the daemon (which connects to it), at the pace the caller reads it.
+// the daemon can die and come back without the workload noticing. An executable's child gets a
+// mount namespace of its own first, in which daemon space is hidden (see confine()). With --attach
+// it also streams the output to a caller through the daemon (which connects to it), at the pace
+// the caller reads it.
 // With --launcher it instead serves the daemon: it reads launch requests on stdin and forks a
 // monitor for each, which is far cheaper than the daemon spawning every monitor itself.
 #define _GNU_SOURCE
@@ -9,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -20,10 +23,15 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
 
 #define MAX_LINE 16384
 #define MAX_CGROUPS 8
@@ -335,57 +343,190 @@ struct overlay {
   const char *options;
 };
 
-// In the child: join the cgroups, mount the root, then exec. Any failure goes to the parent through err_fd.
-static void start_child(int out_fd, int err_fd_pipe, int report_fd, char **cgroups, int ncg,
-                        const struct overlay *ov, const char *workdir, char **argv) {
+// A host path shown at `dst` in an executable's mount namespace.
+struct bind {
+  const char *src;
+  const char *dst;
+  int ro;
+};
+
+// An executable's view of the filesystem: paths hidden, then paths shown on purpose.
+struct view {
+  char **hides;
+  int nh;
+  struct bind *binds;
+  int nb;
+};
+
+// In the child: says why the workload cannot start (to the monitor, through report_fd) and ends.
+static void child_fail(int report_fd, const char *fmt, ...) {
   char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (n > (int)sizeof msg - 1) n = sizeof msg - 1;
+  if (write(report_fd, msg, n) < 0) {}
+  _exit(127);
+}
+
+// A tmpfs attached nowhere yet, mode 000: nothing on it can be run, opened as a device or set-uid.
+static int detached_tmpfs(void) {
+  int fs = fsopen("tmpfs", FSOPEN_CLOEXEC), mnt = -1;
+  if (fs < 0) return -1;
+  if (fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0", 0) == 0 && fsconfig(fs, FSCONFIG_SET_STRING, "size", "64k", 0) == 0 &&
+      fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0) {
+    mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+  }
+  close(fs);
+  return mnt;
+}
+
+static int set_readonly(int mnt, int recursive) {
+  struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+  return mount_setattr(mnt, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr);
+}
+
+static int write_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC), ok = 0;
+  if (fd >= 0) ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+  if (fd >= 0) close(fd);
+  return ok ? 0 : -1;
+}
+
+// A bind's target that does not exist is made only inside a hidden directory (an empty tmpfs here),
+// never on the host's own filesystem; that directory then lets the workload pass through to it.
+static int make_target(const char *path, int dir, const struct view *v) {
+  struct stat st;
+  if (stat(path, &st) == 0) return 0;
+  const char *inside = NULL;
+  for (int k = 0; k < v->nh; k++) {
+    size_t n = strlen(v->hides[k]);
+    if (strncmp(path, v->hides[k], n) == 0 && path[n] == '/') inside = v->hides[k];
+  }
+  if (inside == NULL) return -1;
+  char buf[PATH_MAX];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + strlen(inside) + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  if (chmod(inside, 0111) != 0) return -1;
+  if (dir) return mkdir(buf, 0755) == 0 || errno == EEXIST ? 0 : -1;
+  int fd = open(buf, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  close(fd);
+  return 0;
+}
+
+// As systemd's InaccessiblePaths= and BindPaths=: a mount namespace of the workload's own, in which
+// each hidden directory is an empty read-only tmpfs and each hidden file a device node that nothing
+// may open (0:0 on a nodev mount), then the binds asked for. Nothing propagates back to the host.
+// A non-root daemon's workload gets a user namespace mapping only its own ids, and no capabilities
+// in it once it execs.
+static void confine(int report_fd, const struct view *v) {
+  if (v->nh == 0 && v->nb == 0) return;
+  uid_t uid = geteuid();
+  gid_t gid = getegid();
+  if (unshare(CLONE_NEWNS | (uid != 0 ? CLONE_NEWUSER : 0)) != 0) child_fail(report_fd, "cannot make the workload's mount namespace: %s", strerror(errno));
+  if (uid != 0) {
+    char map[64];
+    snprintf(map, sizeof map, "%u %u 1\n", uid, uid);
+    int bad = write_file("/proc/self/uid_map", map) || write_file("/proc/self/setgroups", "deny");
+    snprintf(map, sizeof map, "%u %u 1\n", gid, gid);
+    if (bad || write_file("/proc/self/gid_map", map)) child_fail(report_fd, "cannot map the workload's user: %s", strerror(errno));
+  }
+  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) child_fail(report_fd, "cannot make the workload's mounts private: %s", strerror(errno));
+  int src[v->nb + 1], dirs[v->nh + 1], nd = 0;
+  for (int k = 0; k < v->nb; k++) {
+    // Taken before anything is hidden, so a hidden path can still be shown on purpose.
+    src[k] = open_tree(AT_FDCWD, v->binds[k].src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    if (src[k] < 0 || (v->binds[k].ro && set_readonly(src[k], 1) != 0)) child_fail(report_fd, "cannot bind %s: %s", v->binds[k].src, strerror(errno));
+  }
+  int nodes = detached_tmpfs();
+  if (nodes < 0 || mknodat(nodes, "node", S_IFCHR, makedev(0, 0)) != 0 || set_readonly(nodes, 0) != 0) {
+    child_fail(report_fd, "cannot make an inaccessible node: %s", strerror(errno));
+  }
+  for (int k = 0; k < v->nh; k++) {
+    struct stat st;
+    if (stat(v->hides[k], &st) != 0) {
+      if (errno == ENOENT) continue;
+      child_fail(report_fd, "cannot hide %s: %s", v->hides[k], strerror(errno));
+    }
+    int dir = S_ISDIR(st.st_mode);
+    int m = dir ? detached_tmpfs() : open_tree(nodes, "node", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (m < 0 || move_mount(m, "", AT_FDCWD, v->hides[k], MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) != 0) {
+      child_fail(report_fd, "cannot hide %s: %s", v->hides[k], strerror(errno));
+    }
+    if (dir) dirs[nd++] = m;
+    else close(m);
+  }
+  for (int k = 0; k < v->nb; k++) {
+    struct stat st;
+    if (fstat(src[k], &st) != 0 || make_target(v->binds[k].dst, S_ISDIR(st.st_mode), v) != 0 ||
+        move_mount(src[k], "", AT_FDCWD, v->binds[k].dst, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) != 0) {
+      child_fail(report_fd, "cannot bind %s at %s: %s", v->binds[k].src, v->binds[k].dst, strerror(errno));
+    }
+    close(src[k]);
+  }
+  for (int k = 0; k < nd; k++) {
+    if (set_readonly(dirs[k], 0) != 0) child_fail(report_fd, "cannot make a hidden path read-only: %s", strerror(errno));
+    close(dirs[k]);
+  }
+  close(nodes);
+}
+
+// In the child: join the cgroups, mount the root, make its view, then exec. Any failure goes to the parent through report_fd.
+static void start_child(int out_fd, int err_fd_pipe, int report_fd, char **cgroups, int ncg,
+                        const struct overlay *ov, const struct view *view, const char *workdir, char **argv) {
   setpgid(0, 0);
   if (ov->target != NULL && mount("overlay", ov->target, "overlay", 0, ov->options) != 0) {
-    int n = snprintf(msg, sizeof msg, "cannot mount the container's root: %s", strerror(errno));
-    if (write(report_fd, msg, n) < 0) {}
-    _exit(127);
+    child_fail(report_fd, "cannot mount the container's root: %s", strerror(errno));
   }
   for (int i = 0; i < ncg; i++) {
     char pid[32];
     int len = snprintf(pid, sizeof pid, "%d", getpid());
     int fd = open(cgroups[i], O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, pid, len) != len) {
-      int n = snprintf(msg, sizeof msg, "cgroup \"%s\": %s", cgroups[i], strerror(errno));
-      if (write(report_fd, msg, n) < 0) {}
-      _exit(127);
-    }
+    if (fd < 0 || write(fd, pid, len) != len) child_fail(report_fd, "cgroup \"%s\": %s", cgroups[i], strerror(errno));
     close(fd);
   }
+  // Workloads make files others may read, as a login shell would; the daemon's own umask is 077.
+  umask(022);
+  confine(report_fd, view);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
-  if (workdir != NULL && chdir(workdir) != 0) {
-    int n = snprintf(msg, sizeof msg, "chdir \"%s\": %s", workdir, strerror(errno));
-    if (write(report_fd, msg, n) < 0) {}
-    _exit(127);
-  }
+  if (workdir != NULL && chdir(workdir) != 0) child_fail(report_fd, "chdir \"%s\": %s", workdir, strerror(errno));
   int devnull = open("/dev/null", O_RDONLY);
   dup2(devnull, 0);
   dup2(out_fd, 1);
   dup2(err_fd_pipe, 2);
   for (int fd = 3; fd < 1024; fd++) if (fd != report_fd) close(fd);
   execvp(argv[0], argv);
-  int n = snprintf(msg, sizeof msg, "exec \"%s\": %s", argv[0], strerror(errno));
-  if (write(report_fd, msg, n) < 0) {}
-  _exit(127);
+  child_fail(report_fd, "exec \"%s\": %s", argv[0], strerror(errno));
 }
 
 // Runs one workload to its end. `id` is set when a launcher forked us: status then goes to stdout.
 static int monitor_main(int argc, char **argv, const char *id) {
   const char *exit_path = NULL, *workdir = NULL, *attach_path = NULL;
   struct overlay ov = {NULL, NULL};
+  struct view view = {calloc(argc, sizeof(char *)), 0, calloc(argc, sizeof(struct bind)), 0};
   char *cgroups[MAX_CGROUPS];
   int ncg = 0, status_fd = -1, i;
+  if (view.hides == NULL || view.binds == NULL) die("out of memory");
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--") == 0) { i++; break; }
     if (i + 1 >= argc) die("%s needs a value", a);
+    if (strcmp(a, "--bind") == 0 || strcmp(a, "--bind-ro") == 0) {
+      if (i + 2 >= argc) die("%s needs a source and a target", a);
+      view.binds[view.nb++] = (struct bind){argv[i + 1], argv[i + 2], strcmp(a, "--bind-ro") == 0};
+      i += 2;
+      continue;
+    }
     if (strcmp(a, "--exit-file") == 0) exit_path = argv[++i];
     else if (strcmp(a, "--log") == 0) log_path = argv[++i];
     else if (strcmp(a, "--log-max-bytes") == 0) log_max = atoll(argv[++i]);
@@ -394,6 +535,7 @@ static int monitor_main(int argc, char **argv, const char *id) {
     else if (strcmp(a, "--status-fd") == 0) status_fd = atoi(argv[++i]);
     else if (strcmp(a, "--overlay") == 0) ov.target = argv[++i];
     else if (strcmp(a, "--overlay-options") == 0) ov.options = argv[++i];
+    else if (strcmp(a, "--hide") == 0) view.hides[view.nh++] = argv[++i];
     else if (strcmp(a, "--attach") == 0) attach_path = argv[++i];
     else if (strcmp(a, "--cgroup-procs") == 0) {
       if (ncg == MAX_CGROUPS) die("too many --cgroup-procs");
@@ -402,8 +544,8 @@ static int monitor_main(int argc, char **argv, const char *id) {
   }
   if (exit_path == NULL || log_path == NULL || i >= argc || (ov.target == NULL) != (ov.options == NULL)) {
     die("usage: aurae-monitor --exit-file PATH --log PATH [--log-max-bytes N] [--log-files K] "
-        "[--cgroup-procs PATH]... [--overlay DIR --overlay-options OPTS] [--workdir DIR] [--status-fd N] "
-        "[--attach SOCKET] -- CMD [ARGS...]");
+        "[--cgroup-procs PATH]... [--overlay DIR --overlay-options OPTS] [--hide PATH]... "
+        "[--bind[-ro] SRC DST]... [--workdir DIR] [--status-fd N] [--attach SOCKET] -- CMD [ARGS...]");
   }
   if (log_max < 256) log_max = 256;
   if (log_files < 1) log_files = 1;
@@ -429,7 +571,7 @@ static int monitor_main(int argc, char **argv, const char *id) {
   }
   pid_t child = fork();
   if (child < 0) die("fork: %s", strerror(errno));
-  if (child == 0) start_child(out[1], err[1], rep[1], cgroups, ncg, &ov, workdir, argv + i);
+  if (child == 0) start_child(out[1], err[1], rep[1], cgroups, ncg, &ov, &view, workdir, argv + i);
   close(out[1]);
   close(err[1]);
   close(rep[1]);

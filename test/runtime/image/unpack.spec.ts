@@ -49,6 +49,20 @@ describe('applying layers', () => {
     expect(statSync(join(root, 'bin/hard')).ino).toBe(tool.ino)
   })
 
+  it('makes the directories a layer only implies 0755, whatever the umask', async () => {
+    const umask = process.umask(0o077)
+    try {
+      await applyLayer(await layer([{ name: 'a/b/file', body: 'x', mode: 0o644 }, { name: 'c/d/', type: 'directory', mode: 0o700 }]), root)
+    } finally {
+      process.umask(umask)
+    }
+    expect(statSync(join(root, 'a')).mode & 0o7777).toBe(0o755)
+    expect(statSync(join(root, 'a', 'b')).mode & 0o7777).toBe(0o755)
+    expect(statSync(join(root, 'c')).mode & 0o7777).toBe(0o755)
+    // A directory the layer names keeps the mode it gives.
+    expect(statSync(join(root, 'c', 'd')).mode & 0o7777).toBe(0o700)
+  })
+
   it('applies whiteouts and opaque directories to lower layers only', async () => {
     await applyLayer(await layer([
       { name: 'a/x', body: 'x' }, { name: 'a/y', body: 'y' },

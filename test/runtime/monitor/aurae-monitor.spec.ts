@@ -1,13 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { ROOT, until } from '../../helpers/node.ts'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { ROOT, run, until } from '../../helpers/node.ts'
 import { blockedOnPipe } from '../../helpers/procs.ts'
 
 const MONITOR = join(ROOT, 'dist', 'runtime', 'monitor', 'aurae-monitor')
+const NOBODY = 65534
 
 /** A stand-in for the daemon: connects to the monitor where it listens, and collects its frames. */
 class Caller {
@@ -161,5 +162,52 @@ describe('aurae-monitor', () => {
     await monitor('echo alone', true).closed
     expect(readCri(join(dir, 'log')).lines).toEqual(['stdout:alone'])
     expect(existsSync(join(dir, 'run.attach'))).toBe(false)
+  })
+})
+
+/** One stream of the workload's output, from the monitor's CRI log: `<time> <stream> <tag> <line>`.
+ * Only each stream's own order is kept: a monitor reading two pipes cannot tell which was written first. */
+const output = (log: string, stream: string): string => readFileSync(log, 'utf8').split('\n').filter(l => l.split(' ')[1] === stream).map(l => l.split(' ').slice(3).join(' ')).join('\n')
+
+describe('the monitor hides daemon space from the executable of a daemon that is not root', () => {
+  let dir: string
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'aurae-monitor-'))
+    for (const d of ['data', 'run']) mkdirSync(join(dir, d))
+    for (const d of ['', 'data', 'run']) chownSync(join(dir, d), NOBODY, NOBODY)
+    writeFileSync(join(dir, 'key'), 'the node\'s key\n', { mode: 0o600 })
+    writeFileSync(join(dir, 'data', 'store'), 'records\n')
+    for (const f of ['key', join('data', 'store')]) chownSync(join(dir, f), NOBODY, NOBODY)
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('in a user namespace of its own, where it can neither unmount nor unshare its way past the hiding', async () => {
+    const key = join(dir, 'key')
+    const data = join(dir, 'data')
+    const script = [
+      `cat ${key} || echo no key`,
+      `ls -A ${data} | wc -l`,
+      `cat ${data}/shown/key`,
+      `umount ${key} || echo no umount`,
+      `unshare -Urm sh -c "umount ${key} || echo no umount inside; cat ${key} || echo still no key"`
+    ].join('; ')
+    const res = await run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', MONITOR,
+      '--exit-file', join(dir, 'run', 'exit'), '--log', join(dir, 'run', 'log'),
+      '--hide', key, '--hide', data, '--bind-ro', key, join(data, 'shown', 'key'), '--', 'sh', '-c', script])
+    expect(res).toMatchObject({ code: 0, stderr: '' })
+    expect(JSON.parse(readFileSync(join(dir, 'run', 'exit'), 'utf8'))).toMatchObject({ exitCode: 0 })
+    expect(output(join(dir, 'run', 'log'), 'stdout')).toBe(['no key', '0', 'the node\'s key', 'no umount', 'no umount inside', 'still no key'].join('\n'))
+    expect(output(join(dir, 'run', 'log'), 'stderr').replaceAll(dir, '<dir>')).toBe([
+      'cat: <dir>/key: Permission denied',
+      // The hidden directory lets the workload through to what was bound into it, and no further.
+      'ls: cannot open directory \'<dir>/data\': Permission denied',
+      'umount: <dir>/key: must be superuser to unmount.',
+      // Root in a user namespace of its own, the mounts it inherited are locked together.
+      'umount: <dir>/key: not mounted.',
+      'cat: <dir>/key: Permission denied'
+    ].join('\n'))
+    // Nothing of it reached the host's mount table, and the files are as they were.
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dir)
+    expect(readFileSync(key, 'utf8')).toBe('the node\'s key\n')
   })
 })

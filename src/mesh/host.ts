@@ -1,0 +1,66 @@
+// The libp2p host inside auraed: transports, the private DHT with its name rules, and a relay that serves trusted peers only.
+import { readFileSync } from 'node:fs'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { autoNAT } from '@libp2p/autonat'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
+import { dcutr } from '@libp2p/dcutr'
+import { identify, identifyPush } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import type { NameBook } from './name-book.ts'
+import { DHT_PREFIX, NameStore } from './name-store.ts'
+import { nameSelectors, nameValidators } from './names.ts'
+
+export const KAD_PROTOCOL = '/aurae/kad/1.0.0'
+
+export interface HostInit {
+  keyPath: string
+  listen: string[]
+  /** True when the peer has been trusted through a peering token. */
+  trusts: (peerId: string) => boolean
+  names: NameBook
+}
+
+export type Host = Awaited<ReturnType<typeof createHost>>
+
+export async function createHost (init: HostInit) {
+  const trusted = (peer: { toString: () => string }): boolean => init.trusts(peer.toString())
+  return await createLibp2p({
+    privateKey: privateKeyFromProtobuf(readFileSync(init.keyPath)),
+    addresses: { listen: init.listen },
+    datastore: new NameStore(init.names),
+    transports: [tcp(), circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    // A paused stream (a slow reader) holds what the window let in: keep that under yamux's 4 MB read buffer.
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: 2 * 1024 * 1024 } })],
+    connectionGater: {
+      // A private mesh: peers on private and loopback addresses are the normal case.
+      denyDialMultiaddr: () => false,
+      // The relay serves trusted peers: only they get a slot, and a connection is relayed only to a trusted peer
+      // (from anyone: a node behind a NAT is reached through its relay by its own peers, who may be strangers here).
+      denyInboundRelayReservation: peer => !trusted(peer),
+      denyOutboundRelayedConnection: (_source, destination) => !trusted(destination)
+    },
+    services: {
+      identify: identify(),
+      identifyPush: identifyPush(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: KAD_PROTOCOL,
+        clientMode: false,
+        peerInfoMapper: passthroughMapper,
+        datastorePrefix: DHT_PREFIX,
+        validators: nameValidators,
+        selectors: nameSelectors(key => init.names.holderOf(key))
+      }),
+      // Slots go to trusted peers only, and what is relayed to them has no data or time cap.
+      relay: circuitRelayServer({ reservations: { applyDefaultLimit: false } }),
+      dcutr: dcutr(),
+      autonat: autoNAT()
+    }
+  })
+}

@@ -1,0 +1,94 @@
+// The peers this node trusts, in memory and in the store, and the rule for the names they go by:
+// a valid node name, not this node's own, and no name (the part before `@`) that another trusted peer holds,
+// so `job@bob` always means one node.
+import { InvalidArgumentError, NotFoundError } from '../errors.ts'
+import { formatNodeName, isNodeName } from '../names/parse.ts'
+import type { PeerRecord, Table } from '../store/store.ts'
+
+const NAME_RULES = 'lowercase letters, digits and "-" (at most 63), then an optional domain such as example.org'
+
+/** What is wrong with a name a peer goes by: not a node name, this node's own, or another trusted peer's. */
+export type NameProblem = { kind: 'invalid' } | { kind: 'self' } | { kind: 'held', by: PeerRecord } | undefined
+
+export class TrustedPeers {
+  private readonly peers = new Map<string, PeerRecord>()
+
+  constructor (private readonly table: Table<PeerRecord>) {}
+
+  async load (): Promise<void> {
+    for (const p of await this.table.values()) this.peers.set(p.peerId, p)
+  }
+
+  has (peerId: string): boolean {
+    return this.peers.has(peerId)
+  }
+
+  get (peerId: string): PeerRecord | undefined {
+    return this.peers.get(peerId)
+  }
+
+  values (): PeerRecord[] {
+    return [...this.peers.values()]
+  }
+
+  get size (): number {
+    return this.peers.size
+  }
+
+  /** The PeerId that `name@domain` is pinned to by peering, if any. */
+  pinnedTo (name: string, domain: string): string | undefined {
+    return this.values().find(p => p.name === name && p.domain === domain)?.peerId
+  }
+
+  /** Whether `peerId` may be trusted under `name@domain` by a node called `self`. */
+  nameProblem (name: string, domain: string, peerId: string, self: { name: string }): NameProblem {
+    if (!isNodeName(name, domain)) return { kind: 'invalid' }
+    if (name === self.name) return { kind: 'self' }
+    const holder = this.values().find(p => p.name === name && p.peerId !== peerId)
+    return holder === undefined ? undefined : { kind: 'held', by: holder }
+  }
+
+  /** Finds a trusted peer by `name[@domain]` or PeerId. */
+  lookup (who: string): PeerRecord {
+    const byId = this.peers.get(who)
+    if (byId !== undefined) return byId
+    const [name, domain = ''] = who.split('@')
+    const found = this.values().filter(p => p.name === name && (domain === '' || p.domain === domain))
+    if (found.length === 1) return found[0]
+    if (found.length > 1) throw new InvalidArgumentError(`${who} is ambiguous: say which domain (${found.map(p => formatNodeName(p.name, p.domain)).join(', ')})`)
+    throw new NotFoundError(`no trusted peer named ${who}; peer first with "aurae proxy"`)
+  }
+
+  /** Records a peer as trusted, in memory once the store has it. */
+  async add (record: PeerRecord): Promise<void> {
+    await this.table.put(record.peerId, record)
+    this.peers.set(record.peerId, record)
+  }
+
+  async remove (peerId: string): Promise<PeerRecord | undefined> {
+    const record = this.peers.get(peerId)
+    this.peers.delete(peerId)
+    await this.table.del(peerId)
+    return record
+  }
+}
+
+/** The issuer's refusal of a redeemer's name, as the redeemer will read it. */
+export function redeemerNameRefusal (problem: NonNullable<NameProblem>, name: string, domain: string, issuer: string): string {
+  if (problem.kind === 'invalid') return `${quote(formatNodeName(name, domain))} is not a valid node name: ${NAME_RULES}`
+  if (problem.kind === 'self') return `the name ${name} is ${issuer}'s own`
+  return `the name ${name} is already held by another trusted peer of ${issuer}`
+}
+
+/** The redeemer's refusal of the name a token's issuer goes by. */
+export function issuerNameRefusal (problem: NonNullable<NameProblem>, name: string, domain: string): string {
+  const calls = 'this token\'s issuer calls itself'
+  if (problem.kind === 'invalid') return `${calls} ${quote(formatNodeName(name, domain))}, which is not a valid node name`
+  if (problem.kind === 'self') return `${calls} ${name}, this node's own name`
+  return `${calls} ${name}, a name already held by another trusted peer (${formatNodeName(problem.by.name, problem.by.domain)}, ${problem.by.peerId})`
+}
+
+/** A name that failed the rules, quoted for a message: escaped, and cut short. */
+function quote (text: string): string {
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)
+}

@@ -1,0 +1,25 @@
+// Daemon space as an executable must not see it: the node's key, its data directory and its socket.
+import { homedir } from 'node:os'
+import { dirname, resolve } from 'node:path'
+
+/** Directories many programs share, where hiding the whole directory would hide theirs too. */
+const SHARED = new Set(['/var/run', '/var/tmp', '/var/lib', '/var/cache', '/run/user', '/dev/shm', '/usr/local'])
+
+/** True for `/`, a top-level directory, a well-known shared one, a user's runtime directory or a home. */
+export function isSharedDirectory (dir: string, home: string = homedir()): boolean {
+  const d = resolve(dir)
+  if (d === '/' || dirname(d) === '/' || SHARED.has(d) || d === resolve(home)) return true
+  return /^\/run\/user\/\d+$/.test(d) || /^\/home\/[^/]+$/.test(d)
+}
+
+/**
+ * What to make inaccessible in an executable's mount namespace: the key, the data directory and the
+ * socket's directory, or only the socket where its directory is shared. A path inside another one
+ * already hidden is left out.
+ */
+export function daemonSpace (paths: { key: string, data: string, sock: string }, home: string = homedir()): string[] {
+  const sock = resolve(paths.sock)
+  const all = [resolve(paths.key), resolve(paths.data), isSharedDirectory(dirname(sock), home) ? sock : dirname(sock)]
+  const unique = [...new Set(all)].filter(p => p !== '/')
+  return unique.filter(p => !unique.some(q => q !== p && p.startsWith(`${q}/`))).sort()
+}

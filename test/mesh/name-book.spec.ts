@@ -1,0 +1,93 @@
+import { generateKeyPairSync } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { NameBook } from '../../src/mesh/name-book.ts'
+import { MAX_SKEW_MS, NAME_TTL_MS, nameKey, nameSelectors, openNameRecord, signNameRecord } from '../../src/mesh/names.ts'
+import { peerIdOf } from '../../src/mesh/peer-id.ts'
+import type { NodeKey } from '../../src/node/keys.ts'
+
+function newKey (): NodeKey {
+  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })
+  const publicKey = Buffer.from(jwk.x as string, 'base64url')
+  return { seed: Buffer.from(jwk.d as string, 'base64url'), publicKey, peerId: peerIdOf(publicKey) }
+}
+
+const NOW = Date.now()
+const key = nameKey('alice', 'example.org')
+const alice = newKey()
+const mallory = newKey()
+const eve = newKey()
+const record = (by: NodeKey, seq = NOW, name = 'alice', addrs = ['/ip4/10.0.0.1/tcp/4710']): Uint8Array =>
+  signNameRecord(by, { name, domain: 'example.org', peerId: by.peerId, addrs, seq })
+const unpinned = (): NameBook => new NameBook(() => undefined)
+
+describe('name records', () => {
+  it('accepts a current record signed by the key it names', () => {
+    expect(openNameRecord(key, record(alice), NOW).peerId).toBe(alice.peerId)
+  })
+
+  it.each([
+    ['dated too far ahead', () => record(alice, NOW + MAX_SKEW_MS + 1), 'name record is dated in the future'],
+    ['dated 10^12 ms ahead', () => record(alice, NOW + 1e12), 'name record is dated in the future'],
+    ['expired', () => record(alice, NOW - NAME_TTL_MS), 'name record has expired'],
+    ['filed under another name', () => record(alice, NOW, 'bob'), 'name record is filed under another name'],
+    ['carrying a terminal escape in an address', () => record(alice, NOW, 'alice', ['/dns4/\x1b[2J/tcp/1']), 'name record carries unusable addresses'],
+    ['signed by another key', () => signNameRecord(mallory, { name: 'alice', domain: 'example.org', peerId: alice.peerId, addrs: [], seq: NOW }), 'name record is not signed by the node it names'],
+    ['garbage', () => Uint8Array.from([0xff, 0xff]), 'name record is malformed']
+  ])('refuses a record %s', (_what, make, message) => {
+    expect(() => openNameRecord(key, make(), NOW)).toThrow(message)
+  })
+})
+
+describe('who holds a name', () => {
+  it('gives an unheld name to the only key that claims it, and keeps it for that key', () => {
+    const book = unpinned()
+    expect(book.resolve(key, [record(alice)], NOW)).toMatchObject({ record: { peerId: alice.peerId }, others: [], pinned: false })
+    const later = book.resolve(key, [record(mallory, NOW + 1000)], NOW + 1000)
+    expect(later).toMatchObject({ record: { peerId: alice.peerId, seq: NOW }, others: [mallory.peerId] })
+  })
+
+  it('reports a conflict rather than choosing when several keys claim a name no key holds', () => {
+    const res = unpinned().resolve(key, [record(mallory, NOW + 5), record(alice)], NOW)
+    expect(res.record).toBeUndefined()
+    expect(res.others).toEqual([alice.peerId, mallory.peerId].sort())
+  })
+
+  it('frees a name once its holder\'s record expires', () => {
+    const book = unpinned()
+    book.accept(key, record(alice), NOW)
+    const after = NOW + NAME_TTL_MS
+    expect(book.holderOf(key, after)).toBeUndefined()
+    expect(book.resolve(key, [record(mallory, after)], after).record?.peerId).toBe(mallory.peerId)
+  })
+
+  it('refuses another key\'s record, and an older record of the holder, into the store', () => {
+    const book = unpinned()
+    book.accept(key, record(alice, NOW), NOW)
+    expect(() => book.accept(key, record(mallory, NOW + 1), NOW + 1)).toThrow(`is held by ${alice.peerId}`)
+    expect(() => book.accept(key, record(alice, NOW - 1), NOW)).toThrow('has a newer record')
+    expect(book.accept(key, record(alice, NOW + 2), NOW + 2).seq).toBe(NOW + 2)
+  })
+
+  it('resolves a pinned name to its pinned key only, whoever was seen first', () => {
+    const book = new NameBook(() => alice.peerId)
+    expect(() => book.accept(key, record(mallory), NOW)).toThrow()
+    expect(book.resolve(key, [record(mallory, NOW + 9)], NOW)).toEqual({ record: undefined, others: [mallory.peerId], pinned: true })
+    expect(book.resolve(key, [record(mallory, NOW + 9), record(alice)], NOW)).toMatchObject({ record: { peerId: alice.peerId }, others: [mallory.peerId], pinned: true })
+  })
+
+  it('has the DHT prefer the holder\'s record over a newer one of another key', () => {
+    const book = unpinned()
+    book.accept(key, record(alice), NOW)
+    const select = nameSelectors(k => book.holderOf(k, NOW)).aurae
+    expect(select(key, [record(mallory, NOW + 5), record(alice, NOW + 1), record(eve, NOW + 9)])).toBe(1)
+    expect(nameSelectors(() => undefined).aurae(key, [record(alice, NOW), record(eve, NOW + 9)])).toBe(1)
+  })
+
+  it('takes no new name once full, until one expires', () => {
+    const book = new NameBook(() => undefined, 1)
+    book.accept(key, record(alice), NOW)
+    const bob = nameKey('bob', 'example.org')
+    expect(() => book.accept(bob, record(eve, NOW, 'bob'), NOW)).toThrow('too many names')
+    expect(book.accept(bob, record(eve, NOW + NAME_TTL_MS, 'bob'), NOW + NAME_TTL_MS).peerId).toBe(eve.peerId)
+  })
+})

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest'
+import { daemonSpace, isSharedDirectory } from '../../src/runtime/daemon-space.ts'
+
+describe('daemon space', () => {
+  it('hides a dedicated socket directory whole, and only the socket in a shared one', () => {
+    expect(daemonSpace({ key: '/root/.ssh/id_aura', data: '/var/lib/aurae', sock: '/run/aurae.sock' }, '/root'))
+      .toEqual(['/root/.ssh/id_aura', '/run/aurae.sock', '/var/lib/aurae'])
+    expect(daemonSpace({ key: '/root/.ssh/id_aura', data: '/var/lib/aurae', sock: '/var/run/aurae/aurae.sock' }, '/root'))
+      .toEqual(['/root/.ssh/id_aura', '/var/lib/aurae', '/var/run/aurae'])
+    expect(daemonSpace({ key: '/home/ann/.ssh/id_aura', data: '/home/ann/.local/share/aurae', sock: '/home/ann/aurae.sock' }, '/home/ann'))
+      .toEqual(['/home/ann/.local/share/aurae', '/home/ann/.ssh/id_aura', '/home/ann/aurae.sock'])
+  })
+
+  it('leaves out what lies inside a directory already hidden', () => {
+    expect(daemonSpace({ key: '/tmp/n1/id_aura', data: '/tmp/n1/data', sock: '/tmp/n1/aurae.sock' }, '/root')).toEqual(['/tmp/n1'])
+    expect(daemonSpace({ key: '/srv/a/key', data: '/srv/a/key/../data', sock: '/tmp/s.sock' }, '/root')).toEqual(['/srv/a/data', '/srv/a/key', '/tmp/s.sock'])
+  })
+
+  it('knows the directories other programs share', () => {
+    for (const d of ['/', '/run', '/tmp', '/var/run', '/var/tmp', '/run/user/1000', '/home/ann', '/root', '/dev/shm']) expect(isSharedDirectory(d, '/root'), d).toBe(true)
+    for (const d of ['/run/aurae', '/tmp/aurae-test-x', '/var/lib/aurae', '/home/ann/aurae']) expect(isSharedDirectory(d, '/root'), d).toBe(false)
+  })
+})
