@@ -41,6 +41,8 @@ const scratch = Buffer.allocUnsafe(READ_AHEAD)
 
 /** The sockets monitors listen on for the daemon: fresh names in the run directory. */
 export class AttachPoints {
+  /** How many times something has appeared in the run directory. */
+  pokes = 0
   private dirFd?: number
   private readonly waiting = new Set<() => void>()
 
@@ -48,7 +50,7 @@ export class AttachPoints {
 
   /** Clears what monitors of an earlier daemon left; a long directory is reached through a descriptor. */
   open (): void {
-    for (const f of readdirSync(this.dir)) if (f.endsWith('.attach')) rmSync(join(this.dir, f), { force: true })
+    for (const f of readdirSync(this.dir)) if (/\.attach(\.tmp)?$/.test(f)) rmSync(join(this.dir, f), { force: true })
     if (Buffer.byteLength(this.dir) > 80) this.dirFd = openSync(this.dir, 'r')
   }
 
@@ -65,11 +67,13 @@ export class AttachPoints {
 
   /** Something appeared in the run directory: dialers try again at once. */
   poke (): void {
+    this.pokes++
     for (const wake of this.waiting) wake()
   }
 
-  /** Resolves at the next poke, or after a short while. */
-  async later (): Promise<void> {
+  /** Resolves at the first poke after the `seen`th (at once if it came already), or after a short while. */
+  async later (seen: number): Promise<void> {
+    if (this.pokes !== seen) return
     await new Promise<void>(resolve => {
       const timer = setTimeout(done, DIAL_AGAIN_MS)
       function done (): void { clearTimeout(timer); waiting.delete(done); resolve() }
@@ -144,13 +148,14 @@ class RunReader {
     let settled = false
     void launched.finally(() => { settled = true; points.poke() })
     while (!closed()) {
+      const seen = points.pokes
       if (await this.connect(address)) {
         if (closed()) this.close()
         return
       }
       // The monitor starts its workload only once connected: once it has, no connection will come.
       if (settled) break
-      await points.later()
+      await points.later(seen)
     }
     this.end()
   }

@@ -193,13 +193,17 @@ static int attach_accept(const char *path) {
   } else {
     snprintf(via, sizeof via, "%s", path);
   }
-  if (strlen(via) < sizeof sa.sun_path) {
-    memcpy(sa.sun_path, via, strlen(via) + 1);
+  // Bound under a temporary name and renamed once listening: the daemon dials when the name appears.
+  char tmp[PATH_MAX + 8];
+  snprintf(tmp, sizeof tmp, "%s.tmp", via);
+  if (strlen(tmp) < sizeof sa.sun_path) {
+    memcpy(sa.sun_path, tmp, strlen(tmp) + 1);
     listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   }
   struct pollfd p = {listener, POLLIN, 0};
   if (listener >= 0 && bind(listener, (struct sockaddr *)&sa, sizeof sa) == 0) {
-    if (listen(listener, 1) == 0 && poll(&p, 1, ATTACH_WAIT_MS) == 1) fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    if (listen(listener, 1) == 0 && rename(tmp, via) == 0 && poll(&p, 1, ATTACH_WAIT_MS) == 1) fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    unlink(tmp);
     unlink(via);
   }
   if (listener >= 0) close(listener);
