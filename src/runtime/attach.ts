@@ -147,7 +147,8 @@ class RunReader {
   async dial (address: string, points: AttachPoints, launched: Promise<unknown>, closed: () => boolean): Promise<void> {
     let settled = false
     void launched.finally(() => { settled = true; points.poke() })
-    while (!closed()) {
+    // Even for a caller that has gone: the monitor waits for this connection before it starts the workload.
+    for (;;) {
       const seen = points.pokes
       if (await this.connect(address)) {
         if (closed()) this.close()

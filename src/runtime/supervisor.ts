@@ -223,7 +223,6 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     }
     await this.locked(name, async () => {
       this.records.delete(name)
-      this.attachers.delete(name)
       await this.init.workloads.del(name)
       for (const f of readdirSync(this.logDir)) if (f === `${name}.log` || f.startsWith(`${name}.log.`)) rmSync(join(this.logDir, f), { force: true })
       for (const f of readdirSync(this.runDir)) if (f.startsWith(`${name}.`) && /^\d+\.exit/.test(f.slice(name.length + 1))) rmSync(join(this.runDir, f), { force: true })
