@@ -249,20 +249,20 @@ async function outputBench () {
   // Podman with storage of its own in the temp dir, runc (crun refuses this host's cgroups) and a
   // busybox image made here from Debian's busybox-static, as the tests make theirs.
   const storage = ['--root', join(dir, 'podman'), '--runroot', join(dir, 'podman-run'), '--runtime', 'runc', '--cgroup-manager', 'cgroupfs', '--events-backend', 'none']
-  const layout = new Layout(join(dir, 'busybox-layout'))
-  layout.writeImage('latest', [await layerTar([
-    { name: 'bin/' },
-    { name: 'bin/busybox', body: readFileSync('/bin/busybox'), mode: 0o755 },
-    ...['sh', 'seq', 'head'].map(a => ({ name: `bin/${a}`, linkname: 'busybox' }))
-  ])])
-  const image = 'localhost/aurae-bench-busybox:latest'
-  const copied = spawnSync('skopeo', ['copy', '-q', `oci:${layout.dir}:latest`, `containers-storage:[overlay@${storage[1]}+${storage[3]}]${image}`], { encoding: 'utf8' })
-  if (copied.status !== 0) throw new Error(`cannot put the busybox image into podman's storage: ${copied.stderr}`)
-  // This host's hard limits are lower than the ones podman asks runc for by default.
-  const podman = `podman ${storage.join(' ')} run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 ${image}`
-  const ways = { aurae: `${process.execPath} ${AURAE} --sock ${s} exec --`, podman, pipe: '' }
   const rows = []
   try {
+    const layout = new Layout(join(dir, 'busybox-layout'))
+    layout.writeImage('latest', [await layerTar([
+      { name: 'bin/' },
+      { name: 'bin/busybox', body: readFileSync('/bin/busybox'), mode: 0o755 },
+      ...['sh', 'seq', 'head'].map(a => ({ name: `bin/${a}`, linkname: 'busybox' }))
+    ])])
+    const image = 'localhost/aurae-bench-busybox:latest'
+    const copied = spawnSync('skopeo', ['copy', '-q', `oci:${layout.dir}:latest`, `containers-storage:[overlay@${storage[1]}+${storage[3]}]${image}`], { encoding: 'utf8' })
+    if (copied.status !== 0) throw new Error(`cannot put the busybox image into podman's storage: ${copied.stderr}`)
+    // This host's hard limits are lower than the ones podman asks runc for by default.
+    const podman = `podman ${storage.join(' ')} run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 ${image}`
+    const ways = { aurae: `${process.execPath} ${AURAE} --sock ${s} exec --`, podman, pipe: '' }
     const cases = [
       { what: 'seq 1 2000000 | wc -l', cmd: 'seq 1 2000000', count: 'wc -l', want: 2_000_000 },
       { what: 'head -c 500M /dev/zero | wc -c', cmd: 'head -c 524288000 /dev/zero', count: 'wc -c', want: 524_288_000 }
