@@ -3,7 +3,7 @@
 import { watch } from 'node:fs'
 import { basename, dirname } from 'node:path'
 import { CriParser, type LogEntry } from './cri-record.ts'
-import { LogCursor } from './log-cursor.ts'
+import { LogCursor, READ_BYTES } from './log-cursor.ts'
 import { isLogFileOf } from './log-files.ts'
 
 export { CriParser, type LogEntry } from './cri-record.ts'
@@ -24,6 +24,8 @@ export interface FollowOptions {
 export async function * readLog (path: string, opts: FollowOptions): AsyncGenerator<LogEntry[]> {
   const cursor = new LogCursor(path)
   const parser = new CriParser(opts.join === true)
+  // Joined entries are copies, so one buffer serves every read: a long log read back makes no garbage of its size.
+  const scratch = opts.join === true ? Buffer.allocUnsafe(READ_BYTES) : undefined
   const wake = opts.follow ? waker(path, opts.signal) : undefined
   try {
     if (!opts.follow) cursor.stopAtCurrentEnd()
@@ -31,7 +33,7 @@ export async function * readLog (path: string, opts: FollowOptions): AsyncGenera
     for (;;) {
       // Stopping still reads what is written by then: a workload's last lines land just before its exit.
       const finished = wake === undefined || opts.done() || opts.signal?.aborted === true
-      for (let chunk = cursor.read(); chunk !== undefined; chunk = cursor.read()) {
+      for (let chunk = cursor.read(scratch); chunk !== undefined; chunk = cursor.read(scratch)) {
         const entries = parser.push(chunk)
         if (entries.length > 0) yield entries
       }

@@ -5,7 +5,8 @@ import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs'
 import { MAX_RECORD, recordHeader } from './cri-record.ts'
 import { rotatedFiles, rotatedPath } from './log-files.ts'
 
-const CHUNK = 256 * 1024
+/** How much one read takes. */
+export const READ_BYTES = 256 * 1024
 
 interface OpenFile {
   fd: number
@@ -63,15 +64,16 @@ export class LogCursor {
     }
   }
 
-  /** The next bytes of the log, or undefined at the end of what is written (or of what `stopAtCurrentEnd` allowed). */
-  read (): Buffer | undefined {
+  /** The next bytes of the log, or undefined at the end of what is written (or of what `stopAtCurrentEnd` allowed).
+   * They are read into `into` when given (which the caller may then reuse), else into a new buffer. */
+  read (into?: Buffer): Buffer | undefined {
     for (let turns = 0; turns < 1000; turns++) {
       if (this.file === undefined && !this.openAfter(undefined)) return undefined
       const file = this.file as OpenFile
-      let want = CHUNK
+      let want = into?.length ?? READ_BYTES
       if (this.stopAt !== undefined && this.stopAt.ino === file.ino) want = Math.min(want, this.stopAt.size - this.offset)
       if (want <= 0) return undefined
-      const buf = Buffer.allocUnsafe(want)
+      const buf = into ?? Buffer.allocUnsafe(want)
       const got = readSync(file.fd, buf, 0, want, this.offset)
       if (got > 0) {
         this.offset += got
@@ -177,7 +179,7 @@ function * recordsBackward (fd: number, size: number): Generator<{ buf: Buffer, 
   let carry = Buffer.alloc(0)
   let skipTail = true
   while (hi > 0) {
-    const lo = Math.max(0, hi - CHUNK)
+    const lo = Math.max(0, hi - READ_BYTES)
     const chunk = Buffer.allocUnsafe(hi - lo)
     readFully(fd, chunk, lo)
     const buf = carry.length > 0 ? Buffer.concat([chunk, carry]) : chunk

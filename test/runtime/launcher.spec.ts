@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -66,7 +66,8 @@ describe('the monitor launcher', () => {
       const status = await launcher.launch(['--exit-file', join(dir, 'exit'), '--log', join(dir, 'log'), '--', 'sh', '-c', `echo $# > ${out}`, 'sh', ...args], { PATH: '/usr/bin:/bin' })
       expect(status.error).toBeUndefined()
       expect(status.pid).toBeGreaterThan(0)
-      await until('the command to run', () => readFileSync(join(dir, 'exit'), 'utf8').includes('"exitCode":0'))
+      await until('the command to end', () => existsSync(join(dir, 'exit')))
+      expect(readFileSync(join(dir, 'exit'), 'utf8')).toMatch(/^\{"exitCode":0,/)
       expect(readFileSync(out, 'utf8')).toBe('6000\n')
     } finally {
       launcher.stop()
