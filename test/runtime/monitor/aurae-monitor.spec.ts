@@ -25,7 +25,9 @@ describe('the monitor hides daemon space from the executable of a daemon that is
   it('in a user namespace of its own, where it can neither unmount nor unshare its way past the hiding', async () => {
     const key = join(dir, 'key')
     const data = join(dir, 'data')
+    // One stream for both, so the lines keep the order they were written in.
     const script = [
+      'exec 2>&1',
       `cat ${key} || echo no key`,
       `ls -A ${data} | wc -l`,
       `cat ${data}/shown/key`,
