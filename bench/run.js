@@ -290,7 +290,70 @@ async function outputBench () {
   return rows
 }
 
-const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, containers: containerBench, output: outputBench }
+/** Logs: a finished million-line workload read back next to cat, and the daemon's RSS while a line of 1 GB is followed. */
+async function logsBench () {
+  const s = join(dir, 'logs.sock')
+  const cli = (...args) => spawnSync(process.execPath, [AURAE, '--sock', s, ...args], { encoding: 'utf8' })
+  // Retention for all of the 1 GB line, so that the follower's byte count depends on the daemon alone.
+  const up = cli('up', 'logs', '--key', join(dir, 'logs.key'), '--data', join(dir, 'logs'), '--log-files', '60', ...LISTEN)
+  if (up.status !== 0) throw new Error(up.stderr)
+  const rows = []
+  try {
+    const N = 1_000_000
+    const expected = spawnSync('seq', ['1', String(N)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).stdout
+    const file = join(dir, 'lines.txt')
+    writeFileSync(file, expected)
+    if (cli('exec', 'million', '-d', '--', 'seq', '1', String(N)).status !== 0) throw new Error('seq 1 1000000 failed')
+    while (JSON.parse(cli('ps', '--all', '--json').stdout).find(w => w.name === 'million').state !== 'exited') await sleep(50)
+    const timedOutput = (cmd, args) => {
+      const t0 = process.hrtime.bigint()
+      const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] })
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6
+      if (r.status !== 0 || r.stdout !== expected) throw new Error(`${cmd} ${args.at(-1)} did not give back all ${N} lines`)
+      return ms
+    }
+    const ours = []
+    const bare = []
+    const empty = []
+    cli('exec', 'nothing', '--', 'true')
+    for (let i = 0; i < 5; i++) {
+      bare.push(timedOutput('cat', [file]))
+      ours.push(timedOutput(process.execPath, [AURAE, '--sock', s, 'logs', 'million']))
+      empty.push(time(process.execPath, [AURAE, '--sock', s, 'logs', 'nothing']))
+    }
+    const o = median(ours)
+    const c = median(bare)
+    rows.push([`aurae logs of a finished seq 1 ${N} (median of 5, all lines checked)`, `${o.toFixed(1)} ms`, `cat of the same lines: ${c.toFixed(1)} ms`, `${(o / c).toFixed(2)}x`, '<= 3x'])
+    rows.push(['  of which the CLI and the call alone (aurae logs of an empty log)', `${median(empty).toFixed(1)} ms`, '', '', ''])
+
+    const pid = JSON.parse(cli('status', '--json').stdout).pid
+    await sleep(500)
+    const idle = rssMb(pid)
+    const SIZE = 1024 ** 3
+    // Outside daemon space (the sockets' directory), which workloads cannot see.
+    const gates = mkdtempSync(join(tmpdir(), 'aurae-bench-gate-'))
+    const gate = join(gates, 'go')
+    if (cli('exec', 'zeros', '-d', '--', 'sh', '-c', `echo ready; while [ ! -e ${gate} ]; do sleep 0.02; done; head -c ${SIZE} /dev/zero`).status !== 0) throw new Error('zeros failed')
+    const follower = spawn(process.execPath, [AURAE, '--sock', s, 'logs', 'zeros', '-f'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let bytes = 0
+    follower.stdout.on('data', d => { bytes += d.length })
+    const exited = new Promise(resolve => follower.on('exit', resolve))
+    while (bytes < 6) await sleep(20)
+    writeFileSync(gate, '')
+    let peak = idle
+    const sampler = setInterval(() => { peak = Math.max(peak, rssMb(pid)) }, 20)
+    const code = await exited
+    clearInterval(sampler)
+    rmSync(gates, { recursive: true, force: true })
+    if (code !== 0 || bytes !== SIZE + 6) throw new Error(`the follower got ${bytes - 6} of ${SIZE} bytes (exit ${code})`)
+    rows.push(['auraed RSS while logs -f follows a 1 GB line (no newline)', `+${(peak - idle).toFixed(1)} MB`, `idle: ${idle.toFixed(1)} MB`, '', '<= +50 MB'])
+  } finally {
+    cli('down')
+  }
+  return rows
+}
+
+const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, containers: containerBench, logs: logsBench, output: outputBench }
 
 async function main () {
   // `npm run bench -- containers mesh` runs only those sections.

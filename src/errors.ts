@@ -43,10 +43,11 @@ export class ResourceExhaustedError extends Error {
   override name = 'ResourceExhaustedError'
 }
 
-/** A full disk (ENOSPC, EDQUOT) said as `no space left on <path>`; any other failure as it was. */
+/** A full disk (ENOSPC, EDQUOT; LevelDB says so only in its message) said as `no space left on <path>`; any other failure as it was. */
 export function noSpaceOn (err: unknown, path: string): unknown {
   const code = (err as { code?: unknown } | null)?.code
-  return code === 'ENOSPC' || code === 'EDQUOT' ? new ResourceExhaustedError(`no space left on ${path}`) : err
+  const full = code === 'ENOSPC' || code === 'EDQUOT' || /No space left on device|Disk quota exceeded/.test(messageOf(err))
+  return full ? new ResourceExhaustedError(`no space left on ${path}`) : err
 }
 
 /** The daemon could not do what it should have been able to (a cgroup write failed). */

@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url'
 import { FailedPreconditionError, messageOf } from '../errors.ts'
 import { CellServiceService } from '../gen/aurae/cells/v0/cells.ts'
 import { NodeServiceService } from '../gen/aurae/node/v0/node.ts'
-import { ObserveServiceService } from '../gen/aurae/observe/v0/observe.ts'
 import { MeshServiceService } from '../gen/aurae/mesh/v0/mesh.ts'
 import { Mesh } from '../mesh/mesh.ts'
 import { parseName } from '../names/parse.ts'
@@ -20,6 +19,7 @@ import { Supervisor } from '../runtime/supervisor.ts'
 import { Store, type NodeMeta } from '../store/store.ts'
 import { cellHandlers } from './api/cells.ts'
 import { nodeHandlers } from './api/node.ts'
+import { ObserveService } from './api/log-response.ts'
 import { observeHandlers } from './api/observe.ts'
 import { Api } from './api/serve.ts'
 import { meshHandlers } from './api/mesh.ts'
@@ -38,8 +38,9 @@ import { DaemonLog } from './log.ts'
 
 export interface DaemonOptions {
   paths: NodePaths
-  /** Size at which a workload's log file rotates. */
+  /** Size at which a workload's log file rotates, and how many files of it are kept. */
   logMaxBytes?: number
+  logFiles?: number
   /** Multiaddrs the mesh listens on. */
   listen: string[]
   /** Multiaddrs of nodes to join the mesh through. */
@@ -173,6 +174,7 @@ export class Daemon {
       dataDir: this.opts.paths.data,
       monitorPath: MONITOR,
       logMaxBytes: this.opts.logMaxBytes,
+      logFiles: this.opts.logFiles,
       log: this.log.write
     })
     cells = new Cells(this.store.cells, cgroups, () => supervisor)
@@ -216,7 +218,7 @@ export class Daemon {
     this.server.addService(NodeServiceService, this.api.add('node', NodeServiceService, nodeHandlers(this), caller))
     this.server.addService(WorkloadService, this.api.add('workloads', WorkloadService, workloadHandlers(supervisor), caller))
     this.server.addService(CellServiceService, this.api.add('cells', CellServiceService, cellHandlers(() => this.active.cells, supervisor), caller))
-    this.server.addService(ObserveServiceService, this.api.add('observe', ObserveServiceService, observeHandlers(supervisor, this.log), caller))
+    this.server.addService(ObserveService, this.api.add('observe', ObserveService, observeHandlers(supervisor, this.log), caller))
     this.server.addService(ImageServiceService, this.api.add('images', ImageServiceService, imageHandlers(() => this.active.images), caller))
     this.server.addService(MeshServiceService, this.api.add('mesh', MeshServiceService, meshHandlers(() => this.active.mesh, () => this.meta?.domain ?? ''), caller))
     const sock = this.opts.paths.sock

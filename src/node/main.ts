@@ -6,7 +6,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { Daemon } from './daemon.ts'
 import { DaemonLog } from './log.ts'
 
-const USAGE = `usage: auraed [--sock PATH] [--key PATH] [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--log-max-bytes N]
+const USAGE = `usage: auraed [--sock PATH] [--key PATH] [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--log-max-bytes N] [--log-files N]
 
 Runs the Aurae node daemon. Without key material it serves only status until "aurae up NAME" registers the node.
   --sock PATH         the API socket (default /run/aurae.sock, env AURAE_SOCK)
@@ -14,7 +14,8 @@ Runs the Aurae node daemon. Without key material it serves only status until "au
   --data DIR          state, logs and the store (default /var/lib/aurae; ~/.local/share/aurae if not root)
   --listen MULTIADDR  where the mesh listens (repeatable; default ${DEFAULT_LISTEN})
   --bootstrap MULTIADDR  a node to join the mesh through (repeatable)
-  --log-max-bytes N   rotate a workload's log file at this size (default 10485760)`
+  --log-max-bytes N   rotate a workload's log file at this size (default 20971520)
+  --log-files N       keep this many files of a workload's log, the live one included (default 5)`
 
 export async function main (argv: string[]): Promise<void> {
   let values
@@ -26,6 +27,7 @@ export async function main (argv: string[]): Promise<void> {
         key: { type: 'string' },
         data: { type: 'string' },
         'log-max-bytes': { type: 'string' },
+        'log-files': { type: 'string' },
         listen: { type: 'string', multiple: true },
         bootstrap: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
@@ -45,6 +47,11 @@ export async function main (argv: string[]): Promise<void> {
     process.stderr.write(`auraed: invalid --log-max-bytes "${logMax}": expected a whole number of bytes\n`)
     process.exit(2)
   }
+  const logFiles = values['log-files']
+  if (logFiles !== undefined && !/^[1-9]\d{0,5}$/.test(logFiles)) {
+    process.stderr.write(`auraed: invalid --log-files "${logFiles}": expected a whole number from 1 to 999999\n`)
+    process.exit(2)
+  }
   const listen = values.listen ?? [DEFAULT_LISTEN]
   const bootstrap = values.bootstrap ?? []
   for (const addr of [...listen, ...bootstrap]) {
@@ -60,7 +67,7 @@ export async function main (argv: string[]): Promise<void> {
   process.on('unhandledRejection', err => log.write('error', 'unhandled rejection', { err: err instanceof Error ? err.stack : String(err) }))
   let daemon: Daemon
   try {
-    daemon = await Daemon.start({ paths: resolvePaths(values), logMaxBytes: logMax === undefined ? undefined : Number(logMax), listen, bootstrap, log })
+    daemon = await Daemon.start({ paths: resolvePaths(values), logMaxBytes: logMax === undefined ? undefined : Number(logMax), logFiles: logFiles === undefined ? undefined : Number(logFiles), listen, bootstrap, log })
   } catch (err) {
     process.stderr.write(`auraed: ${messageOf(err)}\n`)
     process.exit(1)

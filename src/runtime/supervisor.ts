@@ -1,13 +1,14 @@
 // The one supervisor: starts workloads under a monitor, learns their exits, restarts, stops and re-adopts them.
 import { EventEmitter, once } from 'node:events'
-import { mkdirSync, readFileSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs'
+import { mkdirSync, readFileSync, readdirSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs'
 import { join } from 'node:path'
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '../errors.ts'
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, messageOf, noSpaceOn } from '../errors.ts'
 import type { Table } from '../store/store.ts'
 import { AttachPoints, type Attacher } from './attach.ts'
 import type { Cgroups } from './cgroups.ts'
 import type { LaunchPlan, RunEnd, WorkloadDriver } from './driver.ts'
-import { Launcher } from './launcher.ts'
+import { Launcher, execLimitError } from './launcher.ts'
+import { isLogFileOf } from './log-files.ts'
 import { isSameProcess, signalNumber, startTimeOf } from './proc.ts'
 import type { WorkloadRecord, WorkloadSpec } from './workload.ts'
 
@@ -17,7 +18,9 @@ export interface SupervisorInit {
   cgroups: Cgroups
   dataDir: string
   monitorPath: string
+  /** Size at which a workload's log file rotates, and how many files (the live one included) are kept. */
   logMaxBytes?: number
+  logFiles?: number
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void
 }
 
@@ -33,6 +36,11 @@ const BACKOFF_BASE_MS = 100
 const BACKOFF_MAX_MS = 10_000
 const STABLE_RUN_MS = 10_000
 const SWEEP_MS = 2_000
+/** 5 × 20 MiB keeps the whole output of a million-line workload (about 48 MB of records). */
+export const LOG_MAX_BYTES = 20 * 1024 * 1024
+export const LOG_FILES = 5
+/** Room reserved for a run's exit file, so that its monitor can record the exit on a full disk. */
+const EXIT_FILE_RESERVE = 4096
 
 export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [WorkloadRecord] }> {
   private readonly records = new Map<string, WorkloadRecord>()
@@ -78,7 +86,11 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       } else if (rec.state === 'restarting') {
         this.schedule(rec, 0)
       } else if (rec.state === 'created') {
-        await this.locked(name, async () => await this.finish(rec, { exitCode: null, signal: null, error: 'auraed stopped while the workload was starting' }))
+        // Its start was never answered: whatever it may have started goes, and the record stays to say so.
+        await this.locked(name, async () => {
+          await this.killCell(rec)
+          await this.finish(rec, { exitCode: null, signal: null, error: 'auraed stopped while the workload was starting' })
+        }).catch(err => this.init.log('warn', 'could not record the end of a start cut short; the next start tries again', { name, err: messageOf(err) }))
       }
     }
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS).unref()
@@ -153,9 +165,15 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
         finishedAt: 0
       }
       this.records.set(spec.name, rec)
+      try {
+        await this.save(rec)
+      } catch (err) {
+        // Not recorded, not started: refused, and nothing of it is kept.
+        this.records.delete(spec.name)
+        throw err
+      }
       if (attacher !== undefined) this.attachers.set(spec.name, attacher)
       else this.attachers.delete(spec.name)
-      await this.save(rec)
       await this.launch(rec)
       if (rec.state === 'exited') throw new StartError(rec)
       return rec
@@ -224,8 +242,8 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     await this.locked(name, async () => {
       this.records.delete(name)
       await this.init.workloads.del(name)
-      for (const f of readdirSync(this.logDir)) if (f === `${name}.log` || f.startsWith(`${name}.log.`)) rmSync(join(this.logDir, f), { force: true })
-      for (const f of readdirSync(this.runDir)) if (f.startsWith(`${name}.`) && /^\d+\.exit/.test(f.slice(name.length + 1))) rmSync(join(this.runDir, f), { force: true })
+      for (const f of readdirSync(this.logDir)) if (isLogFileOf(f, `${name}.log`)) rmSync(join(this.logDir, f), { force: true })
+      for (const f of readdirSync(this.runDir)) if (f.startsWith(`${name}.`) && /^\d+\.exit(\.tmp)?$/.test(f.slice(name.length + 1))) rmSync(join(this.runDir, f), { force: true })
       this.emit('change', rec)
     })
   }
@@ -254,9 +272,13 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       return
     }
     const exitFile = this.exitFile(name, rec.run)
-    rmSync(exitFile, { force: true })
+    const refusal = execLimitError(plan.argv, plan.env) ?? this.reserveExitFile(exitFile)
+    if (refusal !== undefined) {
+      await this.finish(rec, { exitCode: 125, signal: null, error: refusal })
+      return
+    }
     const args = ['--exit-file', exitFile, '--log', this.logPath(name)]
-    if (this.init.logMaxBytes !== undefined) args.push('--log-max-bytes', String(this.init.logMaxBytes))
+    args.push('--log-max-bytes', String(this.init.logMaxBytes ?? LOG_MAX_BYTES), '--log-files', String(this.init.logFiles ?? LOG_FILES))
     if (plan.cgroup !== '') for (const f of this.init.cgroups.procsFiles(plan.cgroup)) args.push('--cgroup-procs', f)
     if (plan.overlay !== undefined) args.push('--overlay', plan.overlay.target, '--overlay-options', plan.overlay.options)
     for (const path of plan.hide ?? []) args.push('--hide', path)
@@ -289,8 +311,30 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     rec.state = 'running'
     rec.startedAt = Date.now()
     rec.finishedAt = 0
-    await this.save(rec)
+    try {
+      await this.save(rec)
+    } catch (err) {
+      // A workload no record knows of would run unsupervised after a restart: it does not run at all.
+      this.kill(rec, 'SIGKILL')
+      await this.killCell(rec)
+      await this.waitForReap(rec, run)
+      throw err
+    }
     this.emit('change', rec)
+  }
+
+  /** Takes the room the monitor needs to write the exit file; the reason when the disk has none. */
+  private reserveExitFile (exitFile: string): string | undefined {
+    rmSync(exitFile, { force: true })
+    try {
+      writeFileSync(`${exitFile}.tmp`, Buffer.alloc(EXIT_FILE_RESERVE, ' '), { mode: 0o600 })
+      return undefined
+    } catch (err) {
+      rmSync(`${exitFile}.tmp`, { force: true })
+      const said = noSpaceOn(err, this.runDir)
+      if (said instanceof ResourceExhaustedError) return said.message
+      throw err
+    }
   }
 
   /** For a start that failed inside the monitor: wait (lock held) until its exit file is written and read it. */
@@ -339,7 +383,6 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
         this.init.log('warn', 'could not free the workload\'s cell', { name: rec.spec.name, err: messageOf(err) })
       }
     }
-    rmSync(this.exitFile(rec.spec.name, rec.run), { force: true })
     const failed = rec.exitCode !== 0
     const restart = rec.desired === 'running' && !this.stopping && rec.error === '' &&
       (rec.spec.restart === 'always' || (rec.spec.restart === 'on-failure' && failed))
@@ -351,6 +394,9 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       rec.state = 'exited'
     }
     await this.save(rec)
+    // Only once the end is recorded: until then, a restarted daemon reads it from here.
+    rmSync(this.exitFile(rec.spec.name, rec.run), { force: true })
+    rmSync(`${this.exitFile(rec.spec.name, rec.run)}.tmp`, { force: true })
     this.init.log('info', 'workload exited', { name: rec.spec.name, exitCode: rec.exitCode, signal: rec.signal, oomKilled: rec.oomKilled, restarting: restart })
     this.emit('exit', rec)
   }

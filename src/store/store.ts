@@ -4,6 +4,7 @@ import { FailedPreconditionError } from '../errors.ts'
 import type { WorkloadRecord } from '../runtime/workload.ts'
 import type { CellRecord } from '../runtime/cell.ts'
 import type { ImageRecord } from '../runtime/image/images.ts'
+import { WriteGuard } from './write-guard.ts'
 
 /** Bumped whenever stored shapes change; MIGRATIONS[n] moves a database from version n to n+1. */
 export const SCHEMA_VERSION = 1
@@ -39,22 +40,22 @@ export interface TokenRecord {
 
 /** A typed view of one sub-level, keyed by name. */
 export class Table<T> {
-  constructor (private readonly db: ReturnType<Db['sublevel']>) {}
+  constructor (readonly db: ReturnType<Db['sublevel']>, private readonly guard: WriteGuard) {}
 
   async get (key: string): Promise<T | undefined> {
-    return await this.db.get(key) as T | undefined
+    return await this.guard.read(async () => await this.db.get(key) as T | undefined)
   }
 
   async put (key: string, value: T): Promise<void> {
-    await this.db.put(key, value)
+    await this.guard.write(async () => await this.db.put(key, value))
   }
 
   async del (key: string): Promise<void> {
-    await this.db.del(key)
+    await this.guard.write(async () => await this.db.del(key))
   }
 
   async values (): Promise<T[]> {
-    return await this.db.values().all() as T[]
+    return await this.guard.read(async () => await this.db.values().all() as T[])
   }
 }
 
@@ -64,15 +65,16 @@ export class Store {
   readonly peers: Table<PeerRecord>
   readonly tokens: Table<TokenRecord>
   readonly images: Table<ImageRecord>
-  private readonly meta: ReturnType<Db['sublevel']>
+  private readonly meta: Table<unknown>
 
-  private constructor (private readonly db: Db) {
-    this.meta = db.sublevel('meta', { valueEncoding: 'json' })
-    this.workloads = new Table(db.sublevel('workloads', { valueEncoding: 'json' }))
-    this.cells = new Table(db.sublevel('cells', { valueEncoding: 'json' }))
-    this.peers = new Table(db.sublevel('peers', { valueEncoding: 'json' }))
-    this.tokens = new Table(db.sublevel('tokens', { valueEncoding: 'json' }))
-    this.images = new Table(db.sublevel('images', { valueEncoding: 'json' }))
+  private constructor (private readonly db: Db, path: string) {
+    const guard = new WriteGuard(db, () => [this.meta, this.workloads, this.cells, this.peers, this.tokens, this.images].map(t => t.db), path)
+    this.meta = new Table(db.sublevel('meta', { valueEncoding: 'json' }), guard)
+    this.workloads = new Table(db.sublevel('workloads', { valueEncoding: 'json' }), guard)
+    this.cells = new Table(db.sublevel('cells', { valueEncoding: 'json' }), guard)
+    this.peers = new Table(db.sublevel('peers', { valueEncoding: 'json' }), guard)
+    this.tokens = new Table(db.sublevel('tokens', { valueEncoding: 'json' }), guard)
+    this.images = new Table(db.sublevel('images', { valueEncoding: 'json' }), guard)
   }
 
   /** Opens (or creates) the database at `path` and brings it to SCHEMA_VERSION. */
@@ -86,7 +88,7 @@ export class Store {
         : String(err.cause?.message ?? err.message)
       throw new FailedPreconditionError(`cannot open the store at ${path}: ${cause}`)
     }
-    const store = new Store(db)
+    const store = new Store(db, path)
     await store.migrate()
     return store
   }

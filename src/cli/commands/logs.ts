@@ -33,9 +33,14 @@ export const logs: Command = {
     if (name === undefined) throw new InvalidArgumentError('missing workload name: aurae logs NAME')
     assertWorkloadTarget(name)
     process.on('SIGINT', () => process.exit(EXIT.ok))
-    for await (const rec of d.observe.getWorkloadLogs({ name, follow: parsed.flags.follow === true, tail })) {
-      const data = parsed.flags.timestamps === true ? Buffer.concat([Buffer.from(rec.time + ' '), rec.data]) : rec.data
-      await write(rec.stream === 'stderr' ? process.stderr : process.stdout, data)
+    const timestamps = parsed.flags.timestamps === true
+    // A long line comes in pieces: its time goes before its first piece only.
+    const midLine = { stdout: false, stderr: false }
+    for await (const rec of d.observe.getWorkloadLogs({ name, follow: parsed.flags.follow === true, tail, timestamps })) {
+      const stream = rec.stream === 'stderr' ? 'stderr' : 'stdout'
+      const data = timestamps && !midLine[stream] ? Buffer.concat([Buffer.from(rec.time + ' '), rec.data]) : rec.data
+      if (rec.data.length > 0) midLine[stream] = rec.data[rec.data.length - 1] !== 10
+      await write(process[stream], data)
     }
     return EXIT.ok
   }

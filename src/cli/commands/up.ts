@@ -44,7 +44,8 @@ export const up: Command = {
     flags: {
       key: { type: 'string', help: 'the node\'s private key (default ~/.ssh/id_aura)', value: 'PATH' },
       data: { type: 'string', help: 'state directory (default /var/lib/aurae, or ~/.local/share/aurae)', value: 'DIR' },
-      'log-max-bytes': { type: 'string', help: 'rotate workload logs at this size', value: 'N' },
+      'log-max-bytes': { type: 'string', help: 'rotate workload logs at this size (default 20971520)', value: 'N' },
+      'log-files': { type: 'string', help: 'files kept of each workload\'s log, the live one included (default 5)', value: 'N' },
       listen: { type: 'list', help: 'where the mesh listens (repeatable; default /ip4/0.0.0.0/tcp/4710)', value: 'MULTIADDR' },
       bootstrap: { type: 'list', help: 'a node to join the mesh through (repeatable)', value: 'MULTIADDR' },
       rename: { type: 'boolean', help: 'allow changing the name of a node that is already up' },
@@ -63,6 +64,7 @@ export const up: Command = {
       const logFile = join(paths.data, 'auraed.log')
       const args = [...AURAED_NODE_FLAGS, AURAED, '--sock', paths.sock, '--key', paths.key, '--data', paths.data]
       if (flags['log-max-bytes'] !== undefined) args.push('--log-max-bytes', flags['log-max-bytes'] as string)
+      if (flags['log-files'] !== undefined) args.push('--log-files', flags['log-files'] as string)
       for (const a of flags.listen as string[] | undefined ?? []) args.push('--listen', a)
       for (const a of flags.bootstrap as string[] | undefined ?? []) args.push('--bootstrap', a)
       const p = progress('starting auraed')

@@ -4,8 +4,10 @@ import { assertWorkloadName } from '../../names/parse.ts'
 import { readLog } from '../../runtime/cri-log.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
 import type { DaemonLog } from '../log.ts'
+import { youngCollector } from '../young-gc.ts'
 import { byName, type Handlers } from './serve.ts'
 
+/** Logs of workloads and of the daemon, streamed in bounded pieces whatever their size. */
 export function observeHandlers (runtime: () => Supervisor, log: DaemonLog): Handlers<typeof ObserveServiceService> {
   return {
     getWorkloadLogs: {
@@ -20,8 +22,13 @@ export function observeHandlers (runtime: () => Supervisor, log: DaemonLog): Han
         supervisor.on('exit', onExit).on('change', onExit)
         signal.addEventListener('abort', () => stop.abort())
         try {
-          for await (const batch of readLog(supervisor.logPath(name), { follow: req.follow, tail: req.tail ?? -1, done, signal: stop.signal })) {
-            for (const e of batch) await send({ stream: e.stream, data: e.data, time: e.time })
+          const opts = { follow: req.follow, tail: req.tail ?? -1, done, signal: stop.signal, join: req.timestamps !== true }
+          const streamed = youngCollector()
+          for await (const batch of readLog(supervisor.logPath(name), opts)) {
+            for (const e of batch) {
+              await send({ stream: e.stream, data: e.data, time: e.time })
+              streamed(e.data.length)
+            }
           }
         } finally {
           supervisor.off('exit', onExit).off('change', onExit)

@@ -7,6 +7,7 @@
 // With --launcher it instead serves the daemon: it reads launch requests on stdin and forks a
 // monitor for each, which is far cheaper than the daemon spawning every monitor itself.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -51,16 +52,21 @@ struct stream {
 static const char *log_path;
 static int log_fd = -1;
 static off_t log_size;
-static long long log_max = 10 * 1024 * 1024;
-static int log_files = 3;
+static long long log_max = 20 * 1024 * 1024;
+static int log_files = 5;
+static long long log_seq = -1; // number of the newest rotated file; -1 until the directory is read
+
+static void report_status(int fd, const char *id, pid_t child, const char *error, int release);
+static const char *launch_id; // the request a launcher's child answers; its failures go to the daemon
 
 static void die(const char *fmt, ...) {
+  char msg[512];
   va_list ap;
   va_start(ap, fmt);
-  fputs("aurae-monitor: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  fprintf(stderr, "aurae-monitor: %s\n", msg);
+  if (launch_id != NULL) report_status(1, launch_id, 0, msg, 0);
   exit(2);
 }
 
@@ -73,28 +79,59 @@ static void now_rfc3339(char *out, size_t n) {
   snprintf(out + k, n - k, ".%09ldZ", ts.tv_nsec);
 }
 
+// N when `name` is "<base>.<N>" (decimal digits only), else -1.
+static long long rotated_number(const char *name, const char *base, size_t blen) {
+  if (strncmp(name, base, blen) != 0 || name[blen] != '.' || name[blen + 1] == '\0') return -1;
+  long long n = 0;
+  for (const char *p = name + blen + 1; *p; p++) {
+    if (*p < '0' || *p > '9' || n > LLONG_MAX / 10 - 10) return -1;
+    n = n * 10 + (*p - '0');
+  }
+  return n;
+}
+
+// Deletes the rotated files numbered `upto` or lower; returns the highest number left (0 for none).
+static long long sweep_rotated(long long upto) {
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", log_path);
+  char *slash = strrchr(dir, '/');
+  const char *base = slash == NULL ? log_path : log_path + (slash - dir) + 1;
+  if (slash == NULL) snprintf(dir, sizeof dir, ".");
+  else if (slash == dir) dir[1] = '\0';
+  else *slash = '\0';
+  DIR *d = opendir(dir);
+  if (d == NULL) return 0;
+  long long max = 0;
+  size_t blen = strlen(base);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    long long n = rotated_number(e->d_name, base, blen);
+    if (n < 0) continue;
+    if (n <= upto) unlinkat(dirfd(d), e->d_name, 0);
+    else if (n > max) max = n;
+  }
+  closedir(d);
+  return max;
+}
+
 static void open_log(void) {
+  if (log_seq < 0) log_seq = sweep_rotated(-1);
   log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   struct stat st;
   log_size = (log_fd >= 0 && fstat(log_fd, &st) == 0) ? st.st_size : 0;
 }
 
-// log → log.1 → … → log.(K-1); the oldest falls off.
+// log → log.<N+1>, a name it keeps for good, so a reader can go from one file to the next;
+// only the newest K-1 rotated files are kept.
 static void rotate(void) {
-  char from[PATH_MAX], to[PATH_MAX];
   if (log_fd >= 0) close(log_fd);
   if (log_files <= 1) {
     unlink(log_path);
   } else {
-    snprintf(to, sizeof to, "%s.%d", log_path, log_files - 1);
-    unlink(to);
-    for (int i = log_files - 2; i >= 1; i--) {
-      snprintf(from, sizeof from, "%s.%d", log_path, i);
-      snprintf(to, sizeof to, "%s.%d", log_path, i + 1);
-      rename(from, to);
-    }
-    snprintf(to, sizeof to, "%s.1", log_path);
+    char to[PATH_MAX];
+    snprintf(to, sizeof to, "%s.%lld", log_path, ++log_seq);
     rename(log_path, to);
+    sweep_rotated(log_seq - (log_files - 1));
   }
   open_log();
 }
@@ -316,11 +353,13 @@ static const char *signame(int sig, char *buf, size_t n) {
   return buf;
 }
 
-// Writes the exit file atomically: the daemon must never read half of one.
+// Writes the exit file atomically: the daemon must never read half of one. The daemon reserves
+// `<path>.tmp` before the start, so writing over it needs no new space on a full disk.
 static void write_exit(const char *path, int status, const char *error) {
   char tmp[PATH_MAX], ts[64], sigbuf[16];
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
   if (f == NULL) return;
   now_rfc3339(ts, sizeof ts);
   if (error != NULL) {
@@ -334,12 +373,11 @@ static void write_exit(const char *path, int status, const char *error) {
     fprintf(f, "{\"exitCode\":%d,\"signal\":null,\"finishedAt\":\"%s\"}", WEXITSTATUS(status), ts);
   }
   fflush(f);
-  fsync(fileno(f));
+  if (ftruncate(fd, ftell(f)) != 0) {}
+  fsync(fd);
   fclose(f);
   rename(tmp, path);
 }
-
-static void report_status(int fd, const char *id, pid_t child, const char *error, int release);
 
 // A container's root: an overlay mounted at `target` for the run and let go when it ends.
 struct overlay {
@@ -677,24 +715,67 @@ static int read_full(int fd, void *buf, size_t len) {
   return 0;
 }
 
+// An id fit to answer with: the daemon's ids are short decimal numbers.
+static const char *answerable(const char *id) {
+  size_t n = strnlen(id, 32);
+  if (n == 0 || n == 32 || strspn(id, "0123456789") != n) return "0";
+  return id;
+}
+
+// Reads and drops a request too large to hold, keeping the start of its id to answer with.
+static int discard(uint32_t len, char *id, size_t idsz) {
+  char chunk[65536];
+  id[0] = '\0';
+  for (uint32_t got = 0; got < len;) {
+    size_t want = len - got < sizeof chunk ? len - got : sizeof chunk;
+    if (read_full(0, chunk, want) < 0) return -1;
+    if (got == 0) snprintf(id, idsz, "%.*s", (int)strnlen(chunk, want < idsz - 1 ? want : idsz - 1), chunk);
+    got += want;
+  }
+  return 0;
+}
+
+// Splits a request into its strings; NULL (and *n = -1) unless it is id, argc, argv..., envc, env....
+static char **parse_request(char *buf, uint32_t len, int *argc, int *envc) {
+  size_t count = 0;
+  for (uint32_t i = 0; i < len; i++) if (buf[i] == '\0') count++;
+  if (count < 3 || len == 0 || buf[len - 1] != '\0') return NULL;
+  char **strs = malloc(count * sizeof *strs);
+  if (strs == NULL) return NULL;
+  size_t n = 0;
+  for (char *p = buf; p < buf + len; p += strlen(p) + 1) strs[n++] = p;
+  char *end;
+  long a = strtol(strs[1], &end, 10);
+  if (*strs[1] == '\0' || *end != '\0' || a < 0 || (size_t)a + 3 > n) { free(strs); return NULL; }
+  long e = strtol(strs[2 + a], &end, 10);
+  if (*strs[2 + a] == '\0' || *end != '\0' || e < 0 || (size_t)(3 + a + e) != n) { free(strs); return NULL; }
+  *argc = (int)a;
+  *envc = (int)e;
+  return strs;
+}
+
 // Requests on stdin: u32 little-endian length, then NUL-terminated strings:
-// id, argc, argv..., envc, env.... Each is answered by the forked monitor's status line on stdout.
+// id, argc, argv..., envc, env.... Each gets exactly one line on stdout: the forked monitor's status,
+// or an error with the request's id when the request cannot be served.
 static int launcher(void) {
   signal(SIGCHLD, SIG_IGN); // monitors are reaped by the kernel
   signal(SIGPIPE, SIG_IGN);
   for (;;) {
     uint32_t len;
     if (read_full(0, &len, sizeof len) < 0) return 0; // the daemon is gone; monitors live on
-    char *buf = malloc(len + 1);
-    if (buf == NULL || read_full(0, buf, len) < 0) return 1;
+    char *buf = malloc((size_t)len + 1);
+    if (buf == NULL) {
+      char id[32];
+      if (discard(len, id, sizeof id) < 0) return 1;
+      report_status(1, answerable(id), 0, "the launch request is too large to hold", 0);
+      continue;
+    }
+    if (read_full(0, buf, len) < 0) return 1;
     buf[len] = '\0';
-    char *strs[4096 + 8];
-    int n = 0;
-    for (char *p = buf; p < buf + len && n < 4096 + 8; p += strlen(p) + 1) strs[n++] = p;
-    int argc = n > 1 ? atoi(strs[1]) : -1;
-    int envc = (argc >= 0 && n > 2 + argc) ? atoi(strs[2 + argc]) : -1;
-    if (argc < 0 || envc < 0 || 3 + argc + envc != n) {
-      fprintf(stderr, "aurae-monitor: malformed launch request\n");
+    int argc = 0, envc = 0;
+    char **strs = parse_request(buf, len, &argc, &envc);
+    if (strs == NULL) {
+      report_status(1, answerable(buf), 0, "malformed launch request", 0);
       free(buf);
       continue;
     }
@@ -702,8 +783,10 @@ static int launcher(void) {
     if (pid == 0) {
       signal(SIGCHLD, SIG_DFL);
       setsid();
+      launch_id = strs[0];
       char **argv = calloc(argc + 2, sizeof *argv);
       char **envp = calloc(envc + 1, sizeof *envp);
+      if (argv == NULL || envp == NULL) die("out of memory for %d arguments", argc);
       argv[0] = "aurae-monitor";
       memcpy(argv + 1, strs + 2, argc * sizeof *argv);
       memcpy(envp, strs + 3 + argc, envc * sizeof *envp);
@@ -718,6 +801,7 @@ static int launcher(void) {
       snprintf(msg, sizeof msg, "fork: %s", strerror(errno));
       report_status(1, strs[0], 0, msg, 0);
     }
+    free(strs);
     free(buf);
   }
 }
