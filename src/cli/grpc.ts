@@ -86,13 +86,8 @@ export class Channel {
     stream.on('trailers', fromHeaders)
     let failure: Error | undefined
     stream.on('error', err => { failure = err })
-    const messages = new MessageReader()
     try {
-      for await (const chunks of arrivals(stream)) {
-        for (const chunk of chunks) {
-          for (let message = messages.push(chunk); message !== undefined; message = messages.next()) yield def.responseDeserialize(message)
-        }
-      }
+      for await (const message of messagesOf(stream)) yield def.responseDeserialize(message)
     } catch (err) {
       if (err instanceof GrpcError) throw err
       failure ??= err as Error
@@ -127,25 +122,35 @@ export class Channel {
   }
 }
 
-/** A stream's chunks as they arrive, none joined to another; the stream is paused while the caller works. */
-async function * arrivals (stream: ClientHttp2Stream): AsyncGenerator<Buffer[]> {
-  let queued: Buffer[] = []
+/** The stream's messages as they complete. Chunks (16 KB each from grpc-js) are gathered as they
+ * come, not one by one through the caller; the stream is paused while whole messages wait. */
+async function * messagesOf (stream: ClientHttp2Stream): AsyncGenerator<Buffer> {
+  const reader = new MessageReader()
+  const queued: Buffer[] = []
   let ended = false
+  let failure: unknown
   let wake: (() => void) | undefined
   const poke = (): void => {
     const w = wake
     wake = undefined
     w?.()
   }
-  stream.on('data', (chunk: Buffer) => { queued.push(chunk); poke() })
+  stream.on('data', (chunk: Buffer) => {
+    try {
+      for (let message = reader.push(chunk); message !== undefined; message = reader.next()) queued.push(message)
+    } catch (err) {
+      failure = err
+    }
+    if (queued.length > 1 || failure !== undefined) stream.pause()
+    if (queued.length > 0 || failure !== undefined) poke()
+  })
   for (const event of ['end', 'close', 'error']) stream.once(event, () => { ended = true; poke() })
   for (;;) {
-    if (queued.length > 0) {
-      const taken = queued
-      queued = []
-      stream.pause()
-      yield taken
-      stream.resume()
+    if (failure !== undefined) throw failure
+    const message = queued.shift()
+    if (message !== undefined) {
+      yield message
+      if (queued.length === 0) stream.resume()
     } else if (ended) {
       return
     } else {

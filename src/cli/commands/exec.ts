@@ -7,6 +7,7 @@ import { InvalidArgumentError } from '../../errors.ts'
 import type { Command, Context } from '../context.ts'
 import type { CommandSpec, Parsed } from '../args.ts'
 import { CliError, EXIT } from '../exit.ts'
+import { youngCollector } from '../../node/young-gc.ts'
 import { clean } from '../output.ts'
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
@@ -132,13 +133,17 @@ export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: st
   for (const [sig, fn] of handlers) process.on(sig, fn)
   process.stdout.on('error', onBrokenPipe)
   process.stderr.on('error', onBrokenPipe)
+  const streamed = youngCollector()
   try {
     for await (const res of d.workloads.run({ spec, detach: false, remove: rm })) {
       if (res.started !== undefined) {
         name = res.started.name + where
         if (forwarded !== undefined) forward(forwarded)
       }
-      if (res.output !== undefined) await write(res.output.stream === 'stderr' ? process.stderr : process.stdout, res.output.data)
+      if (res.output !== undefined) {
+        await write(res.output.stream === 'stderr' ? process.stderr : process.stdout, res.output.data)
+        streamed(res.output.data.length)
+      }
       if (res.exit !== undefined) {
         const { exitCode, signal, oomKilled, error } = res.exit
         code = exitCode ?? (signal !== '' ? 128 + (signalNumber(signal) ?? 0) : EXIT.execFailed)

@@ -1,6 +1,7 @@
 // WorkloadService: run, list, stop, remove, signal.
 import { AttachedOutput } from '../../runtime/attach.ts'
 import { outputBuffer } from './run-response.ts'
+import { youngCollector } from '../young-gc.ts'
 import { StartError, type Supervisor } from '../../runtime/supervisor.ts'
 import type { WorkloadRecord } from '../../runtime/workload.ts'
 import { WorkloadServiceService, type WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
@@ -16,9 +17,13 @@ export async function attach (supervisor: Supervisor, rec: WorkloadRecord, outpu
   signal.addEventListener('abort', onAbort)
   // Every run's connection is there before its exit is recorded: after the last exit, none comes.
   void supervisor.waitExit(name, signal).catch(() => {}).finally(() => output.finish())
+  const streamed = youngCollector()
   try {
     for await (const batch of output.chunks()) {
-      for (const chunk of batch) await send({ output: chunk })
+      for (const chunk of batch) {
+        await send({ output: chunk })
+        streamed(chunk.data.length)
+      }
     }
   } catch (err) {
     // A caller that went away is not a failure of the workload's.
