@@ -68,7 +68,7 @@ describe('a node comes up once and goes down cleanly', () => {
     expect(json.code).toBe(3)
     expect(JSON.parse(json.stdout).state).toBe('stopped')
 
-    const up = await node.cli(['up', '--key', node.key, '--data', node.data])
+    const up = await node.cli(['up', '--key', node.key, '--data', node.data, '--listen', '/ip4/127.0.0.1/tcp/0'])
     expect(up.code).toBe(0)
     const second = JSON.parse((await node.cli(['status', '--json'])).stdout)
     expect(second).toMatchObject({ state: 'running', name: 'alice', domain: 'example.org', peerId: first.peerId })
@@ -87,7 +87,7 @@ describe('a node run in the foreground', () => {
   it('runs attached with --foreground, answers, and stops on Ctrl-C', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aurae-fg-'))
     const sock = join(dir, 's')
-    const child = spawn(process.execPath, [AURAE, '--sock', sock, 'up', 'fg', '--foreground', '--key', join(dir, 'k'), '--data', join(dir, 'd')], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [AURAE, '--sock', sock, 'up', 'fg', '--foreground', '--key', join(dir, 'k'), '--data', join(dir, 'd'), '--listen', '/ip4/127.0.0.1/tcp/0'], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let err = ''
     child.stdout.on('data', d => { out += String(d) })
