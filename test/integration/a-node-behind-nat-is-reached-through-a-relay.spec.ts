@@ -10,12 +10,12 @@ describe('a node behind a NAT is reached through a relay', () => {
   let carol: TestNode
   beforeAll(async () => {
     net = TestNet.create(['relay', 'hidden', 'carol'], ['hidden'])
-    relay = await startNode('relay', ['--listen', `/ip4/${net.addr('relay')}/tcp/4710`], net.ns('relay'))
+    relay = await startNode('relay', ['--listen', `/ip4/${net.addr('relay')}/tcp/4810`], net.ns('relay'))
     nodes.push(relay)
-    const relayAddr = `/ip4/${net.addr('relay')}/tcp/4710/p2p/${JSON.parse((await relay.cli(['status', '--json'])).stdout).peerId}`
-    hidden = await startNode('hidden', ['--listen', `/ip4/${net.addr('hidden')}/tcp/4710`, '--listen', '/p2p-circuit', '--bootstrap', relayAddr], net.ns('hidden'))
+    const relayAddr = `/ip4/${net.addr('relay')}/tcp/4810/p2p/${JSON.parse((await relay.cli(['status', '--json'])).stdout).peerId}`
+    hidden = await startNode('hidden', ['--listen', `/ip4/${net.addr('hidden')}/tcp/4810`, '--listen', '/p2p-circuit', '--bootstrap', relayAddr], net.ns('hidden'))
     nodes.push(hidden)
-    carol = await startNode('carol', ['--listen', `/ip4/${net.addr('carol')}/tcp/4710`], net.ns('carol'))
+    carol = await startNode('carol', ['--listen', `/ip4/${net.addr('carol')}/tcp/4810`], net.ns('carol'))
     nodes.push(carol)
   })
   afterAll(async () => {
@@ -24,7 +24,7 @@ describe('a node behind a NAT is reached through a relay', () => {
   })
 
   it('cannot be dialled directly', async () => {
-    const res = await run('ip', ['netns', 'exec', net.ns('carol'), 'sh', '-c', `echo | timeout 3 nc -w 2 ${net.addr('hidden')} 4710 && echo open || echo closed`])
+    const res = await run('ip', ['netns', 'exec', net.ns('carol'), 'sh', '-c', `echo | timeout 3 nc -w 2 ${net.addr('hidden')} 4810 && echo open || echo closed`])
     expect(res.stdout.trim().split('\n').pop()).toBe('closed')
   })
 

@@ -17,7 +17,7 @@ describe('bad peering tokens are refused, each with its own message, and nothing
   let net: TestNet
   let alice: TestNode
   let emily: TestNode
-  const listen = (host: string): string[] => ['--listen', `/ip4/${net.addr(host)}/tcp/4710`]
+  const listen = (host: string): string[] => ['--listen', `/ip4/${net.addr(host)}/tcp/4810`]
   beforeAll(async () => {
     net = TestNet.create(['alice', 'emily'])
     emily = await startNode('emily', listen('emily'), net.ns('emily'))
@@ -94,7 +94,7 @@ describe('bad peering tokens are refused, each with its own message, and nothing
     emily = await startNode('emily', listen('emily'), net.ns('emily'))
     const res = await redeem(issued)
     expect(res.code).toBe(1)
-    expect(res.stderr.trim()).toBe(`aurae: the node answering at /ip4/${net.addr('emily')}/tcp/4710 is not the one that issued this token (emily)`)
+    expect(res.stderr.trim()).toBe(`aurae: the node answering at /ip4/${net.addr('emily')}/tcp/4810 is not the one that issued this token (emily)`)
     await nobodyTrusted()
   })
 })

@@ -10,8 +10,8 @@ describe('names resolve through the private DHT', () => {
   let carol: TestNode
   const peerId = async (n: TestNode): Promise<string> => JSON.parse((await n.cli(['status', '--json'])).stdout).peerId
   const on = (host: string, bootstrap?: string): string[] => [
-    '--listen', `/ip4/${net.addr(host)}/tcp/4710`,
-    ...(bootstrap === undefined ? [] : ['--bootstrap', `/ip4/${net.addr(bootstrap)}/tcp/4710`])
+    '--listen', `/ip4/${net.addr(host)}/tcp/4810`,
+    ...(bootstrap === undefined ? [] : ['--bootstrap', `/ip4/${net.addr(bootstrap)}/tcp/4810`])
   ]
   const start = async (name: string, host: string, bootstrap?: string): Promise<TestNode> => {
     const n = await startNode(name, on(host, bootstrap), net.ns(host))

@@ -22,8 +22,8 @@ describe('nginx runs on a peer across the network', () => {
     registry = await startRegistry()
     await pushImage(registry.host, 'nginx', 'latest', [await nginxLayer('<h1>nginx on emily</h1>\n')], { config: { Cmd: ['/usr/sbin/nginx'] } })
     emilysRegistry = await serveInside(registry, net.ns('emily'))
-    emily = await startNode('emily@example.org', ['--listen', `/ip4/${net.addr('emily')}/tcp/4710`], net.ns('emily'))
-    alice = await startNode('alice@example.org', ['--listen', `/ip4/${net.addr('alice')}/tcp/4710`], net.ns('alice'))
+    emily = await startNode('emily@example.org', ['--listen', `/ip4/${net.addr('emily')}/tcp/4810`], net.ns('emily'))
+    alice = await startNode('alice@example.org', ['--listen', `/ip4/${net.addr('alice')}/tcp/4810`], net.ns('alice'))
     expect((await alice.cli(['proxy', (await emily.cli(['proxy'])).stdout.trim()])).code).toBe(0)
   })
   afterAll(async () => {

@@ -9,8 +9,8 @@ describe('two nodes peer with a token and run work on each other', () => {
   let emily: TestNode
   beforeAll(async () => {
     net = TestNet.create(['alice', 'emily'])
-    emily = await startNode('emily@example.org', ['--listen', `/ip4/${net.addr('emily')}/tcp/4710`], net.ns('emily'))
-    alice = await startNode('alice@example.org', ['--listen', `/ip4/${net.addr('alice')}/tcp/4710`], net.ns('alice'))
+    emily = await startNode('emily@example.org', ['--listen', `/ip4/${net.addr('emily')}/tcp/4810`], net.ns('emily'))
+    alice = await startNode('alice@example.org', ['--listen', `/ip4/${net.addr('alice')}/tcp/4810`], net.ns('alice'))
   })
   afterAll(async () => {
     await alice?.stop()
