@@ -16,7 +16,7 @@ interface Run {
 /** The runs of one attached workload, each read to its end before the next. */
 export class DirectOutput {
   private readonly runs: Run[] = []
-  private readonly buffer = Buffer.allocUnsafe(READ_BYTES)
+  private buffer?: Buffer
   /** Writes out of the buffer not yet called back. */
   private writing = 0
   private paused = false
@@ -31,7 +31,7 @@ export class DirectOutput {
   add (path: string, run: number, name: () => string): void {
     const entry: Run = {
       ended: false,
-      socket: new RunSocket(this.buffer, {
+      socket: new RunSocket(this.buffer ??= Buffer.allocUnsafe(READ_BYTES), {
         piece: (stream, data) => {
           this.writing++
           this.out[stream].write(data, this.written)

@@ -1,7 +1,7 @@
 // WorkloadService: run, list, stop, remove, signal.
 import { AttachedOutput } from '../../runtime/attach.ts'
 import { outputBuffer } from './run-response.ts'
-import { DirectOutput, attachDirect } from './direct-output.ts'
+import { DirectAttacher, attachDirect } from './direct-attacher.ts'
 import { youngCollector } from '../young-gc.ts'
 import { StartError, type Supervisor } from '../../runtime/supervisor.ts'
 import type { WorkloadRecord } from '../../runtime/workload.ts'
@@ -44,7 +44,7 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
       stream: async (req, send, signal, caller) => {
         const spec = specFromProto(req.spec)
         // A monitor's socket is a path on this machine: only a caller here can read it.
-        const direct = req.detach !== true && req.directOutput === true && caller.kind === 'local' ? new DirectOutput(send) : undefined
+        const direct = req.detach !== true && req.directOutput === true && caller.kind === 'local' ? new DirectAttacher(send) : undefined
         const relayed = req.detach === true || direct !== undefined ? undefined : new AttachedOutput(outputBuffer)
         const output = direct ?? relayed
         const say = direct === undefined ? send : async (m: WorkloadServiceRunResponse) => await direct.say(m)

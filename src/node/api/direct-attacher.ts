@@ -12,7 +12,7 @@ import { exitToProto } from './convert.ts'
 type Send = (m: WorkloadServiceRunResponse) => Promise<void>
 
 /** Tells the caller where each run's monitor listens, in run order; every event goes through say(). */
-export class DirectOutput implements Attacher {
+export class DirectAttacher implements Attacher {
   private told: Promise<unknown> = Promise.resolve()
   private gone = false
 
@@ -47,8 +47,9 @@ export class DirectOutput implements Attacher {
   }
 }
 
-/** Waits until the workload has exited for good, then says how; the caller has read each run's output by then. */
-export async function attachDirect (supervisor: Supervisor, rec: WorkloadRecord, output: DirectOutput, signal: AbortSignal): Promise<void> {
+/** Waits until the workload has exited for good, then says how, after every run's attach event (the caller
+ * reads each run to its end before it acts on the exit). */
+export async function attachDirect (supervisor: Supervisor, rec: WorkloadRecord, output: DirectAttacher, signal: AbortSignal): Promise<void> {
   const name = rec.spec.name
   try {
     await supervisor.waitExit(name, signal)
