@@ -1,18 +1,19 @@
 // Attached output straight from each run's monitor. For a run with an attached caller, the monitor
-// listens on a socket in the daemon's run directory and starts the workload only once the daemon has
-// connected, so nothing is missed; it then sends the output as frames ([stream][u32 big-endian
-// length][bytes]). The daemon reads a connection only while its messages are being taken, so a slow
-// caller leaves the monitor's pipes full and the workload waits, as on a pipe. Reads land in one
-// reused buffer and are copied once, into the messages that go out (the daemon dials, because only
-// a connecting socket can read into a buffer of its own).
+// listens on a socket in the daemon's run directory and starts the workload only once its reader has
+// connected, so nothing is missed; it then sends the output as frames (see attach-frames.ts). The
+// reader is the local CLI itself when it asked to read it directly; for any other caller it is the
+// daemon, which reads a connection only while its messages are being taken, so a slow caller leaves
+// the monitor's pipes full and the workload waits, as on a pipe. The daemon's reads land in one reused
+// buffer and are copied once, into the messages that go out (the daemon dials, because only a
+// connecting socket can read into a buffer of its own).
 import { randomBytes } from 'node:crypto'
 import { closeSync, openSync, readdirSync, rmSync } from 'node:fs'
-import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
+import { FrameSplitter, RunSocket, type OutputStream } from './attach-frames.ts'
 
 /** A piece of output, as the caller gets it. */
 export interface OutputChunk {
-  stream: 'stdout' | 'stderr'
+  stream: OutputStream
   data: Buffer
 }
 
@@ -25,10 +26,17 @@ export interface MessageBuffer {
 /** Makes the buffer a message is gathered in (the encoder may lay it out inside the message's wire bytes). */
 export type Allocate = (stream: OutputChunk['stream']) => MessageBuffer
 
+/** Where run `run`'s monitor listens: the `path` it binds, and the `address` the daemon connects to. */
+export interface AttachPoint {
+  path: string
+  address: string
+  run: number
+}
+
 /** Takes the runs of a workload, in the order they start. */
 export interface Attacher {
-  /** A run's monitor listens at `address` (one of `points`) until the daemon connects, or until `launched` settles without it. */
-  attach: (address: string, launched: Promise<unknown>, points: AttachPoints) => void
+  /** A run's monitor listens at `point` (one of `points`) until its reader connects, or until `launched` settles without it. */
+  attach: (point: AttachPoint, launched: Promise<unknown>, points: AttachPoints) => void
 }
 
 /** The largest message; well under the mesh's 4 MB frames. */
@@ -39,7 +47,7 @@ const DIAL_AGAIN_MS = 5
 /** Every read of every connection lands here and is copied out at once. */
 const scratch = Buffer.allocUnsafe(READ_AHEAD)
 
-/** The sockets monitors listen on for the daemon: fresh names in the run directory. */
+/** The sockets monitors listen on for their readers: fresh names in the run directory. */
 export class AttachPoints {
   /** How many times something has appeared in the run directory. */
   pokes = 0
@@ -60,7 +68,7 @@ export class AttachPoints {
   }
 
   /** A new place for a monitor to listen: the path it binds, and the address the daemon connects to. */
-  next (): { path: string, address: string } {
+  next (): Omit<AttachPoint, 'run'> {
     const file = `${randomBytes(8).toString('hex')}.attach`
     return { path: join(this.dir, file), address: this.dirFd === undefined ? join(this.dir, file) : `/proc/self/fd/${this.dirFd}/${file}` }
   }
@@ -69,6 +77,19 @@ export class AttachPoints {
   poke (): void {
     this.pokes++
     for (const wake of this.waiting) wake()
+  }
+
+  /** Tries `check` again at every poke until it holds (true), or until `launched` has settled without it (false). */
+  async until (check: () => boolean | Promise<boolean>, launched: Promise<unknown>): Promise<boolean> {
+    let settled = false
+    void launched.finally(() => { settled = true; this.poke() })
+    for (;;) {
+      const seen = this.pokes
+      if (await check()) return true
+      // The monitor starts its workload only once its reader is there: once it has, none will come.
+      if (settled) return false
+      await this.later(seen)
+    }
   }
 
   /** Resolves at the first poke after the `seen`th (at once if it came already), or after a short while. */
@@ -92,10 +113,10 @@ export class AttachedOutput implements Attacher {
 
   constructor (private readonly allocate: Allocate = plainBuffer) {}
 
-  attach (address: string, launched: Promise<unknown>, points: AttachPoints): void {
+  attach (point: AttachPoint, launched: Promise<unknown>, points: AttachPoints): void {
     const run = new RunReader(this.allocate, () => this.poke())
     this.runs.push(run)
-    void run.dial(address, points, launched, () => this.closed)
+    void run.dial(point.address, points, launched, () => this.closed)
   }
 
   /** No more runs will come: the chunks end once the runs there are have ended. */
@@ -134,7 +155,7 @@ export class AttachedOutput implements Attacher {
 /** A run's connection: dialled until its monitor answers, then read into messages. */
 class RunReader {
   done = false
-  private socket?: Socket
+  private readonly socket: RunSocket
   private readonly parser: FrameParser
   private queued: OutputChunk[] = []
   private queuedBytes = 0
@@ -142,23 +163,20 @@ class RunReader {
 
   constructor (allocate: Allocate, private readonly changed: () => void) {
     this.parser = new FrameParser(allocate)
+    this.socket = new RunSocket(scratch, {
+      piece: (stream, data) => this.parser.piece(stream, data, this.queue),
+      read: () => this.read(),
+      ended: () => this.end()
+    })
   }
 
   async dial (address: string, points: AttachPoints, launched: Promise<unknown>, closed: () => boolean): Promise<void> {
-    let settled = false
-    void launched.finally(() => { settled = true; points.poke() })
     // Even for a caller that has gone: the monitor waits for this connection before it starts the workload.
-    for (;;) {
-      const seen = points.pokes
-      if (await this.connect(address)) {
-        if (closed()) this.close()
-        return
-      }
-      // The monitor starts its workload only once connected: once it has, no connection will come.
-      if (settled) break
-      await points.later(seen)
+    if (await points.until(async () => await this.socket.connect(address), launched)) {
+      if (closed()) this.close()
+    } else {
+      this.end()
     }
-    this.end()
   }
 
   /** What has been read and not yet taken; reading goes on. */
@@ -168,42 +186,24 @@ class RunReader {
     this.queuedBytes = 0
     if (this.paused) {
       this.paused = false
-      this.socket?.resume()
+      this.socket.resume()
     }
     return out
   }
 
   close (): void {
-    this.socket?.destroy()
+    this.socket.close()
     this.end()
   }
 
-  /** Whether the monitor answered; its connection is then read from. */
-  private async connect (address: string): Promise<boolean> {
-    return await new Promise(resolve => {
-      let connected = false
-      const socket = connect({ path: address, onread: { buffer: scratch, callback: (n: number, buf: Uint8Array) => this.read(buf, n) } })
-      this.socket = socket
-      socket.once('connect', () => {
-        connected = true
-        socket.once('close', () => this.end())
-        resolve(true)
-      })
-      socket.on('error', () => {
-        if (connected) return
-        this.socket = undefined
-        resolve(false)
-      })
-    })
+  private readonly queue = (chunk: OutputChunk): void => {
+    this.queued.push(chunk)
+    this.queuedBytes += chunk.data.length
   }
 
-  /** Copies a read out of the shared buffer; false pauses the connection until the caller takes what is queued. */
-  private read (buf: Uint8Array, n: number): boolean {
-    const ok = this.parser.push(Buffer.from(buf.buffer, buf.byteOffset, n), chunk => {
-      this.queued.push(chunk)
-      this.queuedBytes += chunk.data.length
-    })
-    if (!ok) this.socket?.destroy()
+  /** The end of a read: its messages are queued; false pauses the connection until the caller takes them. */
+  private read (): boolean {
+    this.parser.flush(this.queue)
     this.changed()
     this.paused = this.queuedBytes >= READ_AHEAD
     return !this.paused
@@ -217,44 +217,32 @@ class RunReader {
 
 /** Frames in, output out: a stream's bytes are gathered into messages of up to MESSAGE_MAX, one per read at least. */
 export class FrameParser {
-  private readonly head = Buffer.alloc(5)
-  private headBytes = 0
-  private left = 0
-  private stream: OutputChunk['stream'] = 'stdout'
-  private message?: { buf: MessageBuffer, stream: OutputChunk['stream'], size: number }
+  private readonly frames = new FrameSplitter()
+  private message?: { buf: MessageBuffer, stream: OutputStream, size: number }
 
   constructor (private readonly allocate: Allocate) {}
 
   /** Copies what `bytes` carries into messages and emits them; false for a frame no monitor sends. */
   push (bytes: Buffer, emit: (chunk: OutputChunk) => void): boolean {
-    let at = 0
-    while (at < bytes.length) {
-      if (this.left === 0) {
-        const n = Math.min(5 - this.headBytes, bytes.length - at)
-        bytes.copy(this.head, this.headBytes, at, at + n)
-        this.headBytes += n
-        at += n
-        if (this.headBytes < 5) break
-        this.headBytes = 0
-        const id = this.head[0]
-        this.left = this.head.readUInt32BE(1)
-        if (id !== 1 && id !== 2) return false
-        this.stream = id === 1 ? 'stdout' : 'stderr'
-        continue
-      }
-      if (this.message !== undefined && (this.message.stream !== this.stream || this.message.size === MESSAGE_MAX)) this.flush(emit)
-      this.message ??= { buf: this.allocate(this.stream), stream: this.stream, size: 0 }
-      const n = Math.min(this.left, bytes.length - at, MESSAGE_MAX - this.message.size)
-      bytes.copy(this.message.buf.buf, this.message.size, at, at + n)
-      this.message.size += n
-      this.left -= n
-      at += n
-    }
+    const ok = this.frames.push(bytes, (stream, data) => this.piece(stream, data, emit))
     this.flush(emit)
-    return true
+    return ok
   }
 
-  private flush (emit: (chunk: OutputChunk) => void): void {
+  /** Copies a piece of a frame into the message being gathered, emitting the one before when it is full or of the other stream. */
+  piece (stream: OutputStream, data: Buffer, emit: (chunk: OutputChunk) => void): void {
+    for (let at = 0; at < data.length;) {
+      if (this.message !== undefined && (this.message.stream !== stream || this.message.size === MESSAGE_MAX)) this.flush(emit)
+      this.message ??= { buf: this.allocate(stream), stream, size: 0 }
+      const n = Math.min(data.length - at, MESSAGE_MAX - this.message.size)
+      data.copy(this.message.buf.buf, this.message.size, at, at + n)
+      this.message.size += n
+      at += n
+    }
+  }
+
+  /** Emits the message being gathered, if it holds anything. */
+  flush (emit: (chunk: OutputChunk) => void): void {
     if (this.message !== undefined && this.message.size > 0) emit({ stream: this.message.stream, data: this.message.buf.finish(this.message.size) })
     this.message = undefined
   }

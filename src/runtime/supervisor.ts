@@ -290,8 +290,8 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     rec.oomBase = plan.cgroup === '' ? 0 : this.init.cgroups.oomKills(plan.cgroup)
     const run = rec.run
     const launched = this.launcher.launch(args, plan.env)
-    // The monitor waits for the daemon's connection before it starts the workload.
-    if (attacher !== undefined && point !== undefined) attacher.attach(point.address, launched, this.attachPoints)
+    // The monitor waits for its reader's connection before it starts the workload.
+    if (attacher !== undefined && point !== undefined) attacher.attach({ ...point, run }, launched, this.attachPoints)
     const status = await launched
     if (status.pid === undefined) {
       if (status.monitor === undefined) {

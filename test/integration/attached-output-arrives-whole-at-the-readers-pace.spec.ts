@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { credentials } from '@grpc/grpc-js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WorkloadServiceClient, type WorkloadServiceRunResponse } from '../../src/gen/aurae/workloads/v0/workloads.ts'
 import { layerTar, pushImage, startRegistry, type TestRegistry } from '../helpers/registry.ts'
 import { startNode, until, workload, type TestNode } from '../helpers/node.ts'
-import { blockedOnPipe } from '../helpers/procs.ts'
+import { attachReaders, blockedOnPipe, parentOf } from '../helpers/procs.ts'
 
 interface Streamed {
   code: number | null
@@ -51,16 +53,27 @@ function termPending (pid: number): boolean {
   return (mask & (1n << 14n)) !== 0n
 }
 
-/** Holds the reader back until the workload is stuck writing, then reads everything. */
-async function slowReader (node: TestNode, name: string, args: string[], comm: string, total: number, where: TestNode = node): Promise<Streamed> {
+/** Holds the reader back until the workload is stuck writing (`stuck` looks at it then), then reads everything. */
+async function slowReader (node: TestNode, name: string, args: string[], comm: string, total: number, where: TestNode = node, stuck?: (pid: number, cli: number) => void): Promise<Streamed> {
   const cli = streamCli(node, args, true)
   const { pid } = await until(`${name} to run`, async () => { const w = await workload(where, name); return w?.pid > 0 && w })
   await until(`${name} to wait on its full pipe`, () => blockedOnPipe(pid, comm))
   // The workload waits while most of its output is still to come: nothing was dropped to keep it going.
   expect(cli.received()).toBeLessThan(total / 2)
   expect((await workload(where, name)).state).toBe('running')
+  stuck?.(pid, cli.pid)
   cli.resume()
   return await cli.done
+}
+
+/** Runs `exec NAME -- head -c 64M /dev/zero` slowly read: who reads the stuck workload's monitor next to the CLI's PID, and what came. */
+async function readersOfMonitor (node: TestNode, name: string): Promise<{ readers: number[], cli: number, got: Streamed, want: { sha256: string, bytes: number } }> {
+  const want = await expected('head', ['-c', '64M', '/dev/zero'])
+  const seen = { readers: [] as number[], cli: 0 }
+  const got = await slowReader(node, name, ['exec', name, '--', 'head', '-c', '64M', '/dev/zero'], 'head', want.bytes, node, (pid, cli) => {
+    Object.assign(seen, { readers: attachReaders(parentOf(pid)), cli })
+  })
+  return { ...seen, got, want }
 }
 
 describe('attached output arrives whole, at the reader\'s pace', () => {
@@ -123,6 +136,29 @@ describe('attached output arrives whole, at the reader\'s pace', () => {
     expect(await workload(node, 'stubborn')).toMatchObject({ state: 'exited', signal: 'SIGKILL' })
   })
 
+  it('reads a workload of its own node straight from the workload\'s monitor, which the daemon never connects to', async () => {
+    const { readers, cli, got, want } = await readersOfMonitor(node, 'straight')
+    expect(readers).toEqual([cli])
+    expect(got).toEqual({ code: 0, bytes: want.bytes, lines: 0, sha256: want.sha256, stderr: '' })
+  })
+
+  it('runs the workload all the same, its output in the log, when a caller that asked to read it itself never connects', async () => {
+    const client = new WorkloadServiceClient(`unix:${node.sock}`, credentials.createInsecure())
+    const spec = { name: 'absent', kind: 'executable', executable: { command: ['sh', '-c', 'echo in the log'], env: {}, workdir: '', volumes: [] }, restart: 'no', cell: '' }
+    const events: WorkloadServiceRunResponse[] = await new Promise((resolve, reject) => {
+      const got: WorkloadServiceRunResponse[] = []
+      const call = client.run({ spec, detach: false, remove: false, directOutput: true })
+      call.on('data', (m: WorkloadServiceRunResponse) => got.push(m))
+      call.on('end', () => resolve(got))
+      call.on('error', reject)
+    }).finally(() => client.close())
+    expect(events.map(m => Object.keys(m).filter(k => m[k as keyof WorkloadServiceRunResponse] !== undefined))).toEqual([['attach'], ['started'], ['exit']])
+    expect(events[0].attach?.address.startsWith(join(node.data, 'run'))).toBe(true)
+    expect(events[0].attach?.run).toBe(1)
+    expect(events[2].exit).toMatchObject({ exitCode: 0, error: '' })
+    expect((await node.cli(['logs', 'absent'])).stdout).toBe('in the log\n')
+  })
+
   it('leaves at once when its reader goes away, as a process killed by SIGPIPE', async () => {
     const child = node.spawnCli(['exec', 'unread', '--', 'seq', '1', '100000000'], { stdio: ['ignore', 'pipe', 'ignore'] })
     const exited = new Promise(resolve => child.on('exit', code => resolve(code)))
@@ -130,6 +166,27 @@ describe('attached output arrives whole, at the reader\'s pace', () => {
     child.stdout?.destroy()
     expect(await exited).toBe(141)
     expect((await node.cli(['rm', '-f', 'unread'])).code).toBe(0)
+  })
+})
+
+describe('attached output of a node whose data directory is too long for a socket address', () => {
+  let node: TestNode
+  let long: string
+  beforeAll(async () => {
+    long = mkdtempSync(join(tmpdir(), 'aurae-long-'))
+    const data = join(long, 'd'.repeat(60), 'a'.repeat(60), 'data')
+    mkdirSync(join(data, '..'), { recursive: true })
+    node = await startNode('long', ['--data', data, '--listen', '/ip4/127.0.0.1/tcp/0'])
+  })
+  afterAll(async () => {
+    await node?.stop()
+    rmSync(long, { recursive: true, force: true })
+  })
+
+  it('is read straight from the monitor all the same', async () => {
+    const { readers, cli, got, want } = await readersOfMonitor(node, 'far')
+    expect(readers).toEqual([cli])
+    expect(got).toEqual({ code: 0, bytes: want.bytes, lines: 0, sha256: want.sha256, stderr: '' })
   })
 })
 
@@ -176,5 +233,38 @@ describe('attached output of a container and of a peer', () => {
     const bytes = await expected('head', ['-c', '48M', '/dev/zero'])
     const slow = await slowReader(alice, 'zeros', ['exec', 'zeros@emily', '--', 'head', '-c', '48M', '/dev/zero'], 'head', bytes.bytes, emily)
     expect(slow).toEqual({ code: 0, bytes: bytes.bytes, lines: 0, sha256: bytes.sha256, stderr: '' })
+  })
+
+  it('comes from a peer through the daemons even when the caller asks to read it from the monitor itself', async () => {
+    const want = await expected('head', ['-c', '48M', '/dev/zero'])
+    const client = new WorkloadServiceClient(`unix:${alice.sock}`, credentials.createInsecure())
+    const spec = { name: 'asked@emily', kind: 'executable', executable: { command: ['head', '-c', '48M', '/dev/zero'], env: {}, workdir: '', volumes: [] }, restart: 'no', cell: '' }
+    const call = client.run({ spec, detach: false, remove: false, directOutput: true })
+    const events: WorkloadServiceRunResponse[] = []
+    const hash = createHash('sha256')
+    let bytes = 0
+    call.on('data', (m: WorkloadServiceRunResponse) => {
+      if (m.output !== undefined) {
+        hash.update(m.output.data)
+        bytes += m.output.data.length
+      } else {
+        events.push(m)
+      }
+    })
+    call.pause()
+    const ended = new Promise((resolve, reject) => { call.on('end', resolve); call.on('error', reject) })
+    try {
+      const { pid } = await until('asked to run on emily', async () => { const w = await workload(emily, 'asked'); return w?.pid > 0 && w })
+      await until('asked to wait on its full pipe', () => blockedOnPipe(pid, 'head'))
+      // emily reads the monitor herself and passes the output on to alice, who passes it on to the caller.
+      expect(attachReaders(parentOf(pid))).toEqual([await emily.daemonPid()])
+      call.resume()
+      await ended
+    } finally {
+      client.close()
+    }
+    expect(events.some(m => m.attach !== undefined)).toBe(false)
+    expect(events.at(-1)?.exit).toMatchObject({ exitCode: 0, error: '' })
+    expect({ bytes, sha256: hash.digest('hex') }).toEqual(want)
   })
 })

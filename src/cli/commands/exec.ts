@@ -9,6 +9,7 @@ import type { CommandSpec, Parsed } from '../args.ts'
 import { CliError, EXIT } from '../exit.ts'
 import { youngCollector } from '../../node/young-gc.ts'
 import { clean } from '../output.ts'
+import { DirectOutput } from '../direct-output.ts'
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 
@@ -112,7 +113,7 @@ export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: st
   if (rm && detach) throw new InvalidArgumentError('--rm works only attached, not with -d')
   const d = ctx.daemon()
   if (detach) {
-    for await (const res of d.workloads.run({ spec, detach: true, remove: false })) {
+    for await (const res of d.workloads.run({ spec, detach: true, remove: false, directOutput: false })) {
       if (res.started !== undefined) process.stdout.write(res.started.name + '\n')
     }
     return EXIT.ok
@@ -134,8 +135,11 @@ export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: st
   process.stdout.on('error', onBrokenPipe)
   process.stderr.on('error', onBrokenPipe)
   const streamed = youngCollector()
+  // On this node the output is read from the workload's monitors here; a peer's comes through the daemon.
+  const direct = where === '' ? new DirectOutput() : undefined
   try {
-    for await (const res of d.workloads.run({ spec, detach: false, remove: rm })) {
+    for await (const res of d.workloads.run({ spec, detach: false, remove: rm, directOutput: direct !== undefined })) {
+      if (res.attach !== undefined) direct?.add(res.attach.address, res.attach.run, () => name)
       if (res.started !== undefined) {
         name = res.started.name + where
         if (forwarded !== undefined) forward(forwarded)
@@ -145,6 +149,7 @@ export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: st
         streamed(res.output.data.length)
       }
       if (res.exit !== undefined) {
+        await direct?.drained()
         const { exitCode, signal, oomKilled, error } = res.exit
         code = exitCode ?? (signal !== '' ? 128 + (signalNumber(signal) ?? 0) : EXIT.execFailed)
         if (error !== '') process.stderr.write(`aurae: ${clean(error)}\n`)

@@ -1,7 +1,7 @@
 // Validation at the edge: proto messages in, typed domain values out (and back).
 import { InvalidArgumentError } from '../../errors.ts'
 import { existsSync } from 'node:fs'
-import type { Container as ContainerMsg, Limits as LimitsMsg, Volume as VolumeMsg, Workload as WorkloadMsg, WorkloadSpec as SpecMsg } from '../../gen/aurae/workloads/v0/workloads.ts'
+import type { Container as ContainerMsg, Exit as ExitMsg, Limits as LimitsMsg, Volume as VolumeMsg, Workload as WorkloadMsg, WorkloadSpec as SpecMsg } from '../../gen/aurae/workloads/v0/workloads.ts'
 import { formatImageReference, parseImageReference } from '../../runtime/image/reference.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 import { validateLimits, type Limits } from '../../runtime/limits.ts'
@@ -117,6 +117,11 @@ function containerFromProto (msg: ContainerMsg | undefined): ContainerSpec {
     ports,
     ...(msg.seccomp === 'unconfined' ? { seccomp: 'unconfined' as const } : {})
   }
+}
+
+/** How a workload ended, as an attached caller hears it. */
+export function exitToProto (rec: WorkloadRecord): ExitMsg {
+  return { exitCode: rec.exitCode ?? undefined, signal: rec.signal ?? '', oomKilled: rec.oomKilled, error: rec.error }
 }
 
 export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {

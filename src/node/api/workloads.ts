@@ -1,11 +1,12 @@
 // WorkloadService: run, list, stop, remove, signal.
 import { AttachedOutput } from '../../runtime/attach.ts'
 import { outputBuffer } from './run-response.ts'
+import { DirectAttacher, attachDirect } from './direct-attacher.ts'
 import { youngCollector } from '../young-gc.ts'
 import { StartError, type Supervisor } from '../../runtime/supervisor.ts'
 import type { WorkloadRecord } from '../../runtime/workload.ts'
 import { WorkloadServiceService, type WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
-import { specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
+import { exitToProto, specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
 import { byName, byPeer, type Handlers } from './serve.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 
@@ -33,16 +34,20 @@ export async function attach (supervisor: Supervisor, rec: WorkloadRecord, outpu
   }
   if (signal.aborted) return
   const end = supervisor.has(name) ? supervisor.get(name) : rec
-  await send({ exit: { exitCode: end.exitCode ?? undefined, signal: end.signal ?? '', oomKilled: end.oomKilled, error: end.error } })
+  await send({ exit: exitToProto(end) })
 }
 
 export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof WorkloadServiceService> {
   return {
     run: {
       route: { get: req => req.spec?.name ?? '', set: (req, name) => ({ ...req, spec: req.spec === undefined ? undefined : { ...req.spec, name } }) },
-      stream: async (req, send, signal) => {
+      stream: async (req, send, signal, caller) => {
         const spec = specFromProto(req.spec)
-        const output = req.detach === true ? undefined : new AttachedOutput(outputBuffer)
+        // A monitor's socket is a path on this machine: only a caller here can read it.
+        const direct = req.detach !== true && req.directOutput === true && caller.kind === 'local' ? new DirectAttacher(send) : undefined
+        const relayed = req.detach === true || direct !== undefined ? undefined : new AttachedOutput(outputBuffer)
+        const output = direct ?? relayed
+        const say = direct === undefined ? send : async (m: WorkloadServiceRunResponse) => await direct.say(m)
         // The monitors carry on with their logs alone once the caller is gone or the workload has ended.
         const detach = (): void => {
           if (output === undefined) return
@@ -55,14 +60,15 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
         } catch (err) {
           detach()
           if (!(err instanceof StartError) || output === undefined) throw err
-          await send({ started: workloadToProto(err.record) })
-          await send({ exit: { exitCode: err.record.exitCode ?? undefined, signal: '', oomKilled: false, error: err.record.error } })
+          await say({ started: workloadToProto(err.record) })
+          await say({ exit: exitToProto(err.record) })
           if (req.remove === true) await runtime().remove(spec.name, false)
           return
         }
         try {
-          await send({ started: workloadToProto(rec) })
-          if (output !== undefined) await attach(runtime(), rec, output, send, signal)
+          await say({ started: workloadToProto(rec) })
+          if (direct !== undefined) await attachDirect(runtime(), rec, direct, signal)
+          else if (relayed !== undefined) await attach(runtime(), rec, relayed, send, signal)
         } finally {
           detach()
         }

@@ -2,8 +2,8 @@
 // CRI-format log with size-capped rotation, and records how it ended in an exit file, so that
 // the daemon can die and come back without the workload noticing. An executable's child gets a
 // mount namespace of its own first, in which daemon space is hidden (see confine()). With --attach
-// it also streams the output to a caller through the daemon (which connects to it), at the pace
-// the caller reads it.
+// it also streams the output to its reader (the local CLI itself, or the daemon for any other
+// caller), which connects to it, at the pace the reader takes it.
 // With --launcher it instead serves the daemon: it reads launch requests on stdin and forks a
 // monitor for each, which is far cheaper than the daemon spawning every monitor itself.
 #define _GNU_SOURCE
@@ -216,8 +216,8 @@ static int attach_fd = -1;
 static char *outq;
 static size_t outq_len, outq_off, outq_cap;
 
-// Listens at `path` for the daemon and waits until it has connected, so that the workload produces
-// nothing before its caller listens. Returns the connection, or -1 when the daemon did not come.
+// Listens at `path` for the reader and waits until it has connected, so that the workload produces
+// nothing before its caller listens. Returns the connection, or -1 when the reader did not come.
 static int attach_accept(const char *path) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   char via[PATH_MAX];
@@ -230,7 +230,7 @@ static int attach_accept(const char *path) {
   } else {
     snprintf(via, sizeof via, "%s", path);
   }
-  // Bound under a temporary name and renamed once listening: the daemon dials when the name appears.
+  // Bound under a temporary name and renamed once listening: once the name is there, a reader can connect.
   char tmp[PATH_MAX + 8];
   snprintf(tmp, sizeof tmp, "%s.tmp", via);
   if (strlen(tmp) < sizeof sa.sun_path) {
@@ -252,7 +252,7 @@ static int attach_accept(const char *path) {
   return fd;
 }
 
-// The daemon or the caller has gone: the log carries on alone.
+// The reader has gone: the log carries on alone.
 static void attach_drop(void) {
   if (attach_fd >= 0) close(attach_fd);
   attach_fd = -1;
