@@ -171,7 +171,7 @@ class RunReader {
   }
 
   async dial (address: string, points: AttachPoints, launched: Promise<unknown>, closed: () => boolean): Promise<void> {
-    // Even for a caller that has gone: the monitor waits for this connection before it starts the workload.
+    // Even for a caller that has gone: the monitor reads none of the workload's output until this connection comes.
     if (await points.until(async () => await this.socket.connect(address), launched)) {
       if (closed()) this.close()
     } else {

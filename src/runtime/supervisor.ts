@@ -290,7 +290,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     rec.oomBase = plan.cgroup === '' ? 0 : this.init.cgroups.oomKills(plan.cgroup)
     const run = rec.run
     const launched = this.launcher.launch(args, plan.env)
-    // The monitor waits for its reader's connection before it starts the workload.
+    // The monitor reads none of the workload's output until its reader has connected.
     if (attacher !== undefined && point !== undefined) attacher.attach({ ...point, run }, launched, this.attachPoints)
     const status = await launched
     if (status.pid === undefined) {

@@ -152,9 +152,13 @@ describe('attached output arrives whole, at the reader\'s pace', () => {
       call.on('end', () => resolve(got))
       call.on('error', reject)
     }).finally(() => client.close())
-    expect(events.map(m => Object.keys(m).filter(k => m[k as keyof WorkloadServiceRunResponse] !== undefined))).toEqual([['attach'], ['started'], ['exit']])
-    expect(events[0].attach?.address.startsWith(join(node.data, 'run'))).toBe(true)
-    expect(events[0].attach?.run).toBe(1)
+    // The workload starts as its monitor listens, so `started` and `attach` may come in either order.
+    const kinds = events.map(m => Object.keys(m).filter(k => m[k as keyof WorkloadServiceRunResponse] !== undefined))
+    expect(kinds.slice(0, 2).flat().sort()).toEqual(['attach', 'started'])
+    expect(kinds[2]).toEqual(['exit'])
+    const attach = events.find(m => m.attach !== undefined)?.attach
+    expect(attach?.address.startsWith(join(node.data, 'run'))).toBe(true)
+    expect(attach?.run).toBe(1)
     expect(events[2].exit).toMatchObject({ exitCode: 0, error: '' })
     expect((await node.cli(['logs', 'absent'])).stdout).toBe('in the log\n')
   })

@@ -216,35 +216,50 @@ static int attach_fd = -1;
 static char *outq;
 static size_t outq_len, outq_off, outq_cap;
 
-// Listens at `path` for the reader and waits until it has connected, so that the workload produces
-// nothing before its caller listens. Returns the connection, or -1 when the reader did not come.
-static int attach_accept(const char *path) {
+// Where the reader connects: a listening socket, and the names to remove once it has connected.
+struct attach_point {
+  int listener, dir;
+  char path[PATH_MAX];
+};
+
+// Listens at `path` for the reader, before the workload starts. Bound under a temporary name and
+// renamed once listening, so a reader that sees the name can connect. Returns -1 in `listener` when
+// it cannot listen (the run then goes to the log alone).
+static void attach_listen(const char *path, struct attach_point *ap) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  char via[PATH_MAX];
-  int dir = -1, listener = -1, fd = -1;
-  const char *slash = strrchr(path, '/');
-  if (strlen(path) >= sizeof sa.sun_path && slash != NULL) { // too long for an address: go through the directory
-    snprintf(via, sizeof via, "%.*s", (int)(slash - path), path);
-    dir = open(via, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    snprintf(via, sizeof via, "/proc/self/fd/%d%s", dir, slash);
-  } else {
-    snprintf(via, sizeof via, "%s", path);
-  }
-  // Bound under a temporary name and renamed once listening: once the name is there, a reader can connect.
   char tmp[PATH_MAX + 8];
-  snprintf(tmp, sizeof tmp, "%s.tmp", via);
-  if (strlen(tmp) < sizeof sa.sun_path) {
-    memcpy(sa.sun_path, tmp, strlen(tmp) + 1);
-    listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const char *slash = strrchr(path, '/');
+  ap->listener = ap->dir = -1;
+  if (strlen(path) >= sizeof sa.sun_path && slash != NULL) { // too long for an address: go through the directory
+    snprintf(ap->path, sizeof ap->path, "%.*s", (int)(slash - path), path);
+    ap->dir = open(ap->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    snprintf(ap->path, sizeof ap->path, "/proc/self/fd/%d%s", ap->dir, slash);
+  } else {
+    snprintf(ap->path, sizeof ap->path, "%s", path);
   }
-  struct pollfd p = {listener, POLLIN, 0};
-  if (listener >= 0 && bind(listener, (struct sockaddr *)&sa, sizeof sa) == 0) {
-    if (listen(listener, 1) == 0 && rename(tmp, via) == 0 && poll(&p, 1, ATTACH_WAIT_MS) == 1) fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-    unlink(tmp);
-    unlink(via);
+  snprintf(tmp, sizeof tmp, "%s.tmp", ap->path);
+  if (strlen(tmp) >= sizeof sa.sun_path) return;
+  memcpy(sa.sun_path, tmp, strlen(tmp) + 1);
+  ap->listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (ap->listener >= 0 && (bind(ap->listener, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(ap->listener, 1) != 0 || rename(tmp, ap->path) != 0)) {
+    close(ap->listener);
+    ap->listener = -1;
   }
-  if (listener >= 0) close(listener);
-  if (dir >= 0) close(dir);
+  unlink(tmp);
+}
+
+// Waits for the reader to connect. The workload already runs, but nothing of its output is read
+// before this returns: the pipes hold it, and the workload waits once they are full, so the reader
+// misses nothing. Returns the connection, or -1 when the reader did not come.
+static int attach_accept(struct attach_point *ap) {
+  int fd = -1;
+  struct pollfd p = {ap->listener, POLLIN, 0};
+  if (ap->listener >= 0 && poll(&p, 1, ATTACH_WAIT_MS) == 1) fd = accept4(ap->listener, NULL, NULL, SOCK_CLOEXEC);
+  if (ap->listener >= 0) {
+    unlink(ap->path);
+    close(ap->listener);
+  }
+  if (ap->dir >= 0) close(ap->dir);
   if (fd < 0) return -1;
   int size = PIPE_BYTES;
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
@@ -604,10 +619,11 @@ static int monitor_main(int argc, char **argv, const char *id) {
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-  if (attach_path != NULL) attach_fd = attach_accept(attach_path);
+  struct attach_point ap = {-1, -1, ""};
+  if (attach_path != NULL) attach_listen(attach_path, &ap);
   int out[2], err[2], rep[2];
   if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(rep, O_CLOEXEC)) die("pipe: %s", strerror(errno));
-  if (attach_fd >= 0) { // larger reads for a caller that waits on them
+  if (attach_path != NULL) { // room for what the workload writes before its reader comes, and larger reads after
     fcntl(out[0], F_SETPIPE_SZ, PIPE_BYTES);
     fcntl(err[0], F_SETPIPE_SZ, PIPE_BYTES);
   }
@@ -628,6 +644,7 @@ static int monitor_main(int argc, char **argv, const char *id) {
   close(rep[0]);
   report_status(status_fd, id, child, got > 0 ? failure : NULL, 1);
   open_log();
+  if (attach_path != NULL) attach_fd = attach_accept(&ap);
 
   struct stream streams[2] = {{"stdout", out[0], 1, {0}, 0}, {"stderr", err[0], 2, {0}, 0}};
   for (int k = 0; k < 2; k++) fcntl(streams[k].fd, F_SETFL, O_NONBLOCK);

@@ -114,13 +114,19 @@ describe('aurae-monitor', () => {
     expect(existsSync(join(dir, 'run.attach'))).toBe(false)
   })
 
-  it('starts the workload only once the caller has connected', async () => {
-    const { closed } = monitor(`touch ${dir}/started`, true)
+  it('starts the workload at once but keeps its output in the pipe until the caller has connected', async () => {
+    const { pid, closed } = monitor('head -c 4M /dev/zero; echo done >&2', true)
     await until('the monitor to listen', () => existsSync(join(dir, 'run.attach')))
-    expect(existsSync(join(dir, 'started'))).toBe(false)
-    caller = await Caller.dial(join(dir, 'run.attach'), true)
+    // More than the pipe holds: the workload runs, then waits, and nothing has been taken from it yet.
+    await until('the workload to wait on its full pipe', () => blockedOnPipe(pid, 'head'))
+    expect(existsSync(join(dir, 'exit'))).toBe(false)
+    expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('')
+    const c = caller = await Caller.dial(join(dir, 'run.attach'), true)
     await closed
-    expect(existsSync(join(dir, 'started'))).toBe(true)
+    await until('the end of the connection', () => c.ended)
+    const { stdout, stderr } = c.streams()
+    expect(stdout.equals(Buffer.alloc(4 * 1024 * 1024))).toBe(true)
+    expect(stderr.toString()).toBe('done\n')
   })
 
   it('lets the workload wait while the caller reads nothing, and records its exit before the caller has read the rest', async () => {
