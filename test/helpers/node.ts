@@ -111,7 +111,10 @@ export async function startNode (name: string | null = 'alice@example.org', extr
     return node
   }
   const res = await node.up()
-  if (res.code !== 0) throw new Error(`aurae up failed (${res.code}): ${res.stderr}`)
+  if (res.code !== 0) {
+    await node.stop()
+    throw new Error(`aurae up failed (${res.code}): ${res.stderr}`)
+  }
   return node
 }
 

@@ -88,22 +88,26 @@ describe('a node run in the foreground', () => {
     const dir = mkdtempSync(join(tmpdir(), 'aurae-fg-'))
     const sock = join(dir, 's')
     const child = spawn(process.execPath, [AURAE, '--sock', sock, 'up', 'fg', '--foreground', '--key', join(dir, 'k'), '--data', join(dir, 'd'), '--listen', '/ip4/127.0.0.1/tcp/0'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', d => { out += String(d) })
-    child.stderr.on('data', d => { err += String(d) })
-    const exited = new Promise(resolve => child.on('exit', resolve))
-    await until('the node to be up', () => out.includes('peer id'))
-    const status = JSON.parse((await run(process.execPath, [AURAE, '--sock', sock, 'status', '--json'])).stdout)
-    expect(status).toMatchObject({ state: 'running', name: 'fg' })
-    // The daemon's structured log is on the terminal, and readable through the API.
-    const logs = await run(process.execPath, [AURAE, '--sock', sock, 'logs', '--daemon'])
-    const lines = logs.stdout.trim().split('\n').map(l => JSON.parse(l))
-    expect(lines.map(l => l.msg)).toEqual(expect.arrayContaining(['auraed started', 'node is up']))
-    expect(err).toContain('"msg":"node is up"')
-    child.kill('SIGINT')
-    expect(await exited).toBe(0)
-    expect(isAlive(status.pid)).toBe(false)
-    rmSync(dir, { recursive: true, force: true })
+    try {
+      let out = ''
+      let err = ''
+      child.stdout.on('data', d => { out += String(d) })
+      child.stderr.on('data', d => { err += String(d) })
+      const exited = new Promise(resolve => child.on('exit', resolve))
+      await until('the node to be up', () => out.includes('peer id'))
+      const status = JSON.parse((await run(process.execPath, [AURAE, '--sock', sock, 'status', '--json'])).stdout)
+      expect(status).toMatchObject({ state: 'running', name: 'fg' })
+      // The daemon's structured log is on the terminal, and readable through the API.
+      const logs = await run(process.execPath, [AURAE, '--sock', sock, 'logs', '--daemon'])
+      const lines = logs.stdout.trim().split('\n').map(l => JSON.parse(l))
+      expect(lines.map(l => l.msg)).toEqual(expect.arrayContaining(['auraed started', 'node is up']))
+      expect(err).toContain('"msg":"node is up"')
+      child.kill('SIGINT')
+      expect(await exited).toBe(0)
+      expect(isAlive(status.pid)).toBe(false)
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
