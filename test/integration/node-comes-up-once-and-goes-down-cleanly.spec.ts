@@ -22,9 +22,11 @@ describe('a node comes up once and goes down cleanly', () => {
     expect(ps.code).toBe(1)
     expect(ps.stderr).toMatch(/not initialized; run: aurae up NAME/)
 
-    const up = await node.cli(['up', 'alice@example.org', '--key', node.key, '--data', node.data])
+    // Named without --key: the key is the running daemon's, and that is the one reported.
+    const up = await node.cli(['up', 'alice@example.org'])
     expect(up.code).toBe(0)
     expect(up.stderr).toContain('alice@example.org is up')
+    expect(up.stderr).toContain(`created key ${node.key}\n`)
     const after = JSON.parse((await node.cli(['status', '--json'])).stdout)
     expect(after).toMatchObject({ state: 'running', name: 'alice', domain: 'example.org' })
     expect(up.stdout).toContain(after.peerId)

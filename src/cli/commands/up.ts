@@ -93,14 +93,17 @@ export const up: Command = {
       p.done()
     }
     const d = connect(paths.sock)
+    let keyCreated = false
     if (name !== undefined) {
       const res = await d.node.up({ name: name.peer, domain: name.domain, rename: flags.rename === true })
       const full = formatNodeName(res.name, res.domain)
       const said = { created: `${full} is up`, renamed: `renamed: ${full} is up`, unchanged: `${full} is already up; nothing to do` }[res.outcome] ?? `${full} is up`
       process.stderr.write(paint(said, 'green', process.stderr) + '\n')
-      if (res.keyCreated) process.stderr.write(`created key ${paths.key}\n`)
+      keyCreated = res.keyCreated
     }
     const s = await d.node.status({})
+    // The daemon's own key, which is not this command's --key when auraed was already running.
+    if (keyCreated) process.stderr.write(`created key ${s.keyPath}\n`)
     if (s.state !== 'running') {
       throw new InvalidArgumentError('auraed runs, but this node has no name yet; run: aurae up NAME[@DOMAIN]')
     }
