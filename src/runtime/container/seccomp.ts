@@ -87,9 +87,14 @@ const BY_ARCH: Array<[string[], string[]]> = [
   [['riscv64'], ['riscv_flush_icache']]
 ]
 
-/** The filter's architectures: the native one and those its binaries may also run as. */
+/**
+ * The filter's architectures: the native one and those its binaries may also run as; a call made as
+ * any other is killed (SIGSYS). Unlike Docker's, x86-64's list leaves out the x32 ABI: kernels ship
+ * with it off (a call gets ENOSYS without the filter), and listing it more than doubles what runc
+ * compiles, about 10 ms on every container start here.
+ */
 const ARCHITECTURES: Record<string, string[]> = {
-  x64: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+  x64: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
   ia32: ['SCMP_ARCH_X86'],
   arm64: ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'],
   arm: ['SCMP_ARCH_ARM'],
