@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../../errors.ts'
 import type { Command, Context } from '../context.ts'
 import type { CommandSpec, Parsed } from '../args.ts'
 import { CliError, EXIT } from '../exit.ts'
-import { youngCollector } from '../../node/young-gc.ts'
+import { youngCollector } from '../../young-gc.ts'
 import { clean } from '../output.ts'
 import { DirectOutput } from '../direct-output.ts'
 

@@ -4,7 +4,7 @@ import { assertWorkloadName } from '../../names/parse.ts'
 import { readLog } from '../../runtime/cri-log.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
 import type { DaemonLog } from '../log.ts'
-import { youngCollector } from '../young-gc.ts'
+import { youngCollector } from '../../young-gc.ts'
 import { byName, type Handlers } from './serve.ts'
 
 /** Logs of workloads and of the daemon, streamed in bounded pieces whatever their size. */

@@ -2,7 +2,7 @@
 import { AttachedOutput } from '../../runtime/attach.ts'
 import { outputBuffer } from './run-response.ts'
 import { DirectAttacher, attachDirect } from './direct-attacher.ts'
-import { youngCollector } from '../young-gc.ts'
+import { youngCollector } from '../../young-gc.ts'
 import { StartError, type Supervisor } from '../../runtime/supervisor.ts'
 import type { WorkloadRecord } from '../../runtime/workload.ts'
 import { WorkloadServiceService, type WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'

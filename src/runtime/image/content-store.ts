@@ -5,6 +5,7 @@ import { createReadStream } from 'node:fs'
 import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FailedPreconditionError, InvalidArgumentError, noSpaceOn } from '../../errors.ts'
+import { youngCollector } from '../../young-gc.ts'
 import type { BlobCheck } from './diff-id.ts'
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/
@@ -63,6 +64,8 @@ export class ContentStore {
     const tmp = join(this.ingestDir, randomBytes(8).toString('hex'))
     const hash = createHash('sha256')
     const { onBytes, check } = opts
+    // The network's chunks die young; collected as they go, they never pile up into full collections.
+    const collect = youngCollector()
     let fh: FileHandle
     try {
       fh = await open(tmp, 'wx', 0o600)
@@ -83,6 +86,7 @@ export class ContentStore {
     try {
       try {
         for await (const chunk of source) {
+          collect(chunk.length)
           hash.update(chunk)
           written += chunk.length
           if (size >= 0 && written > size) throw new DigestMismatchError(`blob ${digest} is larger than its ${size} bytes`)

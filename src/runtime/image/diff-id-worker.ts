@@ -2,6 +2,7 @@
 // the tar, so the download's own thread only copies each chunk over.
 import { createHash } from 'node:crypto'
 import { parentPort } from 'node:worker_threads'
+import { youngCollector } from '../../young-gc.ts'
 import { decompressor, type Compression } from './layer-format.ts'
 
 export type ToWorker =
@@ -29,7 +30,11 @@ port.on('message', (m: ToWorker) => {
     if (unzip === undefined) throw new Error(`nothing to decompress in a ${m.compression} layer`)
     const hash = createHash('sha256')
     // Hashed once zlib has the next chunk in hand, so inflating and hashing overlap.
-    unzip.on('data', (chunk: Buffer) => queueMicrotask(() => hash.update(chunk)))
+    const collect = youngCollector()
+    unzip.on('data', (chunk: Buffer) => queueMicrotask(() => {
+      hash.update(chunk)
+      collect(chunk.length)
+    }))
     unzip.on('error', err => {
       checks.delete(m.id)
       post({ id: m.id, error: err.message })
