@@ -104,10 +104,15 @@ export function execLimitError (argv: string[], env: Record<string, string>, sta
   return `the command cannot be run: its ${argv.length} arguments and environment take ${formatBytes(bytes)}; the kernel takes at most ${formatBytes(room)} (a quarter of the stack limit)`
 }
 
-/** The soft stack limit monitors inherit from this process, which sets what execve takes. */
+let stackLimit: number | undefined
+
+/** The soft stack limit monitors inherit from this process (through the launcher, which took it at its
+ * start), which sets what execve takes. Read once: it is the same for every launch. */
 function stackSoftLimit (): number {
+  if (stackLimit !== undefined) return stackLimit
   const m = /^Max stack size\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))
-  return m === null || m[1] === 'unlimited' ? Infinity : Number(m[1])
+  stackLimit = m === null || m[1] === 'unlimited' ? Infinity : Number(m[1])
+  return stackLimit
 }
 
 function killGroup (pid: number): void {

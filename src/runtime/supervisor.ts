@@ -1,8 +1,8 @@
 // The one supervisor: starts workloads under a monitor, learns their exits, restarts, stops and re-adopts them.
-import { EventEmitter, once } from 'node:events'
-import { mkdirSync, readFileSync, readdirSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs'
+import { EventEmitter } from 'node:events'
+import { mkdirSync, readFileSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs'
 import { join } from 'node:path'
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, messageOf, noSpaceOn } from '../errors.ts'
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '../errors.ts'
 import type { Table } from '../store/store.ts'
 import { AttachPoints, type Attacher } from './attach.ts'
 import type { Cgroups } from './cgroups.ts'
@@ -39,8 +39,6 @@ const SWEEP_MS = 2_000
 /** 5 × 20 MiB keeps the whole output of a million-line workload (about 48 MB of records). */
 export const LOG_MAX_BYTES = 20 * 1024 * 1024
 export const LOG_FILES = 5
-/** Room reserved for a run's exit file, so that its monitor can record the exit on a full disk. */
-const EXIT_FILE_RESERVE = 4096
 
 export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [WorkloadRecord] }> {
   private readonly records = new Map<string, WorkloadRecord>()
@@ -189,10 +187,26 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   async waitExit (name: string, signal?: AbortSignal): Promise<WorkloadRecord> {
     const rec = this.get(name)
     if (rec.state === 'exited') return rec
-    for (;;) {
-      const [ended] = await once(this, 'exit', { signal })
-      if (ended.spec.name === name && ended.state === 'exited') return ended
-    }
+    // One listener for the whole wait: exits that come in one tick (a batch of saves answered at once)
+    // must not slip past between one event and listening again.
+    return await new Promise<WorkloadRecord>((resolve, reject) => {
+      const onExit = (ended: WorkloadRecord): void => {
+        if (ended.spec.name !== name || ended.state !== 'exited') return
+        done()
+        resolve(ended)
+      }
+      const onAbort = (): void => {
+        done()
+        reject(signal?.reason ?? new Error('aborted'))
+      }
+      const done = (): void => {
+        this.off('exit', onExit)
+        signal?.removeEventListener('abort', onAbort)
+      }
+      if (signal?.aborted === true) return onAbort()
+      this.on('exit', onExit)
+      signal?.addEventListener('abort', onAbort)
+    })
   }
 
   /** SIGTERM to the workload, SIGKILL to its whole cell after the timeout; resolves once it has exited. */
@@ -271,8 +285,9 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       await this.finish(rec, { exitCode: 125, signal: null, error: messageOf(err) })
       return
     }
+    // The monitor reserves the exit file's room itself, and says when the disk has none.
     const exitFile = this.exitFile(name, rec.run)
-    const refusal = execLimitError(plan.argv, plan.env) ?? this.reserveExitFile(exitFile)
+    const refusal = execLimitError(plan.argv, plan.env)
     if (refusal !== undefined) {
       await this.finish(rec, { exitCode: 125, signal: null, error: refusal })
       return
@@ -321,20 +336,6 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       throw err
     }
     this.emit('change', rec)
-  }
-
-  /** Takes the room the monitor needs to write the exit file; the reason when the disk has none. */
-  private reserveExitFile (exitFile: string): string | undefined {
-    rmSync(exitFile, { force: true })
-    try {
-      writeFileSync(`${exitFile}.tmp`, Buffer.alloc(EXIT_FILE_RESERVE, ' '), { mode: 0o600 })
-      return undefined
-    } catch (err) {
-      rmSync(`${exitFile}.tmp`, { force: true })
-      const said = noSpaceOn(err, this.runDir)
-      if (said instanceof ResourceExhaustedError) return said.message
-      throw err
-    }
   }
 
   /** For a start that failed inside the monitor: wait (lock held) until its exit file is written and read it. */

@@ -39,19 +39,21 @@ export interface TokenRecord {
 }
 
 /** A typed view of one sub-level, keyed by name. */
+type Sublevel = ReturnType<Db['sublevel']>
+
 export class Table<T> {
-  constructor (readonly db: ReturnType<Db['sublevel']>, private readonly guard: WriteGuard) {}
+  constructor (readonly db: Sublevel, private readonly guard: WriteGuard<Sublevel>) {}
 
   async get (key: string): Promise<T | undefined> {
     return await this.guard.read(async () => await this.db.get(key) as T | undefined)
   }
 
   async put (key: string, value: T): Promise<void> {
-    await this.guard.write(async () => await this.db.put(key, value))
+    await this.guard.write({ type: 'put', sublevel: this.db, key, value })
   }
 
   async del (key: string): Promise<void> {
-    await this.guard.write(async () => await this.db.del(key))
+    await this.guard.write({ type: 'del', sublevel: this.db, key })
   }
 
   async values (): Promise<T[]> {
@@ -68,7 +70,7 @@ export class Store {
   private readonly meta: Table<unknown>
 
   private constructor (private readonly db: Db, path: string) {
-    const guard = new WriteGuard(db, () => [this.meta, this.workloads, this.cells, this.peers, this.tokens, this.images].map(t => t.db), path)
+    const guard = new WriteGuard<Sublevel>(db, () => [this.meta, this.workloads, this.cells, this.peers, this.tokens, this.images].map(t => t.db), path)
     this.meta = new Table(db.sublevel('meta', { valueEncoding: 'json' }), guard)
     this.workloads = new Table(db.sublevel('workloads', { valueEncoding: 'json' }), guard)
     this.cells = new Table(db.sublevel('cells', { valueEncoding: 'json' }), guard)

@@ -110,6 +110,17 @@ describe('exec runs executables attached and detached', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
+  it('learns of every exit when many workloads stop in the same instant', async () => {
+    // Their ends are recorded together: a waiter that missed one would hold stop for its whole
+    // timeout (here far past the test's own).
+    const names = Array.from({ length: 30 }, (_, i) => `many-${i}`)
+    await Promise.all(names.map(async n => await node.cli(['exec', n, '-d', '--', 'sleep', '300'])))
+    const res = await node.cli(['stop', ...names, '--timeout', '600'])
+    expect(res).toEqual({ code: 0, stdout: names.map(n => `${n}\n`).join(''), stderr: '' })
+    for (const n of names) expect(await workload(node, n)).toMatchObject({ state: 'exited', signal: 'SIGTERM' })
+    expect((await node.cli(['rm', ...names])).code).toBe(0)
+  })
+
   it('refuses to remove a running workload without --force, and removes it with', async () => {
     await node.cli(['exec', 'busy', '-d', '--', 'sleep', '300'])
     const rm = await node.cli(['rm', 'busy'])
