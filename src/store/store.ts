@@ -38,9 +38,9 @@ export interface TokenRecord {
   expiresAt: number
 }
 
-/** A typed view of one sub-level, keyed by name. */
 type Sublevel = ReturnType<Db['sublevel']>
 
+/** A typed view of one sub-level, keyed by name. */
 export class Table<T> {
   constructor (readonly db: Sublevel, private readonly guard: WriteGuard<Sublevel>) {}
 

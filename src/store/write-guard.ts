@@ -45,6 +45,8 @@ export class WriteGuard<S> {
 
   /** Writes what is pending, batch after batch, until nothing is. */
   private async flush (): Promise<void> {
+    // Not before the caller has noted this flush, and has let the writes of the same tick join it.
+    await Promise.resolve()
     try {
       do {
         const batch = this.pending

@@ -1,16 +1,19 @@
 import { describe, expect, it } from 'vitest'
 import { WriteGuard, type WriteOp } from '../../src/store/write-guard.ts'
 
-/** A database that records each batch it is given and fails the ones it is told to. */
+/** A database that records each batch it is given (each takes a turn of the event loop) and fails the ones it is told to. */
 function fakeDb () {
   const log: string[] = []
   const db = {
     failNext: 0,
     batches: [] as string[][],
+    inFlight: false,
     open: async () => { log.push('open') },
     close: async () => { log.push('close') },
     batch: async (ops: Array<WriteOp<string>>) => {
+      db.inFlight = true
       await new Promise(resolve => setImmediate(resolve))
+      db.inFlight = false
       if (db.failNext > 0) {
         db.failNext--
         throw Object.assign(new Error('IO error: No space left on device'), { code: 'ENOSPC' })
@@ -23,11 +26,15 @@ function fakeDb () {
 }
 
 describe('the store\'s write guard', () => {
-  it('has one batch in flight at a time, and writes that come meanwhile go together in the next', async () => {
+  it('has one batch in flight at a time: writes of one tick go together, and those that come meanwhile in the next', async () => {
     const { db } = fakeDb()
     const guard = new WriteGuard<string>(db, () => [], '/data/store')
-    await Promise.all(Array.from({ length: 100 }, async (_, i) => await guard.write({ type: 'put', sublevel: 'w', key: `k${i}`, value: i })))
-    expect(db.batches.map(b => b.length)).toEqual([1, 99])
+    const put = async (i: number): Promise<void> => await guard.write({ type: 'put', sublevel: 'w', key: `k${i}`, value: i })
+    const first = Array.from({ length: 40 }, async (_, i) => await put(i))
+    while (!db.inFlight) await new Promise(resolve => setImmediate(resolve))
+    const second = Array.from({ length: 60 }, async (_, i) => await put(40 + i))
+    await Promise.all([...first, ...second])
+    expect(db.batches.map(b => b.length)).toEqual([40, 60])
     expect(db.batches.flat()).toEqual(Array.from({ length: 100 }, (_, i) => `put w/k${i}`))
   })
 
@@ -36,7 +43,9 @@ describe('the store\'s write guard', () => {
     const guard = new WriteGuard<string>(db, () => [{ open: async () => { log.push('open part') }, close: async () => {} }], '/data/store')
     await guard.write({ type: 'put', sublevel: 'w', key: 'first', value: 1 })
     db.failNext = 1
-    const failed = await Promise.allSettled([1, 2, 3].map(async i => await guard.write({ type: 'del', sublevel: 'w', key: `k${i}` })))
+    const one = guard.write({ type: 'del', sublevel: 'w', key: 'k1' })
+    while (!db.inFlight) await new Promise(resolve => setImmediate(resolve))
+    const failed = await Promise.allSettled([one, ...[2, 3].map(async i => await guard.write({ type: 'del', sublevel: 'w', key: `k${i}` }))])
     // The first went alone and failed; the two that came meanwhile waited, and went after a reopen.
     expect(failed.map(r => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled'])
     expect((failed[0] as PromiseRejectedResult).reason.message).toBe('no space left on /data/store')
