@@ -37,12 +37,19 @@ export function recordHeader (buf: Buffer, start: number, end: number): RecordHe
 
 /** The end of the time field, when `buf[start, end)` goes on with ` stdout|stderr F|P[ content]`; else -1. */
 function timeEnd (buf: Buffer, start: number, end: number): number {
-  // The monitor's times are 30 characters: look there before searching.
-  let a = buf[start + TIME_LENGTH] === SP && start + TIME_LENGTH < end ? start + TIME_LENGTH : buf.indexOf(SP, start)
-  if (a < 0 || a + 9 > end) return -1
+  // The monitor's times are 30 characters: look there before searching (a shorter time's content may
+  // have a space there, so a miss searches from the start).
+  const fast = start + TIME_LENGTH
+  if (fast < end && buf[fast] === SP && tagged(buf, fast, end)) return fast
+  const a = buf.indexOf(SP, start)
+  return a >= 0 && a < end && tagged(buf, a, end) ? a : -1
+}
+
+/** True when ` stdout|stderr F|P` and then a space or the end follow the space at `a`. */
+function tagged (buf: Buffer, a: number, end: number): boolean {
+  if (a + 9 > end) return false
   const tag = buf[a + 8]
-  if (buf[a + 7] !== SP || (tag !== 0x46 && tag !== 0x50) || (a + 9 < end && buf[a + 9] !== SP)) a = -1
-  return a
+  return buf[a + 7] === SP && (tag === 0x46 || tag === 0x50) && (a + 9 === end || buf[a + 9] === SP) && streamAt(buf, a + 1) !== undefined
 }
 
 /** 'stdout' or 'stderr' when the six bytes at `at` say so. */
@@ -58,6 +65,16 @@ function newlineFrom (buf: Buffer, from: number): number {
   const stop = Math.min(buf.length, from + 96)
   for (let i = from; i < stop; i++) if (buf[i] === NL) return i
   return stop === buf.length ? -1 : buf.indexOf(NL, stop)
+}
+
+/** The end (the newline) of the record at `start`. The monitor's header (a 30-character time, the
+ * stream, the tag) holds no newline, so where it is found the search starts after it: most of a
+ * short record is its header. Only the time goes unchecked, and the monitor writes every one. */
+function recordEnd (buf: Buffer, start: number): number {
+  const a = start + TIME_LENGTH
+  const tag = buf[a + 8]
+  const headed = buf[a] === SP && buf[a + 7] === SP && (tag === 0x46 || tag === 0x50) && streamAt(buf, a + 1) !== undefined
+  return newlineFrom(buf, headed ? a + 9 : start)
 }
 
 /** Turns chunks of a log into entries, one per record (sharing the chunk's memory), or (with `join`)
@@ -92,7 +109,7 @@ export class CriParser {
       this.skipping = false
       pos = nl + 1
     }
-    for (let nl = newlineFrom(chunk, pos); nl >= 0; nl = newlineFrom(chunk, pos)) {
+    for (let nl = recordEnd(chunk, pos); nl >= 0; nl = recordEnd(chunk, pos)) {
       out.record(chunk, pos, nl)
       pos = nl + 1
     }

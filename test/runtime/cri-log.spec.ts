@@ -28,6 +28,17 @@ describe('CRI log records', () => {
     expect(out.map(e => e.data)).toEqual([Buffer.from('\n'), Buffer.from([0x80, 0xff, 0x20, 0x41, 0x0a]), Buffer.from('Password: ')])
   })
 
+  it('reads records whose time is not the monitor\'s 30 characters, and ones with no content at all', () => {
+    // Content where a 30-character time's header would be: a stream name, and the newline where its tag would be.
+    const log = '2026-11-24T14:00:00Z stdout F  stdout \n' + '2026-11-24T14:00:00Z stdout F  mmmmmm F x\n' + `${T} stdout F\n` +
+      '2026-11-24T14:00:00.5Z stderr F z\n'
+    for (const join of [false, true]) {
+      expect(text(new CriParser(join).push(Buffer.from(log)))).toEqual(join
+        ? ['stdout: stdout \n mmmmmm F x\n\n', 'stderr:z\n']
+        : ['stdout: stdout \n', 'stdout: mmmmmm F x\n', 'stdout:\n', 'stderr:z\n'])
+    }
+  })
+
   it('skips lines that are not CRI records', () => {
     expect(new CriParser().push(Buffer.from('garbage\n' + `${T} bogus F x\n` + `${T} stdout X x\n`))).toEqual([])
   })
