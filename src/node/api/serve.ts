@@ -138,7 +138,17 @@ export class Api {
       call.on('close', () => ac.abort())
       const send = async (res: unknown): Promise<void> => {
         if (ac.signal.aborted) throw Object.assign(new Error('the client went away'), { name: 'AbortError' })
-        if (!call.write(res)) await new Promise<void>(resolve => { call.once('drain', resolve); ac.signal.addEventListener('abort', () => resolve()) })
+        if (call.write(res)) return
+        // Each wait takes its listeners back: a follow that runs for days waits millions of times.
+        await new Promise<void>(resolve => {
+          const done = (): void => {
+            call.off('drain', done)
+            ac.signal.removeEventListener('abort', done)
+            resolve()
+          }
+          call.once('drain', done)
+          ac.signal.addEventListener('abort', done)
+        })
       }
       invoke(call.request, caller, send, ac.signal)
         .then(() => { if (!ac.signal.aborted) call.end() }, err => { if (!ac.signal.aborted) call.emit('error', this.report(method, err)) })
