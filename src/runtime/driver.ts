@@ -27,7 +27,8 @@ export interface RunEnd {
 /** One kind of workload: makes what a start needs and frees it after the exit. */
 export interface WorkloadDriver {
   readonly kind: WorkloadKind
-  prepare: (rec: WorkloadRecord) => Promise<LaunchPlan>
+  /** `signal` ends what the start waits on (a pull) once the client that asked for it has gone; restarts have none. */
+  prepare: (rec: WorkloadRecord, signal?: AbortSignal) => Promise<LaunchPlan>
   release: (rec: WorkloadRecord) => Promise<void>
   /** The cgroup the workload runs in, for OOM accounting; empty for none. */
   cgroupOf: (rec: WorkloadRecord) => string

@@ -133,8 +133,9 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   }
 
   /** Creates and starts a workload; throws StartError (with the record kept) when its process cannot start.
-   * With an attacher, each run's output also goes to it until detach(). */
-  async run (spec: WorkloadSpec, attacher?: Attacher): Promise<WorkloadRecord> {
+   * With an attacher, each run's output also goes to it until detach(). `signal` is the caller's: once it
+   * has gone, a start still waiting (on a pull) gives up. */
+  async run (spec: WorkloadSpec, attacher?: Attacher, signal?: AbortSignal): Promise<WorkloadRecord> {
     if (this.stopping) throw new FailedPreconditionError('auraed is shutting down')
     if (!this.drivers.has(spec.kind)) throw new InvalidArgumentError(`unknown workload kind ${spec.kind}`)
     return await this.locked(spec.name, async () => {
@@ -172,7 +173,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       }
       if (attacher !== undefined) this.attachers.set(spec.name, attacher)
       else this.attachers.delete(spec.name)
-      await this.launch(rec)
+      await this.launch(rec, signal)
       if (rec.state === 'exited') throw new StartError(rec)
       return rec
     })
@@ -271,7 +272,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   }
 
   /** Starts one run of the workload under a fresh monitor. Called with the workload's lock held. */
-  private async launch (rec: WorkloadRecord): Promise<void> {
+  private async launch (rec: WorkloadRecord, signal?: AbortSignal): Promise<void> {
     const name = rec.spec.name
     rec.run++
     rec.exitCode = null
@@ -280,7 +281,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     rec.error = ''
     let plan: LaunchPlan
     try {
-      plan = await this.driverOf(rec).prepare(rec)
+      plan = await this.driverOf(rec).prepare(rec, signal)
     } catch (err) {
       await this.finish(rec, { exitCode: 125, signal: null, error: messageOf(err) })
       return

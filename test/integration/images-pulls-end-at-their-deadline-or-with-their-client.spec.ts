@@ -69,4 +69,22 @@ describe('a registry that drips its bytes', () => {
       if (pull.pid !== undefined && isAlive(pull.pid)) pull.kill('SIGKILL')
     }
   })
+
+  it('cannot keep a pull going that a run started once the run\'s client has gone', async () => {
+    writeFileSync(join(node.data, 'registries.json'), '{}')
+    const { sent, closed } = await dripping('abandoned-run')
+    // Off a terminal the CLI asks for the run at once, and the daemon pulls what the run needs.
+    const run = node.spawnCli(['run', '--name', 'never', `${registry.host}/abandoned-run`, '--', 'true'], { stdio: 'ignore' })
+    try {
+      await until('the layer to be under way', () => sent() > 0 && ingest().length > 0)
+      run.kill('SIGKILL')
+      await until('the registry to see its connection closed', closed)
+      await until('the half-written blob to be gone', () => ingest().length === 0)
+      expect(await images()).toEqual([])
+      const never = JSON.parse((await node.cli(['ps', '--all', '--json'])).stdout).find((w: any) => w.name === 'never')
+      expect(never).toMatchObject({ state: 'exited', exitCode: 125, error: expect.stringMatching(/the client went away$/) })
+    } finally {
+      if (run.pid !== undefined && isAlive(run.pid)) run.kill('SIGKILL')
+    }
+  })
 })

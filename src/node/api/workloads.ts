@@ -56,7 +56,7 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
         }
         let rec: WorkloadRecord
         try {
-          rec = await runtime().run(spec, output)
+          rec = await runtime().run(spec, output, signal)
         } catch (err) {
           detach()
           if (!(err instanceof StartError) || output === undefined) throw err

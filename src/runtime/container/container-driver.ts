@@ -80,13 +80,13 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver {
   return {
     kind: 'container',
     cgroupOf,
-    async prepare (rec): Promise<LaunchPlan> {
+    async prepare (rec, signal): Promise<LaunchPlan> {
       if (runtime === '') throw new FailedPreconditionError('no OCI runtime: install crun or runc')
       const spec = rec.spec
       const c = spec.container
       if (c === undefined) throw new InvalidArgumentError('a container needs an image')
       let image = (await init.images.list()).find(i => i.name === c.image)
-      image ??= await init.images.pull(c.image)
+      image ??= await init.images.pull(c.image, undefined, signal)
       const lower = await imageRoot(image, init.content, join(init.dataDir, 'rootfs'))
       const bundle = bundleOf(rec)
       await deleteState(rec)
