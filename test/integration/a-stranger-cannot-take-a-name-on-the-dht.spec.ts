@@ -1,8 +1,11 @@
+import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from 'libp2p'
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NameRecord, SignedNameRecord } from '../../src/gen/aurae/mesh/v0/mesh.ts'
 import { nameKey, signNameRecord } from '../../src/mesh/names.ts'
@@ -117,6 +120,28 @@ describe('a stranger cannot take a name on the DHT', () => {
     const r = await resolve(emily)
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout).peerId).toBe(aliceId)
+  })
+
+  it('keeps nothing but name records: a stranger\'s public-key and provider records are refused', async () => {
+    // As many as a stranger likes of each would otherwise stay in the daemons' memory.
+    const key = (await generateKeyPair('Ed25519')).publicKey
+    const stored: string[] = []
+    for await (const e of mallory.services.dht.put(new Uint8Array([...new TextEncoder().encode('/pk/'), ...key.toMultihash().bytes]), publicKeyToProtobuf(key), { signal: AbortSignal.timeout(20_000) })) {
+      if (e.name === 'PEER_RESPONSE' && e.messageName === 'PUT_VALUE' && ids.has(e.from.toString())) stored.push(e.from.toString())
+    }
+    expect(stored).toEqual([])
+    const cid = CID.createV1(0x55, await sha256.digest(new TextEncoder().encode(`mallory's ${Date.now()}`)))
+    const offered: string[] = []
+    for await (const e of mallory.services.dht.provide(cid, { signal: AbortSignal.timeout(20_000) })) {
+      if (e.name === 'PEER_RESPONSE' && ids.has(e.from.toString())) offered.push(e.from.toString())
+    }
+    // Mallory did offer it to the nodes (ADD_PROVIDER has no answer; asking is how it finds them).
+    expect(offered.length).toBeGreaterThan(0)
+    const told: string[] = []
+    for await (const e of mallory.services.dht.findProviders(cid, { signal: AbortSignal.timeout(20_000) })) {
+      if (e.name === 'PEER_RESPONSE' && e.messageName === 'GET_PROVIDERS' && ids.has(e.from.toString()) && e.providers.length > 0) told.push(e.from.toString())
+    }
+    expect(told).toEqual([])
   })
 
   it('refuses a record whose addresses carry control characters', async () => {
