@@ -54,37 +54,31 @@ describe('a registry that drips its bytes', () => {
     expect(res.stderr.trim()).toBe(`aurae: ${join(node.data, 'registries.json')}: pull.baseSeconds must be a positive number`)
   })
 
-  it('cannot keep a pull going once its client has gone: the connection closes and nothing half-written stays', async () => {
+  /** Starts `args` (which pull `repo`), kills the CLI once the layer is under way, and checks the pull ended with it. */
+  const abandon = async (repo: string, args: string[]): Promise<void> => {
     writeFileSync(join(node.data, 'registries.json'), '{}')
-    const { sent, closed } = await dripping('abandoned')
-    const pull = node.spawnCli(['pull', `${registry.host}/abandoned`], { stdio: 'ignore' })
+    const { sent, closed } = await dripping(repo)
+    const cli = node.spawnCli(args, { stdio: 'ignore' })
     try {
       await until('the layer to be under way', () => sent() > 0 && ingest().length > 0)
-      pull.kill('SIGKILL')
+      cli.kill('SIGKILL')
       await until('the registry to see its connection closed', closed)
       await until('the half-written blob to be gone', () => ingest().length === 0)
       expect(await images()).toEqual([])
-      expect((await node.cli(['status'])).code).toBe(0)
     } finally {
-      if (pull.pid !== undefined && isAlive(pull.pid)) pull.kill('SIGKILL')
+      if (cli.pid !== undefined && isAlive(cli.pid)) cli.kill('SIGKILL')
     }
+  }
+
+  it('cannot keep a pull going once its client has gone: the connection closes and nothing half-written stays', async () => {
+    await abandon('abandoned', ['pull', `${registry.host}/abandoned`])
+    expect((await node.cli(['status'])).code).toBe(0)
   })
 
   it('cannot keep a pull going that a run started once the run\'s client has gone', async () => {
-    writeFileSync(join(node.data, 'registries.json'), '{}')
-    const { sent, closed } = await dripping('abandoned-run')
     // Off a terminal the CLI asks for the run at once, and the daemon pulls what the run needs.
-    const run = node.spawnCli(['run', '--name', 'never', `${registry.host}/abandoned-run`, '--', 'true'], { stdio: 'ignore' })
-    try {
-      await until('the layer to be under way', () => sent() > 0 && ingest().length > 0)
-      run.kill('SIGKILL')
-      await until('the registry to see its connection closed', closed)
-      await until('the half-written blob to be gone', () => ingest().length === 0)
-      expect(await images()).toEqual([])
-      const never = JSON.parse((await node.cli(['ps', '--all', '--json'])).stdout).find((w: any) => w.name === 'never')
-      expect(never).toMatchObject({ state: 'exited', exitCode: 125, error: expect.stringMatching(/the client went away$/) })
-    } finally {
-      if (run.pid !== undefined && isAlive(run.pid)) run.kill('SIGKILL')
-    }
+    await abandon('abandoned-run', ['run', '--name', 'never', `${registry.host}/abandoned-run`, '--', 'true'])
+    const never = JSON.parse((await node.cli(['ps', '--all', '--json'])).stdout).find((w: any) => w.name === 'never')
+    expect(never).toMatchObject({ state: 'exited', exitCode: 125, error: expect.stringMatching(/the client went away$/) })
   })
 })
