@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import { closeSync, openSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { FrameSplitter, RunSocket, type OutputStream } from './attach-frames.ts'
+import { RunSocket, type OutputStream } from './attach-frames.ts'
 
 /** A piece of output, as the caller gets it. */
 export interface OutputChunk {
@@ -215,19 +215,11 @@ class RunReader {
   }
 }
 
-/** Frames in, output out: a stream's bytes are gathered into messages of up to MESSAGE_MAX, one per read at least. */
+/** Frames' pieces in, output out: a stream's bytes are gathered into messages of up to MESSAGE_MAX, one per read at least. */
 export class FrameParser {
-  private readonly frames = new FrameSplitter()
   private message?: { buf: MessageBuffer, stream: OutputStream, size: number }
 
   constructor (private readonly allocate: Allocate) {}
-
-  /** Copies what `bytes` carries into messages and emits them; false for a frame no monitor sends. */
-  push (bytes: Buffer, emit: (chunk: OutputChunk) => void): boolean {
-    const ok = this.frames.push(bytes, (stream, data) => this.piece(stream, data, emit))
-    this.flush(emit)
-    return ok
-  }
 
   /** Copies a piece of a frame into the message being gathered, emitting the one before when it is full or of the other stream. */
   piece (stream: OutputStream, data: Buffer, emit: (chunk: OutputChunk) => void): void {

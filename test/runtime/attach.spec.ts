@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { FrameSplitter } from '../../src/runtime/attach-frames.ts'
 import { FrameParser, MESSAGE_MAX, plainBuffer, type OutputChunk } from '../../src/runtime/attach.ts'
 
 const frame = (stream: number, data: Buffer): Buffer => {
@@ -10,13 +11,17 @@ const frame = (stream: number, data: Buffer): Buffer => {
 
 /** Feeds `bytes` in pieces of `cut`, reusing one buffer for every piece as the daemon's reads do. */
 const parse = (bytes: Buffer, cut: number): { ok: boolean, out: OutputChunk[] } => {
+  // As a run's socket reads: frames cut out of each read, their pieces gathered, then flushed.
+  const frames = new FrameSplitter()
   const p = new FrameParser(plainBuffer)
   const out: OutputChunk[] = []
+  const emit = (c: OutputChunk): void => { out.push(c) }
   const shared = Buffer.alloc(cut)
   let ok = true
   for (let at = 0; at < bytes.length && ok; at += cut) {
     const n = bytes.copy(shared, 0, at, at + cut)
-    ok = p.push(shared.subarray(0, n), c => out.push(c))
+    ok = frames.push(shared.subarray(0, n), (stream, data) => p.piece(stream, data, emit))
+    p.flush(emit)
     shared.fill(0xee)
   }
   return { ok, out }
