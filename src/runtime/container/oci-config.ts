@@ -120,7 +120,6 @@ export function ociConfig (image: ImageConfig, opts: ContainerOptions, ids: { ui
   if (opts.limits.cpus > 0) resources.cpu = { quota: Math.round(opts.limits.cpus * 100_000), period: 100_000 }
   if (opts.limits.memoryBytes > 0) resources.memory = { limit: opts.limits.memoryBytes, swap: opts.limits.memoryBytes }
   if (opts.limits.pids > 0) resources.pids = { limit: opts.limits.pids }
-  const caps = DEFAULT_CAPABILITIES
   return {
     ociVersion: '1.0.2',
     process: {
@@ -129,7 +128,7 @@ export function ociConfig (image: ImageConfig, opts: ContainerOptions, ids: { ui
       args: processArgs(image, opts),
       env: [...env].map(([k, v]) => `${k}=${v}`),
       cwd: opts.workdir !== '' ? opts.workdir : (image.WorkingDir !== undefined && image.WorkingDir !== '' ? image.WorkingDir : '/'),
-      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      capabilities: { bounding: DEFAULT_CAPABILITIES, effective: DEFAULT_CAPABILITIES, permitted: DEFAULT_CAPABILITIES },
       noNewPrivileges: true
     },
     root: { path: 'rootfs', readonly: false },
@@ -157,7 +156,7 @@ export function ociConfig (image: ImageConfig, opts: ContainerOptions, ids: { ui
       // plus that tmpfs keeps everything under /sys read-only.
       readonlyPaths: [...READONLY, '/sys/fs/cgroup'],
       // The filter's capability rules follow the bounding set: what the container could ever hold.
-      ...(opts.seccomp ? { seccomp: defaultSeccomp(caps) } : {})
+      ...(opts.seccomp ? { seccomp: defaultSeccomp(DEFAULT_CAPABILITIES) } : {})
     }
   }
 }

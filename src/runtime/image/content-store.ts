@@ -10,10 +10,8 @@ import type { BlobCheck } from './diff-id.ts'
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/
 
-/** A blob whose bytes do not hash to the digest it was fetched under. */
-export class DigestMismatchError extends FailedPreconditionError {
-  override name = 'FailedPreconditionError'
-}
+/** A blob whose bytes do not hash to the digest it was fetched under (mapped as a failed precondition). */
+export class DigestMismatchError extends FailedPreconditionError {}
 
 export interface IngestOptions {
   onBytes?: (n: number) => void
