@@ -5,6 +5,7 @@ import { DEFAULT_LISTEN, resolvePaths, VERSION } from './config.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Daemon } from './daemon.ts'
 import { DaemonLog } from './log.ts'
+import { LOG_FILES, LOG_MAX_BYTES } from '../runtime/log-files.ts'
 
 const USAGE = `usage: auraed [--sock PATH] [--key PATH] [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--log-max-bytes N] [--log-files N]
 
@@ -14,8 +15,8 @@ Runs the Aurae node daemon. Without key material it serves only status until "au
   --data DIR          state, logs and the store (default /var/lib/aurae; ~/.local/share/aurae if not root)
   --listen MULTIADDR  where the mesh listens (repeatable; default ${DEFAULT_LISTEN})
   --bootstrap MULTIADDR  a node to join the mesh through (repeatable)
-  --log-max-bytes N   rotate a workload's log file at this size (default 20971520)
-  --log-files N       keep this many files of a workload's log, the live one included (default 5)`
+  --log-max-bytes N   rotate a workload's log file at this size (default ${LOG_MAX_BYTES})
+  --log-files N       keep this many files of a workload's log, the live one included (default ${LOG_FILES})`
 
 export async function main (argv: string[]): Promise<void> {
   let values

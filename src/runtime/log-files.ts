@@ -3,6 +3,11 @@
 import { readdirSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 
+/** Defaults: a log file rotates at this size, and this many files are kept, the live one included.
+ * 5 × 20 MiB keeps the whole output of a million-line workload (about 48 MB of records). */
+export const LOG_MAX_BYTES = 20 * 1024 * 1024
+export const LOG_FILES = 5
+
 /** N when `file` is `<base>.<N>` (digits only), else undefined: `x.log.log` is not a rotation of `x.log`. */
 export function rotatedNumber (file: string, base: string): number | undefined {
   if (file.length <= base.length + 1 || !file.startsWith(base) || file[base.length] !== '.') return undefined

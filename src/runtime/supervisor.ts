@@ -8,7 +8,7 @@ import { AttachPoints, type Attacher } from './attach.ts'
 import type { Cgroups } from './cgroups.ts'
 import type { LaunchPlan, RunEnd, WorkloadDriver } from './driver.ts'
 import { Launcher, execLimitError } from './launcher.ts'
-import { isLogFileOf } from './log-files.ts'
+import { LOG_FILES, LOG_MAX_BYTES, isLogFileOf } from './log-files.ts'
 import { isSameProcess, signalNumber, startTimeOf } from './proc.ts'
 import type { WorkloadRecord, WorkloadSpec } from './workload.ts'
 
@@ -36,9 +36,6 @@ const BACKOFF_BASE_MS = 100
 const BACKOFF_MAX_MS = 10_000
 const STABLE_RUN_MS = 10_000
 const SWEEP_MS = 2_000
-/** 5 × 20 MiB keeps the whole output of a million-line workload (about 48 MB of records). */
-export const LOG_MAX_BYTES = 20 * 1024 * 1024
-export const LOG_FILES = 5
 
 export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [WorkloadRecord] }> {
   private readonly records = new Map<string, WorkloadRecord>()

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidArgumentError } from '../../errors.ts'
 import { formatNodeName, parseNodeName } from '../../names/parse.ts'
 import { AURAED_NODE_FLAGS, resolvePaths } from '../../node/config.ts'
+import { LOG_FILES, LOG_MAX_BYTES } from '../../runtime/log-files.ts'
 import { connect } from '../client.ts'
 import type { Command } from '../context.ts'
 import { CliError, EXIT } from '../exit.ts'
@@ -44,8 +45,8 @@ export const up: Command = {
     flags: {
       key: { type: 'string', help: 'the node\'s private key (default ~/.ssh/id_aura)', value: 'PATH' },
       data: { type: 'string', help: 'state directory (default /var/lib/aurae, or ~/.local/share/aurae)', value: 'DIR' },
-      'log-max-bytes': { type: 'string', help: 'rotate workload logs at this size (default 20971520)', value: 'N' },
-      'log-files': { type: 'string', help: 'files kept of each workload\'s log, the live one included (default 5)', value: 'N' },
+      'log-max-bytes': { type: 'string', help: `rotate workload logs at this size (default ${LOG_MAX_BYTES})`, value: 'N' },
+      'log-files': { type: 'string', help: `files kept of each workload's log, the live one included (default ${LOG_FILES})`, value: 'N' },
       listen: { type: 'list', help: 'where the mesh listens (repeatable; default /ip4/0.0.0.0/tcp/4710)', value: 'MULTIADDR' },
       bootstrap: { type: 'list', help: 'a node to join the mesh through (repeatable)', value: 'MULTIADDR' },
       rename: { type: 'boolean', help: 'allow changing the name of a node that is already up' },
