@@ -3,19 +3,12 @@
 // granting the sender window and a slow reader slows the sender, instead of this side buffering
 // what the sender keeps sending (lpStream's reader takes everything that arrives).
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
+import { varintSize, writeVarint } from '../varint.ts'
 
 /** A frame as it goes on the wire. */
 export function frame (bytes: Uint8Array): Uint8Array {
-  const head: number[] = []
-  let n = bytes.byteLength
-  while (n >= 0x80) {
-    head.push((n & 0x7f) | 0x80)
-    n = Math.floor(n / 0x80)
-  }
-  head.push(n)
-  const out = new Uint8Array(head.length + bytes.byteLength)
-  out.set(head)
-  out.set(bytes, head.length)
+  const out = new Uint8Array(varintSize(bytes.byteLength) + bytes.byteLength)
+  out.set(bytes, writeVarint(out, 0, bytes.byteLength))
   return out
 }
 

@@ -4,6 +4,7 @@
 // whose large buffers are reused: every large buffer the daemon makes costs it garbage collection.
 import { WorkloadServiceRunResponse, WorkloadServiceService } from '../../gen/aurae/workloads/v0/workloads.ts'
 import { MESSAGE_MAX, type MessageBuffer } from '../../runtime/attach.ts'
+import { fieldSize, varintSize, writeVarint } from '../../varint.ts'
 
 const FIELD_OUTPUT = 0x12
 const FIELD_STREAM = 0x0a
@@ -84,39 +85,16 @@ export const WorkloadService = {
 
 /** The bytes of an output message before its data. */
 function headerSize (streamLength: number, dataLength: number): number {
-  const inner = field(streamLength) + field(dataLength)
+  const inner = fieldSize(streamLength) + fieldSize(dataLength)
   return 1 + varintSize(inner) + inner - dataLength
 }
 
 /** Writes the bytes before the data; returns where the data goes. */
 function writeHeader (buf: Buffer, stream: Buffer, dataLength: number): number {
-  let at = varint(buf, varint(buf, 0, FIELD_OUTPUT), field(stream.length) + field(dataLength))
+  let at = writeVarint(buf, writeVarint(buf, 0, FIELD_OUTPUT), fieldSize(stream.length) + fieldSize(dataLength))
   if (stream.length > 0) {
-    at = varint(buf, varint(buf, at, FIELD_STREAM), stream.length)
+    at = writeVarint(buf, writeVarint(buf, at, FIELD_STREAM), stream.length)
     at += stream.copy(buf, at)
   }
-  return dataLength > 0 ? varint(buf, varint(buf, at, FIELD_DATA), dataLength) : at
-}
-
-/** The size of a length-delimited field of `n` bytes; proto3 leaves an empty one out. */
-function field (n: number): number {
-  return n === 0 ? 0 : 1 + varintSize(n) + n
-}
-
-function varintSize (n: number): number {
-  let size = 1
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80)
-    size++
-  }
-  return size
-}
-
-function varint (buf: Buffer, at: number, n: number): number {
-  while (n >= 0x80) {
-    buf[at++] = (n & 0x7f) | 0x80
-    n = Math.floor(n / 0x80)
-  }
-  buf[at++] = n
-  return at
+  return dataLength > 0 ? writeVarint(buf, writeVarint(buf, at, FIELD_DATA), dataLength) : at
 }
