@@ -9,7 +9,7 @@ import { basename, dirname } from 'node:path'
 export type OutputStream = 'stdout' | 'stderr'
 
 /** A socket path longer than this is reached through its directory's descriptor (sun_path holds 108 bytes). */
-const ADDRESS_MAX = 100
+export const ADDRESS_MAX = 100
 
 /** Cuts frames out of reads, however the reads cut them; the bytes are handed on as views of the read. */
 export class FrameSplitter {

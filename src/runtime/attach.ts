@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import { closeSync, openSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { RunSocket, type OutputStream } from './attach-frames.ts'
+import { ADDRESS_MAX, RunSocket, type OutputStream } from './attach-frames.ts'
 
 /** A piece of output, as the caller gets it. */
 export interface OutputChunk {
@@ -47,6 +47,11 @@ const DIAL_AGAIN_MS = 5
 /** Every read of every connection lands here and is copied out at once. */
 const scratch = Buffer.allocUnsafe(READ_AHEAD)
 
+/** A fresh name for a monitor's socket; every one is as long. */
+function pointName (): string {
+  return `${randomBytes(8).toString('hex')}.attach`
+}
+
 /** The sockets monitors listen on for their readers: fresh names in the run directory. */
 export class AttachPoints {
   /** How many times something has appeared in the run directory. */
@@ -56,10 +61,10 @@ export class AttachPoints {
 
   constructor (readonly dir: string) {}
 
-  /** Clears what monitors of an earlier daemon left; a long directory is reached through a descriptor. */
+  /** Clears what monitors of an earlier daemon left; a directory whose sockets' paths are too long for an address is reached through a descriptor. */
   open (): void {
     for (const f of readdirSync(this.dir)) if (/\.attach(\.tmp)?$/.test(f)) rmSync(join(this.dir, f), { force: true })
-    if (Buffer.byteLength(this.dir) > 80) this.dirFd = openSync(this.dir, 'r')
+    if (Buffer.byteLength(join(this.dir, pointName())) > ADDRESS_MAX) this.dirFd = openSync(this.dir, 'r')
   }
 
   close (): void {
@@ -69,7 +74,7 @@ export class AttachPoints {
 
   /** A new place for a monitor to listen: the path it binds, and the address the daemon connects to. */
   next (): Omit<AttachPoint, 'run'> {
-    const file = `${randomBytes(8).toString('hex')}.attach`
+    const file = pointName()
     return { path: join(this.dir, file), address: this.dirFd === undefined ? join(this.dir, file) : `/proc/self/fd/${this.dirFd}/${file}` }
   }
 
