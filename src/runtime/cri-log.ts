@@ -6,7 +6,7 @@ import { CriParser, type LogEntry } from './cri-record.ts'
 import { LogCursor, READ_BYTES } from './log-cursor.ts'
 import { isLogFileOf } from './log-files.ts'
 
-export { CriParser, type LogEntry } from './cri-record.ts'
+export type { LogEntry } from './cri-record.ts'
 
 export interface FollowOptions {
   follow: boolean
