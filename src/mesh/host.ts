@@ -5,15 +5,16 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { autoNAT } from '@libp2p/autonat'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
-import { dcutr } from '@libp2p/dcutr'
 import { identify, identifyPush } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { webRTC } from '@libp2p/webrtc'
 import { createLibp2p } from 'libp2p'
 import type { NameBook } from './name-book.ts'
 import { DHT_PREFIX, NameStore } from './name-store.ts'
 import { nameSelectors, nameValidators } from './names.ts'
+import { NatTraversal, natTraversal } from './nat.ts'
 
 export const KAD_PROTOCOL = '/aurae/kad/1.0.0'
 
@@ -23,17 +24,22 @@ export interface HostInit {
   /** True when the peer has been trusted through a peering token. */
   trusts: (peerId: string) => boolean
   names: NameBook
+  log: (level: 'info' | 'warn', msg: string, fields?: object) => void
 }
 
 export type Host = Awaited<ReturnType<typeof createHost>>
 
 export async function createHost (init: HostInit) {
   const trusted = (peer: { toString: () => string }): boolean => init.trusts(peer.toString())
+  let nat: NatTraversal | undefined
   return await createLibp2p({
     privateKey: privateKeyFromProtobuf(readFileSync(init.keyPath)),
-    addresses: { listen: init.listen },
+    // WebRTC listens through relay slots: its address is a relayed one, over which ICE is negotiated.
+    addresses: { listen: [...init.listen, '/webrtc'] },
     datastore: new NameStore(init.names),
-    transports: [tcp(), circuitRelayTransport()],
+    // ICE learns this node's mapped addresses only from trusted peers' STUN servers (never a public default),
+    // and an empty list keeps it from asking anyone else.
+    transports: [tcp(), circuitRelayTransport(), webRTC({ rtcConfiguration: () => ({ iceServers: (nat?.stunServers() ?? []).map(urls => ({ urls })) }) })],
     connectionEncrypters: [noise()],
     // A paused stream (a slow reader) holds what the window let in: keep that under yamux's 4 MB read buffer.
     streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: 2 * 1024 * 1024 } })],
@@ -59,7 +65,10 @@ export async function createHost (init: HostInit) {
       }),
       // Slots go to trusted peers only, and what is relayed to them has no data or time cap.
       relay: circuitRelayServer({ reservations: { applyDefaultLimit: false } }),
-      dcutr: dcutr(),
+      nat: (components: Parameters<ReturnType<typeof natTraversal>>[0]) => {
+        nat = natTraversal({ trusts: init.trusts, log: init.log })(components)
+        return nat
+      },
       autonat: autoNAT()
     }
   })

@@ -68,7 +68,7 @@ export class Mesh {
     await this.trusted.load()
     let host: Host
     try {
-      host = await createHost({ keyPath: this.init.keyPath, listen: this.init.listen, trusts: peerId => this.trusted.has(peerId), names: this.names })
+      host = await createHost({ keyPath: this.init.keyPath, listen: this.init.listen, trusts: peerId => this.trusted.has(peerId), names: this.names, log: this.init.log })
     } catch (err) {
       throw new FailedPreconditionError(`cannot start the mesh on ${this.init.listen.join(', ')}: ${messageOf(err)}`)
     }
@@ -142,8 +142,9 @@ export class Mesh {
     return { record, others: found.others, pinned: found.pinned }
   }
 
+  /** Where others can reach this node. WebRTC addresses are left out: a peer reaches us through the relay first, and goes direct from there. */
   addrs (): string[] {
-    return this.host?.getMultiaddrs().map(a => a.toString()) ?? []
+    return this.host?.getMultiaddrs().map(a => a.toString()).filter(a => !a.includes('/webrtc')) ?? []
   }
 
   trusts (peerId: string): boolean {
@@ -320,6 +321,7 @@ export class Mesh {
   private async trust (record: PeerRecord): Promise<void> {
     await this.trusted.add(record)
     await this.remember(record)
+    this.host?.services.nat.check(peerIdFromString(record.peerId))
     this.init.log('info', 'peer trusted', { name: record.name, peerId: record.peerId })
   }
 

@@ -1,0 +1,224 @@
+// NAT traversal as a libp2p service: a STUN server on the mesh port, the STUN servers ICE may ask (trusted
+// peers only), and direct paths: a trusted peer reached only through a relay is upgraded to a direct
+// connection (TCP when one side is dialable, else WebRTC, whose ICE punches through both NATs), retried with
+// backoff and again whenever this node's addresses change.
+import type { Connection, PeerId, PeerStore, Startable } from '@libp2p/interface'
+import type { ConnectionManager, TransportManager } from '@libp2p/interface-internal'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { StunServer } from './stun.ts'
+
+/** Waits between attempts to go direct, then the last one over and over. */
+const BACKOFF_MS = [0, 2_000, 5_000, 15_000, 30_000, 60_000, 120_000]
+const DIAL_TIMEOUT_MS = 10_000
+/** How often a relayed connection that a direct one replaced is checked for calls still running on it. */
+const DRAIN_CHECK_MS = 2_000
+/** ICE asks at most this many STUN servers. */
+const MAX_STUN_SERVERS = 3
+/** Protocols whose streams are calls in flight: a relayed connection carrying one is not closed under it. */
+const CALL_PROTOCOLS = ['/aurae/rpc/', '/aurae/peer/']
+
+export interface NatTraversalInit {
+  /** True when the peer has been trusted through a peering token. */
+  trusts: (peerId: string) => boolean
+  log: (level: 'info' | 'warn', msg: string, fields?: object) => void
+}
+
+interface NatComponents {
+  peerId: PeerId
+  connectionManager: ConnectionManager
+  transportManager: TransportManager
+  peerStore: PeerStore
+  events: EventTarget
+}
+
+interface Attempt { tries: number, timer?: NodeJS.Timeout, running: boolean }
+
+export class NatTraversal implements Startable {
+  private readonly stun = new StunServer()
+  private readonly attempts = new Map<string, Attempt>()
+  private drain?: NodeJS.Timeout
+  private started = false
+  private stunStarting = false
+
+  constructor (private readonly components: NatComponents, private readonly init: NatTraversalInit) {}
+
+  async start (): Promise<void> {
+    this.started = true
+    // Transports listen while the services start; the STUN server follows the first TCP port once it is known.
+    this.components.events.addEventListener('transport:listening', this.onListening)
+  }
+
+  async afterStart (): Promise<void> {
+    this.components.events.addEventListener('connection:open', this.onOpen)
+    this.components.events.addEventListener('connection:close', this.onClose)
+    this.components.events.addEventListener('self:peer:update', this.onAddressChange)
+    this.drain = setInterval(() => this.closeReplacedRelays(), DRAIN_CHECK_MS).unref()
+  }
+
+  async stop (): Promise<void> {
+    this.started = false
+    this.components.events.removeEventListener('transport:listening', this.onListening)
+    this.components.events.removeEventListener('connection:open', this.onOpen)
+    this.components.events.removeEventListener('connection:close', this.onClose)
+    this.components.events.removeEventListener('self:peer:update', this.onAddressChange)
+    clearInterval(this.drain)
+    for (const a of this.attempts.values()) clearTimeout(a.timer)
+    this.attempts.clear()
+    this.stun.stop()
+  }
+
+  /** The STUN servers ICE asks for this node's mapped address: trusted peers it reached directly, on their mesh port. */
+  stunServers (): string[] {
+    const servers = new Set<string>()
+    for (const conn of this.components.connectionManager.getConnections()) {
+      if (!conn.direct || conn.direction !== 'outbound' || !this.init.trusts(conn.remotePeer.toString())) continue
+      const host = ipAndTcpPort(conn.remoteAddr)
+      if (host !== undefined) servers.add(host.ip.includes(':') ? `stun:[${host.ip}]:${host.port}` : `stun:${host.ip}:${host.port}`)
+    }
+    return [...servers].slice(0, MAX_STUN_SERVERS)
+  }
+
+  /** Whether the peer is reached over a direct connection now. */
+  isDirect (peer: PeerId): boolean {
+    return this.components.connectionManager.getConnections(peer).some(c => c.direct && c.status === 'open')
+  }
+
+  /** Looks for a direct path to a peer now, for one that has just been trusted over a relayed connection. */
+  check (peer: PeerId): void {
+    if (this.components.connectionManager.getConnections(peer).some(c => !c.direct)) this.schedule(peer, true)
+  }
+
+  private readonly onListening = (): void => {
+    if (this.stunStarting) return
+    const addresses = this.components.transportManager.getAddrs().flatMap(a => ipAndTcpPort(a) ?? [])
+    if (addresses.length === 0) return
+    this.stunStarting = true
+    this.stun.start(addresses).catch(err => this.init.log('warn', 'no STUN server on the mesh port', { addresses, err: String(err?.message ?? err) }))
+  }
+
+  private readonly onOpen = (evt: Event): void => {
+    const conn = (evt as CustomEvent<Connection>).detail
+    if (!conn.direct && this.init.trusts(conn.remotePeer.toString())) this.schedule(conn.remotePeer, true)
+  }
+
+  private readonly onClose = (evt: Event): void => {
+    const conn = (evt as CustomEvent<Connection>).detail
+    // A direct path that died: the relay carries the peer again (libp2p redials a kept-alive peer), and we try anew.
+    if (conn.direct && this.init.trusts(conn.remotePeer.toString())) this.schedule(conn.remotePeer, true)
+  }
+
+  private readonly onAddressChange = (): void => {
+    for (const conn of this.components.connectionManager.getConnections()) {
+      if (!conn.direct && this.init.trusts(conn.remotePeer.toString())) this.schedule(conn.remotePeer, true)
+    }
+  }
+
+  private schedule (peer: PeerId, fresh: boolean): void {
+    if (!this.started) return
+    const key = peer.toString()
+    let attempt = this.attempts.get(key)
+    if (attempt === undefined) {
+      attempt = { tries: 0, running: false }
+      this.attempts.set(key, attempt)
+    }
+    if (fresh) attempt.tries = 0
+    if (attempt.running) return
+    clearTimeout(attempt.timer)
+    const wait = BACKOFF_MS[Math.min(attempt.tries, BACKOFF_MS.length - 1)]
+    const a = attempt
+    a.timer = setTimeout(() => { void this.attempt(peer, a) }, wait).unref()
+  }
+
+  private async attempt (peer: PeerId, attempt: Attempt): Promise<void> {
+    const key = peer.toString()
+    if (!this.started || !this.init.trusts(key) || this.isDirect(peer)) {
+      this.attempts.delete(key)
+      return
+    }
+    const relayed = this.components.connectionManager.getConnections(peer).find(c => !c.direct && c.status === 'open')
+    // Not connected at all: libp2p redials a kept-alive peer, and the new connection brings us back here.
+    if (relayed === undefined) {
+      this.attempts.delete(key)
+      return
+    }
+    attempt.running = true
+    attempt.tries++
+    try {
+      const conn = await this.goDirect(peer, relayed)
+      if (conn !== undefined) {
+        this.init.log('info', 'direct connection to a peer', { peerId: key, addr: conn.remoteAddr.toString(), tries: attempt.tries })
+        this.attempts.delete(key)
+        return
+      }
+    } finally {
+      attempt.running = false
+    }
+    if (this.attempts.get(key) === attempt) this.schedule(peer, false)
+  }
+
+  /**
+   * One attempt, two ways at once: the peer's own direct addresses (it may be dialable, and we can always dial
+   * out), and WebRTC through the relay the two already share. Only the side with the smaller PeerId starts ICE,
+   * so the two do not race each other into two connections.
+   */
+  private async goDirect (peer: PeerId, relayed: Connection): Promise<Connection | undefined> {
+    const cm = this.components.connectionManager
+    const ways: Array<Promise<Connection>> = []
+    const direct = (await this.peerAddrs(peer)).filter(a => !a.toString().includes('/p2p-circuit'))
+    if (direct.length > 0) ways.push(cm.openConnection(direct, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }))
+    const viaRelay = webrtcAddr(relayed.remoteAddr, peer)
+    if (viaRelay !== undefined && this.components.peerId.toString() < peer.toString()) {
+      ways.push(cm.openConnection(viaRelay, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }))
+    }
+    const conn = await Promise.any(ways.map(async way => {
+      const c = await way
+      if (!c.direct) throw new Error('still relayed')
+      return c
+    })).catch((err: AggregateError) => {
+      this.init.log('info', 'no direct path to a peer yet', { peerId: peer.toString(), err: err.errors?.map(e => String(e?.message ?? e)).join('; ') })
+      return undefined
+    })
+    return conn
+  }
+
+  private async peerAddrs (peer: PeerId): Promise<Multiaddr[]> {
+    const found = await this.components.peerStore.get(peer).catch(() => undefined)
+    return (found?.addresses ?? []).map(a => a.multiaddr)
+      .filter(a => { const host = ipAndTcpPort(a); return host !== undefined && !isLoopback(host.ip) })
+      .map(a => a.encapsulate(`/p2p/${peer.toString()}`))
+  }
+
+  /** Closes relayed connections to peers now reached directly, once no call runs on them any more. */
+  private closeReplacedRelays (): void {
+    for (const conn of this.components.connectionManager.getConnections()) {
+      if (conn.direct || conn.status !== 'open' || !this.isDirect(conn.remotePeer)) continue
+      if (conn.streams.some(s => CALL_PROTOCOLS.some(p => s.protocol?.startsWith(p) === true))) continue
+      void conn.close().catch(() => {})
+    }
+  }
+}
+
+/** The service factory for `createLibp2p({ services })`. */
+export function natTraversal (init: NatTraversalInit): (components: NatComponents) => NatTraversal {
+  return components => new NatTraversal(components, init)
+}
+
+function ipAndTcpPort (addr: Multiaddr): { ip: string, port: number } | undefined {
+  const parts = addr.getComponents()
+  const ip = parts[0]
+  const tcp = parts[1]
+  if (ip === undefined || tcp === undefined || (ip.name !== 'ip4' && ip.name !== 'ip6') || tcp.name !== 'tcp' || parts.some(p => p.name === 'p2p-circuit')) return undefined
+  return { ip: ip.value ?? '', port: Number(tcp.value) }
+}
+
+function isLoopback (ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1'
+}
+
+/** `<relay>/p2p-circuit/webrtc/p2p/<peer>` from a relayed connection's remote address. */
+function webrtcAddr (relayedAddr: Multiaddr, peer: PeerId): Multiaddr | undefined {
+  const text = relayedAddr.toString()
+  const at = text.indexOf('/p2p-circuit')
+  if (at < 0) return undefined
+  return multiaddr(`${text.slice(0, at)}/p2p-circuit/webrtc/p2p/${peer.toString()}`)
+}
