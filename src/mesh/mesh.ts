@@ -24,6 +24,8 @@ export const PEER_PROTOCOL = '/aurae/peer/1.0.0'
 export const RPC_PROTOCOL = '/aurae/rpc/1.0.0'
 const MAX_FRAME = 4 * 1024 * 1024
 const CALL_TIMEOUT_MS = 5_000
+/** How long a call waits for a stream on one connection when the peer has another to fall back to. */
+const FALLBACK_AFTER_MS = 2_000
 const REPUBLISH_MS = 5 * 60_000
 /** A peer's own text in a message (a refusal) is cut to this length. */
 const MAX_QUOTED = 300
@@ -259,14 +261,7 @@ export class Mesh {
   /** Sends one call to a trusted peer over /aurae/rpc/1.0.0 and hands back its responses. */
   async forward (who: string, path: string, payload: Buffer, onPayload: (payload: Buffer) => Promise<void>, signal: AbortSignal): Promise<void> {
     const record = this.lookup(who)
-    let stream: Stream
-    try {
-      stream = await this.requireHost().dialProtocol(peerIdFromString(record.peerId), RPC_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(CALL_TIMEOUT_MS)]), runOnLimitedConnection: true })
-    } catch (err) {
-      // A connection that cannot open a stream in time is dead even if libp2p has not noticed: drop it, so the next call redials.
-      await this.requireHost().hangUp(peerIdFromString(record.peerId)).catch(() => {})
-      throw new PeerUnreachableError(`${who} is unreachable: ${messageOf(err)}`)
-    }
+    const stream = await this.openCall(record.peerId, who, signal)
     const onAbort = (): void => stream.abort(new Error('the caller went away'))
     signal.addEventListener('abort', onAbort)
     try {
@@ -294,6 +289,36 @@ export class Mesh {
     } finally {
       signal.removeEventListener('abort', onAbort)
     }
+  }
+
+  /**
+   * Opens a call's stream on the best connection to the peer (a direct one before a relayed one). A connection
+   * that cannot open a stream in time is dead even if libp2p has not noticed: it is dropped and the next one
+   * tried, so a call falls back to the relay when a direct path dies under it.
+   */
+  private async openCall (peerId: string, who: string, signal: AbortSignal): Promise<Stream> {
+    const host = this.requireHost()
+    const id = peerIdFromString(peerId)
+    let lastError: unknown
+    for (let attempt = 0; attempt < 2; attempt++) {
+      // With another connection to fall back to, a path that cannot open a stream in a short while is given up.
+      const spare = host.getConnections(id).filter(c => c.status === 'open').length > 1
+      const deadline = AbortSignal.any([signal, AbortSignal.timeout(spare ? FALLBACK_AFTER_MS : CALL_TIMEOUT_MS)])
+      let connection: Connection | undefined
+      try {
+        connection = await host.dial(id, { signal: deadline })
+        return await connection.newStream(RPC_PROTOCOL, { signal: deadline, runOnLimitedConnection: true })
+      } catch (err) {
+        lastError = err
+        if (signal.aborted) break
+        if (connection === undefined) {
+          await host.hangUp(id).catch(() => {})
+          break
+        }
+        connection.abort(new Error('no stream opened in time'))
+      }
+    }
+    throw new PeerUnreachableError(`${who} is unreachable: ${messageOf(lastError)}`)
   }
 
   private requireHost (): Host {

@@ -1,7 +1,9 @@
 // NAT traversal as a libp2p service: a STUN server on the mesh port, the STUN servers ICE may ask (trusted
 // peers only), and direct paths: a trusted peer reached only through a relay is upgraded to a direct
 // connection (TCP when one side is dialable, else WebRTC, whose ICE punches through both NATs), retried with
-// backoff and again whenever this node's addresses change.
+// backoff and again whenever this node's addresses change. The relayed connection stays open beside the direct
+// one: calls already on it finish there, new calls take the direct one (libp2p prefers it), and if the direct
+// path dies the relayed one is still there to fall back to.
 import type { Connection, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { ConnectionManager, TransportManager } from '@libp2p/interface-internal'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -10,12 +12,8 @@ import { StunServer } from './stun.ts'
 /** Waits between attempts to go direct, then the last one over and over. */
 const BACKOFF_MS = [0, 2_000, 5_000, 15_000, 30_000, 60_000, 120_000]
 const DIAL_TIMEOUT_MS = 10_000
-/** How often a relayed connection that a direct one replaced is checked for calls still running on it. */
-const DRAIN_CHECK_MS = 2_000
 /** ICE asks at most this many STUN servers. */
 const MAX_STUN_SERVERS = 3
-/** Protocols whose streams are calls in flight: a relayed connection carrying one is not closed under it. */
-const CALL_PROTOCOLS = ['/aurae/rpc/', '/aurae/peer/']
 
 export interface NatTraversalInit {
   /** True when the peer has been trusted through a peering token. */
@@ -36,7 +34,6 @@ interface Attempt { tries: number, timer?: NodeJS.Timeout, running: boolean }
 export class NatTraversal implements Startable {
   private readonly stun = new StunServer()
   private readonly attempts = new Map<string, Attempt>()
-  private drain?: NodeJS.Timeout
   private started = false
   private stunStarting = false
 
@@ -52,7 +49,6 @@ export class NatTraversal implements Startable {
     this.components.events.addEventListener('connection:open', this.onOpen)
     this.components.events.addEventListener('connection:close', this.onClose)
     this.components.events.addEventListener('self:peer:update', this.onAddressChange)
-    this.drain = setInterval(() => this.closeReplacedRelays(), DRAIN_CHECK_MS).unref()
   }
 
   async stop (): Promise<void> {
@@ -61,7 +57,6 @@ export class NatTraversal implements Startable {
     this.components.events.removeEventListener('connection:open', this.onOpen)
     this.components.events.removeEventListener('connection:close', this.onClose)
     this.components.events.removeEventListener('self:peer:update', this.onAddressChange)
-    clearInterval(this.drain)
     for (const a of this.attempts.values()) clearTimeout(a.timer)
     this.attempts.clear()
     this.stun.stop()
@@ -188,14 +183,6 @@ export class NatTraversal implements Startable {
       .map(a => a.encapsulate(`/p2p/${peer.toString()}`))
   }
 
-  /** Closes relayed connections to peers now reached directly, once no call runs on them any more. */
-  private closeReplacedRelays (): void {
-    for (const conn of this.components.connectionManager.getConnections()) {
-      if (conn.direct || conn.status !== 'open' || !this.isDirect(conn.remotePeer)) continue
-      if (conn.streams.some(s => CALL_PROTOCOLS.some(p => s.protocol?.startsWith(p) === true))) continue
-      void conn.close().catch(() => {})
-    }
-  }
 }
 
 /** The service factory for `createLibp2p({ services })`. */
