@@ -26,7 +26,12 @@ export function kindOf (host: string): NatKind {
 export class NatMatrix {
   readonly nodes = new Map<string, TestNode>()
 
-  private constructor (readonly bed: NatTestbed) {}
+  readonly bed: NatTestbed
+
+  // A plain field, not a parameter property: bench/ imports this file with Node's own type stripping.
+  private constructor (bed: NatTestbed) {
+    this.bed = bed
+  }
 
   /** The testbed, a relay, and two hosts of each kind, all peered with the relay. */
   static async create (addressing: 'private' | 'public', delayMs = 20): Promise<NatMatrix> {

@@ -30,7 +30,13 @@ export class Delayer {
   private stopping = false
   private readonly exited: Promise<void>
 
-  private constructor (private readonly child: ChildProcess, readonly pid: number) {
+  private readonly child: ChildProcess
+  readonly pid: number
+
+  // Plain fields, not parameter properties: bench/ imports this file with Node's own type stripping.
+  private constructor (child: ChildProcess, pid: number) {
+    this.child = child
+    this.pid = pid
     let stderr = ''
     child.stderr?.on('data', d => { stderr += String(d) })
     this.exited = new Promise(resolve => child.on('exit', (code, signal) => {
