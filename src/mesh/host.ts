@@ -2,7 +2,6 @@
 import { readFileSync } from 'node:fs'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { autoNAT } from '@libp2p/autonat'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { dcutr } from '@libp2p/dcutr'
@@ -11,9 +10,11 @@ import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
+import { AddressBook } from './address-book.ts'
 import type { NameBook } from './name-book.ts'
 import { DHT_PREFIX, NameStore } from './name-store.ts'
 import { nameSelectors, nameValidators } from './names.ts'
+import { reachability } from './reachability.ts'
 
 export const KAD_PROTOCOL = '/aurae/kad/1.0.0'
 
@@ -29,9 +30,11 @@ export type Host = Awaited<ReturnType<typeof createHost>>
 
 export async function createHost (init: HostInit) {
   const trusted = (peer: { toString: () => string }): boolean => init.trusts(peer.toString())
+  // What trusted peers' dial-backs taught us decides what is announced: only addresses others can dial.
+  const book = new AddressBook({ trusts: init.trusts })
   return await createLibp2p({
     privateKey: privateKeyFromProtobuf(readFileSync(init.keyPath)),
-    addresses: { listen: init.listen },
+    addresses: { listen: init.listen, announceFilter: addrs => book.announce(addrs) },
     datastore: new NameStore(init.names),
     transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
@@ -60,7 +63,7 @@ export async function createHost (init: HostInit) {
       // Slots go to trusted peers only, and what is relayed to them has no data or time cap.
       relay: circuitRelayServer({ reservations: { applyDefaultLimit: false } }),
       dcutr: dcutr(),
-      autonat: autoNAT()
+      reachability: reachability({ book, trusts: init.trusts })
     }
   })
 }
