@@ -37,7 +37,7 @@ export class AddressBook {
   observe (peerId: string, addr: Multiaddr): void {
     if (ipOf(addr) === undefined) return
     this.observed.delete(peerId)
-    this.observed.set(peerId, addr)
+    this.observed.set(peerId, multiaddr(addrKey(addr)))
     if (this.observed.size > MAX_OBSERVERS) this.observed.delete(this.observed.keys().next().value as string)
   }
 

@@ -18,6 +18,8 @@ const WATCH_MS = 10_000
 const MIN_GAP_MS = 5_000
 /** Requests served at once; more are turned away. */
 const MAX_SERVING = 4
+/** A peer that did not answer (it had not trusted us yet, or the connection went) is asked again after this, doubling. */
+const RETRY_MS = 1_000
 
 /** The parts of libp2p the service uses. */
 export interface ReachabilityComponents {
@@ -63,6 +65,9 @@ export class ReachabilityService implements Startable {
   private readonly log: Logger
   private readonly asked = new Map<string, { at: number, key: string }>()
   private readonly asking = new Set<string>()
+  private readonly retries = new Map<string, { timer: NodeJS.Timeout, failures: number }>()
+  /** Peers whose question changed while one was under way or too recent: asked once that allows. */
+  private readonly deferred = new Map<string, NodeJS.Timeout | undefined>()
   /** NAT addresses trusted peers reached us at, handed to libp2p as confirmed observed addresses. */
   private readonly mapped = new Set<string>()
   private serving = 0
@@ -91,6 +96,10 @@ export class ReachabilityService implements Startable {
   async stop (): Promise<void> {
     this.stopping.abort()
     for (const t of this.timers) clearInterval(t)
+    for (const r of this.retries.values()) clearTimeout(r.timer)
+    for (const t of this.deferred.values()) clearTimeout(t)
+    this.retries.clear()
+    this.deferred.clear()
     this.components.events.removeEventListener('peer:identify', this.onIdentify)
     this.components.events.removeEventListener('self:peer:update', this.onSelfUpdate)
     await this.components.registrar.unhandle(DIALBACK_PROTOCOL)
@@ -102,11 +111,16 @@ export class ReachabilityService implements Startable {
   }
 
   /**
-   * Asks a trusted peer, over a direct connection to it, to dial our addresses back. Skipped while one is under way,
-   * within MIN_GAP_MS of the last, and (unless forced) when nothing changed since an answer less than RECHECK_MS old.
+   * Asks a trusted peer, over a direct connection to it, to dial our addresses back. Never while one is under way; and
+   * unless forced (on peering, on a retry, every RECHECK_MS), not when nothing changed since the last time, and not
+   * within MIN_GAP_MS of it (it is then asked once that is over).
    */
   check (peerId: string, force = false): void {
-    if (this.asking.has(peerId) || !this.init.trusts(peerId)) return
+    if (!this.init.trusts(peerId)) return
+    if (this.asking.has(peerId)) {
+      if (!this.deferred.has(peerId)) this.deferred.set(peerId, undefined)
+      return
+    }
     const connection = this.components.connectionManager.getConnections().find(c => c.remotePeer.toString() === peerId && c.limits === undefined && c.status === 'open')
     if (connection === undefined) return
     const addrs = this.init.book.candidates(this.listenAddrs(), peerId)
@@ -114,16 +128,43 @@ export class ReachabilityService implements Startable {
     const key = addrs.join(' ')
     const last = this.asked.get(peerId)
     const now = Date.now()
-    if (last !== undefined && (now - last.at < MIN_GAP_MS || (!force && last.key === key && now - last.at < RECHECK_MS))) return
+    if (!force && last !== undefined && last.key === key && now - last.at < RECHECK_MS) return
+    if (!force && last !== undefined && now - last.at < MIN_GAP_MS) {
+      if (!this.deferred.has(peerId)) this.deferred.set(peerId, setTimeout(() => this.askDeferred(peerId), last.at + MIN_GAP_MS - now).unref())
+      return
+    }
     this.asked.set(peerId, { at: now, key })
     this.asking.add(peerId)
     askDialback(connection, addrs, this.stopping.signal).then(results => {
+      this.retryLater(peerId, false)
       const asked = new Set(addrs)
       const answered = results.filter(r => asked.has(r.addr) && r.outcome !== DialbackOutcome.DIALBACK_OUTCOME_REFUSED)
       this.init.book.record(peerId, answered.map(r => ({ addr: r.addr, reached: r.outcome === DialbackOutcome.DIALBACK_OUTCOME_REACHED })))
       this.log('%s dialled back %o', peerId, answered)
       this.sync()
-    }).catch(err => this.log('%s did not answer a dial-back request: %e', peerId, err)).finally(() => this.asking.delete(peerId))
+    }).catch(err => {
+      this.log('%s did not answer a dial-back request: %e', peerId, err)
+      this.retryLater(peerId, !this.stopping.signal.aborted)
+    }).finally(() => {
+      this.asking.delete(peerId)
+      if (this.deferred.get(peerId) === undefined && this.deferred.has(peerId)) this.askDeferred(peerId)
+    })
+  }
+
+  private askDeferred (peerId: string): void {
+    this.deferred.delete(peerId)
+    if (!this.stopping.signal.aborted) this.check(peerId)
+  }
+
+  /** After a failure, asks the peer again later (RETRY_MS, doubling up to RECHECK_MS); after an answer, stops that. */
+  private retryLater (peerId: string, failed: boolean): void {
+    const last = this.retries.get(peerId)
+    clearTimeout(last?.timer)
+    this.retries.delete(peerId)
+    if (!failed || !this.init.trusts(peerId)) return
+    const failures = (last?.failures ?? 0) + 1
+    const timer = setTimeout(() => this.check(peerId, true), Math.min(RETRY_MS * 2 ** (failures - 1), RECHECK_MS)).unref()
+    this.retries.set(peerId, { timer, failures })
   }
 
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
