@@ -7,7 +7,9 @@
 // - private-class addresses (see public-ip.ts) on the node's own interfaces: always, for peers on the same LAN;
 // - public-class addresses: once a trusted peer's dial-back reached them; an address on one of the node's own
 //   interfaces also before any dial-back answered (so a public node can issue its first token), until a dial-back
-//   fails with none succeeding; an address only peers observed (a NAT's) only once confirmed.
+//   fails with none succeeding; a TCP address only peers observed (a NAT's) only once a dial-back reached it.
+//   Dial-backs check plain TCP addresses; others (UDP) come here only once libp2p counts them verified, and pass
+//   unless a dial-back refuted them.
 import { networkInterfaces } from 'node:os'
 import { CODE_P2P, CODE_P2P_CIRCUIT, type Multiaddr } from '@multiformats/multiaddr'
 import { isLinkLocalIp, isLoopbackIp, isPublicIp } from './public-ip.ts'
@@ -37,7 +39,7 @@ export function announceable (addrs: Multiaddr[], view: AddressView): Multiaddr[
     if (iface !== undefined && isBridge(iface)) return false
     if (!isPublicIp(ip)) return true
     const verdict = view.verdict(addrKey(a))
-    return verdict === 'confirmed' || (verdict === 'unchecked' && iface !== undefined)
+    return verdict === 'confirmed' || (verdict === 'unchecked' && (iface !== undefined || tcpPortOf(a) === undefined))
   })
 }
 

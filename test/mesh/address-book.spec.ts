@@ -49,6 +49,14 @@ describe('what a node announces', () => {
     expect(b.confirmedElsewhere()).toEqual(['/ip4/198.51.100.7/tcp/4710'])
   })
 
+  it('leaves addresses dial-backs do not check (UDP) to libp2p\'s own verification, unless refuted', () => {
+    const { book: b } = book({ '192.168.1.5': 'eth0' })
+    const udp = ma('/ip4/198.51.100.7/udp/4710/quic-v1')
+    expect(b.announce([udp])).toHaveLength(1)
+    b.record('a', [{ addr: '/ip4/198.51.100.7/udp/4710/quic-v1', reached: false }])
+    expect(b.announce([udp])).toHaveLength(0)
+  })
+
   it('treats the test-only public ranges as public addresses, through the same rules', () => {
     process.env.AURAE_TEST_PUBLIC_RANGES = '10.213.0.0/24'
     const { book: b } = book({ '10.213.0.1': 'eth0' })
