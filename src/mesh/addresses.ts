@@ -74,6 +74,11 @@ export function isRelayed (a: Multiaddr): boolean {
   return a.getComponents().some(c => c.code === CODE_P2P_CIRCUIT)
 }
 
+/** True for a connection not through a relay: neither limited by one nor at a `/p2p-circuit` address (our relays set no limits). */
+export function isDirectConnection (c: { limits?: unknown, remoteAddr: Multiaddr }): boolean {
+  return c.limits === undefined && !isRelayed(c.remoteAddr)
+}
+
 /** An address without its trailing `/p2p/<id>`, as text: how verdicts and candidates are keyed. */
 export function addrKey (a: Multiaddr): string {
   const c = a.getComponents()

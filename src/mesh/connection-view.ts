@@ -1,7 +1,7 @@
 // How `aurae peers` shows a peer's connection: direct or relayed, at which address, open since when.
 import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { addrKey, ipOf, isRelayed } from './addresses.ts'
+import { addrKey, ipOf, isDirectConnection, isRelayed } from './addresses.ts'
 import { sameIp } from './public-ip.ts'
 
 export interface ConnectionView {
@@ -18,10 +18,9 @@ export interface ConnectionView {
  */
 export function connectionView (connections: Connection[], known: Multiaddr[]): ConnectionView | undefined {
   const open = connections.filter(c => c.status === 'open')
-  const direct = (c: Connection): boolean => c.limits === undefined && !isRelayed(c.remoteAddr)
-  const best = [...open].sort((a, b) => Number(direct(b)) - Number(direct(a)) || a.timeline.open - b.timeline.open)[0]
+  const best = [...open].sort((a, b) => Number(isDirectConnection(b)) - Number(isDirectConnection(a)) || a.timeline.open - b.timeline.open)[0]
   if (best === undefined) return undefined
-  if (!direct(best)) return { kind: 'relayed', addr: best.remoteAddr.toString(), since: best.timeline.open }
+  if (!isDirectConnection(best)) return { kind: 'relayed', addr: best.remoteAddr.toString(), since: best.timeline.open }
   return { kind: 'direct', addr: best.direction === 'outbound' ? addrKey(best.remoteAddr) : inboundAddr(best.remoteAddr, known), since: best.timeline.open }
 }
 

@@ -8,7 +8,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { DialbackOutcome, DialbackRequest, DialbackResponse, type DialbackResult } from '../gen/aurae/mesh/v0/dialback.ts'
-import { ipOf, isRelayed } from './addresses.ts'
+import { ipOf, isDirectConnection, isRelayed } from './addresses.ts'
 import { sameIp } from './public-ip.ts'
 
 export const DIALBACK_PROTOCOL = '/aurae/dialback/1.0.0'
@@ -38,7 +38,7 @@ export async function serveDialback (stream: Stream, connection: Connection, ser
   try {
     const requesterIp = ipOf(connection.remoteAddr)
     if (!server.trusts(connection.remotePeer.toString())) return await answer({ error: 'not trusted: peer first' })
-    if (connection.limits !== undefined || requesterIp === undefined) return await answer({ error: 'dial-backs are answered on direct connections only' })
+    if (!isDirectConnection(connection) || requesterIp === undefined) return await answer({ error: 'dial-backs are answered on direct connections only' })
     const req = DialbackRequest.decode((await lp.read({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) })).subarray())
     let dials = 0
     const results = req.addrs.slice(0, MAX_REQUESTED).map(async (text): Promise<DialbackResult> => {

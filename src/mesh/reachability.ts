@@ -7,7 +7,7 @@ import type { ComponentLogger, Connection, IdentifyResult, Libp2pEvents, Logger,
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { DialbackOutcome } from '../gen/aurae/mesh/v0/dialback.ts'
 import type { AddressBook, Reachability } from './address-book.ts'
-import { addrKey } from './addresses.ts'
+import { addrKey, isDirectConnection } from './addresses.ts'
 import { DIALBACK_PROTOCOL, askDialback, serveDialback } from './dialback.ts'
 
 /** How often trusted peers are asked again while connected. */
@@ -121,7 +121,7 @@ export class ReachabilityService implements Startable {
       if (!this.deferred.has(peerId)) this.deferred.set(peerId, undefined)
       return
     }
-    const connection = this.components.connectionManager.getConnections().find(c => c.remotePeer.toString() === peerId && c.limits === undefined && c.status === 'open')
+    const connection = this.components.connectionManager.getConnections().find(c => c.remotePeer.toString() === peerId && isDirectConnection(c) && c.status === 'open')
     if (connection === undefined) return
     const addrs = this.init.book.candidates(this.listenAddrs(), peerId)
     if (addrs.length === 0) return
@@ -169,7 +169,7 @@ export class ReachabilityService implements Startable {
 
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
     const { peerId, observedAddr, connection } = evt.detail
-    if (connection.limits !== undefined) return
+    if (!isDirectConnection(connection)) return
     if (observedAddr !== undefined) this.init.book.observe(peerId.toString(), observedAddr)
     this.check(peerId.toString())
   }

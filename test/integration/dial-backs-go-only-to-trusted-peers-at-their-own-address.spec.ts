@@ -1,6 +1,9 @@
 import { createServer, type Server } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Connection } from '@libp2p/interface'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import type { Connection, Stream } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from 'libp2p'
@@ -36,7 +39,7 @@ describe('dial-backs go only to trusted peers, at their own address', () => {
 
   /** A libp2p peer on 127.0.0.1 that counts the connections emily opens to it; trusted by emily when `trusted`. */
   const peer = async (trusted: boolean): Promise<{ node: Libp2p<any>, inbound: Connection[] }> => {
-    const { node } = await stranger({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] } })
+    const { node } = await stranger({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp(), circuitRelayTransport()], services: { identify: identify() } })
     nodes.push(node)
     const inbound: Connection[] = []
     node.addEventListener('connection:open', e => { if (e.detail.direction === 'inbound') inbound.push(e.detail) })
@@ -47,15 +50,16 @@ describe('dial-backs go only to trusted peers, at their own address', () => {
     }
     return { node, inbound }
   }
-  /** Sends one dial-back request to emily over the peer's connection to her, and reads the answer. */
-  const ask = async (node: Libp2p<any>, addrs: string[]): Promise<DialbackResponse> => {
-    const stream = await node.dialProtocol(multiaddr(emilyAddr), DIALBACK)
+  /** Sends one dial-back request on `stream`, and reads the answer. */
+  const askOn = async (stream: Stream, addrs: string[]): Promise<DialbackResponse> => {
     const lp = lpStream(stream)
     await lp.write(DialbackRequest.encode({ addrs }).finish())
     const res = DialbackResponse.decode((await lp.read({ signal: AbortSignal.timeout(20_000) })).subarray())
     await stream.close().catch(() => {})
     return res
   }
+  /** Sends one dial-back request to emily over the peer's connection to her. */
+  const ask = async (node: Libp2p<any>, addrs: string[]): Promise<DialbackResponse> => await askOn(await node.dialProtocol(multiaddr(emilyAddr), DIALBACK), addrs)
   /** Plain TCP listeners on `host` that count who connects (and hang up at once). */
   const listeners = async (host: string, n: number): Promise<{ ports: number[], accepted: () => number }> => {
     let count = 0
@@ -119,5 +123,24 @@ describe('dial-backs go only to trusted peers, at their own address', () => {
     const res = await ask(node, [ownAddr(node)])
     expect(res).toEqual({ error: 'not trusted: peer first', results: [] })
     expect(inbound).toHaveLength(0)
+  })
+
+  it('refuses a request that comes over a relayed connection, from a peer it trusts', async () => {
+    // dora is reached through emily, her relay; a trusted peer of hers connects to her only that way.
+    const dora = await startNode('dora@example.org', ['--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/p2p-circuit'])
+    try {
+      expect((await dora.cli(['proxy', (await emily.cli(['proxy'])).stdout.trim()])).code).toBe(0)
+      const relayedAddr = await until('dora\'s relayed address', async () => (JSON.parse((await dora.cli(['status', '--json'])).stdout).mesh.addrs as string[]).find(a => a.startsWith(`${emilyAddr}/p2p-circuit/`)), 30_000)
+      const { node, inbound } = await peer(false)
+      const welcome = await (await openPeering(node, relayedAddr)).send({ secret: secretOf((await dora.cli(['proxy'])).stdout.trim()), name: `p${++peered}`, domain: 'example.org' })
+      expect(welcome.error).toBe('')
+      const relayed = node.getConnections().find(c => relayedAddr.endsWith(`/p2p/${c.remotePeer.toString()}`))
+      expect(relayed?.remoteAddr.toString()).toContain('/p2p-circuit')
+      const res = await askOn(await (relayed as Connection).newStream(DIALBACK), [ownAddr(node)])
+      expect(res).toEqual({ error: 'dial-backs are answered on direct connections only', results: [] })
+      expect(inbound.filter(c => relayedAddr.endsWith(`/p2p/${c.remotePeer.toString()}`))).toHaveLength(0)
+    } finally {
+      await dora.stop()
+    }
   })
 })
