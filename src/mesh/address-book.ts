@@ -110,13 +110,15 @@ export class AddressBook {
 
   /**
    * public: a trusted peer reached one of our public-class addresses on a fresh connection. private: otherwise, once
-   * some trusted peer answered (it reached us only on private addresses, or not at all), or when we listen through
-   * a relay. unknown: before either.
+   * some trusted peer answered (it reached us only on private addresses, or not at all), when we listen through a
+   * relay (`announced` has a relayed address), or when we listen only where no other machine could dial (`listen`
+   * holds loopback, link-local or bridge addresses alone). unknown: before any of these.
    */
-  reachability (addrs: Multiaddr[]): Reachability {
+  reachability (announced: Multiaddr[], listen: Multiaddr[]): Reachability {
     const keys = [...this.verdicts.keys()]
     if (keys.some(k => isPublicIp(ipOf(multiaddr(k)) ?? '') && this.verdict(k) === 'confirmed')) return 'public'
-    if (addrs.some(isRelayed) || keys.some(k => this.verdict(k) !== 'unchecked')) return 'private'
+    if (announced.some(isRelayed) || keys.some(k => this.verdict(k) !== 'unchecked')) return 'private'
+    if (listen.some(a => tcpPortOf(a) !== undefined) && this.candidates(listen, '').length === 0) return 'private'
     return 'unknown'
   }
 

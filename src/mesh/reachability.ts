@@ -107,7 +107,7 @@ export class ReachabilityService implements Startable {
 
   status (): ReachabilityStatus {
     const book = this.init.book
-    return { reachability: book.reachability(this.components.addressManager.getAddresses()), observed: book.observedAddrs(), checkedAt: book.checkedAt() }
+    return { reachability: book.reachability(this.components.addressManager.getAddresses(), this.listenAddrs()), observed: book.observedAddrs(), checkedAt: book.checkedAt() }
   }
 
   /**

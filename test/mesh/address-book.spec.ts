@@ -62,7 +62,7 @@ describe('what a node announces', () => {
     const { book: b } = book({ '10.213.0.1': 'eth0' })
     b.record('a', [{ addr: '/ip4/10.213.0.1/tcp/4810', reached: false }])
     expect(b.announce([ma('/ip4/10.213.0.1/tcp/4810')])).toHaveLength(0)
-    expect(b.reachability([])).toBe('private')
+    expect(b.reachability([], [])).toBe('private')
   })
 
   it('knows the bridges of container engines and of aurae itself, and not ordinary interfaces', () => {
@@ -74,22 +74,28 @@ describe('what a node announces', () => {
 describe('what status says', () => {
   it('is unknown until a trusted peer answers, private through a relay', () => {
     const { book: b } = book()
-    expect(b.reachability([])).toBe('unknown')
-    expect(b.reachability([ma(`/ip4/203.0.113.1/tcp/4710/p2p/${RELAY}/p2p-circuit`)])).toBe('private')
+    expect(b.reachability([], [])).toBe('unknown')
+    expect(b.reachability([ma(`/ip4/203.0.113.1/tcp/4710/p2p/${RELAY}/p2p-circuit`)], [])).toBe('private')
+  })
+
+  it('is private when the node listens only where no other machine could dial it', () => {
+    const { book: b } = book({ '127.0.0.1': 'lo', '10.89.7.1': 'aur0123abcd', '192.168.1.5': 'eth0' })
+    expect(b.reachability([], [ma('/ip4/127.0.0.1/tcp/4710'), ma('/ip4/10.89.7.1/tcp/4710')])).toBe('private')
+    expect(b.reachability([], [ma('/ip4/127.0.0.1/tcp/4710'), ma('/ip4/192.168.1.5/tcp/4710')])).toBe('unknown')
   })
 
   it('is public once a trusted peer reached a public address, even where another could not', () => {
     const { book: b } = book()
     b.record('a', [{ addr: '/ip4/203.0.113.5/tcp/4710', reached: false }])
-    expect(b.reachability([])).toBe('private')
+    expect(b.reachability([], [])).toBe('private')
     b.record('b', [{ addr: '/ip4/203.0.113.5/tcp/4710', reached: true }])
-    expect(b.reachability([])).toBe('public')
+    expect(b.reachability([], [])).toBe('public')
   })
 
   it('stays private when peers reached only private addresses', () => {
     const { book: b } = book()
     b.record('a', [{ addr: '/ip4/192.168.1.5/tcp/4710', reached: true }])
-    expect(b.reachability([])).toBe('private')
+    expect(b.reachability([], [])).toBe('private')
   })
 
   it('counts only peers trusted now, and only answers younger than the TTL', () => {
@@ -98,9 +104,9 @@ describe('what status says', () => {
     b.record('a', [{ addr: '/ip4/203.0.113.5/tcp/4710', reached: true }])
     b.record('mallory', [{ addr: '/ip4/198.51.100.1/tcp/4710', reached: true }])
     expect(b.verdict('/ip4/198.51.100.1/tcp/4710')).toBe('unchecked')
-    expect(b.reachability([])).toBe('public')
+    expect(b.reachability([], [])).toBe('public')
     trusted.delete('a')
-    expect(b.reachability([])).toBe('unknown')
+    expect(b.reachability([], [])).toBe('unknown')
     trusted.add('a')
     clock.now += VERDICT_TTL_MS + 1
     expect(b.verdict('/ip4/203.0.113.5/tcp/4710')).toBe('unchecked')
