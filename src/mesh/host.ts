@@ -2,7 +2,6 @@
 import { readFileSync } from 'node:fs'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { autoNAT } from '@libp2p/autonat'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { identify, identifyPush } from '@libp2p/identify'
@@ -11,10 +10,12 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webRTC } from '@libp2p/webrtc'
 import { createLibp2p } from 'libp2p'
+import { AddressBook } from './address-book.ts'
 import type { NameBook } from './name-book.ts'
 import { DHT_PREFIX, NameStore } from './name-store.ts'
 import { nameSelectors, nameValidators } from './names.ts'
 import { NatTraversal, natTraversal } from './nat.ts'
+import { reachability } from './reachability.ts'
 
 export const KAD_PROTOCOL = '/aurae/kad/1.0.0'
 
@@ -32,10 +33,12 @@ export type Host = Awaited<ReturnType<typeof createHost>>
 export async function createHost (init: HostInit) {
   const trusted = (peer: { toString: () => string }): boolean => init.trusts(peer.toString())
   let nat: NatTraversal | undefined
+  // What trusted peers' dial-backs taught us decides what is announced: only addresses others can dial.
+  const book = new AddressBook({ trusts: init.trusts })
   return await createLibp2p({
     privateKey: privateKeyFromProtobuf(readFileSync(init.keyPath)),
     // WebRTC listens through relay slots: its address is a relayed one, over which ICE is negotiated.
-    addresses: { listen: [...init.listen, '/webrtc'] },
+    addresses: { listen: [...init.listen, '/webrtc'], announceFilter: addrs => book.announce(addrs) },
     datastore: new NameStore(init.names),
     // ICE learns this node's mapped addresses only from trusted peers' STUN servers (never a public default),
     // and an empty list keeps it from asking anyone else.
@@ -69,7 +72,7 @@ export async function createHost (init: HostInit) {
         nat = natTraversal({ trusts: init.trusts, log: init.log })(components)
         return nat
       },
-      autonat: autoNAT()
+      reachability: reachability({ book, trusts: init.trusts })
     }
   })
 }

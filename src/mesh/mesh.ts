@@ -12,11 +12,13 @@ import type { Caller } from '../node/authz.ts'
 import { toStatus } from '../node/grpc-status.ts'
 import type { NodeKey } from '../node/keys.ts'
 import type { PeerRecord, Store } from '../store/store.ts'
+import { connectionView } from './connection-view.ts'
 import { createHost, type Host } from './host.ts'
 import { NameBook } from './name-book.ts'
 import { isAddrText, nameKey, signNameRecord } from './names.ts'
 import { issueToken, readToken } from './token.ts'
 import { frame, pacedFrames } from './paced-frames.ts'
+import type { ReachabilityStatus } from './reachability.ts'
 import { TrustedPeers, issuerNameRefusal, redeemerNameRefusal } from './trusted.ts'
 
 export { KAD_PROTOCOL } from './host.ts'
@@ -58,6 +60,8 @@ export class Mesh {
   private republish?: NodeJS.Timeout
   private publishing?: Promise<void>
   private publishAgain = false
+  /** The addresses in the record last stored on a peer; undefined until one took it. */
+  private published?: string
   /** The admission running now; each waits for the one before, so a token's uses are spent one at a time. */
   private admitting: Promise<unknown> = Promise.resolve()
 
@@ -85,8 +89,10 @@ export class Mesh {
       await this.remember(p)
       redial(peerIdFromString(p.peerId), p.name)
     }
-    // Publish our name now, whenever a peer connects (the DHT may have had no one to store it), and every few minutes.
-    host.addEventListener('peer:identify', () => this.publish())
+    // Publish our name now, when our addresses change, on a peer's arrival while no peer has taken the record yet,
+    // and every few minutes.
+    host.addEventListener('self:peer:update', () => { if (this.published !== undefined && this.published !== this.addrs().join(' ')) this.publish() })
+    host.addEventListener('peer:identify', () => { if (this.published === undefined) this.publish() })
     this.republish = setInterval(() => this.publish(), REPUBLISH_MS).unref()
     this.publish()
     this.init.log('info', 'mesh started', { peerId: host.peerId.toString(), addrs: this.addrs() })
@@ -108,7 +114,9 @@ export class Mesh {
     if (host === undefined || me.name === '') return
     this.publishing = (async () => {
       const record = { name: me.name, domain: me.domain, peerId: this.init.key.peerId, addrs: this.addrs(), seq: Date.now() }
-      for await (const _ of host.services.dht.put(nameKey(me.name, me.domain), signNameRecord(this.init.key, record), { signal: AbortSignal.timeout(30_000) })) {}
+      for await (const e of host.services.dht.put(nameKey(me.name, me.domain), signNameRecord(this.init.key, record), { signal: AbortSignal.timeout(30_000) })) {
+        if (e.name === 'PEER_RESPONSE' && e.messageName === 'PUT_VALUE') this.published = record.addrs.join(' ')
+      }
     })().catch(err => this.init.log('info', 'name not published yet', { err: messageOf(err) })).finally(() => {
       this.publishing = undefined
       if (this.publishAgain) {
@@ -157,16 +165,9 @@ export class Mesh {
     return this.trusted.get(peerId)?.name ?? ''
   }
 
-  /** How others can reach us: addresses they observed, and whether a direct one is confirmed or we rely on a relay. */
-  reachability (): { observed: string[], reachability: 'public' | 'private' | 'unknown' } {
-    const host = this.host as unknown as { components?: { addressManager?: { getObservedAddrs: () => Multiaddr[], getAddressesWithMetadata: () => Array<{ multiaddr: Multiaddr, verified: boolean, type: string }> } } } | undefined
-    const am = host?.components?.addressManager
-    if (am === undefined) return { observed: [], reachability: 'unknown' }
-    const observed = am.getObservedAddrs().map(a => a.toString())
-    if (this.addrs().some(a => a.includes('/p2p-circuit'))) return { observed, reachability: 'private' }
-    // Listen addresses count as verified by default; only what AutoNAT confirmed from outside says public.
-    const confirmed = am.getAddressesWithMetadata().filter(a => a.verified && a.type !== 'transport')
-    return { observed, reachability: confirmed.length > 0 ? 'public' : 'unknown' }
+  /** How others can reach us, as trusted peers' dial-backs told it (see reachability.ts). */
+  reachability (): ReachabilityStatus {
+    return this.host?.services.reachability.status() ?? { observed: [], reachability: 'unknown', checkedAt: 0 }
   }
 
   trustedCount (): number {
@@ -240,17 +241,30 @@ export class Mesh {
     return notified
   }
 
-  /** Trusted peers with their connection state and, when connected, a fresh round trip. */
+  /** Trusted peers with their connection (direct or relayed, where, since when) and, when connected, a fresh round trip. */
   async peers (): Promise<PeerInfo[]> {
+    return await Promise.all([...this.trusted.values()].map(async p => await this.peerInfo(p)))
+  }
+
+  /** One trusted peer as `peers` shows it. */
+  async peerInfo (p: PeerRecord): Promise<PeerInfo> {
     const host = this.requireHost()
-    return await Promise.all([...this.trusted.values()].map(async p => {
-      const id = peerIdFromString(p.peerId)
-      const connected = host.getConnections(id).length > 0
-      let latencyMs = -1
-      if (connected) latencyMs = await host.services.ping.ping(id, { signal: AbortSignal.timeout(1000) }).catch(() => -1)
-      const addrs = host.getConnections(id).map(c => c.remoteAddr.toString())
-      return { name: p.name, domain: p.domain, peerId: p.peerId, addrs: addrs.length > 0 ? addrs : p.addrs, connected, latencyMs, trustedAtMs: p.trustedAt }
-    }))
+    const id = peerIdFromString(p.peerId)
+    const known = await host.peerStore.get(id).then(peer => peer.addresses.map(a => a.multiaddr), () => [])
+    const view = connectionView(host.getConnections(id), known)
+    let latencyMs = -1
+    if (view !== undefined) latencyMs = await host.services.ping.ping(id, { signal: AbortSignal.timeout(1000) }).catch(() => -1)
+    return {
+      name: p.name,
+      domain: p.domain,
+      peerId: p.peerId,
+      addrs: view !== undefined ? [view.addr] : p.addrs,
+      connected: view !== undefined,
+      latencyMs,
+      trustedAtMs: p.trustedAt,
+      connection: view?.kind ?? '',
+      connectedSinceMs: view?.since ?? 0
+    }
   }
 
   /** Finds a trusted peer by `name[@domain]` or PeerId. */
@@ -347,6 +361,7 @@ export class Mesh {
     await this.trusted.add(record)
     await this.remember(record)
     this.host?.services.nat.check(peerIdFromString(record.peerId))
+    this.host?.services.reachability.check(record.peerId, true)
     this.init.log('info', 'peer trusted', { name: record.name, peerId: record.peerId })
   }
 

@@ -61,13 +61,22 @@ export class NatMatrix {
     return n
   }
 
+  /** A token of a's that others can use: once a node behind a NAT holds a relay slot, its tokens carry it. */
+  async token (a: string): Promise<string> {
+    if (kindOf(a) !== 'none') {
+      await until(`${a} to hold a relay slot`, async () => {
+        const addrs: string[] = JSON.parse((await this.node(a).cli(['status', '--json'])).stdout).mesh.addrs
+        return addrs.some(x => x.includes('/p2p-circuit')) || undefined
+      }, 30_000)
+    }
+    const res = await this.node(a).cli(['proxy'])
+    if (res.code !== 0) throw new Error(`${a} gave no token: ${res.stderr}`)
+    return res.stdout.trim()
+  }
+
   /** Peers b with a through a token of a's; resolves once both trust each other. */
   async peer (a: string, b: string): Promise<void> {
-    const token = await until(`${a} to have an address for a token`, async () => {
-      const res = await this.node(a).cli(['proxy'])
-      return res.code === 0 ? res.stdout.trim() : undefined
-    }, 30_000)
-    const res = await this.node(b).cli(['proxy', token])
+    const res = await this.node(b).cli(['proxy', await this.token(a)])
     if (res.code !== 0) throw new Error(`${b} could not peer with ${a}: ${res.stderr}`)
   }
 

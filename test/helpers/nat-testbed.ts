@@ -12,7 +12,7 @@ export interface TestbedOptions {
   sites: Array<{ name: string, nat: NatKind }>
   /** private: the internet is in ranges libp2p counts as private; public: in TEST-NET ranges. */
   addressing: 'private' | 'public'
-  /** One-way delay of each uplink, in each direction (default 20). */
+  /** One-way delay of each uplink, in each direction (default 20; 0 is no delay and no delayer). */
   delayMs?: number
 }
 
@@ -79,7 +79,7 @@ export class NatTestbed {
     const configs = new Map<string, { ip: string[], forward?: boolean, rules?: string }>([[inet, {
       ip: [],
       forward: true,
-      rules: inetRules()
+      rules: inetRules(delayMs > 0)
     }]])
     sites.forEach(({ name, nat }, i) => {
       if (!/^[a-z0-9][a-z0-9-]*$/.test(name) || name === 'inet' || this.sites.has(name)) throw new Error(`bad or repeated site name ${name}`)
@@ -121,7 +121,8 @@ export class NatTestbed {
       ].join('\n')
       await sh('nsenter', [`--net=/run/netns/${ns}`, 'sh', '-ec', script])
     }))
-    this.delayer = await Delayer.start(inet, QUEUE, delayMs)
+    // No delay at all (a throughput benchmark) means no queue: every packet would otherwise make a trip through the delayer.
+    if (delayMs > 0) this.delayer = await Delayer.start(inet, QUEUE, delayMs)
   }
 
   private site (name: string): Site {
@@ -136,10 +137,10 @@ export class NatTestbed {
  * and every packet that comes in from an uplink or goes out into one is held by the delayer.
  * Without --queue-bypass, a packet is dropped while no delayer listens: a delay never silently goes.
  */
-function inetRules (): string {
+function inetRules (delayed: boolean): string {
   return [
     '*raw', '-A PREROUTING -j CT --notrack', '-A OUTPUT -j CT --notrack', 'COMMIT',
-    '*mangle', `-A PREROUTING -i up+ -j NFQUEUE --queue-num ${QUEUE}`, `-A POSTROUTING -o up+ -j NFQUEUE --queue-num ${QUEUE}`, 'COMMIT', ''
+    ...(delayed ? ['*mangle', `-A PREROUTING -i up+ -j NFQUEUE --queue-num ${QUEUE}`, `-A POSTROUTING -o up+ -j NFQUEUE --queue-num ${QUEUE}`, 'COMMIT'] : []), ''
   ].join('\n')
 }
 

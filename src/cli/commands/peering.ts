@@ -57,7 +57,7 @@ export const peers: Command = {
   spec: {
     name: 'peers',
     usage: 'peers [--json]',
-    summary: 'Lists the nodes this one trusts, with their connection state.',
+    summary: 'Lists the nodes this one trusts: connected directly, through a relay, or not; where; and since when.',
     flags: { json: { type: 'boolean', help: 'print a JSON array' } },
     maxPositionals: 0
   },
@@ -71,19 +71,23 @@ export const peers: Command = {
         peerId: p.peerId,
         addrs: p.addrs,
         connected: p.connected,
+        connection: p.connected ? p.connection : null,
+        addr: p.connected ? p.addrs[0] ?? null : null,
         latencyMs: p.latencyMs < 0 ? null : p.latencyMs,
-        since: new Date(p.trustedAtMs).toISOString()
+        since: p.connected ? new Date(p.connectedSinceMs).toISOString() : null,
+        trustedAt: new Date(p.trustedAtMs).toISOString()
       }))))
       return EXIT.ok
     }
     const now = Date.now()
-    process.stdout.write(table(['NAME', 'PEERID', 'ADDRS', 'CONNECTED', 'LATENCY', 'SINCE'], list.map(p => [
+    // CONNECTED says how (direct, or relayed through another node), ADDR where, SINCE since when this connection is up.
+    process.stdout.write(table(['NAME', 'PEERID', 'ADDR', 'CONNECTED', 'LATENCY', 'SINCE'], list.map(p => [
       clean(formatNodeName(p.name, p.domain)),
       clean(p.peerId),
       clean(p.addrs[0] ?? '-'),
-      p.connected ? paint('yes', 'green') : paint('no', 'red'),
+      p.connected ? paint(clean(p.connection), p.connection === 'direct' ? 'green' : 'yellow') : paint('no', 'red'),
       p.latencyMs < 0 ? '-' : `${p.latencyMs.toFixed(1)}ms`,
-      `${duration(now - p.trustedAtMs)} ago`
+      p.connected ? `${duration(now - p.connectedSinceMs)} ago` : '-'
     ])))
     return EXIT.ok
   }

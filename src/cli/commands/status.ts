@@ -39,7 +39,14 @@ export const status: Command = {
         socket: s.socket,
         dataDir: s.dataDir,
         keyPath: s.keyPath,
-        mesh: { addrs: s.addrs, observedAddrs: s.observedAddrs, reachability: s.reachability, connectedPeers: s.connectedPeers, trustedPeers: s.trustedPeers }
+        mesh: {
+          addrs: s.addrs,
+          observedAddrs: s.observedAddrs,
+          reachability: s.reachability,
+          reachabilityCheckedAt: s.reachabilityCheckedAtMs > 0 ? new Date(s.reachabilityCheckedAtMs).toISOString() : null,
+          connectedPeers: s.connectedPeers,
+          trustedPeers: s.trustedPeers
+        }
       }))
       return EXIT.ok
     }
@@ -53,9 +60,9 @@ export const status: Command = {
       ['cgroups', s.cgroups === '' ? '-' : s.cgroups],
       ['peers', `${s.trustedPeers} trusted, ${s.connectedPeers} connected`],
       ...s.addrs.map((a, i) => [i === 0 ? 'addrs' : '', clean(a)]),
-      // Observed addresses are what peers said they saw.
+      // Observed addresses are what trusted peers said they saw.
       ...s.observedAddrs.map((a, i) => [i === 0 ? 'observed' : '', clean(a)]),
-      ['reachable', s.reachability === '' ? '-' : s.reachability],
+      ['reachable', s.reachability === '' ? '-' : s.reachability + (s.reachabilityCheckedAtMs > 0 ? ` (checked by a trusted peer ${duration(Date.now() - s.reachabilityCheckedAtMs)} ago)` : '')],
       ['version', s.version],
       ['pid', String(s.pid)],
       ['socket', s.socket],

@@ -21,8 +21,7 @@ export function meshHandlers (mesh: () => Mesh, ownDomain: () => string): Handle
     },
     peer: {
       unary: async req => {
-        const p = await mesh().redeem(req.token)
-        return { peer: { name: p.name, domain: p.domain, peerId: p.peerId, addrs: p.addrs, connected: true, latencyMs: -1, trustedAtMs: p.trustedAt } }
+        return { peer: await mesh().peerInfo(await mesh().redeem(req.token)) }
       }
     },
     peers: {

@@ -29,7 +29,8 @@ export function nodeHandlers (daemon: Daemon): Handlers<typeof NodeServiceServic
           connectedPeers: rt?.mesh.connectedCount() ?? 0,
           trustedPeers: rt?.mesh.trustedCount() ?? 0,
           observedAddrs: rt?.mesh.reachability().observed ?? [],
-          reachability: rt?.mesh.reachability().reachability ?? ''
+          reachability: rt?.mesh.reachability().reachability ?? '',
+          reachabilityCheckedAtMs: rt?.mesh.reachability().checkedAt ?? 0
         }
       }
     },
