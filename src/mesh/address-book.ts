@@ -20,8 +20,11 @@ export interface AddressBookInit {
 }
 
 export class AddressBook {
-  /** address key → peer → whether that peer's fresh connection reached us there, and when. */
-  private readonly verdicts = new Map<string, Map<string, { reached: boolean, at: number }>>()
+  /**
+   * address key → peer → whether that peer's fresh connection reached us there, when, and whether the peer is
+   * outside our own networks (a peer on our LAN reaching us says nothing of the rest of the mesh).
+   */
+  private readonly verdicts = new Map<string, Map<string, { reached: boolean, at: number, outside: boolean }>>()
   /** peer → the address it saw our connection come from (identify's observedAddr). */
   private readonly observed = new Map<string, Multiaddr>()
   private readonly interfaces: () => Map<string, string>
@@ -70,7 +73,7 @@ export class AddressBook {
   }
 
   /** Records a peer's answer: for each address it dialled, whether a fresh connection reached us. */
-  record (peerId: string, results: Array<{ addr: string, reached: boolean }>): void {
+  record (peerId: string, results: Array<{ addr: string, reached: boolean }>, outside = true): void {
     const at = this.now()
     for (const r of results) {
       let byPeer = this.verdicts.get(r.addr)
@@ -80,7 +83,7 @@ export class AddressBook {
         if (this.verdicts.size > MAX_KEYS) this.verdicts.delete(this.verdicts.keys().next().value as string)
       }
       byPeer.delete(peerId)
-      byPeer.set(peerId, { reached: r.reached, at })
+      byPeer.set(peerId, { reached: r.reached, at, outside })
       if (byPeer.size > MAX_OBSERVERS) byPeer.delete(byPeer.keys().next().value as string)
     }
     if (results.length > 0) this.answeredAt = at
@@ -109,17 +112,30 @@ export class AddressBook {
   }
 
   /**
-   * public: a trusted peer reached one of our public-class addresses on a fresh connection. private: otherwise, once
+   * public: a trusted peer reached one of our public-class addresses on a fresh connection, or a trusted peer from
+   * outside our own networks reached any of them (a mesh on private ranges). private: otherwise, once
    * some trusted peer answered (it reached us only on private addresses, or not at all), when we listen through a
    * relay (`announced` has a relayed address), or when we listen only where no other machine could dial (`listen`
    * holds loopback, link-local or bridge addresses alone). unknown: before any of these.
    */
   reachability (announced: Multiaddr[], listen: Multiaddr[]): Reachability {
     const keys = [...this.verdicts.keys()]
-    if (keys.some(k => isPublicIp(ipOf(multiaddr(k)) ?? '') && this.verdict(k) === 'confirmed')) return 'public'
+    if (keys.some(k => isPublicIp(ipOf(multiaddr(k)) ?? '') && this.verdict(k) === 'confirmed') || this.dialableFromOutside() === true) return 'public'
     if (announced.some(isRelayed) || keys.some(k => this.verdict(k) !== 'unchecked')) return 'private'
     if (listen.some(a => tcpPortOf(a) !== undefined) && this.candidates(listen, '').length === 0) return 'private'
     return 'unknown'
+  }
+
+  /**
+   * Whether peers outside this node's own networks can dial it: true once one of them reached any of our addresses
+   * (public-class or not: a mesh on one private network has an outside too), false once they tried and none did,
+   * undefined before any answered. A node no one outside can dial listens through relays, and serves none.
+   */
+  dialableFromOutside (): boolean | undefined {
+    const since = this.now() - VERDICT_TTL_MS
+    const answers = [...this.verdicts.values()].flatMap(byPeer => [...byPeer].filter(([peer, v]) => v.outside && v.at >= since && this.init.trusts(peer)).map(([, v]) => v))
+    if (answers.length === 0) return undefined
+    return answers.some(v => v.reached)
   }
 
   /** When a trusted peer last answered a dial-back request; 0 before any did. */

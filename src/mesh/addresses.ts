@@ -4,7 +4,10 @@
 // - link-local addresses and addresses on container bridges (aurae's own `aur<8 hex>`, docker0, cni*, podman*,
 //   virbr*, lxcbr*, br-<hex>): never;
 // - loopback: only when every direct address the node has is loopback (a mesh on one machine), never beside others;
-// - private-class addresses (see public-ip.ts) on the node's own interfaces: always, for peers on the same LAN;
+// - private-class addresses (see public-ip.ts) on the node's own interfaces: for peers on the same LAN, unless the
+//   node listens through a relay: then it is behind a NAT, others dial its LAN address in vain (libp2p dials one
+//   address after another, so each such dial holds up the ones behind it), and a peer on the same LAN still ends
+//   up direct: it comes through the relay, and WebRTC's ICE finds the LAN path from there;
 // - public-class addresses: once a trusted peer's dial-back reached them; an address on one of the node's own
 //   interfaces also before any dial-back answered (so a public node can issue its first token), until a dial-back
 //   fails with none succeeding; a TCP address only peers observed (a NAT's) only once a dial-back reached it.
@@ -30,6 +33,7 @@ export interface AddressView {
 export function announceable (addrs: Multiaddr[], view: AddressView): Multiaddr[] {
   const direct = addrs.filter(a => !isRelayed(a) && ipOf(a) !== undefined)
   const onlyLoopback = direct.length > 0 && direct.every(a => isLoopbackIp(ipOf(a) as string))
+  const throughRelay = addrs.some(isRelayed)
   return addrs.filter(a => {
     const ip = ipOf(a)
     if (isRelayed(a) || ip === undefined) return true
@@ -37,7 +41,7 @@ export function announceable (addrs: Multiaddr[], view: AddressView): Multiaddr[
     if (isLinkLocalIp(ip)) return false
     const iface = view.interfaceOf(ip)
     if (iface !== undefined && isBridge(iface)) return false
-    if (!isPublicIp(ip)) return true
+    if (!isPublicIp(ip)) return !throughRelay
     const verdict = view.verdict(addrKey(a))
     return verdict === 'confirmed' || (verdict === 'unchecked' && (iface !== undefined || tcpPortOf(a) === undefined))
   })
@@ -74,9 +78,12 @@ export function isRelayed (a: Multiaddr): boolean {
   return a.getComponents().some(c => c.code === CODE_P2P_CIRCUIT)
 }
 
-/** True for a connection not through a relay: neither limited by one nor at a `/p2p-circuit` address (our relays set no limits). */
+/**
+ * True for a connection not through a relay: neither limited by one nor at a `/p2p-circuit` address (our relays set
+ * no limits). WebRTC is direct: its address names the relay that carried its handshake, but its packets go peer to peer.
+ */
 export function isDirectConnection (c: { limits?: unknown, remoteAddr: Multiaddr }): boolean {
-  return c.limits === undefined && !isRelayed(c.remoteAddr)
+  return c.limits === undefined && (!isRelayed(c.remoteAddr) || c.remoteAddr.getComponents().some(x => x.name === 'webrtc'))
 }
 
 /** An address without its trailing `/p2p/<id>`, as text: how verdicts and candidates are keyed. */

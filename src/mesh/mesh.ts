@@ -26,6 +26,11 @@ export const PEER_PROTOCOL = '/aurae/peer/1.0.0'
 export const RPC_PROTOCOL = '/aurae/rpc/1.0.0'
 const MAX_FRAME = 4 * 1024 * 1024
 const CALL_TIMEOUT_MS = 5_000
+/**
+ * How long redeeming a token may take to reach its issuer: libp2p tries a token's addresses one after another
+ * (dial-order.ts puts the likely ones first), and a dial already under way to the issuer is joined, not restarted.
+ */
+const PEERING_DIAL_MS = 15_000
 /** How long a call waits for a stream on one connection when the peer has another to fall back to. */
 const FALLBACK_AFTER_MS = 2_000
 const REPUBLISH_MS = 5 * 60_000
@@ -201,7 +206,7 @@ export class Mesh {
     const addrs = usable.map(a => withPeer(multiaddr(a), claims.peerId))
     let stream: Stream
     try {
-      stream = await this.requireHost().dialProtocol(addrs, PEER_PROTOCOL, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS), runOnLimitedConnection: true })
+      stream = await this.requireHost().dialProtocol(addrs, PEER_PROTOCOL, { signal: AbortSignal.timeout(PEERING_DIAL_MS), runOnLimitedConnection: true })
     } catch (err: any) {
       if (err?.name === 'UnexpectedPeerError' || /unexpected peer|remote peer id|does not match expected remote identity/i.test(String(err?.message))) {
         throw new FailedPreconditionError(`the node answering at ${claims.addrs[0].replace(/\/p2p\/.*$/, '')} is not the one that issued this token (${claims.name})`)

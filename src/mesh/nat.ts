@@ -12,12 +12,22 @@ import { StunServer } from './stun.ts'
 /** Waits between attempts to go direct, then the last one over and over. */
 const BACKOFF_MS = [0, 2_000, 5_000, 15_000, 30_000, 60_000, 120_000]
 const DIAL_TIMEOUT_MS = 10_000
+/** How long ICE, DTLS and SCTP may take to open a WebRTC connection (about 25 round trips). */
+const WEBRTC_TIMEOUT_MS = 15_000
 /** ICE asks at most this many STUN servers. */
 const MAX_STUN_SERVERS = 3
+/** Relay slots a node behind a NAT keeps, on as many trusted public peers: one relay going away leaves another. */
+export const RELAY_SLOTS = 2
+/** How often dial-back answers are looked at, to take relay slots once they say no one outside can dial us. */
+const RESERVE_CHECK_MS = 1_000
 
 export interface NatTraversalInit {
   /** True when the peer has been trusted through a peering token. */
   trusts: (peerId: string) => boolean
+  /** Whether peers outside this node's networks can dial it; undefined until one of them answered a dial-back. */
+  dialable: () => boolean | undefined
+  /** The addresses the node was told to listen on (relay slots it was told to take count toward RELAY_SLOTS). */
+  listen: string[]
   log: (level: 'info' | 'warn', msg: string, fields?: object) => void
 }
 
@@ -36,6 +46,8 @@ export class NatTraversal implements Startable {
   private readonly attempts = new Map<string, Attempt>()
   private started = false
   private stunStarting = false
+  private reserving?: NodeJS.Timeout
+  private slotsTaken = false
 
   constructor (private readonly components: NatComponents, private readonly init: NatTraversalInit) {}
 
@@ -46,6 +58,7 @@ export class NatTraversal implements Startable {
   }
 
   async afterStart (): Promise<void> {
+    this.reserving = setInterval(() => this.takeRelaySlots(), RESERVE_CHECK_MS).unref()
     this.components.events.addEventListener('connection:open', this.onOpen)
     this.components.events.addEventListener('connection:close', this.onClose)
     this.components.events.addEventListener('self:peer:update', this.onAddressChange)
@@ -54,6 +67,7 @@ export class NatTraversal implements Startable {
   async stop (): Promise<void> {
     this.started = false
     this.components.events.removeEventListener('transport:listening', this.onListening)
+    clearInterval(this.reserving)
     this.components.events.removeEventListener('connection:open', this.onOpen)
     this.components.events.removeEventListener('connection:close', this.onClose)
     this.components.events.removeEventListener('self:peer:update', this.onAddressChange)
@@ -83,11 +97,29 @@ export class NatTraversal implements Startable {
     if (this.components.connectionManager.getConnections(peer).some(c => !c.direct)) this.schedule(peer, true)
   }
 
+  /**
+   * Once trusted peers outside its networks say this node cannot be dialled, it listens through relays: RELAY_SLOTS
+   * reservations, which libp2p takes on connected peers that relay (ours relay only for peers they trust, and only
+   * while others can dial them) and takes again elsewhere when a relay goes away.
+   */
+  private takeRelaySlots (): void {
+    if (this.slotsTaken || this.init.dialable() !== false) return
+    this.slotsTaken = true
+    clearInterval(this.reserving)
+    const configured = this.init.listen.filter(a => a.endsWith('/p2p-circuit')).length
+    const more = Math.max(0, RELAY_SLOTS - configured)
+    if (more === 0) return
+    this.init.log('info', 'behind a NAT: listening through relays', { slots: RELAY_SLOTS })
+    this.components.transportManager.listen(Array.from({ length: more }, () => multiaddr('/p2p-circuit')))
+      .catch(err => this.init.log('warn', 'could not listen through relays', { err: String(err?.message ?? err) }))
+  }
+
   private readonly onListening = (): void => {
     if (this.stunStarting) return
-    const addresses = this.components.transportManager.getAddrs().flatMap(a => ipAndTcpPort(a) ?? [])
-    if (addresses.length === 0) return
+    const listening = this.components.transportManager.getAddrs().flatMap(a => ipAndTcpPort(a) ?? [])
+    if (listening.length === 0) return
     this.stunStarting = true
+    const addresses = stunAddresses(this.init.listen, listening)
     this.stun.start(addresses).catch(err => this.init.log('warn', 'no STUN server on the mesh port', { addresses, err: String(err?.message ?? err) }))
   }
 
@@ -139,9 +171,10 @@ export class NatTraversal implements Startable {
     attempt.running = true
     attempt.tries++
     try {
+      const started = Date.now()
       const conn = await this.goDirect(peer, relayed)
       if (conn !== undefined) {
-        this.init.log('info', 'direct connection to a peer', { peerId: key, addr: conn.remoteAddr.toString(), tries: attempt.tries })
+        this.init.log('info', 'direct connection to a peer', { peerId: key, addr: conn.remoteAddr.toString(), tries: attempt.tries, ms: Date.now() - started })
         this.attempts.delete(key)
         return
       }
@@ -163,7 +196,9 @@ export class NatTraversal implements Startable {
     if (direct.length > 0) ways.push(cm.openConnection(direct, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }))
     const viaRelay = webrtcAddr(relayed.remoteAddr, peer)
     if (viaRelay !== undefined && this.components.peerId.toString() < peer.toString()) {
-      ways.push(cm.openConnection(viaRelay, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }))
+      // Straight to the transport: the dial queue gives each address a few seconds, less than ICE and DTLS take
+      // over a slow path. The connection is the node's like any other (the upgrader announces it).
+      ways.push(this.components.transportManager.dial(viaRelay, { signal: AbortSignal.timeout(WEBRTC_TIMEOUT_MS) }))
     }
     const conn = await Promise.any(ways.map(async way => {
       const c = await way
@@ -196,6 +231,25 @@ function ipAndTcpPort (addr: Multiaddr): { ip: string, port: number } | undefine
   const tcp = parts[1]
   if (ip === undefined || tcp === undefined || (ip.name !== 'ip4' && ip.name !== 'ip6') || tcp.name !== 'tcp' || parts.some(p => p.name === 'p2p-circuit')) return undefined
   return { ip: ip.value ?? '', port: Number(tcp.value) }
+}
+
+/**
+ * Where the STUN server listens: where the mesh was told to listen over TCP (a wildcard stays a wildcard, a port 0
+ * becomes the port TCP got), one socket per address and port.
+ */
+export function stunAddresses (listen: string[], listening: Array<{ ip: string, port: number }>): Array<{ ip: string, port: number }> {
+  const out = new Map<string, { ip: string, port: number }>()
+  for (const text of listen) {
+    let host: { ip: string, port: number } | undefined
+    try {
+      host = ipAndTcpPort(multiaddr(text))
+    } catch {}
+    if (host === undefined) continue
+    const wildcard = host.ip === '0.0.0.0' || host.ip === '::'
+    const port = host.port !== 0 ? host.port : listening.find(l => wildcard ? l.ip.includes(':') === host.ip.includes(':') : l.ip === host.ip)?.port
+    if (port !== undefined) out.set(`${host.ip} ${port}`, { ip: host.ip, port })
+  }
+  return [...out.values()]
 }
 
 function isLoopback (ip: string): boolean {

@@ -7,7 +7,8 @@ import type { ComponentLogger, Connection, IdentifyResult, Libp2pEvents, Logger,
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { DialbackOutcome } from '../gen/aurae/mesh/v0/dialback.ts'
 import type { AddressBook, Reachability } from './address-book.ts'
-import { addrKey, isDirectConnection } from './addresses.ts'
+import { addrKey, ipOf, isDirectConnection } from './addresses.ts'
+import { onNetwork } from './dial-order.ts'
 import { DIALBACK_PROTOCOL, askDialback, serveDialback } from './dialback.ts'
 
 /** How often trusted peers are asked again while connected. */
@@ -121,7 +122,8 @@ export class ReachabilityService implements Startable {
       if (!this.deferred.has(peerId)) this.deferred.set(peerId, undefined)
       return
     }
-    const connection = this.components.connectionManager.getConnections().find(c => c.remotePeer.toString() === peerId && isDirectConnection(c) && c.status === 'open')
+    // Over a connection at an IP: the peer dials back only the IP it sees the request come from.
+    const connection = this.components.connectionManager.getConnections().find(c => c.remotePeer.toString() === peerId && isDirectConnection(c) && ipOf(c.remoteAddr) !== undefined && c.status === 'open')
     if (connection === undefined) return
     const addrs = this.init.book.candidates(this.listenAddrs(), peerId)
     if (addrs.length === 0) return
@@ -139,7 +141,9 @@ export class ReachabilityService implements Startable {
       this.retryLater(peerId, false)
       const asked = new Set(addrs)
       const answered = results.filter(r => asked.has(r.addr) && r.outcome !== DialbackOutcome.DIALBACK_OUTCOME_REFUSED)
-      this.init.book.record(peerId, answered.map(r => ({ addr: r.addr, reached: r.outcome === DialbackOutcome.DIALBACK_OUTCOME_REACHED })))
+      const peerIp = ipOf(connection.remoteAddr)
+      const outside = peerIp === undefined || !onNetwork(peerIp)
+      this.init.book.record(peerId, answered.map(r => ({ addr: r.addr, reached: r.outcome === DialbackOutcome.DIALBACK_OUTCOME_REACHED })), outside)
       this.log('%s dialled back %o', peerId, answered)
       this.sync()
     }).catch(err => {
@@ -169,7 +173,7 @@ export class ReachabilityService implements Startable {
 
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
     const { peerId, observedAddr, connection } = evt.detail
-    if (!isDirectConnection(connection)) return
+    if (!isDirectConnection(connection) || ipOf(connection.remoteAddr) === undefined) return
     if (observedAddr !== undefined) this.init.book.observe(peerId.toString(), observedAddr)
     this.check(peerId.toString())
   }

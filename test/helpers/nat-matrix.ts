@@ -61,14 +61,12 @@ export class NatMatrix {
     return n
   }
 
-  /** A token of a's that others can use: once a node behind a NAT holds a relay slot, its tokens carry it. */
+  /** A token of a's that others can use: a node that trusted peers cannot dial hands one out once it holds a relay slot. */
   async token (a: string): Promise<string> {
-    if (kindOf(a) !== 'none') {
-      await until(`${a} to hold a relay slot`, async () => {
-        const addrs: string[] = JSON.parse((await this.node(a).cli(['status', '--json'])).stdout).mesh.addrs
-        return addrs.some(x => x.includes('/p2p-circuit')) || undefined
-      }, 30_000)
-    }
+    await until(`${a} to hold a relay slot unless it can be dialled`, async () => {
+      const mesh = JSON.parse((await this.node(a).cli(['status', '--json'])).stdout).mesh
+      return mesh.reachability === 'public' || (mesh.reachability === 'private' && mesh.addrs.some((x: string) => x.includes('/p2p-circuit'))) || undefined
+    }, 30_000)
     const res = await this.node(a).cli(['proxy'])
     if (res.code !== 0) throw new Error(`${a} gave no token: ${res.stderr}`)
     return res.stdout.trim()
@@ -82,10 +80,10 @@ export class NatMatrix {
 
   /** How `a` is connected to `b` now, as `aurae peers --json` on `a` says. */
   async path (a: string, b: string): Promise<'direct' | 'relayed' | 'none'> {
-    const peers = JSON.parse((await this.node(a).cli(['peers', '--json'])).stdout) as Array<{ name: string, connected: boolean, path?: string }>
+    const peers = JSON.parse((await this.node(a).cli(['peers', '--json'])).stdout) as Array<{ name: string, connected: boolean, connection: string }>
     const p = peers.find(x => x.name === b)
     if (p === undefined || !p.connected) return 'none'
-    return p.path === 'direct' ? 'direct' : 'relayed'
+    return p.connection === 'direct' ? 'direct' : 'relayed'
   }
 
   async destroy (): Promise<void> {
