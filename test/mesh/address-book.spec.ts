@@ -17,10 +17,16 @@ function book (ifaces: Record<string, string> = {}, trusted = new Set(['a', 'b']
 describe('what a node announces', () => {
   afterEach(() => { delete process.env.AURAE_TEST_PUBLIC_RANGES })
 
-  it('keeps LAN and relay addresses, drops container bridges, link-local and loopback beside others', () => {
+  it('keeps LAN addresses, drops container bridges, link-local and loopback beside others', () => {
     const { book: b } = book({ '192.168.1.5': 'eth0', '10.89.7.1': 'aur0123abcd', '172.17.0.1': 'docker0', '127.0.0.1': 'lo', '169.254.3.3': 'eth1' })
-    const addrs = ['/ip4/192.168.1.5/tcp/4710', '/ip4/10.89.7.1/tcp/4710', '/ip4/172.17.0.1/tcp/4710', '/ip4/127.0.0.1/tcp/4710', '/ip4/169.254.3.3/tcp/4710', `/ip4/203.0.113.1/tcp/4710/p2p/${RELAY}/p2p-circuit`]
-    expect(texts(b.announce(addrs.map(a => ma(`${a}/p2p/${SELF}`))))).toEqual([`/ip4/192.168.1.5/tcp/4710/p2p/${SELF}`, `/ip4/203.0.113.1/tcp/4710/p2p/${RELAY}/p2p-circuit/p2p/${SELF}`])
+    const addrs = ['/ip4/192.168.1.5/tcp/4710', '/ip4/10.89.7.1/tcp/4710', '/ip4/172.17.0.1/tcp/4710', '/ip4/127.0.0.1/tcp/4710', '/ip4/169.254.3.3/tcp/4710']
+    expect(texts(b.announce(addrs.map(a => ma(`${a}/p2p/${SELF}`))))).toEqual([`/ip4/192.168.1.5/tcp/4710/p2p/${SELF}`])
+  })
+
+  it('keeps only relay addresses once the node listens through a relay: its LAN address is dialled in vain from outside', () => {
+    const { book: b } = book({ '192.168.1.5': 'eth0', '10.89.7.1': 'aur0123abcd' })
+    const addrs = ['/ip4/192.168.1.5/tcp/4710', '/ip4/10.89.7.1/tcp/4710', `/ip4/203.0.113.1/tcp/4710/p2p/${RELAY}/p2p-circuit`]
+    expect(texts(b.announce(addrs.map(a => ma(`${a}/p2p/${SELF}`))))).toEqual([`/ip4/203.0.113.1/tcp/4710/p2p/${RELAY}/p2p-circuit/p2p/${SELF}`])
   })
 
   it('keeps loopback when the node has nothing else (a mesh on one machine)', () => {
@@ -92,10 +98,25 @@ describe('what status says', () => {
     expect(b.reachability([], [])).toBe('public')
   })
 
-  it('stays private when peers reached only private addresses', () => {
+  it('stays private when only peers on its own network reached it, at private addresses', () => {
     const { book: b } = book()
-    b.record('a', [{ addr: '/ip4/192.168.1.5/tcp/4710', reached: true }])
+    b.record('a', [{ addr: '/ip4/192.168.1.5/tcp/4710', reached: true }], false)
     expect(b.reachability([], [])).toBe('private')
+    expect(b.dialableFromOutside()).toBeUndefined()
+  })
+
+  it('says public when a peer from outside its networks reached a private address (a mesh on private ranges)', () => {
+    const { book: b } = book()
+    b.record('a', [{ addr: '/ip4/10.213.0.10/tcp/4710', reached: true }], true)
+    expect(b.reachability([], [])).toBe('public')
+    expect(b.dialableFromOutside()).toBe(true)
+  })
+
+  it('is not dialable from outside once outside peers tried and none reached it', () => {
+    const { book: b } = book()
+    b.record('a', [{ addr: '/ip4/192.168.1.5/tcp/4710', reached: true }], false)
+    b.record('r', [{ addr: '/ip4/198.51.100.22/tcp/4710', reached: false }], true)
+    expect(b.dialableFromOutside()).toBe(false)
   })
 
   it('counts only peers trusted now, and only answers younger than the TTL', () => {
