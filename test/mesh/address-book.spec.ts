@@ -115,7 +115,7 @@ describe('what status says', () => {
   it('is not dialable from outside once outside peers tried and none reached it', () => {
     const { book: b } = book()
     b.record('a', [{ addr: '/ip4/192.168.1.5/tcp/4710', reached: true }], false)
-    b.record('r', [{ addr: '/ip4/198.51.100.22/tcp/4710', reached: false }], true)
+    b.record('b', [{ addr: '/ip4/198.51.100.22/tcp/4710', reached: false }], true)
     expect(b.dialableFromOutside()).toBe(false)
   })
 
