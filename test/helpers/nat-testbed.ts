@@ -61,6 +61,12 @@ export class NatTestbed {
     return this.site(name).wan
   }
 
+  /** The namespace of the site's NAT router (to cut or mend what it lets through); the host's own when it is public. */
+  routerNs (name: string): string {
+    const site = this.site(name)
+    return site.addr === site.wan ? site.ns : `${site.ns}-gw`
+  }
+
   /** The PID of the delayer, which holds every packet in and out of an uplink. */
   get delayerPid (): number | undefined {
     return this.delayer?.pid

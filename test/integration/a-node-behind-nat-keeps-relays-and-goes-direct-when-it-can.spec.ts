@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { NatTestbed } from '../helpers/nat-testbed.ts'
+import { run, startNode, until, type TestNode } from '../helpers/node.ts'
+
+// Two public relays and two hosts behind port-restricted cone NATs (20 ms on every uplink). The hosts keep a slot on
+// each relay and get it back when a relay restarts; they go direct over WebRTC, a call running on the relay when the
+// direct path comes up finishes there, and when the direct path dies calls fall back to the relay, until the path
+// is back and the two go direct again.
+describe('a node behind a NAT keeps its relays and goes direct when it can', () => {
+  let bed: NatTestbed
+  const nodes = new Map<string, TestNode>()
+  const node = (n: string): TestNode => nodes.get(n) as TestNode
+  const status = async (n: string): Promise<any> => JSON.parse((await node(n).cli(['status', '--json'])).stdout)
+  const path = async (from: string, to: string): Promise<string> => {
+    const peers = JSON.parse((await node(from).cli(['peers', '--json'])).stdout)
+    return peers.find((p: any) => p.name === to)?.connection ?? ''
+  }
+  const slots = async (n: string): Promise<string[]> => (await status(n)).mesh.addrs.filter((a: string) => a.includes('/p2p-circuit'))
+  // Cuts (or mends) every UDP packet through a host's NAT router: no WebRTC, while TCP (and so the relay) still works.
+  const udp = async (n: string, cut: boolean): Promise<void> => {
+    const res = await run('nsenter', [`--net=/run/netns/${bed.routerNs(n)}`, 'iptables', cut ? '-I' : '-D', 'FORWARD', '-p', 'udp', '-j', 'DROP'])
+    expect(res.code).toBe(0)
+  }
+
+  beforeAll(async () => {
+    bed = await NatTestbed.create({ sites: [{ name: 'r1', nat: 'none' }, { name: 'r2', nat: 'none' }, { name: 'h1', nat: 'prc' }, { name: 'h2', nat: 'prc' }], addressing: 'public' })
+    process.env.AURAE_TEST_PUBLIC_RANGES = bed.publicRanges.join(',')
+    try {
+      for (const r of ['r1', 'r2']) nodes.set(r, await startNode(r, ['--listen', '/ip4/0.0.0.0/tcp/4810'], bed.ns(r)))
+      for (const h of ['h1', 'h2']) nodes.set(h, await startNode(h, ['--listen', '/ip4/0.0.0.0/tcp/4810'], bed.ns(h)))
+    } finally {
+      delete process.env.AURAE_TEST_PUBLIC_RANGES
+    }
+    for (const r of ['r1', 'r2']) {
+      const token = (await node(r).cli(['proxy', '--uses', '2'])).stdout.trim()
+      for (const h of ['h1', 'h2']) expect((await node(h).cli(['proxy', token])).code).toBe(0)
+    }
+  }, 120_000)
+  afterAll(async () => {
+    for (const n of nodes.values()) await n.stop().catch(() => {})
+    await bed?.destroy()
+  }, 60_000)
+
+  it('holds a slot on each of its two trusted public peers, and takes it again when a relay restarts', async () => {
+    for (const h of ['h1', 'h2']) {
+      await until(`${h} to be private with a slot on r1 and on r2`, async () => {
+        const held = await slots(h)
+        return (await status(h)).mesh.reachability === 'private' && ['r1', 'r2'].every(r => held.some(a => a.startsWith(`/ip4/${bed.addr(r)}/`))) ? true : undefined
+      }, 30_000)
+    }
+    expect((await node('r1').cli(['down'])).code).toBe(0)
+    await until('h1 to drop its slot on the stopped relay', async () => (await slots('h1')).every(a => !a.startsWith(`/ip4/${bed.addr('r1')}/`)) || undefined, 30_000)
+    expect((await slots('h1')).some(a => a.startsWith(`/ip4/${bed.addr('r2')}/`))).toBe(true)
+    expect((await node('r1').up()).code).toBe(0)
+    await until('h1 to hold a slot on r1 again', async () => (await slots('h1')).some(a => a.startsWith(`/ip4/${bed.addr('r1')}/`)) || undefined, 60_000)
+  }, 150_000)
+
+  it('finishes a call that runs on the relay while the direct path comes up, and goes direct', async () => {
+    await udp('h1', true)
+    try {
+      const token = (await node('h1').cli(['proxy'])).stdout.trim()
+      expect((await node('h2').cli(['proxy', token])).code).toBe(0)
+      expect(await path('h2', 'h1')).toBe('relayed')
+      const long = node('h2').cli(['exec', '@h1', '--', 'sh', '-c', 'for i in 1 2 3 4 5 6 7 8; do echo $i; sleep 1; done'])
+      await until('the call to start', async () => JSON.parse((await node('h1').cli(['ps', '--json'])).stdout).some((w: any) => w.state === 'running') || undefined)
+      await udp('h1', false)
+      await until('h1 and h2 to go direct', async () => (await path('h2', 'h1')) === 'direct' || undefined, 30_000)
+      expect(await long).toMatchObject({ code: 0, stdout: '1\n2\n3\n4\n5\n6\n7\n8\n' })
+    } finally {
+      await udp('h1', false).catch(() => {})
+    }
+  }, 90_000)
+
+  it('falls back to the relay when the direct path dies, and goes direct again once it is back', async () => {
+    await until('h1 and h2 to be direct', async () => (await path('h2', 'h1')) === 'direct' || undefined, 30_000)
+    await udp('h1', true)
+    try {
+      for (let i = 0; i < 3; i++) expect(await node('h2').cli(['exec', '@h1', '--', 'echo', 'still here'])).toMatchObject({ code: 0, stdout: 'still here\n' })
+      await until('the dead direct path to be noticed', async () => (await path('h2', 'h1')) === 'relayed' || undefined, 30_000)
+    } finally {
+      await udp('h1', false)
+    }
+    await until('h1 and h2 to go direct again', async () => (await path('h2', 'h1')) === 'direct' || undefined, 60_000)
+    expect(await node('h1').cli(['exec', '@h2', '--', 'echo', 'direct'])).toMatchObject({ code: 0, stdout: 'direct\n' })
+  }, 150_000)
+})
