@@ -6,7 +6,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PeerUnreachableError, RemoteError, messageOf } from '../errors.ts'
-import { PeerHello, PeerWelcome, RpcRequest, RpcResponse, type NameRecord, type PeerInfo } from '../gen/aurae/mesh/v0/mesh.ts'
+import { PeerHello, PeerWelcome, RpcCredit, RpcRequest, RpcResponse, type NameRecord, type PeerInfo } from '../gen/aurae/mesh/v0/mesh.ts'
 import { formatNodeName } from '../names/parse.ts'
 import type { Caller } from '../node/authz.ts'
 import { toStatus } from '../node/grpc-status.ts'
@@ -18,6 +18,7 @@ import { NameBook } from './name-book.ts'
 import { isAddrText, nameKey, signNameRecord } from './names.ts'
 import { issueToken, readToken } from './token.ts'
 import { frame, pacedFrames } from './paced-frames.ts'
+import { RPC_WINDOW, SendWindow, TakenCounter } from './rpc-window.ts'
 import type { ReachabilityStatus } from './reachability.ts'
 import { TrustedPeers, issuerNameRefusal, redeemerNameRefusal } from './trusted.ts'
 
@@ -284,13 +285,17 @@ export class Mesh {
     const onAbort = (): void => stream.abort(new Error('the caller went away'))
     signal.addEventListener('abort', onAbort)
     try {
-      stream.send(frame(RpcRequest.encode({ method: path, payload, callerName: this.init.self().name }).finish()))
-      // Read at the caller's pace: a slow caller (an attached run piped into something slow) slows the peer.
+      stream.send(frame(RpcRequest.encode({ method: path, payload, callerName: this.init.self().name, window: RPC_WINDOW }).finish()))
+      // Read at the caller's pace: a slow caller (an attached run piped into something slow) slows the peer, through
+      // the transport's flow control and, where that cannot (WebRTC), through the call's own window.
+      const taken = new TakenCounter(RPC_WINDOW)
       let ended = false
       for await (const bytes of pacedFrames(stream, MAX_FRAME)) {
         const res = RpcResponse.decode(bytes)
         if (!res.end) {
           await onPayload(Buffer.from(res.payload))
+          const grant = taken.took(bytes.byteLength)
+          if (grant > 0) stream.send(frame(RpcCredit.encode({ bytes: grant }).finish()))
           continue
         }
         if (res.code !== 0) throw new RemoteError(res.error, res.code)
@@ -452,8 +457,11 @@ export class Mesh {
     const remote = connection.remotePeer.toString()
     const ac = new AbortController()
     stream.addEventListener('close', () => ac.abort())
+    let window: SendWindow | undefined
     const respond = async (res: Partial<RpcResponse>): Promise<void> => {
-      await lp.write(RpcResponse.encode({ payload: Buffer.alloc(0), code: 0, error: '', end: false, ...res }).finish())
+      const bytes = RpcResponse.encode({ payload: Buffer.alloc(0), code: 0, error: '', end: false, ...res }).finish()
+      if (res.end !== true) await window?.take(bytes.byteLength, ac.signal)
+      await lp.write(bytes)
     }
     try {
       let req: RpcRequest
@@ -461,6 +469,12 @@ export class Mesh {
         req = RpcRequest.decode((await lp.read({ signal: AbortSignal.timeout(CALL_TIMEOUT_MS) })).subarray())
       } catch (err) {
         throw Object.assign(new Error(`malformed or oversized request frame: ${messageOf(err)}`), { name: 'InvalidArgumentError' })
+      }
+      if (req.window > 0) {
+        const w = window = new SendWindow(req.window)
+        void (async () => {
+          for (;;) w.grant(Number(RpcCredit.decode((await lp.read({ signal: ac.signal })).subarray()).bytes))
+        })().catch(() => w.close())
       }
       const caller: Caller = { kind: 'peer', peerId: remote, name: this.nameOf(remote) || req.callerName }
       await this.init.dispatch(req.method, Buffer.from(req.payload), caller, async payload => await respond({ payload }), ac.signal)
