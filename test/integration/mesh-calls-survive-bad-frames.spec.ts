@@ -30,7 +30,7 @@ describe('remote calls survive bad frames from a stranger', () => {
     const answer = RpcResponse.decode((await lpStream(stream).read({ signal: AbortSignal.timeout(10_000) })).subarray())
     return answer
   }
-  const request = (method: string, payload: Uint8Array): Uint8Array => RpcRequest.encode({ method, payload: Buffer.from(payload), callerName: 'mallory' }).finish()
+  const request = (method: string, payload: Uint8Array): Uint8Array => RpcRequest.encode({ method, payload: Buffer.from(payload), callerName: 'mallory', window: 0 }).finish()
 
   it('answers a malformed frame with an error frame', async () => {
     const res = await exchange(async s => await lpStream(s).write(Uint8Array.from([0xff, 0xff, 0xff, 0xff])))
