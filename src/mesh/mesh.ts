@@ -331,7 +331,8 @@ export class Mesh {
       let connection: Connection | undefined
       try {
         connection = await host.dial(id, { signal: deadline })
-        return await connection.newStream(RPC_PROTOCOL, { signal: deadline, runOnLimitedConnection: true })
+        // The protocol is proposed with the request itself instead of a round trip ahead of it (every peer speaks it).
+        return await connection.newStream(RPC_PROTOCOL, { signal: deadline, runOnLimitedConnection: true, negotiateFully: false })
       } catch (err) {
         lastError = err
         if (signal.aborted) break
