@@ -33,11 +33,11 @@ export type Host = Awaited<ReturnType<typeof createHost>>
 
 export async function createHost (init: HostInit) {
   const trusted = (peer: { toString: () => string }): boolean => init.trusts(peer.toString())
-  let nat: NatTraversal | undefined
-  // Whether peers outside this node's networks can dial it (undefined until one of them answered a dial-back).
-  const dialable = (): boolean | undefined => book.dialableFromOutside()
   // What trusted peers' dial-backs taught us decides what is announced: only addresses others can dial.
   const book = new AddressBook({ trusts: init.trusts })
+  // Whether peers outside this node's networks can dial it (undefined until one of them answered a dial-back).
+  const dialable = (): boolean | undefined => book.dialableFromOutside()
+  let nat: NatTraversal | undefined
   return await createLibp2p({
     privateKey: privateKeyFromProtobuf(readFileSync(init.keyPath)),
     // WebRTC listens through relay slots: its address is a relayed one, over which ICE is negotiated.

@@ -7,6 +7,8 @@
 import type { Connection, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { ConnectionManager, TransportManager } from '@libp2p/interface-internal'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { ipOf, tcpPortOf } from './addresses.ts'
+import { isLoopbackIp } from './public-ip.ts'
 import { StunServer } from './stun.ts'
 
 /** Waits between attempts to go direct, then the last one over and over. */
@@ -53,7 +55,7 @@ export class NatTraversal implements Startable {
 
   async start (): Promise<void> {
     this.started = true
-    // Transports listen while the services start; the STUN server follows the first TCP port once it is known.
+    // Transports listen while the services start; the STUN server follows TCP's addresses once they are known.
     this.components.events.addEventListener('transport:listening', this.onListening)
   }
 
@@ -214,10 +216,9 @@ export class NatTraversal implements Startable {
   private async peerAddrs (peer: PeerId): Promise<Multiaddr[]> {
     const found = await this.components.peerStore.get(peer).catch(() => undefined)
     return (found?.addresses ?? []).map(a => a.multiaddr)
-      .filter(a => { const host = ipAndTcpPort(a); return host !== undefined && !isLoopback(host.ip) })
+      .filter(a => { const host = ipAndTcpPort(a); return host !== undefined && !isLoopbackIp(host.ip) })
       .map(a => a.encapsulate(`/p2p/${peer.toString()}`))
   }
-
 }
 
 /** The service factory for `createLibp2p({ services })`. */
@@ -225,12 +226,11 @@ export function natTraversal (init: NatTraversalInit): (components: NatComponent
   return components => new NatTraversal(components, init)
 }
 
+/** The IP and port of a plain TCP address (`/ip4|ip6/…/tcp/N[/p2p/…]`). */
 function ipAndTcpPort (addr: Multiaddr): { ip: string, port: number } | undefined {
-  const parts = addr.getComponents()
-  const ip = parts[0]
-  const tcp = parts[1]
-  if (ip === undefined || tcp === undefined || (ip.name !== 'ip4' && ip.name !== 'ip6') || tcp.name !== 'tcp' || parts.some(p => p.name === 'p2p-circuit')) return undefined
-  return { ip: ip.value ?? '', port: Number(tcp.value) }
+  const ip = ipOf(addr)
+  const port = tcpPortOf(addr)
+  return ip === undefined || port === undefined ? undefined : { ip, port }
 }
 
 /**
@@ -250,10 +250,6 @@ export function stunAddresses (listen: string[], listening: Array<{ ip: string, 
     if (port !== undefined) out.set(`${host.ip} ${port}`, { ip: host.ip, port })
   }
   return [...out.values()]
-}
-
-function isLoopback (ip: string): boolean {
-  return ip.startsWith('127.') || ip === '::1'
 }
 
 /** `<relay>/p2p-circuit/webrtc/p2p/<peer>` from a relayed connection's remote address. */
