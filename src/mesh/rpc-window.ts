@@ -26,8 +26,12 @@ export class SendWindow {
     while (this.outstanding >= grantEvery(this.window) && this.outstanding + bytes > this.window) {
       if (this.closed || signal.aborted) throw new Error('the caller went away')
       await new Promise<void>(resolve => {
-        this.wake = resolve
-        signal.addEventListener('abort', () => resolve(), { once: true })
+        const done = (): void => {
+          signal.removeEventListener('abort', done)
+          resolve()
+        }
+        this.wake = done
+        signal.addEventListener('abort', done)
       })
     }
     if (this.closed || signal.aborted) throw new Error('the caller went away')

@@ -58,3 +58,25 @@ describe('a call\'s response window', () => {
     expect(c.took(10)).toBe(0)
   })
 })
+
+describe('a long call', () => {
+  it('leaves no listener behind on the call\'s signal for each wait', async () => {
+    const ac = new AbortController()
+    let listeners = 0
+    const add = ac.signal.addEventListener.bind(ac.signal)
+    const remove = ac.signal.removeEventListener.bind(ac.signal)
+    ac.signal.addEventListener = ((...args: Parameters<typeof add>) => { listeners++; add(...args) }) as typeof add
+    ac.signal.removeEventListener = ((...args: Parameters<typeof remove>) => { listeners--; remove(...args) }) as typeof remove
+    const w = new SendWindow(1000)
+    await w.take(1000, ac.signal)
+    let waited = 0
+    for (let i = 0; i < 100; i++) {
+      // The window is full: each take waits for the grant that follows it.
+      const sent = w.take(1000, ac.signal)
+      if (!(await settled(sent))) waited++
+      w.grant(1000)
+      await sent
+    }
+    expect({ waited, listeners }).toEqual({ waited: 100, listeners: 0 })
+  })
+})
