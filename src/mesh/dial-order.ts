@@ -3,9 +3,9 @@
 // or it holds up the relayed address behind it for the whole timeout.
 import type { Address } from '@libp2p/interface'
 import { networkInterfaces } from 'node:os'
-import { BlockList, isIPv4 } from 'node:net'
+import { BlockList } from 'node:net'
 import { ipOf, isRelayed } from './addresses.ts'
-import { isPublicIp } from './public-ip.ts'
+import { familyOf, isPublicIp } from './public-ip.ts'
 
 /** Rank of an address: on a network this machine is on, public, through a relay, anything else (a LAN elsewhere). */
 export function dialRank (addr: Address['multiaddr'], local: BlockList): number {
@@ -30,7 +30,8 @@ export function localNetworks (): BlockList {
 
 /** True when `ip` is on one of the networks in `nets` (by default, this machine's own). */
 export function onNetwork (ip: string, nets = localNetworks()): boolean {
-  return nets.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6')
+  const family = familyOf(ip)
+  return family !== undefined && nets.check(ip, family)
 }
 
 /** A sorter for libp2p's connection manager; certified addresses first within a rank, as libp2p's own does. */

@@ -7,7 +7,7 @@
 import type { Connection, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { ConnectionManager, TransportManager } from '@libp2p/interface-internal'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { ipOf, tcpPortOf } from './addresses.ts'
+import { ipOf, isDirectConnection, tcpPortOf } from './addresses.ts'
 import { isLoopbackIp } from './public-ip.ts'
 import { StunServer } from './stun.ts'
 
@@ -82,7 +82,7 @@ export class NatTraversal implements Startable {
   stunServers (): string[] {
     const servers = new Set<string>()
     for (const conn of this.components.connectionManager.getConnections()) {
-      if (!conn.direct || conn.direction !== 'outbound' || !this.init.trusts(conn.remotePeer.toString())) continue
+      if (!isDirectConnection(conn) || conn.direction !== 'outbound' || !this.init.trusts(conn.remotePeer.toString())) continue
       const host = ipAndTcpPort(conn.remoteAddr)
       if (host !== undefined) servers.add(host.ip.includes(':') ? `stun:[${host.ip}]:${host.port}` : `stun:${host.ip}:${host.port}`)
     }
@@ -91,12 +91,12 @@ export class NatTraversal implements Startable {
 
   /** Whether the peer is reached over a direct connection now. */
   isDirect (peer: PeerId): boolean {
-    return this.components.connectionManager.getConnections(peer).some(c => c.direct && c.status === 'open')
+    return this.components.connectionManager.getConnections(peer).some(c => isDirectConnection(c) && c.status === 'open')
   }
 
   /** Looks for a direct path to a peer now, for one that has just been trusted over a relayed connection. */
   check (peer: PeerId): void {
-    if (this.components.connectionManager.getConnections(peer).some(c => !c.direct)) this.schedule(peer, true)
+    if (this.components.connectionManager.getConnections(peer).some(c => !isDirectConnection(c))) this.schedule(peer, true)
   }
 
   /**
@@ -127,18 +127,18 @@ export class NatTraversal implements Startable {
 
   private readonly onOpen = (evt: Event): void => {
     const conn = (evt as CustomEvent<Connection>).detail
-    if (!conn.direct && this.init.trusts(conn.remotePeer.toString())) this.schedule(conn.remotePeer, true)
+    if (!isDirectConnection(conn) && this.init.trusts(conn.remotePeer.toString())) this.schedule(conn.remotePeer, true)
   }
 
   private readonly onClose = (evt: Event): void => {
     const conn = (evt as CustomEvent<Connection>).detail
     // A direct path that died: the relay carries the peer again (libp2p redials a kept-alive peer), and we try anew.
-    if (conn.direct && this.init.trusts(conn.remotePeer.toString())) this.schedule(conn.remotePeer, true)
+    if (isDirectConnection(conn) && this.init.trusts(conn.remotePeer.toString())) this.schedule(conn.remotePeer, true)
   }
 
   private readonly onAddressChange = (): void => {
     for (const conn of this.components.connectionManager.getConnections()) {
-      if (!conn.direct && this.init.trusts(conn.remotePeer.toString())) this.schedule(conn.remotePeer, true)
+      if (!isDirectConnection(conn) && this.init.trusts(conn.remotePeer.toString())) this.schedule(conn.remotePeer, true)
     }
   }
 
@@ -164,7 +164,7 @@ export class NatTraversal implements Startable {
       this.attempts.delete(key)
       return
     }
-    const relayed = this.components.connectionManager.getConnections(peer).find(c => !c.direct && c.status === 'open')
+    const relayed = this.components.connectionManager.getConnections(peer).find(c => !isDirectConnection(c) && c.status === 'open')
     // Not connected at all: libp2p redials a kept-alive peer, and the new connection brings us back here.
     if (relayed === undefined) {
       this.attempts.delete(key)
@@ -204,7 +204,7 @@ export class NatTraversal implements Startable {
     }
     const conn = await Promise.any(ways.map(async way => {
       const c = await way
-      if (!c.direct) throw new Error('still relayed')
+      if (!isDirectConnection(c)) throw new Error('still relayed')
       return c
     })).catch((err: AggregateError) => {
       this.init.log('info', 'no direct path to a peer yet', { peerId: peer.toString(), err: err.errors?.map(e => String(e?.message ?? e)).join('; ') })

@@ -44,7 +44,8 @@ function unmapped (ip: string): string {
   return lower.startsWith('::ffff:') && isIP(lower.slice(7)) === 4 ? lower.slice(7) : lower
 }
 
-function familyOf (ip: string): 'ipv4' | 'ipv6' | undefined {
+/** The BlockList family of an address; undefined for what is not one. */
+export function familyOf (ip: string): 'ipv4' | 'ipv6' | undefined {
   const v = isIP(ip)
   return v === 4 ? 'ipv4' : v === 6 ? 'ipv6' : undefined
 }
