@@ -57,5 +57,13 @@ export class InternalError extends Error {
 
 /** The message of any thrown value, for one-line reports. */
 export function messageOf (err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
+  if (err instanceof Error) return err.message
+  // Some libraries reject with an event (WebRTC's error events): its error or its type says more than [object Event].
+  if (typeof err === 'object' && err !== null) {
+    const { error, message, type } = err as { error?: unknown, message?: unknown, type?: unknown }
+    if (error instanceof Error) return error.message
+    if (typeof message === 'string') return message
+    if (typeof type === 'string') return `${type} event`
+  }
+  return String(err)
 }

@@ -4,6 +4,7 @@
 import type { Address } from '@libp2p/interface'
 import { networkInterfaces } from 'node:os'
 import { BlockList } from 'node:net'
+import { messageOf } from '../errors.ts'
 import { ipOf, isRelayed } from './addresses.ts'
 import { familyOf, isPublicIp } from './public-ip.ts'
 
@@ -45,5 +46,57 @@ export function dialOrder (): (a: Address, b: Address) => -1 | 0 | 1 {
       at = Date.now()
     }
     return Math.sign(dialRank(a.multiaddr, local) - dialRank(b.multiaddr, local) || Number(b.isCertified) - Number(a.isCertified)) as -1 | 0 | 1
+  }
+}
+
+/**
+ * Dials addresses in the order given, Happy Eyeballs style (RFC 8305): the next starts as soon as the one before
+ * fails, or when it has not connected within `staggerMs`. The first to connect wins; the dials still running are
+ * aborted, and one that connects all the same is handed to `discard`. Fails with every address's error when none
+ * connects.
+ *
+ * Each dial gets a signal of its own that can abort only while that dial runs: a transport may tie the life of the
+ * connection to it (libp2p's TCP hands it to net.connect), so neither the caller's deadline nor the end of the race
+ * may reach a connection that won.
+ */
+export async function staggeredDial<A, C> (addrs: A[], dial: (addr: A, signal: AbortSignal) => Promise<C>, opts: { staggerMs: number, signal: AbortSignal, discard: (conn: C) => void }): Promise<C> {
+  const running = new Set<AbortController>()
+  const abortRunning = (): void => { for (const c of running) c.abort(opts.signal.reason) }
+  opts.signal.addEventListener('abort', abortRunning)
+  const errors: unknown[] = []
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await new Promise<C>((resolve, reject) => {
+      let next = 0
+      let won = false
+      const startNext = (): void => {
+        clearTimeout(timer)
+        if (won) return
+        if (next >= addrs.length) {
+          if (running.size === 0) reject(new AggregateError(errors, errors.length === 0 ? 'no address to dial' : errors.map(messageOf).join('; ')))
+          return
+        }
+        const addr = addrs[next++]
+        const own = new AbortController()
+        running.add(own)
+        if (opts.signal.aborted) own.abort(opts.signal.reason)
+        dial(addr, own.signal).then(conn => {
+          running.delete(own)
+          if (won) return opts.discard(conn)
+          won = true
+          resolve(conn)
+        }, err => {
+          running.delete(own)
+          errors.push(err)
+          startNext()
+        })
+        if (next < addrs.length) timer = setTimeout(startNext, opts.staggerMs)
+      }
+      startNext()
+    })
+  } finally {
+    clearTimeout(timer)
+    opts.signal.removeEventListener('abort', abortRunning)
+    for (const c of running) c.abort(new Error('another address connected first'))
   }
 }

@@ -82,7 +82,7 @@ export async function createHost (init: HostInit) {
         nat = natTraversal({ trusts: init.trusts, log: init.log, dialable, listen: init.listen })(components)
         return nat
       },
-      reachability: reachability({ book, trusts: init.trusts })
+      reachability: reachability({ book, trusts: init.trusts, onNetworkChange: () => nat?.networkChanged() })
     }
   })
 }

@@ -1,7 +1,7 @@
 // The mesh: a libp2p host inside auraed, peering by token, and remote calls between trusted nodes.
 import { createHash } from 'node:crypto'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
-import { KEEP_ALIVE, type Connection, type Stream } from '@libp2p/interface'
+import { KEEP_ALIVE, type Connection, type PeerId, type Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -28,8 +28,8 @@ export const RPC_PROTOCOL = '/aurae/rpc/1.0.0'
 const MAX_FRAME = 4 * 1024 * 1024
 const CALL_TIMEOUT_MS = 5_000
 /**
- * How long redeeming a token may take to reach its issuer: libp2p tries a token's addresses one after another
- * (dial-order.ts puts the likely ones first), and a dial already under way to the issuer is joined, not restarted.
+ * How long redeeming a token may take to reach its issuer: the token's addresses are dialled the likely ones first,
+ * the next one joining in when one fails or is slow (nat.ts's dialAt).
  */
 const PEERING_DIAL_MS = 15_000
 /** How long a call waits for a stream on one connection when the peer has another to fall back to. */
@@ -207,18 +207,24 @@ export class Mesh {
     const addrs = usable.map(a => withPeer(multiaddr(a), claims.peerId))
     let stream: Stream
     try {
-      stream = await this.requireHost().dialProtocol(addrs, PEER_PROTOCOL, { signal: AbortSignal.timeout(PEERING_DIAL_MS), runOnLimitedConnection: true })
-    } catch (err: any) {
-      if (err?.name === 'UnexpectedPeerError' || /unexpected peer|remote peer id|does not match expected remote identity/i.test(String(err?.message))) {
+      stream = await this.openStream(issuer, PEER_PROTOCOL, AbortSignal.timeout(PEERING_DIAL_MS), addrs)
+    } catch (err) {
+      const each: any[] = err instanceof AggregateError ? err.errors : [err]
+      if (each.some(e => e?.name === 'UnexpectedPeerError' || /unexpected peer|remote peer id|does not match expected remote identity/i.test(String(e?.message)))) {
         throw new FailedPreconditionError(`the node answering at ${claims.addrs[0].replace(/\/p2p\/.*$/, '')} is not the one that issued this token (${claims.name})`)
       }
       throw new PeerUnreachableError(`cannot reach ${claims.name} at ${claims.addrs.join(', ')}: ${messageOf(err)}`)
     }
-    if (stream.protocol !== PEER_PROTOCOL) stream.abort(new Error('wrong protocol'))
-    const lp = lpStream(stream, { maxDataLength: 64 * 1024 })
-    await lp.write(PeerHello.encode({ secret: Buffer.from(claims.secret), name: me.name, domain: me.domain, addrs: this.addrs(), unpeer: false }).finish())
-    const welcome = PeerWelcome.decode((await lp.read({ signal: AbortSignal.timeout(CALL_TIMEOUT_MS) })).subarray())
-    await stream.close().catch(() => {})
+    let welcome: PeerWelcome
+    try {
+      const lp = lpStream(stream, { maxDataLength: 64 * 1024 })
+      await lp.write(PeerHello.encode({ secret: Buffer.from(claims.secret), name: me.name, domain: me.domain, addrs: this.addrs(), unpeer: false }).finish())
+      welcome = PeerWelcome.decode((await lp.read({ signal: AbortSignal.timeout(CALL_TIMEOUT_MS) })).subarray())
+      await stream.close().catch(() => {})
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      throw new PeerUnreachableError(`${claims.name} did not answer the peering: ${messageOf(err)}`)
+    }
     const named = formatNodeName(claims.name, claims.domain)
     if (welcome.error !== '') throw new FailedPreconditionError(`${claims.name} refused: ${welcome.error.slice(0, MAX_QUOTED)}`)
     if (welcome.name !== claims.name || welcome.domain !== claims.domain) {
@@ -252,14 +258,14 @@ export class Mesh {
     return await Promise.all([...this.trusted.values()].map(async p => await this.peerInfo(p)))
   }
 
-  /** One trusted peer as `peers` shows it. */
-  async peerInfo (p: PeerRecord): Promise<PeerInfo> {
+  /** One trusted peer as `peers` shows it; with `measure`, a fresh round trip on its connection. */
+  async peerInfo (p: PeerRecord, opts: { measure: boolean } = { measure: true }): Promise<PeerInfo> {
     const host = this.requireHost()
     const id = peerIdFromString(p.peerId)
     const known = await host.peerStore.get(id).then(peer => peer.addresses.map(a => a.multiaddr), () => [])
     const view = connectionView(host.getConnections(id), known)
     let latencyMs = -1
-    if (view !== undefined) latencyMs = await host.services.ping.ping(id, { signal: AbortSignal.timeout(1000) }).catch(() => -1)
+    if (view !== undefined && opts.measure) latencyMs = await host.services.ping.ping(id, { signal: AbortSignal.timeout(1000) }).catch(() => -1)
     return {
       name: p.name,
       domain: p.domain,
@@ -315,35 +321,49 @@ export class Mesh {
     }
   }
 
-  /**
-   * Opens a call's stream on the best connection to the peer (a direct one before a relayed one). A connection
-   * that cannot open a stream in time is dead even if libp2p has not noticed: it is dropped and the next one
-   * tried, so a call falls back to the relay when a direct path dies under it.
-   */
+  /** Opens a call's stream to a trusted peer (see openStream); a peer that cannot be reached is PeerUnreachableError. */
   private async openCall (peerId: string, who: string, signal: AbortSignal): Promise<Stream> {
+    try {
+      return await this.openStream(peerIdFromString(peerId), RPC_PROTOCOL, signal)
+    } catch (err) {
+      if (err instanceof PeerUnreachableError) throw err
+      throw new PeerUnreachableError(`${who} is unreachable: ${messageOf(err)}`)
+    }
+  }
+
+  /**
+   * Opens a stream on the best connection to the peer (a direct one before a relayed one), or on a new one. A
+   * connection that cannot open a stream in time is dead even if libp2p has not noticed: it is dropped and the next
+   * one tried, so a call falls back to the relay when a direct path dies under it.
+   *
+   * With `addrs` (a token's), a new connection is dialled to those, and that dial does not join one libp2p may
+   * already be making to the peer (a DHT walk trying a stale LAN address, say), which would hold the peering up
+   * for that dial's timeouts.
+   */
+  private async openStream (peer: PeerId, protocol: string, signal: AbortSignal, addrs?: Multiaddr[]): Promise<Stream> {
     const host = this.requireHost()
-    const id = peerIdFromString(peerId)
     let lastError: unknown
     for (let attempt = 0; attempt < 2; attempt++) {
+      const open = host.getConnections(peer).filter(c => c.status === 'open')
       // With another connection to fall back to, a path that cannot open a stream in a short while is given up.
-      const spare = host.getConnections(id).filter(c => c.status === 'open').length > 1
-      const deadline = AbortSignal.any([signal, AbortSignal.timeout(spare ? FALLBACK_AFTER_MS : CALL_TIMEOUT_MS)])
+      const deadline = AbortSignal.any([signal, AbortSignal.timeout(open.length > 1 ? FALLBACK_AFTER_MS : CALL_TIMEOUT_MS)])
       let connection: Connection | undefined
       try {
-        connection = await host.dial(id, { signal: deadline })
-        // The protocol is proposed with the request itself instead of a round trip ahead of it (every peer speaks it).
-        return await connection.newStream(RPC_PROTOCOL, { signal: deadline, runOnLimitedConnection: true, negotiateFully: false })
+        connection = open.length === 0 && addrs !== undefined
+          ? await host.services.nat.dialAt(addrs, signal)
+          : await host.dial(peer, { signal: deadline })
+        return await connection.newStream(protocol, { signal: deadline, runOnLimitedConnection: true })
       } catch (err) {
         lastError = err
         if (signal.aborted) break
         if (connection === undefined) {
-          await host.hangUp(id).catch(() => {})
+          if (addrs === undefined) await host.hangUp(peer).catch(() => {})
           break
         }
         connection.abort(new Error('no stream opened in time'))
       }
     }
-    throw new PeerUnreachableError(`${who} is unreachable: ${messageOf(lastError)}`)
+    throw lastError
   }
 
   private requireHost (): Host {

@@ -7,7 +7,9 @@
 import type { Connection, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { ConnectionManager, TransportManager } from '@libp2p/interface-internal'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { messageOf } from '../errors.ts'
 import { ipOf, isDirectConnection, tcpPortOf } from './addresses.ts'
+import { dialRank, localNetworks, staggeredDial } from './dial-order.ts'
 import { isLoopbackIp } from './public-ip.ts'
 import { StunServer } from './stun.ts'
 
@@ -16,6 +18,12 @@ const BACKOFF_MS = [0, 2_000, 5_000, 15_000, 30_000, 60_000, 120_000]
 const DIAL_TIMEOUT_MS = 10_000
 /** How long ICE, DTLS and SCTP may take to open a WebRTC connection (about 25 round trips). */
 const WEBRTC_TIMEOUT_MS = 15_000
+/** How long a new WebRTC connection may take to open its first stream before it is taken for dead. */
+const PROOF_MS = 5_000
+/** A protocol every node answers (libp2p's ping), to prove a new connection carries streams. */
+const PING_PROTOCOL = '/ipfs/ping/1.0.0'
+/** How long dialAt waits on one address before it dials the next one as well. */
+const STAGGER_MS = 500
 /** ICE asks at most this many STUN servers. */
 const MAX_STUN_SERVERS = 3
 /** Relay slots a node behind a NAT keeps, on as many trusted public peers: one relay going away leaves another. */
@@ -41,7 +49,11 @@ interface NatComponents {
   events: EventTarget
 }
 
-interface Attempt { tries: number, timer?: NodeJS.Timeout, running: boolean }
+/**
+ * Attempts to go direct to one peer. `lead`: this side starts ICE whatever the PeerIds say, after its own network
+ * changed (the other side, which would start it otherwise, knows nothing of the change).
+ */
+interface Attempt { tries: number, timer?: NodeJS.Timeout, running: boolean, lead: boolean }
 
 export class NatTraversal implements Startable {
   private readonly stun = new StunServer()
@@ -94,6 +106,37 @@ export class NatTraversal implements Startable {
     return this.components.connectionManager.getConnections(peer).some(c => isDirectConnection(c) && c.status === 'open')
   }
 
+  /**
+   * Dials a peer at these addresses (a token's) straight through the transports, in dial order and staggered, not
+   * joining a dial libp2p may already be making to the peer: one the DHT started to a LAN address the peer once
+   * announced would hold this one up for that address's whole timeout.
+   */
+  async dialAt (addrs: Multiaddr[], signal: AbortSignal): Promise<Connection> {
+    const local = localNetworks()
+    const ordered = [...addrs].sort((a, b) => dialRank(a, local) - dialRank(b, local))
+    const tm = this.components.transportManager
+    return await staggeredDial(ordered, async (addr, s) => await tm.dial(addr, { signal: s }), {
+      staggerMs: STAGGER_MS,
+      signal,
+      discard: conn => { void conn.close().catch(() => conn.abort(new Error('another address connected first'))) }
+    })
+  }
+
+  /**
+   * This node's own addresses changed: a path that failed may work now, and ICE has new candidates to offer. Every
+   * trusted peer reached only through a relay is tried again at once, from scratch, with this side starting ICE.
+   */
+  networkChanged (): void {
+    const peers = new Map<string, PeerId>()
+    for (const c of this.components.connectionManager.getConnections()) {
+      const key = c.remotePeer.toString()
+      if (this.init.trusts(key) && !this.isDirect(c.remotePeer)) peers.set(key, c.remotePeer)
+    }
+    if (peers.size === 0) return
+    this.init.log('info', 'the network changed: looking for direct paths again', { peers: peers.size })
+    for (const peer of peers.values()) this.schedule(peer, true, true)
+  }
+
   /** Looks for a direct path to a peer now, for one that has just been trusted over a relayed connection. */
   check (peer: PeerId): void {
     if (this.components.connectionManager.getConnections(peer).some(c => !isDirectConnection(c))) this.schedule(peer, true)
@@ -127,7 +170,33 @@ export class NatTraversal implements Startable {
 
   private readonly onOpen = (evt: Event): void => {
     const conn = (evt as CustomEvent<Connection>).detail
+    if (conn.remoteAddr.toString().includes('/webrtc')) {
+      // WebRTC is how trusted peers go direct. One from a peer no longer trusted is a punch that was under way
+      // when trust was withdrawn (its signalling cut by the hang-up), not a path anyone wants.
+      if (!this.init.trusts(conn.remotePeer.toString())) {
+        conn.abort(new Error('WebRTC is for trusted peers'))
+        return
+      }
+      void this.prove(conn)
+    }
     if (!isDirectConnection(conn) && this.init.trusts(conn.remotePeer.toString())) this.schedule(conn.remotePeer, true)
+  }
+
+  /**
+   * A WebRTC connection must carry a stream round trip soon after it opens. libp2p's answering side announces
+   * the connection when signalling ends, even when signalling ended because the relayed connection under it
+   * closed before ICE connected; such a connection opens no stream ever, and would otherwise count as the direct
+   * path until libp2p's pings gave up on it.
+   */
+  private async prove (conn: Connection): Promise<void> {
+    try {
+      const stream = await conn.newStream(PING_PROTOCOL, { signal: AbortSignal.timeout(PROOF_MS), runOnLimitedConnection: true })
+      await stream.close().catch(() => stream.abort(new Error('proved')))
+    } catch (err) {
+      if (conn.status !== 'open') return
+      this.init.log('info', 'dropping a WebRTC connection that carries nothing', { peerId: conn.remotePeer.toString(), err: messageOf(err) })
+      conn.abort(new Error('the WebRTC connection carried no stream'))
+    }
   }
 
   private readonly onClose = (evt: Event): void => {
@@ -142,15 +211,16 @@ export class NatTraversal implements Startable {
     }
   }
 
-  private schedule (peer: PeerId, fresh: boolean): void {
+  private schedule (peer: PeerId, fresh: boolean, lead = false): void {
     if (!this.started) return
     const key = peer.toString()
     let attempt = this.attempts.get(key)
     if (attempt === undefined) {
-      attempt = { tries: 0, running: false }
+      attempt = { tries: 0, running: false, lead: false }
       this.attempts.set(key, attempt)
     }
     if (fresh) attempt.tries = 0
+    if (lead) attempt.lead = true
     if (attempt.running) return
     clearTimeout(attempt.timer)
     const wait = BACKOFF_MS[Math.min(attempt.tries, BACKOFF_MS.length - 1)]
@@ -171,15 +241,18 @@ export class NatTraversal implements Startable {
       return
     }
     attempt.running = true
-    attempt.tries++
+    // This attempt's own number and role: a network change may start the count again while it runs.
+    const tries = ++attempt.tries
+    const lead = attempt.lead
     try {
       const started = Date.now()
-      const conn = await this.goDirect(peer, relayed)
-      if (conn !== undefined) {
-        this.init.log('info', 'direct connection to a peer', { peerId: key, addr: conn.remoteAddr.toString(), tries: attempt.tries, ms: Date.now() - started })
+      const outcome = await this.goDirect(peer, relayed, lead)
+      if (typeof outcome !== 'string') {
+        this.init.log('info', 'direct connection to a peer', { peerId: key, addr: outcome.remoteAddr.toString(), tries, lead, ms: Date.now() - started })
         this.attempts.delete(key)
         return
       }
+      this.init.log('info', 'no direct path to a peer yet', { peerId: key, tries, lead, err: outcome })
     } finally {
       attempt.running = false
     }
@@ -189,15 +262,16 @@ export class NatTraversal implements Startable {
   /**
    * One attempt, two ways at once: the peer's own direct addresses (it may be dialable, and we can always dial
    * out), and WebRTC through the relay the two already share. Only the side with the smaller PeerId starts ICE,
-   * so the two do not race each other into two connections.
+   * so the two do not race each other into two connections, unless this side leads after its network changed.
+   * Resolves to the direct connection, or to why there is none.
    */
-  private async goDirect (peer: PeerId, relayed: Connection): Promise<Connection | undefined> {
+  private async goDirect (peer: PeerId, relayed: Connection, lead: boolean): Promise<Connection | string> {
     const cm = this.components.connectionManager
     const ways: Array<Promise<Connection>> = []
     const direct = (await this.peerAddrs(peer)).filter(a => !a.toString().includes('/p2p-circuit'))
     if (direct.length > 0) ways.push(cm.openConnection(direct, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }))
     const viaRelay = webrtcAddr(relayed.remoteAddr, peer)
-    if (viaRelay !== undefined && this.components.peerId.toString() < peer.toString()) {
+    if (viaRelay !== undefined && (lead || this.components.peerId.toString() < peer.toString())) {
       // Straight to the transport: the dial queue gives each address a few seconds, less than ICE and DTLS take
       // over a slow path. The connection is the node's like any other (the upgrader announces it).
       ways.push(this.components.transportManager.dial(viaRelay, { signal: AbortSignal.timeout(WEBRTC_TIMEOUT_MS) }))
@@ -206,10 +280,7 @@ export class NatTraversal implements Startable {
       const c = await way
       if (!isDirectConnection(c)) throw new Error('still relayed')
       return c
-    })).catch((err: AggregateError) => {
-      this.init.log('info', 'no direct path to a peer yet', { peerId: peer.toString(), err: err.errors?.map(e => String(e?.message ?? e)).join('; ') })
-      return undefined
-    })
+    })).catch((err: AggregateError) => ways.length === 0 ? 'no address to try' : err.errors.map(messageOf).join('; '))
     return conn
   }
 

@@ -47,6 +47,8 @@ export interface ReachabilityComponents {
 export interface ReachabilityInit {
   book: AddressBook
   trusts: (peerId: string) => boolean
+  /** Called when this node's own addresses changed (an interface came, went or was renumbered). */
+  onNetworkChange?: () => void
 }
 
 export interface ReachabilityStatus {
@@ -182,9 +184,11 @@ export class ReachabilityService implements Startable {
   private readonly onSelfUpdate = (): void => {
     const key = this.init.book.candidates(this.listenAddrs(), '').join(' ')
     if (key === this.ownKey) return
+    const first = this.ownKey === undefined
     this.ownKey = key
     this.sync()
     this.askAll(false)
+    if (!first) this.init.onNetworkChange?.()
   }
 
   private askAll (force: boolean): void {
