@@ -184,14 +184,20 @@ export class Mesh {
     return this.host?.getPeers().length ?? 0
   }
 
-  /** Issues a token for this node; only the hash of its secret is kept. */
-  async token (ttlSeconds: number, uses: number): Promise<{ token: string, expiresAt: number }> {
+  /**
+   * Issues a token for this node; only the hash of its secret is kept. The warning says when the token's addresses
+   * are known to work only from this node's own network: trusted peers found it cannot be dialled from outside, and
+   * it holds no relay slot (yet) to be reached through.
+   */
+  async token (ttlSeconds: number, uses: number): Promise<{ token: string, expiresAt: number, warning: string }> {
     const addrs = this.addrs()
     if (addrs.length === 0) throw new FailedPreconditionError('the mesh has no addresses to put in a token')
     const expiresAt = Date.now() + ttlSeconds * 1000
     const { token, claims } = issueToken(this.init.key, { ...this.init.self(), addrs, expiresAtMs: expiresAt })
     await this.init.store.tokens.put(tokenId(claims.secret), { id: tokenId(claims.secret), usesLeft: uses, expiresAt })
-    return { token, expiresAt }
+    const lanOnly = this.reachability().reachability === 'private' && !addrs.some(a => a.includes('/p2p-circuit'))
+    const warning = lanOnly ? 'this node is behind a NAT and holds no relay slot: the token works only from its own network (peer this node with a public one first; it then listens through it)' : ''
+    return { token, expiresAt, warning }
   }
 
   /** Redeems another node's token: dials it, proves the secret, and both sides record the other as trusted. */

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NatTestbed } from '../helpers/nat-testbed.ts'
@@ -52,9 +54,23 @@ describe('a node behind a NAT keeps its relays and goes direct when it can', () 
     expect((await node('r1').cli(['down'])).code).toBe(0)
     await until('h1 to drop its slot on the stopped relay', async () => (await slots('h1')).every(a => !a.startsWith(`/ip4/${bed.addr('r1')}/`)) || undefined, 30_000)
     expect((await slots('h1')).some(a => a.startsWith(`/ip4/${bed.addr('r2')}/`))).toBe(true)
-    expect((await node('r1').up()).code).toBe(0)
-    await until('h1 to hold a slot on r1 again', async () => (await slots('h1')).some(a => a.startsWith(`/ip4/${bed.addr('r1')}/`)) || undefined, 60_000)
-  }, 150_000)
+    // A token from a node behind a NAT with a slot is good anywhere: no warning.
+    const good = await node('h1').cli(['proxy'])
+    expect(good.code).toBe(0)
+    expect(good.stderr).not.toContain('warning')
+    // With no relay left, its token can only be used from its own network, and `proxy` says so.
+    expect((await node('r2').cli(['down'])).code).toBe(0)
+    await until('h1 to hold no slot at all', async () => (await slots('h1')).length === 0 || undefined, 30_000)
+    const lanOnly = await node('h1').cli(['proxy'])
+    expect(lanOnly.code).toBe(0)
+    expect(lanOnly.stdout).toMatch(/^aurae1-/)
+    expect(lanOnly.stderr).toContain('aurae: warning: this node is behind a NAT and holds no relay slot: the token works only from its own network')
+    for (const r of ['r1', 'r2']) expect((await node(r).up()).code).toBe(0)
+    await until('h1 to hold a slot on r1 and on r2 again', async () => {
+      const held = await slots('h1')
+      return ['r1', 'r2'].every(r => held.some(a => a.startsWith(`/ip4/${bed.addr(r)}/`))) || undefined
+    }, 60_000)
+  }, 180_000)
 
   it('finishes a call that runs on the relay while the direct path comes up, and goes direct', async () => {
     await udp('h1', true)
@@ -101,4 +117,32 @@ describe('a node behind a NAT keeps its relays and goes direct when it can', () 
     await until('h1 and h2 to go direct again', async () => (await path('h2', 'h1')) === 'direct' || undefined, 60_000)
     expect(await node('h1').cli(['exec', '@h2', '--', 'echo', 'direct'])).toMatchObject({ code: 0, stdout: 'direct\n' })
   }, 150_000)
+
+  it('tries again at once and from scratch when its own network changes, starting ICE itself', async () => {
+    // The side with the larger PeerId never starts ICE on its own: after its network changes it does, since the
+    // other side knows nothing of the change.
+    const ids = Object.fromEntries(await Promise.all(['h1', 'h2'].map(async h => [h, (await status(h)).peerId])))
+    const [starter, other] = ids.h1 < ids.h2 ? ['h1', 'h2'] : ['h2', 'h1']
+    await until(`${other} to be direct to ${starter}`, async () => (await path(other, starter)) === 'direct' || undefined, 30_000)
+    const attempts = (): any[] => readFileSync(join(node(other).data, 'auraed.log'), 'utf8').split('\n').filter(l => l.startsWith('{'))
+      .map(l => JSON.parse(l)).filter(e => e.peerId === ids[starter] && /^(no )?direct (path|connection) to a peer/.test(e.msg))
+    await udp(starter, true)
+    try {
+      await until('the direct path to die', async () => (await path(other, starter)) === 'relayed' || undefined, 30_000)
+      // Attempts back off, each counted; they fail while UDP is cut.
+      const before = attempts().length
+      await until(`${other} to fail twice`, async () => attempts().length >= before + 2 || undefined, 60_000)
+      expect(attempts().slice(before).every(e => e.msg === 'no direct path to a peer yet' && e.lead === false)).toBe(true)
+      const lan = bed.addr(other).replace(/\.\d+$/, '.77')
+      expect((await run('nsenter', [`--net=/run/netns/${bed.ns(other)}`, 'ip', 'addr', 'add', `${lan}/24`, 'dev', 'eth0'])).code).toBe(0)
+      const changedAt = attempts().length
+      // The next attempt is a fresh one (its count starts again) and starts ICE itself, though UDP is still cut.
+      await until(`${other} to try again after the change`, async () => attempts().slice(changedAt).find(e => e.tries === 1), 45_000)
+      expect(attempts().slice(changedAt).find(e => e.tries === 1)).toMatchObject({ msg: 'no direct path to a peer yet', lead: true })
+    } finally {
+      await udp(starter, false)
+    }
+    await until(`${other} and ${starter} to go direct again`, async () => (await path(other, starter)) === 'direct' || undefined, 60_000)
+    expect(await node(other).cli(['exec', `@${starter}`, '--', 'echo', 'direct'])).toMatchObject({ code: 0, stdout: 'direct\n' })
+  }, 180_000)
 })

@@ -36,6 +36,7 @@ export const proxy: Command = {
       const res = await d.mesh.token({ ttlSeconds: ttl, uses: uses === undefined ? undefined : Number(uses) })
       process.stdout.write(res.token + '\n')
       process.stderr.write(`On the other node run: aurae proxy <token>   (valid until ${new Date(res.expiresAtMs).toISOString()})\n`)
+      if (res.warning !== '') process.stderr.write(clean(`aurae: warning: ${res.warning}`) + '\n')
       return EXIT.ok
     }
     if (parsed.flags.ttl !== undefined || parsed.flags.uses !== undefined) throw new InvalidArgumentError('--ttl and --uses are for issuing a token, not redeeming one')

@@ -15,8 +15,8 @@ export function meshHandlers (mesh: () => Mesh, ownDomain: () => string): Handle
         const uses = req.uses ?? 1
         if (ttl < 1 || ttl > MAX_TTL_S) throw new InvalidArgumentError(`invalid ttl: between 1 second and 30 days`)
         if (uses < 1 || uses > 1000) throw new InvalidArgumentError(`invalid uses: between 1 and 1000`)
-        const { token, expiresAt } = await mesh().token(ttl, uses)
-        return { token, expiresAtMs: expiresAt }
+        const { token, expiresAt, warning } = await mesh().token(ttl, uses)
+        return { token, expiresAtMs: expiresAt, warning }
       }
     },
     peer: {
