@@ -33,9 +33,8 @@ export class NatMatrix {
     this.bed = bed
   }
 
-  /** The testbed, a relay, and two hosts of each kind, all peered with the relay. */
-  static async create (addressing: 'private' | 'public', delayMs = 20): Promise<NatMatrix> {
-    const hosts = KINDS.flatMap(k => [`${k}1`, `${k}2`])
+  /** The testbed, a relay, and two hosts of each kind (or the hosts named, as `sym1`), all peered with the relay. */
+  static async create (addressing: 'private' | 'public', delayMs = 20, hosts = KINDS.flatMap(k => [`${k}1`, `${k}2`])): Promise<NatMatrix> {
     const bed = await NatTestbed.create({ sites: [{ name: 'relay', nat: 'none' }, ...hosts.map(name => ({ name, nat: kindOf(name) }))], addressing, delayMs })
     const matrix = new NatMatrix(bed)
     try {
