@@ -16,6 +16,8 @@ if (build.status !== 0) {
   console.log('0 passed, 1 failed')
   process.exit(1)
 }
+// Import cycles in src/ (scripts/check-cycles.js): a new one counts as a failed test.
+const cycles = spawnSync(process.execPath, [join(root, 'scripts', 'check-cycles.js')], { cwd: root, stdio: 'inherit', env })
 const args = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)]
 const tests = spawnSync(join(bin, 'vitest'), args, { cwd: root, stdio: 'inherit', env })
 let passed = 0
@@ -27,5 +29,7 @@ try {
   passed = r.numPassedTests
   failed = r.numFailedTests + brokenFiles
 } catch {}
+if (cycles.status === 0) passed++
+else failed++
 console.log(`${passed} passed, ${failed} failed`)
 process.exit(tests.status === 0 && failed === 0 ? 0 : 1)

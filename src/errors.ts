@@ -1,4 +1,4 @@
-// Typed errors shared by every module; node/grpc-status.ts and cli/exit.ts map them once each.
+// Typed errors shared by every module; grpc-status.ts and cli/exit.ts map them once each.
 
 /** Input that can never be valid: a bad name, a malformed limit. */
 export class InvalidArgumentError extends Error {

@@ -3,7 +3,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:cry
 import { mkdirSync, openSync, readFileSync, writeSync, closeSync, fsyncSync, renameSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { FailedPreconditionError } from '../errors.ts'
-import { peerIdOf } from '../mesh/peer-id.ts'
+import { peerIdOf } from './peer-id.ts'
 
 /** The node's identity: raw key bytes and the PeerId libp2p derives from them. */
 export interface NodeKey {

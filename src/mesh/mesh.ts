@@ -8,19 +8,18 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PeerUnreachableError, RemoteError, messageOf } from '../errors.ts'
 import { PeerHello, PeerWelcome, RpcCredit, RpcRequest, RpcResponse, type NameRecord, type PeerInfo } from '../gen/aurae/mesh/v0/mesh.ts'
 import { formatNodeName } from '../names/parse.ts'
-import type { Caller } from '../node/authz.ts'
-import { toStatus } from '../node/grpc-status.ts'
-import type { NodeKey } from '../node/keys.ts'
-import type { PeerRecord, Store } from '../store/store.ts'
+import { toStatus } from '../grpc-status.ts'
+import type { NodeKey } from './keys.ts'
+import type { Table } from '../store/store.ts'
 import { connectionView } from './connection-view.ts'
 import { createHost, type Host } from './host.ts'
 import { NameBook } from './name-book.ts'
 import { isAddrText, nameKey, signNameRecord } from './names.ts'
-import { issueToken, readToken } from './token.ts'
+import { issueToken, readToken, type TokenRecord } from './token.ts'
 import { frame, pacedFrames } from './paced-frames.ts'
 import { RPC_WINDOW, SendWindow, TakenCounter } from './rpc-window.ts'
 import type { ReachabilityStatus } from './reachability.ts'
-import { TrustedPeers, issuerNameRefusal, redeemerNameRefusal } from './trusted.ts'
+import { TrustedPeers, issuerNameRefusal, redeemerNameRefusal, type PeerRecord } from './trusted.ts'
 
 export { KAD_PROTOCOL } from './host.ts'
 export const PEER_PROTOCOL = '/aurae/peer/1.0.0'
@@ -35,18 +34,25 @@ const PEERING_DIAL_MS = 15_000
 /** How long a call waits for a stream on one connection when the peer has another to fall back to. */
 const FALLBACK_AFTER_MS = 2_000
 const REPUBLISH_MS = 5 * 60_000
+/** How often trusted peers that are not connected are dialled again, once libp2p's own redials gave up. */
+const REDIAL_MS = 15_000
 /** A peer's own text in a message (a refusal) is cut to this length. */
 const MAX_QUOTED = 300
+
+/** Who a call from the mesh comes from, as the node's authorization knows callers (node/api/authz.ts `Caller`). */
+export interface PeerCaller { kind: 'peer', peerId: string, name: string }
 
 export interface MeshInit {
   key: NodeKey
   keyPath: string
   listen: string[]
   bootstrap: string[]
-  store: Store
+  /** The mesh's tables: the peers it trusts, and the tokens it issued. */
+  peers: Table<PeerRecord>
+  tokens: Table<TokenRecord>
   self: () => { name: string, domain: string }
   /** Serves a call that arrived from a peer, through the same handlers as the local API. */
-  dispatch: (path: string, payload: Buffer, caller: Caller, send: (payload: Buffer) => Promise<void>, signal: AbortSignal) => Promise<void>
+  dispatch: (path: string, payload: Buffer, caller: PeerCaller, send: (payload: Buffer) => Promise<void>, signal: AbortSignal) => Promise<void>
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void
 }
 
@@ -64,6 +70,7 @@ export class Mesh {
   private readonly trusted: TrustedPeers
   private readonly names: NameBook
   private republish?: NodeJS.Timeout
+  private reconnecting?: NodeJS.Timeout
   private publishing?: Promise<void>
   private publishAgain = false
   /** The addresses in the record last stored on a peer; undefined until one took it. */
@@ -72,7 +79,7 @@ export class Mesh {
   private admitting: Promise<unknown> = Promise.resolve()
 
   constructor (private readonly init: MeshInit) {
-    this.trusted = new TrustedPeers(init.store.peers)
+    this.trusted = new TrustedPeers(init.peers)
     this.names = new NameBook((name, domain) => this.pinnedTo(name, domain))
   }
 
@@ -95,6 +102,14 @@ export class Mesh {
       await this.remember(p)
       redial(peerIdFromString(p.peerId), p.name)
     }
+    // libp2p redials a kept-alive peer it lost a few times over half a minute, then gives up; a relay that was down
+    // longer would never be reached again. Trusted peers not connected are dialled again every REDIAL_MS.
+    this.reconnecting = setInterval(() => {
+      for (const p of this.trusted.values()) {
+        const id = peerIdFromString(p.peerId)
+        if (host.getConnections(id).length === 0) host.dial(id, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) }).catch(() => {})
+      }
+    }, REDIAL_MS).unref()
     // Publish our name now, when our addresses change, on a peer's arrival while no peer has taken the record yet,
     // and every few minutes.
     host.addEventListener('self:peer:update', () => { if (this.published !== undefined && this.published !== this.addrs().join(' ')) this.publish() })
@@ -106,6 +121,7 @@ export class Mesh {
 
   async stop (): Promise<void> {
     clearInterval(this.republish)
+    clearInterval(this.reconnecting)
     await this.host?.stop()
   }
 
@@ -194,7 +210,7 @@ export class Mesh {
     if (addrs.length === 0) throw new FailedPreconditionError('the mesh has no addresses to put in a token')
     const expiresAt = Date.now() + ttlSeconds * 1000
     const { token, claims } = issueToken(this.init.key, { ...this.init.self(), addrs, expiresAtMs: expiresAt })
-    await this.init.store.tokens.put(tokenId(claims.secret), { id: tokenId(claims.secret), usesLeft: uses, expiresAt })
+    await this.init.tokens.put(tokenId(claims.secret), { id: tokenId(claims.secret), usesLeft: uses, expiresAt })
     const lanOnly = this.reachability().reachability === 'private' && !addrs.some(a => a.includes('/p2p-circuit'))
     const warning = lanOnly ? 'this node is behind a NAT and holds no relay slot: the token works only from its own network (peer this node with a public one first; it then listens through it)' : ''
     return { token, expiresAt, warning }
@@ -463,13 +479,13 @@ export class Mesh {
   private async admitOne (remote: string, hello: PeerHello): Promise<string> {
     const me = this.init.self()
     const id = tokenId(hello.secret)
-    const token = await this.init.store.tokens.get(id)
+    const token = await this.init.tokens.get(id)
     if (token === undefined) return `${me.name} did not issue this token`
     if (token.expiresAt <= Date.now()) return 'this peering token has expired'
     if (token.usesLeft <= 0) return 'this peering token has already been used'
     const problem = this.trusted.nameProblem(hello.name, hello.domain, remote, me)
     if (problem !== undefined) return redeemerNameRefusal(problem, hello.name, hello.domain, me.name)
-    await this.init.store.tokens.put(id, { ...token, usesLeft: token.usesLeft - 1 })
+    await this.init.tokens.put(id, { ...token, usesLeft: token.usesLeft - 1 })
     try {
       await this.trust({ peerId: remote, name: hello.name, domain: hello.domain, addrs: usableAddrs(hello.addrs), trustedAt: Date.now() })
     } catch (err) {
@@ -503,7 +519,7 @@ export class Mesh {
           for (;;) w.grant(Number(RpcCredit.decode((await lp.read({ signal: ac.signal })).subarray()).bytes))
         })().catch(() => w.close())
       }
-      const caller: Caller = { kind: 'peer', peerId: remote, name: this.nameOf(remote) || req.callerName }
+      const caller: PeerCaller = { kind: 'peer', peerId: remote, name: this.nameOf(remote) || req.callerName }
       await this.init.dispatch(req.method, Buffer.from(req.payload), caller, async payload => await respond({ payload }), ac.signal)
       await respond({ end: true })
       await stream.close()

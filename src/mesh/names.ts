@@ -3,7 +3,7 @@
 import { InvalidArgumentError } from '../errors.ts'
 import { NameRecord, SignedNameRecord } from '../gen/aurae/mesh/v0/mesh.ts'
 import { isNodeName } from '../names/parse.ts'
-import type { NodeKey } from '../node/keys.ts'
+import type { NodeKey } from './keys.ts'
 import { signBy, signedBy } from './signing.ts'
 
 export const NAMESPACE = 'aurae'

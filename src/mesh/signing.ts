@@ -1,6 +1,6 @@
 // Ed25519 signatures by a node's key, checked against the key inside a PeerId.
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
-import type { NodeKey } from '../node/keys.ts'
+import type { NodeKey } from './keys.ts'
 import { publicKeyOf } from './peer-id.ts'
 
 export function signBy (key: NodeKey, data: Uint8Array): Buffer {

@@ -3,11 +3,20 @@
 // so `job@bob` always means one node.
 import { InvalidArgumentError, NotFoundError } from '../errors.ts'
 import { formatNodeName, isNodeName } from '../names/parse.ts'
-import type { PeerRecord, Table } from '../store/store.ts'
+import type { Table } from '../store/store.ts'
 
 const NAME_RULES = 'lowercase letters, digits and "-" (at most 63), then an optional domain such as example.org'
 
 /** What is wrong with a name a peer goes by: not a node name, this node's own, or another trusted peer's. */
+/** A node this one trusts, as recorded when the two peered (the mesh's `peers` table). */
+export interface PeerRecord {
+  peerId: string
+  name: string
+  domain: string
+  addrs: string[]
+  trustedAt: number
+}
+
 export type NameProblem = { kind: 'invalid' } | { kind: 'self' } | { kind: 'held', by: PeerRecord } | undefined
 
 export class TrustedPeers {

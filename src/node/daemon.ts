@@ -6,34 +6,27 @@ import { createConnection } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { FailedPreconditionError, messageOf } from '../errors.ts'
-import { CellServiceService } from '../gen/aurae/cells/v0/cells.ts'
-import { NodeServiceService } from '../gen/aurae/node/v0/node.ts'
-import { MeshServiceService } from '../gen/aurae/mesh/v0/mesh.ts'
 import { Mesh } from '../mesh/mesh.ts'
+import type { TokenRecord } from '../mesh/token.ts'
+import type { PeerRecord } from '../mesh/trusted.ts'
 import { parseName } from '../names/parse.ts'
 import { Cells } from '../runtime/cells.ts'
+import type { CellRecord } from '../runtime/cell.ts'
+import type { WorkloadRecord } from '../runtime/workload.ts'
 import { Cgroups } from '../runtime/cgroups.ts'
 import { executableDriver } from '../runtime/executable-driver.ts'
 import { daemonSpace } from '../runtime/daemon-space.ts'
 import { Supervisor } from '../runtime/supervisor.ts'
-import { Store, type NodeMeta } from '../store/store.ts'
-import { cellHandlers } from './api/cells.ts'
-import { nodeHandlers } from './api/node.ts'
-import { ObserveService } from './api/log-response.ts'
-import { observeHandlers } from './api/observe.ts'
+import { Store } from '../store/store.ts'
 import { Api } from './api/serve.ts'
-import { meshHandlers } from './api/mesh.ts'
-import { imageHandlers } from './api/images.ts'
-import { ImageServiceService } from '../gen/aurae/images/v0/images.ts'
+import { services } from './api/services.ts'
 import { ContentStore } from '../runtime/image/content-store.ts'
-import { Images } from '../runtime/image/images.ts'
+import { Images, type ImageRecord } from '../runtime/image/images.ts'
 import { containerDriver } from '../runtime/container/container-driver.ts'
 import { BridgeNetwork } from '../runtime/container/cni.ts'
-import { workloadHandlers } from './api/workloads.ts'
-import { WorkloadService } from './api/run-response.ts'
-import { authorize, type Caller } from './authz.ts'
-import type { NodePaths } from './config.ts'
-import { createKey, loadKey, type NodeKey } from './keys.ts'
+import { authorize, type Caller } from './api/authz.ts'
+import { VERSION, type NodePaths } from './config.ts'
+import { createKey, loadKey, type NodeKey } from '../mesh/keys.ts'
 import { DaemonLog } from './log.ts'
 
 export interface DaemonOptions {
@@ -46,6 +39,14 @@ export interface DaemonOptions {
   /** Multiaddrs of nodes to join the mesh through. */
   bootstrap: string[]
   log?: DaemonLog
+}
+
+/** Node identity as registered by `aurae up` (kept in the store's meta as `node`). */
+export interface NodeMeta {
+  name: string
+  domain: string
+  peerId: string
+  registeredAt: number
 }
 
 interface Runtime {
@@ -61,6 +62,7 @@ const MONITOR = fileURLToPath(new URL('../runtime/monitor/aurae-monitor', import
 
 export class Daemon {
   readonly startedAt = Date.now()
+  readonly version = VERSION
   key?: NodeKey
   meta?: NodeMeta
   private runtime?: Runtime
@@ -81,7 +83,7 @@ export class Daemon {
     const store = await Store.open(`${opts.paths.data}/store`)
     const daemon = new Daemon(opts, store, log)
     try {
-      const meta = await store.node()
+      const meta = await store.getMeta<NodeMeta>('node')
       const key = loadKey(opts.paths.key)
       if (meta !== undefined && key !== undefined) {
         if (key.peerId !== meta.peerId) throw new FailedPreconditionError(`the key at ${opts.paths.key} is not the one this node was registered with (${meta.peerId})`)
@@ -98,7 +100,8 @@ export class Daemon {
     return daemon
   }
 
-  get state (): 'uninitialized' | 'running' {
+  get state (): 'uninitialized' | 'running' | 'stopping' {
+    if (this.closing !== undefined) return 'stopping'
     return this.runtime === undefined ? 'uninitialized' : 'running'
   }
 
@@ -110,6 +113,7 @@ export class Daemon {
 
   /** Registers the node's name, creating the key on first use, and starts the runtime. */
   async up (name: string, domain: string, rename: boolean): Promise<{ outcome: 'created' | 'unchanged' | 'renamed', keyCreated: boolean }> {
+    if (this.closing !== undefined) throw new FailedPreconditionError('auraed is shutting down; run aurae up again once it has stopped')
     const current = this.meta
     if (current !== undefined) {
       if (current.name === name && current.domain === domain) return { outcome: 'unchanged', keyCreated: false }
@@ -125,7 +129,7 @@ export class Daemon {
       keyCreated = true
     }
     const meta = { name, domain, peerId: key.peerId, registeredAt: current?.registeredAt ?? Date.now() }
-    await this.store.setNode(meta)
+    await this.store.setMeta('node', meta)
     this.key = key
     this.meta = meta
     if (this.runtime === undefined) await this.activate()
@@ -135,11 +139,13 @@ export class Daemon {
 
   /** Refuses new work, stops workloads (unless kept), then closes the socket and store; `closed` resolves after. */
   async shutdown (stopWorkloads: boolean): Promise<number> {
+    // From here on the gateway serves only status and down (authz.ts: state 'stopping'). Then, in order: the mesh
+    // (no call comes from peers or goes to them), the workloads unless kept, the network, the server, the store.
     this.closing ??= (async () => {
       this.log.write('info', 'auraed stopping', { stopWorkloads })
+      await this.runtime?.mesh.stop().catch(err => this.log.write('warn', 'mesh stop failed', { err: messageOf(err) }))
       const stopped = await this.runtime?.supervisor.stop({ stopWorkloads }) ?? 0
       if (stopWorkloads) await this.runtime?.network.remove()
-      await this.runtime?.mesh.stop().catch(err => this.log.write('warn', 'mesh stop failed', { err: messageOf(err) }))
       // Let the reply to a Down call go out before the server goes.
       setTimeout(() => {
         this.server.tryShutdown(() => {})
@@ -162,10 +168,10 @@ export class Daemon {
     let cells: Cells | undefined
     const content = new ContentStore(join(this.opts.paths.data, 'content'))
     await content.open()
-    const images = new Images(this.store.images, content, this.opts.paths.data)
+    const images = new Images(this.store.table<ImageRecord>('images'), content, this.opts.paths.data)
     const network = new BridgeNetwork(this.opts.paths.data, nodeKey)
     const supervisor = new Supervisor({
-      workloads: this.store.workloads,
+      workloads: this.store.table<WorkloadRecord>('workloads'),
       drivers: [
         executableDriver({ cgroups, cellExists: name => cells?.has(name) === true, hidden: daemonSpace(this.opts.paths) }),
         containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey, network })
@@ -177,7 +183,7 @@ export class Daemon {
       logFiles: this.opts.logFiles,
       log: this.log.write
     })
-    cells = new Cells(this.store.cells, cgroups, () => supervisor)
+    cells = new Cells(this.store.table<CellRecord>('cells'), cgroups, () => supervisor)
     await cells.load()
     const key = this.key as NodeKey
     const mesh = new Mesh({
@@ -185,7 +191,8 @@ export class Daemon {
       keyPath: this.opts.paths.key,
       listen: this.opts.listen,
       bootstrap: this.opts.bootstrap,
-      store: this.store,
+      peers: this.store.table<PeerRecord>('peers'),
+      tokens: this.store.table<TokenRecord>('tokens'),
       self: () => ({ name: this.meta?.name ?? '', domain: this.meta?.domain ?? '' }),
       dispatch: async (path, payload, caller, send, signal) => await this.api.dispatch(path, payload, caller, send, signal),
       log: this.log.write
@@ -196,8 +203,9 @@ export class Daemon {
   }
 
   private readonly api = new Api({
-    authorize: (who, method, target) => authorize(who, method, target, {
+    authorize: (who, rule, target) => authorize(who, rule, target, {
       initialized: this.runtime !== undefined,
+      stopping: this.closing !== undefined,
       trusts: peerId => this.runtime?.mesh.trusts(peerId) === true,
       selfName: this.meta?.name ?? 'this node'
     }),
@@ -214,13 +222,16 @@ export class Daemon {
 
   private async listen (): Promise<void> {
     const caller: Caller = { kind: 'local', uid: process.getuid?.() ?? 0 }
-    const supervisor = (): Supervisor => this.active.supervisor
-    this.server.addService(NodeServiceService, this.api.add('node', NodeServiceService, nodeHandlers(this), caller))
-    this.server.addService(WorkloadService, this.api.add('workloads', WorkloadService, workloadHandlers(supervisor), caller))
-    this.server.addService(CellServiceService, this.api.add('cells', CellServiceService, cellHandlers(() => this.active.cells, supervisor), caller))
-    this.server.addService(ObserveService, this.api.add('observe', ObserveService, observeHandlers(supervisor, this.log), caller))
-    this.server.addService(ImageServiceService, this.api.add('images', ImageServiceService, imageHandlers(() => this.active.images), caller))
-    this.server.addService(MeshServiceService, this.api.add('mesh', MeshServiceService, meshHandlers(() => this.active.mesh, () => this.meta?.domain ?? ''), caller))
+    const all = services({
+      daemon: this,
+      supervisor: () => this.active.supervisor,
+      cells: () => this.active.cells,
+      images: () => this.active.images,
+      mesh: () => this.active.mesh,
+      ownDomain: () => this.meta?.domain ?? '',
+      log: this.log
+    })
+    for (const s of all) this.server.addService(s.definition, this.api.add(s.name, s.definition, s.handlers, caller))
     const sock = this.opts.paths.sock
     await new Promise<void>((resolve, reject) => {
       this.server.bindAsync(`unix:${sock}`, ServerCredentials.createInsecure(), err => err === null ? resolve() : reject(new FailedPreconditionError(`cannot listen on ${sock}: ${err.message}`)))

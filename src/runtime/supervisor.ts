@@ -91,14 +91,22 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS).unref()
   }
 
-  /** Stops watching; with `stopWorkloads`, stops every running workload first. */
+  /**
+   * Refuses new runs and restarts at once, then, with `stopWorkloads`, stops every running workload (those a run
+   * under way when the stop came started too); then stops watching.
+   */
   async stop ({ stopWorkloads, timeoutMs = 10_000 }: { stopWorkloads: boolean, timeoutMs?: number }): Promise<number> {
+    this.stopping = true
     let stopped = 0
-    if (stopWorkloads) {
+    const stopLive = async (): Promise<void> => {
       const live = [...this.records.values()].filter(r => r.state === 'running' || r.state === 'restarting')
       await Promise.all(live.map(async r => await this.stopWorkload(r.spec.name, timeoutMs).then(() => stopped++, () => {})))
     }
-    this.stopping = true
+    if (stopWorkloads) {
+      await stopLive()
+      await Promise.allSettled([...this.locks.values()])
+      await stopLive()
+    }
     for (const t of this.timers.values()) clearTimeout(t)
     this.timers.clear()
     clearInterval(this.sweeper)
@@ -136,6 +144,8 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     if (this.stopping) throw new FailedPreconditionError('auraed is shutting down')
     if (!this.drivers.has(spec.kind)) throw new InvalidArgumentError(`unknown workload kind ${spec.kind}`)
     return await this.locked(spec.name, async () => {
+      // The stop may have come while this run waited for the name.
+      if (this.stopping) throw new FailedPreconditionError('auraed is shutting down')
       if (this.records.has(spec.name)) {
         throw new AlreadyExistsError(`a workload named ${spec.name} already exists (remove it with: aurae rm ${spec.name})`)
       }

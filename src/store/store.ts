@@ -1,9 +1,7 @@
-// The node's level database: typed sub-stores over one crash-safe database, with a schema version.
+// The node's level database: named tables over one crash-safe database, with a schema version. It knows no
+// record of any module: each module types the table it owns, and the composition root opens it by name.
 import { Level } from 'level'
 import { FailedPreconditionError } from '../errors.ts'
-import type { WorkloadRecord } from '../runtime/workload.ts'
-import type { CellRecord } from '../runtime/cell.ts'
-import type { ImageRecord } from '../runtime/image/images.ts'
 import { WriteGuard } from './write-guard.ts'
 
 /** Bumped whenever stored shapes change; MIGRATIONS[n] moves a database from version n to n+1. */
@@ -13,30 +11,6 @@ type Db = Level<string, any>
 const MIGRATIONS: Array<(db: Db) => Promise<void>> = [
   async () => {} // 0 → 1: a new database; nothing to move.
 ]
-
-/** Node identity as registered by `aurae up`. */
-export interface NodeMeta {
-  name: string
-  domain: string
-  peerId: string
-  registeredAt: number
-}
-
-/** A node this one trusts, as recorded when the two peered. */
-export interface PeerRecord {
-  peerId: string
-  name: string
-  domain: string
-  addrs: string[]
-  trustedAt: number
-}
-
-/** A peering token this node issued, by the hash of its secret. */
-export interface TokenRecord {
-  id: string
-  usesLeft: number
-  expiresAt: number
-}
 
 type Sublevel = ReturnType<Db['sublevel']>
 
@@ -62,21 +36,23 @@ export class Table<T> {
 }
 
 export class Store {
-  readonly workloads: Table<WorkloadRecord>
-  readonly cells: Table<CellRecord>
-  readonly peers: Table<PeerRecord>
-  readonly tokens: Table<TokenRecord>
-  readonly images: Table<ImageRecord>
+  private readonly tables = new Map<string, Table<unknown>>()
+  private readonly guard: WriteGuard<Sublevel>
   private readonly meta: Table<unknown>
 
   private constructor (private readonly db: Db, path: string) {
-    const guard = new WriteGuard<Sublevel>(db, () => [this.meta, this.workloads, this.cells, this.peers, this.tokens, this.images].map(t => t.db), path)
-    this.meta = new Table(db.sublevel('meta', { valueEncoding: 'json' }), guard)
-    this.workloads = new Table(db.sublevel('workloads', { valueEncoding: 'json' }), guard)
-    this.cells = new Table(db.sublevel('cells', { valueEncoding: 'json' }), guard)
-    this.peers = new Table(db.sublevel('peers', { valueEncoding: 'json' }), guard)
-    this.tokens = new Table(db.sublevel('tokens', { valueEncoding: 'json' }), guard)
-    this.images = new Table(db.sublevel('images', { valueEncoding: 'json' }), guard)
+    this.guard = new WriteGuard<Sublevel>(db, () => [...this.tables.values()].map(t => t.db), path)
+    this.meta = this.table('meta')
+  }
+
+  /** The table of that name, opened on first use; what it holds is its owner's to type. */
+  table<T> (name: string): Table<T> {
+    let t = this.tables.get(name)
+    if (t === undefined) {
+      t = new Table<unknown>(this.db.sublevel(name, { valueEncoding: 'json' }), this.guard)
+      this.tables.set(name, t)
+    }
+    return t as Table<T>
   }
 
   /** Opens (or creates) the database at `path` and brings it to SCHEMA_VERSION. */
@@ -111,12 +87,13 @@ export class Store {
     return await this.meta.get('schema') as number
   }
 
-  async node (): Promise<NodeMeta | undefined> {
-    return await this.meta.get('node') as NodeMeta | undefined
+  /** A value kept beside the schema version (the node's registered identity). */
+  async getMeta<T> (key: string): Promise<T | undefined> {
+    return await this.meta.get(key) as T | undefined
   }
 
-  async setNode (meta: NodeMeta): Promise<void> {
-    await this.meta.put('node', meta)
+  async setMeta<T> (key: string, value: T): Promise<void> {
+    await this.meta.put(key, value)
   }
 
   async close (): Promise<void> {

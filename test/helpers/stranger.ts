@@ -9,7 +9,7 @@ import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { PeerHello, PeerWelcome, Token, TokenBody } from '../../src/gen/aurae/mesh/v0/mesh.ts'
-import type { NodeKey } from '../../src/node/keys.ts'
+import type { NodeKey } from '../../src/mesh/keys.ts'
 
 export const PEER_PROTOCOL = '/aurae/peer/1.0.0'
 

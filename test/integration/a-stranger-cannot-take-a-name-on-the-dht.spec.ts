@@ -9,7 +9,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NameRecord, SignedNameRecord } from '../../src/gen/aurae/mesh/v0/mesh.ts'
 import { nameKey, signNameRecord } from '../../src/mesh/names.ts'
-import type { NodeKey } from '../../src/node/keys.ts'
+import type { NodeKey } from '../../src/mesh/keys.ts'
 import { startNode, until, type TestNode, type Result } from '../helpers/node.ts'
 import { stranger } from '../helpers/stranger.ts'
 

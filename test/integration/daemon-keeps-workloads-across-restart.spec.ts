@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { Store } from '../../src/store/store.ts'
+import type { WorkloadRecord } from '../../src/runtime/workload.ts'
 import { isAlive, startNode, until, workload, type TestNode } from '../helpers/node.ts'
 
 describe('the daemon keeps workloads across a restart', () => {
@@ -70,8 +71,9 @@ describe('the daemon keeps workloads across a restart', () => {
     // ...and an unrelated process now holds the PIDs on record.
     const stranger = spawn('sleep', ['300'], { stdio: 'ignore' })
     const store = await Store.open(join(node.data, 'store'))
-    const rec = (await store.workloads.get('ghost'))!
-    await store.workloads.put('ghost', { ...rec, pid: stranger.pid!, monitorPid: stranger.pid! })
+    const workloads = store.table<WorkloadRecord>('workloads')
+    const rec = (await workloads.get('ghost'))!
+    await workloads.put('ghost', { ...rec, pid: stranger.pid!, monitorPid: stranger.pid! })
     await store.close()
 
     expect((await node.up()).code).toBe(0)

@@ -77,6 +77,33 @@ describe('a node comes up once and goes down cleanly', () => {
     expect(second.pid).not.toBe(first.pid)
   })
 
+  it('refuses new work once down has begun, says it is stopping, and leaves nothing it refused running', async () => {
+    node = await startNode('alice@example.org')
+    const pid = JSON.parse((await node.cli(['status', '--json'])).stdout).pid
+    // A workload that takes a few seconds to stop holds the shutdown open.
+    const slow = await node.cli(['exec', 'slow', '-d', '--', 'sh', '-c', 'trap "sleep 3; exit 0" TERM; while :; do sleep 1; done'])
+    expect(slow.code).toBe(0)
+    const down = node.spawnCli(['down'])
+    const downExit = new Promise<number | null>(resolve => down.once('exit', code => resolve(code)))
+    try {
+      await until('the daemon to say it is stopping', async () => JSON.parse((await node!.cli(['status', '--json'])).stdout).state === 'stopping' || undefined)
+      // 125: the workload could not be run at all.
+      const late = await node.cli(['exec', 'late', '-d', '--', 'sleep', '3123'])
+      expect(late.code).toBe(125)
+      expect(late.stderr.trim()).toBe('aurae: auraed is shutting down; workloads.Run is refused')
+      const ps = await node.cli(['ps'])
+      expect(ps.code).toBe(1)
+      expect(ps.stderr).toContain('auraed is shutting down')
+      const up = await node.cli(['up', 'alice@example.org'])
+      expect(up.code).toBe(1)
+      expect(up.stderr.trim()).toBe('aurae: auraed is shutting down; run aurae up again once it has stopped')
+    } finally {
+      expect(await downExit).toBe(0)
+    }
+    await until('the daemon to exit', () => !isAlive(pid))
+    expect((await run('pgrep', ['-f', 'sleep 3123'])).code).toBe(1)
+  })
+
   it('refuses a second daemon on the same socket', async () => {
     node = await startNode('alice')
     const res = await run(process.execPath, [AURAED, '--sock', node.sock, '--key', node.key, '--data', node.data + '-2'])

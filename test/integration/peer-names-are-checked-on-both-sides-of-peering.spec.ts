@@ -3,8 +3,9 @@ import type { Libp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PeerHello, PeerWelcome } from '../../src/gen/aurae/mesh/v0/mesh.ts'
 import { issueToken } from '../../src/mesh/token.ts'
-import type { NodeKey } from '../../src/node/keys.ts'
+import type { NodeKey } from '../../src/mesh/keys.ts'
 import { Store } from '../../src/store/store.ts'
+import type { PeerRecord } from '../../src/mesh/trusted.ts'
 import { startNode, until, type TestNode } from '../helpers/node.ts'
 import { PEER_PROTOCOL, openPeering, secretOf, stranger } from '../helpers/stranger.ts'
 
@@ -153,7 +154,7 @@ describe('peer names are checked on both sides of peering', () => {
     expect((await alice.cli(['down'])).code).toBe(0)
     const store = await until('alice\'s daemon to let go of its store', async () => await Store.open(`${alice.data}/store`).catch(() => undefined))
     try {
-      await store.peers.put(old, { peerId: old, name: 'old\x1b[2J\x1b]0;pwned\x07', domain: '', addrs: ['/ip4/\x1b[31m1.2.3.4'], trustedAt: Date.now() })
+      await store.table<PeerRecord>('peers').put(old, { peerId: old, name: 'old\x1b[2J\x1b]0;pwned\x07', domain: '', addrs: ['/ip4/\x1b[31m1.2.3.4'], trustedAt: Date.now() })
     } finally {
       await store.close()
     }

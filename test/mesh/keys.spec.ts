@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createKey, loadKey } from '../../src/node/keys.ts'
+import { createKey, loadKey } from '../../src/mesh/keys.ts'
 
 describe('the node key', () => {
   let dir: string

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { NameBook } from '../../src/mesh/name-book.ts'
 import { MAX_SKEW_MS, NAME_TTL_MS, nameKey, nameSelectors, openNameRecord, signNameRecord } from '../../src/mesh/names.ts'
 import { peerIdOf } from '../../src/mesh/peer-id.ts'
-import type { NodeKey } from '../../src/node/keys.ts'
+import type { NodeKey } from '../../src/mesh/keys.ts'
 
 function newKey (): NodeKey {
   const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })

@@ -5,7 +5,7 @@ import { createConnection } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { InvalidArgumentError } from '../../errors.ts'
+import { FailedPreconditionError, InvalidArgumentError } from '../../errors.ts'
 import { formatNodeName, parseNodeName } from '../../names/parse.ts'
 import { AURAED_NODE_FLAGS, resolvePaths } from '../../node/config.ts'
 import { LOG_FILES, LOG_MAX_BYTES } from '../../runtime/log-files.ts'
@@ -105,6 +105,7 @@ export const up: Command = {
     const s = await d.node.status({})
     // The daemon's own key, which is not this command's --key when auraed was already running.
     if (keyCreated) process.stderr.write(`created key ${s.keyPath}\n`)
+    if (s.state === 'stopping') throw new FailedPreconditionError('auraed is shutting down; run aurae up again once it has stopped')
     if (s.state !== 'running') {
       throw new InvalidArgumentError('auraed runs, but this node has no name yet; run: aurae up NAME[@DOMAIN]')
     }

@@ -13,6 +13,7 @@ export function cellHandlers (cells: () => Cells, runtime: () => Supervisor): Ha
   }
   return {
     allocate: {
+      access: 'peers',
       route: byName(),
       unary: async req => {
         const cell = await cells().allocate(assertWorkloadName(req.name), limitsFromProto(req.limits))
@@ -20,6 +21,7 @@ export function cellHandlers (cells: () => Cells, runtime: () => Supervisor): Ha
       }
     },
     free: {
+      access: 'peers',
       route: byName(),
       unary: async req => {
         await cells().free(assertWorkloadName(req.name), req.force)
@@ -27,6 +29,7 @@ export function cellHandlers (cells: () => Cells, runtime: () => Supervisor): Ha
       }
     },
     start: {
+      access: 'peers',
       route: { get: req => req.cellName, set: (req, cellName) => ({ ...req, cellName }) },
       unary: async req => {
         cells().get(assertWorkloadName(req.cellName))
@@ -35,12 +38,14 @@ export function cellHandlers (cells: () => Cells, runtime: () => Supervisor): Ha
       }
     },
     stop: {
+      access: 'peers',
       route: byName(),
       unary: async req => {
         return { workload: workloadToProto(await runtime().stopWorkload(assertWorkloadName(req.name), stopTimeoutMs(req.timeoutSeconds))) }
       }
     },
     list: {
+      access: 'peers',
       unary: async () => ({ cells: cells().list().map(c => toProto(c.name)) })
     }
   }

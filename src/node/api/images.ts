@@ -15,6 +15,7 @@ function byReference<Q extends { reference: string }> (): Route<Q> {
 export function imageHandlers (images: () => Images): Handlers<typeof ImageServiceService> {
   return {
     pull: {
+      access: 'peers',
       route: byReference(),
       // The call's signal ends the pull when its client goes away.
       stream: async (req, send, signal) => {
@@ -25,18 +26,22 @@ export function imageHandlers (images: () => Images): Handlers<typeof ImageServi
       }
     },
     list: {
+      access: 'peers',
       route: byPeer(),
       unary: async () => ({ images: (await images().list()).map(imageToProto) })
     },
     remove: {
+      access: 'peers',
       route: byReference(),
       unary: async req => ({ image: imageToProto(await images().remove(req.reference)) })
     },
     prune: {
+      access: 'peers',
       route: byPeer(),
       unary: async () => await images().prune()
     },
     login: {
+      access: 'local',
       unary: async req => {
         await images().login(req.registry, req.username, req.password)
         return {}

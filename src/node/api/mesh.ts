@@ -10,6 +10,7 @@ const MAX_TTL_S = 30 * 24 * 3600
 export function meshHandlers (mesh: () => Mesh, ownDomain: () => string): Handlers<typeof MeshServiceService> {
   return {
     token: {
+      access: 'local',
       unary: async req => {
         const ttl = req.ttlSeconds ?? 3600
         const uses = req.uses ?? 1
@@ -20,15 +21,18 @@ export function meshHandlers (mesh: () => Mesh, ownDomain: () => string): Handle
       }
     },
     peer: {
+      access: 'local',
       unary: async req => {
         // The new peer as `peers` shows it, less the round trip: peering has just shown the path works.
         return { peer: await mesh().peerInfo(await mesh().redeem(req.token), { measure: false }) }
       }
     },
     peers: {
+      access: 'local',
       unary: async () => ({ peers: await mesh().peers() })
     },
     resolve: {
+      access: 'local',
       unary: async req => {
         const [name, domain] = req.name.includes('@') ? [req.name.slice(0, req.name.indexOf('@')), req.name.slice(req.name.indexOf('@') + 1)] : [req.name, ownDomain()]
         parseNodeName(domain === '' ? name : `${name}@${domain}`)
@@ -37,6 +41,7 @@ export function meshHandlers (mesh: () => Mesh, ownDomain: () => string): Handle
       }
     },
     unpeer: {
+      access: 'local',
       unary: async req => ({ notified: await mesh().unpeer(req.peer) })
     }
   }

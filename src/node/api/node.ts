@@ -1,13 +1,30 @@
 // NodeService: status, up (name and key material), down.
 import { NodeServiceService } from '../../gen/aurae/node/v0/node.ts'
 import { parseNodeName } from '../../names/parse.ts'
-import { VERSION } from '../config.ts'
-import type { Daemon } from '../daemon.ts'
+import type { Mesh } from '../../mesh/mesh.ts'
+import type { Cgroups } from '../../runtime/cgroups.ts'
+import type { Supervisor } from '../../runtime/supervisor.ts'
 import type { Handlers } from './serve.ts'
 
-export function nodeHandlers (daemon: Daemon): Handlers<typeof NodeServiceService> {
+/** What NodeService asks of the node (the daemon provides it). */
+export interface NodeControl {
+  readonly version: string
+  readonly state: 'uninitialized' | 'running' | 'stopping'
+  readonly startedAt: number
+  readonly meta?: { name: string, domain: string }
+  readonly key?: { peerId: string }
+  readonly opts: { paths: { sock: string, data: string, key: string } }
+  /** The runtime; only there while the node is running. */
+  readonly active: { supervisor: Pick<Supervisor, 'list'>, cgroups: Pick<Cgroups, 'version'>, mesh: Pick<Mesh, 'addrs' | 'connectedCount' | 'trustedCount' | 'reachability'> }
+  up: (name: string, domain: string, rename: boolean) => Promise<{ outcome: 'created' | 'unchanged' | 'renamed', keyCreated: boolean }>
+  shutdown: (stopWorkloads: boolean) => Promise<number>
+}
+
+export function nodeHandlers (daemon: NodeControl): Handlers<typeof NodeServiceService> {
   return {
     status: {
+      access: 'peers',
+      beforeUp: true,
       unary: async () => {
         const rt = daemon.state === 'running' ? daemon.active : undefined
         const all = rt?.supervisor.list(true) ?? []
@@ -18,7 +35,7 @@ export function nodeHandlers (daemon: Daemon): Handlers<typeof NodeServiceServic
           domain: daemon.meta?.domain ?? '',
           peerId: daemon.key?.peerId ?? '',
           startedAtMs: daemon.startedAt,
-          version: VERSION,
+          version: daemon.version,
           pid: process.pid,
           workloads: { running, exited: all.length - running, total: all.length },
           cgroups: rt?.cgroups.version ?? '',
@@ -35,6 +52,8 @@ export function nodeHandlers (daemon: Daemon): Handlers<typeof NodeServiceServic
       }
     },
     up: {
+      access: 'local',
+      beforeUp: true,
       unary: async req => {
         const { peer, domain } = parseNodeName(req.domain === '' ? req.name : `${req.name}@${req.domain}`)
         const { outcome, keyCreated } = await daemon.up(peer, domain, req.rename)
@@ -42,6 +61,8 @@ export function nodeHandlers (daemon: Daemon): Handlers<typeof NodeServiceServic
       }
     },
     down: {
+      access: 'local',
+      beforeUp: true,
       unary: async req => {
         return { stopped: await daemon.shutdown(!req.keepWorkloads) }
       }

@@ -3,14 +3,21 @@ import { ObserveServiceService } from '../../gen/aurae/observe/v0/observe.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 import { readLog } from '../../runtime/cri-log.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
-import type { DaemonLog } from '../log.ts'
 import { youngCollector } from '../../young-gc.ts'
 import { byName, type Handlers } from './serve.ts'
 
 /** Logs of workloads and of the daemon, streamed in bounded pieces whatever their size. */
-export function observeHandlers (runtime: () => Supervisor, log: DaemonLog): Handlers<typeof ObserveServiceService> {
+/** The daemon's own log as GetDaemonLogs reads it: the recent lines, then each new one (node/log.ts is one). */
+export interface DaemonLogSource {
+  recent: (n: number) => string[]
+  on: (event: 'line', listener: (line: string) => void) => unknown
+  off: (event: 'line', listener: (line: string) => void) => unknown
+}
+
+export function observeHandlers (runtime: () => Supervisor, log: DaemonLogSource): Handlers<typeof ObserveServiceService> {
   return {
     getWorkloadLogs: {
+      access: 'peers',
       route: byName(),
       stream: async (req, send, signal) => {
         const supervisor = runtime()
@@ -36,6 +43,8 @@ export function observeHandlers (runtime: () => Supervisor, log: DaemonLog): Han
       }
     },
     getDaemonLogs: {
+      access: 'local',
+      beforeUp: true,
       stream: async (req, send, signal) => {
         for (const json of log.recent(req.tail ?? -1)) await send({ json })
         if (!req.follow) return

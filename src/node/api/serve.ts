@@ -1,9 +1,9 @@
 // The one place requests enter: caller identity, routing to other nodes, authorization and error
 // mapping, for calls over the local gRPC socket and over the mesh alike.
 import type { ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js'
-import { NotFoundError, PermissionDeniedError } from '../../errors.ts'
-import type { Caller } from '../authz.ts'
-import { toStatus } from '../grpc-status.ts'
+import { NotFoundError } from '../../errors.ts'
+import type { Access, Caller, MethodRule, Target } from './authz.ts'
+import { toStatus } from '../../grpc-status.ts'
 
 type Req<M> = M extends { requestDeserialize: (b: Buffer) => infer R } ? R : never
 type Res<M> = M extends { responseSerialize: (v: infer R) => Buffer } ? R : never
@@ -24,12 +24,20 @@ export function byPeer<Q extends { peer: string }> (): Route<Q> {
   return { get: req => req.peer === '' ? '' : `@${req.peer.replace(/^@/, '')}`, set: req => ({ ...req, peer: '' }) }
 }
 
-export interface UnaryHandler<Q, S> {
+/** What every handler declares about who may call it (authz.ts decides on it). */
+interface Declared {
+  /** This machine's own user only, or trusted peers as well. */
+  access: Access
+  /** Served before `aurae up` has named the node. */
+  beforeUp?: true
+}
+
+export interface UnaryHandler<Q, S> extends Declared {
   route?: Route<Q>
   unary: (req: Q, caller: Caller) => Promise<S>
 }
 
-export interface StreamHandler<Q, S> {
+export interface StreamHandler<Q, S> extends Declared {
   route?: Route<Q>
   stream: (req: Q, send: (res: S) => Promise<void>, signal: AbortSignal, caller: Caller) => Promise<void>
 }
@@ -43,8 +51,8 @@ export type Handlers<D> = {
 export type Location = { local: true, entity: string } | { local: false, peer: string }
 
 export interface ApiContext {
-  /** The one authorization function; throws to refuse. */
-  authorize: (caller: Caller, method: string, target: string) => void
+  /** The one authorization function (authz.ts); throws to refuse. */
+  authorize: (caller: Caller, rule: MethodRule, target: Target) => void
   /** Resolves `entity[@peer[@domain]]` against this node's own name. */
   locate: (target: string) => Location
   /** Sends a request as is to a peer and hands back each response frame. */
@@ -81,17 +89,18 @@ export class Api {
       const def = definition[key]
       const method = `${service}.${def.path.split('/').pop() ?? key}`
       const handler = handlers[key as keyof D] as UnaryHandler<unknown, unknown> | StreamHandler<unknown, unknown>
+      // Read from the handler as it is: a handler that declares nothing gets `undefined`, which authz refuses.
+      const rule: MethodRule = { method, access: handler.access, beforeUp: handler.beforeUp === true }
       const invoke: Invoke = async (req, who, send, signal) => {
         const target = handler.route?.get(req) ?? ''
         const where = this.ctx.locate(target)
         if (!where.local) {
-          if (who.kind === 'peer') throw new PermissionDeniedError('trust is not transitive: a peer cannot relay calls to a third node')
-          this.ctx.authorize(who, method, target)
+          this.ctx.authorize(who, rule, { name: target, forwardTo: where.peer })
           await this.ctx.forward(where.peer, def.path, def.requestSerialize(req), async bytes => await send(def.responseDeserialize(bytes)), signal)
           return
         }
         const local = handler.route !== undefined && target !== '' ? handler.route.set(req, where.entity) : req
-        this.ctx.authorize(who, method, where.entity)
+        this.ctx.authorize(who, rule, { name: where.entity })
         if ('stream' in handler) await handler.stream(local, send, signal, who)
         else await send(await handler.unary(local, who))
       }

@@ -40,6 +40,7 @@ export async function attach (supervisor: Supervisor, rec: WorkloadRecord, outpu
 export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof WorkloadServiceService> {
   return {
     run: {
+      access: 'peers',
       route: { get: req => req.spec?.name ?? '', set: (req, name) => ({ ...req, spec: req.spec === undefined ? undefined : { ...req.spec, name } }) },
       stream: async (req, send, signal, caller) => {
         const spec = specFromProto(req.spec)
@@ -82,16 +83,19 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
       }
     },
     list: {
+      access: 'peers',
       route: byPeer(),
       unary: async req => ({ workloads: runtime().list(req.all === true).map(workloadToProto) })
     },
     stop: {
+      access: 'peers',
       route: byName(),
       unary: async req => {
         return { workload: workloadToProto(await runtime().stopWorkload(assertWorkloadName(req.name), stopTimeoutMs(req.timeoutSeconds))) }
       }
     },
     remove: {
+      access: 'peers',
       route: byName(),
       unary: async req => {
         await runtime().remove(assertWorkloadName(req.name), req.force === true)
@@ -99,6 +103,7 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
       }
     },
     signal: {
+      access: 'peers',
       route: byName(),
       unary: async req => {
         await runtime().signal(assertWorkloadName(req.name), req.signal)

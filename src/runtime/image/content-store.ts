@@ -6,12 +6,21 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } fro
 import { join } from 'node:path'
 import { FailedPreconditionError, InvalidArgumentError, noSpaceOn } from '../../errors.ts'
 import { youngCollector } from '../../young-gc.ts'
-import type { BlobCheck } from './diff-id.ts'
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/
 
 /** A blob whose bytes do not hash to the digest it was fetched under (mapped as a failed precondition). */
 export class DigestMismatchError extends FailedPreconditionError {}
+
+/** What ContentStore.ingest feeds each chunk to, and asks at the end whether the blob holds. */
+export interface BlobCheck {
+  /** Takes the next chunk; a promise when the writer should wait. */
+  write: (chunk: Uint8Array) => Promise<void> | undefined
+  /** Throws if the blob does not hold. */
+  end: () => Promise<void>
+  /** Frees what the check holds, after a failure elsewhere. */
+  destroy: () => void
+}
 
 export interface IngestOptions {
   onBytes?: (n: number) => void

@@ -2,19 +2,9 @@
 // compressed bytes stream in. A worker thread decompresses (on zlib's thread pool) and hashes, so
 // the download's own thread only copies each chunk over.
 import { Worker } from 'node:worker_threads'
-import { DigestMismatchError } from './content-store.ts'
+import { DigestMismatchError, type BlobCheck } from './content-store.ts'
 import type { FromWorker } from './diff-id-worker.ts'
 import type { Compression } from './layer-format.ts'
-
-/** What ContentStore.ingest feeds each chunk to, and asks at the end whether the blob holds. */
-export interface BlobCheck {
-  /** Takes the next chunk; a promise when the writer should wait. */
-  write: (chunk: Uint8Array) => Promise<void> | undefined
-  /** Throws if the blob does not hold. */
-  end: () => Promise<void>
-  /** Frees what the check holds, after a failure elsewhere. */
-  destroy: () => void
-}
 
 /** Bytes in flight to the worker before a writer waits, and the level at which it goes on. */
 const HIGH = 4 * 1024 * 1024

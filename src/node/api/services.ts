@@ -1,0 +1,53 @@
+// Every service the node serves, with its handlers: the daemon registers these, and authz's spec checks that each
+// method declares who may call it, from this same list.
+import type { ServiceDefinition } from '@grpc/grpc-js'
+import { CellServiceService } from '../../gen/aurae/cells/v0/cells.ts'
+import { ImageServiceService } from '../../gen/aurae/images/v0/images.ts'
+import { MeshServiceService } from '../../gen/aurae/mesh/v0/mesh.ts'
+import { NodeServiceService } from '../../gen/aurae/node/v0/node.ts'
+import type { Mesh } from '../../mesh/mesh.ts'
+import type { Cells } from '../../runtime/cells.ts'
+import type { Images } from '../../runtime/image/images.ts'
+import type { Supervisor } from '../../runtime/supervisor.ts'
+import { cellHandlers } from './cells.ts'
+import { imageHandlers } from './images.ts'
+import { ObserveService } from './log-response.ts'
+import { meshHandlers } from './mesh.ts'
+import { nodeHandlers, type NodeControl } from './node.ts'
+import { observeHandlers, type DaemonLogSource } from './observe.ts'
+import { WorkloadService } from './run-response.ts'
+import type { Handlers } from './serve.ts'
+import { workloadHandlers } from './workloads.ts'
+
+/** What the handlers reach, each looked up when a call arrives (a node serves some calls before `up`). */
+export interface ServiceDeps {
+  daemon: NodeControl
+  supervisor: () => Supervisor
+  cells: () => Cells
+  images: () => Images
+  mesh: () => Mesh
+  ownDomain: () => string
+  log: DaemonLogSource
+}
+
+/** One service: the name its methods go by in authorization (`name.Method`), its definition, its handlers. */
+export interface ServiceEntry<D = any> {
+  name: string
+  definition: D & ServiceDefinition
+  handlers: Handlers<D>
+}
+
+function entry<D> (name: string, definition: D & ServiceDefinition, handlers: Handlers<D>): ServiceEntry<D> {
+  return { name, definition, handlers }
+}
+
+export function services (d: ServiceDeps): ServiceEntry[] {
+  return [
+    entry('node', NodeServiceService, nodeHandlers(d.daemon)),
+    entry('workloads', WorkloadService, workloadHandlers(d.supervisor)),
+    entry('cells', CellServiceService, cellHandlers(d.cells, d.supervisor)),
+    entry('observe', ObserveService, observeHandlers(d.supervisor, d.log)),
+    entry('images', ImageServiceService, imageHandlers(d.images)),
+    entry('mesh', MeshServiceService, meshHandlers(d.mesh, d.ownDomain))
+  ]
+}
