@@ -1,5 +1,5 @@
-// The CLI's connection to its daemon: one HTTP/2 channel over the Unix socket, a client per service,
-// and failures turned into CliErrors.
+// The CLI's connection to its daemon: one HTTP/2 channel over the Unix socket, a client per service, and failures
+// turned back into the error taxonomy's classes (a daemon that cannot be reached into a CliError of its own).
 import { statSync } from 'node:fs'
 import { CellServiceService } from '../gen/aurae/cells/v0/cells.ts'
 import { ImageServiceService } from '../gen/aurae/images/v0/images.ts'
@@ -7,6 +7,7 @@ import { MeshServiceService } from '../gen/aurae/mesh/v0/mesh.ts'
 import { NodeServiceService } from '../gen/aurae/node/v0/node.ts'
 import { ObserveServiceService } from '../gen/aurae/observe/v0/observe.ts'
 import { WorkloadServiceService } from '../gen/aurae/workloads/v0/workloads.ts'
+import { fromStatus } from '../grpc-status.ts'
 import { CliError, EXIT } from './exit.ts'
 import { Channel, Status, type GrpcError, type ServiceClient } from './grpc.ts'
 
@@ -48,12 +49,11 @@ export function notRunning (sock: string): CliError {
   return new CliError(`auraed is not running on ${sock}; start it with: aurae up NAME[@DOMAIN]`, EXIT.unreachable)
 }
 
-/** A gRPC failure as the user should read it. */
-export function fromGrpc (err: GrpcError, sock: string): CliError {
+/** A gRPC failure as what it is: the socket could not be reached, or the daemon's failure as its class. */
+export function fromGrpc (err: GrpcError, sock: string): Error {
   if (err.code === Status.UNAVAILABLE) {
     if (/EACCES|permission/i.test(err.details)) return new CliError(`permission denied on ${sock}: it belongs to another user`, EXIT.failure)
     return notRunning(sock)
   }
-  if (err.code === Status.INVALID_ARGUMENT) return new CliError(err.details, EXIT.usage)
-  return new CliError(err.details === '' ? err.message : err.details, EXIT.failure)
+  return fromStatus(err.code, err.details === '' ? err.message : err.details)
 }

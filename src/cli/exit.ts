@@ -1,5 +1,5 @@
 // The one mapping from failures to CLI messages and exit codes.
-import { messageOf } from '../errors.ts'
+import { AuraeError, messageOf, type ErrorCode } from '../errors.ts'
 import { clean } from './output.ts'
 
 /** Exit codes: a workload's own code passes through `aurae exec`; these are the CLI's. */
@@ -22,9 +22,22 @@ export class CliError extends Error {
   }
 }
 
+/** The exit code of each kind of failure; a Record over the codes, so a new one does not compile without its own. */
+const EXIT_OF: Record<ErrorCode, number> = {
+  'invalid-argument': EXIT.usage,
+  'not-found': EXIT.failure,
+  'already-exists': EXIT.failure,
+  'failed-precondition': EXIT.failure,
+  'permission-denied': EXIT.failure,
+  'peer-unreachable': EXIT.failure,
+  'resource-exhausted': EXIT.failure,
+  cancelled: EXIT.failure,
+  internal: EXIT.failure
+}
+
 /** The exit code and one-line message for anything a command threw; it may quote another node, so it is cleaned for the terminal. */
 export function report (err: unknown): { code: number, message: string } {
   if (err instanceof CliError) return { code: err.exitCode, message: clean(err.message) }
-  if (err instanceof Error && err.name === 'InvalidArgumentError') return { code: EXIT.usage, message: clean(err.message) }
-  return { code: EXIT.failure, message: clean(messageOf(err).split('\n')[0]) }
+  const code = err instanceof AuraeError ? EXIT_OF[err.code] : EXIT.failure
+  return { code, message: clean(messageOf(err).split('\n')[0]) }
 }

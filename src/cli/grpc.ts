@@ -4,9 +4,10 @@
 // rest of a command's start.
 import { connect as connectH2, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2'
 import { createConnection } from 'node:net'
+import { status as Status } from '../grpc-status.ts'
 
-/** The gRPC status codes the CLI tells apart. */
-export const Status = { OK: 0, UNKNOWN: 2, INVALID_ARGUMENT: 3, INTERNAL: 13, UNAVAILABLE: 14 } as const
+/** The gRPC status codes (one definition, shared with the node). */
+export { Status }
 
 /** A call that ended with a status other than OK. */
 export class GrpcError extends Error {

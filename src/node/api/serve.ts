@@ -1,7 +1,7 @@
 // The one place requests enter: caller identity, routing to other nodes, authorization and error
 // mapping, for calls over the local gRPC socket and over the mesh alike.
 import type { ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js'
-import { NotFoundError } from '../../errors.ts'
+import { CancelledError, InvalidArgumentError, NotFoundError } from '../../errors.ts'
 import type { Access, Caller, MethodRule, Target } from './authz.ts'
 import { toStatus } from '../../grpc-status.ts'
 
@@ -118,7 +118,7 @@ export class Api {
     try {
       req = method.decode(payload)
     } catch {
-      throw Object.assign(new Error(`malformed request for ${path}`), { name: 'InvalidArgumentError' })
+      throw new InvalidArgumentError(`malformed request for ${path}`)
     }
     await method.invoke(req, caller, async res => await send(method.encode(res)), signal)
   }
@@ -146,7 +146,7 @@ export class Api {
       call.on('cancelled', () => ac.abort())
       call.on('close', () => ac.abort())
       const send = async (res: unknown): Promise<void> => {
-        if (ac.signal.aborted) throw Object.assign(new Error('the client went away'), { name: 'AbortError' })
+        if (ac.signal.aborted) throw new CancelledError('the client went away')
         if (call.write(res)) return
         // Each wait takes its listeners back: a follow that runs for days waits millions of times.
         await new Promise<void>(resolve => {

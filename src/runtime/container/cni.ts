@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { FailedPreconditionError, InternalError } from '../../errors.ts'
+import { FailedPreconditionError, InternalError, InvalidArgumentError } from '../../errors.ts'
 
 const run = promisify(execFile)
 const PLUGIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin', '/usr/libexec/cni']
@@ -130,7 +130,7 @@ export function parsePort (text: string): PortMapping {
   const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/.exec(text)
   const valid = (n: number): boolean => n >= 1 && n <= 65535
   if (m === null || !valid(Number(m[2])) || !valid(Number(m[3]))) {
-    throw Object.assign(new Error(`invalid port "${text}": expected HOST:CONTAINER[/udp], as in 8080:80`), { name: 'InvalidArgumentError' })
+    throw new InvalidArgumentError(`invalid port "${text}": expected HOST:CONTAINER[/udp], as in 8080:80`)
   }
   return { hostIP: m[1] ?? '', hostPort: Number(m[2]), containerPort: Number(m[3]), protocol: (m[4] ?? 'tcp') as 'tcp' | 'udp' }
 }

@@ -2,7 +2,7 @@
 // timeout, and the caller's signal; any of them ends it by destroying its socket.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import { FailedPreconditionError, messageOf } from '../../errors.ts'
+import { CancelledError, FailedPreconditionError, messageOf } from '../../errors.ts'
 
 /** How long a registry may take; set per node in `<data>/registries.json` under `"pull"`. */
 export interface PullLimits {
@@ -18,7 +18,7 @@ export const DEFAULT_PULL_LIMITS: PullLimits = { baseSeconds: 60, minBytesPerSec
 
 /** The client went away: its pull ends with it. */
 export function cancelled (): Error {
-  return Object.assign(new Error('the client went away'), { name: 'AbortError' })
+  return new CancelledError('the client went away')
 }
 
 /**
