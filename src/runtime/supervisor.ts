@@ -10,6 +10,8 @@ import type { LaunchPlan, RunEnd, WorkloadDriver } from './driver.ts'
 import { Launcher, execLimitError } from './launcher.ts'
 import { LOG_FILES, LOG_MAX_BYTES, isLogFileOf } from './log-files.ts'
 import { isSameProcess, signalNumber, startTimeOf } from './proc.ts'
+import { NameLock } from './name-lock.ts'
+import { afterRun } from './restart-policy.ts'
 import type { WorkloadRecord, WorkloadSpec } from './workload.ts'
 
 export interface SupervisorInit {
@@ -25,21 +27,18 @@ export interface SupervisorInit {
 }
 
 /** A start that failed after the record was made (bad command, bad workdir): the record says why. */
-export class StartError extends Error {
+export class StartError extends FailedPreconditionError {
   override name = 'StartError'
   constructor (readonly record: WorkloadRecord) {
     super(record.error)
   }
 }
 
-const BACKOFF_BASE_MS = 100
-const BACKOFF_MAX_MS = 10_000
-const STABLE_RUN_MS = 10_000
 const SWEEP_MS = 2_000
 
 export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [WorkloadRecord] }> {
   private readonly records = new Map<string, WorkloadRecord>()
-  private readonly locks = new Map<string, Promise<unknown>>()
+  private readonly locks = new NameLock()
   private readonly launcher: Launcher
   private readonly attachPoints: AttachPoints
   private readonly attachers = new Map<string, Attacher>()
@@ -104,7 +103,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     }
     if (stopWorkloads) {
       await stopLive()
-      await Promise.allSettled([...this.locks.values()])
+      await this.locks.idle()
       await stopLive()
     }
     for (const t of this.timers.values()) clearTimeout(t)
@@ -113,7 +112,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     this.watcher?.close()
     this.launcher.stop()
     this.attachPoints.close()
-    await Promise.allSettled([...this.locks.values()])
+    await this.locks.idle()
     return stopped
   }
 
@@ -392,13 +391,12 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
         this.init.log('warn', 'could not free the workload\'s cell', { name: rec.spec.name, err: messageOf(err) })
       }
     }
-    const failed = rec.exitCode !== 0
-    const restart = rec.desired === 'running' && !this.stopping && rec.error === '' &&
-      (rec.spec.restart === 'always' || (rec.spec.restart === 'on-failure' && failed))
-    if (restart) {
-      rec.streak = rec.finishedAt - rec.startedAt >= STABLE_RUN_MS ? 0 : rec.streak + 1
+    const next = afterRun({ policy: rec.spec.restart, wanted: rec.desired === 'running', stopping: this.stopping, error: rec.error, exitCode: rec.exitCode, startedAt: rec.startedAt, finishedAt: rec.finishedAt, streak: rec.streak })
+    const restart = next.restart
+    if (next.restart) {
+      rec.streak = next.streak
       rec.state = 'restarting'
-      this.schedule(rec, Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, rec.streak - 1)))
+      this.schedule(rec, next.delayMs)
     } else {
       rec.state = 'exited'
     }
@@ -453,12 +451,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
 
   /** Runs `fn` after every earlier operation on the same workload has finished. */
   private async locked<T> (name: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(name) ?? Promise.resolve()
-    const next = prev.then(fn, fn)
-    const tail = next.catch(() => {})
-    this.locks.set(name, tail)
-    void tail.then(() => { if (this.locks.get(name) === tail) this.locks.delete(name) })
-    return await next
+    return await this.locks.run(name, fn)
   }
 }
 
