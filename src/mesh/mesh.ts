@@ -1,16 +1,19 @@
 // The mesh: a libp2p host inside auraed, peering by token, and remote calls between trusted nodes.
+// Longer than the house's ~300 lines: peering, calls and names share the host and the trust table here until
+// issue 10 makes each a libp2p service of its own.
 import { createHash } from 'node:crypto'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { KEEP_ALIVE, type Connection, type PeerId, type Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PeerUnreachableError, RemoteError, messageOf } from '../errors.ts'
+import { CancelledError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PeerUnreachableError, messageOf, type AuraeError } from '../errors.ts'
 import { PeerHello, PeerWelcome, RpcCredit, RpcRequest, RpcResponse, type NameRecord, type PeerInfo } from '../gen/aurae/mesh/v0/mesh.ts'
 import { formatNodeName } from '../names/parse.ts'
-import { toStatus } from '../grpc-status.ts'
+import { fromStatus, toStatus } from '../grpc-status.ts'
 import type { NodeKey } from './keys.ts'
 import type { Table } from '../store/store.ts'
+import { isDirectConnection } from './addresses.ts'
 import { connectionView } from './connection-view.ts'
 import { createHost, type Host } from './host.ts'
 import { NameBook } from './name-book.ts'
@@ -18,6 +21,7 @@ import { isAddrText, nameKey, signNameRecord } from './names.ts'
 import { issueToken, readToken, type TokenRecord } from './token.ts'
 import { frame, pacedFrames } from './paced-frames.ts'
 import { RPC_WINDOW, SendWindow, TakenCounter } from './rpc-window.ts'
+import { SpareStreams } from './spare-streams.ts'
 import type { ReachabilityStatus } from './reachability.ts'
 import { TrustedPeers, issuerNameRefusal, redeemerNameRefusal, type PeerRecord } from './trusted.ts'
 
@@ -34,6 +38,9 @@ const PEERING_DIAL_MS = 15_000
 /** How long a call waits for a stream on one connection when the peer has another to fall back to. */
 const FALLBACK_AFTER_MS = 2_000
 const REPUBLISH_MS = 5 * 60_000
+/** How long a trusted peer's call stream may wait for its request (a spare opened ahead), and how long a spare is used. */
+const SPARE_IDLE_MS = 30_000
+const SPARE_MAX_AGE_MS = 20_000
 /** How often trusted peers that are not connected are dialled again, once libp2p's own redials gave up. */
 const REDIAL_MS = 15_000
 /** A peer's own text in a message (a refusal) is cut to this length. */
@@ -68,6 +75,9 @@ export interface Resolved {
 export class Mesh {
   private host?: Host
   private readonly trusted: TrustedPeers
+  /** A call stream opened ahead for each peer called lately (spare-streams.ts), and the connection it is on. */
+  private readonly spares: SpareStreams<Stream>
+  private readonly streamConnection = new WeakMap<Stream, Connection>()
   private readonly names: NameBook
   private republish?: NodeJS.Timeout
   private reconnecting?: NodeJS.Timeout
@@ -80,6 +90,11 @@ export class Mesh {
 
   constructor (private readonly init: MeshInit) {
     this.trusted = new TrustedPeers(init.peers)
+    this.spares = new SpareStreams(async peerId => await this.openSpare(peerIdFromString(peerId)), SPARE_MAX_AGE_MS, (stream, peerId) => {
+      // A spare on a relayed connection is passed over once a direct one is open: new calls go direct.
+      const on = this.streamConnection.get(stream)
+      return on !== undefined && on.status === 'open' && (isDirectConnection(on) || !(this.host?.getConnections(peerIdFromString(peerId)).some(c => c.status === 'open' && isDirectConnection(c)) ?? false))
+    })
     this.names = new NameBook((name, domain) => this.pinnedTo(name, domain))
   }
 
@@ -120,6 +135,7 @@ export class Mesh {
   }
 
   async stop (): Promise<void> {
+    this.spares.clear()
     clearInterval(this.republish)
     clearInterval(this.reconnecting)
     await this.host?.stop()
@@ -312,6 +328,8 @@ export class Mesh {
     const stream = await this.openCall(record.peerId, who, signal)
     const onAbort = (): void => stream.abort(new Error('the caller went away'))
     signal.addEventListener('abort', onAbort)
+    // The peer's own answer that the call failed, as the class it threw; anything else is a lost peer.
+    let remoteFailure: AuraeError | undefined
     try {
       stream.send(frame(RpcRequest.encode({ method: path, payload, callerName: this.init.self().name, window: RPC_WINDOW }).finish()))
       // Read at the caller's pace: a slow caller (an attached run piped into something slow) slows the peer, through
@@ -326,16 +344,19 @@ export class Mesh {
           if (grant > 0) stream.send(frame(RpcCredit.encode({ bytes: grant }).finish()))
           continue
         }
-        if (res.code !== 0) throw new RemoteError(res.error, res.code)
+        if (res.code !== 0) {
+          remoteFailure = fromStatus(res.code, res.error)
+          throw remoteFailure
+        }
         ended = true
         break
       }
       if (!ended) throw new Error('the peer closed the call without an answer')
       await stream.close().catch(() => {})
     } catch (err) {
-      if (err instanceof RemoteError) throw err
+      if (err === remoteFailure) throw err
       stream.abort(err instanceof Error ? err : new Error(String(err)))
-      if (signal.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' })
+      if (signal.aborted) throw new CancelledError('cancelled')
       await this.requireHost().hangUp(peerIdFromString(record.peerId)).catch(() => {})
       throw new PeerUnreachableError(`lost ${who} during the call: ${messageOf(err)}`)
     } finally {
@@ -343,10 +364,27 @@ export class Mesh {
     }
   }
 
+  /**
+   * A call stream opened ahead, on the connection a call would take now (none is dialled for it). Unlike a call's,
+   * a failure here drops nothing: the call that would have used the spare opens its own stream.
+   */
+  private async openSpare (peer: PeerId): Promise<Stream> {
+    const host = this.requireHost()
+    if (!host.getConnections(peer).some(c => c.status === 'open')) throw new Error('not connected')
+    const signal = AbortSignal.timeout(CALL_TIMEOUT_MS)
+    const connection = await host.dial(peer, { signal })
+    const stream = await connection.newStream(RPC_PROTOCOL, { signal, runOnLimitedConnection: true })
+    this.streamConnection.set(stream, connection)
+    return stream
+  }
+
   /** Opens a call's stream to a trusted peer (see openStream); a peer that cannot be reached is PeerUnreachableError. */
   private async openCall (peerId: string, who: string, signal: AbortSignal): Promise<Stream> {
     try {
-      return await this.openStream(peerIdFromString(peerId), RPC_PROTOCOL, signal)
+      const stream = await this.spares.take(peerId) ?? await this.openStream(peerIdFromString(peerId), RPC_PROTOCOL, signal)
+      // The next call to this peer finds its stream ready.
+      this.spares.fill(peerId)
+      return stream
     } catch (err) {
       if (err instanceof PeerUnreachableError) throw err
       throw new PeerUnreachableError(`${who} is unreachable: ${messageOf(err)}`)
@@ -374,7 +412,9 @@ export class Mesh {
         connection = open.length === 0 && addrs !== undefined
           ? await host.services.nat.dialAt(addrs, signal)
           : await host.dial(peer, { signal: deadline })
-        return await connection.newStream(protocol, { signal: deadline, runOnLimitedConnection: true })
+        const stream = await connection.newStream(protocol, { signal: deadline, runOnLimitedConnection: true })
+        this.streamConnection.set(stream, connection)
+        return stream
       } catch (err) {
         lastError = err
         if (signal.aborted) break
@@ -415,11 +455,14 @@ export class Mesh {
     await this.remember(record)
     this.host?.services.nat.check(peerIdFromString(record.peerId))
     this.host?.services.reachability.check(record.peerId, true)
+    // Who peers is about to call: the first call finds its stream open.
+    this.spares.fill(record.peerId)
     this.init.log('info', 'peer trusted', { name: record.name, peerId: record.peerId })
   }
 
   private async forget (peerId: string): Promise<void> {
     const record = await this.trusted.remove(peerId)
+    this.spares.drop(peerId)
     const id = peerIdFromString(peerId)
     this.host?.services.relay.reservations.delete(id)
     await this.host?.peerStore.merge(id, { tags: { [KEEP_ALIVE]: undefined } }).catch(() => {})
@@ -509,9 +552,11 @@ export class Mesh {
     try {
       let req: RpcRequest
       try {
-        req = RpcRequest.decode((await lp.read({ signal: AbortSignal.timeout(CALL_TIMEOUT_MS) })).subarray())
+        // A trusted peer may open its stream ahead of the call (spare-streams.ts); anyone else must ask at once.
+        const wait = this.trusted.has(remote) ? SPARE_IDLE_MS : CALL_TIMEOUT_MS
+        req = RpcRequest.decode((await lp.read({ signal: AbortSignal.timeout(wait) })).subarray())
       } catch (err) {
-        throw Object.assign(new Error(`malformed or oversized request frame: ${messageOf(err)}`), { name: 'InvalidArgumentError' })
+        throw new InvalidArgumentError(`malformed or oversized request frame: ${messageOf(err)}`)
       }
       if (req.window > 0) {
         const w = window = new SendWindow(req.window)
