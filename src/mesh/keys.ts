@@ -1,5 +1,5 @@
 // The node's Ed25519 key, stored as a libp2p protobuf PrivateKey so the mesh can load it as is.
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { mkdirSync, openSync, readFileSync, writeSync, closeSync, fsyncSync, renameSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { FailedPreconditionError } from '../errors.ts'
@@ -53,7 +53,11 @@ export function createKey (path: string): NodeKey {
   return { seed, publicKey, peerId: peerIdOf(publicKey) }
 }
 
+/** The Ed25519 private key of a 32-byte seed, as node:crypto takes it. */
+export function privateKeyObject (seed: Uint8Array): KeyObject {
+  return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(seed).toString('base64url'), x: '' }, format: 'jwk' })
+}
+
 function derivePublicKey (seed: Uint8Array): Buffer {
-  const key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(seed).toString('base64url'), x: '' }, format: 'jwk' })
-  return Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x as string, 'base64url')
+  return Buffer.from(createPublicKey(privateKeyObject(seed)).export({ format: 'jwk' }).x as string, 'base64url')
 }

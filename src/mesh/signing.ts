@@ -1,11 +1,10 @@
 // Ed25519 signatures by a node's key, checked against the key inside a PeerId.
-import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
-import type { NodeKey } from './keys.ts'
+import { createPublicKey, sign, verify } from 'node:crypto'
+import { privateKeyObject, type NodeKey } from './keys.ts'
 import { publicKeyOf } from './peer-id.ts'
 
 export function signBy (key: NodeKey, data: Uint8Array): Buffer {
-  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(key.seed).toString('base64url'), x: Buffer.from(key.publicKey).toString('base64url') }, format: 'jwk' })
-  return sign(null, data, privateKey)
+  return sign(null, data, privateKeyObject(key.seed))
 }
 
 /** True when `signature` over `data` was made by the key `peerId` names; false for a PeerId without an Ed25519 key. */

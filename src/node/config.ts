@@ -10,7 +10,7 @@ export interface NodePaths {
 
 const isRoot = (): boolean => process.getuid?.() === 0
 
-/** The defaults DESIGN.md names, with a home-directory data dir for non-root users. */
+/** The socket, key and data directory (../shared/DESIGN.md names them), with a home-directory data dir for non-root users. */
 export function defaultPaths (env: NodeJS.ProcessEnv = process.env): NodePaths {
   const home = env.HOME ?? homedir()
   return {

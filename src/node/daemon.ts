@@ -2,10 +2,10 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js'
 import { createHash } from 'node:crypto'
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs'
-import { createConnection } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { FailedPreconditionError, messageOf } from '../errors.ts'
+import { answers } from '../socket-probe.ts'
 import { Mesh } from '../mesh/mesh.ts'
 import type { TokenRecord } from '../mesh/token.ts'
 import type { PeerRecord } from '../mesh/trusted.ts'
@@ -250,12 +250,7 @@ async function claimSocket (path: string): Promise<void> {
     return
   }
   if (!isSocket) throw new FailedPreconditionError(`${path} exists and is not a socket`)
-  const answered = await new Promise<boolean>(resolve => {
-    const c = createConnection(path)
-    c.once('connect', () => { c.destroy(); resolve(true) })
-    c.once('error', () => resolve(false))
-  })
-  if (answered) throw new FailedPreconditionError(`auraed is already running on ${path}`)
+  if (await answers(path)) throw new FailedPreconditionError(`auraed is already running on ${path}`)
   try {
     unlinkSync(path)
   } catch (err) {

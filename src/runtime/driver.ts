@@ -1,6 +1,9 @@
 // The narrow boundary between the supervisor and each kind of workload.
 import type { Bind, WorkloadKind, WorkloadRecord } from './workload.ts'
 
+/** The PATH a workload gets when nothing gives it one (Docker's default). */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
 /** What the monitor runs for one start of a workload. */
 export interface LaunchPlan {
   argv: string[]

@@ -2,10 +2,9 @@
 import { FailedPreconditionError } from '../errors.ts'
 import type { Cgroups } from './cgroups.ts'
 import { cellGroup, ownGroup } from './cell.ts'
-import type { LaunchPlan, WorkloadDriver } from './driver.ts'
+import { DEFAULT_PATH, type LaunchPlan, type WorkloadDriver } from './driver.ts'
 import type { WorkloadRecord } from './workload.ts'
 
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 export interface ExecutableDriverInit {
   cgroups: Cgroups

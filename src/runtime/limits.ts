@@ -8,8 +8,6 @@ export interface Limits {
   pids: number
 }
 
-export const NO_LIMITS: Limits = { cpus: 0, memoryBytes: 0, pids: 0 }
-
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }
 
 /** `64M`, `1.5g`, `512k`, `1048576` → bytes (binary units, as Docker reads them). */

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Command } from '../context.ts'
 import { CliError, EXIT } from '../exit.ts'
 import { progress } from '../output.ts'
-import { answers } from './up.ts'
+import { answers } from '../../socket-probe.ts'
 
 export const down: Command = {
   spec: {

@@ -1,7 +1,6 @@
 // aurae up: start auraed if it is not running, and register the node's name.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, openSync, readFileSync } from 'node:fs'
-import { createConnection } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -9,6 +8,7 @@ import { FailedPreconditionError, InvalidArgumentError } from '../../errors.ts'
 import { formatNodeName, parseNodeName } from '../../names/parse.ts'
 import { AURAED_NODE_FLAGS, resolvePaths } from '../../node/config.ts'
 import { LOG_FILES, LOG_MAX_BYTES } from '../../runtime/log-files.ts'
+import { answers } from '../../socket-probe.ts'
 import { connect } from '../client.ts'
 import type { Command } from '../context.ts'
 import { CliError, EXIT } from '../exit.ts'
@@ -19,13 +19,6 @@ const AURAED = fileURLToPath(new URL('../bin/auraed.js', import.meta.url))
 const START_TIMEOUT_MS = 15_000
 
 /** True when something accepts connections on the socket. */
-export async function answers (sock: string): Promise<boolean> {
-  return await new Promise(resolve => {
-    const c = createConnection(sock)
-    c.once('connect', () => { c.destroy(); resolve(true) })
-    c.once('error', () => resolve(false))
-  })
-}
 
 function lastLines (path: string, n: number): string {
   try {

@@ -3,8 +3,9 @@ import { CellServiceService } from '../../gen/aurae/cells/v0/cells.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 import type { Cells } from '../../runtime/cells.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
-import { limitsFromProto, specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
+import { limitsFromProto, specFromProto, workloadToProto } from './convert.ts'
 import { byName, type Handlers } from './serve.ts'
+import { stopHandler } from './workloads.ts'
 
 export function cellHandlers (cells: () => Cells, runtime: () => Supervisor): Handlers<typeof CellServiceService> {
   const toProto = (name: string): { name: string, limits: ReturnType<typeof limitsFromProto>, executables: string[], createdAtMs: number } => {
@@ -37,13 +38,7 @@ export function cellHandlers (cells: () => Cells, runtime: () => Supervisor): Ha
         return { workload: workloadToProto(await runtime().run(spec)) }
       }
     },
-    stop: {
-      access: 'peers',
-      route: byName(),
-      unary: async req => {
-        return { workload: workloadToProto(await runtime().stopWorkload(assertWorkloadName(req.name), stopTimeoutMs(req.timeoutSeconds))) }
-      }
-    },
+    stop: stopHandler(runtime),
     list: {
       access: 'peers',
       unary: async () => ({ cells: cells().list().map(c => toProto(c.name)) })

@@ -83,7 +83,7 @@ function bindFromProto (v: VolumeMsg): Bind {
   return { host: v.host, path, readOnly: v.readOnly }
 }
 
-/** A container's default name, as the issue's examples use it: the image's last path component. */
+/** A container's default name: the image's last path component (`aurae run docker.io/library/nginx` runs `nginx`). */
 export function defaultContainerName (image: string): string {
   return parseImageReference(image).repository.split('/').pop() as string
 }

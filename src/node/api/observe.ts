@@ -6,7 +6,6 @@ import type { Supervisor } from '../../runtime/supervisor.ts'
 import { youngCollector } from '../../young-gc.ts'
 import { byName, type Handlers } from './serve.ts'
 
-/** Logs of workloads and of the daemon, streamed in bounded pieces whatever their size. */
 /** The daemon's own log as GetDaemonLogs reads it: the recent lines, then each new one (node/log.ts is one). */
 export interface DaemonLogSource {
   recent: (n: number) => string[]
@@ -14,6 +13,7 @@ export interface DaemonLogSource {
   off: (event: 'line', listener: (line: string) => void) => unknown
 }
 
+/** Logs of workloads and of the daemon, streamed in bounded pieces whatever their size. */
 export function observeHandlers (runtime: () => Supervisor, log: DaemonLogSource): Handlers<typeof ObserveServiceService> {
   return {
     getWorkloadLogs: {

@@ -5,9 +5,9 @@ import { DirectAttacher, attachDirect } from './direct-attacher.ts'
 import { youngCollector } from '../../young-gc.ts'
 import { StartError, type Supervisor } from '../../runtime/supervisor.ts'
 import type { WorkloadRecord } from '../../runtime/workload.ts'
-import { WorkloadServiceService, type WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
+import { WorkloadServiceService, type Workload, type WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
 import { exitToProto, specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
-import { byName, byPeer, type Handlers } from './serve.ts'
+import { byName, byPeer, type Handlers, type UnaryHandler } from './serve.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 
 /** Streams a workload's output, straight from its monitors, until it has exited for good; then its exit.
@@ -35,6 +35,15 @@ export async function attach (supervisor: Supervisor, rec: WorkloadRecord, outpu
   if (signal.aborted) return
   const end = supervisor.has(name) ? supervisor.get(name) : rec
   await send({ exit: exitToProto(end) })
+}
+
+/** Stop, as WorkloadService and CellService both serve it: by name, with the caller's timeout. */
+export function stopHandler<Q extends { name: string, timeoutSeconds?: number }> (runtime: () => Supervisor): UnaryHandler<Q, { workload: Workload }> {
+  return {
+    access: 'peers',
+    route: byName(),
+    unary: async req => ({ workload: workloadToProto(await runtime().stopWorkload(assertWorkloadName(req.name), stopTimeoutMs(req.timeoutSeconds))) })
+  }
 }
 
 export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof WorkloadServiceService> {
@@ -87,13 +96,7 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
       route: byPeer(),
       unary: async req => ({ workloads: runtime().list(req.all === true).map(workloadToProto) })
     },
-    stop: {
-      access: 'peers',
-      route: byName(),
-      unary: async req => {
-        return { workload: workloadToProto(await runtime().stopWorkload(assertWorkloadName(req.name), stopTimeoutMs(req.timeoutSeconds))) }
-      }
-    },
+    stop: stopHandler(runtime),
     remove: {
       access: 'peers',
       route: byName(),

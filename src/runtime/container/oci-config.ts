@@ -2,6 +2,7 @@
 // user's options, with the defaults the common engines use (capabilities, masked paths, mounts).
 import { readdirSync } from 'node:fs'
 import { InvalidArgumentError } from '../../errors.ts'
+import { DEFAULT_PATH } from '../driver.ts'
 import { defaultSeccomp } from './seccomp.ts'
 
 /** The parts of an image config a container starts from. */
@@ -50,7 +51,6 @@ const MASKED = ['/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore',
   '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap']
 /** Docker's read-only paths: kernel settings a container may read but not change. */
 const READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 /** The process arguments: Entrypoint + Cmd, as Docker combines them. */
 export function processArgs (image: ImageConfig, opts: Pick<ContainerOptions, 'command' | 'entrypoint'>): string[] {
@@ -108,7 +108,7 @@ function volumeOptions (readOnly: boolean): string[] {
 
 export function ociConfig (image: ImageConfig, opts: ContainerOptions, ids: { uid: number, gid: number }): object {
   const env = new Map<string, string>()
-  for (const kv of [DEFAULT_PATH, ...(image.Env ?? []), `HOSTNAME=${opts.name}`]) {
+  for (const kv of [`PATH=${DEFAULT_PATH}`, ...(image.Env ?? []), `HOSTNAME=${opts.name}`]) {
     const eq = kv.indexOf('=')
     if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1))
   }
