@@ -97,6 +97,7 @@ export async function natBench () {
     const calls = (from, to) => { ms(from, ['exec', `@${to}`, '--', 'true']); return median(Array.from({ length: 10 }, () => ms(from, ['exec', `@${to}`, '--', 'true']))) }
     const local = median(Array.from({ length: 10 }, () => ms('prc2', ['exec', '--', 'true'])))
     const direct = calls('prc2', 'prc1')
+    await m.peer('sym1', 'sym2')
     const viaRelay = calls('sym2', 'sym1')
     rows.push(['NAT: exec @peer -- true, direct over WebRTC (median of 10)', `${direct.toFixed(1)} ms`, `local exec: ${local.toFixed(1)} ms`, `+${(direct - local).toFixed(1)} ms`, ''])
     rows.push(['NAT: exec @peer -- true, relayed (median of 10)', `${viaRelay.toFixed(1)} ms`, `direct: ${direct.toFixed(1)} ms`, `+${(viaRelay - direct).toFixed(1)} ms`, ''])
