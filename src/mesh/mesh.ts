@@ -13,7 +13,6 @@ import { formatNodeName } from '../names/parse.ts'
 import { fromStatus, toStatus } from '../grpc-status.ts'
 import type { NodeKey } from './keys.ts'
 import type { Table } from '../store/store.ts'
-import { isDirectConnection } from './addresses.ts'
 import { connectionView } from './connection-view.ts'
 import { createHost, type Host } from './host.ts'
 import { NameBook } from './name-book.ts'
@@ -91,9 +90,12 @@ export class Mesh {
   constructor (private readonly init: MeshInit) {
     this.trusted = new TrustedPeers(init.peers)
     this.spares = new SpareStreams(async peerId => await this.openSpare(peerIdFromString(peerId)), SPARE_MAX_AGE_MS, (stream, peerId) => {
-      // A spare on a relayed connection is passed over once a direct one is open: new calls go direct.
+      // Only while it is the peer's one connection. With two (a relayed one and a direct one), a new call must
+      // take the direct one, and fall back to the relay if that path died unnoticed: a stream that was opened
+      // ahead proves nothing about the path now, where opening one does (openStream).
       const on = this.streamConnection.get(stream)
-      return on !== undefined && on.status === 'open' && (isDirectConnection(on) || !(this.host?.getConnections(peerIdFromString(peerId)).some(c => c.status === 'open' && isDirectConnection(c)) ?? false))
+      const open = this.host?.getConnections(peerIdFromString(peerId)).filter(c => c.status === 'open') ?? []
+      return on !== undefined && open.length === 1 && open[0] === on
     })
     this.names = new NameBook((name, domain) => this.pinnedTo(name, domain))
   }
