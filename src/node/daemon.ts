@@ -139,8 +139,9 @@ export class Daemon {
 
   /** Refuses new work, stops workloads (unless kept), then closes the socket and store; `closed` resolves after. */
   async shutdown (stopWorkloads: boolean): Promise<number> {
-    // From here on the gateway serves only status and down (authz.ts: state 'stopping'). Then, in order: the mesh
-    // (no call comes from peers or goes to them), the workloads unless kept, the network, the server, the store.
+    // From here on the gateway serves only what it serves before `up` (api/authz.ts: status, down, the daemon's
+    // log; up itself refuses). Then, in order: the mesh (no call comes from peers or goes to them), the workloads
+    // unless kept, the network, the server, the store.
     this.closing ??= (async () => {
       this.log.write('info', 'auraed stopping', { stopWorkloads })
       await this.runtime?.mesh.stop().catch(err => this.log.write('warn', 'mesh stop failed', { err: messageOf(err) }))
