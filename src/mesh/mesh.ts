@@ -13,6 +13,7 @@ import { formatNodeName } from '../names/parse.ts'
 import { fromStatus, toStatus } from '../grpc-status.ts'
 import type { NodeKey } from './keys.ts'
 import type { Table } from '../store/store.ts'
+import { isDirectConnection } from './addresses.ts'
 import { connectionView } from './connection-view.ts'
 import { createHost, type Host } from './host.ts'
 import { NameBook } from './name-book.ts'
@@ -90,12 +91,13 @@ export class Mesh {
   constructor (private readonly init: MeshInit) {
     this.trusted = new TrustedPeers(init.peers)
     this.spares = new SpareStreams(async peerId => await this.openSpare(peerIdFromString(peerId)), SPARE_MAX_AGE_MS, (stream, peerId) => {
-      // Only while it is the peer's one connection. With two (a relayed one and a direct one), a new call must
-      // take the direct one, and fall back to the relay if that path died unnoticed: a stream that was opened
-      // ahead proves nothing about the path now, where opening one does (openStream).
+      // Only while no other path could carry the call: every open connection to the peer goes the spare's way
+      // (itself, or through the same relay). With a direct one beside a relayed one, a new call must take the
+      // direct one and fall back to the relay if that path died unnoticed: a stream opened ahead proves nothing
+      // about the path now, where opening one does (openStream).
       const on = this.streamConnection.get(stream)
       const open = this.host?.getConnections(peerIdFromString(peerId)).filter(c => c.status === 'open') ?? []
-      return on !== undefined && open.length === 1 && open[0] === on
+      return on !== undefined && open.includes(on) && open.every(c => pathOf(c) === pathOf(on))
     })
     this.names = new NameBook((name, domain) => this.pinnedTo(name, domain))
   }
@@ -577,6 +579,13 @@ export class Mesh {
       await stream.close().catch(() => stream.abort(new Error('closed')))
     }
   }
+}
+
+/** The way a connection goes: on its own (direct, WebRTC included), or through a relay (named by its address). */
+function pathOf (c: Connection): string {
+  if (isDirectConnection(c)) return c.id
+  const text = c.remoteAddr.toString()
+  return text.slice(0, text.indexOf('/p2p-circuit'))
 }
 
 function tokenId (secret: Uint8Array): string {
