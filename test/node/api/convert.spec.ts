@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest'
+import { InvalidArgumentError } from '../../../src/errors.ts'
+import { defaultContainerName, restartFromProto, specFromProto, stopTimeoutMs } from '../../../src/node/api/convert.ts'
+
+// A spec as a client sends it, with the fields the generated message always has.
+const spec = (o: Record<string, any> = {}): any => ({
+  name: '',
+  kind: '',
+  executable: { command: ['echo', 'hi'], env: {}, workdir: '', volumes: [] },
+  limits: undefined,
+  restart: '',
+  cell: '',
+  container: undefined,
+  ...o
+})
+const container = (o: Record<string, any> = {}): any => ({ image: 'nginx', network: '', ports: [], volumes: [], user: '', seccomp: '', entrypoint: [], replaceEntrypoint: false, ...o })
+/** The message of the InvalidArgumentError `fn` throws. */
+const refusal = (fn: () => unknown): string => {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) return err.message
+    throw err
+  }
+  throw new Error('not refused')
+}
+
+describe('a workload spec from a client', () => {
+  it('defaults to an executable with a generated name, no limits and no restarts', () => {
+    const s = specFromProto(spec())
+    expect(s).toMatchObject({ kind: 'executable', command: ['echo', 'hi'], restart: 'no', limits: { cpus: 0, memoryBytes: 0, pids: 0 }, cell: '' })
+    expect(s.name).toMatch(/^exec-[0-9a-f]{1,6}$/)
+  })
+
+  it('names a container after its image, and resolves the image reference', () => {
+    const s = specFromProto(spec({ kind: 'container', executable: undefined, container: container({ image: 'docker.io/library/redis:7' }) }))
+    expect(s.name).toBe('redis')
+    expect(s.container).toMatchObject({ image: 'docker.io/library/redis:7', network: 'bridge', ports: [], volumes: [] })
+    expect(defaultContainerName('registry.example.org:5000/team/web@sha256:' + 'a'.repeat(64))).toBe('web')
+  })
+
+  it('refuses, with one line each, what can never be valid', () => {
+    expect(refusal(() => specFromProto(undefined))).toBe('missing workload spec')
+    expect(refusal(() => specFromProto(spec({ kind: 'vm' })))).toBe('unsupported workload kind "vm": this node runs executables and containers')
+    expect(refusal(() => specFromProto(spec({ executable: { command: [], env: {}, workdir: '', volumes: [] } })))).toMatch(/^missing command/)
+    expect(refusal(() => specFromProto(spec({ executable: { command: ['a\0b'], env: {}, workdir: '', volumes: [] } })))).toBe('the command contains a NUL byte')
+    expect(refusal(() => specFromProto(spec({ executable: { command: ['x'], env: { 'BAD-KEY': '1' }, workdir: '', volumes: [] } })))).toBe('invalid environment variable name "BAD-KEY"')
+    expect(refusal(() => specFromProto(spec({ executable: { command: ['x'], env: {}, workdir: 'relative', volumes: [] } })))).toBe('invalid workdir "relative": it must be an absolute path')
+    expect(refusal(() => specFromProto(spec({ name: '../etc' })))).toMatch(/name/)
+    expect(refusal(() => specFromProto(spec({ restart: 'sometimes' })))).toBe('invalid restart policy "sometimes": expected no, on-failure, always')
+    expect(refusal(() => specFromProto(spec({ executable: { command: ['x'], env: {}, workdir: '', volumes: [{ host: '/nonexistent-aurae-test', container: '/data', readOnly: false }] } })))).toBe('volume source /nonexistent-aurae-test does not exist')
+    expect(refusal(() => specFromProto(spec({ executable: { command: ['x'], env: {}, workdir: '', volumes: [{ host: 'tmp', container: '/data', readOnly: false }] } })))).toMatch(/both sides must be absolute paths/)
+  })
+
+  it('refuses container options Docker would refuse', () => {
+    const run = (c: Record<string, any>): string => refusal(() => specFromProto(spec({ kind: 'container', executable: undefined, container: container(c) })))
+    expect(run({ image: '' })).toBe('missing image: aurae run IMAGE')
+    expect(run({ network: 'overlay' })).toBe('invalid --net "overlay": expected bridge, host or none')
+    expect(run({ ports: [{ hostPort: 0, containerPort: 80, protocol: '', hostIp: '' }] })).toBe('invalid port 0:80')
+    expect(run({ ports: [{ hostPort: 8080, containerPort: 80, protocol: 'sctp', hostIp: '' }] })).toBe('invalid protocol "sctp": expected tcp or udp')
+    expect(run({ network: 'host', ports: [{ hostPort: 8080, containerPort: 80, protocol: '', hostIp: '' }] })).toBe('-p works with bridge networking only')
+    expect(run({ user: 'root;rm' })).toBe('invalid --user "root;rm"')
+    expect(run({ seccomp: 'weird' })).toBe('invalid seccomp option "weird": expected unconfined')
+  })
+})
+
+describe('the small conversions', () => {
+  it('give a stop 10 s by default, none when asked, and never more than an hour', () => {
+    expect(stopTimeoutMs(undefined)).toBe(10_000)
+    expect(stopTimeoutMs(0)).toBe(0)
+    expect(stopTimeoutMs(86_400)).toBe(3_600_000)
+  })
+
+  it('read an empty restart policy as no', () => {
+    expect(restartFromProto('')).toBe('no')
+    expect(restartFromProto('on-failure')).toBe('on-failure')
+  })
+})
