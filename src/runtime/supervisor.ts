@@ -1,6 +1,6 @@
 // The one supervisor: starts workloads under a monitor, learns their exits, restarts, stops and re-adopts them.
 import { EventEmitter } from 'node:events'
-import { mkdirSync, readFileSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs'
+import { mkdirSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs'
 import { join } from 'node:path'
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '../errors.ts'
 import type { Table } from '../store/store.ts'
@@ -10,6 +10,7 @@ import type { LaunchPlan, RunEnd, WorkloadDriver } from './driver.ts'
 import { Launcher, execLimitError } from './launcher.ts'
 import { LOG_FILES, LOG_MAX_BYTES, isLogFileOf } from './log-files.ts'
 import { isSameProcess, signalNumber, startTimeOf } from './proc.ts'
+import { exitFilePath, monitorArgs, readExitFile } from './monitor-protocol.ts'
 import { NameLock } from './name-lock.ts'
 import { afterRun } from './restart-policy.ts'
 import type { WorkloadRecord, WorkloadSpec } from './workload.ts'
@@ -274,7 +275,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   }
 
   private exitFile (name: string, run: number): string {
-    return join(this.runDir, `${name}.${run}.exit`)
+    return exitFilePath(this.runDir, name, run)
   }
 
   /** Starts one run of the workload under a fresh monitor. Called with the workload's lock held. */
@@ -299,16 +300,21 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       await this.finish(rec, { exitCode: 125, signal: null, error: refusal })
       return
     }
-    const args = ['--exit-file', exitFile, '--log', this.logPath(name)]
-    args.push('--log-max-bytes', String(this.init.logMaxBytes ?? LOG_MAX_BYTES), '--log-files', String(this.init.logFiles ?? LOG_FILES))
-    if (plan.cgroup !== '') for (const f of this.init.cgroups.procsFiles(plan.cgroup)) args.push('--cgroup-procs', f)
-    if (plan.overlay !== undefined) args.push('--overlay', plan.overlay.target, '--overlay-options', plan.overlay.options)
-    for (const path of plan.hide ?? []) args.push('--hide', path)
-    for (const b of plan.binds ?? []) args.push(b.readOnly ? '--bind-ro' : '--bind', b.host, b.path)
     const attacher = this.attachers.get(name)
     const point = attacher === undefined ? undefined : this.attachPoints.next()
-    if (point !== undefined) args.push('--attach', point.path)
-    args.push('--workdir', plan.workdir, '--', ...plan.argv)
+    const args = monitorArgs({
+      exitFile,
+      log: this.logPath(name),
+      logMaxBytes: this.init.logMaxBytes ?? LOG_MAX_BYTES,
+      logFiles: this.init.logFiles ?? LOG_FILES,
+      cgroupProcs: plan.cgroup === '' ? [] : this.init.cgroups.procsFiles(plan.cgroup),
+      overlay: plan.overlay,
+      hide: plan.hide ?? [],
+      binds: plan.binds ?? [],
+      attach: point?.path,
+      workdir: plan.workdir,
+      argv: plan.argv
+    })
     rec.oomBase = plan.cgroup === '' ? 0 : this.init.cgroups.oomKills(plan.cgroup)
     const run = rec.run
     const launched = this.launcher.launch(args, plan.env)
@@ -455,10 +461,3 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   }
 }
 
-function readExitFile (path: string): RunEnd | undefined {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as RunEnd
-  } catch {
-    return undefined
-  }
-}
