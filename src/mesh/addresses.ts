@@ -74,6 +74,13 @@ export function tcpPortOf (a: Multiaddr): number | undefined {
   return Number(c[1].value)
 }
 
+/** The relay part of a relayed address (all before `/p2p-circuit`); undefined for an address that is not relayed. */
+export function relayOf (a: Multiaddr): string | undefined {
+  const text = a.toString()
+  const at = text.indexOf('/p2p-circuit')
+  return at < 0 ? undefined : text.slice(0, at)
+}
+
 export function isRelayed (a: Multiaddr): boolean {
   return a.getComponents().some(c => c.code === CODE_P2P_CIRCUIT)
 }

@@ -13,7 +13,7 @@ import { formatNodeName } from '../names/parse.ts'
 import { fromStatus, toStatus } from '../grpc-status.ts'
 import type { NodeKey } from './keys.ts'
 import type { Table } from '../store/store.ts'
-import { isDirectConnection } from './addresses.ts'
+import { isDirectConnection, relayOf } from './addresses.ts'
 import { connectionView } from './connection-view.ts'
 import { createHost, type Host } from './host.ts'
 import { NameBook } from './name-book.ts'
@@ -583,9 +583,7 @@ export class Mesh {
 
 /** The way a connection goes: on its own (direct, WebRTC included), or through a relay (named by its address). */
 function pathOf (c: Connection): string {
-  if (isDirectConnection(c)) return c.id
-  const text = c.remoteAddr.toString()
-  return text.slice(0, text.indexOf('/p2p-circuit'))
+  return isDirectConnection(c) ? c.id : relayOf(c.remoteAddr) ?? c.id
 }
 
 function tokenId (secret: Uint8Array): string {

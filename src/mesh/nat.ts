@@ -6,9 +6,10 @@
 // path dies the relayed one is still there to fall back to.
 import type { Connection, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { ConnectionManager, TransportManager } from '@libp2p/interface-internal'
+import { PING_PROTOCOL } from '@libp2p/ping'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { messageOf } from '../errors.ts'
-import { ipOf, isDirectConnection, tcpPortOf } from './addresses.ts'
+import { ipOf, isDirectConnection, relayOf, tcpPortOf } from './addresses.ts'
 import { dialRank, localNetworks, staggeredDial } from './dial-order.ts'
 import { isLoopbackIp } from './public-ip.ts'
 import { StunServer } from './stun.ts'
@@ -20,8 +21,6 @@ const DIAL_TIMEOUT_MS = 10_000
 const WEBRTC_TIMEOUT_MS = 15_000
 /** How long a new WebRTC connection may take to open its first stream before it is taken for dead. */
 const PROOF_MS = 5_000
-/** A protocol every node answers (libp2p's ping), to prove a new connection carries streams. */
-const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 /** How long dialAt waits on one address before it dials the next one as well. */
 const STAGGER_MS = 500
 /** ICE asks at most this many STUN servers. */
@@ -190,6 +189,7 @@ export class NatTraversal implements Startable {
    */
   private async prove (conn: Connection): Promise<void> {
     try {
+      // Every node answers libp2p's ping.
       const stream = await conn.newStream(PING_PROTOCOL, { signal: AbortSignal.timeout(PROOF_MS), runOnLimitedConnection: true })
       await stream.close().catch(() => stream.abort(new Error('proved')))
     } catch (err) {
@@ -325,8 +325,6 @@ export function stunAddresses (listen: string[], listening: Array<{ ip: string, 
 
 /** `<relay>/p2p-circuit/webrtc/p2p/<peer>` from a relayed connection's remote address. */
 function webrtcAddr (relayedAddr: Multiaddr, peer: PeerId): Multiaddr | undefined {
-  const text = relayedAddr.toString()
-  const at = text.indexOf('/p2p-circuit')
-  if (at < 0) return undefined
-  return multiaddr(`${text.slice(0, at)}/p2p-circuit/webrtc/p2p/${peer.toString()}`)
+  const relay = relayOf(relayedAddr)
+  return relay === undefined ? undefined : multiaddr(`${relay}/p2p-circuit/webrtc/p2p/${peer.toString()}`)
 }

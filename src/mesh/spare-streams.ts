@@ -14,11 +14,10 @@ export interface SpareStream {
   abort: (err: Error) => void
 }
 
-interface Spare<S> { opened: Promise<S | undefined>, at: number }
+interface Spare<S> { opened: Promise<S | undefined>, at: number, expiry: NodeJS.Timeout }
 
 export class SpareStreams<S extends SpareStream> {
   private readonly spares = new Map<string, Spare<S>>()
-  private readonly timers = new Map<string, NodeJS.Timeout>()
 
   /**
    * `open` opens a stream to a peer, negotiated and ready for a request. A spare older than `maxAgeMs` is closed
@@ -35,19 +34,18 @@ export class SpareStreams<S extends SpareStream> {
   /** Starts opening a spare for the peer unless one is there or on its way. */
   fill (peerId: string): void {
     if (this.spares.has(peerId)) return
-    const spare: Spare<S> = { opened: this.open(peerId).catch(() => undefined), at: this.now() }
+    const spare: Spare<S> = {
+      opened: this.open(peerId).catch(() => undefined),
+      at: this.now(),
+      expiry: setTimeout(() => { if (this.spares.get(peerId) === spare) this.drop(peerId) }, this.maxAgeMs).unref()
+    }
     this.spares.set(peerId, spare)
-    clearTimeout(this.timers.get(peerId))
-    this.timers.set(peerId, setTimeout(() => { if (this.spares.get(peerId) === spare) this.drop(peerId) }, this.maxAgeMs).unref())
   }
 
   /** The peer's spare if there is one that can still carry a call (waiting for it if it is on its way), else undefined. */
   async take (peerId: string): Promise<S | undefined> {
-    const spare = this.spares.get(peerId)
+    const spare = this.remove(peerId)
     if (spare === undefined) return undefined
-    this.spares.delete(peerId)
-    clearTimeout(this.timers.get(peerId))
-    this.timers.delete(peerId)
     const stream = await spare.opened
     if (stream === undefined) return undefined
     if (this.now() - spare.at >= this.maxAgeMs || !usable(stream) || !this.onBestPath(stream, peerId)) {
@@ -59,11 +57,14 @@ export class SpareStreams<S extends SpareStream> {
 
   /** Closes the peer's spare (the peer is no longer trusted, or its connection went). */
   drop (peerId: string): void {
+    void this.remove(peerId)?.opened.then(s => { void s?.close().catch(() => s.abort(new Error('closed'))) })
+  }
+
+  private remove (peerId: string): Spare<S> | undefined {
     const spare = this.spares.get(peerId)
     this.spares.delete(peerId)
-    clearTimeout(this.timers.get(peerId))
-    this.timers.delete(peerId)
-    void spare?.opened.then(s => { void s?.close().catch(() => s.abort(new Error('closed'))) })
+    clearTimeout(spare?.expiry)
+    return spare
   }
 
   /** Closes every spare. */
