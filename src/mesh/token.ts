@@ -3,8 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { InvalidArgumentError } from '../errors.ts'
 import { Token, TokenBody } from '../gen/aurae/mesh/v0/mesh.ts'
 import type { NodeKey } from './keys.ts'
-import { publicKeyOf } from './peer-id.ts'
-import { signBy, signedBy } from './signing.ts'
+import { publicKeyOf, signBy, signedBy } from './signing.ts'
 
 /** A peering token this node issued, by the hash of its secret (the mesh's `tokens` table). */
 export interface TokenRecord {

@@ -84,7 +84,7 @@ export class Daemon {
     const daemon = new Daemon(opts, store, log)
     try {
       const meta = await store.getMeta<NodeMeta>('node')
-      const key = loadKey(opts.paths.key)
+      const key = await loadKey(opts.paths.key)
       if (meta !== undefined && key !== undefined) {
         if (key.peerId !== meta.peerId) throw new FailedPreconditionError(`the key at ${opts.paths.key} is not the one this node was registered with (${meta.peerId})`)
         daemon.key = key
@@ -123,9 +123,9 @@ export class Daemon {
       }
     }
     let keyCreated = false
-    let key = this.key ?? loadKey(this.opts.paths.key)
+    let key = this.key ?? await loadKey(this.opts.paths.key)
     if (key === undefined) {
-      key = createKey(this.opts.paths.key)
+      key = await createKey(this.opts.paths.key)
       keyCreated = true
     }
     const meta = { name, domain, peerId: key.peerId, registeredAt: current?.registeredAt ?? Date.now() }

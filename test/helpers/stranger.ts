@@ -2,20 +2,18 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { Ed25519PrivateKey } from '@libp2p/interface'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { PeerHello, PeerWelcome, Token, TokenBody } from '../../src/gen/aurae/mesh/v0/mesh.ts'
-import type { NodeKey } from '../../src/mesh/keys.ts'
+import { nodeKeyOf, type NodeKey } from '../../src/mesh/keys.ts'
 
 export const PEER_PROTOCOL = '/aurae/peer/1.0.0'
 
 /** A libp2p node with a fresh Ed25519 key, and that key in the daemon's NodeKey shape (to sign tokens and records). */
 export async function stranger (options: Libp2pOptions<any> = {}): Promise<{ node: Libp2p<any>, key: NodeKey }> {
-  const privateKey = await generateKeyPair('Ed25519') as Ed25519PrivateKey
+  const privateKey = await generateKeyPair('Ed25519')
   const node = await createLibp2p({
     privateKey,
     transports: [tcp()],
@@ -24,8 +22,7 @@ export async function stranger (options: Libp2pOptions<any> = {}): Promise<{ nod
     connectionGater: { denyDialMultiaddr: () => false },
     ...options
   })
-  const key = { seed: privateKey.raw.subarray(0, 32), publicKey: privateKey.publicKey.raw, peerId: peerIdFromPrivateKey(privateKey).toString() }
-  return { node, key }
+  return { node, key: nodeKeyOf(privateKey) }
 }
 
 /** The secret inside a token printed by `aurae proxy`. */

@@ -1,21 +1,16 @@
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { describe, expect, it } from 'vitest'
 import { NameBook } from '../../src/mesh/name-book.ts'
 import { MAX_SKEW_MS, NAME_TTL_MS, nameKey, nameSelectors, openNameRecord, signNameRecord } from '../../src/mesh/names.ts'
-import { peerIdOf } from '../../src/mesh/peer-id.ts'
-import type { NodeKey } from '../../src/mesh/keys.ts'
+import { nodeKeyOf, type NodeKey } from '../../src/mesh/keys.ts'
 
-function newKey (): NodeKey {
-  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })
-  const publicKey = Buffer.from(jwk.x as string, 'base64url')
-  return { seed: Buffer.from(jwk.d as string, 'base64url'), publicKey, peerId: peerIdOf(publicKey) }
-}
+const newKey = async (): Promise<NodeKey> => nodeKeyOf(await generateKeyPair('Ed25519'))
 
 const NOW = Date.now()
 const key = nameKey('alice', 'example.org')
-const alice = newKey()
-const mallory = newKey()
-const eve = newKey()
+const alice = await newKey()
+const mallory = await newKey()
+const eve = await newKey()
 const record = (by: NodeKey, seq = NOW, name = 'alice', addrs = ['/ip4/10.0.0.1/tcp/4710']): Uint8Array =>
   signNameRecord(by, { name, domain: 'example.org', peerId: by.peerId, addrs, seq })
 const unpinned = (): NameBook => new NameBook(() => undefined)
