@@ -1,18 +1,15 @@
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { describe, expect, it } from 'vitest'
 import { NameBook } from '../../src/mesh/name-book.ts'
-import { NAME_TTL_MS, nameKey, nameSelectors, signNameRecord } from '../../src/mesh/names.ts'
-import { nodeKeyOf, type NodeKey } from '../../src/mesh/keys.ts'
-
-const newKey = async (): Promise<NodeKey> => nodeKeyOf(await generateKeyPair('Ed25519'))
+import { NAME_TTL_MS, nameKey, nameSelectors } from '../../src/mesh/names.ts'
+import type { NodeKey } from '../../src/mesh/keys.ts'
+import { newKey, recordBy } from '../helpers/name-records.ts'
 
 const NOW = Date.now()
 const key = nameKey('alice', 'example.org')
 const alice = await newKey()
 const mallory = await newKey()
 const eve = await newKey()
-const record = (by: NodeKey, seq = NOW, name = 'alice', addrs = ['/ip4/10.0.0.1/tcp/4710']): Uint8Array =>
-  signNameRecord(by, { name, domain: 'example.org', peerId: by.peerId, addrs, seq })
+const record = (by: NodeKey, seq = NOW, name?: string, addrs?: string[]): Uint8Array => recordBy(by, seq, name, addrs)
 const unpinned = (): NameBook => new NameBook(() => undefined)
 
 describe('who holds a name', () => {

@@ -1,20 +1,17 @@
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
 import { NameRecord, SignedNameRecord } from '../../src/gen/aurae/mesh/v0/mesh.ts'
-import { nodeKeyOf, type NodeKey } from '../../src/mesh/keys.ts'
+import type { NodeKey } from '../../src/mesh/keys.ts'
+import { newKey, recordBy } from '../helpers/name-records.ts'
 import { MAX_SKEW_MS, NAME_TTL_MS, claimsOf, isAddrText, nameKey, nameSelectors, nameValidators, openNameRecord, signNameRecord } from '../../src/mesh/names.ts'
 import { signBy } from '../../src/mesh/signing.ts'
-
-const newKey = async (): Promise<NodeKey> => nodeKeyOf(await generateKeyPair('Ed25519'))
 
 const NOW = Date.now()
 const key = nameKey('alice', 'example.org')
 const alice = await newKey()
 const mallory = await newKey()
 const eve = await newKey()
-const record = (by: NodeKey, seq = NOW, name = 'alice', addrs = ['/ip4/10.0.0.1/tcp/4710']): Uint8Array =>
-  signNameRecord(by, { name, domain: 'example.org', peerId: by.peerId, addrs, seq })
+const record = (by: NodeKey, seq = NOW, name?: string, addrs?: string[]): Uint8Array => recordBy(by, seq, name, addrs)
 /** A record signed by `by` over a body it did not write itself: what an attacker assembles. */
 const signedAs = (by: NodeKey, body: NameRecord): Uint8Array => {
   const bytes = Buffer.from(NameRecord.encode(body).finish())
