@@ -14,7 +14,7 @@
 //   Dial-backs check plain TCP addresses; others (UDP) come here only once libp2p counts them verified, and pass
 //   unless a dial-back refuted them.
 import { networkInterfaces } from 'node:os'
-import { CODE_P2P, CODE_P2P_CIRCUIT, type Multiaddr } from '@multiformats/multiaddr'
+import { CODE_P2P, CODE_P2P_CIRCUIT, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { isLinkLocalIp, isLoopbackIp, isPublicIp } from './public-ip.ts'
 
 /** What trusted peers' dial-backs said of an address, keyed by `addrKey`. */
@@ -74,6 +74,13 @@ export function tcpPortOf (a: Multiaddr): number | undefined {
   return Number(c[1].value)
 }
 
+/** The IP and port of a plain TCP address (`/ip4|ip6/…/tcp/N[/p2p/…]`). */
+export function ipAndTcpPort (addr: Multiaddr): { ip: string, port: number } | undefined {
+  const ip = ipOf(addr)
+  const port = tcpPortOf(addr)
+  return ip === undefined || port === undefined ? undefined : { ip, port }
+}
+
 /** The relay part of a relayed address (all before `/p2p-circuit`); undefined for an address that is not relayed. */
 export function relayOf (a: Multiaddr): string | undefined {
   const text = a.toString()
@@ -97,4 +104,14 @@ export function isDirectConnection (c: { limits?: unknown, remoteAddr: Multiaddr
 export function addrKey (a: Multiaddr): string {
   const c = a.getComponents()
   return c[c.length - 1]?.code === CODE_P2P ? a.decapsulateCode(CODE_P2P).toString() : a.toString()
+}
+
+/** Where others can reach this node, of the addresses libp2p announces. WebRTC addresses are left out: a peer reaches us through the relay first, and goes direct from there. */
+export function reachableAt (announced: Multiaddr[]): string[] {
+  return announced.map(a => a.toString()).filter(a => !a.includes('/webrtc'))
+}
+
+/** The addresses among `addrs` that parse as multiaddrs. */
+export function parseAddrs (addrs: string[]): Multiaddr[] {
+  return addrs.flatMap(a => { try { return [multiaddr(a)] } catch { return [] } })
 }

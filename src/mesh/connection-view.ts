@@ -1,8 +1,12 @@
 // How `aurae peers` shows a peer's connection: direct or relayed, at which address, open since when.
-import type { Connection } from '@libp2p/interface'
+import type { Connection, PeerId, PeerStore } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Ping } from '@libp2p/ping'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { PeerInfo } from '../gen/aurae/mesh/v0/mesh.ts'
 import { addrKey, ipOf, isDirectConnection, isRelayed } from './addresses.ts'
 import { sameIp } from './public-ip.ts'
+import type { PeerRecord } from './trusted.ts'
 
 export interface ConnectionView {
   kind: 'direct' | 'relayed'
@@ -31,4 +35,31 @@ function inboundAddr (remote: Multiaddr, known: Multiaddr[]): string {
   const transport = remote.getComponents()[1]?.name
   const announced = known.find(a => !isRelayed(a) && sameIp(ipOf(a) ?? '', ip) && a.getComponents()[1]?.name === transport)
   return announced !== undefined ? addrKey(announced) : `/${remote.getComponents()[0].name}/${ip}`
+}
+
+/** Where `peerInfo` looks: the host's connections, what its peer store knows, and libp2p's ping. */
+export interface PeerInfoSources {
+  getConnections: (peer: PeerId) => Connection[]
+  peerStore: Pick<PeerStore, 'get'>
+  ping: Pick<Ping, 'ping'>
+}
+
+/** One trusted peer as `aurae peers` shows it; with `measure`, a fresh round trip on its connection. */
+export async function peerInfo (host: PeerInfoSources, p: PeerRecord, measure: boolean): Promise<PeerInfo> {
+  const id = peerIdFromString(p.peerId)
+  const known = await host.peerStore.get(id).then(peer => peer.addresses.map(a => a.multiaddr), () => [])
+  const view = connectionView(host.getConnections(id), known)
+  let latencyMs = -1
+  if (view !== undefined && measure) latencyMs = await host.ping.ping(id, { signal: AbortSignal.timeout(1000) }).catch(() => -1)
+  return {
+    name: p.name,
+    domain: p.domain,
+    peerId: p.peerId,
+    addrs: view !== undefined ? [view.addr] : p.addrs,
+    connected: view !== undefined,
+    latencyMs,
+    trustedAtMs: p.trustedAt,
+    connection: view?.kind ?? '',
+    connectedSinceMs: view?.since ?? 0
+  }
 }

@@ -4,15 +4,16 @@
 // backoff and again whenever this node's addresses change. The relayed connection stays open beside the direct
 // one: calls already on it finish there, new calls take the direct one (libp2p prefers it), and if the direct
 // path dies the relayed one is still there to fall back to.
-import type { Connection, PeerId, PeerStore, Startable } from '@libp2p/interface'
+import type { Connection, Libp2pEvents, PeerId, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, TransportManager } from '@libp2p/interface-internal'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { PING_PROTOCOL } from '@libp2p/ping'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { messageOf } from '../errors.ts'
-import { ipOf, isDirectConnection, relayOf, tcpPortOf } from './addresses.ts'
-import { dialRank, localNetworks, staggeredDial } from './dial-order.ts'
+import { ipAndTcpPort, isDirectConnection, relayOf } from './addresses.ts'
 import { isLoopbackIp } from './public-ip.ts'
-import { StunServer } from './stun.ts'
+import { StunServer, stunAddresses } from './stun.ts'
+import type { TrustView } from './trusted.ts'
 
 /** Waits between attempts to go direct, then the last one over and over. */
 const BACKOFF_MS = [0, 2_000, 5_000, 15_000, 30_000, 60_000, 120_000]
@@ -21,8 +22,6 @@ const DIAL_TIMEOUT_MS = 10_000
 const WEBRTC_TIMEOUT_MS = 15_000
 /** How long a new WebRTC connection may take to open its first stream before it is taken for dead. */
 const PROOF_MS = 5_000
-/** How long dialAt waits on one address before it dials the next one as well. */
-const STAGGER_MS = 500
 /** ICE asks at most this many STUN servers. */
 const MAX_STUN_SERVERS = 3
 /** Relay slots a node behind a NAT keeps, on as many trusted public peers: one relay going away leaves another. */
@@ -31,8 +30,8 @@ export const RELAY_SLOTS = 2
 const RESERVE_CHECK_MS = 1_000
 
 export interface NatTraversalInit {
-  /** True when the peer has been trusted through a peering token. */
-  trusts: (peerId: string) => boolean
+  /** The peers trusted through a peering token; one just trusted over a relayed connection is tried at once. */
+  trusted: TrustView
   /** Whether peers outside this node's networks can dial it; undefined until one of them answered a dial-back. */
   dialable: () => boolean | undefined
   /** The addresses the node was told to listen on (relay slots it was told to take count toward RELAY_SLOTS). */
@@ -45,7 +44,7 @@ interface NatComponents {
   connectionManager: ConnectionManager
   transportManager: TransportManager
   peerStore: PeerStore
-  events: EventTarget
+  events: TypedEventTarget<Libp2pEvents>
 }
 
 /**
@@ -61,6 +60,7 @@ export class NatTraversal implements Startable {
   private stunStarting = false
   private reserving?: NodeJS.Timeout
   private slotsTaken = false
+  private unwatch?: () => void
 
   constructor (private readonly components: NatComponents, private readonly init: NatTraversalInit) {}
 
@@ -68,6 +68,7 @@ export class NatTraversal implements Startable {
     this.started = true
     // Transports listen while the services start; the STUN server follows TCP's addresses once they are known.
     this.components.events.addEventListener('transport:listening', this.onListening)
+    this.unwatch = this.init.trusted.watch(change => { if (change.trusted) this.check(peerIdFromString(change.peer.peerId)) })
   }
 
   async afterStart (): Promise<void> {
@@ -79,6 +80,7 @@ export class NatTraversal implements Startable {
 
   async stop (): Promise<void> {
     this.started = false
+    this.unwatch?.()
     this.components.events.removeEventListener('transport:listening', this.onListening)
     clearInterval(this.reserving)
     this.components.events.removeEventListener('connection:open', this.onOpen)
@@ -93,7 +95,7 @@ export class NatTraversal implements Startable {
   stunServers (): string[] {
     const servers = new Set<string>()
     for (const conn of this.components.connectionManager.getConnections()) {
-      if (!isDirectConnection(conn) || conn.direction !== 'outbound' || !this.init.trusts(conn.remotePeer.toString())) continue
+      if (!isDirectConnection(conn) || conn.direction !== 'outbound' || !this.init.trusted.has(conn.remotePeer.toString())) continue
       const host = ipAndTcpPort(conn.remoteAddr)
       if (host !== undefined) servers.add(host.ip.includes(':') ? `stun:[${host.ip}]:${host.port}` : `stun:${host.ip}:${host.port}`)
     }
@@ -106,22 +108,6 @@ export class NatTraversal implements Startable {
   }
 
   /**
-   * Dials a peer at these addresses (a token's) straight through the transports, in dial order and staggered, not
-   * joining a dial libp2p may already be making to the peer: one the DHT started to a LAN address the peer once
-   * announced would hold this one up for that address's whole timeout.
-   */
-  async dialAt (addrs: Multiaddr[], signal: AbortSignal): Promise<Connection> {
-    const local = localNetworks()
-    const ordered = [...addrs].sort((a, b) => dialRank(a, local) - dialRank(b, local))
-    const tm = this.components.transportManager
-    return await staggeredDial(ordered, async (addr, s) => await tm.dial(addr, { signal: s }), {
-      staggerMs: STAGGER_MS,
-      signal,
-      discard: conn => { void conn.close().catch(() => conn.abort(new Error('another address connected first'))) }
-    })
-  }
-
-  /**
    * This node's own addresses changed: a path that failed may work now, and ICE has new candidates to offer. Every
    * trusted peer reached only through a relay is tried again at once, from scratch, with this side starting ICE.
    */
@@ -129,7 +115,7 @@ export class NatTraversal implements Startable {
     const peers = new Map<string, PeerId>()
     for (const c of this.components.connectionManager.getConnections()) {
       const key = c.remotePeer.toString()
-      if (this.init.trusts(key) && !this.isDirect(c.remotePeer)) peers.set(key, c.remotePeer)
+      if (this.init.trusted.has(key) && !this.isDirect(c.remotePeer)) peers.set(key, c.remotePeer)
     }
     if (peers.size === 0) return
     this.init.log('info', 'the network changed: looking for direct paths again', { peers: peers.size })
@@ -137,7 +123,7 @@ export class NatTraversal implements Startable {
   }
 
   /** Looks for a direct path to a peer now, for one that has just been trusted over a relayed connection. */
-  check (peer: PeerId): void {
+  private check (peer: PeerId): void {
     if (this.components.connectionManager.getConnections(peer).some(c => !isDirectConnection(c))) this.schedule(peer, true)
   }
 
@@ -167,18 +153,18 @@ export class NatTraversal implements Startable {
     this.stun.start(addresses).catch(err => this.init.log('warn', 'no STUN server on the mesh port', { addresses, err: String(err?.message ?? err) }))
   }
 
-  private readonly onOpen = (evt: Event): void => {
-    const conn = (evt as CustomEvent<Connection>).detail
+  private readonly onOpen = (evt: CustomEvent<Connection>): void => {
+    const conn = evt.detail
     if (conn.remoteAddr.toString().includes('/webrtc')) {
       // WebRTC is how trusted peers go direct. One from a peer no longer trusted is a punch that was under way
       // when trust was withdrawn (its signalling cut by the hang-up), not a path anyone wants.
-      if (!this.init.trusts(conn.remotePeer.toString())) {
+      if (!this.init.trusted.has(conn.remotePeer.toString())) {
         conn.abort(new Error('WebRTC is for trusted peers'))
         return
       }
       void this.prove(conn)
     }
-    if (!isDirectConnection(conn) && this.init.trusts(conn.remotePeer.toString())) this.schedule(conn.remotePeer, true)
+    if (!isDirectConnection(conn) && this.init.trusted.has(conn.remotePeer.toString())) this.schedule(conn.remotePeer, true)
   }
 
   /**
@@ -199,15 +185,15 @@ export class NatTraversal implements Startable {
     }
   }
 
-  private readonly onClose = (evt: Event): void => {
-    const conn = (evt as CustomEvent<Connection>).detail
+  private readonly onClose = (evt: CustomEvent<Connection>): void => {
+    const conn = evt.detail
     // A direct path that died: the relay carries the peer again (libp2p redials a kept-alive peer), and we try anew.
-    if (isDirectConnection(conn) && this.init.trusts(conn.remotePeer.toString())) this.schedule(conn.remotePeer, true)
+    if (isDirectConnection(conn) && this.init.trusted.has(conn.remotePeer.toString())) this.schedule(conn.remotePeer, true)
   }
 
   private readonly onAddressChange = (): void => {
     for (const conn of this.components.connectionManager.getConnections()) {
-      if (!isDirectConnection(conn) && this.init.trusts(conn.remotePeer.toString())) this.schedule(conn.remotePeer, true)
+      if (!isDirectConnection(conn) && this.init.trusted.has(conn.remotePeer.toString())) this.schedule(conn.remotePeer, true)
     }
   }
 
@@ -230,7 +216,7 @@ export class NatTraversal implements Startable {
 
   private async attempt (peer: PeerId, attempt: Attempt): Promise<void> {
     const key = peer.toString()
-    if (!this.started || !this.init.trusts(key) || this.isDirect(peer)) {
+    if (!this.started || !this.init.trusted.has(key) || this.isDirect(peer)) {
       this.attempts.delete(key)
       return
     }
@@ -295,32 +281,6 @@ export class NatTraversal implements Startable {
 /** The service factory for `createLibp2p({ services })`. */
 export function natTraversal (init: NatTraversalInit): (components: NatComponents) => NatTraversal {
   return components => new NatTraversal(components, init)
-}
-
-/** The IP and port of a plain TCP address (`/ip4|ip6/…/tcp/N[/p2p/…]`). */
-function ipAndTcpPort (addr: Multiaddr): { ip: string, port: number } | undefined {
-  const ip = ipOf(addr)
-  const port = tcpPortOf(addr)
-  return ip === undefined || port === undefined ? undefined : { ip, port }
-}
-
-/**
- * Where the STUN server listens: where the mesh was told to listen over TCP (a wildcard stays a wildcard, a port 0
- * becomes the port TCP got), one socket per address and port.
- */
-export function stunAddresses (listen: string[], listening: Array<{ ip: string, port: number }>): Array<{ ip: string, port: number }> {
-  const out = new Map<string, { ip: string, port: number }>()
-  for (const text of listen) {
-    let host: { ip: string, port: number } | undefined
-    try {
-      host = ipAndTcpPort(multiaddr(text))
-    } catch {}
-    if (host === undefined) continue
-    const wildcard = host.ip === '0.0.0.0' || host.ip === '::'
-    const port = host.port !== 0 ? host.port : listening.find(l => wildcard ? l.ip.includes(':') === host.ip.includes(':') : l.ip === host.ip)?.port
-    if (port !== undefined) out.set(`${host.ip} ${port}`, { ip: host.ip, port })
-  }
-  return [...out.values()]
 }
 
 /** `<relay>/p2p-circuit/webrtc/p2p/<peer>` from a relayed connection's remote address. */

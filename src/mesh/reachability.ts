@@ -3,13 +3,14 @@
 // A node asks each trusted peer it is directly connected to (dialback.ts) when that peer connects or is peered with,
 // when its own addresses change, and every RECHECK_MS; the answers feed the AddressBook, which decides what is
 // announced and what `status` says. It serves the same request for its trusted peers.
-import type { ComponentLogger, Connection, IdentifyResult, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import { serviceCapabilities, type ComponentLogger, type Connection, type IdentifyResult, type Libp2pEvents, type Logger, type PeerId, type PeerStore, type Startable, type Stream, type TypedEventTarget } from '@libp2p/interface'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { DialbackOutcome } from '../gen/aurae/mesh/v0/dialback.ts'
 import type { AddressBook, Reachability } from './address-book.ts'
 import { addrKey, ipOf, isDirectConnection } from './addresses.ts'
 import { onNetwork } from './dial-order.ts'
 import { DIALBACK_PROTOCOL, askDialback, serveDialback } from './dialback.ts'
+import type { TrustView } from './trusted.ts'
 
 /** How often trusted peers are asked again while connected. */
 export const RECHECK_MS = 3 * 60_000
@@ -46,7 +47,8 @@ export interface ReachabilityComponents {
 
 export interface ReachabilityInit {
   book: AddressBook
-  trusts: (peerId: string) => boolean
+  /** The peers trusted through a peering token; one just trusted is asked at once. */
+  trusted: TrustView
   /** Called when this node's own addresses changed (an interface came, went or was renumbered). */
   onNetworkChange?: () => void
 }
@@ -77,15 +79,18 @@ export class ReachabilityService implements Startable {
   private ownKey?: string
   private timers: NodeJS.Timeout[] = []
   private stopping = new AbortController()
+  private unwatch?: () => void
 
   constructor (private readonly components: ReachabilityComponents, private readonly init: ReachabilityInit) {
     this.log = components.logger.forComponent('aurae:reachability')
   }
 
   readonly [Symbol.toStringTag] = 'aurae/reachability'
+  readonly [serviceCapabilities] = ['@aurae/reachability']
 
   async start (): Promise<void> {
     this.stopping = new AbortController()
+    this.unwatch = this.init.trusted.watch(change => { if (change.trusted) this.check(change.peer.peerId, true) })
     await this.components.registrar.handle(DIALBACK_PROTOCOL, async (stream, connection) => await this.serve(stream, connection), { maxInboundStreams: 2, maxOutboundStreams: 2 })
   }
 
@@ -98,6 +103,7 @@ export class ReachabilityService implements Startable {
 
   async stop (): Promise<void> {
     this.stopping.abort()
+    this.unwatch?.()
     for (const t of this.timers) clearInterval(t)
     for (const r of this.retries.values()) clearTimeout(r.timer)
     for (const t of this.deferred.values()) clearTimeout(t)
@@ -119,7 +125,7 @@ export class ReachabilityService implements Startable {
    * within MIN_GAP_MS of it (it is then asked once that is over).
    */
   check (peerId: string, force = false): void {
-    if (!this.init.trusts(peerId)) return
+    if (!this.init.trusted.has(peerId)) return
     if (this.asking.has(peerId)) {
       if (!this.deferred.has(peerId)) this.deferred.set(peerId, undefined)
       return
@@ -167,7 +173,7 @@ export class ReachabilityService implements Startable {
     const last = this.retries.get(peerId)
     clearTimeout(last?.timer)
     this.retries.delete(peerId)
-    if (!failed || !this.init.trusts(peerId)) return
+    if (!failed || !this.init.trusted.has(peerId)) return
     const failures = (last?.failures ?? 0) + 1
     const timer = setTimeout(() => this.check(peerId, true), Math.min(RETRY_MS * 2 ** (failures - 1), RECHECK_MS)).unref()
     this.retries.set(peerId, { timer, failures })
@@ -193,7 +199,7 @@ export class ReachabilityService implements Startable {
 
   private askAll (force: boolean): void {
     for (const peer of new Set(this.components.connectionManager.getConnections().map(c => c.remotePeer.toString()))) this.check(peer, force)
-    for (const peer of this.asked.keys()) if (!this.init.trusts(peer)) this.asked.delete(peer)
+    for (const peer of this.asked.keys()) if (!this.init.trusted.has(peer)) this.asked.delete(peer)
   }
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
@@ -205,7 +211,7 @@ export class ReachabilityService implements Startable {
     const cm = this.components.connectionManager
     try {
       await serveDialback(stream, connection, {
-        trusts: this.init.trusts,
+        trusts: peerId => this.init.trusted.has(peerId),
         dial: async (addr, signal) => await cm.openConnection(addr, { force: true, signal }),
         connections: () => cm.getConnections()
       })

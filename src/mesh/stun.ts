@@ -3,6 +3,8 @@
 // over UDP, so nodes behind NATs learn their mapped addresses from peers they trust instead of from a third party.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { isIPv4 } from 'node:net'
+import { multiaddr } from '@multiformats/multiaddr'
+import { ipAndTcpPort } from './addresses.ts'
 
 const MAGIC_COOKIE = 0x2112a442
 const BINDING_REQUEST = 0x0001
@@ -112,4 +114,23 @@ function ipv6Text (bytes: number[]): string {
   const groups: string[] = []
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16))
   return groups.join(':')
+}
+
+/**
+ * Where the STUN server listens: where the mesh was told to listen over TCP (a wildcard stays a wildcard, a port 0
+ * becomes the port TCP got), one socket per address and port.
+ */
+export function stunAddresses (listen: string[], listening: Array<{ ip: string, port: number }>): Array<{ ip: string, port: number }> {
+  const out = new Map<string, { ip: string, port: number }>()
+  for (const text of listen) {
+    let host: { ip: string, port: number } | undefined
+    try {
+      host = ipAndTcpPort(multiaddr(text))
+    } catch {}
+    if (host === undefined) continue
+    const wildcard = host.ip === '0.0.0.0' || host.ip === '::'
+    const port = host.port !== 0 ? host.port : listening.find(l => wildcard ? l.ip.includes(':') === host.ip.includes(':') : l.ip === host.ip)?.port
+    if (port !== undefined) out.set(`${host.ip} ${port}`, { ip: host.ip, port })
+  }
+  return [...out.values()]
 }

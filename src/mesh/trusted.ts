@@ -7,7 +7,6 @@ import type { Table } from '../store/store.ts'
 
 const NAME_RULES = 'lowercase letters, digits and "-" (at most 63), then an optional domain such as example.org'
 
-/** What is wrong with a name a peer goes by: not a node name, this node's own, or another trusted peer's. */
 /** A node this one trusts, as recorded when the two peered (the mesh's `peers` table). */
 export interface PeerRecord {
   peerId: string
@@ -17,10 +16,18 @@ export interface PeerRecord {
   trustedAt: number
 }
 
+/** What is wrong with a name a peer goes by: not a node name, this node's own, or another trusted peer's. */
 export type NameProblem = { kind: 'invalid' } | { kind: 'self' } | { kind: 'held', by: PeerRecord } | undefined
+
+/** A peer just trusted (`trusted: true`), or no longer trusted. */
+export interface TrustChange { trusted: boolean, peer: PeerRecord }
+
+/** What the mesh's services need of the trust table: who is trusted now, and word when that changes. */
+export type TrustView = Pick<TrustedPeers, 'has' | 'watch'>
 
 export class TrustedPeers {
   private readonly peers = new Map<string, PeerRecord>()
+  private readonly watchers = new Set<(change: TrustChange) => void>()
 
   constructor (private readonly table: Table<PeerRecord>) {}
 
@@ -68,17 +75,29 @@ export class TrustedPeers {
     throw new NotFoundError(`no trusted peer named ${who}; peer first with "aurae proxy"`)
   }
 
-  /** Records a peer as trusted, in memory once the store has it. */
+  /** Tells `watcher` of each peer trusted, or no longer trusted, from now on (the services that act on it); returns how to stop. */
+  watch (watcher: (change: TrustChange) => void): () => void {
+    this.watchers.add(watcher)
+    return () => { this.watchers.delete(watcher) }
+  }
+
+  /** Records a peer as trusted, in memory once the store has it, and tells the watchers. */
   async add (record: PeerRecord): Promise<void> {
     await this.table.put(record.peerId, record)
     this.peers.set(record.peerId, record)
+    this.tell({ trusted: true, peer: record })
   }
 
   async remove (peerId: string): Promise<PeerRecord | undefined> {
     const record = this.peers.get(peerId)
     this.peers.delete(peerId)
     await this.table.del(peerId)
+    if (record !== undefined) this.tell({ trusted: false, peer: record })
     return record
+  }
+
+  private tell (change: TrustChange): void {
+    for (const w of this.watchers) w(change)
   }
 }
 

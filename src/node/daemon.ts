@@ -189,7 +189,6 @@ export class Daemon {
     const key = this.key as NodeKey
     const mesh = new Mesh({
       key,
-      keyPath: this.opts.paths.key,
       listen: this.opts.listen,
       bootstrap: this.opts.bootstrap,
       peers: this.store.table<PeerRecord>('peers'),
