@@ -17,9 +17,12 @@ import type { TokenRecord } from './token.ts'
 import { TrustedPeers, type PeerRecord } from './trusted.ts'
 
 export { KAD_PROTOCOL } from './host.ts'
+export { createKey, loadKey, type NodeKey } from './keys.ts'
 export { PEER_PROTOCOL } from './peering.ts'
 export { RPC_PROTOCOL, type PeerCaller } from './rpc.ts'
 export type { Resolved } from './name-service.ts'
+export type { TokenRecord } from './token.ts'
+export type { PeerRecord } from './trusted.ts'
 
 export interface MeshInit {
   key: NodeKey
