@@ -12,9 +12,9 @@ import { ipOf, isDirectConnection, isRelayed } from './addresses.ts'
 import { sameIp } from './public-ip.ts'
 
 export const DIALBACK_PROTOCOL = '/aurae/dialback/1.0.0'
-export const MAX_REQUESTED = 8
-export const MAX_DIALS = 4
-export const DIAL_TIMEOUT_MS = 4_000
+const MAX_REQUESTED = 8
+const MAX_DIALS = 4
+const DIAL_TIMEOUT_MS = 4_000
 const MAX_FRAME = 8 * 1024
 const READ_TIMEOUT_MS = 5_000
 /** The asking side waits for every dial, plus a margin for the round trip. */

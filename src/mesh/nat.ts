@@ -25,7 +25,7 @@ const PROOF_MS = 5_000
 /** ICE asks at most this many STUN servers. */
 const MAX_STUN_SERVERS = 3
 /** Relay slots a node behind a NAT keeps, on as many trusted public peers: one relay going away leaves another. */
-export const RELAY_SLOTS = 2
+const RELAY_SLOTS = 2
 /** How often dial-back answers are looked at, to take relay slots once they say no one outside can dial us. */
 const RESERVE_CHECK_MS = 1_000
 

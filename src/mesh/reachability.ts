@@ -13,7 +13,7 @@ import { DIALBACK_PROTOCOL, askDialback, serveDialback } from './dialback.ts'
 import type { TrustView } from './trusted.ts'
 
 /** How often trusted peers are asked again while connected. */
-export const RECHECK_MS = 3 * 60_000
+const RECHECK_MS = 3 * 60_000
 /** How often this node looks whether its own interface addresses changed (libp2p says nothing of that). */
 const WATCH_MS = 10_000
 /** No peer is asked twice within this, whatever changed. */
