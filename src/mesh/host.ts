@@ -29,8 +29,9 @@ export const KAD_PROTOCOL = '/aurae/kad/1.0.0'
 export interface HostInit {
   key: NodeKey
   listen: string[]
-  /** The peers trusted through a peering token (loaded), and the tokens this node issued. */
+  /** The peers trusted through a peering token, already loaded. */
   trusted: TrustedPeers
+  /** The tokens this node issued, by the hash of their secret. */
   tokens: Table<TokenRecord>
   self: () => { name: string, domain: string }
   dispatch: Dispatch
