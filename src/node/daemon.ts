@@ -173,10 +173,10 @@ export class Daemon {
     const network = new BridgeNetwork(this.opts.paths.data, nodeKey)
     const supervisor = new Supervisor({
       workloads: this.store.table<WorkloadRecord>('workloads'),
-      drivers: [
-        executableDriver({ cgroups, cellExists: name => cells?.has(name) === true, hidden: daemonSpace(this.opts.paths) }),
-        containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey, network })
-      ],
+      drivers: {
+        executable: executableDriver({ cgroups, cellExists: name => cells?.has(name) === true, hidden: daemonSpace(this.opts.paths) }),
+        container: containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey, network })
+      },
       cgroups,
       dataDir: this.opts.paths.data,
       monitorPath: MONITOR,
