@@ -11,6 +11,7 @@ import type { LaunchPlan, Task, WorkloadDriver } from '../driver.ts'
 import type { ContentStore } from '../image/content-store.ts'
 import type { Images } from '../image/images.ts'
 import type { ContainerSpec } from '../workload.ts'
+import { signalNumber } from '../proc.ts'
 import { groupState, oomKilled, signalGroup, stopGroup } from '../process-group.ts'
 import { ociConfig, resolveUser, type ImageConfig } from './oci-config.ts'
 import { imageRoot, overlayOf, unmountUnder } from './rootfs.ts'
@@ -137,8 +138,12 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
     },
     signal: signalGroup,
     state: groupState,
+    // A container's end is a number, as Docker reports it: the runtime's own death by signal N (SIGKILL cannot be
+    // passed on to the container) is 128 + N, the code the runtime gives when the container's process dies so.
     async explain (task, end, oomKills) {
       const killed = oomKilled(end, oomKills, KILLED)
+      const signalled = end.signal === null ? undefined : signalNumber(end.signal)
+      if (signalled !== undefined) return { ...end, exitCode: 128 + signalled, signal: null, oomKilled: killed }
       if (end.exitCode === 0 || end.exitCode === null) return { ...end, oomKilled: killed }
       const failure = runtimeFailure(await readFile(join(bundleOf(task), RUNTIME_LOG), 'utf8').catch(() => ''))
       return { ...end, ...failure, oomKilled: killed }
