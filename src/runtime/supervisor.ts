@@ -4,6 +4,7 @@
 // restart-policy.ts, name-lock.ts, monitor-protocol.ts, run-files.ts, and each kind's driver (driver.ts).
 import { EventEmitter, on } from 'node:events'
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '../errors.ts'
+import type { Component } from '../lifecycle.ts'
 import type { Table } from '../store/store.ts'
 import { AttachPoints, type Attacher } from './attach.ts'
 import type { Cgroups } from './cgroups.ts'
@@ -40,7 +41,7 @@ export class StartError extends FailedPreconditionError {
 
 const SWEEP_MS = 2_000
 
-export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [WorkloadRecord] }> {
+export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [WorkloadRecord] }> implements Component {
   private readonly records = new Map<string, WorkloadRecord>()
   private readonly locks = new NameLock()
   private readonly launcher: Launcher
@@ -90,21 +91,25 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   }
 
   /**
-   * Refuses new runs and restarts at once, then, with `stopWorkloads`, stops every running workload (those a run
-   * under way when the stop came started too); then stops watching.
+   * Refuses new runs and restarts at once, then stops every running workload (those a run under way when the stop
+   * came started too); resolves with how many it stopped. A shutdown that keeps the workloads does not call it.
    */
-  async stop ({ stopWorkloads, timeoutMs = 10_000 }: { stopWorkloads: boolean, timeoutMs?: number }): Promise<number> {
+  async stopWorkloads (timeoutMs = 10_000): Promise<number> {
     this.stopping = true
     let stopped = 0
     const stopLive = async (): Promise<void> => {
       const live = [...this.records.values()].filter(r => r.state === 'running' || r.state === 'restarting')
       await Promise.all(live.map(async r => await this.stopWorkload(r.spec.name, timeoutMs).then(() => stopped++, () => {})))
     }
-    if (stopWorkloads) {
-      await stopLive()
-      await this.locks.idle()
-      await stopLive()
-    }
+    await stopLive()
+    await this.locks.idle()
+    await stopLive()
+    return stopped
+  }
+
+  /** Refuses new runs and restarts, and stops watching; the workloads still running go on under their monitors. */
+  async stop (): Promise<void> {
+    this.stopping = true
     for (const t of this.timers.values()) clearTimeout(t)
     this.timers.clear()
     clearInterval(this.sweeper)
@@ -112,7 +117,6 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     this.launcher.stop()
     this.attachPoints.close()
     await this.locks.idle()
-    return stopped
   }
 
   list (all: boolean): WorkloadRecord[] {
