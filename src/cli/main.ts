@@ -8,13 +8,13 @@ import { peer, peers, proxy, resolve, unpeer } from './commands/peering.ts'
 import { ps } from './commands/ps.ts'
 import { runCommand } from './commands/run.ts'
 import { image, images, login, pull, rmi } from './commands/images.ts'
-import { rm, stop } from './commands/stop.ts'
+import { kill, rm, stop } from './commands/stop.ts'
 import { status } from './commands/status.ts'
 import { up } from './commands/up.ts'
 import { context, type Command } from './context.ts'
 import { EXIT, report } from './exit.ts'
 
-const COMMANDS: Record<string, Command> = { up, down, status, exec, run: runCommand, ps, logs, stop, rm, proxy, peer, peers, unpeer, resolve, pull, images, rmi, image, login }
+const COMMANDS: Record<string, Command> = { up, down, status, exec, run: runCommand, ps, logs, stop, kill, rm, proxy, peer, peers, unpeer, resolve, pull, images, rmi, image, login }
 
 const USAGE = `usage: aurae [--sock PATH] COMMAND [ARGS]
 

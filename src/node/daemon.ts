@@ -5,6 +5,7 @@ import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { FailedPreconditionError, messageOf } from '../errors.ts'
+import { startAll, stopAll, type Part } from '../lifecycle.ts'
 import { answers } from '../socket-probe.ts'
 import { Mesh, createKey, loadKey, type NodeKey, type PeerRecord, type TokenRecord } from '../mesh/mesh.ts'
 import { parseName } from '../names/parse.ts'
@@ -53,6 +54,8 @@ interface Runtime {
   mesh: Mesh
   images: Images
   network: BridgeNetwork
+  /** Every long-lived part, in the order they started. */
+  parts: Part[]
 }
 
 const MONITOR = fileURLToPath(new URL('../runtime/monitor/aurae-monitor', import.meta.url))
@@ -90,7 +93,7 @@ export class Daemon {
       }
       await daemon.listen()
     } catch (err) {
-      await store.close()
+      await store.stop()
       throw err
     }
     log.write('info', 'auraed started', { state: daemon.state, sock: opts.paths.sock, pid: process.pid, name: daemon.meta?.name, peerId: daemon.key?.peerId })
@@ -138,12 +141,14 @@ export class Daemon {
   async shutdown (stopWorkloads: boolean): Promise<number> {
     // From here on the gateway serves only what it serves before `up` (api/authz.ts: status, down, the daemon's
     // log; up itself refuses). Then, in order: the mesh (no call comes from peers or goes to them), the workloads
-    // unless kept, the network, the server, the store.
+    // unless kept, the other parts in the reverse of their start (lifecycle.ts), the server, the store.
     this.closing ??= (async () => {
       this.log.write('info', 'auraed stopping', { stopWorkloads })
-      await this.runtime?.mesh.stop().catch(err => this.log.write('warn', 'mesh stop failed', { err: messageOf(err) }))
-      const stopped = await this.runtime?.supervisor.stop({ stopWorkloads }) ?? 0
-      if (stopWorkloads) await this.runtime?.network.remove()
+      const parts = this.runtime?.parts ?? []
+      // The mesh started last, so it is the last part.
+      await stopAll(parts.slice(-1), this.partFailed)
+      const stopped = stopWorkloads ? await this.runtime?.supervisor.stopWorkloads() ?? 0 : 0
+      await stopAll(parts.slice(0, -1), this.partFailed)
       // Let the reply to a Down call go out before the server goes.
       setTimeout(() => {
         this.server.tryShutdown(() => {})
@@ -151,7 +156,7 @@ export class Daemon {
           this.server.forceShutdown()
           try { unlinkSync(this.opts.paths.sock) } catch {}
           this.log.write('info', 'auraed stopped', { stopped })
-          void this.store.close().finally(() => this.markClosed())
+          void this.store.stop().finally(() => this.markClosed())
         }, 200)
       }, 20)
       return stopped
@@ -159,21 +164,22 @@ export class Daemon {
     return await this.closing
   }
 
+  private readonly partFailed = (name: string, err: unknown): void => this.log.write('warn', `${name} stop failed`, { err: messageOf(err) })
+
   private async activate (): Promise<void> {
     const nodeKey = createHash('sha256').update(this.opts.paths.data).digest('hex').slice(0, 12)
     const cgroups = Cgroups.detect(nodeKey)
     if (cgroups.version === 'none') this.log.write('warn', 'cells run without limits', { reason: cgroups.reason })
     let cells: Cells | undefined
     const content = new ContentStore(join(this.opts.paths.data, 'content'))
-    await content.open()
     const images = new Images(this.store.table<ImageRecord>('images'), content, this.opts.paths.data)
     const network = new BridgeNetwork(this.opts.paths.data, nodeKey)
     const supervisor = new Supervisor({
       workloads: this.store.table<WorkloadRecord>('workloads'),
-      drivers: [
-        executableDriver({ cgroups, cellExists: name => cells?.has(name) === true, hidden: daemonSpace(this.opts.paths) }),
-        containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey, network })
-      ],
+      drivers: {
+        executable: executableDriver({ cgroups, cellExists: name => cells?.has(name) === true, hidden: daemonSpace(this.opts.paths) }),
+        container: containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey, network })
+      },
       cgroups,
       dataDir: this.opts.paths.data,
       monitorPath: MONITOR,
@@ -182,7 +188,6 @@ export class Daemon {
       log: this.log.write
     })
     cells = new Cells(this.store.table<CellRecord>('cells'), cgroups, () => supervisor)
-    await cells.load()
     const key = this.key as NodeKey
     const mesh = new Mesh({
       key,
@@ -194,9 +199,11 @@ export class Daemon {
       dispatch: async (path, payload, caller, send, signal) => await this.api.dispatch(path, payload, caller, send, signal),
       log: this.log.write
     })
-    await mesh.start()
-    await supervisor.start()
-    this.runtime = { supervisor, cells, cgroups, mesh, images, network }
+    // Cells before the supervisor (a re-adopted workload's restart needs its cell), the mesh last (calls from peers
+    // reach the rest).
+    const parts: Part[] = [['content store', content], ['network', network], ['cells', cells], ['supervisor', supervisor], ['mesh', mesh]]
+    await startAll(parts, this.partFailed)
+    this.runtime = { supervisor, cells, cgroups, mesh, images, network, parts }
   }
 
   private readonly api = new Api({

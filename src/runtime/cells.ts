@@ -1,4 +1,5 @@
 // Allocated cells: named cgroups with limits that several executables can share.
+import type { Component } from '../lifecycle.ts'
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from '../errors.ts'
 import type { Table } from '../store/store.ts'
 import { cellGroup, type CellRecord } from './cell.ts'
@@ -6,14 +7,17 @@ import type { Cgroups } from './cgroups.ts'
 import type { Limits } from './limits.ts'
 import type { Supervisor } from './supervisor.ts'
 
-export class Cells {
+export class Cells implements Component {
   private readonly cells = new Map<string, CellRecord>()
 
   constructor (private readonly table: Table<CellRecord>, private readonly cgroups: Cgroups, private readonly supervisor: () => Supervisor) {}
 
-  async load (): Promise<void> {
+  async start (): Promise<void> {
     for (const cell of await this.table.values()) this.cells.set(cell.name, cell)
   }
+
+  /** Cells outlive the daemon (their cgroups hold the workloads it keeps): nothing to stop. */
+  async stop (): Promise<void> {}
 
   has (name: string): boolean {
     return this.cells.has(name)

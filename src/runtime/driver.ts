@@ -1,8 +1,20 @@
-// The narrow boundary between the supervisor and each kind of workload.
-import type { Bind, WorkloadKind, WorkloadRecord } from './workload.ts'
+// The contract between the supervisor and each kind of workload, as wide as containerd's task API: a driver makes
+// what a run needs, says what the monitor runs, and owns how its kind stops, takes signals, reports its state, reads
+// an exit and frees what it made. The supervisor owns records, restarts and the monitor; it never knows a kind's rules.
+// Every driver passes the same suite (test/runtime/driver-compliance.ts).
+import type { Bind, SpecOf, WorkloadKind, WorkloadSpec } from './workload.ts'
 
 /** The PATH a workload gets when nothing gives it one (Docker's default). */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+/** One workload as its driver sees it: its name and spec, and the run's process when one runs. Read-only. */
+export interface Task<S extends WorkloadSpec = WorkloadSpec> {
+  readonly name: string
+  readonly spec: S
+  /** The process the monitor started (0 when none runs), with its start time so a reused PID is never signalled. */
+  readonly pid: number
+  readonly pidStart: number
+}
 
 /** What the monitor runs for one start of a workload. */
 export interface LaunchPlan {
@@ -11,9 +23,9 @@ export interface LaunchPlan {
   workdir: string
   /** The cgroup the process joins before it execs; empty for none. */
   cgroup: string
-  /** A root the monitor mounts before the start and unmounts after the exit (a container's overlay). */
+  /** An overlay the monitor mounts in the run's own mount namespace before the start, gone with the run (a root). */
   overlay?: { target: string, options: string }
-  /** Paths made inaccessible in a mount namespace of the workload's own (daemon space, for executables). */
+  /** Paths made inaccessible in the run's own mount namespace (daemon space, for executables). */
   hide?: string[]
   /** Host paths bound into that namespace after the hiding, so a user can show one on purpose. */
   binds?: Bind[]
@@ -27,14 +39,45 @@ export interface RunEnd {
   error?: string
 }
 
-/** One kind of workload: makes what a start needs and frees it after the exit. */
-export interface WorkloadDriver {
-  readonly kind: WorkloadKind
-  /** `signal` ends what the start waits on (a pull) once the client that asked for it has gone; restarts have none. */
-  prepare: (rec: WorkloadRecord, signal?: AbortSignal) => Promise<LaunchPlan>
-  release: (rec: WorkloadRecord) => Promise<void>
-  /** The cgroup the workload runs in, for OOM accounting; empty for none. */
-  cgroupOf: (rec: WorkloadRecord) => string
-  /** Reads more into a run's end than its exit status says, before release (a runtime that could not start the process). */
-  explain?: (rec: WorkloadRecord, end: RunEnd) => Promise<RunEnd>
+/** How the task stands, as its driver sees it. */
+export interface TaskState {
+  status: 'running' | 'stopped'
+  pid: number
 }
+
+/** What a stop is given: how long the gentle way may take, and what settles once the run has ended. */
+export interface StopRequest {
+  /** 0 forces the stop at once. */
+  timeoutMs: number
+  exited: Promise<unknown>
+}
+
+/** One kind of workload. Method syntax on purpose: a driver of one kind stands in the registry of all kinds. */
+export interface WorkloadDriver<S extends WorkloadSpec = WorkloadSpec> {
+  readonly kind: S['kind']
+  /**
+   * Makes what a start needs (a cgroup, an image's root, a network) and says what the monitor runs. `signal` ends
+   * what the start waits on (a pull) once the client that asked for it has gone; restarts have none.
+   */
+  prepare (task: Task<S>, signal?: AbortSignal): Promise<LaunchPlan>
+  /**
+   * Ends the run its own way (SIGTERM to a process group; a guest's power button), by force once `timeoutMs` has
+   * passed without `exited` settling. Also frees a run cut short whose process is unknown (pid 0).
+   */
+  stop (task: Task<S>, request: StopRequest): Promise<void>
+  /** Delivers a signal to the workload, as its kind understands one. */
+  signal (task: Task<S>, sig: NodeJS.Signals): void
+  state (task: Task<S>): TaskState
+  /**
+   * Reads a run's end: what the exit status does not say (a runtime that could not start the process, a kill by
+   * the OOM killer, given `oomKills` counted in the workload's cgroup during the run).
+   */
+  explain (task: Task<S>, end: RunEnd, oomKills: number): Promise<RunEnd & { oomKilled: boolean }>
+  /** Frees what prepare made, once the run has ended. */
+  release (task: Task<S>): Promise<void>
+  /** The cgroup whose counters account for the workload (OOM kills); empty for none. */
+  cgroupOf (task: Task<S>): string
+}
+
+/** A registry with exactly one driver for every kind. */
+export type Drivers = { [K in WorkloadKind]: WorkloadDriver<SpecOf<K>> }

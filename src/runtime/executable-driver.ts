@@ -2,9 +2,9 @@
 import { FailedPreconditionError } from '../errors.ts'
 import type { Cgroups } from './cgroups.ts'
 import { cellGroup, ownGroup } from './cell.ts'
-import { DEFAULT_PATH, type LaunchPlan, type WorkloadDriver } from './driver.ts'
-import type { WorkloadRecord } from './workload.ts'
-
+import { DEFAULT_PATH, type LaunchPlan, type Task, type WorkloadDriver } from './driver.ts'
+import type { ExecutableSpec } from './workload.ts'
+import { groupState, oomKilled, signalGroup, stopGroup } from './process-group.ts'
 
 export interface ExecutableDriverInit {
   cgroups: Cgroups
@@ -14,16 +14,16 @@ export interface ExecutableDriverInit {
   hidden: string[]
 }
 
-export function executableDriver ({ cgroups, cellExists, hidden }: ExecutableDriverInit): WorkloadDriver {
-  const cgroupOf = (rec: WorkloadRecord): string => {
+export function executableDriver ({ cgroups, cellExists, hidden }: ExecutableDriverInit): WorkloadDriver<ExecutableSpec> {
+  const cgroupOf = ({ spec }: Task<ExecutableSpec>): string => {
     if (cgroups.version === 'none') return ''
-    return rec.spec.cell === '' ? ownGroup(rec.spec.name) : cellGroup(rec.spec.cell)
+    return spec.cell === '' ? ownGroup(spec.name) : cellGroup(spec.cell)
   }
   return {
     kind: 'executable',
     cgroupOf,
-    async prepare (rec): Promise<LaunchPlan> {
-      const { spec } = rec
+    async prepare (task): Promise<LaunchPlan> {
+      const { spec } = task
       const limited = spec.limits.cpus > 0 || spec.limits.memoryBytes > 0 || spec.limits.pids > 0
       if (cgroups.version === 'none' && limited) throw new FailedPreconditionError(`cannot enforce limits: ${cgroups.reason}`)
       if (spec.cell !== '') {
@@ -41,13 +41,24 @@ export function executableDriver ({ cgroups, cellExists, hidden }: ExecutableDri
           ...spec.env
         },
         workdir: spec.workdir === '' ? '/' : spec.workdir,
-        cgroup: cgroupOf(rec),
+        cgroup: cgroupOf(task),
         hide: hidden,
         binds: spec.binds ?? []
       }
     },
-    async release (rec) {
-      if (rec.spec.cell === '') await cgroups.remove(ownGroup(rec.spec.name))
+    // A workload in a cell of its own takes what it left in the cell with it; one in a shared cell only itself.
+    async stop (task, request) {
+      await stopGroup(task, request, async () => {
+        if (task.spec.cell === '' && cgroupOf(task) !== '') await cgroups.killAll(cgroupOf(task))
+      })
+    },
+    signal: signalGroup,
+    state: groupState,
+    async explain (_task, end, oomKills) {
+      return { ...end, oomKilled: oomKilled(end, oomKills) }
+    },
+    async release ({ spec }) {
+      if (spec.cell === '') await cgroups.remove(ownGroup(spec.name))
     }
   }
 }

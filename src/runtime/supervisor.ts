@@ -1,23 +1,27 @@
 // The one supervisor: starts workloads under a monitor, learns their exits, restarts, stops and re-adopts them.
-import { EventEmitter } from 'node:events'
-import { mkdirSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs'
-import { join } from 'node:path'
+// Longer than the house's ~300 lines on purpose: it is the workload state machine (created → running → restarting
+// or exited), and every transition stays in this one file to be read together. The rules it applies live beside it:
+// restart-policy.ts, name-lock.ts, monitor-protocol.ts, run-files.ts, and each kind's driver (driver.ts).
+import { EventEmitter, on } from 'node:events'
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '../errors.ts'
+import type { Component } from '../lifecycle.ts'
 import type { Table } from '../store/store.ts'
 import { AttachPoints, type Attacher } from './attach.ts'
 import type { Cgroups } from './cgroups.ts'
-import type { LaunchPlan, RunEnd, WorkloadDriver } from './driver.ts'
+import type { Drivers, LaunchPlan, RunEnd, Task, WorkloadDriver } from './driver.ts'
 import { Launcher, execLimitError } from './launcher.ts'
-import { LOG_FILES, LOG_MAX_BYTES, isLogFileOf } from './log-files.ts'
+import { LOG_FILES, LOG_MAX_BYTES } from './log-files.ts'
 import { isSameProcess, signalNumber, startTimeOf } from './proc.ts'
-import { exitFilePath, monitorArgs, readExitFile } from './monitor-protocol.ts'
+import { monitorArgs } from './monitor-protocol.ts'
 import { NameLock } from './name-lock.ts'
 import { afterRun } from './restart-policy.ts'
-import type { WorkloadRecord, WorkloadSpec } from './workload.ts'
+import { RunFiles } from './run-files.ts'
+import { WORKLOAD_KINDS, createdRecord, type WorkloadRecord, type WorkloadSpec } from './workload.ts'
 
 export interface SupervisorInit {
   workloads: Table<WorkloadRecord>
-  drivers: WorkloadDriver[]
+  /** One driver for every kind of workload. */
+  drivers: Drivers
   cgroups: Cgroups
   dataDir: string
   monitorPath: string
@@ -37,53 +41,48 @@ export class StartError extends FailedPreconditionError {
 
 const SWEEP_MS = 2_000
 
-export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [WorkloadRecord] }> {
+export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [WorkloadRecord] }> implements Component {
   private readonly records = new Map<string, WorkloadRecord>()
   private readonly locks = new NameLock()
   private readonly launcher: Launcher
   private readonly attachPoints: AttachPoints
   private readonly attachers = new Map<string, Attacher>()
   private readonly timers = new Map<string, NodeJS.Timeout>()
-  private readonly drivers: Map<string, WorkloadDriver>
-  private readonly runDir: string
-  private readonly logDir: string
-  private watcher?: FSWatcher
+  private readonly files: RunFiles
   private sweeper?: NodeJS.Timeout
   private stopping = false
 
   constructor (private readonly init: SupervisorInit) {
     super()
     this.setMaxListeners(0)
-    this.drivers = new Map(init.drivers.map(d => [d.kind, d]))
-    this.runDir = join(init.dataDir, 'run')
-    this.logDir = join(init.dataDir, 'logs')
+    this.files = new RunFiles(init.dataDir)
     this.launcher = new Launcher(init.monitorPath)
-    this.attachPoints = new AttachPoints(this.runDir)
+    this.attachPoints = new AttachPoints(this.files.runDir)
   }
 
   /** Loads every record and re-adopts what still runs; exits that happened meanwhile are recorded. */
   async start (): Promise<void> {
-    mkdirSync(this.runDir, { recursive: true, mode: 0o700 })
-    mkdirSync(this.logDir, { recursive: true, mode: 0o700 })
-    this.attachPoints.open()
-    this.watcher = watch(this.runDir, (_e, file) => {
-      const m = file === null ? null : /^(.+)\.(\d+)\.exit$/.exec(file)
-      if (m !== null) void this.reap(m[1], Number(m[2]))
-      if (file?.endsWith('.attach') === true) this.attachPoints.poke()
+    this.files.open({
+      exit: (name, run) => void this.reap(name, run),
+      attach: () => this.attachPoints.poke(),
+      error: err => this.init.log('warn', 'run dir watch failed', { err: messageOf(err) })
     })
-    this.watcher.on('error', err => this.init.log('warn', 'run dir watch failed', { err: messageOf(err) }))
-    for (const rec of await this.init.workloads.values()) this.records.set(rec.spec.name, rec)
+    this.attachPoints.open()
+    for (const rec of await this.init.workloads.values()) {
+      if (WORKLOAD_KINDS.includes(rec.spec.kind)) this.records.set(rec.spec.name, rec)
+      else this.init.log('warn', 'left alone a workload of a kind this node does not run', { name: rec.spec.name, kind: rec.spec.kind })
+    }
     for (const rec of this.records.values()) {
       const name = rec.spec.name
       if (rec.state === 'running') {
-        if (isSameProcess(rec.monitorPid, rec.monitorStart)) this.init.log('info', 'adopted workload', { name, pid: rec.pid })
+        if (isSameProcess(rec.monitorPid, rec.monitorStart)) this.init.log('info', 'adopted workload', { name, pid: rec.pid, state: this.driverOf(rec).state(taskOf(rec)).status })
         else void this.reap(name, rec.run)
       } else if (rec.state === 'restarting') {
         this.schedule(rec, 0)
       } else if (rec.state === 'created') {
         // Its start was never answered: whatever it may have started goes, and the record stays to say so.
         await this.locked(name, async () => {
-          await this.killCell(rec)
+          await this.driverOf(rec).stop(taskOf(rec), { timeoutMs: 0, exited: Promise.resolve() })
           await this.finish(rec, { exitCode: null, signal: null, error: 'auraed stopped while the workload was starting' })
         }).catch(err => this.init.log('warn', 'could not record the end of a start cut short; the next start tries again', { name, err: messageOf(err) }))
       }
@@ -92,29 +91,32 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   }
 
   /**
-   * Refuses new runs and restarts at once, then, with `stopWorkloads`, stops every running workload (those a run
-   * under way when the stop came started too); then stops watching.
+   * Refuses new runs and restarts at once, then stops every running workload (those a run under way when the stop
+   * came started too); resolves with how many it stopped. A shutdown that keeps the workloads does not call it.
    */
-  async stop ({ stopWorkloads, timeoutMs = 10_000 }: { stopWorkloads: boolean, timeoutMs?: number }): Promise<number> {
+  async stopWorkloads (timeoutMs = 10_000): Promise<number> {
     this.stopping = true
     let stopped = 0
     const stopLive = async (): Promise<void> => {
       const live = [...this.records.values()].filter(r => r.state === 'running' || r.state === 'restarting')
       await Promise.all(live.map(async r => await this.stopWorkload(r.spec.name, timeoutMs).then(() => stopped++, () => {})))
     }
-    if (stopWorkloads) {
-      await stopLive()
-      await this.locks.idle()
-      await stopLive()
-    }
+    await stopLive()
+    await this.locks.idle()
+    await stopLive()
+    return stopped
+  }
+
+  /** Refuses new runs and restarts, and stops watching; the workloads still running go on under their monitors. */
+  async stop (): Promise<void> {
+    this.stopping = true
     for (const t of this.timers.values()) clearTimeout(t)
     this.timers.clear()
     clearInterval(this.sweeper)
-    this.watcher?.close()
+    this.files.close()
     this.launcher.stop()
     this.attachPoints.close()
     await this.locks.idle()
-    return stopped
   }
 
   list (all: boolean): WorkloadRecord[] {
@@ -134,7 +136,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   }
 
   logPath (name: string): string {
-    return join(this.logDir, `${name}.log`)
+    return this.files.logPath(name)
   }
 
   /** Creates and starts a workload; throws StartError (with the record kept) when its process cannot start.
@@ -142,34 +144,14 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
    * has gone, a start still waiting (on a pull) gives up. */
   async run (spec: WorkloadSpec, attacher?: Attacher, signal?: AbortSignal): Promise<WorkloadRecord> {
     if (this.stopping) throw new FailedPreconditionError('auraed is shutting down')
-    if (!this.drivers.has(spec.kind)) throw new InvalidArgumentError(`unknown workload kind ${spec.kind}`)
+    if (!WORKLOAD_KINDS.includes(spec.kind)) throw new InvalidArgumentError(`unknown workload kind ${String(spec.kind)}`)
     return await this.locked(spec.name, async () => {
       // The stop may have come while this run waited for the name.
       if (this.stopping) throw new FailedPreconditionError('auraed is shutting down')
       if (this.records.has(spec.name)) {
         throw new AlreadyExistsError(`a workload named ${spec.name} already exists (remove it with: aurae rm ${spec.name})`)
       }
-      const now = Date.now()
-      const rec: WorkloadRecord = {
-        spec,
-        state: 'created',
-        desired: 'running',
-        run: 0,
-        pid: 0,
-        pidStart: 0,
-        monitorPid: 0,
-        monitorStart: 0,
-        exitCode: null,
-        signal: null,
-        oomKilled: false,
-        error: '',
-        restarts: 0,
-        streak: 0,
-        oomBase: 0,
-        createdAt: now,
-        startedAt: 0,
-        finishedAt: 0
-      }
+      const rec = createdRecord(spec)
       this.records.set(spec.name, rec)
       try {
         await this.save(rec)
@@ -195,29 +177,14 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   async waitExit (name: string, signal?: AbortSignal): Promise<WorkloadRecord> {
     const rec = this.get(name)
     if (rec.state === 'exited') return rec
-    // One listener for the whole wait: exits that come in one tick (a batch of saves answered at once)
-    // must not slip past between one event and listening again.
-    return await new Promise<WorkloadRecord>((resolve, reject) => {
-      const onExit = (ended: WorkloadRecord): void => {
-        if (ended.spec.name !== name || ended.state !== 'exited') return
-        done()
-        resolve(ended)
-      }
-      const onAbort = (): void => {
-        done()
-        reject(signal?.reason ?? new Error('aborted'))
-      }
-      const done = (): void => {
-        this.off('exit', onExit)
-        signal?.removeEventListener('abort', onAbort)
-      }
-      if (signal?.aborted === true) return onAbort()
-      this.on('exit', onExit)
-      signal?.addEventListener('abort', onAbort)
-    })
+    // One iterator for the whole wait: it queues exits that come in one tick (a batch of saves answered at once).
+    for await (const [ended] of on(this, 'exit', { signal }) as AsyncIterableIterator<[WorkloadRecord]>) {
+      if (ended.spec.name === name && ended.state === 'exited') return ended
+    }
+    throw new Error('unreachable: the exit events end only by abort')
   }
 
-  /** SIGTERM to the workload, SIGKILL to its whole cell after the timeout; resolves once it has exited. */
+  /** Stops the workload its driver's way (SIGTERM, then SIGKILL after the timeout, for processes); resolves once it has exited. */
   async stopWorkload (name: string, timeoutMs: number): Promise<WorkloadRecord> {
     const rec = await this.locked(name, async () => {
       const rec = this.get(name)
@@ -229,29 +196,21 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
         this.emit('exit', rec)
       }
       await this.save(rec)
-      if (rec.state === 'running') this.kill(rec, timeoutMs === 0 ? 'SIGKILL' : 'SIGTERM')
       return rec
     })
     if (rec.state !== 'running') return rec
-    const ac = new AbortController()
-    const timer = setTimeout(() => ac.abort(), timeoutMs)
-    try {
-      return await this.waitExit(name, ac.signal)
-    } catch {
-      this.kill(rec, 'SIGKILL')
-      await this.killCell(rec)
-      return await this.waitExit(name)
-    } finally {
-      clearTimeout(timer)
-    }
+    const exited = this.waitExit(name)
+    await this.driverOf(rec).stop(taskOf(rec), { timeoutMs, exited })
+    return await exited
   }
 
   /** Delivers a signal to the workload's process group. */
   async signal (name: string, sig: string): Promise<void> {
     if (signalNumber(sig) === undefined) throw new InvalidArgumentError(`unknown signal ${sig}`)
     const rec = this.get(name)
-    if (rec.state !== 'running') throw new FailedPreconditionError(`workload ${name} is not running`)
-    this.kill(rec, sig as NodeJS.Signals)
+    const driver = this.driverOf(rec)
+    if (rec.state !== 'running' || driver.state(taskOf(rec)).status !== 'running') throw new FailedPreconditionError(`workload ${name} is not running`)
+    driver.signal(taskOf(rec), sig as NodeJS.Signals)
   }
 
   /** Forgets a workload that has ended: record, logs and run files; `force` stops it first. */
@@ -264,18 +223,14 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     await this.locked(name, async () => {
       this.records.delete(name)
       await this.init.workloads.del(name)
-      for (const f of readdirSync(this.logDir)) if (isLogFileOf(f, `${name}.log`)) rmSync(join(this.logDir, f), { force: true })
-      for (const f of readdirSync(this.runDir)) if (f.startsWith(`${name}.`) && /^\d+\.exit(\.tmp)?$/.test(f.slice(name.length + 1))) rmSync(join(this.runDir, f), { force: true })
+      this.files.removeAll(name)
       this.emit('change', rec)
     })
   }
 
   private driverOf (rec: WorkloadRecord): WorkloadDriver {
-    return this.drivers.get(rec.spec.kind) as WorkloadDriver
-  }
-
-  private exitFile (name: string, run: number): string {
-    return exitFilePath(this.runDir, name, run)
+    const driver: WorkloadDriver = this.init.drivers[rec.spec.kind]
+    return driver
   }
 
   /** Starts one run of the workload under a fresh monitor. Called with the workload's lock held. */
@@ -288,13 +243,13 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     rec.error = ''
     let plan: LaunchPlan
     try {
-      plan = await this.driverOf(rec).prepare(rec, signal)
+      plan = await this.driverOf(rec).prepare(taskOf(rec), signal)
     } catch (err) {
       await this.finish(rec, { exitCode: 125, signal: null, error: messageOf(err) })
       return
     }
     // The monitor reserves the exit file's room itself, and says when the disk has none.
-    const exitFile = this.exitFile(name, rec.run)
+    const exitFile = this.files.exitFile(name, rec.run)
     const refusal = execLimitError(plan.argv, plan.env)
     if (refusal !== undefined) {
       await this.finish(rec, { exitCode: 125, signal: null, error: refusal })
@@ -343,8 +298,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       await this.save(rec)
     } catch (err) {
       // A workload no record knows of would run unsupervised after a restart: it does not run at all.
-      this.kill(rec, 'SIGKILL')
-      await this.killCell(rec)
+      await this.driverOf(rec).stop(taskOf(rec), { timeoutMs: 0, exited: Promise.resolve() })
       await this.waitForReap(rec, run)
       throw err
     }
@@ -353,14 +307,8 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
 
   /** For a start that failed inside the monitor: wait (lock held) until its exit file is written and read it. */
   private async waitForReap (rec: WorkloadRecord, run: number): Promise<void> {
-    for (let i = 0; i < 200 && rec.state === 'running'; i++) {
-      const file = readExitFile(this.exitFile(rec.spec.name, run))
-      if (file !== undefined) {
-        await this.finish(rec, file)
-        return
-      }
-      await new Promise(resolve => setTimeout(resolve, 5))
-    }
+    const end = await this.files.awaitExit(rec.spec.name, run, () => rec.state === 'running')
+    if (end !== undefined) await this.finish(rec, end)
   }
 
   /** Records the end of run `run` if it has ended: from its exit file, or as unknown if its monitor vanished. */
@@ -368,7 +316,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     await this.locked(name, async () => {
       const rec = this.records.get(name)
       if (rec === undefined || rec.run !== run || rec.state !== 'running') return
-      const file = readExitFile(this.exitFile(name, run))
+      const file = this.files.readExit(name, run)
       if (file === undefined) {
         if (isSameProcess(rec.monitorPid, rec.monitorStart)) return
         await this.finish(rec, { exitCode: null, signal: null, error: 'the workload\'s monitor died; its exit status is unknown' })
@@ -381,21 +329,20 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   /** Writes an ended run into the record, frees its resources and restarts it if the policy says so. Lock held. */
   private async finish (rec: WorkloadRecord, end: RunEnd): Promise<void> {
     const driver = this.driverOf(rec)
-    const exit = end.error === undefined && driver.explain !== undefined ? await driver.explain(rec, end).catch(() => end) : end
-    const cgroup = driver.cgroupOf(rec)
+    const cgroup = driver.cgroupOf(taskOf(rec))
+    const oomKills = cgroup === '' ? 0 : this.init.cgroups.oomKills(cgroup) - rec.oomBase
+    // An end the monitor could not learn (it died) has nothing more to read.
+    const exit = end.error === undefined ? await driver.explain(taskOf(rec), end, oomKills).catch(() => ({ ...end, oomKilled: false })) : { ...end, oomKilled: false }
     rec.exitCode = exit.exitCode
     rec.signal = exit.signal
     rec.error = exit.error ?? rec.error
     rec.finishedAt = exit.finishedAt !== undefined ? Date.parse(exit.finishedAt) : Date.now()
-    // A container's runtime reports a SIGKILL of its process as exit code 137.
-    rec.oomKilled = cgroup !== '' && (rec.signal === 'SIGKILL' || rec.exitCode === 137) && this.init.cgroups.oomKills(cgroup) > rec.oomBase
+    rec.oomKilled = exit.oomKilled
     rec.pid = 0
-    if (rec.spec.cell === '') {
-      try {
-        await driver.release(rec)
-      } catch (err) {
-        this.init.log('warn', 'could not free the workload\'s cell', { name: rec.spec.name, err: messageOf(err) })
-      }
+    try {
+      await driver.release(taskOf(rec))
+    } catch (err) {
+      this.init.log('warn', 'could not free what the workload\'s run held', { name: rec.spec.name, err: messageOf(err) })
     }
     const next = afterRun({ policy: rec.spec.restart, wanted: rec.desired === 'running', stopping: this.stopping, error: rec.error, exitCode: rec.exitCode, startedAt: rec.startedAt, finishedAt: rec.finishedAt, streak: rec.streak })
     const restart = next.restart
@@ -408,8 +355,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     }
     await this.save(rec)
     // Only once the end is recorded: until then, a restarted daemon reads it from here.
-    rmSync(this.exitFile(rec.spec.name, rec.run), { force: true })
-    rmSync(`${this.exitFile(rec.spec.name, rec.run)}.tmp`, { force: true })
+    this.files.clearExit(rec.spec.name, rec.run)
     this.init.log('info', 'workload exited', { name: rec.spec.name, exitCode: rec.exitCode, signal: rec.signal, oomKilled: rec.oomKilled, restarting: restart })
     this.emit('exit', rec)
   }
@@ -425,21 +371,6 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
         await this.launch(rec)
       })
     }, delayMs))
-  }
-
-  /** Signals the process group, only if the recorded PID still names the process we started. */
-  private kill (rec: WorkloadRecord, sig: NodeJS.Signals): void {
-    if (!isSameProcess(rec.pid, rec.pidStart)) return
-    try {
-      process.kill(-rec.pid, sig)
-    } catch {
-      try { process.kill(rec.pid, sig) } catch {}
-    }
-  }
-
-  private async killCell (rec: WorkloadRecord): Promise<void> {
-    const cgroup = this.driverOf(rec).cgroupOf(rec)
-    if (cgroup !== '' && rec.spec.cell === '') await this.init.cgroups.killAll(cgroup).catch(() => {})
   }
 
   /** Catches exits whose exit-file notification was missed, and monitors that died without one. */
@@ -461,3 +392,8 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   }
 }
 
+
+/** The driver's read-only view of a workload's current run. */
+function taskOf (rec: WorkloadRecord): Task {
+  return { name: rec.spec.name, spec: rec.spec, pid: rec.pid, pidStart: rec.pidStart }
+}

@@ -1,26 +1,46 @@
 // The domain shape of a workload, as the supervisor keeps it and the store persists it.
 import type { Limits } from './limits.ts'
 
-export type WorkloadKind = 'executable' | 'container'
+/** The kinds of workload a node runs: each is one driver (driver.ts). */
+export const WORKLOAD_KINDS = ['executable', 'container'] as const
+export type WorkloadKind = typeof WORKLOAD_KINDS[number]
 export type WorkloadState = 'created' | 'running' | 'restarting' | 'exited'
 export type RestartPolicy = 'no' | 'on-failure' | 'always'
 export const RESTART_POLICIES: readonly RestartPolicy[] = ['no', 'on-failure', 'always']
 
-/** What the user asked for; validated before the supervisor sees it. */
-export interface WorkloadSpec {
+interface SpecBase {
   name: string
-  kind: WorkloadKind
-  command: string[]
-  env: Record<string, string>
-  workdir: string
   limits: Limits
   restart: RestartPolicy
   /** An allocated cell to run in; empty for a cell of its own. */
   cell: string
-  container?: ContainerSpec
-  /** Executables: host paths bound into the workload's mount namespace, where the daemon's own files are hidden. */
+}
+
+/** A process to run: its command line, environment and working directory. */
+interface ProcessSpec {
+  command: string[]
+  env: Record<string, string>
+  workdir: string
+}
+
+/** A plain executable on the host, in a mount namespace where the daemon's own files are hidden. */
+export interface ExecutableSpec extends SpecBase, ProcessSpec {
+  kind: 'executable'
+  /** Host paths bound into the workload's mount namespace. */
   binds?: Bind[]
 }
+
+/** A container: `command` overrides the image's Cmd, `env` and `workdir` its own. */
+export interface ContainerSpec extends SpecBase, ProcessSpec {
+  kind: 'container'
+  container: ContainerOptions
+}
+
+/** What the user asked for, one shape per kind; validated before the supervisor sees it. */
+export type WorkloadSpec = ExecutableSpec | ContainerSpec
+
+/** The spec of one kind of workload. */
+export type SpecOf<K extends WorkloadKind> = Extract<WorkloadSpec, { kind: K }>
 
 /** A host path made visible at `path` in an executable's view of the filesystem. */
 export interface Bind {
@@ -30,7 +50,7 @@ export interface Bind {
 }
 
 /** How to run a container: its image (full reference) and the options around it. */
-export interface ContainerSpec {
+export interface ContainerOptions {
   image: string
   entrypoint?: string[]
   user: string
@@ -63,4 +83,28 @@ export interface WorkloadRecord {
   createdAt: number
   startedAt: number
   finishedAt: number
+}
+
+/** The record of a workload just asked for: created, not yet started. */
+export function createdRecord (spec: WorkloadSpec, now = Date.now()): WorkloadRecord {
+  return {
+    spec,
+    state: 'created',
+    desired: 'running',
+    run: 0,
+    pid: 0,
+    pidStart: 0,
+    monitorPid: 0,
+    monitorStart: 0,
+    exitCode: null,
+    signal: null,
+    oomKilled: false,
+    error: '',
+    restarts: 0,
+    streak: 0,
+    oomBase: 0,
+    createdAt: now,
+    startedAt: 0,
+    finishedAt: 0
+  }
 }

@@ -2,6 +2,7 @@
 // record of any module: each module types the table it owns, and the composition root opens it by name.
 import { Level } from 'level'
 import { FailedPreconditionError } from '../errors.ts'
+import type { Component } from '../lifecycle.ts'
 import { WriteGuard } from './write-guard.ts'
 
 /** Bumped whenever stored shapes change; MIGRATIONS[n] moves a database from version n to n+1. */
@@ -35,13 +36,15 @@ export class Table<T> {
   }
 }
 
-export class Store {
+export class Store implements Component {
   private readonly tables = new Map<string, Table<unknown>>()
+  private readonly db: Db
   private readonly guard: WriteGuard<Sublevel>
   private readonly meta: Table<unknown>
 
-  private constructor (private readonly db: Db, path: string) {
-    this.guard = new WriteGuard<Sublevel>(db, () => [...this.tables.values()].map(t => t.db), path)
+  constructor (private readonly path: string) {
+    this.db = new Level(path, { valueEncoding: 'json' })
+    this.guard = new WriteGuard<Sublevel>(this.db, () => [...this.tables.values()].map(t => t.db), path)
     this.meta = this.table('meta')
   }
 
@@ -55,20 +58,29 @@ export class Store {
     return t as Table<T>
   }
 
-  /** Opens (or creates) the database at `path` and brings it to SCHEMA_VERSION. */
+  /** A store at `path`, started. */
   static async open (path: string): Promise<Store> {
-    const db: Db = new Level(path, { valueEncoding: 'json' })
+    const store = new Store(path)
+    await store.start()
+    return store
+  }
+
+  /** Opens (or creates) the database and brings it to SCHEMA_VERSION. */
+  async start (): Promise<void> {
     try {
-      await db.open()
+      await this.db.open()
     } catch (err: any) {
       const cause = err.cause?.code === 'LEVEL_LOCKED' || /lock/i.test(String(err.cause?.message))
         ? 'another auraed is using it'
         : String(err.cause?.message ?? err.message)
-      throw new FailedPreconditionError(`cannot open the store at ${path}: ${cause}`)
+      throw new FailedPreconditionError(`cannot open the store at ${this.path}: ${cause}`)
     }
-    const store = new Store(db, path)
-    await store.migrate()
-    return store
+    try {
+      await this.migrate()
+    } catch (err) {
+      await this.db.close()
+      throw err
+    }
   }
 
   private async migrate (): Promise<void> {
@@ -83,10 +95,6 @@ export class Store {
     }
   }
 
-  async schemaVersion (): Promise<number> {
-    return await this.meta.get('schema') as number
-  }
-
   /** A value kept beside the schema version (the node's registered identity). */
   async getMeta<T> (key: string): Promise<T | undefined> {
     return await this.meta.get(key) as T | undefined
@@ -96,7 +104,7 @@ export class Store {
     await this.meta.put(key, value)
   }
 
-  async close (): Promise<void> {
+  async stop (): Promise<void> {
     await this.db.close()
   }
 }

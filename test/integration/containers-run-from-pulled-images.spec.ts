@@ -250,3 +250,30 @@ describe('containers run on a peer', () => {
   })
 })
 
+
+describe('a node\'s container bridge', () => {
+  let registry: TestRegistry
+  let node: TestNode
+  beforeAll(async () => {
+    registry = await startRegistry()
+    await pushImage(registry.host, 'busybox', 'latest', [await busyboxLayer()], { config: { Env: ['PATH=/bin'] } })
+    node = await startNode('bridged')
+  })
+  afterAll(async () => {
+    await node?.stop()
+    registry?.stop()
+  })
+
+  it('stays through a down that keeps a container on it, and goes with the down after the container has gone', async () => {
+    const bridge = `aur${createHash('sha256').update(node.data).digest('hex').slice(0, 8)}`
+    const hasBridge = async (): Promise<boolean> => (await run('ip', ['link', 'show', bridge])).code === 0
+    await node.cli(['run', `${registry.host}/busybox`, '--name', 'kept', '-d', '--', 'sleep', '600'])
+    expect(await hasBridge()).toBe(true)
+    expect((await node.cli(['down', '--keep-workloads'])).code).toBe(0)
+    expect(await hasBridge()).toBe(true)
+    expect((await node.up()).code).toBe(0)
+    expect((await node.cli(['stop', 'kept', '--timeout', '0'])).code).toBe(0)
+    expect((await node.cli(['down'])).code).toBe(0)
+    expect(await hasBridge()).toBe(false)
+  })
+})

@@ -74,7 +74,7 @@ describe('the daemon keeps workloads across a restart', () => {
     const workloads = store.table<WorkloadRecord>('workloads')
     const rec = (await workloads.get('ghost'))!
     await workloads.put('ghost', { ...rec, pid: stranger.pid!, monitorPid: stranger.pid! })
-    await store.close()
+    await store.stop()
 
     expect((await node.up()).code).toBe(0)
     await until('the workload to be marked ended', async () => (await workload(node!, 'ghost')).state === 'exited')

@@ -156,7 +156,7 @@ describe('peer names are checked on both sides of peering', () => {
     try {
       await store.table<PeerRecord>('peers').put(old, { peerId: old, name: 'old\x1b[2J\x1b]0;pwned\x07', domain: '', addrs: ['/ip4/\x1b[31m1.2.3.4'], trustedAt: Date.now() })
     } finally {
-      await store.close()
+      await store.stop()
     }
     expect((await alice.up()).code).toBe(0)
     const table = await alice.cli(['peers'])

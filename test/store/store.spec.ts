@@ -12,11 +12,11 @@ describe('the store', () => {
 
   it('starts at the current schema version and keeps what was put across a reopen', async () => {
     const store = await Store.open(path)
-    expect(await store.schemaVersion()).toBe(SCHEMA_VERSION)
+    expect(await store.getMeta('schema')).toBe(SCHEMA_VERSION)
     await store.setMeta('node', { name: 'alice', domain: 'example.org', peerId: '12D3KooWx', registeredAt: 1 })
     await store.table('cells').put('c', { name: 'c', createdAt: 2 })
     await store.table('workloads').put('w', { spec: { name: 'w' } })
-    await store.close()
+    await store.stop()
     const again = await Store.open(path)
     expect(await again.getMeta('node')).toEqual({ name: 'alice', domain: 'example.org', peerId: '12D3KooWx', registeredAt: 1 })
     // Each table holds its own records, and the schema version is not one of them.
@@ -25,18 +25,18 @@ describe('the store', () => {
     expect(await again.table('workloads').values()).toHaveLength(1)
     await again.table('workloads').del('w')
     expect(await again.table('workloads').get('w')).toBeUndefined()
-    expect(await again.schemaVersion()).toBe(SCHEMA_VERSION)
-    await again.close()
+    expect(await again.getMeta('schema')).toBe(SCHEMA_VERSION)
+    await again.stop()
   })
 
   it('refuses a second opener', async () => {
     const store = await Store.open(path)
     await expect(Store.open(path)).rejects.toThrow(`cannot open the store at ${path}: another auraed is using it`)
-    await store.close()
+    await store.stop()
   })
 
   it('refuses a store written by a newer auraed', async () => {
-    await (await Store.open(path)).close()
+    await (await Store.open(path)).stop()
     const db = new Level<string, any>(path, { valueEncoding: 'json' })
     await db.sublevel('meta', { valueEncoding: 'json' }).put('schema', SCHEMA_VERSION + 1)
     await db.close()

@@ -1,4 +1,5 @@
-// aurae stop and aurae rm: act on each named workload, report each, fail if any failed.
+// aurae stop, aurae kill and aurae rm: act on each named workload, report each, fail if any failed.
+import { constants } from 'node:os'
 import { InvalidArgumentError } from '../../errors.ts'
 import { assertWorkloadTarget } from '../../names/parse.ts'
 import type { Command, Context } from '../context.ts'
@@ -9,7 +10,7 @@ import { progress } from '../output.ts'
 async function each (names: string[], verb: string, act: (name: string) => Promise<void>): Promise<number> {
   if (names.length === 0) throw new InvalidArgumentError(`missing workload name: aurae ${verb} NAME...`)
   names.forEach(assertWorkloadTarget)
-  const p = progress(`${verb === 'stop' ? 'stopping' : 'removing'} ${names.join(', ')}`)
+  const p = progress(`${{ stop: 'stopping', kill: 'signalling', rm: 'removing' }[verb] ?? verb} ${names.join(', ')}`)
   const results = await Promise.allSettled(names.map(act))
   p.done()
   let code: number = EXIT.ok
@@ -54,6 +55,31 @@ export const rm: Command = {
     return await each(parsed.positionals, 'rm', async name => {
       const d = ctx.daemon()
       await d.workloads.remove({ name, force: parsed.flags.force === true })
+    })
+  }
+}
+
+/** `KILL`, `sigkill`, `SIGKILL` and `9` all name SIGKILL, as docker kill takes them. */
+export function signalName (text: string): string {
+  const byNumber = Object.entries(constants.signals).find(([, n]) => String(n) === text)
+  if (byNumber !== undefined) return byNumber[0]
+  const name = text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`
+  if (!(name in constants.signals)) throw new InvalidArgumentError(`unknown signal "${text}"`)
+  return name
+}
+
+export const kill: Command = {
+  spec: {
+    name: 'kill',
+    usage: 'kill NAME... [--signal SIG]',
+    summary: 'Sends a signal to running workloads (SIGKILL unless --signal names another), the way their kind takes one.',
+    flags: { signal: { type: 'string', short: 's', help: 'the signal: a name (TERM, SIGUSR1) or a number (default KILL)', value: 'SIG' } },
+    maxPositionals: Infinity
+  },
+  async run (parsed, ctx) {
+    const signal = signalName((parsed.flags.signal as string | undefined) ?? 'KILL')
+    return await each(parsed.positionals, 'kill', async name => {
+      await ctx.daemon().workloads.signal({ name, signal })
     })
   }
 }

@@ -5,7 +5,7 @@ import type { Container as ContainerMsg, Exit as ExitMsg, Limits as LimitsMsg, V
 import { formatImageReference, parseImageReference } from '../../runtime/image/reference.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 import { validateLimits, type Limits } from '../../runtime/limits.ts'
-import { RESTART_POLICIES, type Bind, type ContainerSpec, type RestartPolicy, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
+import { RESTART_POLICIES, WORKLOAD_KINDS, type Bind, type ContainerOptions, type RestartPolicy, type WorkloadKind, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
 const DEFAULT_STOP_TIMEOUT_S = 10
@@ -35,8 +35,8 @@ export function restartFromProto (text: string): RestartPolicy {
 /** Checks a spec from a client: name, kind, command, env, workdir, limits, restart policy. */
 export function specFromProto (msg: SpecMsg | undefined): WorkloadSpec {
   if (msg === undefined) throw new InvalidArgumentError('missing workload spec')
-  const kind = msg.kind === '' ? 'executable' : msg.kind
-  if (kind !== 'executable' && kind !== 'container') throw new InvalidArgumentError(`unsupported workload kind "${msg.kind}": this node runs executables and containers`)
+  const kind = (msg.kind === '' ? 'executable' : msg.kind) as WorkloadKind
+  if (!WORKLOAD_KINDS.includes(kind)) throw new InvalidArgumentError(`unsupported workload kind "${msg.kind}": this node runs ${WORKLOAD_KINDS.map(k => `${k}s`).join(' and ')}`)
   const command = msg.executable?.command ?? []
   const container = kind === 'container' ? containerFromProto(msg.container) : undefined
   if (container === undefined && (command.length === 0 || command[0] === '')) throw new InvalidArgumentError('missing command: put it after --, as in: aurae exec -- echo hi')
@@ -54,18 +54,9 @@ export function specFromProto (msg: SpecMsg | undefined): WorkloadSpec {
   const volumes = msg.executable?.volumes ?? []
   if (container !== undefined && volumes.length > 0) throw new InvalidArgumentError('a container takes its volumes with aurae run -v')
   const name = msg.name !== '' ? msg.name : container !== undefined ? defaultContainerName(container.image) : generatedName()
-  return {
-    name: assertWorkloadName(name),
-    kind,
-    command,
-    env,
-    workdir,
-    limits: limitsFromProto(msg.limits),
-    restart: restartFromProto(msg.restart),
-    cell: msg.cell,
-    container,
-    ...(volumes.length > 0 ? { binds: volumes.map(bindFromProto) } : {})
-  }
+  const base = { name: assertWorkloadName(name), command, env, workdir, limits: limitsFromProto(msg.limits), restart: restartFromProto(msg.restart), cell: msg.cell }
+  if (container !== undefined) return { ...base, kind: 'container', container }
+  return { ...base, kind: 'executable', ...(volumes.length > 0 ? { binds: volumes.map(bindFromProto) } : {}) }
 }
 
 /** A volume of either kind: an existing absolute host path, shown at an absolute path. */
@@ -88,7 +79,7 @@ export function defaultContainerName (image: string): string {
   return parseImageReference(image).repository.split('/').pop() as string
 }
 
-function containerFromProto (msg: ContainerMsg | undefined): ContainerSpec {
+function containerFromProto (msg: ContainerMsg | undefined): ContainerOptions {
   if (msg === undefined || msg.image === '') throw new InvalidArgumentError('missing image: aurae run IMAGE')
   const image = formatImageReference(parseImageReference(msg.image))
   const network = msg.network === '' ? 'bridge' : msg.network
@@ -142,13 +133,24 @@ export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
     spec: {
       name: spec.name,
       kind: spec.kind,
-      executable: { command: spec.command, env: spec.env, workdir: spec.workdir, volumes: (spec.binds ?? []).map(b => ({ host: b.host, container: b.path, readOnly: b.readOnly })) },
+      executable: { command: spec.command, env: spec.env, workdir: spec.workdir, volumes: spec.kind === 'executable' ? (spec.binds ?? []).map(b => ({ host: b.host, container: b.path, readOnly: b.readOnly })) : [] },
       limits: spec.limits,
       restart: spec.restart,
       cell: spec.cell,
-      container: spec.container === undefined
-        ? undefined
-        : { image: spec.container.image, entrypoint: spec.container.entrypoint ?? [], replaceEntrypoint: spec.container.entrypoint !== undefined, user: spec.container.user, network: spec.container.network, volumes: spec.container.volumes, ports: spec.container.ports.map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP })), seccomp: spec.container.seccomp ?? '' }
+      container: spec.kind === 'container' ? containerToProto(spec.container) : undefined
     }
+  }
+}
+
+function containerToProto (c: ContainerOptions): ContainerMsg {
+  return {
+    image: c.image,
+    entrypoint: c.entrypoint ?? [],
+    replaceEntrypoint: c.entrypoint !== undefined,
+    user: c.user,
+    network: c.network,
+    volumes: c.volumes,
+    ports: c.ports.map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP })),
+    seccomp: c.seccomp ?? ''
   }
 }

@@ -1,14 +1,17 @@
 // Container networking with the standard CNI plugins (Debian's containernetworking-plugins):
 // a bridge with host-local addresses, and portmap for published ports.
 import { execFile, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { FailedPreconditionError, InternalError, InvalidArgumentError } from '../../errors.ts'
+import type { Component } from '../../lifecycle.ts'
 
 const run = promisify(execFile)
 const PLUGIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin', '/usr/libexec/cni']
+/** Where `ip netns` keeps the named network namespaces, one per attached container. */
+const NETNS_DIR = '/var/run/netns'
 
 export interface PortMapping {
   hostPort: number
@@ -18,7 +21,7 @@ export interface PortMapping {
 }
 
 /** One node's bridge network: its own bridge and /24, so several nodes on a machine do not collide. */
-export class BridgeNetwork {
+export class BridgeNetwork implements Component {
   private readonly name: string
   private readonly bridge: string
   private readonly subnet: string
@@ -32,7 +35,7 @@ export class BridgeNetwork {
   }
 
   netnsPath (id: string): string {
-    return `/var/run/netns/${id}`
+    return join(NETNS_DIR, id)
   }
 
   /** Makes the container's network namespace, wires it to the bridge, and publishes its ports. */
@@ -59,9 +62,18 @@ export class BridgeNetwork {
     await run('ip', ['netns', 'del', id]).catch(() => {})
   }
 
-  /** Removes the bridge once no container uses it (on a clean shutdown); attach makes it again. */
-  async remove (): Promise<void> {
-    await run('ip', ['link', 'del', this.bridge]).catch(() => {})
+  /** Nothing to make ahead: the first attach makes the bridge. */
+  async start (): Promise<void> {}
+
+  /** Removes the bridge once no container of this node uses it (workloads kept by a shutdown still do); attach makes it again. */
+  async stop (): Promise<void> {
+    let namespaces: string[]
+    try {
+      namespaces = readdirSync(NETNS_DIR)
+    } catch {
+      namespaces = []
+    }
+    if (!namespaces.some(ns => ns.startsWith(`${this.name}-`))) await run('ip', ['link', 'del', this.bridge]).catch(() => {})
   }
 
   private loopback (): object {

@@ -5,18 +5,22 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { FailedPreconditionError, InvalidArgumentError } from '../../errors.ts'
+import { FailedPreconditionError } from '../../errors.ts'
 import type { Cgroups } from '../cgroups.ts'
-import type { LaunchPlan, WorkloadDriver } from '../driver.ts'
+import type { LaunchPlan, Task, WorkloadDriver } from '../driver.ts'
 import type { ContentStore } from '../image/content-store.ts'
 import type { Images } from '../image/images.ts'
-import type { WorkloadRecord } from '../workload.ts'
+import type { ContainerSpec } from '../workload.ts'
+import { signalNumber } from '../proc.ts'
+import { groupState, oomKilled, signalGroup, stopGroup } from '../process-group.ts'
 import { ociConfig, resolveUser, type ImageConfig } from './oci-config.ts'
 import { imageRoot, overlayOf, unmountUnder } from './rootfs.ts'
 import type { BridgeNetwork } from './cni.ts'
 
 const run = promisify(execFile)
 const RUNTIME_LOG = 'runtime.log'
+/** The exit code an OCI runtime reports for a container process killed by SIGKILL (128 + 9). */
+const KILLED = 137
 
 /**
  * What the runtime's JSON log says went wrong before the container's process ran, with Docker's
@@ -67,36 +71,35 @@ export function pickRuntime (): string {
   return ''
 }
 
-export function containerDriver (init: ContainerDriverInit): WorkloadDriver {
+export function containerDriver (init: ContainerDriverInit): WorkloadDriver<ContainerSpec> {
   const runtime = pickRuntime()
   const stateRoot = join(init.dataDir, 'oci-state')
-  const bundleOf = (rec: WorkloadRecord): string => join(init.dataDir, 'containers', rec.spec.name)
-  const idOf = (rec: WorkloadRecord): string => `aurae-${init.nodeKey}-${rec.spec.name}`
-  const cgroupOf = (rec: WorkloadRecord): string => init.cgroups.version === 'none' ? '' : `ct-${rec.spec.name}`
+  const bundleOf = (task: Task<ContainerSpec>): string => join(init.dataDir, 'containers', task.name)
+  const idOf = (task: Task<ContainerSpec>): string => `aurae-${init.nodeKey}-${task.name}`
+  const cgroupOf = (task: Task<ContainerSpec>): string => init.cgroups.version === 'none' ? '' : `ct-${task.name}`
   // `run` in the foreground deletes its container when it ends, unless told to keep it or killed.
-  const deleteState = async (rec: WorkloadRecord): Promise<void> => {
-    if (existsSync(join(stateRoot, idOf(rec)))) await run(runtime, ['--root', stateRoot, 'delete', '--force', idOf(rec)]).catch(() => {})
+  const deleteState = async (task: Task<ContainerSpec>): Promise<void> => {
+    if (existsSync(join(stateRoot, idOf(task)))) await run(runtime, ['--root', stateRoot, 'delete', '--force', idOf(task)]).catch(() => {})
   }
   return {
     kind: 'container',
     cgroupOf,
-    async prepare (rec, signal): Promise<LaunchPlan> {
+    async prepare (task, signal): Promise<LaunchPlan> {
       if (runtime === '') throw new FailedPreconditionError('no OCI runtime: install crun or runc')
-      const spec = rec.spec
+      const spec = task.spec
       const c = spec.container
-      if (c === undefined) throw new InvalidArgumentError('a container needs an image')
       let image = (await init.images.list()).find(i => i.name === c.image)
       image ??= await init.images.pull(c.image, undefined, signal)
       const lower = await imageRoot(image, init.content, join(init.dataDir, 'rootfs'))
-      const bundle = bundleOf(rec)
-      await deleteState(rec)
+      const bundle = bundleOf(task)
+      await deleteState(task)
       await mkdir(bundle, { recursive: true })
       const overlay = await overlayOf(lower, bundle)
       const config = (JSON.parse((await init.content.read(image.config)).toString()) as { config?: ImageConfig }).config ?? {}
       // The writable layer starts empty, so the image's own files are what the container will see.
       const etc = async (f: string): Promise<string> => await readFile(join(lower, 'etc', f), 'utf8').catch(() => '')
       const ids = resolveUser(c.user !== '' ? c.user : config.User ?? '', await etc('passwd'), await etc('group'))
-      const netns = c.network === 'bridge' ? await init.network.attach(idOf(rec), c.ports ?? []) : ''
+      const netns = c.network === 'bridge' ? await init.network.attach(idOf(task), c.ports ?? []) : ''
       await writeFile(join(bundle, 'hosts'), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n127.0.1.1\t${spec.name}\n`)
       await writeFile(join(bundle, 'resolv.conf'), c.network === 'none' ? '' : await readFile('/etc/resolv.conf', 'utf8').catch(() => ''))
       const oci = ociConfig(config, {
@@ -120,27 +123,40 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver {
         // its cgroup) is kept after the exit, so the supervisor can read whether it was OOM-killed;
         // release deletes it.
         argv: [runtime, '--root', stateRoot, '--log', join(bundle, RUNTIME_LOG), '--log-format', 'json', 'run',
-          ...(spec.limits.memoryBytes > 0 ? ['--keep'] : []), '--bundle', bundle, idOf(rec)],
+          ...(spec.limits.memoryBytes > 0 ? ['--keep'] : []), '--bundle', bundle, idOf(task)],
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
         workdir: bundle,
         cgroup: '',
         overlay
       }
     },
-    async explain (rec, end) {
-      if (end.exitCode === 0 || end.exitCode === null) return end
-      const failure = runtimeFailure(await readFile(join(bundleOf(rec), RUNTIME_LOG), 'utf8').catch(() => ''))
-      return failure === undefined ? end : { ...end, ...failure }
+    // The runtime passes signals on to the container's process; what is left in its cgroup goes with a forced stop.
+    async stop (task, request) {
+      await stopGroup(task, request, async () => {
+        if (cgroupOf(task) !== '') await init.cgroups.killAll(cgroupOf(task))
+      })
     },
-    async release (rec) {
-      await deleteState(rec)
-      if (rec.spec.container?.network === 'bridge') await init.network.detach(idOf(rec), rec.spec.container.ports ?? [])
-      const bundle = bundleOf(rec)
-      const state = join(stateRoot, idOf(rec))
+    signal: signalGroup,
+    state: groupState,
+    // A container's end is a number, as Docker reports it: the runtime's own death by signal N (SIGKILL cannot be
+    // passed on to the container) is 128 + N, the code the runtime gives when the container's process dies so.
+    async explain (task, end, oomKills) {
+      const killed = oomKilled(end, oomKills, KILLED)
+      const signalled = end.signal === null ? undefined : signalNumber(end.signal)
+      if (signalled !== undefined) return { ...end, exitCode: 128 + signalled, signal: null, oomKilled: killed }
+      if (end.exitCode === 0 || end.exitCode === null) return { ...end, oomKilled: killed }
+      const failure = runtimeFailure(await readFile(join(bundleOf(task), RUNTIME_LOG), 'utf8').catch(() => ''))
+      return { ...end, ...failure, oomKilled: killed }
+    },
+    async release (task) {
+      await deleteState(task)
+      if (task.spec.container.network === 'bridge') await init.network.detach(idOf(task), task.spec.container.ports ?? [])
+      const bundle = bundleOf(task)
+      const state = join(stateRoot, idOf(task))
       await unmountUnder(bundle, state)
       await rm(bundle, { recursive: true, force: true })
       await rm(state, { recursive: true, force: true })
-      if (init.cgroups.version !== 'none') await init.cgroups.remove(cgroupOf(rec)).catch(() => {})
+      if (init.cgroups.version !== 'none') await init.cgroups.remove(cgroupOf(task)).catch(() => {})
     }
   }
 }

@@ -6,6 +6,7 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } fro
 import { join } from 'node:path'
 import { FailedPreconditionError, InvalidArgumentError, noSpaceOn } from '../../errors.ts'
 import { youngCollector } from '../../young-gc.ts'
+import type { Component } from '../../lifecycle.ts'
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/
 
@@ -28,7 +29,7 @@ export interface IngestOptions {
   check?: BlobCheck
 }
 
-export class ContentStore {
+export class ContentStore implements Component {
   private readonly blobs: string
   private readonly ingestDir: string
 
@@ -38,11 +39,14 @@ export class ContentStore {
   }
 
   /** Clears what an interrupted write left behind. */
-  async open (): Promise<void> {
+  async start (): Promise<void> {
     await rm(this.ingestDir, { recursive: true, force: true })
     await mkdir(this.ingestDir, { recursive: true })
     await mkdir(this.blobs, { recursive: true })
   }
+
+  /** Every write finishes or fails on its own, and a write cut short is cleared at the next start: nothing to do. */
+  async stop (): Promise<void> {}
 
   path (digest: string): string {
     const m = DIGEST.exec(digest)

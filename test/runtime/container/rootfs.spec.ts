@@ -14,7 +14,7 @@ describe('an image\'s unpacked root', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rootfs-'))
     content = new ContentStore(join(dir, 'content'))
-    await content.open()
+    await content.start()
     const tar = await layerTar([{ name: 'many/' }, ...Array.from({ length: 300 }, (_, i) => ({ name: `many/f${i}`, body: `${i}` }))])
     await content.put(sha256(tar), tar)
     const config = `sha256:${'c'.repeat(64)}`

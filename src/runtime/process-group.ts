@@ -1,0 +1,43 @@
+// The stop, signal and state of a workload that is a process group on this host (executables, and containers whose
+// runtime runs in the foreground and passes signals on): what both drivers share of the driver contract.
+import type { RunEnd, StopRequest, Task, TaskState } from './driver.ts'
+import { isSameProcess } from './proc.ts'
+
+/** Signals the task's process group, only if its recorded PID still names the process the monitor started. */
+export function signalGroup (task: Task, sig: NodeJS.Signals): void {
+  if (!isSameProcess(task.pid, task.pidStart)) return
+  try {
+    process.kill(-task.pid, sig)
+  } catch {
+    try { process.kill(task.pid, sig) } catch {}
+  }
+}
+
+export function groupState (task: Task): TaskState {
+  const running = isSameProcess(task.pid, task.pidStart)
+  return { status: running ? 'running' : 'stopped', pid: running ? task.pid : 0 }
+}
+
+/**
+ * SIGTERM to the group (SIGKILL at once for a timeout of 0); once the timeout has passed without the run ending,
+ * SIGKILL and `killRest` (whatever is left in the workload's cgroup).
+ */
+export async function stopGroup (task: Task, { timeoutMs, exited }: StopRequest, killRest: () => Promise<void>): Promise<void> {
+  if (timeoutMs > 0) {
+    signalGroup(task, 'SIGTERM')
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = await Promise.race([
+      exited.then(() => false, () => false),
+      new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(true), timeoutMs) })
+    ])
+    clearTimeout(timer)
+    if (!timedOut) return
+  }
+  signalGroup(task, 'SIGKILL')
+  await killRest().catch(() => {})
+}
+
+/** Whether the OOM killer ended the run: it struck in the run's cgroup, and the run ended by SIGKILL (or `killedCode`, the exit code a runtime reports for it). */
+export function oomKilled (end: RunEnd, oomKills: number, killedCode?: number): boolean {
+  return oomKills > 0 && (end.signal === 'SIGKILL' || (killedCode !== undefined && end.exitCode === killedCode))
+}
