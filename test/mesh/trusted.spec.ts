@@ -8,7 +8,7 @@ import { Store } from '../../src/store/store.ts'
 const dir = mkdtempSync(join(tmpdir(), 'trusted-spec-'))
 const store = await Store.open(join(dir, 'store'))
 afterAll(async () => {
-  await store.close()
+  await store.stop()
   rmSync(dir, { recursive: true, force: true })
 })
 let tables = 0
