@@ -3,6 +3,7 @@
 // registers; this starts the host, joins the mesh, and hands each call to the service that owns it.
 import { multiaddr } from '@multiformats/multiaddr'
 import { FailedPreconditionError, messageOf } from '../errors.ts'
+import type { Component } from '../lifecycle.ts'
 import type { PeerInfo } from '../gen/aurae/mesh/v0/mesh.ts'
 import type { Table } from '../store/store.ts'
 import { reachableAt } from './addresses.ts'
@@ -37,7 +38,7 @@ export interface MeshInit {
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void
 }
 
-export class Mesh {
+export class Mesh implements Component {
   private host?: Host
   private readonly trusted: TrustedPeers
 
