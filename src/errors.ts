@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'resource-exhausted'
   | 'cancelled'
   | 'internal'
+  | 'daemon-unreachable'
 
 /** A failure of a known kind. Anything else thrown is a bug, reported as internal. */
 export abstract class AuraeError extends Error {
@@ -70,6 +71,15 @@ export class CancelledError extends AuraeError {
 export class InternalError extends AuraeError {
   override name = 'InternalError'
   readonly code = 'internal'
+}
+
+/** A client found no daemon answering on the socket it was given; `socket` says which. */
+export class DaemonUnreachableError extends AuraeError {
+  override name = 'DaemonUnreachableError'
+  readonly code = 'daemon-unreachable'
+  constructor (message: string, readonly socket = '') {
+    super(message)
+  }
 }
 
 /** A full disk (ENOSPC, EDQUOT; LevelDB says so only in its message) said as `no space left on <path>`; any other failure as it was. */

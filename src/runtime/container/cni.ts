@@ -5,17 +5,11 @@ import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { FailedPreconditionError, InternalError, InvalidArgumentError } from '../../errors.ts'
+import { FailedPreconditionError, InternalError } from '../../errors.ts'
+import type { PortMapping } from '../../common/ports.ts'
 
 const run = promisify(execFile)
 const PLUGIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin', '/usr/libexec/cni']
-
-export interface PortMapping {
-  hostPort: number
-  containerPort: number
-  protocol: 'tcp' | 'udp'
-  hostIP: string
-}
 
 /** One node's bridge network: its own bridge and /24, so several nodes on a machine do not collide. */
 export class BridgeNetwork {
@@ -123,14 +117,4 @@ export class BridgeNetwork {
       child.stdin.end(JSON.stringify(conf))
     })
   }
-}
-
-/** `8080:80`, `127.0.0.1:8080:80/udp` → a port mapping. */
-export function parsePort (text: string): PortMapping {
-  const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/.exec(text)
-  const valid = (n: number): boolean => n >= 1 && n <= 65535
-  if (m === null || !valid(Number(m[2])) || !valid(Number(m[3]))) {
-    throw new InvalidArgumentError(`invalid port "${text}": expected HOST:CONTAINER[/udp], as in 8080:80`)
-  }
-  return { hostIP: m[1] ?? '', hostPort: Number(m[2]), containerPort: Number(m[3]), protocol: (m[4] ?? 'tcp') as 'tcp' | 'udp' }
 }
