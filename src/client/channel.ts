@@ -23,10 +23,18 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
-type Unary<D> = D extends MethodDefinition<infer Q, infer R> & { responseStream: false } ? (req: Q, options?: CallOptions) => Promise<R> : never
-type Streaming<D> = D extends MethodDefinition<infer Q, infer R> & { responseStream: true } ? (req: Q, options?: CallOptions) => AsyncIterable<R> : never
+/** A request as callers write it: a field left out takes its proto default (0, '', false, empty). */
+export type RequestInit<T> = T extends Uint8Array | string | number | boolean | undefined ? T
+  : T extends Array<infer U> ? Array<RequestInit<U>>
+    : T extends object ? { [K in keyof T]?: RequestInit<T[K]> } : T
+
+type RequestOf<D> = D extends MethodDefinition<infer Q, any> ? Q : never
+type Unary<D> = D extends MethodDefinition<infer Q, infer R> & { responseStream: false } ? (req?: RequestInit<Q>, options?: CallOptions) => Promise<R> : never
+type Streaming<D> = D extends MethodDefinition<infer Q, infer R> & { responseStream: true } ? (req?: RequestInit<Q>, options?: CallOptions) => AsyncIterable<R> : never
 /** A client for a service: unary methods return a promise, server-streaming ones an async iterable. */
 export type ServiceClient<S> = { [K in keyof S]: S[K] extends { responseStream: true } ? Streaming<S[K]> : Unary<S[K]> }
+/** How each method's request is completed with its defaults: the generated message's `fromPartial`. */
+export type RequestDefaults<S> = { [K in keyof S]: { fromPartial: (init: any) => RequestOf<S[K]> } }
 
 /** HTTP/2 flow-control window: a 500 MB stream took 0.9 s through Node's default 64 KB, 0.57 s through this. */
 const WINDOW = 4 * 1024 * 1024
@@ -38,13 +46,14 @@ export class Channel {
   /** `mapError` turns a failed call into what the caller throws. */
   constructor (private readonly sock: string, private readonly mapError: (err: GrpcError) => Error = err => err) {}
 
-  /** A client whose methods make calls on this channel. */
-  client<S extends Record<string, MethodDefinition<any, any>>>(service: S): ServiceClient<S> {
+  /** A client whose methods make calls on this channel, each request completed by `defaults`. */
+  client<S extends Record<string, MethodDefinition<any, any>>>(service: S, defaults: RequestDefaults<S>): ServiceClient<S> {
     const methods: Record<string, unknown> = {}
     for (const [key, def] of Object.entries(service)) {
+      const complete = (init: unknown): unknown => defaults[key].fromPartial(init ?? {})
       methods[key] = def.responseStream
-        ? (req: unknown, options?: CallOptions) => this.stream(def, req, options?.signal)
-        : async (req: unknown, options?: CallOptions) => await this.unary(def, req, options?.signal)
+        ? (req: unknown, options?: CallOptions) => this.stream(def, complete(req), options?.signal)
+        : async (req: unknown, options?: CallOptions) => await this.unary(def, complete(req), options?.signal)
     }
     return methods as ServiceClient<S>
   }

@@ -2,23 +2,58 @@
 // Failures come back as the error taxonomy's classes (errors.ts); a socket nothing answers on is a
 // DaemonUnreachableError, one that belongs to another user a ForeignSocketError.
 import { statSync } from 'node:fs'
-import { CellServiceService } from '../gen/aurae/cells/v0/cells.ts'
-import { ImageServiceService } from '../gen/aurae/images/v0/images.ts'
-import { MeshServiceService } from '../gen/aurae/mesh/v0/mesh.ts'
-import { NodeServiceService } from '../gen/aurae/node/v0/node.ts'
-import { ObserveServiceService } from '../gen/aurae/observe/v0/observe.ts'
-import { WorkloadServiceService } from '../gen/aurae/workloads/v0/workloads.ts'
+import * as cells from '../gen/aurae/cells/v0/cells.ts'
+import * as images from '../gen/aurae/images/v0/images.ts'
+import * as mesh from '../gen/aurae/mesh/v0/mesh.ts'
+import * as node from '../gen/aurae/node/v0/node.ts'
+import * as observe from '../gen/aurae/observe/v0/observe.ts'
+import * as workloads from '../gen/aurae/workloads/v0/workloads.ts'
 import { DaemonUnreachableError, PermissionDeniedError } from '../errors.ts'
 import { fromStatus, status as Status } from '../grpc-status.ts'
-import { Channel, type ServiceClient } from './channel.ts'
+import { Channel, type RequestDefaults, type ServiceClient } from './channel.ts'
 import type { GrpcError } from './grpc-error.ts'
 
-export type NodeClient = ServiceClient<typeof NodeServiceService>
-export type WorkloadsClient = ServiceClient<typeof WorkloadServiceService>
-export type CellsClient = ServiceClient<typeof CellServiceService>
-export type ObserveClient = ServiceClient<typeof ObserveServiceService>
-export type MeshClient = ServiceClient<typeof MeshServiceService>
-export type ImagesClient = ServiceClient<typeof ImageServiceService>
+export type NodeClient = ServiceClient<typeof node.NodeServiceService>
+export type WorkloadsClient = ServiceClient<typeof workloads.WorkloadServiceService>
+export type CellsClient = ServiceClient<typeof cells.CellServiceService>
+export type ObserveClient = ServiceClient<typeof observe.ObserveServiceService>
+export type MeshClient = ServiceClient<typeof mesh.MeshServiceService>
+export type ImagesClient = ServiceClient<typeof images.ImageServiceService>
+
+/** Each method's request message, to fill in what a caller left out; the types make the table complete. */
+const NODE: RequestDefaults<typeof node.NodeServiceService> = { status: node.NodeServiceStatusRequest, up: node.NodeServiceUpRequest, down: node.NodeServiceDownRequest }
+const WORKLOADS: RequestDefaults<typeof workloads.WorkloadServiceService> = {
+  run: workloads.WorkloadServiceRunRequest,
+  list: workloads.WorkloadServiceListRequest,
+  stop: workloads.WorkloadServiceStopRequest,
+  remove: workloads.WorkloadServiceRemoveRequest,
+  signal: workloads.WorkloadServiceSignalRequest
+}
+const CELLS: RequestDefaults<typeof cells.CellServiceService> = {
+  allocate: cells.CellServiceAllocateRequest,
+  free: cells.CellServiceFreeRequest,
+  start: cells.CellServiceStartRequest,
+  stop: cells.CellServiceStopRequest,
+  list: cells.CellServiceListRequest
+}
+const OBSERVE: RequestDefaults<typeof observe.ObserveServiceService> = {
+  getWorkloadLogs: observe.ObserveServiceGetWorkloadLogsRequest,
+  getDaemonLogs: observe.ObserveServiceGetDaemonLogsRequest
+}
+const MESH: RequestDefaults<typeof mesh.MeshServiceService> = {
+  token: mesh.MeshServiceTokenRequest,
+  peer: mesh.MeshServicePeerRequest,
+  peers: mesh.MeshServicePeersRequest,
+  unpeer: mesh.MeshServiceUnpeerRequest,
+  resolve: mesh.MeshServiceResolveRequest
+}
+const IMAGES: RequestDefaults<typeof images.ImageServiceService> = {
+  pull: images.ImageServicePullRequest,
+  list: images.ImageServiceListRequest,
+  remove: images.ImageServiceRemoveRequest,
+  prune: images.ImageServicePruneRequest,
+  login: images.ImageServiceLoginRequest
+}
 
 /** A node, as its clients see it: one typed client per service. */
 export interface AuraeClient {
@@ -64,12 +99,12 @@ export function connect (options: ConnectOptions): AuraeClient {
   const channel = new Channel(socket, err => fromGrpc(err, socket))
   return {
     socket,
-    node: channel.client(NodeServiceService),
-    workloads: channel.client(WorkloadServiceService),
-    cells: channel.client(CellServiceService),
-    observe: channel.client(ObserveServiceService),
-    mesh: channel.client(MeshServiceService),
-    images: channel.client(ImageServiceService),
+    node: channel.client(node.NodeServiceService, NODE),
+    workloads: channel.client(workloads.WorkloadServiceService, WORKLOADS),
+    cells: channel.client(cells.CellServiceService, CELLS),
+    observe: channel.client(observe.ObserveServiceService, OBSERVE),
+    mesh: channel.client(mesh.MeshServiceService, MESH),
+    images: channel.client(images.ImageServiceService, IMAGES),
     close: () => channel.close()
   }
 }

@@ -55,7 +55,9 @@ export class MessageReader {
   /** The next whole message held, if any. */
   next (): Buffer | undefined {
     if (this.bytes < 5) return undefined
-    const head = this.chunks[0].length >= 5 ? this.chunks[0] : Buffer.concat(this.chunks)
+    // A header split across chunks is joined once, not again at every chunk until the message is whole.
+    if (this.chunks[0].length < 5) this.chunks = [Buffer.concat(this.chunks, this.bytes)]
+    const head = this.chunks[0]
     if (head[0] !== 0) throw new GrpcError(Status.INTERNAL, 'the daemon sent a compressed message')
     const length = head.readUInt32BE(1)
     if (this.bytes < 5 + length) return undefined

@@ -29,6 +29,17 @@ describe('the argument parser', () => {
     const p = parse(exec, ['--memory=1G', '-eA=1', '-e', 'B=2', '--env=C=3'])
     expect(p.flags).toEqual({ memory: '1G', env: ['A=1', 'B=2', 'C=3'] })
     expect(parse(exec, ['-m64M']).flags.memory).toBe('64M')
+    expect(parse(exec, ['-m=64M']).flags.memory).toBe('64M')
+    expect(parse(exec, ['--memory=-1']).flags.memory).toBe('-1')
+  })
+
+  it('takes the next argument as a value even when it starts with a dash, as before', () => {
+    expect(parse(exec, ['--memory', '-1', '--', 'true'])).toEqual({ flags: { memory: '-1' }, positionals: [], rest: ['true'] })
+  })
+
+  it('reads grouped short booleans, and names the unknown one in a group', () => {
+    expect(parse(ps, ['-ah']).flags).toEqual({ all: true, help: true })
+    expect(() => parse(ps, ['-az'])).toThrow('unknown flag -z for aurae ps (see aurae ps --help)')
   })
 
   it('takes --sock and --help everywhere', () => {
