@@ -1,5 +1,5 @@
 // The one error taxonomy: a closed set of codes, one class per code. grpc-status.ts maps each code to a gRPC status
-// and back (so a client gets the same classes the node threw), and cli/exit.ts maps each to an exit code.
+// and back (so a client of the SDK gets the same classes the node threw), and cli/kit/exit.ts maps each to an exit code.
 
 /** Every kind of failure the node reports. Adding one makes the compiler ask for its status and exit code. */
 export type ErrorCode =
