@@ -13,7 +13,7 @@ const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit'
 run('buf', ['generate'])
 run('tsc', ['-p', 'tsconfig.json'])
 // The CLI ships as one bundle: it starts noticeably faster than ~100 separate modules. It speaks gRPC
-// through src/cli/grpc.ts, so the grpc-js client constructors in the generated code are left out, and
+// through src/client/channel.ts, so the grpc-js client constructors in the generated code are left out, and
 // grpc-js with them (loading it took longer than the rest of the CLI's start).
 const { build } = await import('esbuild')
 const cli = await build({

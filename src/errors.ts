@@ -1,5 +1,5 @@
 // The one error taxonomy: a closed set of codes, one class per code. grpc-status.ts maps each code to a gRPC status
-// and back (so a client gets the same classes the node threw), and cli/exit.ts maps each to an exit code.
+// and back (so a client of the SDK gets the same classes the node threw), and cli/kit/exit.ts maps each to an exit code.
 
 /** Every kind of failure the node reports. Adding one makes the compiler ask for its status and exit code. */
 export type ErrorCode =
@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'resource-exhausted'
   | 'cancelled'
   | 'internal'
+  | 'daemon-unreachable'
 
 /** A failure of a known kind. Anything else thrown is a bug, reported as internal. */
 export abstract class AuraeError extends Error {
@@ -70,6 +71,15 @@ export class CancelledError extends AuraeError {
 export class InternalError extends AuraeError {
   override name = 'InternalError'
   readonly code = 'internal'
+}
+
+/** A client found no daemon answering on the socket it was given; `socket` says which. */
+export class DaemonUnreachableError extends AuraeError {
+  override name = 'DaemonUnreachableError'
+  readonly code = 'daemon-unreachable'
+  constructor (message: string, readonly socket = '') {
+    super(message)
+  }
 }
 
 /** A full disk (ENOSPC, EDQUOT; LevelDB says so only in its message) said as `no space left on <path>`; any other failure as it was. */

@@ -39,7 +39,9 @@ const STATUS: Record<ErrorCode, Status> = {
   'peer-unreachable': status.FAILED_PRECONDITION,
   'resource-exhausted': status.RESOURCE_EXHAUSTED,
   cancelled: status.CANCELLED,
-  internal: status.INTERNAL
+  internal: status.INTERNAL,
+  // Only a client raises it, for a socket nothing answers on; a node never sends it.
+  'daemon-unreachable': status.UNAVAILABLE
 }
 
 /** The code of anything thrown: the taxonomy's own, cancelled for the platform's aborts, internal for the rest. */

@@ -1,29 +1,30 @@
-// aurae: the command line, by noun and verb.
-import { VERSION, defaultPaths } from '../node/config.ts'
-import { help, parse } from './args.ts'
-import { down } from './commands/down.ts'
-import { exec } from './commands/exec.ts'
-import { logs } from './commands/logs.ts'
-import { peer, peers, proxy, resolve, unpeer } from './commands/peering.ts'
-import { ps } from './commands/ps.ts'
-import { runCommand } from './commands/run.ts'
-import { image, images, login, pull, rmi } from './commands/images.ts'
-import { kill, rm, stop } from './commands/stop.ts'
-import { status } from './commands/status.ts'
-import { up } from './commands/up.ts'
-import { context, type Command } from './context.ts'
-import { EXIT, report } from './exit.ts'
+// aurae: the command line. The one module that touches `process`: it hands each command its I/O and exits
+// with the code the command returns.
+import { defaultPaths, VERSION } from '../common/node-defaults.ts'
+import { help, parse } from './kit/args.ts'
+import { context } from './kit/context.ts'
+import { EXIT, report } from './kit/exit.ts'
+import type { Io } from './kit/io.ts'
+import { find, usage } from './dispatch.ts'
 
-const COMMANDS: Record<string, Command> = { up, down, status, exec, run: runCommand, ps, logs, stop, kill, rm, proxy, peer, peers, unpeer, resolve, pull, images, rmi, image, login }
-
-const USAGE = `usage: aurae [--sock PATH] COMMAND [ARGS]
-
-Aurae runs workloads on a mesh of machines that trust each other. Commands:
-${Object.values(COMMANDS).map(c => `  ${c.spec.name.padEnd(8)} ${c.spec.summary.split('\n')[0]}`).join('\n')}
-
-Run "aurae COMMAND --help" for a command's flags.
-Exit codes: 0 ok, 1 refused or failed, 2 bad usage, 3 auraed not running; exec passes on the workload's code.
-`
+/** This process's I/O, as commands take it. */
+function processIo (): Io {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    // Made only when a command reads it: a stdin stream costs start time and may hold the process open.
+    get stdin () { return process.stdin },
+    env: process.env,
+    uid: process.getuid?.() ?? 0,
+    execPath: process.execPath,
+    onSignal: (signals, handle) => {
+      const handlers = signals.map(sig => [sig, () => handle(sig)] as const)
+      for (const [sig, fn] of handlers) process.on(sig, fn)
+      return () => { for (const [sig, fn] of handlers) process.off(sig, fn) }
+    },
+    quit: code => process.exit(code)
+  }
+}
 
 async function flushAndExit (code: number): Promise<never> {
   await new Promise(resolve => process.stdout.write('', resolve))
@@ -31,38 +32,45 @@ async function flushAndExit (code: number): Promise<never> {
 }
 
 export async function main (argv: string[]): Promise<never> {
+  const io = processIo()
   const args = [...argv]
-  let sock = defaultPaths().sock
-  // --sock may also stand before the command.
+  let sock = defaultPaths(io.env, io.uid).sock
+  // --sock may also stand before the command. Parsed by hand: parseArgs cannot stop at the first positional
+  // (the command), and everything after it is the command's to parse.
   while (args[0]?.startsWith('--sock') === true) {
     const [flag] = args.splice(0, 1)
     sock = flag.includes('=') ? flag.slice(flag.indexOf('=') + 1) : args.splice(0, 1)[0] ?? ''
   }
-  const verb = args.shift()
-  if (verb === undefined || verb === 'help' || verb === '--help' || verb === '-h') {
-    process.stdout.write(USAGE)
-    return await flushAndExit(verb === undefined ? EXIT.usage : EXIT.ok)
+  const word = args.shift()
+  if (word === undefined || word === 'help' || word === '--help' || word === '-h') {
+    io.stdout.write(usage())
+    return await flushAndExit(word === undefined ? EXIT.usage : EXIT.ok)
   }
-  if (verb === 'version' || verb === '--version') {
-    process.stdout.write(`aurae ${VERSION}\n`)
+  if (word === 'version' || word === '--version') {
+    io.stdout.write(`aurae ${VERSION}\n`)
     return await flushAndExit(EXIT.ok)
   }
-  const command = COMMANDS[verb]
-  if (command === undefined) {
-    process.stderr.write(`aurae: unknown command "${verb}" (see aurae --help)\n`)
+  const found = find(word, args)
+  if ('unknown' in found) {
+    io.stderr.write(`aurae: ${found.unknown}\n`)
     return await flushAndExit(EXIT.usage)
   }
+  if ('help' in found) {
+    io.stdout.write(found.help)
+    return await flushAndExit(found.exitCode)
+  }
+  const { command } = found
   try {
-    const parsed = parse(command.spec, args)
+    const parsed = parse(command.spec, found.args)
     if (parsed.flags.help === true) {
-      process.stdout.write(help(command.spec))
+      io.stdout.write(help(command.spec))
       return await flushAndExit(EXIT.ok)
     }
     if (typeof parsed.flags.sock === 'string') sock = parsed.flags.sock
-    return await flushAndExit(await command.run(parsed, context(sock)))
+    return await flushAndExit(await command.run(parsed, context(io, sock)))
   } catch (err) {
     const { code, message } = report(err)
-    process.stderr.write(`aurae: ${message}\n`)
+    io.stderr.write(`aurae: ${message}\n`)
     return await flushAndExit(code)
   }
 }

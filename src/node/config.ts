@@ -1,42 +1,12 @@
-// Where a node keeps its socket, key and data; shared by auraed and the CLI, so it stays import-light.
-import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+// The daemon's configuration: its paths from its own environment, and where the mesh listens by default.
+import { resolvePaths as resolveFrom, type NodePaths } from '../common/node-defaults.ts'
 
-export interface NodePaths {
-  sock: string
-  key: string
-  data: string
+export { VERSION, type NodePaths } from '../common/node-defaults.ts'
+
+/** The daemon's paths: those given, the rest from its environment (AURAE_SOCK, HOME...). */
+export function resolvePaths (given: Partial<NodePaths>): NodePaths {
+  return resolveFrom(given, process.env, process.getuid?.() ?? 0)
 }
-
-const isRoot = (): boolean => process.getuid?.() === 0
-
-/** The socket, key and data directory (../shared/DESIGN.md names them), with a home-directory data dir for non-root users. */
-export function defaultPaths (env: NodeJS.ProcessEnv = process.env): NodePaths {
-  const home = env.HOME ?? homedir()
-  return {
-    sock: env.AURAE_SOCK ?? '/run/aurae.sock',
-    key: env.AURAE_KEY ?? join(home, '.ssh', 'id_aura'),
-    data: env.AURAE_DATA ?? (isRoot() ? '/var/lib/aurae' : join(env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'aurae'))
-  }
-}
-
-/** Fills in defaults and makes every path absolute, so a daemon started elsewhere sees the same files. */
-export function resolvePaths (given: Partial<NodePaths>, env: NodeJS.ProcessEnv = process.env): NodePaths {
-  const d = defaultPaths(env)
-  return {
-    sock: resolve(given.sock ?? d.sock),
-    key: resolve(given.key ?? d.key),
-    data: resolve(given.data ?? d.data)
-  }
-}
-
-export const VERSION = '0.1.0'
-
-/**
- * Node flags auraed runs with (`aurae up` passes them; bin/auraed.js's first line says the same):
- * a 4 MB young generation keeps the idle daemon ~13 MB smaller than V8's default.
- */
-export const AURAED_NODE_FLAGS = ['--max-semi-space-size=4']
 
 /** Where the mesh listens unless told otherwise. */
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4710'

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import { closeSync, openSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { ADDRESS_MAX, RunSocket, type OutputStream } from './attach-frames.ts'
+import { ADDRESS_MAX, RunSocket, type OutputStream } from '../common/attach-frames.ts'
 
 /** A piece of output, as the caller gets it. */
 export interface OutputChunk {

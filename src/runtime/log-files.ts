@@ -3,10 +3,7 @@
 import { readdirSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 
-/** Defaults: a log file rotates at this size, and this many files are kept, the live one included.
- * 5 × 20 MiB keeps the whole output of a million-line workload (about 48 MB of records). */
-export const LOG_MAX_BYTES = 20 * 1024 * 1024
-export const LOG_FILES = 5
+export { LOG_FILES, LOG_MAX_BYTES } from '../common/log-defaults.ts'
 
 /** N when `file` is `<base>.<N>` (digits only), else undefined: `x.log.log` is not a rotation of `x.log`. */
 export function rotatedNumber (file: string, base: string): number | undefined {

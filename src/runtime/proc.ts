@@ -1,6 +1,7 @@
 // Process identity from /proc, so a recorded PID is never mistaken for a new process that reused it.
 import { readFileSync } from 'node:fs'
-import { constants } from 'node:os'
+
+export { signalNumber } from '../common/signals.ts'
 
 /** The process's start time in clock ticks since boot, or undefined if it is gone. */
 export function startTimeOf (pid: number): number | undefined {
@@ -20,7 +21,3 @@ export function isSameProcess (pid: number, start: number): boolean {
   return pid > 0 && startTimeOf(pid) === start
 }
 
-/** `SIGKILL` → 9, or undefined for an unknown name. */
-export function signalNumber (name: string): number | undefined {
-  return (constants.signals as Record<string, number>)[name]
-}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { report } from '../../src/cli/exit.ts'
+import { report } from '../../src/cli/kit/exit.ts'
 import {
-  AlreadyExistsError, AuraeError, CancelledError, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError,
+  AlreadyExistsError, AuraeError, CancelledError, DaemonUnreachableError, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError,
   PeerUnreachableError, PermissionDeniedError, ResourceExhaustedError, type ErrorCode
 } from '../../src/errors.ts'
 import { codeOf, fromStatus, status, toStatus } from '../../src/grpc-status.ts'
@@ -9,8 +9,9 @@ import { DigestMismatchError } from '../../src/runtime/image/content-store.ts'
 import { UnsafeLayerError } from '../../src/runtime/image/unpack.ts'
 import { StartError } from '../../src/runtime/supervisor.ts'
 
-// Every class of the taxonomy: its code, the status it goes over the wire as, and the CLI's exit code for it.
-const TAXONOMY: Array<[new (m: string) => AuraeError, ErrorCode, number, number]> = [
+// Every class of the taxonomy: its code, the status it goes over the wire as, the CLI's exit code for it, and what
+// the CLI adds to its message.
+const TAXONOMY: Array<[new (m: string) => AuraeError, ErrorCode, number, number, string?]> = [
   [InvalidArgumentError, 'invalid-argument', status.INVALID_ARGUMENT, 2],
   [NotFoundError, 'not-found', status.NOT_FOUND, 1],
   [AlreadyExistsError, 'already-exists', status.ALREADY_EXISTS, 1],
@@ -19,16 +20,17 @@ const TAXONOMY: Array<[new (m: string) => AuraeError, ErrorCode, number, number]
   [PeerUnreachableError, 'peer-unreachable', status.FAILED_PRECONDITION, 1],
   [ResourceExhaustedError, 'resource-exhausted', status.RESOURCE_EXHAUSTED, 1],
   [CancelledError, 'cancelled', status.CANCELLED, 1],
-  [InternalError, 'internal', status.INTERNAL, 1]
+  [InternalError, 'internal', status.INTERNAL, 1],
+  [DaemonUnreachableError, 'daemon-unreachable', status.UNAVAILABLE, 3, '; start it with: aurae up NAME[@DOMAIN]']
 ]
 
 describe('the error taxonomy', () => {
   it('gives every class one code, one status and one exit code', () => {
-    for (const [Class, code, wire, exit] of TAXONOMY) {
+    for (const [Class, code, wire, exit, hint = ''] of TAXONOMY) {
       const err = new Class('what went wrong\nand a second line')
       expect({ name: err.name, code: codeOf(err), status: toStatus(err).code, details: toStatus(err).details })
         .toEqual({ name: Class.name, code, status: wire, details: 'what went wrong' })
-      expect(report(err)).toEqual({ code: exit, message: 'what went wrong' })
+      expect(report(err)).toEqual({ code: exit, message: 'what went wrong' + hint })
     }
     // The list above is the whole set: a code nothing in it has would be missing here.
     expect(new Set(TAXONOMY.map(t => t[1])).size).toBe(TAXONOMY.length)
@@ -36,12 +38,14 @@ describe('the error taxonomy', () => {
 
   it('turns a status back into the class the node threw, so a client and a forwarding peer see the same failure', () => {
     for (const [Class, , wire] of TAXONOMY) {
-      if (Class === PeerUnreachableError) continue
+      // Only a client raises it, for a socket nothing answers on; UNAVAILABLE from a node is a peer it could not reach.
+      if (Class === PeerUnreachableError || Class === DaemonUnreachableError) continue
       const back = fromStatus(wire, 'remote words')
       expect({ class: back.constructor.name, message: back.message }).toEqual({ class: Class.name, message: 'remote words' })
     }
     // A peer that could not be reached goes over the wire as a failed precondition (UNAVAILABLE means the node itself).
     expect(fromStatus(toStatus(new PeerUnreachableError('gone')).code, 'gone')).toBeInstanceOf(FailedPreconditionError)
+    expect(fromStatus(status.UNAVAILABLE, 'gone')).toBeInstanceOf(PeerUnreachableError)
     expect(fromStatus(status.UNKNOWN, 'odd')).toBeInstanceOf(InternalError)
     expect(fromStatus(status.DEADLINE_EXCEEDED, 'slow')).toBeInstanceOf(InternalError)
   })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { FrameSplitter } from '../../src/runtime/attach-frames.ts'
+import { FrameSplitter } from '../../src/common/attach-frames.ts'
 import { FrameParser, MESSAGE_MAX, plainBuffer, type OutputChunk } from '../../src/runtime/attach.ts'
 
 const frame = (stream: number, data: Buffer): Buffer => {

@@ -2,9 +2,9 @@
 import { InvalidArgumentError } from '../../errors.ts'
 import { existsSync } from 'node:fs'
 import type { Container as ContainerMsg, Exit as ExitMsg, Limits as LimitsMsg, Volume as VolumeMsg, Workload as WorkloadMsg, WorkloadSpec as SpecMsg } from '../../gen/aurae/workloads/v0/workloads.ts'
-import { formatImageReference, parseImageReference } from '../../runtime/image/reference.ts'
+import { formatImageReference, parseImageReference } from '../../common/image-reference.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
-import { validateLimits, type Limits } from '../../runtime/limits.ts'
+import { validateLimits, type Limits } from '../../common/limits.ts'
 import { RESTART_POLICIES, WORKLOAD_KINDS, type Bind, type ContainerOptions, type RestartPolicy, type WorkloadKind, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/

@@ -5,20 +5,14 @@ import { existsSync, readdirSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { FailedPreconditionError, InternalError, InvalidArgumentError } from '../../errors.ts'
+import { FailedPreconditionError, InternalError } from '../../errors.ts'
 import type { Component } from '../../lifecycle.ts'
+import type { PortMapping } from '../../common/ports.ts'
 
 const run = promisify(execFile)
 const PLUGIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin', '/usr/libexec/cni']
 /** Where `ip netns` keeps the named network namespaces, one per attached container. */
 const NETNS_DIR = '/var/run/netns'
-
-export interface PortMapping {
-  hostPort: number
-  containerPort: number
-  protocol: 'tcp' | 'udp'
-  hostIP: string
-}
 
 /** One node's bridge network: its own bridge and /24, so several nodes on a machine do not collide. */
 export class BridgeNetwork implements Component {
@@ -135,14 +129,4 @@ export class BridgeNetwork implements Component {
       child.stdin.end(JSON.stringify(conf))
     })
   }
-}
-
-/** `8080:80`, `127.0.0.1:8080:80/udp` → a port mapping. */
-export function parsePort (text: string): PortMapping {
-  const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/.exec(text)
-  const valid = (n: number): boolean => n >= 1 && n <= 65535
-  if (m === null || !valid(Number(m[2])) || !valid(Number(m[3]))) {
-    throw new InvalidArgumentError(`invalid port "${text}": expected HOST:CONTAINER[/udp], as in 8080:80`)
-  }
-  return { hostIP: m[1] ?? '', hostPort: Number(m[2]), containerPort: Number(m[3]), protocol: (m[4] ?? 'tcp') as 'tcp' | 'udp' }
 }

@@ -1,0 +1,114 @@
+// aurae up (aurae node up): start auraed if it is not running, and register the node's name.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, openSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { connect } from '../../../client/index.ts'
+import { LOG_FILES, LOG_MAX_BYTES } from '../../../common/log-defaults.ts'
+import { AURAED_NODE_FLAGS, resolvePaths } from '../../../common/node-defaults.ts'
+import { answers } from '../../../common/socket-probe.ts'
+import { FailedPreconditionError, InvalidArgumentError } from '../../../errors.ts'
+import { formatNodeName, parseNodeName } from '../../../names/parse.ts'
+import type { Command } from '../../kit/context.ts'
+import { CliError, EXIT } from '../../kit/exit.ts'
+import { painter, progress } from '../../kit/output.ts'
+
+// Relative to the bundle the CLI runs from (dist/aurae-cli.js).
+const AURAED = fileURLToPath(new URL('../bin/auraed.js', import.meta.url))
+const START_TIMEOUT_MS = 15_000
+
+/** The messages of the last `n` lines of auraed's log, to say why it stopped. */
+function lastLines (path: string, n: number): string {
+  try {
+    return readFileSync(path, 'utf8').trim().split('\n').slice(-n).map(l => {
+      try { return JSON.parse(l).msg ?? l } catch { return l }
+    }).join('\n')
+  } catch {
+    return ''
+  }
+}
+
+export const up: Command = {
+  spec: {
+    name: 'up',
+    usage: 'up [NAME[@DOMAIN]] [flags]',
+    summary: 'Starts auraed in the background if it is not running, creates the node\'s key on first use\nand registers its name. Running it again with the same name changes nothing.',
+    flags: {
+      key: { type: 'string', help: 'the node\'s private key (default ~/.ssh/id_aura)', value: 'PATH' },
+      data: { type: 'string', help: 'state directory (default /var/lib/aurae, or ~/.local/share/aurae)', value: 'DIR' },
+      'log-max-bytes': { type: 'string', help: `rotate workload logs at this size (default ${LOG_MAX_BYTES})`, value: 'N' },
+      'log-files': { type: 'string', help: `files kept of each workload's log, the live one included (default ${LOG_FILES})`, value: 'N' },
+      listen: { type: 'list', help: 'where the mesh listens (repeatable; default /ip4/0.0.0.0/tcp/4710)', value: 'MULTIADDR' },
+      bootstrap: { type: 'list', help: 'a node to join the mesh through (repeatable)', value: 'MULTIADDR' },
+      rename: { type: 'boolean', help: 'allow changing the name of a node that is already up' },
+      foreground: { type: 'boolean', help: 'run auraed attached to this terminal' }
+    },
+    maxPositionals: 1
+  },
+  async run (parsed, ctx) {
+    const { flags } = parsed
+    const { io } = ctx
+    const nameArg = parsed.positionals[0]
+    const name = nameArg === undefined ? undefined : parseNodeName(nameArg)
+    const paths = resolvePaths({ sock: ctx.sock, key: flags.key as string | undefined, data: flags.data as string | undefined }, io.env, io.uid)
+    let child: ChildProcess | undefined
+    if (!(await answers(paths.sock))) {
+      if (flags.foreground !== true) mkdirSync(paths.data, { recursive: true, mode: 0o700 })
+      const logFile = join(paths.data, 'auraed.log')
+      const args = [...AURAED_NODE_FLAGS, AURAED, '--sock', paths.sock, '--key', paths.key, '--data', paths.data]
+      if (flags['log-max-bytes'] !== undefined) args.push('--log-max-bytes', flags['log-max-bytes'] as string)
+      if (flags['log-files'] !== undefined) args.push('--log-files', flags['log-files'] as string)
+      for (const a of flags.listen as string[] | undefined ?? []) args.push('--listen', a)
+      for (const a of flags.bootstrap as string[] | undefined ?? []) args.push('--bootstrap', a)
+      const p = progress(io.stderr, 'starting auraed')
+      if (flags.foreground === true) {
+        child = spawn(io.execPath, args, { env: io.env, stdio: 'inherit' })
+      } else {
+        const fd = openSync(logFile, 'a', 0o600)
+        child = spawn(io.execPath, args, { env: io.env, detached: true, stdio: ['ignore', fd, fd] })
+        child.unref()
+      }
+      let exited: number | null | undefined
+      child.once('exit', code => { exited = code })
+      const deadline = Date.now() + START_TIMEOUT_MS
+      while (!(await answers(paths.sock))) {
+        if (exited !== undefined) {
+          p.done()
+          const why = flags.foreground === true ? '' : `: ${lastLines(logFile, 1)}`
+          throw new CliError(`auraed exited during start (code ${exited})${why}`, EXIT.failure)
+        }
+        if (Date.now() > deadline) {
+          p.done()
+          throw new CliError(`auraed did not answer on ${paths.sock} within ${START_TIMEOUT_MS / 1000}s; see ${logFile}`, EXIT.failure)
+        }
+        await sleep(20)
+      }
+      p.done()
+    }
+    const d = connect({ socket: paths.sock, uid: io.uid })
+    let keyCreated = false
+    if (name !== undefined) {
+      const res = await d.node.up({ name: name.peer, domain: name.domain, rename: flags.rename === true })
+      const full = formatNodeName(res.name, res.domain)
+      const said = { created: `${full} is up`, renamed: `renamed: ${full} is up`, unchanged: `${full} is already up; nothing to do` }[res.outcome] ?? `${full} is up`
+      io.stderr.write(painter(io.stderr, io.env)(said, 'green') + '\n')
+      keyCreated = res.keyCreated
+    }
+    const s = await d.node.status({})
+    // The daemon's own key, which is not this command's --key when auraed was already running.
+    if (keyCreated) io.stderr.write(`created key ${s.keyPath}\n`)
+    if (s.state === 'stopping') throw new FailedPreconditionError('auraed is shutting down; run aurae up again once it has stopped')
+    if (s.state !== 'running') {
+      throw new InvalidArgumentError('auraed runs, but this node has no name yet; run: aurae up NAME[@DOMAIN]')
+    }
+    io.stdout.write(`name     ${formatNodeName(s.name, s.domain)}\npeer id  ${s.peerId}\nsocket   ${s.socket}\n`)
+    if (child !== undefined && flags.foreground === true) {
+      const fg = child
+      io.onSignal(['SIGINT', 'SIGTERM'], sig => fg.kill(sig))
+      const [code] = await new Promise<[number | null]>(resolve => fg.once('exit', code => resolve([code])))
+      return code ?? EXIT.failure
+    }
+    return EXIT.ok
+  }
+}

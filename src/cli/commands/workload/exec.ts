@@ -1,0 +1,53 @@
+// aurae exec (aurae workload exec): run an executable in a cell, attached (output and exit code come back) or detached.
+import { InvalidArgumentError } from '../../../errors.ts'
+import { parseName } from '../../../names/parse.ts'
+import type { Command } from '../../kit/context.ts'
+import { asWorkload, envOf, limitsOf, startWorkload, WORKLOAD_FLAGS } from './start.ts'
+
+/** `-v HOST[:PATH][:ro]` of exec → a host path shown at PATH (the same path when left out). */
+export function bindOf (text: string): { host: string, container: string, readOnly: boolean } {
+  const parts = text.split(':')
+  const mode = parts.length > 1 && (parts.at(-1) === 'ro' || parts.at(-1) === 'rw') ? parts.pop() : undefined
+  if (parts.length > 2 || parts[0] === '' || parts[1] === '') throw new InvalidArgumentError(`invalid -v "${text}": expected HOST[:PATH][:ro]`)
+  return { host: parts[0], container: parts[1] ?? '', readOnly: mode === 'ro' }
+}
+
+export const exec: Command = {
+  spec: {
+    name: 'exec',
+    usage: 'exec [NAME] [flags] -- COMMAND [ARG...]',
+    summary: 'Runs COMMAND as a workload in a cell of its own. Attached by default: output streams back,\nCtrl-C reaches the workload, and aurae exits with its exit code (128+N for signal N).\nExit 125 means the workload could not be run at all. The node\'s key, data and socket are\nhidden from it unless bound in with -v.',
+    flags: {
+      ...WORKLOAD_FLAGS,
+      volume: { type: 'list', short: 'v', help: 'show a host path to it, hidden or not (repeatable)', value: 'HOST[:PATH][:ro]' }
+    },
+    maxPositionals: 1,
+    passthrough: true
+  },
+  async run (parsed, ctx) {
+    const { flags } = parsed
+    return await asWorkload(async () => {
+      if (parsed.rest === undefined || parsed.rest.length === 0) {
+        throw new InvalidArgumentError('missing command: put it after --, as in: aurae exec -- echo hi')
+      }
+      // `job@emily` runs on emily: the daemon routes the name as it is; later calls keep the `@emily`.
+      const target = parsed.positionals[0] ?? ''
+      const where = target.slice(parseName(target).entity.length)
+      const spec = {
+        name: target,
+        kind: 'executable',
+        executable: {
+          command: parsed.rest,
+          env: envOf(flags.env as string[] | undefined ?? []),
+          workdir: flags.workdir as string ?? '',
+          volumes: (flags.volume as string[] | undefined ?? []).map(bindOf)
+        },
+        limits: limitsOf(flags),
+        restart: flags.restart as string ?? 'no',
+        cell: '',
+        container: undefined
+      }
+      return await startWorkload(ctx, spec, where, flags.detach === true, flags.rm === true)
+    })
+  }
+}

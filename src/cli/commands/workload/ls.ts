@@ -1,0 +1,77 @@
+// aurae ps (aurae workload ls): the node's workloads as a table, or JSON for scripts.
+import type { Workload } from '../../../client/index.ts'
+import { InvalidArgumentError } from '../../../errors.ts'
+import { parseName } from '../../../names/parse.ts'
+import type { Command } from '../../kit/context.ts'
+import { EXIT } from '../../kit/exit.ts'
+import { clean, duration, json, painter, table } from '../../kit/output.ts'
+
+/** The JSON shape scripts rely on: name, kind, state, pid, exitCode, signal, restarts, and more. */
+export function workloadJson (w: Workload): object {
+  const iso = (ms: number): string | null => ms > 0 ? new Date(ms).toISOString() : null
+  return {
+    name: w.name,
+    kind: w.kind,
+    state: w.state,
+    pid: w.pid === 0 ? null : w.pid,
+    exitCode: w.exitCode ?? null,
+    signal: w.signal === '' ? null : w.signal,
+    restarts: w.restarts,
+    oomKilled: w.oomKilled,
+    error: w.error === '' ? null : w.error,
+    command: w.spec?.executable?.command ?? [],
+    restart: w.spec?.restart ?? 'no',
+    cell: w.spec?.cell === '' ? null : w.spec?.cell,
+    limits: w.spec?.limits,
+    createdAt: iso(w.createdAtMs),
+    startedAt: iso(w.startedAtMs),
+    finishedAt: iso(w.finishedAtMs)
+  }
+}
+
+const STATE_COLOUR = { running: 'green', restarting: 'yellow', exited: 'dim', created: 'dim' } as const
+
+export function exitText (w: Workload): string {
+  if (w.state === 'running' || w.state === 'created') return '-'
+  const why = w.oomKilled ? ' (oom)' : w.error !== '' && w.exitCode === undefined ? ' (?)' : ''
+  return (w.signal !== '' ? w.signal : String(w.exitCode ?? '?')) + why
+}
+
+export const ps: Command = {
+  spec: {
+    name: 'ps',
+    usage: 'ps [@PEER] [--all] [--json]',
+    summary: 'Lists workloads, on this node or on a trusted peer: running ones, or all with --all.',
+    flags: {
+      all: { type: 'boolean', short: 'a', help: 'include workloads that have ended' },
+      json: { type: 'boolean', help: 'print a JSON array' }
+    },
+    maxPositionals: 1
+  },
+  async run (parsed, ctx) {
+    const where = parsed.positionals[0] ?? ''
+    if (where !== '' && !where.startsWith('@')) throw new InvalidArgumentError(`expected @PEER, as in: aurae ps @emily`)
+    if (where !== '') parseName(where)
+    const { stdout } = ctx.io
+    const paint = painter(stdout, ctx.io.env)
+    const d = ctx.daemon()
+    const { workloads } = await d.workloads.list({ all: parsed.flags.all === true, peer: where.slice(1) })
+    if (parsed.flags.json === true) {
+      stdout.write(json(workloads.map(workloadJson)))
+      return EXIT.ok
+    }
+    const now = Date.now()
+    // A peer's workloads (`ps @emily`) are described by the peer: clean its text.
+    const rows = workloads.map(w => [
+      clean(w.name),
+      clean(w.kind),
+      paint(clean(w.state), STATE_COLOUR[w.state as keyof typeof STATE_COLOUR] ?? 'dim'),
+      w.pid === 0 ? '-' : String(w.pid),
+      clean(exitText(w)),
+      w.state === 'running' ? duration(now - w.startedAtMs) : '-',
+      String(w.restarts)
+    ])
+    stdout.write(table(['NAME', 'KIND', 'STATE', 'PID', 'EXIT', 'UPTIME', 'RESTARTS'], rows))
+    return EXIT.ok
+  }
+}

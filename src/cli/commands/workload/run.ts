@@ -1,0 +1,86 @@
+// aurae run (aurae workload run): an OCI container from an image, attached or detached, here or on a peer.
+import { formatImageReference, parseImageReference } from '../../../common/image-reference.ts'
+import { parsePort } from '../../../common/ports.ts'
+import { InvalidArgumentError } from '../../../errors.ts'
+import { parseName } from '../../../names/parse.ts'
+import type { Command } from '../../kit/context.ts'
+import { pullShowingProgress } from '../image/pull.ts'
+import { asWorkload, envOf, limitsOf, startWorkload, WORKLOAD_FLAGS } from './start.ts'
+
+/** `-v HOST:CTR[:ro]` → a volume. */
+function volumeOf (text: string): { host: string, container: string, readOnly: boolean } {
+  const parts = text.split(':')
+  if (parts.length < 2 || parts.length > 3 || (parts.length === 3 && parts[2] !== 'ro' && parts[2] !== 'rw')) {
+    throw new InvalidArgumentError(`invalid -v "${text}": expected HOST:CONTAINER[:ro]`)
+  }
+  return { host: parts[0], container: parts[1], readOnly: parts[2] === 'ro' }
+}
+
+/** `--security-opt` values → the container's seccomp setting; anything else is a usage error. */
+export function seccompOf (opts: string[]): string {
+  let seccomp = ''
+  for (const opt of opts) {
+    if (opt === 'seccomp=unconfined' || opt === 'seccomp:unconfined') seccomp = 'unconfined'
+    else throw new InvalidArgumentError(`unsupported --security-opt "${opt}": this node takes seccomp=unconfined`)
+  }
+  return seccomp
+}
+
+export const run: Command = {
+  spec: {
+    name: 'run',
+    usage: 'run IMAGE[@PEER] [flags] [-- COMMAND [ARG...]]',
+    summary: 'Runs a container from an image (pulled if needed). Attached by default, like exec;\nits name is the image\'s last path component unless --name says otherwise.',
+    flags: {
+      ...WORKLOAD_FLAGS,
+      name: { type: 'string', help: 'the container\'s name', value: 'NAME' },
+      volume: { type: 'list', short: 'v', help: 'bind a host path (repeatable)', value: 'HOST:CTR[:ro]' },
+      net: { type: 'string', help: 'bridge (default), host or none', value: 'MODE' },
+      publish: { type: 'list', short: 'p', help: 'publish a port (repeatable)', value: '[IP:]HOST:CTR[/udp]' },
+      user: { type: 'string', short: 'u', help: 'user[:group] to run as', value: 'USER' },
+      entrypoint: { type: 'string', help: 'replace the image\'s entrypoint', value: 'CMD' },
+      'security-opt': { type: 'list', help: 'seccomp=unconfined: run without the default seccomp filter', value: 'OPT' }
+    },
+    maxPositionals: 1,
+    passthrough: true
+  },
+  async run (parsed, ctx) {
+    const { flags } = parsed
+    // A bad option is bad usage (exit 2), not a workload that failed to run.
+    const seccomp = seccompOf(flags['security-opt'] as string[] | undefined ?? [])
+    return await asWorkload(async () => {
+      const target = parsed.positionals[0]
+      if (target === undefined) throw new InvalidArgumentError('missing image: aurae run IMAGE [-- COMMAND]')
+      const { entity: image } = parseName(target)
+      const where = target.slice(image.length)
+      const ref = parseImageReference(image)
+      const name = flags.name as string | undefined ?? ref.repository.split('/').pop() as string
+      const entrypoint = flags.entrypoint as string | undefined
+      const spec = {
+        name: name + where,
+        kind: 'container',
+        executable: { command: parsed.rest ?? [], env: envOf(flags.env as string[] | undefined ?? []), workdir: flags.workdir as string ?? '', volumes: [] },
+        limits: limitsOf(flags),
+        restart: flags.restart as string ?? 'no',
+        cell: '',
+        container: {
+          image,
+          entrypoint: entrypoint === undefined ? [] : [entrypoint],
+          replaceEntrypoint: entrypoint !== undefined,
+          user: flags.user as string ?? '',
+          network: flags.net as string ?? 'bridge',
+          volumes: (flags.volume as string[] | undefined ?? []).map(volumeOf),
+          ports: (flags.publish as string[] | undefined ?? []).map(parsePort).map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP })),
+          seccomp
+        }
+      }
+      // Like docker run, an image the node lacks is pulled first; on a terminal, with its progress.
+      if (ctx.io.stderr.isTTY === true) {
+        const d = ctx.daemon()
+        const { images } = await d.images.list({ peer: where.slice(1) })
+        if (!images.some(i => i.name === formatImageReference(ref))) await pullShowingProgress(d, image + where, ctx.io.stderr)
+      }
+      return await startWorkload(ctx, spec, where, flags.detach === true, flags.rm === true)
+    })
+  }
+}

@@ -1,0 +1,109 @@
+// What exec and run share: their flags, and starting a workload detached or attached to this terminal.
+import type { WorkloadSpec } from '../../../client/index.ts'
+import { formatBytes, parseCpus, parseMemory, parsePids } from '../../../common/limits.ts'
+import { signalNumber } from '../../../common/signals.ts'
+import { InvalidArgumentError } from '../../../errors.ts'
+import { youngCollector } from '../../../young-gc.ts'
+import type { CommandSpec, Parsed } from '../../kit/args.ts'
+import type { Context } from '../../kit/context.ts'
+import { DirectOutput } from '../../kit/direct-output.ts'
+import { CliError, EXIT, hint } from '../../kit/exit.ts'
+import { write } from '../../kit/io.ts'
+import { clean } from '../../kit/output.ts'
+
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+/** The flags exec and run share. */
+export const WORKLOAD_FLAGS: CommandSpec['flags'] = {
+  detach: { type: 'boolean', short: 'd', help: 'start it and return; print its name' },
+  env: { type: 'list', short: 'e', help: 'set an environment variable (repeatable)', value: 'K=V' },
+  workdir: { type: 'string', short: 'w', help: 'working directory (absolute)', value: 'DIR' },
+  cpus: { type: 'string', help: 'CPU limit in cores, e.g. 0.5', value: 'N' },
+  memory: { type: 'string', short: 'm', help: 'memory limit, e.g. 64M', value: 'SIZE' },
+  pids: { type: 'string', help: 'most processes at once', value: 'N' },
+  restart: { type: 'string', help: 'no | on-failure | always (default no)', value: 'POLICY' },
+  rm: { type: 'boolean', help: 'remove the workload once it has exited (attached only)' }
+}
+
+/** `-e K=V` values → an environment map. */
+export function envOf (pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new InvalidArgumentError(`invalid -e "${pair}": expected KEY=VALUE`)
+    env[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return env
+}
+
+/** The limits flags every workload takes. */
+export function limitsOf (flags: Parsed['flags']): WorkloadSpec['limits'] & object {
+  return {
+    cpus: flags.cpus === undefined ? 0 : parseCpus(flags.cpus as string),
+    memoryBytes: flags.memory === undefined ? 0 : parseMemory(flags.memory as string),
+    pids: flags.pids === undefined ? 0 : parsePids(flags.pids as string)
+  }
+}
+
+/** Like `docker run`: every failure of aurae itself is 125, so it never looks like the workload's own code. */
+export async function asWorkload (fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof Error) throw new CliError(err.message + hint(err), EXIT.execFailed)
+    throw err
+  }
+}
+
+/** Starts a workload; detached prints its name, attached streams it and returns its exit code. */
+export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: string, detach: boolean, rm: boolean): Promise<number> {
+  if (rm && detach) throw new InvalidArgumentError('--rm works only attached, not with -d')
+  const { io } = ctx
+  const d = ctx.daemon()
+  if (detach) {
+    for await (const res of d.workloads.run({ spec, detach: true, remove: false, directOutput: false })) {
+      if (res.started !== undefined) io.stdout.write(res.started.name + '\n')
+    }
+    return EXIT.ok
+  }
+  let name = ''
+  let code: number = EXIT.execFailed
+  // The first signal goes to the workload; a second one means the user wants aurae itself gone
+  // (the workload stays, as it is), and so does a reader that has gone away.
+  let forwarded: string | undefined
+  const forward = (sig: string): void => { void d.workloads.signal({ name, signal: sig }).catch(() => {}) }
+  const stopTaking = io.onSignal(FORWARDED, sig => {
+    if (forwarded !== undefined) io.quit(128 + (signalNumber(sig) ?? 0))
+    forwarded = sig
+    if (name !== '') forward(sig)
+  })
+  const onBrokenPipe = (): never => io.quit(128 + (signalNumber('SIGPIPE') ?? 13))
+  io.stdout.on('error', onBrokenPipe)
+  io.stderr.on('error', onBrokenPipe)
+  const streamed = youngCollector()
+  // On this node the output is read from the workload's monitors here; a peer's comes through the daemon.
+  const direct = where === '' ? new DirectOutput({ stdout: io.stdout, stderr: io.stderr }) : undefined
+  try {
+    for await (const res of d.workloads.run({ spec, detach: false, remove: rm, directOutput: direct !== undefined })) {
+      if (res.attach !== undefined) direct?.add(res.attach.address, res.attach.run, () => name)
+      if (res.started !== undefined) {
+        name = res.started.name + where
+        if (forwarded !== undefined) forward(forwarded)
+      }
+      if (res.output !== undefined) {
+        await write(res.output.stream === 'stderr' ? io.stderr : io.stdout, res.output.data)
+        streamed(res.output.data.length)
+      }
+      if (res.exit !== undefined) {
+        await direct?.drained()
+        const { exitCode, signal, oomKilled, error } = res.exit
+        code = exitCode ?? (signal !== '' ? 128 + (signalNumber(signal) ?? 0) : EXIT.execFailed)
+        if (error !== '') io.stderr.write(`aurae: ${clean(error)}\n`)
+        if (oomKilled) io.stderr.write(`aurae: ${name} was killed for using more than its memory limit (${formatBytes(spec.limits?.memoryBytes ?? 0)})\n`)
+      }
+    }
+  } finally {
+    stopTaking()
+  }
+  return code
+}

@@ -1,0 +1,41 @@
+// Where a node keeps its socket, key and data, its version, and how auraed is started; shared by auraed and its
+// clients, so it stays import-light and reads no environment of its own (callers pass theirs).
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+export interface NodePaths {
+  sock: string
+  key: string
+  data: string
+}
+
+/** Environment variables, as `process.env` holds them. */
+export type Env = Readonly<Record<string, string | undefined>>
+
+/** The socket, key and data directory (../shared/DESIGN.md names them), with a home-directory data dir for users but root. */
+export function defaultPaths (env: Env, uid: number): NodePaths {
+  const home = env.HOME ?? homedir()
+  return {
+    sock: env.AURAE_SOCK ?? '/run/aurae.sock',
+    key: env.AURAE_KEY ?? join(home, '.ssh', 'id_aura'),
+    data: env.AURAE_DATA ?? (uid === 0 ? '/var/lib/aurae' : join(env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'aurae'))
+  }
+}
+
+/** Fills in defaults and makes every path absolute, so a daemon started elsewhere sees the same files. */
+export function resolvePaths (given: Partial<NodePaths>, env: Env, uid: number): NodePaths {
+  const d = defaultPaths(env, uid)
+  return {
+    sock: resolve(given.sock ?? d.sock),
+    key: resolve(given.key ?? d.key),
+    data: resolve(given.data ?? d.data)
+  }
+}
+
+export const VERSION = '0.1.0'
+
+/**
+ * Node flags auraed runs with (`aurae up` passes them; bin/auraed.js's first line says the same):
+ * a 4 MB young generation keeps the idle daemon ~13 MB smaller than V8's default.
+ */
+export const AURAED_NODE_FLAGS = ['--max-semi-space-size=4']
