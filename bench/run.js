@@ -143,7 +143,7 @@ async function containerBench () {
     // 50 containers at once through the API.
     const client = new WorkloadServiceClient(`unix:${s}`, credentials.createInsecure())
     const startOne = i => new Promise((resolve, reject) => {
-      const st = client.run({ spec: { name: `c${i}`, kind: 'container', executable: { command: ['sleep', '300'], env: {}, workdir: '', volumes: [] }, restart: 'no', cell: '', container: { image, entrypoint: [], replaceEntrypoint: false, user: '', network: 'none', volumes: [], ports: [], seccomp: '' } }, detach: true })
+      const st = client.run({ spec: { name: `c${i}`, restart: 'no', cell: '', container: { image, entrypoint: [], replaceEntrypoint: false, user: '', network: 'none', volumes: [], ports: [], seccomp: '', command: ['sleep', '300'], env: {}, workdir: '' } }, detach: true })
       st.on('data', m => { if (m.started?.state !== 'running') reject(new Error(`c${i}: ${m.started?.error}`)) })
       st.on('error', reject)
       st.on('end', resolve)
@@ -218,7 +218,7 @@ async function nodeBench () {
   // 3. 500 detached executables through the API, until every one is running.
   const client = new WorkloadServiceClient(`unix:${sock}`, credentials.createInsecure())
   const startOne = i => new Promise((resolve, reject) => {
-    const s = client.run({ spec: { name: `w${i}`, kind: 'executable', executable: { command: ['sleep', '300'], env: {}, workdir: '', volumes: [] }, restart: 'no', cell: '' }, detach: true })
+    const s = client.run({ spec: { name: `w${i}`, executable: { command: ['sleep', '300'], env: {}, workdir: '', volumes: [] }, restart: 'no', cell: '' }, detach: true })
     s.on('data', m => { if (m.started?.state !== 'running') reject(new Error(`w${i} is ${m.started?.state}: ${m.started?.error}`)) })
     s.on('error', reject)
     s.on('end', resolve)

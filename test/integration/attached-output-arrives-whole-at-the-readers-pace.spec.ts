@@ -144,7 +144,7 @@ describe('attached output arrives whole, at the reader\'s pace', () => {
 
   it('runs the workload all the same, its output in the log, when a caller that asked to read it itself never connects', async () => {
     const client = new WorkloadServiceClient(`unix:${node.sock}`, credentials.createInsecure())
-    const spec = { name: 'absent', kind: 'executable', executable: { command: ['sh', '-c', 'echo in the log'], env: {}, workdir: '', volumes: [] }, restart: 'no', cell: '' }
+    const spec = { name: 'absent', executable: { command: ['sh', '-c', 'echo in the log'], env: {}, workdir: '', volumes: [] }, restart: 'no', cell: '' }
     const events: WorkloadServiceRunResponse[] = await new Promise((resolve, reject) => {
       const got: WorkloadServiceRunResponse[] = []
       const call = client.run({ spec, detach: false, remove: false, directOutput: true })
@@ -242,7 +242,7 @@ describe('attached output of a container and of a peer', () => {
   it('comes from a peer through the daemons even when the caller asks to read it from the monitor itself', async () => {
     const want = await expected('head', ['-c', '48M', '/dev/zero'])
     const client = new WorkloadServiceClient(`unix:${alice.sock}`, credentials.createInsecure())
-    const spec = { name: 'asked@emily', kind: 'executable', executable: { command: ['head', '-c', '48M', '/dev/zero'], env: {}, workdir: '', volumes: [] }, restart: 'no', cell: '' }
+    const spec = { name: 'asked@emily', executable: { command: ['head', '-c', '48M', '/dev/zero'], env: {}, workdir: '', volumes: [] }, restart: 'no', cell: '' }
     const call = client.run({ spec, detach: false, remove: false, directOutput: true })
     const events: WorkloadServiceRunResponse[] = []
     const hash = createHash('sha256')

@@ -1,11 +1,11 @@
 // Validation at the edge: proto messages in, typed domain values out (and back).
 import { InvalidArgumentError } from '../../errors.ts'
 import { existsSync } from 'node:fs'
-import type { Container as ContainerMsg, Exit as ExitMsg, Limits as LimitsMsg, Volume as VolumeMsg, Workload as WorkloadMsg, WorkloadSpec as SpecMsg } from '../../gen/aurae/workloads/v0/workloads.ts'
+import type { Container as ContainerMsg, Executable as ExecutableMsg, Exit as ExitMsg, Limits as LimitsMsg, Volume as VolumeMsg, Workload as WorkloadMsg, WorkloadSpec as SpecMsg } from '../../gen/aurae/workloads/v0/workloads.ts'
 import { formatImageReference, parseImageReference } from '../../common/image-reference.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 import { validateLimits, type Limits } from '../../common/limits.ts'
-import { RESTART_POLICIES, WORKLOAD_KINDS, type Bind, type ContainerOptions, type RestartPolicy, type WorkloadKind, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
+import { RESTART_POLICIES, WORKLOAD_KINDS, type Bind, type ContainerOptions, type RestartPolicy, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
 const DEFAULT_STOP_TIMEOUT_S = 10
@@ -32,31 +32,40 @@ export function restartFromProto (text: string): RestartPolicy {
   return policy as RestartPolicy
 }
 
-/** Checks a spec from a client: name, kind, command, env, workdir, limits, restart policy. */
+/** Checks a spec from a client: its kind (which member of the proto's `kind` is set), name, process, limits, restart policy. */
 export function specFromProto (msg: SpecMsg | undefined): WorkloadSpec {
   if (msg === undefined) throw new InvalidArgumentError('missing workload spec')
-  const kind = (msg.kind === '' ? 'executable' : msg.kind) as WorkloadKind
-  if (!WORKLOAD_KINDS.includes(kind)) throw new InvalidArgumentError(`unsupported workload kind "${msg.kind}": this node runs ${WORKLOAD_KINDS.map(k => `${k}s`).join(' and ')}`)
-  const command = msg.executable?.command ?? []
-  const container = kind === 'container' ? containerFromProto(msg.container) : undefined
-  if (container === undefined && (command.length === 0 || command[0] === '')) throw new InvalidArgumentError('missing command: put it after --, as in: aurae exec -- echo hi')
+  const kinds = WORKLOAD_KINDS.filter(k => msg[k] !== undefined)
+  if (kinds.length !== 1) {
+    throw new InvalidArgumentError(kinds.length === 0
+      ? `the workload spec names no kind this node runs (${WORKLOAD_KINDS.map(k => `${k}s`).join(' and ')})`
+      : `the workload spec names ${kinds.join(' and ')}: one kind only`)
+  }
+  if (msg.cell !== '') assertWorkloadName(msg.cell)
+  const base = (name: string): Pick<WorkloadSpec, 'name' | 'limits' | 'restart' | 'cell'> =>
+    ({ name: assertWorkloadName(name), limits: limitsFromProto(msg.limits), restart: restartFromProto(msg.restart), cell: msg.cell })
+  if (msg.container !== undefined) {
+    const container = containerFromProto(msg.container)
+    return { ...base(msg.name !== '' ? msg.name : defaultContainerName(container.image)), kind: 'container', ...processFromProto(msg.container, false), container }
+  }
+  const exe = msg.executable as ExecutableMsg
+  const binds = exe.volumes.map(bindFromProto)
+  return { ...base(msg.name !== '' ? msg.name : generatedName()), kind: 'executable', ...processFromProto(exe, true), ...(binds.length > 0 ? { binds } : {}) }
+}
+
+/** A process's command line, environment and working directory; a container may leave its command to its image. */
+function processFromProto (msg: { command: string[], env: Record<string, string>, workdir: string }, needsCommand: boolean): { command: string[], env: Record<string, string>, workdir: string } {
+  const { command, env, workdir } = msg
+  if (needsCommand && (command.length === 0 || command[0] === '')) throw new InvalidArgumentError('missing command: put it after --, as in: aurae exec -- echo hi')
   if (command.some(a => a.includes('\0'))) throw new InvalidArgumentError('the command contains a NUL byte')
-  const env = msg.executable?.env ?? {}
   for (const [k, v] of Object.entries(env)) {
     if (!ENV_KEY.test(k)) throw new InvalidArgumentError(`invalid environment variable name "${k}"`)
     if (v.includes('\0')) throw new InvalidArgumentError(`environment variable ${k} contains a NUL byte`)
   }
-  const workdir = msg.executable?.workdir ?? ''
   if (workdir !== '' && (!workdir.startsWith('/') || workdir.includes('\0'))) {
     throw new InvalidArgumentError(`invalid workdir "${workdir}": it must be an absolute path`)
   }
-  if (msg.cell !== '') assertWorkloadName(msg.cell)
-  const volumes = msg.executable?.volumes ?? []
-  if (container !== undefined && volumes.length > 0) throw new InvalidArgumentError('a container takes its volumes with aurae run -v')
-  const name = msg.name !== '' ? msg.name : container !== undefined ? defaultContainerName(container.image) : generatedName()
-  const base = { name: assertWorkloadName(name), command, env, workdir, limits: limitsFromProto(msg.limits), restart: restartFromProto(msg.restart), cell: msg.cell }
-  if (container !== undefined) return { ...base, kind: 'container', container }
-  return { ...base, kind: 'executable', ...(volumes.length > 0 ? { binds: volumes.map(bindFromProto) } : {}) }
+  return { command, env, workdir }
 }
 
 /** A volume of either kind: an existing absolute host path, shown at an absolute path. */
@@ -132,25 +141,37 @@ export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
     finishedAtMs: rec.finishedAt,
     spec: {
       name: spec.name,
-      kind: spec.kind,
-      executable: { command: spec.command, env: spec.env, workdir: spec.workdir, volumes: spec.kind === 'executable' ? (spec.binds ?? []).map(b => ({ host: b.host, container: b.path, readOnly: b.readOnly })) : [] },
       limits: spec.limits,
       restart: spec.restart,
       cell: spec.cell,
-      container: spec.kind === 'container' ? containerToProto(spec.container) : undefined
+      ...kindToProto(spec)
     }
   }
 }
 
-function containerToProto (c: ContainerOptions): ContainerMsg {
-  return {
-    image: c.image,
-    entrypoint: c.entrypoint ?? [],
-    replaceEntrypoint: c.entrypoint !== undefined,
-    user: c.user,
-    network: c.network,
-    volumes: c.volumes,
-    ports: c.ports.map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP })),
-    seccomp: c.seccomp ?? ''
+/** The spec's kind as the proto's `kind` member: exactly one set, the compiler checks every kind is written. */
+function kindToProto (spec: WorkloadSpec): Pick<SpecMsg, 'executable' | 'container'> {
+  switch (spec.kind) {
+    case 'executable':
+      return { executable: { command: spec.command, env: spec.env, workdir: spec.workdir, volumes: (spec.binds ?? []).map(b => ({ host: b.host, container: b.path, readOnly: b.readOnly })) }, container: undefined }
+    case 'container': {
+      const c = spec.container
+      return {
+        executable: undefined,
+        container: {
+          image: c.image,
+          entrypoint: c.entrypoint ?? [],
+          replaceEntrypoint: c.entrypoint !== undefined,
+          user: c.user,
+          network: c.network,
+          volumes: c.volumes,
+          ports: c.ports.map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP })),
+          seccomp: c.seccomp ?? '',
+          command: spec.command,
+          env: spec.env,
+          workdir: spec.workdir
+        }
+      }
+    }
   }
 }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidArgumentError } from '../../../src/errors.ts'
-import { defaultContainerName, restartFromProto, specFromProto, stopTimeoutMs } from '../../../src/node/api/convert.ts'
+import { defaultContainerName, restartFromProto, specFromProto, stopTimeoutMs, workloadToProto } from '../../../src/node/api/convert.ts'
+import { createdRecord } from '../../../src/runtime/workload.ts'
 
 // A spec as a client sends it, with the fields the generated message always has.
 const spec = (o: Record<string, any> = {}): any => ({
   name: '',
-  kind: '',
   executable: { command: ['echo', 'hi'], env: {}, workdir: '', volumes: [] },
   limits: undefined,
   restart: '',
@@ -13,7 +13,7 @@ const spec = (o: Record<string, any> = {}): any => ({
   container: undefined,
   ...o
 })
-const container = (o: Record<string, any> = {}): any => ({ image: 'nginx', network: '', ports: [], volumes: [], user: '', seccomp: '', entrypoint: [], replaceEntrypoint: false, ...o })
+const container = (o: Record<string, any> = {}): any => ({ image: 'nginx', network: '', ports: [], volumes: [], user: '', seccomp: '', entrypoint: [], replaceEntrypoint: false, command: [], env: {}, workdir: '', ...o })
 /** The message of the InvalidArgumentError `fn` throws. */
 const refusal = (fn: () => unknown): string => {
   try {
@@ -26,6 +26,18 @@ const refusal = (fn: () => unknown): string => {
 }
 
 describe('a workload spec from a client', () => {
+  it('comes back the same after a round trip through the proto, for every kind', () => {
+    const exe = specFromProto(spec({ name: 'job', executable: { command: ['sh', '-c', 'true'], env: { A: '1' }, workdir: '/tmp', volumes: [{ host: '/tmp', container: '/data', readOnly: true }] }, restart: 'always' }))
+    const ctr = specFromProto(spec({ name: 'web', executable: undefined, container: container({ image: 'nginx:1', command: ['nginx', '-g', 'daemon off;'], env: { B: '2' }, workdir: '/srv', entrypoint: ['/init'], replaceEntrypoint: true }) }))
+    expect(ctr).toMatchObject({ kind: 'container', command: ['nginx', '-g', 'daemon off;'], env: { B: '2' }, workdir: '/srv', container: { image: 'docker.io/library/nginx:1', entrypoint: ['/init'] } })
+    for (const s of [exe, ctr]) {
+      const msg = workloadToProto(createdRecord(s)).spec
+      expect(msg?.[s.kind]).toBeDefined()
+      expect(specFromProto(msg)).toEqual(s)
+    }
+  })
+
+
   it('defaults to an executable with a generated name, no limits and no restarts', () => {
     const s = specFromProto(spec())
     expect(s).toMatchObject({ kind: 'executable', command: ['echo', 'hi'], restart: 'no', limits: { cpus: 0, memoryBytes: 0, pids: 0 }, cell: '' })
@@ -33,7 +45,7 @@ describe('a workload spec from a client', () => {
   })
 
   it('names a container after its image, and resolves the image reference', () => {
-    const s = specFromProto(spec({ kind: 'container', executable: undefined, container: container({ image: 'docker.io/library/redis:7' }) }))
+    const s = specFromProto(spec({ executable: undefined, container: container({ image: 'docker.io/library/redis:7' }) }))
     expect(s.name).toBe('redis')
     expect(s.container).toMatchObject({ image: 'docker.io/library/redis:7', network: 'bridge', ports: [], volumes: [] })
     expect(defaultContainerName('registry.example.org:5000/team/web@sha256:' + 'a'.repeat(64))).toBe('web')
@@ -41,7 +53,9 @@ describe('a workload spec from a client', () => {
 
   it('refuses, with one line each, what can never be valid', () => {
     expect(refusal(() => specFromProto(undefined))).toBe('missing workload spec')
-    expect(refusal(() => specFromProto(spec({ kind: 'vm' })))).toBe('unsupported workload kind "vm": this node runs executables and containers')
+    // A kind this node does not know (a newer client's) reads as no kind at all.
+    expect(refusal(() => specFromProto(spec({ executable: undefined })))).toBe('the workload spec names no kind this node runs (executables and containers)')
+    expect(refusal(() => specFromProto(spec({ container: container() })))).toBe('the workload spec names executable and container: one kind only')
     expect(refusal(() => specFromProto(spec({ executable: { command: [], env: {}, workdir: '', volumes: [] } })))).toMatch(/^missing command/)
     expect(refusal(() => specFromProto(spec({ executable: { command: ['a\0b'], env: {}, workdir: '', volumes: [] } })))).toBe('the command contains a NUL byte')
     expect(refusal(() => specFromProto(spec({ executable: { command: ['x'], env: { 'BAD-KEY': '1' }, workdir: '', volumes: [] } })))).toBe('invalid environment variable name "BAD-KEY"')
@@ -53,7 +67,7 @@ describe('a workload spec from a client', () => {
   })
 
   it('refuses container options Docker would refuse', () => {
-    const run = (c: Record<string, any>): string => refusal(() => specFromProto(spec({ kind: 'container', executable: undefined, container: container(c) })))
+    const run = (c: Record<string, any>): string => refusal(() => specFromProto(spec({ executable: undefined, container: container(c) })))
     expect(run({ image: '' })).toBe('missing image: aurae run IMAGE')
     expect(run({ network: 'overlay' })).toBe('invalid --net "overlay": expected bridge, host or none')
     expect(run({ ports: [{ hostPort: 0, containerPort: 80, protocol: '', hostIp: '' }] })).toBe('invalid port 0:80')

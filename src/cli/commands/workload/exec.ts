@@ -35,7 +35,6 @@ export const exec: Command = {
       const where = target.slice(parseName(target).entity.length)
       const spec = {
         name: target,
-        kind: 'executable',
         executable: {
           command: parsed.rest,
           env: envOf(flags.env as string[] | undefined ?? []),
@@ -44,8 +43,7 @@ export const exec: Command = {
         },
         limits: limitsOf(flags),
         restart: flags.restart as string ?? 'no',
-        cell: '',
-        container: undefined
+        cell: ''
       }
       return await startWorkload(ctx, spec, where, flags.detach === true, flags.rm === true)
     })

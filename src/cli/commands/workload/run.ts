@@ -58,8 +58,6 @@ export const run: Command = {
       const entrypoint = flags.entrypoint as string | undefined
       const spec = {
         name: name + where,
-        kind: 'container',
-        executable: { command: parsed.rest ?? [], env: envOf(flags.env as string[] | undefined ?? []), workdir: flags.workdir as string ?? '', volumes: [] },
         limits: limitsOf(flags),
         restart: flags.restart as string ?? 'no',
         cell: '',
@@ -71,7 +69,10 @@ export const run: Command = {
           network: flags.net as string ?? 'bridge',
           volumes: (flags.volume as string[] | undefined ?? []).map(volumeOf),
           ports: (flags.publish as string[] | undefined ?? []).map(parsePort).map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP })),
-          seccomp
+          seccomp,
+          command: parsed.rest ?? [],
+          env: envOf(flags.env as string[] | undefined ?? []),
+          workdir: flags.workdir as string ?? ''
         }
       }
       // Like docker run, an image the node lacks is pulled first; on a terminal, with its progress.
