@@ -12,7 +12,7 @@ export interface ImageReference {
   digest: string
 }
 
-export const DEFAULT_REGISTRY = 'docker.io'
+const DEFAULT_REGISTRY = 'docker.io'
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
 const TAG = /^[\w][\w.-]{0,127}$/
 const DIGEST = /^sha256:[a-f0-9]{64}$/

@@ -47,7 +47,7 @@ export async function * readLog (path: string, opts: FollowOptions): AsyncGenera
 }
 
 /** Resolves `next()` when one of the log's files changes, on abort, or after a short poll interval. */
-export function waker (path: string, signal?: AbortSignal): { next: () => Promise<void>, close: () => void } {
+function waker (path: string, signal?: AbortSignal): { next: () => Promise<void>, close: () => void } {
   let resolve: (() => void) | undefined
   const fire = (): void => {
     const r = resolve

@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path'
 export { LOG_FILES, LOG_MAX_BYTES } from '../common/log-defaults.ts'
 
 /** N when `file` is `<base>.<N>` (digits only), else undefined: `x.log.log` is not a rotation of `x.log`. */
-export function rotatedNumber (file: string, base: string): number | undefined {
+function rotatedNumber (file: string, base: string): number | undefined {
   if (file.length <= base.length + 1 || !file.startsWith(base) || file[base.length] !== '.') return undefined
   const digits = file.slice(base.length + 1)
   return /^\d+$/.test(digits) ? Number(digits) : undefined

@@ -31,7 +31,7 @@ export interface Parsed {
 }
 
 /** Flags every command takes. */
-export const GLOBAL_FLAGS: Record<string, FlagSpec> = {
+const GLOBAL_FLAGS: Record<string, FlagSpec> = {
   sock: { type: 'string', help: 'the daemon\'s socket (env AURAE_SOCK; default /run/aurae.sock)', value: 'PATH' },
   help: { type: 'boolean', short: 'h', help: 'show this help' }
 }

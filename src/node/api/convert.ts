@@ -16,7 +16,7 @@ export function stopTimeoutMs (seconds: number | undefined): number {
 }
 
 /** A generated name for a workload the user did not name. */
-export function generatedName (): string {
+function generatedName (): string {
   return `exec-${Math.random().toString(16).slice(2, 8)}`
 }
 

@@ -56,7 +56,7 @@ export interface ContainerDriverInit {
 }
 
 /** crun where it can manage this host's cgroups, runc otherwise (crun refuses hybrid hosts with controllers on v2). */
-export function pickRuntime (): string {
+function pickRuntime (): string {
   const has = (bin: string): boolean => ['/usr/bin', '/usr/local/bin', '/usr/sbin'].some(d => existsSync(join(d, bin)))
   const hybrid = (() => {
     try {

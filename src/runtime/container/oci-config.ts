@@ -91,7 +91,7 @@ export function resolveUser (user: string, passwd: string, group: string): { uid
 }
 
 /** Each CPU's thermal throttling counters, which Docker masks too (a side channel on other tenants' work). */
-export function thermalPaths (cpus = '/sys/devices/system/cpu'): string[] {
+function thermalPaths (cpus = '/sys/devices/system/cpu'): string[] {
   let names: string[]
   try {
     names = readdirSync(cpus)

@@ -8,7 +8,7 @@ import { clean, duration, json, table } from '../../kit/output.ts'
 import { peerArg } from './target.ts'
 
 /** The JSON shape scripts rely on. */
-export function imageJson (i: Image): object {
+function imageJson (i: Image): object {
   return { name: i.name, repository: i.repository, tag: i.tag, digest: i.digest, manifest: i.manifest, config: i.config, size: i.size, created: i.created || null, layers: i.layers.map(l => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })) }
 }
 

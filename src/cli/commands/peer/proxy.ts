@@ -9,7 +9,7 @@ const DURATION = /^(\d+)(s|m|h|d)$/
 const UNIT_S = { s: 1, m: 60, h: 3600, d: 86400 } as const
 
 /** `90s`, `15m`, `1h`, `7d` → seconds. */
-export function parseTtl (text: string): number {
+function parseTtl (text: string): number {
   const m = DURATION.exec(text)
   if (m === null) throw new InvalidArgumentError(`invalid --ttl "${text}": expected a duration such as 15m, 1h or 7d`)
   return Number(m[1]) * UNIT_S[m[2] as keyof typeof UNIT_S]

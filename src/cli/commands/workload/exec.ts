@@ -5,7 +5,7 @@ import type { Command } from '../../kit/context.ts'
 import { asWorkload, envOf, limitsOf, startWorkload, WORKLOAD_FLAGS } from './start.ts'
 
 /** `-v HOST[:PATH][:ro]` of exec → a host path shown at PATH (the same path when left out). */
-export function bindOf (text: string): { host: string, container: string, readOnly: boolean } {
+function bindOf (text: string): { host: string, container: string, readOnly: boolean } {
   const parts = text.split(':')
   const mode = parts.length > 1 && (parts.at(-1) === 'ro' || parts.at(-1) === 'rw') ? parts.pop() : undefined
   if (parts.length > 2 || parts[0] === '' || parts[1] === '') throw new InvalidArgumentError(`invalid -v "${text}": expected HOST[:PATH][:ro]`)

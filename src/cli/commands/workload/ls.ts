@@ -7,7 +7,7 @@ import { EXIT } from '../../kit/exit.ts'
 import { clean, duration, json, painter, table } from '../../kit/output.ts'
 
 /** The JSON shape scripts rely on: name, kind, state, pid, exitCode, signal, restarts, and more. */
-export function workloadJson (w: Workload): object {
+function workloadJson (w: Workload): object {
   const iso = (ms: number): string | null => ms > 0 ? new Date(ms).toISOString() : null
   return {
     name: w.name,
@@ -31,7 +31,7 @@ export function workloadJson (w: Workload): object {
 
 const STATE_COLOUR = { running: 'green', restarting: 'yellow', exited: 'dim', created: 'dim' } as const
 
-export function exitText (w: Workload): string {
+function exitText (w: Workload): string {
   if (w.state === 'running' || w.state === 'created') return '-'
   const why = w.oomKilled ? ' (oom)' : w.error !== '' && w.exitCode === undefined ? ' (?)' : ''
   return (w.signal !== '' ? w.signal : String(w.exitCode ?? '?')) + why

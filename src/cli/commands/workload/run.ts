@@ -17,7 +17,7 @@ function volumeOf (text: string): { host: string, container: string, readOnly: b
 }
 
 /** `--security-opt` values → the container's seccomp setting; anything else is a usage error. */
-export function seccompOf (opts: string[]): string {
+function seccompOf (opts: string[]): string {
   let seccomp = ''
   for (const opt of opts) {
     if (opt === 'seccomp=unconfined' || opt === 'seccomp:unconfined') seccomp = 'unconfined'
