@@ -5,6 +5,7 @@ import type { Container as ContainerMsg, Executable as ExecutableMsg, Exit as Ex
 import { formatImageReference, parseImageReference } from '../../common/image-reference.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 import { validateLimits, type Limits } from '../../common/limits.ts'
+import { IPV4, isPort } from '../../common/ports.ts'
 import { RESTART_POLICIES, WORKLOAD_KINDS, type Bind, type ContainerOptions, type RestartPolicy, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -94,11 +95,10 @@ function containerFromProto (msg: ContainerMsg | undefined): ContainerOptions {
   const network = msg.network === '' ? 'bridge' : msg.network
   if (network !== 'bridge' && network !== 'none' && network !== 'host') throw new InvalidArgumentError(`invalid --net "${msg.network}": expected bridge, host or none`)
   const ports = msg.ports.map(p => {
-    const ok = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 65535
-    if (!ok(p.hostPort) || !ok(p.containerPort)) throw new InvalidArgumentError(`invalid port ${p.hostPort}:${p.containerPort}`)
+    if (!isPort(p.hostPort) || !isPort(p.containerPort)) throw new InvalidArgumentError(`invalid port ${p.hostPort}:${p.containerPort}`)
     const protocol = p.protocol === '' ? 'tcp' : p.protocol
     if (protocol !== 'tcp' && protocol !== 'udp') throw new InvalidArgumentError(`invalid protocol "${p.protocol}": expected tcp or udp`)
-    if (p.hostIp !== '' && !/^\d{1,3}(\.\d{1,3}){3}$/.test(p.hostIp)) throw new InvalidArgumentError(`invalid host address "${p.hostIp}"`)
+    if (p.hostIp !== '' && !IPV4.test(p.hostIp)) throw new InvalidArgumentError(`invalid host address "${p.hostIp}"`)
     return { hostPort: p.hostPort, containerPort: p.containerPort, protocol: protocol as 'tcp' | 'udp', hostIP: p.hostIp }
   })
   if (ports.length > 0 && network !== 'bridge') throw new InvalidArgumentError('-p works with bridge networking only')
