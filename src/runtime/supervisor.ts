@@ -2,7 +2,7 @@
 // Longer than the house's ~300 lines on purpose: it is the workload state machine (created → running → restarting
 // or exited), and every transition stays in this one file to be read together. The rules it applies live beside it:
 // restart-policy.ts, name-lock.ts, monitor-protocol.ts, run-files.ts, and each kind's driver (driver.ts).
-import { EventEmitter, on } from 'node:events'
+import { EventEmitter } from 'node:events'
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '../errors.ts'
 import type { Component } from '../lifecycle.ts'
 import type { Table } from '../store/store.ts'
@@ -48,6 +48,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   private readonly attachPoints: AttachPoints
   private readonly attachers = new Map<string, Attacher>()
   private readonly timers = new Map<string, NodeJS.Timeout>()
+  private readonly exitWaiters = new Map<string, Set<(rec: WorkloadRecord) => void>>()
   private readonly files: RunFiles
   private sweeper?: NodeJS.Timeout
   private stopping = false
@@ -177,11 +178,32 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   async waitExit (name: string, signal?: AbortSignal): Promise<WorkloadRecord> {
     const rec = this.get(name)
     if (rec.state === 'exited') return rec
-    // One iterator for the whole wait: it queues exits that come in one tick (a batch of saves answered at once).
-    for await (const [ended] of on(this, 'exit', { signal }) as AsyncIterableIterator<[WorkloadRecord]>) {
-      if (ended.spec.name === name && ended.state === 'exited') return ended
+    signal?.throwIfAborted()
+    // Waiters by name: a down stopping 500 workloads at once settles each exit in one step, not 500.
+    return await new Promise<WorkloadRecord>((resolve, reject) => {
+      const waiters = this.exitWaiters.get(name) ?? new Set()
+      this.exitWaiters.set(name, waiters)
+      const onAbort = (): void => {
+        waiters.delete(settle)
+        reject(signal?.reason)
+      }
+      const settle = (ended: WorkloadRecord): void => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve(ended)
+      }
+      waiters.add(settle)
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  /** Tells everyone of an ended run, and those waiting for the workload's end when it has ended for good. */
+  private announceExit (rec: WorkloadRecord): void {
+    if (rec.state === 'exited') {
+      const waiters = this.exitWaiters.get(rec.spec.name)
+      this.exitWaiters.delete(rec.spec.name)
+      for (const settle of waiters ?? []) settle(rec)
     }
-    throw new Error('unreachable: the exit events end only by abort')
+    this.emit('exit', rec)
   }
 
   /** Stops the workload its driver's way (SIGTERM, then SIGKILL after the timeout, for processes); resolves once it has exited. */
@@ -193,7 +215,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
         clearTimeout(this.timers.get(name))
         this.timers.delete(name)
         rec.state = 'exited'
-        this.emit('exit', rec)
+        this.announceExit(rec)
       }
       await this.save(rec)
       return rec
@@ -357,7 +379,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     // Only once the end is recorded: until then, a restarted daemon reads it from here.
     this.files.clearExit(rec.spec.name, rec.run)
     this.init.log('info', 'workload exited', { name: rec.spec.name, exitCode: rec.exitCode, signal: rec.signal, oomKilled: rec.oomKilled, restarting: restart })
-    this.emit('exit', rec)
+    this.announceExit(rec)
   }
 
   private schedule (rec: WorkloadRecord, delayMs: number): void {
