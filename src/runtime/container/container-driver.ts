@@ -16,6 +16,7 @@ import { groupState, oomKilled, signalGroup, stopGroup } from '../process-group.
 import { ociConfig, resolveUser, type ImageConfig } from './oci-config.ts'
 import { imageRoot, overlayOf, unmountUnder } from './rootfs.ts'
 import type { BridgeNetwork } from './cni.ts'
+import { writeEtcFiles } from './etc-files.ts'
 
 const run = promisify(execFile)
 const RUNTIME_LOG = 'runtime.log'
@@ -100,8 +101,7 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
       const etc = async (f: string): Promise<string> => await readFile(join(lower, 'etc', f), 'utf8').catch(() => '')
       const ids = resolveUser(c.user !== '' ? c.user : config.User ?? '', await etc('passwd'), await etc('group'))
       const netns = c.network === 'bridge' ? await init.network.attach(idOf(task), c.ports ?? []) : ''
-      await writeFile(join(bundle, 'hosts'), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n127.0.1.1\t${spec.name}\n`)
-      await writeFile(join(bundle, 'resolv.conf'), c.network === 'none' ? '' : await readFile('/etc/resolv.conf', 'utf8').catch(() => ''))
+      const etcFiles = await writeEtcFiles(bundle, spec.name, c.network)
       const oci = ociConfig(config, {
         name: spec.name,
         command: spec.command,
@@ -113,8 +113,7 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
         network: c.network === 'bridge' ? { mode: 'path', path: netns } : { mode: c.network },
         limits: spec.limits,
         cgroupsPath: `/aurae/${init.nodeKey}/ct-${spec.name}`,
-        hostsFile: join(bundle, 'hosts'),
-        resolvFile: join(bundle, 'resolv.conf'),
+        etcFiles,
         seccomp: c.seccomp !== 'unconfined'
       }, ids)
       await writeFile(join(bundle, 'config.json'), JSON.stringify(oci, null, 2))
