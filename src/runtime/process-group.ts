@@ -19,12 +19,12 @@ export function groupState (task: Task): TaskState {
 }
 
 /**
- * SIGTERM to the group (SIGKILL at once for a timeout of 0); once the timeout has passed without the run ending,
- * SIGKILL and `killRest` (whatever is left in the workload's cgroup).
+ * `gentle` (SIGTERM unless the workload says otherwise) to the group, SIGKILL at once for a timeout of 0; once the
+ * timeout has passed without the run ending, SIGKILL and `killRest` (whatever is left in the workload's cgroup).
  */
-export async function stopGroup (task: Task, { timeoutMs, exited }: StopRequest, killRest: () => Promise<void>): Promise<void> {
+export async function stopGroup (task: Task, { timeoutMs, exited }: StopRequest, killRest: () => Promise<void>, gentle: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (timeoutMs > 0) {
-    signalGroup(task, 'SIGTERM')
+    signalGroup(task, gentle)
     let timer: NodeJS.Timeout | undefined
     const timedOut = await Promise.race([
       exited.then(() => false, () => false),

@@ -11,6 +11,7 @@ import type { LaunchPlan, Task, WorkloadDriver } from '../driver.ts'
 import type { ContentStore } from '../image/content-store.ts'
 import type { Images } from '../image/images.ts'
 import type { ContainerSpec } from '../workload.ts'
+import { signalName } from '../../common/signals.ts'
 import { signalNumber } from '../proc.ts'
 import { groupState, oomKilled, signalGroup, stopGroup } from '../process-group.ts'
 import { ociConfig, resolveUser, type ImageConfig } from './oci-config.ts'
@@ -20,6 +21,8 @@ import { writeEtcFiles } from './etc-files.ts'
 
 const run = promisify(execFile)
 const RUNTIME_LOG = 'runtime.log'
+/** The bundle's note of the signal that stops the container, read by every stop (after a daemon restart too). */
+const STOP_SIGNAL = 'stop-signal'
 /** The exit code an OCI runtime reports for a container process killed by SIGKILL (128 + 9). */
 const KILLED = 137
 
@@ -117,6 +120,8 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
         seccomp: c.seccomp !== 'unconfined'
       }, ids)
       await writeFile(join(bundle, 'config.json'), JSON.stringify(oci, null, 2))
+      // --stop-signal, else the image's StopSignal, else SIGTERM, as Docker chooses.
+      await writeFile(join(bundle, STOP_SIGNAL), c.stopSignal ?? signalName(config.StopSignal ?? '') ?? 'SIGTERM')
       return {
         // The runtime's own messages go to a log of their own. With a memory limit the container (and
         // its cgroup) is kept after the exit, so the supervisor can read whether it was OOM-killed;
@@ -131,9 +136,10 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
     },
     // The runtime passes signals on to the container's process; what is left in its cgroup goes with a forced stop.
     async stop (task, request) {
+      const noted = signalName(await readFile(join(bundleOf(task), STOP_SIGNAL), 'utf8').catch(() => ''))
       await stopGroup(task, request, async () => {
         if (cgroupOf(task) !== '') await init.cgroups.killAll(cgroupOf(task))
-      })
+      }, (noted ?? 'SIGTERM') as NodeJS.Signals)
     },
     signal: signalGroup,
     state: groupState,

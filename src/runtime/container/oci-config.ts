@@ -13,6 +13,8 @@ export interface ImageConfig {
   Env?: string[] | null
   WorkingDir?: string
   User?: string
+  /** The signal that stops the image's process (`SIGINT`, `INT`, `2`). */
+  StopSignal?: string
 }
 
 export interface Volume {
