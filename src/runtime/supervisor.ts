@@ -293,6 +293,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       binds: plan.binds ?? [],
       attach: point?.path,
       workdir: plan.workdir,
+      adopt: plan.adopt,
       argv: plan.argv
     })
     rec.oomBase = plan.cgroup === '' ? 0 : this.init.cgroups.oomKills(plan.cgroup)
