@@ -25,6 +25,13 @@ describe('containers say when they cannot start', () => {
     expect(await workload(node, 'gone')).toMatchObject({ state: 'exited', exitCode: 127 })
   })
 
+  it('fails a detached executable the same way, as the same command serves both', async () => {
+    const res = await node.cli(['exec', 'gone-exe', '-d', '--', 'no-such-command-here'])
+    expect(res.code).toBe(127)
+    expect(res.stdout).toBe('')
+    expect(res.stderr).toMatch(/^aurae: [^\n]*no-such-command-here[^\n]*No such file or directory\n$/)
+  })
+
   it('says so in one line attached: the runtime\'s own message is not the container\'s output', async () => {
     expect(await node.cli(['run', image, '--name', 'gone2', '--rm', '--', '/nope'])).toEqual({ code: 127, stdout: '', stderr: MISSING })
     const dir = await node.cli(['run', image, '--name', 'dir', '--rm', '--', '/bin'])
