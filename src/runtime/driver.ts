@@ -29,6 +29,17 @@ export interface LaunchPlan {
   hide?: string[]
   /** Host paths bound into that namespace after the hiding, so a user can show one on purpose. */
   binds?: Bind[]
+  /**
+   * For an OCI runtime whose `argv` is its `create`, which exits once the container is made: where it writes the
+   * container's PID, and the command that starts it. The monitor then supervises the container's process itself.
+   */
+  adopt?: Adopt
+}
+
+/** A container made by one command and started by another (`runc create`, then `runc start`). */
+export interface Adopt {
+  pidFile: string
+  start: string[]
 }
 
 /** How one run ended, as its monitor recorded it. */
@@ -37,6 +48,8 @@ export interface RunEnd {
   signal: string | null
   finishedAt?: string
   error?: string
+  /** The runtime's step that failed before the workload's process ran (a container's create or start), its exit code the runtime's. */
+  failedAt?: 'create' | 'start'
 }
 
 /** How the task stands, as its driver sees it. */

@@ -3,7 +3,7 @@
 // from the --log, --log-max-bytes and --log-files it is given here.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { RunEnd } from './driver.ts'
+import type { Adopt, RunEnd } from './driver.ts'
 import type { Bind } from './workload.ts'
 
 /** One run as the monitor is told of it. */
@@ -20,6 +20,7 @@ export interface MonitorRun {
   /** The socket an attached reader connects to, if one waits for the output. */
   attach?: string
   workdir: string
+  adopt?: Adopt
   argv: string[]
 }
 
@@ -31,6 +32,7 @@ export function monitorArgs (r: MonitorRun): string[] {
   for (const path of r.hide) args.push('--hide', path)
   for (const b of r.binds) args.push(b.readOnly ? '--bind-ro' : '--bind', b.host, b.path)
   if (r.attach !== undefined) args.push('--attach', r.attach)
+  if (r.adopt !== undefined) args.push('--pid-file', r.adopt.pidFile, ...r.adopt.start.flatMap(a => ['--start', a]))
   args.push('--workdir', r.workdir, '--', ...r.argv)
   return args
 }

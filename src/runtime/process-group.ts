@@ -1,7 +1,13 @@
-// The stop, signal and state of a workload that is a process group on this host (executables, and containers whose
-// runtime runs in the foreground and passes signals on): what both drivers share of the driver contract.
+// The stop, signal and state of a workload that is a process on this host (executables, whose process group takes
+// the signals, and containers, whose process the monitor adopted): what both drivers share of the driver contract.
 import type { RunEnd, StopRequest, Task, TaskState } from './driver.ts'
 import { isSameProcess } from './proc.ts'
+
+/** Signals the task's process alone (a container's init, as the runtime's `kill` does), only if its PID is still it. */
+export function signalProcess (task: Task, sig: NodeJS.Signals): void {
+  if (!isSameProcess(task.pid, task.pidStart)) return
+  try { process.kill(task.pid, sig) } catch {}
+}
 
 /** Signals the task's process group, only if its recorded PID still names the process the monitor started. */
 export function signalGroup (task: Task, sig: NodeJS.Signals): void {
@@ -19,12 +25,12 @@ export function groupState (task: Task): TaskState {
 }
 
 /**
- * SIGTERM to the group (SIGKILL at once for a timeout of 0); once the timeout has passed without the run ending,
- * SIGKILL and `killRest` (whatever is left in the workload's cgroup).
+ * `gentle` (SIGTERM unless the workload says otherwise) to the group (or as `send` delivers it), SIGKILL at once for a timeout of 0; once the
+ * timeout has passed without the run ending, SIGKILL and `killRest` (whatever is left in the workload's cgroup).
  */
-export async function stopGroup (task: Task, { timeoutMs, exited }: StopRequest, killRest: () => Promise<void>): Promise<void> {
+export async function stopGroup (task: Task, { timeoutMs, exited }: StopRequest, killRest: () => Promise<void>, gentle: NodeJS.Signals = 'SIGTERM', send = signalGroup): Promise<void> {
   if (timeoutMs > 0) {
-    signalGroup(task, 'SIGTERM')
+    send(task, gentle)
     let timer: NodeJS.Timeout | undefined
     const timedOut = await Promise.race([
       exited.then(() => false, () => false),
@@ -33,7 +39,7 @@ export async function stopGroup (task: Task, { timeoutMs, exited }: StopRequest,
     clearTimeout(timer)
     if (!timedOut) return
   }
-  signalGroup(task, 'SIGKILL')
+  send(task, 'SIGKILL')
   await killRest().catch(() => {})
 }
 

@@ -16,7 +16,7 @@ import { monitorArgs } from './monitor-protocol.ts'
 import { NameLock } from './name-lock.ts'
 import { afterRun } from './restart-policy.ts'
 import { RunFiles } from './run-files.ts'
-import { WORKLOAD_KINDS, createdRecord, type WorkloadRecord, type WorkloadSpec } from './workload.ts'
+import { WORKLOAD_KINDS, createdRecord, defaultStopTimeoutMs, type WorkloadRecord, type WorkloadSpec } from './workload.ts'
 
 export interface SupervisorInit {
   workloads: Table<WorkloadRecord>
@@ -95,7 +95,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
    * Refuses new runs and restarts at once, then stops every running workload (those a run under way when the stop
    * came started too); resolves with how many it stopped. A shutdown that keeps the workloads does not call it.
    */
-  async stopWorkloads (timeoutMs = 10_000): Promise<number> {
+  async stopWorkloads (timeoutMs?: number): Promise<number> {
     this.stopping = true
     let stopped = 0
     const stopLive = async (): Promise<void> => {
@@ -206,8 +206,11 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     this.emit('exit', rec)
   }
 
-  /** Stops the workload its driver's way (SIGTERM, then SIGKILL after the timeout, for processes); resolves once it has exited. */
-  async stopWorkload (name: string, timeoutMs: number): Promise<WorkloadRecord> {
+  /**
+   * Stops the workload its driver's way (SIGTERM, then SIGKILL after the timeout, for processes); resolves once it
+   * has exited. Without a timeout, the spec's (a container's --stop-timeout) or 10 s.
+   */
+  async stopWorkload (name: string, timeoutMs?: number): Promise<WorkloadRecord> {
     const rec = await this.locked(name, async () => {
       const rec = this.get(name)
       rec.desired = 'stopped'
@@ -222,7 +225,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     })
     if (rec.state !== 'running') return rec
     const exited = this.waitExit(name)
-    await this.driverOf(rec).stop(taskOf(rec), { timeoutMs, exited })
+    await this.driverOf(rec).stop(taskOf(rec), { timeoutMs: timeoutMs ?? defaultStopTimeoutMs(rec.spec), exited })
     return await exited
   }
 
@@ -290,6 +293,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       binds: plan.binds ?? [],
       attach: point?.path,
       workdir: plan.workdir,
+      adopt: plan.adopt,
       argv: plan.argv
     })
     rec.oomBase = plan.cgroup === '' ? 0 : this.init.cgroups.oomKills(plan.cgroup)

@@ -39,6 +39,11 @@ export interface ContainerSpec extends SpecBase, ProcessSpec {
 /** What the user asked for, one shape per kind; validated before the supervisor sees it. */
 export type WorkloadSpec = ExecutableSpec | ContainerSpec
 
+/** How long a stop that names no timeout waits before SIGKILL: a container's --stop-timeout, else Docker's 10 s. */
+export function defaultStopTimeoutMs (spec: WorkloadSpec): number {
+  return (spec.kind === 'container' ? spec.container.stopTimeout ?? 10 : 10) * 1000
+}
+
 /** The spec of one kind of workload. */
 export type SpecOf<K extends WorkloadKind> = Extract<WorkloadSpec, { kind: K }>
 
@@ -59,6 +64,10 @@ export interface ContainerOptions {
   ports: Array<{ hostPort: number, containerPort: number, protocol: 'tcp' | 'udp', hostIP: string }>
   /** `unconfined` runs it without the default seccomp filter; unset means the filter. */
   seccomp?: 'unconfined'
+  /** The signal that stops it (`SIGINT`); unset for the image's StopSignal, else SIGTERM. */
+  stopSignal?: string
+  /** Seconds a stop that names no timeout waits before SIGKILL; unset for the node's default. */
+  stopTimeout?: number
 }
 
 export interface WorkloadRecord {

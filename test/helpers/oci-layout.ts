@@ -196,3 +196,18 @@ function compress (tar: Buffer, how: Compression): Buffer {
   if (how === 'zstd') return zstdCompressSync(tar)
   return tar
 }
+
+/**
+ * Debian binaries at their host paths with the libraries ldd names and the loader, each directory an entry of its
+ * own: a glibc program (getent) where busybox has no equivalent.
+ */
+export function binaryEntries (paths: string[]): Array<{ name: string, body?: Buffer, mode?: number }> {
+  const libs = paths.flatMap(p => {
+    const ldd = spawnSync('ldd', [p], { encoding: 'utf8' })
+    if (ldd.status !== 0) throw new Error(`ldd ${p}: ${ldd.stderr}`)
+    return [...ldd.stdout.matchAll(/(\/[^\s]+\.so[^\s]*)/g)].map(m => m[1])
+  })
+  const files = [...new Set([...paths, ...libs])]
+  const dirs = new Set(files.flatMap(f => f.split('/').slice(1, -1).map((_, i, parts) => `${parts.slice(0, i + 1).join('/')}/`)))
+  return [...[...dirs].sort().map(name => ({ name })), ...files.map(f => ({ name: f.slice(1), body: readFileSync(f), mode: 0o755 }))]
+}

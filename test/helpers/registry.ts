@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { Layout, sha256, type Descriptor, type ImageOptions, type LayoutImage } from './oci-layout.ts'
 import { until } from './node.ts'
 
-export { busyboxLayer, layerTar, Layout, nginxLayer, sha256 } from './oci-layout.ts'
+export { binaryEntries, busyboxLayer, layerTar, Layout, nginxLayer, sha256 } from './oci-layout.ts'
 
 async function freePort (): Promise<number> {
   return await new Promise(resolve => {

@@ -6,14 +6,16 @@ import { formatImageReference, parseImageReference } from '../../common/image-re
 import { assertWorkloadName } from '../../names/parse.ts'
 import { validateLimits, type Limits } from '../../common/limits.ts'
 import { IPV4, isPort } from '../../common/ports.ts'
+import { signalName } from '../../common/signals.ts'
 import { RESTART_POLICIES, WORKLOAD_KINDS, type Bind, type ContainerOptions, type RestartPolicy, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
-const DEFAULT_STOP_TIMEOUT_S = 10
+/** The longest grace period a stop takes: an hour. */
+const MAX_STOP_TIMEOUT_S = 3600
 
-/** A stop request's grace period: 10 s when unset, 0 for SIGKILL at once, at most an hour. */
-export function stopTimeoutMs (seconds: number | undefined): number {
-  return Math.min(seconds ?? DEFAULT_STOP_TIMEOUT_S, 3600) * 1000
+/** A stop request's grace period: 0 for SIGKILL at once, at most an hour; unset leaves it to the workload's spec. */
+export function stopTimeoutMs (seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : Math.min(seconds, MAX_STOP_TIMEOUT_S) * 1000
 }
 
 /** A generated name for a workload the user did not name. */
@@ -108,6 +110,9 @@ function containerFromProto (msg: ContainerMsg | undefined): ContainerOptions {
   })
   if (msg.user !== '' && !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(msg.user)) throw new InvalidArgumentError(`invalid --user "${msg.user}"`)
   if (msg.seccomp !== '' && msg.seccomp !== 'unconfined') throw new InvalidArgumentError(`invalid seccomp option "${msg.seccomp}": expected unconfined`)
+  const stopSignal = msg.stopSignal === '' ? undefined : signalName(msg.stopSignal)
+  if (stopSignal === undefined && msg.stopSignal !== '') throw new InvalidArgumentError(`invalid --stop-signal "${msg.stopSignal}": expected a signal such as SIGINT`)
+  if (msg.stopTimeout !== undefined && msg.stopTimeout > MAX_STOP_TIMEOUT_S) throw new InvalidArgumentError(`invalid --stop-timeout ${msg.stopTimeout}: at most ${MAX_STOP_TIMEOUT_S} seconds`)
   return {
     image,
     entrypoint: msg.replaceEntrypoint ? msg.entrypoint : undefined,
@@ -115,7 +120,9 @@ function containerFromProto (msg: ContainerMsg | undefined): ContainerOptions {
     network,
     volumes,
     ports,
-    ...(msg.seccomp === 'unconfined' ? { seccomp: 'unconfined' as const } : {})
+    ...(msg.seccomp === 'unconfined' ? { seccomp: 'unconfined' as const } : {}),
+    ...(stopSignal !== undefined ? { stopSignal } : {}),
+    ...(msg.stopTimeout !== undefined ? { stopTimeout: msg.stopTimeout } : {})
   }
 }
 
@@ -169,7 +176,9 @@ function kindToProto (spec: WorkloadSpec): Pick<SpecMsg, 'executable' | 'contain
           seccomp: c.seccomp ?? '',
           command: spec.command,
           env: spec.env,
-          workdir: spec.workdir
+          workdir: spec.workdir,
+          stopSignal: c.stopSignal ?? '',
+          stopTimeout: c.stopTimeout
         }
       }
     }

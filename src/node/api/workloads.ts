@@ -69,7 +69,8 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
           rec = await runtime().run(spec, output, signal)
         } catch (err) {
           detach()
-          if (!(err instanceof StartError) || output === undefined) throw err
+          // A start that failed is told as an exit, attached or not, so the caller has its code and reason.
+          if (!(err instanceof StartError)) throw err
           await say({ started: workloadToProto(err.record) })
           await say({ exit: exitToProto(err.record) })
           if (req.remove === true) await runtime().remove(spec.name, false)

@@ -1,5 +1,6 @@
-// Containers: an image's root under a writable overlay, an OCI bundle, and crun (or runc) run in the
-// foreground under the workload's monitor, so logs, exit codes and re-adoption work as for executables.
+// Containers: an image's root under a writable overlay, an OCI bundle, and crun (or runc) `create` then `start` under
+// the workload's monitor, which adopts the container's process once the runtime has exited (none stays beside it),
+// so logs, exit codes and re-adoption work as for executables.
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -11,14 +12,20 @@ import type { LaunchPlan, Task, WorkloadDriver } from '../driver.ts'
 import type { ContentStore } from '../image/content-store.ts'
 import type { Images } from '../image/images.ts'
 import type { ContainerSpec } from '../workload.ts'
+import { signalName } from '../../common/signals.ts'
 import { signalNumber } from '../proc.ts'
-import { groupState, oomKilled, signalGroup, stopGroup } from '../process-group.ts'
+import { groupState, oomKilled, signalProcess, stopGroup } from '../process-group.ts'
 import { ociConfig, resolveUser, type ImageConfig } from './oci-config.ts'
 import { imageRoot, overlayOf, unmountUnder } from './rootfs.ts'
 import type { BridgeNetwork } from './cni.ts'
+import { writeEtcFiles } from './etc-files.ts'
 
 const run = promisify(execFile)
 const RUNTIME_LOG = 'runtime.log'
+/** The bundle's note of the signal that stops the container, read by every stop (after a daemon restart too). */
+const STOP_SIGNAL = 'stop-signal'
+/** Where `create` writes the PID of the container's process. */
+const INIT_PID = 'init.pid'
 /** The exit code an OCI runtime reports for a container process killed by SIGKILL (128 + 9). */
 const KILLED = 137
 
@@ -37,11 +44,12 @@ export function runtimeFailure (log: string): { exitCode: number, error: string 
     }
   })
   // Only a run that failed: a runtime's complaint while tearing down keeps the workload's own code.
-  const said = errors.findLast(e => /container process|executable file|^(runc|crun) run failed: /i.test(e))
+  const step = /^(runc|crun) (run|create|start) failed: /
+  const said = errors.findLast(e => /container process|executable file/i.test(e) || step.test(e))
   if (said === undefined) return undefined
-  if (!/container process|executable file/i.test(said)) return { exitCode: 125, error: `the runtime could not make the container: ${said.replace(/^(runc|crun) run failed: /, '')}` }
-  // runc: "runc run failed: unable to start container process: exec: "x": …"; crun names the file and the errno.
-  const reason = said.replace(/^.*?unable to start container process: /, '').replace(/^(runc|crun) run failed: /, '')
+  if (!/container process|executable file/i.test(said)) return { exitCode: 125, error: `the runtime could not make the container: ${said.replace(step, '')}` }
+  // runc: "runc create failed: unable to start container process: exec: "x": …"; crun names the file and the errno.
+  const reason = said.replace(/^.*?unable to start container process: /, '').replace(step, '')
   const exitCode = /no such file or directory|not found/i.test(said) ? 127 : /permission denied|exec format error/i.test(said) ? 126 : 125
   return { exitCode, error: `cannot start the container's process: ${reason}` }
 }
@@ -94,14 +102,15 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
       const bundle = bundleOf(task)
       await deleteState(task)
       await mkdir(bundle, { recursive: true })
+      // What an earlier run left says nothing of this one.
+      for (const f of [RUNTIME_LOG, INIT_PID]) await rm(join(bundle, f), { force: true })
       const overlay = await overlayOf(lower, bundle)
       const config = (JSON.parse((await init.content.read(image.config)).toString()) as { config?: ImageConfig }).config ?? {}
       // The writable layer starts empty, so the image's own files are what the container will see.
       const etc = async (f: string): Promise<string> => await readFile(join(lower, 'etc', f), 'utf8').catch(() => '')
       const ids = resolveUser(c.user !== '' ? c.user : config.User ?? '', await etc('passwd'), await etc('group'))
       const netns = c.network === 'bridge' ? await init.network.attach(idOf(task), c.ports ?? []) : ''
-      await writeFile(join(bundle, 'hosts'), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n127.0.1.1\t${spec.name}\n`)
-      await writeFile(join(bundle, 'resolv.conf'), c.network === 'none' ? '' : await readFile('/etc/resolv.conf', 'utf8').catch(() => ''))
+      const etcFiles = await writeEtcFiles(bundle, spec.name, c.network)
       const oci = ociConfig(config, {
         name: spec.name,
         command: spec.command,
@@ -113,40 +122,45 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
         network: c.network === 'bridge' ? { mode: 'path', path: netns } : { mode: c.network },
         limits: spec.limits,
         cgroupsPath: `/aurae/${init.nodeKey}/ct-${spec.name}`,
-        hostsFile: join(bundle, 'hosts'),
-        resolvFile: join(bundle, 'resolv.conf'),
+        etcFiles,
         seccomp: c.seccomp !== 'unconfined'
       }, ids)
       await writeFile(join(bundle, 'config.json'), JSON.stringify(oci, null, 2))
+      // --stop-signal, else the image's StopSignal, else SIGTERM, as Docker chooses.
+      await writeFile(join(bundle, STOP_SIGNAL), c.stopSignal ?? signalName(config.StopSignal ?? '') ?? 'SIGTERM')
+      // The runtime's own messages go to a log of their own. The container (and its cgroup) stays after the exit,
+      // so the supervisor can read whether it was OOM-killed; release deletes it.
+      const runtimeArgs = [runtime, '--root', stateRoot, '--log', join(bundle, RUNTIME_LOG), '--log-format', 'json']
       return {
-        // The runtime's own messages go to a log of their own. With a memory limit the container (and
-        // its cgroup) is kept after the exit, so the supervisor can read whether it was OOM-killed;
-        // release deletes it.
-        argv: [runtime, '--root', stateRoot, '--log', join(bundle, RUNTIME_LOG), '--log-format', 'json', 'run',
-          ...(spec.limits.memoryBytes > 0 ? ['--keep'] : []), '--bundle', bundle, idOf(task)],
+        argv: [...runtimeArgs, 'create', '--pid-file', join(bundle, INIT_PID), '--bundle', bundle, idOf(task)],
+        adopt: { pidFile: join(bundle, INIT_PID), start: [...runtimeArgs, 'start', idOf(task)] },
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
         workdir: bundle,
         cgroup: '',
         overlay
       }
     },
-    // The runtime passes signals on to the container's process; what is left in its cgroup goes with a forced stop.
+    // Signals go to the container's process alone, as the runtime's `kill` sends them; what is left in its cgroup
+    // goes with a forced stop.
     async stop (task, request) {
+      const noted = signalName(await readFile(join(bundleOf(task), STOP_SIGNAL), 'utf8').catch(() => ''))
       await stopGroup(task, request, async () => {
         if (cgroupOf(task) !== '') await init.cgroups.killAll(cgroupOf(task))
-      })
+      }, (noted ?? 'SIGTERM') as NodeJS.Signals, signalProcess)
     },
-    signal: signalGroup,
+    signal: signalProcess,
     state: groupState,
-    // A container's end is a number, as Docker reports it: the runtime's own death by signal N (SIGKILL cannot be
-    // passed on to the container) is 128 + N, the code the runtime gives when the container's process dies so.
+    // A container's end is a number, as Docker reports it: death by signal N is 128 + N. A runtime that failed
+    // before the process ran says why in its log, with Docker's 125, 126 or 127.
     async explain (task, end, oomKills) {
+      if (end.failedAt !== undefined) {
+        const failure = runtimeFailure(await readFile(join(bundleOf(task), RUNTIME_LOG), 'utf8').catch(() => ''))
+        return { ...end, ...(failure ?? { exitCode: 125, error: `the runtime could not ${end.failedAt} the container` }), oomKilled: false }
+      }
       const killed = oomKilled(end, oomKills, KILLED)
       const signalled = end.signal === null ? undefined : signalNumber(end.signal)
       if (signalled !== undefined) return { ...end, exitCode: 128 + signalled, signal: null, oomKilled: killed }
-      if (end.exitCode === 0 || end.exitCode === null) return { ...end, oomKilled: killed }
-      const failure = runtimeFailure(await readFile(join(bundleOf(task), RUNTIME_LOG), 'utf8').catch(() => ''))
-      return { ...end, ...failure, oomKilled: killed }
+      return { ...end, oomKilled: killed }
     },
     async release (task) {
       await deleteState(task)

@@ -3,6 +3,7 @@
 import { readdirSync } from 'node:fs'
 import { InvalidArgumentError } from '../../errors.ts'
 import { DEFAULT_PATH } from '../driver.ts'
+import type { EtcFiles } from './etc-files.ts'
 import { defaultSeccomp } from './seccomp.ts'
 
 /** The parts of an image config a container starts from. */
@@ -12,6 +13,8 @@ export interface ImageConfig {
   Env?: string[] | null
   WorkingDir?: string
   User?: string
+  /** The signal that stops the image's process (`SIGINT`, `INT`, `2`). */
+  StopSignal?: string
 }
 
 export interface Volume {
@@ -34,8 +37,8 @@ export interface ContainerOptions {
   limits: { cpus: number, memoryBytes: number, pids: number }
   /** Where the runtime puts the container's cgroups (`/aurae/<node>/ct-<name>`). */
   cgroupsPath: string
-  hostsFile: string
-  resolvFile: string
+  /** The name files the node wrote for it (etc-files.ts). */
+  etcFiles: EtcFiles
   /** False runs the container without a seccomp filter (`--security-opt seccomp=unconfined`). */
   seccomp: boolean
 }
@@ -143,8 +146,9 @@ export function ociConfig (image: ImageConfig, opts: ContainerOptions, ids: { ui
       // the container's own cgroups below it, read-only, as Docker mounts them.
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
-      { destination: '/etc/hosts', type: 'bind', source: opts.hostsFile, options: ['rbind', 'ro'] },
-      { destination: '/etc/resolv.conf', type: 'bind', source: opts.resolvFile, options: ['rbind', 'ro'] },
+      { destination: '/etc/hosts', type: 'bind', source: opts.etcFiles.hosts, options: ['rbind', 'ro'] },
+      { destination: '/etc/hostname', type: 'bind', source: opts.etcFiles.hostname, options: ['rbind', 'ro'] },
+      { destination: '/etc/resolv.conf', type: 'bind', source: opts.etcFiles.resolvConf, options: ['rbind', 'ro'] },
       ...opts.volumes.map(v => ({ destination: v.container, type: 'bind', source: v.host, options: volumeOptions(v.readOnly) }))
     ],
     linux: {

@@ -4,6 +4,9 @@
 // mount namespace of its own first, in which daemon space is hidden (see confine()). With --attach
 // it also streams the output to its reader (the local CLI itself, or the daemon for any other
 // caller), which connects to it, at the pace the reader takes it.
+// With --pid-file (containers) the command is an OCI runtime's `create`, which exits once the container is made:
+// the monitor, a child subreaper, then runs the --start command, adopts the container's init as its own child and
+// supervises that, so no runtime process stays alive beside the container (as Podman's conmon does).
 // With --launcher it instead serves the daemon: it reads launch requests on stdin and forks a
 // monitor for each, which is far cheaper than the daemon spawning every monitor itself.
 #define _GNU_SOURCE
@@ -390,8 +393,9 @@ static const char *reserve_exit(const char *path, char *msg, size_t n) {
 }
 
 // Writes the exit file atomically: the daemon must never read half of one. It writes over the
-// `<path>.tmp` that reserve_exit made, so it needs no new space on a full disk.
-static void write_exit(const char *path, int status, const char *error) {
+// `<path>.tmp` that reserve_exit made, so it needs no new space on a full disk. `failed_at` names the
+// runtime's step (create, start) that failed before the workload's process ran, NULL when it ran.
+static void write_exit(const char *path, int status, const char *error, const char *failed_at) {
   char tmp[PATH_MAX], ts[64], sigbuf[16];
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -405,6 +409,8 @@ static void write_exit(const char *path, int status, const char *error) {
   } else if (WIFSIGNALED(status)) {
     fprintf(f, "{\"exitCode\":null,\"signal\":\"%s\",\"finishedAt\":\"%s\"}",
             signame(WTERMSIG(status), sigbuf, sizeof sigbuf), ts);
+  } else if (failed_at != NULL) {
+    fprintf(f, "{\"exitCode\":%d,\"signal\":null,\"finishedAt\":\"%s\",\"failedAt\":\"%s\"}", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ts, failed_at);
   } else {
     fprintf(f, "{\"exitCode\":%d,\"signal\":null,\"finishedAt\":\"%s\"}", WEXITSTATUS(status), ts);
   }
@@ -590,14 +596,67 @@ static void start_child(int out_fd, int err_fd_pipe, int report_fd, char **cgrou
   child_fail(report_fd, "exec \"%s\": %s", argv[0], strerror(errno));
 }
 
+// Runs `argv` with no input or output and waits for it; its status, or -1 when it could not run.
+static int run_quietly(char **argv, const char *workdir) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_RDWR);
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (workdir != NULL && chdir(workdir) != 0) _exit(127);
+    execvp(argv[0], argv);
+    _exit(127);
+  }
+  int st;
+  if (pid < 0) return -1;
+  while (waitpid(pid, &st, 0) < 0) if (errno != EINTR) return -1;
+  return st;
+}
+
+// After the runtime's `create` (our child `creator`) has made the container: reads its init's PID, which is our
+// child now that `create` has exited (we are a subreaper), and runs `start`. Returns that PID; on failure 0, with
+// the failing step's status and name, and no container process left. What `create` wrote to the container's
+// pipes (`quiet`, its warnings) is its own, never the workload's, and is dropped before the start.
+static pid_t adopt(pid_t creator, const char *pid_file, char **start_argv, const char *workdir, const int quiet[2], int *st, const char **failed_at) {
+  while (waitpid(creator, st, 0) < 0) {
+    if (errno != EINTR) { *st = 1 << 8; *failed_at = "create"; return 0; }
+  }
+  *failed_at = "create";
+  if (!WIFEXITED(*st) || WEXITSTATUS(*st) != 0) return 0;
+  char buf[32] = {0};
+  int fd = open(pid_file, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (fd >= 0) close(fd);
+  pid_t init = n > 0 ? (pid_t)atoi(buf) : 0;
+  if (init <= 0) { *st = 1 << 8; return 0; }
+  char drop[4096];
+  for (int k = 0; k < 2; k++) {
+    fcntl(quiet[k], F_SETFL, O_NONBLOCK);
+    while (read(quiet[k], drop, sizeof drop) > 0) {}
+  }
+  *failed_at = "start";
+  *st = run_quietly(start_argv, workdir);
+  if (*st == 0) return init;
+  if (*st < 0) *st = 1 << 8;
+  kill(init, SIGKILL);
+  waitpid(init, NULL, 0);
+  return 0;
+}
+
 // Runs one workload to its end. `id` is set when a launcher forked us: status then goes to stdout.
 static int monitor_main(int argc, char **argv, const char *id) {
-  const char *exit_path = NULL, *workdir = NULL, *attach_path = NULL;
+  const char *exit_path = NULL, *workdir = NULL, *attach_path = NULL, *pid_file = NULL;
+  char **start_argv = calloc(argc, sizeof(char *));
+  int nstart = 0;
   struct overlay ov = {NULL, NULL};
   struct view view = {calloc(argc, sizeof(char *)), 0, calloc(argc, sizeof(struct bind)), 0};
   char *cgroups[MAX_CGROUPS];
   int ncg = 0, status_fd = -1, i;
-  if (view.hides == NULL || view.binds == NULL) die("out of memory");
+  if (view.hides == NULL || view.binds == NULL || start_argv == NULL) die("out of memory");
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--") == 0) { i++; break; }
@@ -618,15 +677,18 @@ static int monitor_main(int argc, char **argv, const char *id) {
     else if (strcmp(a, "--overlay-options") == 0) ov.options = argv[++i];
     else if (strcmp(a, "--hide") == 0) view.hides[view.nh++] = argv[++i];
     else if (strcmp(a, "--attach") == 0) attach_path = argv[++i];
+    else if (strcmp(a, "--pid-file") == 0) pid_file = argv[++i];
+    else if (strcmp(a, "--start") == 0) start_argv[nstart++] = argv[++i];
     else if (strcmp(a, "--cgroup-procs") == 0) {
       if (ncg == MAX_CGROUPS) die("too many --cgroup-procs");
       cgroups[ncg++] = argv[++i];
     } else die("unknown option %s", a);
   }
-  if (exit_path == NULL || log_path == NULL || i >= argc || (ov.target == NULL) != (ov.options == NULL)) {
+  if (exit_path == NULL || log_path == NULL || i >= argc || (ov.target == NULL) != (ov.options == NULL) || (pid_file == NULL) != (nstart == 0)) {
     die("usage: aurae-monitor --exit-file PATH --log PATH [--log-max-bytes N] [--log-files K] "
         "[--cgroup-procs PATH]... [--overlay DIR --overlay-options OPTS] [--hide PATH]... "
-        "[--bind[-ro] SRC DST]... [--workdir DIR] [--status-fd N] [--attach SOCKET] -- CMD [ARGS...]");
+        "[--bind[-ro] SRC DST]... [--workdir DIR] [--status-fd N] [--attach SOCKET] "
+        "[--pid-file PATH --start ARG...] -- CMD [ARGS...]");
   }
   if (log_max < 256) log_max = 256;
   if (log_files < 1) log_files = 1;
@@ -671,6 +733,23 @@ static int monitor_main(int argc, char **argv, const char *id) {
   }
   failure[got] = '\0';
   close(rep[0]);
+  if (pid_file != NULL && got == 0) {
+    int st;
+    const char *failed_at = NULL;
+    int quiet[2] = {out[0], err[0]};
+    pid_t init = adopt(child, pid_file, start_argv, workdir, quiet, &st, &failed_at);
+    if (init <= 0) {
+      // What the runtime said on its way out is its own (its log has it), never the workload's output.
+      close(out[0]);
+      close(err[0]);
+      if (ov.target != NULL) umount2(ov.target, MNT_DETACH);
+      write_exit(exit_path, st, NULL, failed_at);
+      report_status(status_fd, id, child, "the runtime could not start the container", 1);
+      while (waitpid(-1, NULL, WNOHANG) > 0) {}
+      return 0;
+    }
+    child = init;
+  }
   report_status(status_fd, id, child, got > 0 ? failure : NULL, 1);
   open_log();
   if (attach_path != NULL) attach_fd = attach_accept(&ap);
@@ -710,7 +789,7 @@ static int monitor_main(int argc, char **argv, const char *id) {
   for (int k = 0; k < 2; k++) drain(&streams[k]);
   // The runtime has ended and its container with it: the root goes before anyone hears of the exit.
   if (ov.target != NULL) umount2(ov.target, MNT_DETACH);
-  write_exit(exit_path, child_status, got > 0 ? failure : NULL);
+  write_exit(exit_path, child_status, got > 0 ? failure : NULL, NULL);
   // The exit is recorded; the caller still gets the rest of the output, then the end of the connection.
   while (attach_fd >= 0 && outq_len > 0) {
     struct pollfd p = {attach_fd, POLLOUT, 0};

@@ -13,7 +13,7 @@ const spec = (o: Record<string, any> = {}): any => ({
   container: undefined,
   ...o
 })
-const container = (o: Record<string, any> = {}): any => ({ image: 'nginx', network: '', ports: [], volumes: [], user: '', seccomp: '', entrypoint: [], replaceEntrypoint: false, command: [], env: {}, workdir: '', ...o })
+const container = (o: Record<string, any> = {}): any => ({ image: 'nginx', network: '', ports: [], volumes: [], user: '', seccomp: '', entrypoint: [], replaceEntrypoint: false, command: [], env: {}, workdir: '', stopSignal: '', stopTimeout: undefined, ...o })
 /** The message of the InvalidArgumentError `fn` throws. */
 const refusal = (fn: () => unknown): string => {
   try {
@@ -28,8 +28,8 @@ const refusal = (fn: () => unknown): string => {
 describe('a workload spec from a client', () => {
   it('comes back the same after a round trip through the proto, for every kind', () => {
     const exe = specFromProto(spec({ name: 'job', executable: { command: ['sh', '-c', 'true'], env: { A: '1' }, workdir: '/tmp', volumes: [{ host: '/tmp', container: '/data', readOnly: true }] }, restart: 'always' }))
-    const ctr = specFromProto(spec({ name: 'web', executable: undefined, container: container({ image: 'nginx:1', command: ['nginx', '-g', 'daemon off;'], env: { B: '2' }, workdir: '/srv', entrypoint: ['/init'], replaceEntrypoint: true }) }))
-    expect(ctr).toMatchObject({ kind: 'container', command: ['nginx', '-g', 'daemon off;'], env: { B: '2' }, workdir: '/srv', container: { image: 'docker.io/library/nginx:1', entrypoint: ['/init'] } })
+    const ctr = specFromProto(spec({ name: 'web', executable: undefined, container: container({ image: 'nginx:1', command: ['nginx', '-g', 'daemon off;'], env: { B: '2' }, workdir: '/srv', entrypoint: ['/init'], replaceEntrypoint: true, stopSignal: 'quit', stopTimeout: 30 }) }))
+    expect(ctr).toMatchObject({ kind: 'container', command: ['nginx', '-g', 'daemon off;'], env: { B: '2' }, workdir: '/srv', container: { image: 'docker.io/library/nginx:1', entrypoint: ['/init'], stopSignal: 'SIGQUIT', stopTimeout: 30 } })
     for (const s of [exe, ctr]) {
       const msg = workloadToProto(createdRecord(s)).spec
       expect(msg?.[s.kind]).toBeDefined()
@@ -75,12 +75,14 @@ describe('a workload spec from a client', () => {
     expect(run({ network: 'host', ports: [{ hostPort: 8080, containerPort: 80, protocol: '', hostIp: '' }] })).toBe('-p works with bridge networking only')
     expect(run({ user: 'root;rm' })).toBe('invalid --user "root;rm"')
     expect(run({ seccomp: 'weird' })).toBe('invalid seccomp option "weird": expected unconfined')
+    expect(run({ stopSignal: 'SIGNOPE' })).toBe('invalid --stop-signal "SIGNOPE": expected a signal such as SIGINT')
+    expect(run({ stopTimeout: 3601 })).toBe('invalid --stop-timeout 3601: at most 3600 seconds')
   })
 })
 
 describe('the small conversions', () => {
-  it('give a stop 10 s by default, none when asked, and never more than an hour', () => {
-    expect(stopTimeoutMs(undefined)).toBe(10_000)
+  it('leave a stop\'s timeout to the workload when unset, none when asked, and never more than an hour', () => {
+    expect(stopTimeoutMs(undefined)).toBeUndefined()
     expect(stopTimeoutMs(0)).toBe(0)
     expect(stopTimeoutMs(86_400)).toBe(3_600_000)
   })

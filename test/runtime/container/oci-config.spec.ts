@@ -13,8 +13,7 @@ const options = (o: Partial<ContainerOptions> = {}): ContainerOptions => ({
   network: { mode: 'none' },
   limits: { cpus: 0, memoryBytes: 0, pids: 0 },
   cgroupsPath: '/aurae/n/ct-web',
-  hostsFile: '/run/x/hosts',
-  resolvFile: '/run/x/resolv.conf',
+  etcFiles: { hosts: '/run/x/hosts', hostname: '/run/x/hostname', resolvConf: '/run/x/resolv.conf' },
   seccomp: true,
   ...o
 })

@@ -1,11 +1,13 @@
 // aurae run (aurae workload run): an OCI container from an image, attached or detached, here or on a peer.
 import { formatImageReference, parseImageReference } from '../../../common/image-reference.ts'
 import { parsePort } from '../../../common/ports.ts'
+import { signalName } from '../../../common/signals.ts'
 import { InvalidArgumentError } from '../../../errors.ts'
 import { parseName } from '../../../names/parse.ts'
 import type { Command } from '../../kit/context.ts'
 import { pullShowingProgress } from '../image/pull.ts'
 import { asWorkload, envOf, limitsOf, startWorkload, WORKLOAD_FLAGS } from './start.ts'
+import { wholeSeconds } from './stop.ts'
 
 /** `-v HOST:CTR[:ro]` → a volume. */
 function volumeOf (text: string): { host: string, container: string, readOnly: boolean } {
@@ -39,7 +41,9 @@ export const run: Command = {
       publish: { type: 'list', short: 'p', help: 'publish a port (repeatable)', value: '[IP:]HOST:CTR[/udp]' },
       user: { type: 'string', short: 'u', help: 'user[:group] to run as', value: 'USER' },
       entrypoint: { type: 'string', help: 'replace the image\'s entrypoint', value: 'CMD' },
-      'security-opt': { type: 'list', help: 'seccomp=unconfined: run without the default seccomp filter', value: 'OPT' }
+      'security-opt': { type: 'list', help: 'seccomp=unconfined: run without the default seccomp filter', value: 'OPT' },
+      'stop-signal': { type: 'string', help: 'the signal that stops it (default: the image\'s StopSignal, else SIGTERM)', value: 'SIGNAL' },
+      'stop-timeout': { type: 'string', help: 'seconds a stop waits before SIGKILL (default 10)', value: 'S' }
     },
     maxPositionals: 1,
     passthrough: true
@@ -48,6 +52,9 @@ export const run: Command = {
     const { flags } = parsed
     // A bad option is bad usage (exit 2), not a workload that failed to run.
     const seccomp = seccompOf(flags['security-opt'] as string[] | undefined ?? [])
+    const stopSignal = flags['stop-signal'] as string | undefined ?? ''
+    if (stopSignal !== '' && signalName(stopSignal) === undefined) throw new InvalidArgumentError(`invalid --stop-signal "${stopSignal}": expected a signal such as SIGINT`)
+    const stopTimeout = wholeSeconds(flags['stop-timeout'] as string | undefined, '--stop-timeout')
     return await asWorkload(async () => {
       const target = parsed.positionals[0]
       if (target === undefined) throw new InvalidArgumentError('missing image: aurae run IMAGE [-- COMMAND]')
@@ -72,7 +79,9 @@ export const run: Command = {
           seccomp,
           command: parsed.rest ?? [],
           env: envOf(flags.env as string[] | undefined ?? []),
-          workdir: flags.workdir as string ?? ''
+          workdir: flags.workdir as string ?? '',
+          stopSignal,
+          stopTimeout
         }
       }
       // Like docker run, an image the node lacks is pulled first; on a terminal, with its progress.

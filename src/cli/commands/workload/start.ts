@@ -1,11 +1,12 @@
 // What exec and run share: their flags, and starting a workload detached or attached to this terminal.
-import type { WorkloadSpec } from '../../../client/index.ts'
+import type { Exit, WorkloadSpec } from '../../../client/index.ts'
 import { formatBytes, parseCpus, parseMemory, parsePids } from '../../../common/limits.ts'
 import { signalNumber } from '../../../common/signals.ts'
 import { InvalidArgumentError } from '../../../errors.ts'
 import { youngCollector } from '../../../young-gc.ts'
 import type { CommandSpec, Parsed } from '../../kit/args.ts'
 import type { Context } from '../../kit/context.ts'
+import type { Io } from '../../kit/io.ts'
 import { DirectOutput } from '../../kit/direct-output.ts'
 import { CliError, EXIT, hint } from '../../kit/exit.ts'
 import { write } from '../../kit/io.ts'
@@ -56,14 +57,26 @@ export async function asWorkload (fn: () => Promise<number>): Promise<number> {
 }
 
 /** Starts a workload; detached prints its name, attached streams it and returns its exit code. */
+/** A run's exit code, as docker run gives it, and its reasons (why it could not start, an OOM kill) said in one line each. */
+function exitOf (exit: Exit, io: Io, name: string, spec: WorkloadSpec): number {
+  const { exitCode, signal, oomKilled, error } = exit
+  if (error !== '') io.stderr.write(`aurae: ${clean(error)}\n`)
+  if (oomKilled) io.stderr.write(`aurae: ${name} was killed for using more than its memory limit (${formatBytes(spec.limits?.memoryBytes ?? 0)})\n`)
+  return exitCode ?? (signal !== '' ? 128 + (signalNumber(signal) ?? 0) : EXIT.execFailed)
+}
+
 export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: string, detach: boolean, rm: boolean): Promise<number> {
   if (rm && detach) throw new InvalidArgumentError('--rm works only attached, not with -d')
   const { io } = ctx
   const d = ctx.daemon()
   if (detach) {
+    // The answer comes once the process runs; a start that failed ends in an exit instead, and no name is printed.
+    let started = ''
     for await (const res of d.workloads.run({ spec, detach: true, remove: false, directOutput: false })) {
-      if (res.started !== undefined) io.stdout.write(res.started.name + '\n')
+      if (res.started !== undefined) started = res.started.name
+      if (res.exit !== undefined) return exitOf(res.exit, io, started, spec)
     }
+    io.stdout.write(started + '\n')
     return EXIT.ok
   }
   let name = ''
@@ -96,10 +109,7 @@ export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: st
       }
       if (res.exit !== undefined) {
         await direct?.drained()
-        const { exitCode, signal, oomKilled, error } = res.exit
-        code = exitCode ?? (signal !== '' ? 128 + (signalNumber(signal) ?? 0) : EXIT.execFailed)
-        if (error !== '') io.stderr.write(`aurae: ${clean(error)}\n`)
-        if (oomKilled) io.stderr.write(`aurae: ${name} was killed for using more than its memory limit (${formatBytes(spec.limits?.memoryBytes ?? 0)})\n`)
+        code = exitOf(res.exit, io, name, spec)
       }
     }
   } finally {
