@@ -16,6 +16,7 @@ import { Cgroups } from '../runtime/cgroups.ts'
 import { executableDriver } from '../runtime/executable-driver.ts'
 import { daemonSpace } from '../runtime/daemon-space.ts'
 import { Supervisor } from '../runtime/supervisor.ts'
+import { EventLog } from '../runtime/events.ts'
 import { Store } from '../store/store.ts'
 import { Api } from './api/serve.ts'
 import { services } from './api/services.ts'
@@ -66,6 +67,8 @@ export class Daemon {
   key?: NodeKey
   meta?: NodeMeta
   private runtime?: Runtime
+  /** Lifecycle events for `aurae events`, kept across the runtime's life. */
+  private readonly events = new EventLog()
   private readonly server = new Server()
   private closing?: Promise<number>
   private markClosed: () => void = () => {}
@@ -172,7 +175,7 @@ export class Daemon {
     if (cgroups.version === 'none') this.log.write('warn', 'cells run without limits', { reason: cgroups.reason })
     let cells: Cells | undefined
     const content = new ContentStore(join(this.opts.paths.data, 'content'))
-    const images = new Images(this.store.table<ImageRecord>('images'), content, this.opts.paths.data)
+    const images = new Images(this.store.table<ImageRecord>('images'), content, this.opts.paths.data, image => this.events.add({ type: 'pulled', name: image.name, kind: 'image', timeMs: Date.now() }))
     const network = new BridgeNetwork(this.opts.paths.data, nodeKey)
     const supervisor = new Supervisor({
       workloads: this.store.table<WorkloadRecord>('workloads'),
@@ -187,6 +190,7 @@ export class Daemon {
       logFiles: this.opts.logFiles,
       log: this.log.write
     })
+    this.events.watch(supervisor)
     cells = new Cells(this.store.table<CellRecord>('cells'), cgroups, () => supervisor)
     const key = this.key as NodeKey
     const mesh = new Mesh({
@@ -233,7 +237,8 @@ export class Daemon {
       images: () => this.active.images,
       mesh: () => this.active.mesh,
       ownDomain: () => this.meta?.domain ?? '',
-      log: this.log
+      log: this.log,
+      events: () => this.events
     })
     for (const s of all) this.server.addService(s.definition, this.api.add(s.name, s.definition, s.handlers, caller))
     const sock = this.opts.paths.sock

@@ -7,7 +7,7 @@ import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotF
 import type { Component } from '../lifecycle.ts'
 import type { Table } from '../store/store.ts'
 import { AttachPoints, type Attacher } from './attach.ts'
-import type { Cgroups } from './cgroups.ts'
+import type { CellUsage, Cgroups } from './cgroups.ts'
 import type { Drivers, LaunchPlan, RunEnd, Task, WorkloadDriver } from './driver.ts'
 import { Launcher, execLimitError } from './launcher.ts'
 import { LOG_FILES, LOG_MAX_BYTES } from './log-files.ts'
@@ -161,6 +161,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
         this.records.delete(spec.name)
         throw err
       }
+      this.emit('change', rec)
       if (attacher !== undefined) this.attachers.set(spec.name, attacher)
       else this.attachers.delete(spec.name)
       await this.launch(rec, signal)
@@ -248,6 +249,13 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       this.files.removeAll(name)
       this.emit('change', rec)
     })
+  }
+
+  /** What the workload uses now, from its cgroup (nothing when it has none or does not run), for `aurae stats`. */
+  usage (name: string): CellUsage {
+    const rec = this.get(name)
+    const cgroup = rec.state === 'running' ? this.driverOf(rec).cgroupOf(taskOf(rec)) : ''
+    return cgroup === '' ? { cpuNs: 0, memoryBytes: 0, memoryLimitBytes: 0, pids: 0 } : this.init.cgroups.usage(cgroup)
   }
 
   private driverOf (rec: WorkloadRecord): WorkloadDriver {

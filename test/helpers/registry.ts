@@ -12,7 +12,8 @@ import { until } from './node.ts'
 
 export { busyboxLayer, layerTar, Layout, nginxLayer, sha256 } from './oci-layout.ts'
 
-async function freePort (): Promise<number> {
+/** A TCP port nothing on 127.0.0.1 listens on now. */
+export async function freePort (): Promise<number> {
   return await new Promise(resolve => {
     const s = createServer().listen(0, '127.0.0.1', () => {
       const port = (s.address() as { port: number }).port

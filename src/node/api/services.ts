@@ -7,6 +7,7 @@ import { MeshServiceService } from '../../gen/aurae/mesh/v0/mesh.ts'
 import { NodeServiceService } from '../../gen/aurae/node/v0/node.ts'
 import type { Mesh } from '../../mesh/mesh.ts'
 import type { Cells } from '../../runtime/cells.ts'
+import type { EventLog } from '../../runtime/events.ts'
 import type { Images } from '../../runtime/image/images.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
 import { cellHandlers } from './cells.ts'
@@ -28,6 +29,7 @@ export interface ServiceDeps {
   mesh: () => Mesh
   ownDomain: () => string
   log: DaemonLogSource
+  events: () => EventLog
 }
 
 /** One service: the name its methods go by in authorization (`name.Method`), its definition, its handlers. */
@@ -46,7 +48,7 @@ export function services (d: ServiceDeps): ServiceEntry[] {
     entry('node', NodeServiceService, nodeHandlers(d.daemon)),
     entry('workloads', WorkloadService, workloadHandlers(d.supervisor)),
     entry('cells', CellServiceService, cellHandlers(d.cells, d.supervisor)),
-    entry('observe', ObserveService, observeHandlers(d.supervisor, d.log)),
+    entry('observe', ObserveService, observeHandlers(d.supervisor, d.log, d.events)),
     entry('images', ImageServiceService, imageHandlers(d.images)),
     entry('mesh', MeshServiceService, meshHandlers(d.mesh, d.ownDomain))
   ]
