@@ -132,10 +132,16 @@ export class Daemon {
       keyCreated = true
     }
     const meta = { name, domain, peerId: key.peerId, registeredAt: current?.registeredAt ?? Date.now() }
-    await this.store.setMeta('node', meta)
     this.key = key
     this.meta = meta
-    if (this.runtime === undefined) await this.activate()
+    // A node whose runtime could not start (its port taken) is not up: no name is recorded, and the next up tries again.
+    try {
+      if (this.runtime === undefined) await this.activate()
+    } catch (err) {
+      this.meta = current
+      throw err
+    }
+    await this.store.setMeta('node', meta)
     this.log.write('info', current === undefined ? 'node is up' : 'node renamed', { name, domain, peerId: key.peerId, keyCreated })
     return { outcome: current === undefined ? 'created' : 'renamed', keyCreated }
   }

@@ -33,7 +33,7 @@ export const events: Command = {
   spec: {
     name: 'events',
     usage: 'events [@PEER] [--since WHEN] [--until WHEN] [--json]',
-    summary: 'Streams lifecycle events: workloads created, started, exited (with code), oom, restarted, removed; images pulled.',
+    summary: 'Streams lifecycle events of workloads (created, started, exited, oom, restarted, removed) and images (pulled).',
     flags: {
       since: { type: 'string', help: 'first the events kept since WHEN: 10m (ago), 2026-12-01T10:00:00Z or Unix seconds', value: 'WHEN' },
       until: { type: 'string', help: 'stop at WHEN (same forms) instead of following', value: 'WHEN' },

@@ -53,7 +53,7 @@ export const stats: Command = {
   spec: {
     name: 'stats',
     usage: 'stats [NAME...] [@PEER] [--no-stream] [--json]',
-    summary: 'Shows live CPU, memory and process counts of running workloads (all of them, or those named), refreshed every second.',
+    summary: 'Shows live CPU, memory and processes of running workloads, refreshed every second.',
     flags: {
       'no-stream': { type: 'boolean', help: 'print one reading and exit' },
       json: { type: 'boolean', help: 'JSON: an array per reading (one line each when streaming)' }
