@@ -48,6 +48,7 @@ export const run: Command = {
     const { flags } = parsed
     // A bad option is bad usage (exit 2), not a workload that failed to run.
     const seccomp = seccompOf(flags['security-opt'] as string[] | undefined ?? [])
+    const limits = limitsOf(flags)
     return await asWorkload(async () => {
       const target = parsed.positionals[0]
       if (target === undefined) throw new InvalidArgumentError('missing image: aurae run IMAGE [-- COMMAND]')
@@ -58,7 +59,7 @@ export const run: Command = {
       const entrypoint = flags.entrypoint as string | undefined
       const spec = {
         name: name + where,
-        limits: limitsOf(flags),
+        limits,
         restart: flags.restart as string ?? 'no',
         cell: '',
         container: {
