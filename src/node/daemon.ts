@@ -12,7 +12,7 @@ import { parseName } from '../names/parse.ts'
 import { Cells } from '../runtime/cells.ts'
 import type { CellRecord } from '../runtime/cell.ts'
 import type { WorkloadRecord } from '../runtime/workload.ts'
-import { Cgroups } from '../runtime/cgroups.ts'
+import { Cgroups, removeNodeCgroups } from '../runtime/cgroups.ts'
 import { executableDriver } from '../runtime/executable-driver.ts'
 import { daemonSpace } from '../runtime/daemon-space.ts'
 import { Supervisor } from '../runtime/supervisor.ts'
@@ -158,6 +158,7 @@ export class Daemon {
       await stopAll(parts.slice(-1), this.partFailed)
       const stopped = stopWorkloads ? await this.runtime?.supervisor.stopWorkloads() ?? 0 : 0
       await stopAll(parts.slice(0, -1), this.partFailed)
+      if (this.runtime !== undefined) removeNodeCgroups(nodeKeyOf(this.opts.paths.data))
       // Let the reply to a Down call go out before the server goes.
       setTimeout(() => {
         this.server.tryShutdown(() => {})
@@ -176,7 +177,7 @@ export class Daemon {
   private readonly partFailed = (name: string, err: unknown): void => this.log.write('warn', `${name} stop failed`, { err: messageOf(err) })
 
   private async activate (): Promise<void> {
-    const nodeKey = createHash('sha256').update(this.opts.paths.data).digest('hex').slice(0, 12)
+    const nodeKey = nodeKeyOf(this.opts.paths.data)
     const cgroups = Cgroups.detect(nodeKey)
     if (cgroups.version === 'none') this.log.write('warn', 'cells run without limits', { reason: cgroups.reason })
     let cells: Cells | undefined
@@ -271,4 +272,9 @@ async function claimSocket (path: string): Promise<void> {
   } catch (err) {
     throw new FailedPreconditionError(`cannot remove the stale socket ${path}: ${messageOf(err)}`)
   }
+}
+
+/** The node's key among others on this machine (its cgroups, bridge and network): from its data dir. */
+function nodeKeyOf (dataDir: string): string {
+  return createHash('sha256').update(dataDir).digest('hex').slice(0, 12)
 }

@@ -1,5 +1,5 @@
 // Cells' cgroups: v2 where the host has a usable unified hierarchy, v1 where it has only v1.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { InternalError, messageOf } from '../errors.ts'
@@ -40,6 +40,10 @@ export class Cgroups {
     }
     const cpuacct = lines.find(f => f[2] === 'cgroup' && (f[3] ?? '').split(',').includes('cpuacct'))
     if (CONTROLLERS.every(c => roots[c] !== undefined)) return Cgroups.usable('v1', roots, () => {}, cpuacct === undefined ? '' : join(cpuacct[1], 'aurae', nodeKey))
+    // `ip netns exec` mounts a /sys of its own, without the hierarchies: nothing of them is left to see.
+    if (!lines.some(f => f[2] === 'cgroup' || f[2] === 'cgroup2')) {
+      return new Cgroups('none', {}, 'no cgroup hierarchy is mounted in this process\'s view of /sys (`ip netns exec` mounts a /sys of its own without them): start auraed with nsenter --net=/run/netns/NAME instead')
+    }
     return new Cgroups('none', {}, 'no cgroup hierarchy with the cpu, memory and pids controllers')
   }
 
@@ -164,6 +168,27 @@ export class Cgroups {
 
   private dirs (cell: string): string[] {
     return [...new Set(CONTROLLERS.map(c => this.dir(c, cell)))]
+  }
+}
+
+/**
+ * Removes the node's cgroup folders (`aurae/<node>` and its empty cells, in every hierarchy, those the OCI runtime made
+ * included) once it is down; folders that still hold processes (workloads kept running) stay. Only ever rmdir.
+ */
+export function removeNodeCgroups (nodeKey: string, mounts = readFileSync('/proc/self/mounts', 'utf8')): void {
+  for (const f of mounts.split('\n').map(l => l.split(' '))) {
+    if (f[2] !== 'cgroup' && f[2] !== 'cgroup2') continue
+    const base = join(f[1], 'aurae', nodeKey)
+    let cells: string[]
+    try {
+      cells = readdirSync(base, { withFileTypes: true }).filter(d => d.isDirectory()).map(d => d.name)
+    } catch {
+      continue
+    }
+    for (const cell of cells) {
+      try { rmdirSync(join(base, cell)) } catch {}
+    }
+    try { rmdirSync(base) } catch {}
   }
 }
 

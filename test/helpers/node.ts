@@ -108,7 +108,14 @@ export async function startNode (name: string | null = 'alice@example.org', extr
   if (name === null) {
     const child = spawn(process.execPath, [AURAED, '--sock', sock, '--key', key, '--data', data, ...extra], { stdio: 'ignore', detached: true })
     child.unref()
-    await until('auraed to listen', () => existsSync(sock))
+    try {
+      await until('auraed to listen', () => existsSync(sock))
+    } catch (err) {
+      // A daemon that never answered is not left running.
+      if (child.pid !== undefined && isAlive(child.pid)) process.kill(child.pid, 'SIGKILL')
+      await node.stop()
+      throw err
+    }
     return node
   }
   const res = await node.up()

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +12,14 @@ import { AURAE, isAlive, run, startNode, type Result, type TestNode } from '../h
 function processesNaming (text: string): number[] {
   const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
   return ps.stdout.split('\n').filter(l => l.includes(text) && !l.includes(' ps -eo')).map(l => Number(l.trim().split(/\s+/)[0]))
+}
+
+/** The node's folders under each cgroup hierarchy of this machine. */
+function cgroupFolders (nodeKey: string): string[] {
+  return readFileSync('/proc/self/mounts', 'utf8').split('\n').map(l => l.split(' '))
+    .filter(f => f[2] === 'cgroup' || f[2] === 'cgroup2')
+    .map(f => join(f[1], 'aurae', nodeKey))
+    .filter(d => existsSync(d))
 }
 
 describe('nodes on one machine keep to their own ports and subnets', () => {
@@ -52,6 +60,9 @@ describe('nodes on one machine keep to their own ports and subnets', () => {
     const repeat = await cli(['up', 'b', '--key', join(dir, 'b.key'), '--data', data()])
     expect(repeat).toMatchObject({ code: 0, stderr: 'b is already up; nothing to do\n' })
     expect((await cli(['down'])).code).toBe(0)
+    // Down leaves no empty cgroup folder of the node's behind, in any hierarchy.
+    const nodeKey = createHash('sha256').update(data()).digest('hex').slice(0, 12)
+    expect(cgroupFolders(nodeKey)).toEqual([])
     // Only `aurae up`: the name is the node's, the rest is remembered.
     const again = await cli(['up', '--key', join(dir, 'b.key'), '--data', data()])
     expect(again).toMatchObject({ code: 0, stderr: 'auraed started; b is up\n' })
@@ -64,6 +75,29 @@ describe('nodes on one machine keep to their own ports and subnets', () => {
     const res = await run(process.execPath, [AURAE, '--sock', join(dir, 'fresh.sock'), 'up', '--key', join(dir, 'fresh.key'), '--data', fresh, '--listen', '/ip4/127.0.0.1/tcp/0'], { env: { ...process.env, NO_COLOR: '1' } })
     expect(res).toMatchObject({ code: 2, stderr: 'aurae: this node has no name yet; run: aurae up NAME[@DOMAIN]\n' })
     expect(processesNaming(fresh)).toEqual([])
+  })
+})
+
+describe('a node started under ip netns exec', () => {
+  const ns = `aur-netns-exec-${process.pid}`
+  let dir: string
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'aurae-netns-exec-'))
+    spawnSync('ip', ['netns', 'add', ns])
+    spawnSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up'])
+  })
+  afterAll(async () => {
+    await run(process.execPath, [AURAE, '--sock', join(dir, 'sock'), 'down'])
+    for (const pid of processesNaming(join(dir, 'data'))) if (isAlive(pid)) process.kill(pid, 'SIGKILL')
+    spawnSync('ip', ['netns', 'del', ns])
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('says it sees no cgroups there and how to start it instead', async () => {
+    // `ip netns exec` mounts a /sys of its own, without the cgroup hierarchies.
+    const res = await run('ip', ['netns', 'exec', ns, process.execPath, AURAE, '--sock', join(dir, 'sock'), 'up', 'inns', '--key', join(dir, 'key'), '--data', join(dir, 'data'), '--listen', '/ip4/127.0.0.1/tcp/0'], { env: { ...process.env, NO_COLOR: '1' } })
+    expect(res.code).toBe(0)
+    expect(res.stderr).toContain('warning: workloads run without limits and containers cannot start: no cgroup hierarchy is mounted in this process\'s view of /sys (`ip netns exec` mounts a /sys of its own without them): start auraed with nsenter --net=/run/netns/NAME instead\n')
   })
 })
 

@@ -122,6 +122,7 @@ export const up: Command = {
     if (name === undefined) say(started ? `auraed started; ${formatNodeName(s.name, s.domain)} is up` : `${formatNodeName(s.name, s.domain)} is already up; nothing to do`)
     // The daemon's own key, which is not this command's --key when auraed was already running.
     if (keyCreated) io.stderr.write(`created key ${s.keyPath}\n`)
+    if (s.cgroupsProblem !== '') io.stderr.write(`warning: workloads run without limits and containers cannot start: ${s.cgroupsProblem}\n`)
     if (started) rememberFlags(paths.data, daemonFlags)
     io.stdout.write(`name     ${formatNodeName(s.name, s.domain)}\npeer id  ${s.peerId}\nsocket   ${s.socket}\n`)
     if (child !== undefined && flags.foreground === true) {
