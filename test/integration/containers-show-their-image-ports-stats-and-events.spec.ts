@@ -75,6 +75,8 @@ describe('containers show their image, ports, stats and events', () => {
       expect((await node.cli(['stop', 'fails'])).code).toBe(0)
       const hog = await node.cli(['run', '--net', 'none', '--name', 'hog', '--memory', '24M', image + ':7', '--', 'sh', '-c', 'x=$(/bin/busybox yes | /bin/busybox head -c 200000000)'])
       expect(hog.code).toBe(137)
+      // The same form as an executable's OOM kill.
+      expect((await node.cli(['ps', '--all'])).stdout).toMatch(/^hog .* 137 \(oom\)/m)
       expect((await node.cli(['stop', 'cache'])).code).toBe(0)
       expect((await node.cli(['rm', 'cache'])).code).toBe(0)
       await until('the removal to be followed', () => followed.includes('"removed","kind":"container","name":"cache"'))

@@ -53,7 +53,9 @@ const STATE_COLOUR = { running: 'green', restarting: 'yellow', exited: 'dim', cr
 
 function exitText (w: Workload): string {
   if (w.state === 'running' || w.state === 'created') return '-'
-  const why = w.oomKilled ? ' (oom)' : w.error !== '' && w.exitCode === undefined ? ' (?)' : ''
+  // The OOM killer's SIGKILL reads as a container's exit does (137), whatever the kind: one form.
+  if (w.oomKilled) return `${w.exitCode ?? 128 + 9} (oom)`
+  const why = w.error !== '' && w.exitCode === undefined ? ' (?)' : ''
   return (w.signal !== '' ? w.signal : String(w.exitCode ?? '?')) + why
 }
 
