@@ -43,6 +43,11 @@ describe('containers show their image, ports, stats and events', () => {
     })
   })
 
+  it('says in images how long ago an image was made, in words, as Docker does', async () => {
+    const images = await node.cli(['images'])
+    expect(images.stdout).toMatch(/^\S+redis\s+7\s+sha256:\S+\s+\S+\s+\d+ (second|minute|hour|day|week|month|year)s? ago$/m)
+  })
+
   it('reads live CPU, memory and processes from each container\'s cgroup in stats', async () => {
     const res = await node.cli(['stats', '--no-stream', '--json'])
     expect(res.code).toBe(0)
