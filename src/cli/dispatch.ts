@@ -64,8 +64,14 @@ export function find (word: string, args: string[]): Found {
   return noun === undefined ? { unknown: `unknown command "${word}" (see aurae --help)` } : { unknown: `unknown ${word} command "${verb}" (see aurae ${word} --help)` }
 }
 
+/** A command's summary as one list line: its first sentence, whole, however the summary wraps. */
+function firstSentence (summary: string): string {
+  const text = summary.replace(/\s*\n\s*/g, ' ')
+  return /^.*?[.!?](?=\s|$)/.exec(text)?.[0] ?? text
+}
+
 function nounHelp (noun: string): string {
-  const rows = Object.entries(NOUNS[noun].verbs).map(([verb, c]) => `  ${verb.padEnd(8)} ${c.spec.summary.split('\n')[0]}${c.spec.name !== verb && c.spec.name !== `${noun} ${verb}` ? ` (aurae ${c.spec.name})` : ''}`)
+  const rows = Object.entries(NOUNS[noun].verbs).map(([verb, c]) => `  ${verb.padEnd(8)} ${firstSentence(c.spec.summary)}${c.spec.name !== verb && c.spec.name !== `${noun} ${verb}` ? ` (aurae ${c.spec.name})` : ''}`)
   return `usage: aurae ${noun} VERB [ARGS]\n\n${NOUNS[noun].summary[0].toUpperCase()}${NOUNS[noun].summary.slice(1)}. Verbs:\n${rows.join('\n')}\n\nRun "aurae ${noun} VERB --help" for a verb's flags.\n`
 }
 
@@ -75,7 +81,7 @@ export function usage (): string {
        aurae [--sock PATH] NOUN VERB [ARGS]
 
 Aurae runs workloads on a mesh of machines that trust each other. Commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.spec.summary.split('\n')[0]}`).join('\n')}
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${firstSentence(c.spec.summary)}`).join('\n')}
 
 Management commands, as Docker has them (the short name in parentheses):
 ${Object.entries(NOUNS).map(([noun, { verbs }]) => `  ${noun.padEnd(8)} ${Object.entries(verbs).map(([verb, c]) => c.spec.name === verb || c.spec.name === `${noun} ${verb}` ? verb : `${verb} (${c.spec.name})`).join(', ')}`).join('\n')}
