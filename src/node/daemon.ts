@@ -244,6 +244,7 @@ export class Daemon {
       images: () => this.active.images,
       mesh: () => this.active.mesh,
       ownDomain: () => this.meta?.domain ?? '',
+      ownName: () => this.meta?.name ?? '',
       log: this.log,
       events: () => this.events
     })

@@ -39,6 +39,14 @@ export class StartError extends FailedPreconditionError {
   }
 }
 
+/** A run under a name a workload already has; `as` is the name the caller knows it by (`job@emily` from a peer). */
+export class NameTakenError extends AlreadyExistsError {
+  override name = 'NameTakenError'
+  constructor (readonly workload: string, as = workload) {
+    super(`a workload named ${workload} already exists (remove it with: aurae rm ${as})`)
+  }
+}
+
 const SWEEP_MS = 2_000
 
 export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [WorkloadRecord] }> implements Component {
@@ -150,7 +158,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       // The stop may have come while this run waited for the name.
       if (this.stopping) throw new FailedPreconditionError('auraed is shutting down')
       if (this.records.has(spec.name)) {
-        throw new AlreadyExistsError(`a workload named ${spec.name} already exists (remove it with: aurae rm ${spec.name})`)
+        throw new NameTakenError(spec.name)
       }
       const rec = createdRecord(spec)
       this.records.set(spec.name, rec)

@@ -28,6 +28,7 @@ export interface ServiceDeps {
   images: () => Images
   mesh: () => Mesh
   ownDomain: () => string
+  ownName: () => string
   log: DaemonLogSource
   events: () => EventLog
 }
@@ -46,7 +47,7 @@ function entry<D> (name: string, definition: D & ServiceDefinition, handlers: Ha
 export function services (d: ServiceDeps): ServiceEntry[] {
   return [
     entry('node', NodeServiceService, nodeHandlers(d.daemon)),
-    entry('workloads', WorkloadService, workloadHandlers(d.supervisor)),
+    entry('workloads', WorkloadService, workloadHandlers(d.supervisor, d.ownName)),
     entry('cells', CellServiceService, cellHandlers(d.cells, d.supervisor)),
     entry('observe', ObserveService, observeHandlers(d.supervisor, d.log, d.events)),
     entry('images', ImageServiceService, imageHandlers(d.images)),

@@ -3,7 +3,7 @@ import { AttachedOutput } from '../../runtime/attach.ts'
 import { outputBuffer } from './run-response.ts'
 import { DirectAttacher, attachDirect } from './direct-attacher.ts'
 import { youngCollector } from '../../young-gc.ts'
-import { StartError, type Supervisor } from '../../runtime/supervisor.ts'
+import { NameTakenError, StartError, type Supervisor } from '../../runtime/supervisor.ts'
 import type { WorkloadRecord } from '../../runtime/workload.ts'
 import type { CellUsage } from '../../runtime/cgroups.ts'
 import { WorkloadServiceService, type Workload, type WorkloadServiceRunResponse, type WorkloadStats } from '../../gen/aurae/workloads/v0/workloads.ts'
@@ -52,7 +52,7 @@ function statsToProto (rec: WorkloadRecord, use: CellUsage): WorkloadStats {
   return { name: rec.spec.name, cpuUsageNs: use.cpuNs, memoryBytes: use.memoryBytes, memoryLimitBytes: use.memoryLimitBytes, pids: use.pids, sampledAtMs: Date.now(), cpus: rec.spec.limits.cpus }
 }
 
-export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof WorkloadServiceService> {
+export function workloadHandlers (runtime: () => Supervisor, ownName: () => string): Handlers<typeof WorkloadServiceService> {
   return {
     run: {
       access: 'peers',
@@ -75,6 +75,8 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
           rec = await runtime().run(spec, output, signal)
         } catch (err) {
           detach()
+          // A peer's user removes it as NAME@<this node>.
+          if (err instanceof NameTakenError && caller.kind === 'peer') throw new NameTakenError(err.workload, `${err.workload}@${ownName()}`)
           if (!(err instanceof StartError) || output === undefined) throw err
           await say({ started: workloadToProto(err.record) })
           await say({ exit: exitToProto(err.record) })
