@@ -68,6 +68,17 @@ describe('nodes on one machine keep to their own ports and subnets', () => {
     expect(again).toMatchObject({ code: 0, stderr: 'auraed started; b is up\n' })
     const status = JSON.parse((await cli(['status', '--json'])).stdout)
     expect(status.mesh.addrs.some((a: string) => a.startsWith(listen))).toBe(true)
+    // The remembered port taken meanwhile: the restart says so in one line too.
+    expect((await cli(['down'])).code).toBe(0)
+    const taker = createServer()
+    await new Promise<void>(resolve => taker.listen(other, '127.0.0.1', resolve))
+    try {
+      const taken = await cli(['up', '--key', join(dir, 'b.key'), '--data', data()])
+      expect(taken).toMatchObject({ code: 1, stderr: `aurae: port ${other} is in use (the mesh listens on ${listen}); pick another with: aurae up --listen /ip4/127.0.0.1/tcp/${other + 1}\n` })
+      expect(processesNaming(data())).toEqual([])
+    } finally {
+      taker.close()
+    }
   })
 
   it('refuses an up without a name on a fresh node, leaving nothing running', async () => {
