@@ -1,6 +1,6 @@
 // The stop, signal and state of a workload that is a process group on this host (executables, and containers whose
 // runtime runs in the foreground and passes signals on): what both drivers share of the driver contract.
-import type { RunEnd, StopRequest, Task, TaskState } from './driver.ts'
+import type { StopRequest, Task, TaskState } from './driver.ts'
 import { isSameProcess } from './proc.ts'
 
 /** Signals the task's process group, only if its recorded PID still names the process the monitor started. */
@@ -37,7 +37,7 @@ export async function stopGroup (task: Task, { timeoutMs, exited }: StopRequest,
   await killRest().catch(() => {})
 }
 
-/** Whether the OOM killer ended the run: it struck in the run's cgroup, and the run ended by SIGKILL (or `killedCode`, the exit code a runtime reports for it). */
-export function oomKilled (end: RunEnd, oomKills: number, killedCode?: number): boolean {
-  return oomKills > 0 && (end.signal === 'SIGKILL' || (killedCode !== undefined && end.exitCode === killedCode))
+/** Whether the OOM killer struck in the run's cgroup while it ran, at its main process or any other, as Docker's OOMKilled says. */
+export function oomKilled (oomKills: number): boolean {
+  return oomKills > 0
 }

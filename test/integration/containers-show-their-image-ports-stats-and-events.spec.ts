@@ -82,6 +82,11 @@ describe('containers show their image, ports, stats and events', () => {
       expect(hog.code).toBe(137)
       // The same form as an executable's OOM kill.
       expect((await node.cli(['ps', '--all'])).stdout).toMatch(/^hog .* 137 \(oom\)/m)
+      // Only a child killed, the container's main process carrying on: OOM-killed still, as Docker says.
+      const parent = await node.cli(['run', '--net', 'none', '--name', 'parent', '--memory', '24M', image + ':7', '--', 'sh', '-c', '/bin/busybox sh -c "x=\\$(/bin/busybox yes | /bin/busybox head -c 200000000)"; echo carried on'])
+      expect(parent).toMatchObject({ code: 0, stdout: 'carried on\n' })
+      expect(parent.stderr).toContain('a process of parent was killed for using more than its memory limit (24M)')
+      expect(await workload(node, 'parent')).toMatchObject({ exitCode: 0, oomKilled: true })
       expect((await node.cli(['stop', 'cache'])).code).toBe(0)
       expect((await node.cli(['rm', 'cache'])).code).toBe(0)
       await until('the removal to be followed', () => followed.includes('"removed","kind":"container","name":"cache"'))
@@ -99,6 +104,7 @@ describe('containers show their image, ports, stats and events', () => {
     expect(of('fails').at(-1)).toBe('exited')
     expect(seen.find(e => e.name === 'fails' && e.type === 'exited')).toMatchObject({ exitCode: 3 })
     expect(of('hog')).toEqual(['created', 'started', 'oom', 'exited'])
+    expect(of('parent')).toEqual(['created', 'started', 'oom', 'exited'])
     expect(seen.find(e => e.name === 'hog' && e.type === 'exited')).toMatchObject({ exitCode: 137 })
     // What the follower printed is what was kept, in the same order.
     const followedEvents = followed.trim().split('\n').map(l => JSON.parse(l))

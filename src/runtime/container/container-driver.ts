@@ -19,8 +19,6 @@ import type { BridgeNetwork } from './cni.ts'
 
 const run = promisify(execFile)
 const RUNTIME_LOG = 'runtime.log'
-/** The exit code an OCI runtime reports for a container process killed by SIGKILL (128 + 9). */
-const KILLED = 137
 
 /**
  * What the runtime's JSON log says went wrong before the container's process ran, with Docker's
@@ -141,7 +139,7 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
     // A container's end is a number, as Docker reports it: the runtime's own death by signal N (SIGKILL cannot be
     // passed on to the container) is 128 + N, the code the runtime gives when the container's process dies so.
     async explain (task, end, oomKills) {
-      const killed = oomKilled(end, oomKills, KILLED)
+      const killed = oomKilled(oomKills)
       const signalled = end.signal === null ? undefined : signalNumber(end.signal)
       if (signalled !== undefined) return { ...end, exitCode: 128 + signalled, signal: null, oomKilled: killed }
       if (end.exitCode === 0 || end.exitCode === null) return { ...end, oomKilled: killed }

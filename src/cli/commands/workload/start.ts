@@ -99,7 +99,9 @@ export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: st
         const { exitCode, signal, oomKilled, error } = res.exit
         code = exitCode ?? (signal !== '' ? 128 + (signalNumber(signal) ?? 0) : EXIT.execFailed)
         if (error !== '') io.stderr.write(`aurae: ${clean(error)}\n`)
-        if (oomKilled) io.stderr.write(`aurae: ${name} was killed for using more than its memory limit (${formatBytes(spec.limits?.memoryBytes ?? 0)})\n`)
+        // The OOM killer may have taken a child only: the workload then ended by itself.
+        const who = code === 128 + (signalNumber('SIGKILL') ?? 9) ? name : `a process of ${name}`
+        if (oomKilled) io.stderr.write(`aurae: ${who} was killed for using more than its memory limit (${formatBytes(spec.limits?.memoryBytes ?? 0)})\n`)
       }
     }
   } finally {
