@@ -1,10 +1,21 @@
 // When the Node running a bin is older than the project needs (Debian 12's is 20), runs the bin again on the Node
 // the project installs (node_modules/node) and passes on its exit. Kept to syntax every Node parses.
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const NEEDED = 22
+const TERMINAL_SIGNALS = ['SIGINT', 'SIGQUIT', 'SIGWINCH']
+
+/** Whether this process's group is its terminal's foreground group (so Ctrl-C reached the child too). */
+function inTerminalForeground () {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /s, '').split(' ')
+    return fields[2] === fields[5]
+  } catch {
+    return false
+  }
+}
 
 /** Returns when this Node is new enough; otherwise re-runs `bin` on the project's Node and never returns. */
 export async function onOwnNode (name, bin) {
@@ -15,9 +26,9 @@ export async function onOwnNode (name, bin) {
     process.exit(1)
   }
   const child = spawn(own, [...process.execArgv, fileURLToPath(bin), ...process.argv.slice(2)], { stdio: 'inherit' })
-  // A terminal's Ctrl-C reaches both processes; a signal sent to this one alone is passed on.
+  // Signals are passed on, except those a terminal sends to its whole foreground group: the child has them already.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGWINCH', 'SIGUSR1', 'SIGUSR2']) {
-    process.on(sig, () => { if (sig !== 'SIGINT') child.kill(sig) })
+    process.on(sig, () => { if (!(TERMINAL_SIGNALS.includes(sig) && inTerminalForeground())) child.kill(sig) })
   }
   child.on('error', err => {
     process.stderr.write(`${name}: cannot run ${own}: ${err.message}\n`)

@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readlinkSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ROOT, isAlive, run, type Result } from '../helpers/node.ts'
+import { ROOT, childrenOf, isAlive, run, until, type Result } from '../helpers/node.ts'
 
 const SYSTEM_NODE = '/usr/bin/node'
 
@@ -43,5 +43,25 @@ describe('aurae runs from PATH on the system Node', () => {
     const bad = await aurae(['exec', '--memory', 'lots', '--', 'true'])
     expect(bad.code).toBe(2)
     expect(bad.stderr.trim().split('\n')).toHaveLength(1)
+  })
+
+  it('passes a signal sent to it alone on to the aurae it runs', async () => {
+    expect((await aurae(['exec', 'ticker', '-d', '--', 'sh', '-c', 'while :; do echo tick; sleep 0.1; done'])).code).toBe(0)
+    // No terminal here: SIGINT reaches the outer process only, which runs aurae on the project's Node as a child.
+    const follower = spawn('aurae', ['logs', '-f', 'ticker'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    follower.stdout?.on('data', d => { out += String(d) })
+    const exited = new Promise<number | null>(resolve => follower.on('exit', code => resolve(code)))
+    try {
+      await until('the followed log', () => out.includes('tick\n'))
+      const inner = childrenOf(follower.pid as number)
+      expect(inner).toHaveLength(1)
+      follower.kill('SIGINT')
+      expect(await exited).toBe(0)
+      await until('the inner aurae to end', () => !isAlive(inner[0]))
+    } finally {
+      follower.kill('SIGKILL')
+      await aurae(['rm', '-f', 'ticker'])
+    }
   })
 })
