@@ -151,6 +151,16 @@ async function containerBench () {
     const t0 = process.hrtime.bigint()
     await Promise.all(Array.from({ length: 50 }, (_, i) => startOne(i)))
     rows.push(['50 containers started at once (API)', `${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms`, '', '', ''])
+
+    // 100 containers running: one `stats` reading (its CPU % spans the 1 s between two samples).
+    await Promise.all(Array.from({ length: 50 }, (_, i) => startOne(50 + i)))
+    const statsMs = []
+    for (let i = 0; i < 5; i++) {
+      statsMs.push(time(process.execPath, [AURAE, '--sock', s, 'stats', '--no-stream']))
+    }
+    const statsRows = cli('stats', '--no-stream', '--json')
+    if (statsRows.status !== 0 || JSON.parse(statsRows.stdout).length !== 100) throw new Error(`stats failed: ${statsRows.stderr}`)
+    rows.push(['aurae stats --no-stream, 100 containers (median of 5; 1 s of it is the sampling window)', `${median(statsMs).toFixed(0)} ms`, '', '', ''])
     client.close()
     cli('down')
     if (cli('up', 'ct', '--key', join(dir, 'ct.key'), '--data', join(dir, 'ct'), ...LISTEN).status !== 0) throw new Error('restart failed')
@@ -232,6 +242,10 @@ async function nodeBench () {
   const busy = rssMb(daemonPid)
   rows.push(['auraed RSS idle', `${idle.toFixed(1)} MB`, '', '', '<= 120 MB'])
   rows.push([`auraed RSS with ${N_START} running`, `${busy.toFixed(1)} MB`, '', '', '<= 200 MB'])
+
+  const psMs = []
+  for (let i = 0; i < 5; i++) psMs.push(time(process.execPath, [AURAE, ...cliArgs, 'ps', '--json']))
+  rows.push([`aurae ps --json with ${N_START} workloads (median of 5)`, `${median(psMs).toFixed(0)} ms`, '', '', ''])
   client.close()
 
   const t2 = process.hrtime.bigint()

@@ -17,17 +17,19 @@ import { logs } from './commands/workload/logs.ts'
 import { ps } from './commands/workload/ls.ts'
 import { rm } from './commands/workload/rm.ts'
 import { run } from './commands/workload/run.ts'
+import { stats } from './commands/workload/stats.ts'
+import { events } from './commands/workload/events.ts'
 import { stop } from './commands/workload/stop.ts'
 import { renamed } from './kit/args.ts'
 import type { Command } from './kit/context.ts'
 
 /** The commands by their short names. */
-const COMMANDS: Record<string, Command> = { up, down, status, exec, run, ps, logs, stop, kill, rm, proxy, peer, peers, unpeer, resolve, pull, images, rmi, login }
+const COMMANDS: Record<string, Command> = { up, down, status, exec, run, ps, stats, events, logs, stop, kill, rm, proxy, peer, peers, unpeer, resolve, pull, images, rmi, login }
 
 /** The management commands: a noun, then a verb. */
 const NOUNS: Record<string, { summary: string, verbs: Record<string, Command> }> = {
   node: { summary: 'this node\'s daemon', verbs: { up, down, status } },
-  workload: { summary: 'executables and containers', verbs: { run, exec, ls: ps, logs, stop, kill, rm } },
+  workload: { summary: 'executables and containers', verbs: { run, exec, ls: ps, stats, events, logs, stop, kill, rm } },
   image: { summary: 'images and registries', verbs: { pull, ls: images, rm: rmi, prune, login } },
   peer: { summary: 'trust between nodes (aurae peer TOKEN is aurae proxy TOKEN)', verbs: { proxy, ls: peers, rm: unpeer, resolve } }
 }
@@ -62,8 +64,14 @@ export function find (word: string, args: string[]): Found {
   return noun === undefined ? { unknown: `unknown command "${word}" (see aurae --help)` } : { unknown: `unknown ${word} command "${verb}" (see aurae ${word} --help)` }
 }
 
+/** A command's summary as one list line: its first sentence, whole, however the summary wraps. */
+function firstSentence (summary: string): string {
+  const text = summary.replace(/\s*\n\s*/g, ' ')
+  return /^.*?[.!?](?=\s|$)/.exec(text)?.[0] ?? text
+}
+
 function nounHelp (noun: string): string {
-  const rows = Object.entries(NOUNS[noun].verbs).map(([verb, c]) => `  ${verb.padEnd(8)} ${c.spec.summary.split('\n')[0]}${c.spec.name !== verb && c.spec.name !== `${noun} ${verb}` ? ` (aurae ${c.spec.name})` : ''}`)
+  const rows = Object.entries(NOUNS[noun].verbs).map(([verb, c]) => `  ${verb.padEnd(8)} ${firstSentence(c.spec.summary)}${c.spec.name !== verb && c.spec.name !== `${noun} ${verb}` ? ` (aurae ${c.spec.name})` : ''}`)
   return `usage: aurae ${noun} VERB [ARGS]\n\n${NOUNS[noun].summary[0].toUpperCase()}${NOUNS[noun].summary.slice(1)}. Verbs:\n${rows.join('\n')}\n\nRun "aurae ${noun} VERB --help" for a verb's flags.\n`
 }
 
@@ -73,7 +81,7 @@ export function usage (): string {
        aurae [--sock PATH] NOUN VERB [ARGS]
 
 Aurae runs workloads on a mesh of machines that trust each other. Commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.spec.summary.split('\n')[0]}`).join('\n')}
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${firstSentence(c.spec.summary)}`).join('\n')}
 
 Management commands, as Docker has them (the short name in parentheses):
 ${Object.entries(NOUNS).map(([noun, { verbs }]) => `  ${noun.padEnd(8)} ${Object.entries(verbs).map(([verb, c]) => c.spec.name === verb || c.spec.name === `${noun} ${verb}` ? verb : `${verb} (${c.spec.name})`).join(', ')}`).join('\n')}

@@ -27,7 +27,8 @@ const WORKLOADS: RequestDefaults<typeof workloads.WorkloadServiceService> = {
   list: workloads.WorkloadServiceListRequest,
   stop: workloads.WorkloadServiceStopRequest,
   remove: workloads.WorkloadServiceRemoveRequest,
-  signal: workloads.WorkloadServiceSignalRequest
+  signal: workloads.WorkloadServiceSignalRequest,
+  stats: workloads.WorkloadServiceStatsRequest
 }
 const CELLS: RequestDefaults<typeof cells.CellServiceService> = {
   allocate: cells.CellServiceAllocateRequest,
@@ -38,7 +39,8 @@ const CELLS: RequestDefaults<typeof cells.CellServiceService> = {
 }
 const OBSERVE: RequestDefaults<typeof observe.ObserveServiceService> = {
   getWorkloadLogs: observe.ObserveServiceGetWorkloadLogsRequest,
-  getDaemonLogs: observe.ObserveServiceGetDaemonLogsRequest
+  getDaemonLogs: observe.ObserveServiceGetDaemonLogsRequest,
+  getEvents: observe.ObserveServiceGetEventsRequest
 }
 const MESH: RequestDefaults<typeof mesh.MeshServiceService> = {
   token: mesh.MeshServiceTokenRequest,

@@ -1,6 +1,7 @@
 // The mesh as the node sees it: one object over the libp2p host. Peering, remote calls, names, reachability and NAT
 // traversal are libp2p services (peering.ts, rpc.ts, name-service.ts, reachability.ts, nat.ts) that host.ts
 // registers; this starts the host, joins the mesh, and hands each call to the service that owns it.
+import { listenFailure } from './listen-error.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { FailedPreconditionError, messageOf } from '../errors.ts'
 import type { Component } from '../lifecycle.ts'
@@ -53,7 +54,7 @@ export class Mesh implements Component {
     try {
       host = await createHost({ key: this.init.key, listen: this.init.listen, trusted: this.trusted, tokens: this.init.tokens, self: this.init.self, dispatch: this.init.dispatch, log: this.init.log })
     } catch (err) {
-      throw new FailedPreconditionError(`cannot start the mesh on ${this.init.listen.join(', ')}: ${messageOf(err)}`)
+      throw new FailedPreconditionError(await listenFailure(this.init.listen, messageOf(err)))
     }
     this.host = host
     for (const addr of this.init.bootstrap) {

@@ -1,6 +1,6 @@
 // Peering tokens: what `aurae proxy` prints. Signed by the issuer, so no byte can change unnoticed.
 import { randomBytes } from 'node:crypto'
-import { InvalidArgumentError } from '../errors.ts'
+import { FailedPreconditionError, InvalidArgumentError } from '../errors.ts'
 import { Token, TokenBody } from '../gen/aurae/mesh/v0/mesh.ts'
 import type { NodeKey } from './keys.ts'
 import { publicKeyOf, signBy, signedBy } from './signing.ts'
@@ -38,6 +38,7 @@ export function readToken (text: string, now = Date.now()): TokenClaims {
   }
   if (publicKeyOf(claims.peerId) === undefined || claims.secret.length !== 32) throw new InvalidArgumentError('this peering token is garbled: its issuer is not a valid PeerId')
   if (!signedBy(claims.peerId, token.body, token.signature)) throw new InvalidArgumentError('this peering token has been tampered with: its signature does not match its issuer')
-  if (claims.expiresAtMs <= now) throw new InvalidArgumentError(`this peering token expired at ${new Date(claims.expiresAtMs).toISOString()}; ask for a new one`)
+  // A well-formed token past its time is refused, as a used-up one is (exit 1): the command line was right.
+  if (claims.expiresAtMs <= now) throw new FailedPreconditionError(`this peering token expired at ${new Date(claims.expiresAtMs).toISOString()}; ask for a new one`)
   return claims
 }

@@ -12,10 +12,11 @@ import { parseName } from '../names/parse.ts'
 import { Cells } from '../runtime/cells.ts'
 import type { CellRecord } from '../runtime/cell.ts'
 import type { WorkloadRecord } from '../runtime/workload.ts'
-import { Cgroups } from '../runtime/cgroups.ts'
+import { Cgroups, removeNodeCgroups } from '../runtime/cgroups.ts'
 import { executableDriver } from '../runtime/executable-driver.ts'
 import { daemonSpace } from '../runtime/daemon-space.ts'
 import { Supervisor } from '../runtime/supervisor.ts'
+import { EventLog } from '../runtime/events.ts'
 import { Store } from '../store/store.ts'
 import { Api } from './api/serve.ts'
 import { services } from './api/services.ts'
@@ -66,6 +67,8 @@ export class Daemon {
   key?: NodeKey
   meta?: NodeMeta
   private runtime?: Runtime
+  /** Lifecycle events for `aurae events`, kept across the runtime's life. */
+  private readonly events = new EventLog()
   private readonly server = new Server()
   private closing?: Promise<number>
   private markClosed: () => void = () => {}
@@ -129,10 +132,16 @@ export class Daemon {
       keyCreated = true
     }
     const meta = { name, domain, peerId: key.peerId, registeredAt: current?.registeredAt ?? Date.now() }
-    await this.store.setMeta('node', meta)
     this.key = key
     this.meta = meta
-    if (this.runtime === undefined) await this.activate()
+    // A node whose runtime could not start (its port taken) is not up: no name is recorded, and the next up tries again.
+    try {
+      if (this.runtime === undefined) await this.activate()
+    } catch (err) {
+      this.meta = current
+      throw err
+    }
+    await this.store.setMeta('node', meta)
     this.log.write('info', current === undefined ? 'node is up' : 'node renamed', { name, domain, peerId: key.peerId, keyCreated })
     return { outcome: current === undefined ? 'created' : 'renamed', keyCreated }
   }
@@ -149,6 +158,7 @@ export class Daemon {
       await stopAll(parts.slice(-1), this.partFailed)
       const stopped = stopWorkloads ? await this.runtime?.supervisor.stopWorkloads() ?? 0 : 0
       await stopAll(parts.slice(0, -1), this.partFailed)
+      if (this.runtime !== undefined) removeNodeCgroups(nodeKeyOf(this.opts.paths.data))
       // Let the reply to a Down call go out before the server goes.
       setTimeout(() => {
         this.server.tryShutdown(() => {})
@@ -167,12 +177,12 @@ export class Daemon {
   private readonly partFailed = (name: string, err: unknown): void => this.log.write('warn', `${name} stop failed`, { err: messageOf(err) })
 
   private async activate (): Promise<void> {
-    const nodeKey = createHash('sha256').update(this.opts.paths.data).digest('hex').slice(0, 12)
+    const nodeKey = nodeKeyOf(this.opts.paths.data)
     const cgroups = Cgroups.detect(nodeKey)
     if (cgroups.version === 'none') this.log.write('warn', 'cells run without limits', { reason: cgroups.reason })
     let cells: Cells | undefined
     const content = new ContentStore(join(this.opts.paths.data, 'content'))
-    const images = new Images(this.store.table<ImageRecord>('images'), content, this.opts.paths.data)
+    const images = new Images(this.store.table<ImageRecord>('images'), content, this.opts.paths.data, image => this.events.add({ type: 'pulled', name: image.name, kind: 'image', timeMs: Date.now() }))
     const network = new BridgeNetwork(this.opts.paths.data, nodeKey)
     const supervisor = new Supervisor({
       workloads: this.store.table<WorkloadRecord>('workloads'),
@@ -187,6 +197,7 @@ export class Daemon {
       logFiles: this.opts.logFiles,
       log: this.log.write
     })
+    this.events.watch(supervisor)
     cells = new Cells(this.store.table<CellRecord>('cells'), cgroups, () => supervisor)
     const key = this.key as NodeKey
     const mesh = new Mesh({
@@ -233,7 +244,9 @@ export class Daemon {
       images: () => this.active.images,
       mesh: () => this.active.mesh,
       ownDomain: () => this.meta?.domain ?? '',
-      log: this.log
+      ownName: () => this.meta?.name ?? '',
+      log: this.log,
+      events: () => this.events
     })
     for (const s of all) this.server.addService(s.definition, this.api.add(s.name, s.definition, s.handlers, caller))
     const sock = this.opts.paths.sock
@@ -260,4 +273,9 @@ async function claimSocket (path: string): Promise<void> {
   } catch (err) {
     throw new FailedPreconditionError(`cannot remove the stale socket ${path}: ${messageOf(err)}`)
   }
+}
+
+/** The node's key among others on this machine (its cgroups, bridge and network): from its data dir. */
+function nodeKeyOf (dataDir: string): string {
+  return createHash('sha256').update(dataDir).digest('hex').slice(0, 12)
 }

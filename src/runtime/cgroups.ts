@@ -1,5 +1,5 @@
 // Cells' cgroups: v2 where the host has a usable unified hierarchy, v1 where it has only v1.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { InternalError, messageOf } from '../errors.ts'
@@ -16,7 +16,9 @@ export class Cgroups {
   private constructor (
     readonly version: CgroupVersion,
     private readonly roots: Partial<Record<Controller, string>>,
-    readonly reason: string
+    readonly reason: string,
+    /** v1's cpuacct hierarchy when it is mounted apart from cpu (containers join it; executables do not). */
+    private readonly cpuacct = ''
   ) {}
 
   /** Finds the hierarchies from /proc/self/mounts and checks that this process may write them. */
@@ -36,15 +38,20 @@ export class Cgroups {
       const opts = (f[3] ?? '').split(',')
       for (const c of CONTROLLERS) if (opts.includes(c)) roots[c] = join(f[1], 'aurae', nodeKey)
     }
-    if (CONTROLLERS.every(c => roots[c] !== undefined)) return Cgroups.usable('v1', roots, () => {})
+    const cpuacct = lines.find(f => f[2] === 'cgroup' && (f[3] ?? '').split(',').includes('cpuacct'))
+    if (CONTROLLERS.every(c => roots[c] !== undefined)) return Cgroups.usable('v1', roots, () => {}, cpuacct === undefined ? '' : join(cpuacct[1], 'aurae', nodeKey))
+    // `ip netns exec` mounts a /sys of its own, without the hierarchies: nothing of them is left to see.
+    if (!lines.some(f => f[2] === 'cgroup' || f[2] === 'cgroup2')) {
+      return new Cgroups('none', {}, 'no cgroup hierarchy is mounted in this process\'s view of /sys (`ip netns exec` mounts a /sys of its own without them): start auraed with nsenter --net=/run/netns/NAME instead')
+    }
     return new Cgroups('none', {}, 'no cgroup hierarchy with the cpu, memory and pids controllers')
   }
 
-  private static usable (version: CgroupVersion, roots: Partial<Record<Controller, string>>, prepare: () => void): Cgroups {
+  private static usable (version: CgroupVersion, roots: Partial<Record<Controller, string>>, prepare: () => void, cpuacct = ''): Cgroups {
     try {
       for (const dir of new Set(Object.values(roots))) mkdirSync(dir, { recursive: true })
       prepare()
-      return new Cgroups(version, roots, '')
+      return new Cgroups(version, roots, '', cpuacct)
     } catch (err) {
       return new Cgroups('none', {}, `cgroups are not writable (${messageOf(err)}); run auraed as root`)
     }
@@ -94,6 +101,32 @@ export class Cgroups {
     return m === null ? 0 : Number(m[1])
   }
 
+  /** What the cell uses now, for `aurae stats`: CPU time so far, memory without the reclaimable page cache, processes. */
+  usage (cell: string): CellUsage {
+    if (this.version === 'none') return { cpuNs: 0, memoryBytes: 0, memoryLimitBytes: 0, pids: 0 }
+    const mem = this.dir('memory', cell)
+    const pids = Number(safeRead(join(this.dir('pids', cell), 'pids.current')).trim()) || 0
+    const stat = safeRead(join(mem, 'memory.stat'))
+    const field = (name: string): number => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(stat)?.[1] ?? 0)
+    if (this.version === 'v2') {
+      const usec = Number(/^usage_usec (\d+)$/m.exec(safeRead(join(this.dir('cpu', cell), 'cpu.stat')))?.[1] ?? 0)
+      const max = safeRead(join(mem, 'memory.max')).trim()
+      const current = Number(safeRead(join(mem, 'memory.current')).trim()) || 0
+      return { cpuNs: usec * 1000, memoryBytes: Math.max(0, current - field('inactive_file')), memoryLimitBytes: /^\d+$/.test(max) ? Number(max) : 0, pids }
+    }
+    const acct = [join(this.dir('cpu', cell), 'cpuacct.usage'), ...(this.cpuacct === '' ? [] : [join(this.cpuacct, cell, 'cpuacct.usage')])]
+      .map(f => safeRead(f).trim()).find(t => t !== '')
+    const limit = Number(safeRead(join(mem, 'memory.limit_in_bytes')).trim()) || 0
+    const current = Number(safeRead(join(mem, 'memory.usage_in_bytes')).trim()) || 0
+    return {
+      cpuNs: acct !== undefined ? Number(acct) : processCpuNs(this.pids(cell)),
+      memoryBytes: Math.max(0, current - field('total_inactive_file')),
+      // v1 says "unlimited" with the largest page-aligned number it has.
+      memoryLimitBytes: limit >= 2 ** 62 ? 0 : limit,
+      pids
+    }
+  }
+
   /** Kills every process in the cell until none is left (forks racing the kill included). */
   async killAll (cell: string): Promise<void> {
     for (let i = 0; i < 100; i++) {
@@ -136,6 +169,46 @@ export class Cgroups {
   private dirs (cell: string): string[] {
     return [...new Set(CONTROLLERS.map(c => this.dir(c, cell)))]
   }
+}
+
+/**
+ * Removes the node's cgroup folders (`aurae/<node>` and its empty cells, in every hierarchy, those the OCI runtime made
+ * included) once it is down; folders that still hold processes (workloads kept running) stay. Only ever rmdir.
+ */
+export function removeNodeCgroups (nodeKey: string, mounts = readFileSync('/proc/self/mounts', 'utf8')): void {
+  for (const f of mounts.split('\n').map(l => l.split(' '))) {
+    if (f[2] !== 'cgroup' && f[2] !== 'cgroup2') continue
+    const base = join(f[1], 'aurae', nodeKey)
+    let cells: string[]
+    try {
+      cells = readdirSync(base, { withFileTypes: true }).filter(d => d.isDirectory()).map(d => d.name)
+    } catch {
+      continue
+    }
+    for (const cell of cells) {
+      try { rmdirSync(join(base, cell)) } catch {}
+    }
+    try { rmdirSync(base) } catch {}
+  }
+}
+
+/** A cell's resource use at one moment. */
+export interface CellUsage {
+  cpuNs: number
+  memoryBytes: number
+  memoryLimitBytes: number
+  pids: number
+}
+
+/** CPU time of the processes alive now, where no cpuacct cgroup counts the cell's (user + system, from /proc). */
+function processCpuNs (pids: number[]): number {
+  const tickNs = 1e9 / 100
+  let ticks = 0
+  for (const pid of pids) {
+    const fields = safeRead(`/proc/${pid}/stat`).replace(/^.*\) /s, '').split(' ')
+    ticks += (Number(fields[11]) || 0) + (Number(fields[12]) || 0)
+  }
+  return ticks * tickNs
 }
 
 function enableV2 (mount: string, nodeKey: string): void {

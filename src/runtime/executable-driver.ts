@@ -55,7 +55,7 @@ export function executableDriver ({ cgroups, cellExists, hidden }: ExecutableDri
     signal: signalGroup,
     state: groupState,
     async explain (_task, end, oomKills) {
-      return { ...end, oomKilled: oomKilled(end, oomKills) }
+      return { ...end, oomKilled: oomKilled(oomKills) }
     },
     async release ({ spec }) {
       if (spec.cell === '') await cgroups.remove(ownGroup(spec.name))

@@ -1,6 +1,6 @@
 // The stop, signal and state of a workload that is a process on this host (executables, whose process group takes
 // the signals, and containers, whose process the monitor adopted): what both drivers share of the driver contract.
-import type { RunEnd, StopRequest, Task, TaskState } from './driver.ts'
+import type { StopRequest, Task, TaskState } from './driver.ts'
 import { isSameProcess } from './proc.ts'
 
 /** Signals the task's process alone (a container's init, as the runtime's `kill` does), only if its PID is still it. */
@@ -43,7 +43,7 @@ export async function stopGroup (task: Task, { timeoutMs, exited }: StopRequest,
   await killRest().catch(() => {})
 }
 
-/** Whether the OOM killer ended the run: it struck in the run's cgroup, and the run ended by SIGKILL (or `killedCode`, the exit code a runtime reports for it). */
-export function oomKilled (end: RunEnd, oomKills: number, killedCode?: number): boolean {
-  return oomKills > 0 && (end.signal === 'SIGKILL' || (killedCode !== undefined && end.exitCode === killedCode))
+/** Whether the OOM killer struck in the run's cgroup while it ran, at its main process or any other, as Docker's OOMKilled says. */
+export function oomKilled (oomKills: number): boolean {
+  return oomKills > 0
 }

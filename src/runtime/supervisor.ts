@@ -7,7 +7,7 @@ import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotF
 import type { Component } from '../lifecycle.ts'
 import type { Table } from '../store/store.ts'
 import { AttachPoints, type Attacher } from './attach.ts'
-import type { Cgroups } from './cgroups.ts'
+import type { CellUsage, Cgroups } from './cgroups.ts'
 import type { Drivers, LaunchPlan, RunEnd, Task, WorkloadDriver } from './driver.ts'
 import { Launcher, execLimitError } from './launcher.ts'
 import { LOG_FILES, LOG_MAX_BYTES } from './log-files.ts'
@@ -36,6 +36,14 @@ export class StartError extends FailedPreconditionError {
   override name = 'StartError'
   constructor (readonly record: WorkloadRecord) {
     super(record.error)
+  }
+}
+
+/** A run under a name a workload already has; `as` is the name the caller knows it by (`job@emily` from a peer). */
+export class NameTakenError extends AlreadyExistsError {
+  override name = 'NameTakenError'
+  constructor (readonly workload: string, as = workload) {
+    super(`a workload named ${workload} already exists (remove it with: aurae rm ${as})`)
   }
 }
 
@@ -150,7 +158,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       // The stop may have come while this run waited for the name.
       if (this.stopping) throw new FailedPreconditionError('auraed is shutting down')
       if (this.records.has(spec.name)) {
-        throw new AlreadyExistsError(`a workload named ${spec.name} already exists (remove it with: aurae rm ${spec.name})`)
+        throw new NameTakenError(spec.name)
       }
       const rec = createdRecord(spec)
       this.records.set(spec.name, rec)
@@ -161,6 +169,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
         this.records.delete(spec.name)
         throw err
       }
+      this.emit('change', rec)
       if (attacher !== undefined) this.attachers.set(spec.name, attacher)
       else this.attachers.delete(spec.name)
       await this.launch(rec, signal)
@@ -251,6 +260,13 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       this.files.removeAll(name)
       this.emit('change', rec)
     })
+  }
+
+  /** What the workload uses now, from its cgroup (nothing when it has none or does not run), for `aurae stats`. */
+  usage (name: string): CellUsage {
+    const rec = this.get(name)
+    const cgroup = rec.state === 'running' ? this.driverOf(rec).cgroupOf(taskOf(rec)) : ''
+    return cgroup === '' ? { cpuNs: 0, memoryBytes: 0, memoryLimitBytes: 0, pids: 0 } : this.init.cgroups.usage(cgroup)
   }
 
   private driverOf (rec: WorkloadRecord): WorkloadDriver {

@@ -46,12 +46,20 @@ describe('the command line\'s two forms, as Docker has them', () => {
     expect(find('image', ['--help'])).toMatchObject({ exitCode: 0, help: expect.stringMatching(/rm +Forgets images.*\(aurae rmi\)/) })
   })
 
+  it('lists each command with a whole sentence, never one cut where its summary wraps', () => {
+    const lines = usage().split('\n\n')[1].split('\n').slice(1)
+    expect(lines.length).toBeGreaterThan(10)
+    for (const line of lines) expect(line).toMatch(/^ {2}\S+ +.*[.)]$/)
+    const noun = find('workload', []) as { help: string }
+    for (const line of noun.help.split('\n').filter(l => l.startsWith('  '))) expect(line).toMatch(/[.)]$/)
+  })
+
   it('lists both forms in help: every short name, every noun and verb, and each command\'s other name', () => {
     const text = usage()
     for (const name of ['up', 'down', 'status', 'exec', 'run', 'ps', 'logs', 'stop', 'kill', 'rm', 'proxy', 'peers', 'unpeer', 'resolve', 'pull', 'images', 'rmi', 'login']) {
       expect(text).toMatch(new RegExp(`^  ${name} +\\S`, 'm'))
     }
-    expect(text).toMatch(/^ {2}workload +run, exec, ls \(ps\), logs, stop, kill, rm$/m)
+    expect(text).toMatch(/^ {2}workload +run, exec, ls \(ps\), stats, events, logs, stop, kill, rm$/m)
     expect(text).toMatch(/^ {2}image +pull, ls \(images\), rm \(rmi\), prune, login$/m)
     expect(help((find('ps', []) as any).command.spec)).toMatch(/^usage: aurae ps \[@PEER\] \[--all\] \[--json\]\n {3}or: aurae workload ls \[@PEER\] \[--all\] \[--json\]\n/)
     expect(help((find('workload', ['ls']) as any).command.spec)).toMatch(/^usage: aurae workload ls \[@PEER\] \[--all\] \[--json\]\n {3}or: aurae ps \[@PEER\]/)

@@ -70,12 +70,12 @@ export function isAlive (pid: number): boolean {
  * With `netns`, the daemon runs in that network namespace (its socket stays on the shared filesystem).
  * It enters only the network namespace: `ip netns exec` would also mount a /sys of its own, without
  * the cgroup hierarchies a host's daemon sees. With `sockPath`, the socket sits there instead of in the
- * node's own directory (and is removed by stop). */
-export async function startNode (name: string | null = 'alice@example.org', extra: string[] = ['--listen', '/ip4/127.0.0.1/tcp/0'], netns?: string, sockPath?: string): Promise<TestNode> {
+ * node's own directory (and is removed by stop); with `dataPath`, the node's data dir is there (and is removed by stop). */
+export async function startNode (name: string | null = 'alice@example.org', extra: string[] = ['--listen', '/ip4/127.0.0.1/tcp/0'], netns?: string, sockPath?: string, dataPath?: string): Promise<TestNode> {
   const dir = mkdtempSync(join(tmpdir(), 'aurae-test-'))
   const sock = sockPath ?? join(dir, 'aurae.sock')
   const key = join(dir, 'id_aura')
-  const data = join(dir, 'data')
+  const data = dataPath ?? join(dir, 'data')
   const env = { ...process.env, AURAE_SOCK: undefined, NO_COLOR: '1' }
   const cli = async (args: string[], opts: { input?: string, env?: NodeJS.ProcessEnv } = {}): Promise<Result> =>
     await run(process.execPath, [AURAE, '--sock', sock, ...args], { env: { ...env, ...opts.env }, input: opts.input })
@@ -101,13 +101,21 @@ export async function startNode (name: string | null = 'alice@example.org', extr
         if (isAlive(monitor)) process.kill(monitor, 'SIGKILL')
       }
       rmSync(dir, { recursive: true, force: true })
+      rmSync(data, { recursive: true, force: true })
       rmSync(sock, { force: true })
     }
   }
   if (name === null) {
     const child = spawn(process.execPath, [AURAED, '--sock', sock, '--key', key, '--data', data, ...extra], { stdio: 'ignore', detached: true })
     child.unref()
-    await until('auraed to listen', () => existsSync(sock))
+    try {
+      await until('auraed to listen', () => existsSync(sock))
+    } catch (err) {
+      // A daemon that never answered is not left running.
+      if (child.pid !== undefined && isAlive(child.pid)) process.kill(child.pid, 'SIGKILL')
+      await node.stop()
+      throw err
+    }
     return node
   }
   const res = await node.up()

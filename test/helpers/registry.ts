@@ -12,7 +12,8 @@ import { until } from './node.ts'
 
 export { binaryEntries, busyboxLayer, layerTar, Layout, nginxLayer, sha256 } from './oci-layout.ts'
 
-async function freePort (): Promise<number> {
+/** A TCP port nothing on 127.0.0.1 listens on now. */
+export async function freePort (): Promise<number> {
   return await new Promise(resolve => {
     const s = createServer().listen(0, '127.0.0.1', () => {
       const port = (s.address() as { port: number }).port
@@ -42,7 +43,6 @@ export async function startRegistry (user?: { name: string, password: string }):
   return await serveRegistry(dir, auth)
 }
 
-/** Writes the config into `dir` and runs docker-registry until stop, which also removes `dir`. */
 /** A docker-registry config serving the storage under `dir` on 127.0.0.1:`port`. */
 function writeConfig (dir: string, name: string, port: number, auth = ''): string {
   writeFileSync(join(dir, name), `version: 0.1
@@ -53,6 +53,7 @@ ${auth}`)
   return join(dir, name)
 }
 
+/** Writes the config into `dir` and runs docker-registry until stop, which also removes `dir`. */
 async function serveRegistry (dir: string, auth: string, onStop = (): void => {}): Promise<TestRegistry> {
   const port = await freePort()
   const child: ChildProcess = spawn('docker-registry', ['serve', writeConfig(dir, 'config.yml', port, auth)], { stdio: 'ignore' })

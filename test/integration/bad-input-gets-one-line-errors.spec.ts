@@ -1,11 +1,11 @@
-import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { createConnection } from 'node:net'
 import { join } from 'node:path'
 import { credentials } from '@grpc/grpc-js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WorkloadServiceClient } from '../../src/gen/aurae/workloads/v0/workloads.ts'
-import { AURAE, run, startNode, workload, type TestNode } from '../helpers/node.ts'
+import { AURAE, ROOT, run, startNode, workload, type TestNode } from '../helpers/node.ts'
 
 const oneLine = (text: string): void => {
   expect(text.trim().split('\n')).toHaveLength(1)
@@ -21,8 +21,9 @@ describe('bad input gets a one-line error and a non-zero exit', () => {
     [['ps', '--bogus'], 2, 'aurae: unknown flag --bogus for aurae ps (see aurae ps --help)'],
     [['frobnicate'], 2, 'aurae: unknown command "frobnicate" (see aurae --help)'],
     [['exec', 'Bad Name!', '--', 'true'], 125, 'aurae: invalid workload name "Bad Name!": use letters, digits, "_", "." or "-" (at most 128, starting with a letter or digit)'],
-    [['exec', '--memory', 'lots', '--', 'true'], 125, 'aurae: invalid memory size "lots": expected a number with an optional unit, such as 64M or 1G'],
-    [['exec', '--cpus', '-1', '--', 'true'], 125, 'aurae: invalid cpus "-1": expected a positive number of cores, such as 0.5 or 2'],
+    [['exec', '--memory', 'lots', '--', 'true'], 2, 'aurae: invalid memory size "lots": expected a number with an optional unit, such as 64M or 1G'],
+    [['exec', '--cpus', '-1', '--', 'true'], 2, 'aurae: invalid cpus "-1": expected a positive number of cores, such as 0.5 or 2'],
+    [['run', 'busybox', '--pids', 'many'], 2, 'aurae: invalid pids limit "many": expected a whole number of at least 1'],
     [['exec', '--restart', 'sometimes', '--', 'true'], 125, 'aurae: invalid restart policy "sometimes": expected no, on-failure, always'],
     [['exec', 'job'], 125, 'aurae: missing command: put it after --, as in: aurae exec -- echo hi'],
     [['stop', 'nothing-here'], 1, 'aurae: no workload named nothing-here'],
@@ -61,11 +62,15 @@ describe('bad input gets a one-line error and a non-zero exit', () => {
     rmSync(dir, { recursive: true })
   })
 
-  it('gives an old Node one line instead of a stack trace', async () => {
-    const res = await run('/usr/bin/node', [AURAE, 'status'])
+  it('gives an old Node one line instead of a stack trace where the project\'s own Node is missing', async () => {
+    // The bins alone, without the checkout's node_modules: nothing newer to run on.
+    const bare = join(node.dir, 'bare')
+    mkdirSync(join(bare, 'bin'), { recursive: true })
+    for (const f of ['aurae.js', 'own-node.js']) copyFileSync(join(ROOT, 'bin', f), join(bare, 'bin', f))
+    const res = await run('/usr/bin/node', [join(bare, 'bin', 'aurae.js'), 'status'])
     expect(res.code).toBe(1)
     oneLine(res.stderr)
-    expect(res.stderr).toMatch(/^aurae: Node.js 22 or newer is needed \(this is 20\./)
+    expect(res.stderr).toMatch(/^aurae: Node.js 22 or newer is needed \(this is 20\.[\d.]+\); run npm ci in .*bare\/ to install the project's own\n$/)
   })
 
   it('survives garbage on its socket and invalid requests from a raw client', async () => {

@@ -71,7 +71,8 @@ describe('bad peering tokens are refused, each with its own message, and nothing
     const short = await token('--ttl', '1s')
     await sleep(1100)
     const res = await redeem(short)
-    expect(res.code).toBe(2)
+    // Refused as a used-up token is: exit 1, not a usage error.
+    expect(res.code).toBe(1)
     expect(res.stderr).toMatch(/^aurae: this peering token expired at .*; ask for a new one\n$/)
     await nobodyTrusted()
   })

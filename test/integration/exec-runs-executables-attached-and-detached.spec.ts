@@ -56,8 +56,8 @@ describe('exec runs executables attached and detached', () => {
     expect(web.limits.memoryBytes).toBe(64 * 1024 * 1024)
 
     const table = (await node.cli(['ps'])).stdout.split('\n')
-    expect(table[0].split(/\s+/)).toEqual(['NAME', 'KIND', 'STATE', 'PID', 'EXIT', 'UPTIME', 'RESTARTS'])
-    expect(table.find(l => l.startsWith('web '))?.split(/\s+/).slice(0, 5)).toEqual(['web', 'executable', 'running', String(web.pid), '-'])
+    expect(table[0].split(/\s+/)).toEqual(['NAME', 'KIND', 'IMAGE', 'STATE', 'PID', 'EXIT', 'UPTIME', 'RESTARTS', 'PORTS'])
+    expect(table.find(l => l.startsWith('web '))?.split(/\s+/).slice(0, 6)).toEqual(['web', 'executable', '-', 'running', String(web.pid), '-'])
 
     await until('some output', async () => (await node.cli(['logs', 'web'])).stdout.includes('line 3\n'))
     const tail = await node.cli(['logs', 'web', '--tail', '2'])
@@ -78,7 +78,7 @@ describe('exec runs executables attached and detached', () => {
     expect(await followerExit).toBe(0)
     expect(await workload(node, 'web')).toMatchObject({ state: 'exited', signal: 'SIGTERM', pid: null })
     expect((await node.cli(['ps'])).stdout).not.toMatch(/^web /m)
-    expect((await node.cli(['ps', '--all'])).stdout).toMatch(/^web +executable +exited +- +SIGTERM/m)
+    expect((await node.cli(['ps', '--all'])).stdout).toMatch(/^web +executable +- +exited +- +SIGTERM/m)
 
     expect(await node.cli(['rm', 'web'])).toEqual({ code: 0, stdout: 'web\n', stderr: '' })
     expect(await workload(node, 'web')).toBeUndefined()

@@ -53,6 +53,14 @@ describe('two nodes peer with a token and run work on each other', () => {
     expect((await alice.cli(['exec', 'svc@emily', '-d', '--', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.05; done'])).stdout).toBe('svc\n')
     const remote = JSON.parse((await alice.cli(['ps', '@emily', '--json'])).stdout)
     expect(remote.map((w: any) => w.name)).toContain('svc')
+    // The peer's cgroups and the peer's events, asked for from here.
+    const stats = JSON.parse((await alice.cli(['stats', 'svc@emily', '--no-stream', '--json'])).stdout)
+    expect(stats).toEqual([expect.objectContaining({ name: 'svc', memoryLimitBytes: null })])
+    expect(stats[0].pids).toBeGreaterThanOrEqual(1)
+    const events = (await alice.cli(['events', '@emily', '--since', '1h', '--until', '0s', '--json'])).stdout.trim().split('\n').map(l => JSON.parse(l))
+    expect(events.filter(e => e.name === 'svc').map(e => e.type)).toEqual(['created', 'started'])
+    const clash = await alice.cli(['exec', 'svc@emily', '-d', '--', 'true'])
+    expect(clash.stderr).toBe('aurae: a workload named svc already exists (remove it with: aurae rm svc@emily)\n')
     const follower = alice.spawnCli(['logs', 'svc@emily', '-f'], { stdio: ['ignore', 'pipe', 'pipe'] })
     let followed = ''
     follower.stdout?.on('data', d => { followed += String(d) })

@@ -45,6 +45,18 @@ export function duration (ms: number): string {
   return `${Math.floor(s / 86400)}d${Math.floor(s % 86400 / 3600) > 0 ? `${Math.floor(s % 86400 / 3600)}h` : ''}`
 }
 
+const AGO: Array<[number, string]> = [[365 * 86_400_000, 'year'], [30 * 86_400_000, 'month'], [7 * 86_400_000, 'week'], [86_400_000, 'day'], [3_600_000, 'hour'], [60_000, 'minute'], [1000, 'second']]
+
+/** How long ago, as Docker's CREATED says it: `3 hours ago`, `18 months ago` (in the largest unit that counts at least 2, days from 2). */
+export function ago (ms: number): string {
+  if (ms < 1000) return 'just now'
+  for (const [size, unit] of AGO) {
+    const n = Math.floor(ms / size)
+    if (n >= 2 || size === 1000) return `${n} ${unit}${n === 1 ? '' : 's'} ago`
+  }
+  return 'just now'
+}
+
 /** A one-line spinner on `stderr` while a command waits; silent when it is not a terminal. */
 export function progress (stderr: Out, text: string): { done: (final?: string) => void } {
   if (stderr.isTTY !== true) return { done: () => {} }

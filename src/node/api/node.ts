@@ -15,7 +15,7 @@ export interface NodeControl {
   readonly key?: { peerId: string }
   readonly opts: { paths: { sock: string, data: string, key: string } }
   /** The runtime; only there while the node is running. */
-  readonly active: { supervisor: Pick<Supervisor, 'list'>, cgroups: Pick<Cgroups, 'version'>, mesh: Pick<Mesh, 'addrs' | 'connectedCount' | 'trustedCount' | 'reachability'> }
+  readonly active: { supervisor: Pick<Supervisor, 'list'>, cgroups: Pick<Cgroups, 'version' | 'reason'>, mesh: Pick<Mesh, 'addrs' | 'connectedCount' | 'trustedCount' | 'reachability'> }
   up: (name: string, domain: string, rename: boolean) => Promise<{ outcome: 'created' | 'unchanged' | 'renamed', keyCreated: boolean }>
   shutdown: (stopWorkloads: boolean) => Promise<number>
 }
@@ -47,7 +47,8 @@ export function nodeHandlers (daemon: NodeControl): Handlers<typeof NodeServiceS
           trustedPeers: rt?.mesh.trustedCount() ?? 0,
           observedAddrs: rt?.mesh.reachability().observed ?? [],
           reachability: rt?.mesh.reachability().reachability ?? '',
-          reachabilityCheckedAtMs: rt?.mesh.reachability().checkedAt ?? 0
+          reachabilityCheckedAtMs: rt?.mesh.reachability().checkedAt ?? 0,
+          cgroupsProblem: rt?.cgroups.reason ?? ''
         }
       }
     },

@@ -1,10 +1,12 @@
-// ObserveService: workload logs and the daemon's own log, both followable.
+// ObserveService: workload logs, lifecycle events and the daemon's own log, all followable.
 import { ObserveServiceService } from '../../gen/aurae/observe/v0/observe.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 import { readLog } from '../../runtime/cri-log.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
 import { youngCollector } from '../../young-gc.ts'
-import { byName, type Handlers } from './serve.ts'
+import { byName, byPeer, type Handlers } from './serve.ts'
+import type { EventLog } from '../../runtime/events.ts'
+import { streamEvents } from './events.ts'
 
 /** The daemon's own log as GetDaemonLogs reads it: the recent lines, then each new one (node/log.ts is one). */
 export interface DaemonLogSource {
@@ -14,7 +16,7 @@ export interface DaemonLogSource {
 }
 
 /** Logs of workloads and of the daemon, streamed in bounded pieces whatever their size. */
-export function observeHandlers (runtime: () => Supervisor, log: DaemonLogSource): Handlers<typeof ObserveServiceService> {
+export function observeHandlers (runtime: () => Supervisor, log: DaemonLogSource, events: () => EventLog): Handlers<typeof ObserveServiceService> {
   return {
     getWorkloadLogs: {
       access: 'peers',
@@ -41,6 +43,11 @@ export function observeHandlers (runtime: () => Supervisor, log: DaemonLogSource
           supervisor.off('exit', onExit).off('change', onExit)
         }
       }
+    },
+    getEvents: {
+      access: 'peers',
+      route: byPeer(),
+      stream: async (req, send, signal) => await streamEvents(events(), req, send, signal)
     },
     getDaemonLogs: {
       access: 'local',

@@ -7,6 +7,7 @@ import { MeshServiceService } from '../../gen/aurae/mesh/v0/mesh.ts'
 import { NodeServiceService } from '../../gen/aurae/node/v0/node.ts'
 import type { Mesh } from '../../mesh/mesh.ts'
 import type { Cells } from '../../runtime/cells.ts'
+import type { EventLog } from '../../runtime/events.ts'
 import type { Images } from '../../runtime/image/images.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
 import { cellHandlers } from './cells.ts'
@@ -27,7 +28,9 @@ export interface ServiceDeps {
   images: () => Images
   mesh: () => Mesh
   ownDomain: () => string
+  ownName: () => string
   log: DaemonLogSource
+  events: () => EventLog
 }
 
 /** One service: the name its methods go by in authorization (`name.Method`), its definition, its handlers. */
@@ -44,9 +47,9 @@ function entry<D> (name: string, definition: D & ServiceDefinition, handlers: Ha
 export function services (d: ServiceDeps): ServiceEntry[] {
   return [
     entry('node', NodeServiceService, nodeHandlers(d.daemon)),
-    entry('workloads', WorkloadService, workloadHandlers(d.supervisor)),
+    entry('workloads', WorkloadService, workloadHandlers(d.supervisor, d.ownName)),
     entry('cells', CellServiceService, cellHandlers(d.cells, d.supervisor)),
-    entry('observe', ObserveService, observeHandlers(d.supervisor, d.log)),
+    entry('observe', ObserveService, observeHandlers(d.supervisor, d.log, d.events)),
     entry('images', ImageServiceService, imageHandlers(d.images)),
     entry('mesh', MeshServiceService, meshHandlers(d.mesh, d.ownDomain))
   ]

@@ -1,11 +1,12 @@
-// WorkloadService: run, list, stop, remove, signal.
+// WorkloadService: run, list, stop, remove, signal, stats.
 import { AttachedOutput } from '../../runtime/attach.ts'
 import { outputBuffer } from './run-response.ts'
 import { DirectAttacher, attachDirect } from './direct-attacher.ts'
 import { youngCollector } from '../../young-gc.ts'
-import { StartError, type Supervisor } from '../../runtime/supervisor.ts'
+import { NameTakenError, StartError, type Supervisor } from '../../runtime/supervisor.ts'
 import type { WorkloadRecord } from '../../runtime/workload.ts'
-import { WorkloadServiceService, type Workload, type WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
+import type { CellUsage } from '../../runtime/cgroups.ts'
+import { WorkloadServiceService, type Workload, type WorkloadServiceRunResponse, type WorkloadStats } from '../../gen/aurae/workloads/v0/workloads.ts'
 import { exitToProto, specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
 import { byName, byPeer, type Handlers, type UnaryHandler } from './serve.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
@@ -46,7 +47,12 @@ export function stopHandler<Q extends { name: string, timeoutSeconds?: number }>
   }
 }
 
-export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof WorkloadServiceService> {
+/** One workload's use as `aurae stats` reads it, stamped with when it was read. */
+function statsToProto (rec: WorkloadRecord, use: CellUsage): WorkloadStats {
+  return { name: rec.spec.name, cpuUsageNs: use.cpuNs, memoryBytes: use.memoryBytes, memoryLimitBytes: use.memoryLimitBytes, pids: use.pids, sampledAtMs: Date.now(), cpus: rec.spec.limits.cpus }
+}
+
+export function workloadHandlers (runtime: () => Supervisor, ownName: () => string): Handlers<typeof WorkloadServiceService> {
   return {
     run: {
       access: 'peers',
@@ -69,6 +75,8 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
           rec = await runtime().run(spec, output, signal)
         } catch (err) {
           detach()
+          // A peer's user removes it as NAME@<this node>.
+          if (err instanceof NameTakenError && caller.kind === 'peer') throw new NameTakenError(err.workload, `${err.workload}@${ownName()}`)
           // A start that failed is told as an exit, attached or not, so the caller has its code and reason.
           if (!(err instanceof StartError)) throw err
           await say({ started: workloadToProto(err.record) })
@@ -112,6 +120,15 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
       unary: async req => {
         await runtime().signal(assertWorkloadName(req.name), req.signal)
         return {}
+      }
+    },
+    stats: {
+      access: 'peers',
+      route: byPeer(),
+      unary: async req => {
+        const supervisor = runtime()
+        const recs = req.names.length === 0 ? supervisor.list(false).filter(r => r.state === 'running') : req.names.map(n => supervisor.get(assertWorkloadName(n)))
+        return { stats: recs.map(rec => statsToProto(rec, supervisor.usage(rec.spec.name))) }
       }
     }
   }

@@ -8,6 +8,7 @@ import { promisify } from 'node:util'
 import { FailedPreconditionError, InternalError } from '../../errors.ts'
 import type { Component } from '../../lifecycle.ts'
 import type { PortMapping } from '../../common/ports.ts'
+import { CLAIMS_DIR, claimSubnet, type SubnetClaim } from './subnets.ts'
 
 const run = promisify(execFile)
 const PLUGIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin', '/usr/libexec/cni']
@@ -18,13 +19,14 @@ const NETNS_DIR = '/var/run/netns'
 export class BridgeNetwork implements Component {
   private readonly name: string
   private readonly bridge: string
-  private readonly subnet: string
+  private readonly preferred: number
+  private claim?: SubnetClaim
   private readonly pluginDir: string | undefined
 
-  constructor (private readonly dataDir: string, nodeKey: string) {
+  constructor (private readonly dataDir: string, nodeKey: string, private readonly claimsDir = CLAIMS_DIR) {
     this.name = `aurae-${nodeKey}`
     this.bridge = `aur${nodeKey.slice(0, 8)}`
-    this.subnet = `10.89.${parseInt(nodeKey.slice(0, 2), 16)}.0/24`
+    this.preferred = parseInt(nodeKey.slice(0, 2), 16)
     this.pluginDir = PLUGIN_DIRS.find(d => existsSync(join(d, 'bridge')))
   }
 
@@ -56,7 +58,12 @@ export class BridgeNetwork implements Component {
     await run('ip', ['netns', 'del', id]).catch(() => {})
   }
 
-  /** Nothing to make ahead: the first attach makes the bridge. */
+  /** The node's subnet, claimed against the other nodes on this machine; the first attach makes the bridge. */
+  get subnet (): string {
+    this.claim ??= claimSubnet(this.dataDir, this.bridge, this.preferred, this.claimsDir)
+    return this.claim.subnet
+  }
+
   async start (): Promise<void> {}
 
   /** Removes the bridge once no container of this node uses it (workloads kept by a shutdown still do); attach makes it again. */
@@ -67,7 +74,10 @@ export class BridgeNetwork implements Component {
     } catch {
       namespaces = []
     }
-    if (!namespaces.some(ns => ns.startsWith(`${this.name}-`))) await run('ip', ['link', 'del', this.bridge]).catch(() => {})
+    if (namespaces.some(ns => ns.startsWith(`${this.name}-`))) return
+    await run('ip', ['link', 'del', this.bridge]).catch(() => {})
+    this.claim?.release()
+    this.claim = undefined
   }
 
   private loopback (): object {

@@ -26,8 +26,6 @@ const RUNTIME_LOG = 'runtime.log'
 const STOP_SIGNAL = 'stop-signal'
 /** Where `create` writes the PID of the container's process. */
 const INIT_PID = 'init.pid'
-/** The exit code an OCI runtime reports for a container process killed by SIGKILL (128 + 9). */
-const KILLED = 137
 
 /**
  * What the runtime's JSON log says went wrong before the container's process ran, with Docker's
@@ -157,7 +155,7 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
         const failure = runtimeFailure(await readFile(join(bundleOf(task), RUNTIME_LOG), 'utf8').catch(() => ''))
         return { ...end, ...(failure ?? { exitCode: 125, error: `the runtime could not ${end.failedAt} the container` }), oomKilled: false }
       }
-      const killed = oomKilled(end, oomKills, KILLED)
+      const killed = oomKilled(oomKills)
       const signalled = end.signal === null ? undefined : signalNumber(end.signal)
       if (signalled !== undefined) return { ...end, exitCode: 128 + signalled, signal: null, oomKilled: killed }
       return { ...end, oomKilled: killed }

@@ -46,7 +46,9 @@ export class Images {
   constructor (
     private readonly table: Table<ImageRecord>,
     private readonly content: ContentStore,
-    private readonly dataDir: string
+    private readonly dataDir: string,
+    /** Told of each image pulled, for `aurae events`. */
+    private readonly onPulled: (image: ImageRecord) => void = () => {}
   ) {}
 
   /** Registries config (`<data>/registries.json`) and credentials (`<data>/auth.json`), read at each pull. */
@@ -77,7 +79,9 @@ export class Images {
     const failures: string[] = []
     for (const endpoint of registry.endpoints(ref.registry)) {
       try {
-        return await this.pullFrom(registry, endpoint, ref, onProgress)
+        const image = await this.pullFrom(registry, endpoint, ref, onProgress)
+        this.onPulled(image)
+        return image
       } catch (err) {
         // No other endpoint mends a corrupt image, a full disk or a client that left.
         if (err instanceof DigestMismatchError || signal?.aborted === true) throw err

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { clean, duration, json, table } from '../../../src/cli/kit/output.ts'
+import { ago, clean, duration, json, table } from '../../../src/cli/kit/output.ts'
 
 describe('terminal output', () => {
   it('aligns columns by visible width, ignoring colour codes', () => {
@@ -9,6 +9,10 @@ describe('terminal output', () => {
 
   it.each([[0, '0s'], [59_000, '59s'], [61_000, '1m1s'], [3_600_000, '1h'], [3_725_000, '1h2m'], [90_000_000, '1d1h']])('%i ms is %s', (ms, text) => {
     expect(duration(ms)).toBe(text)
+  })
+
+  it.each([[500, 'just now'], [1000, '1 second ago'], [90_000, '90 seconds ago'], [3 * 3_600_000, '3 hours ago'], [36 * 3_600_000, '36 hours ago'], [555 * 86_400_000 + 6 * 3_600_000, '18 months ago'], [3 * 365 * 86_400_000, '3 years ago']])('%i ms ago reads %s', (ms, text) => {
+    expect(ago(ms)).toBe(text)
   })
 
   it('shows the control characters of text from another node instead of letting the terminal act on them', () => {

@@ -4,7 +4,7 @@ import { familiarImageName, parseImageReference } from '../../../common/image-re
 import { formatBytes } from '../../../common/limits.ts'
 import type { Command } from '../../kit/context.ts'
 import { EXIT } from '../../kit/exit.ts'
-import { clean, duration, json, table } from '../../kit/output.ts'
+import { ago, clean, json, table } from '../../kit/output.ts'
 import { peerArg } from './target.ts'
 
 /** The JSON shape scripts rely on. */
@@ -34,7 +34,7 @@ export const images: Command = {
       i.tag === '' ? '<none>' : clean(i.tag),
       clean(i.digest.slice(0, 19)),
       formatBytes(i.size),
-      i.created === '' ? '-' : `${duration(now - Date.parse(i.created))} ago`
+      i.created === '' || Number.isNaN(Date.parse(i.created)) ? '-' : ago(now - Date.parse(i.created))
     ])))
     return EXIT.ok
   }

@@ -39,6 +39,7 @@ export const status: Command = {
         uptimeSeconds,
         workloads: s.workloads ?? { running: 0, exited: 0, total: 0 },
         cgroups: s.cgroups,
+        cgroupsProblem: s.cgroupsProblem === '' ? null : s.cgroupsProblem,
         socket: s.socket,
         dataDir: s.dataDir,
         keyPath: s.keyPath,

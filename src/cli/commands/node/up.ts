@@ -4,7 +4,7 @@ import { mkdirSync, openSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { connect } from '../../../client/index.ts'
+import { connect, type AuraeClient } from '../../../client/index.ts'
 import { LOG_FILES, LOG_MAX_BYTES } from '../../../common/log-defaults.ts'
 import { AURAED_NODE_FLAGS, resolvePaths } from '../../../common/node-defaults.ts'
 import { answers } from '../../../common/socket-probe.ts'
@@ -13,6 +13,8 @@ import { formatNodeName, parseNodeName } from '../../../names/parse.ts'
 import type { Command } from '../../kit/context.ts'
 import { CliError, EXIT } from '../../kit/exit.ts'
 import { painter, progress } from '../../kit/output.ts'
+import { missingPackages } from './host-packages.ts'
+import { rememberFlags, rememberedFlags, withRemembered, type UpFlags } from './up-flags.ts'
 
 // Relative to the bundle the CLI runs from (dist/aurae-cli.js).
 const AURAED = fileURLToPath(new URL('../bin/auraed.js', import.meta.url))
@@ -22,7 +24,7 @@ const START_TIMEOUT_MS = 15_000
 function lastLines (path: string, n: number): string {
   try {
     return readFileSync(path, 'utf8').trim().split('\n').slice(-n).map(l => {
-      try { return JSON.parse(l).msg ?? l } catch { return l }
+      try { return JSON.parse(l).msg ?? l } catch { return l.replace(/^auraed: /, '') }
     }).join('\n')
   } catch {
     return ''
@@ -39,8 +41,8 @@ export const up: Command = {
       data: { type: 'string', help: 'state directory (default /var/lib/aurae, or ~/.local/share/aurae)', value: 'DIR' },
       'log-max-bytes': { type: 'string', help: `rotate workload logs at this size (default ${LOG_MAX_BYTES})`, value: 'N' },
       'log-files': { type: 'string', help: `files kept of each workload's log, the live one included (default ${LOG_FILES})`, value: 'N' },
-      listen: { type: 'list', help: 'where the mesh listens (repeatable; default /ip4/0.0.0.0/tcp/4710)', value: 'MULTIADDR' },
-      bootstrap: { type: 'list', help: 'a node to join the mesh through (repeatable)', value: 'MULTIADDR' },
+      listen: { type: 'list', help: 'where the mesh listens (repeatable; default /ip4/0.0.0.0/tcp/4710; remembered for the next up)', value: 'MULTIADDR' },
+      bootstrap: { type: 'list', help: 'a node to join the mesh through (repeatable; remembered for the next up)', value: 'MULTIADDR' },
       rename: { type: 'boolean', help: 'allow changing the name of a node that is already up' },
       foreground: { type: 'boolean', help: 'run auraed attached to this terminal' }
     },
@@ -52,15 +54,24 @@ export const up: Command = {
     const nameArg = parsed.positionals[0]
     const name = nameArg === undefined ? undefined : parseNodeName(nameArg)
     const paths = resolvePaths({ sock: ctx.sock, key: flags.key as string | undefined, data: flags.data as string | undefined }, io.env, io.uid)
+    const given: UpFlags = {
+      listen: flags.listen as string[] | undefined,
+      bootstrap: flags.bootstrap as string[] | undefined,
+      logMaxBytes: flags['log-max-bytes'] as string | undefined,
+      logFiles: flags['log-files'] as string | undefined
+    }
+    const daemonFlags = withRemembered(given, rememberedFlags(paths.data))
     let child: ChildProcess | undefined
     if (!(await answers(paths.sock))) {
       if (flags.foreground !== true) mkdirSync(paths.data, { recursive: true, mode: 0o700 })
+      const missing = missingPackages()
+      if (missing.length > 0) io.stderr.write(`warning: containers need ${missing.map(m => m.what).join(', ')}; install with: apt-get install ${missing.map(m => m.package).filter((p, i, all) => all.indexOf(p) === i).join(' ')}\n`)
       const logFile = join(paths.data, 'auraed.log')
       const args = [...AURAED_NODE_FLAGS, AURAED, '--sock', paths.sock, '--key', paths.key, '--data', paths.data]
-      if (flags['log-max-bytes'] !== undefined) args.push('--log-max-bytes', flags['log-max-bytes'] as string)
-      if (flags['log-files'] !== undefined) args.push('--log-files', flags['log-files'] as string)
-      for (const a of flags.listen as string[] | undefined ?? []) args.push('--listen', a)
-      for (const a of flags.bootstrap as string[] | undefined ?? []) args.push('--bootstrap', a)
+      if (daemonFlags.logMaxBytes !== undefined) args.push('--log-max-bytes', daemonFlags.logMaxBytes)
+      if (daemonFlags.logFiles !== undefined) args.push('--log-files', daemonFlags.logFiles)
+      for (const a of daemonFlags.listen ?? []) args.push('--listen', a)
+      for (const a of daemonFlags.bootstrap ?? []) args.push('--bootstrap', a)
       const p = progress(io.stderr, 'starting auraed')
       if (flags.foreground === true) {
         child = spawn(io.execPath, args, { env: io.env, stdio: 'inherit' })
@@ -75,11 +86,12 @@ export const up: Command = {
       while (!(await answers(paths.sock))) {
         if (exited !== undefined) {
           p.done()
-          const why = flags.foreground === true ? '' : `: ${lastLines(logFile, 1)}`
-          throw new CliError(`auraed exited during start (code ${exited})${why}`, EXIT.failure)
+          const why = flags.foreground === true ? '' : lastLines(logFile, 1)
+          throw new CliError(why === '' ? `auraed exited during start (code ${exited})` : why, EXIT.failure)
         }
         if (Date.now() > deadline) {
           p.done()
+          child.kill('SIGKILL')
           throw new CliError(`auraed did not answer on ${paths.sock} within ${START_TIMEOUT_MS / 1000}s; see ${logFile}`, EXIT.failure)
         }
         await sleep(20)
@@ -87,21 +99,31 @@ export const up: Command = {
       p.done()
     }
     const d = connect({ socket: paths.sock, uid: io.uid })
+    const started = child !== undefined
+    const say = (text: string): void => { io.stderr.write(painter(io.stderr, io.env)(text, 'green') + '\n') }
+    let s
     let keyCreated = false
-    if (name !== undefined) {
-      const res = await d.node.up({ name: name.peer, domain: name.domain, rename: flags.rename === true })
-      const full = formatNodeName(res.name, res.domain)
-      const said = { created: `${full} is up`, renamed: `renamed: ${full} is up`, unchanged: `${full} is already up; nothing to do` }[res.outcome] ?? `${full} is up`
-      io.stderr.write(painter(io.stderr, io.env)(said, 'green') + '\n')
-      keyCreated = res.keyCreated
+    try {
+      if (name !== undefined) {
+        const res = await d.node.up({ name: name.peer, domain: name.domain, rename: flags.rename === true })
+        const full = formatNodeName(res.name, res.domain)
+        const unchanged = started ? `auraed started; ${full} is up` : `${full} is already up; nothing to do`
+        say({ created: `${full} is up`, renamed: `renamed: ${full} is up`, unchanged }[res.outcome] ?? `${full} is up`)
+        keyCreated = res.keyCreated
+      }
+      s = await d.node.status({})
+      if (s.state === 'stopping') throw new FailedPreconditionError('auraed is shutting down; run aurae up again once it has stopped')
+      if (s.state !== 'running') throw new InvalidArgumentError('this node has no name yet; run: aurae up NAME[@DOMAIN]')
+    } catch (err) {
+      // What this command started goes again: a failed up leaves no daemon behind.
+      if (child !== undefined && flags.foreground !== true) await stopStarted(d, child)
+      throw err
     }
-    const s = await d.node.status({})
+    if (name === undefined) say(started ? `auraed started; ${formatNodeName(s.name, s.domain)} is up` : `${formatNodeName(s.name, s.domain)} is already up; nothing to do`)
     // The daemon's own key, which is not this command's --key when auraed was already running.
     if (keyCreated) io.stderr.write(`created key ${s.keyPath}\n`)
-    if (s.state === 'stopping') throw new FailedPreconditionError('auraed is shutting down; run aurae up again once it has stopped')
-    if (s.state !== 'running') {
-      throw new InvalidArgumentError('auraed runs, but this node has no name yet; run: aurae up NAME[@DOMAIN]')
-    }
+    if (s.cgroupsProblem !== '') io.stderr.write(`warning: workloads run without limits and containers cannot start: ${s.cgroupsProblem}\n`)
+    if (started) rememberFlags(paths.data, daemonFlags)
     io.stdout.write(`name     ${formatNodeName(s.name, s.domain)}\npeer id  ${s.peerId}\nsocket   ${s.socket}\n`)
     if (child !== undefined && flags.foreground === true) {
       const fg = child
@@ -111,4 +133,14 @@ export const up: Command = {
     }
     return EXIT.ok
   }
+}
+
+/** Stops a daemon this command started and waits until it has exited (killing it if it takes too long). */
+async function stopStarted (d: AuraeClient, child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise(resolve => child.once('exit', resolve))
+  await d.node.down({ keepWorkloads: true }).catch(() => {})
+  const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS)
+  await exited
+  clearTimeout(timer)
 }

@@ -26,6 +26,8 @@ export const exec: Command = {
   },
   async run (parsed, ctx) {
     const { flags } = parsed
+    // A bad limit is bad usage (exit 2), not a workload that failed to run.
+    const limits = limitsOf(flags)
     return await asWorkload(async () => {
       if (parsed.rest === undefined || parsed.rest.length === 0) {
         throw new InvalidArgumentError('missing command: put it after --, as in: aurae exec -- echo hi')
@@ -41,7 +43,7 @@ export const exec: Command = {
           workdir: flags.workdir as string ?? '',
           volumes: (flags.volume as string[] | undefined ?? []).map(bindOf)
         },
-        limits: limitsOf(flags),
+        limits,
         restart: flags.restart as string ?? 'no',
         cell: ''
       }

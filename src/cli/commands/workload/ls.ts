@@ -2,16 +2,19 @@
 import type { Workload } from '../../../client/index.ts'
 import { InvalidArgumentError } from '../../../errors.ts'
 import { parseName } from '../../../names/parse.ts'
+import { familiarImageName, parseImageReference } from '../../../common/image-reference.ts'
 import type { Command } from '../../kit/context.ts'
 import { EXIT } from '../../kit/exit.ts'
 import { clean, duration, json, painter, table } from '../../kit/output.ts'
 
-/** The JSON shape scripts rely on: name, kind, state, pid, exitCode, signal, restarts, and more. */
+/** The JSON shape scripts rely on: name, kind, image, ports, state, pid, exitCode, signal, restarts, and more. */
 function workloadJson (w: Workload): object {
   const iso = (ms: number): string | null => ms > 0 ? new Date(ms).toISOString() : null
   return {
     name: w.name,
     kind: w.kind,
+    image: w.spec?.container?.image ?? null,
+    ports: w.spec?.container?.ports ?? [],
     state: w.state,
     pid: w.pid === 0 ? null : w.pid,
     exitCode: w.exitCode ?? null,
@@ -29,11 +32,30 @@ function workloadJson (w: Workload): object {
   }
 }
 
+/** The image as people type it (`nginx:latest`); a reference the peer sent that does not parse is shown as it came. */
+function imageText (w: Workload): string {
+  const image = w.spec?.container?.image
+  if (image === undefined || image === '') return '-'
+  try {
+    return familiarImageName(parseImageReference(image))
+  } catch {
+    return image
+  }
+}
+
+/** Published ports as Docker shows them: `0.0.0.0:8080->80/tcp, …`. */
+function portsText (w: Workload): string {
+  const ports = w.spec?.container?.ports ?? []
+  return ports.length === 0 ? '-' : ports.map(p => `${p.hostIp === '' ? '0.0.0.0' : p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ')
+}
+
 const STATE_COLOUR = { running: 'green', restarting: 'yellow', exited: 'dim', created: 'dim' } as const
 
 function exitText (w: Workload): string {
   if (w.state === 'running' || w.state === 'created') return '-'
-  const why = w.oomKilled ? ' (oom)' : w.error !== '' && w.exitCode === undefined ? ' (?)' : ''
+  // The OOM killer's SIGKILL reads as a container's exit does (137), whatever the kind: one form.
+  if (w.oomKilled) return `${w.exitCode ?? 128 + 9} (oom)`
+  const why = w.error !== '' && w.exitCode === undefined ? ' (?)' : ''
   return (w.signal !== '' ? w.signal : String(w.exitCode ?? '?')) + why
 }
 
@@ -65,13 +87,15 @@ export const ps: Command = {
     const rows = workloads.map(w => [
       clean(w.name),
       clean(w.kind),
+      clean(imageText(w)),
       paint(clean(w.state), STATE_COLOUR[w.state as keyof typeof STATE_COLOUR] ?? 'dim'),
       w.pid === 0 ? '-' : String(w.pid),
       clean(exitText(w)),
       w.state === 'running' ? duration(now - w.startedAtMs) : '-',
-      String(w.restarts)
+      String(w.restarts),
+      clean(portsText(w))
     ])
-    stdout.write(table(['NAME', 'KIND', 'STATE', 'PID', 'EXIT', 'UPTIME', 'RESTARTS'], rows))
+    stdout.write(table(['NAME', 'KIND', 'IMAGE', 'STATE', 'PID', 'EXIT', 'UPTIME', 'RESTARTS', 'PORTS'], rows))
     return EXIT.ok
   }
 }

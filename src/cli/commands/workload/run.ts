@@ -55,6 +55,7 @@ export const run: Command = {
     const stopSignal = flags['stop-signal'] as string | undefined ?? ''
     if (stopSignal !== '' && signalName(stopSignal) === undefined) throw new InvalidArgumentError(`invalid --stop-signal "${stopSignal}": expected a signal such as SIGINT`)
     const stopTimeout = wholeSeconds(flags['stop-timeout'] as string | undefined, '--stop-timeout')
+    const limits = limitsOf(flags)
     return await asWorkload(async () => {
       const target = parsed.positionals[0]
       if (target === undefined) throw new InvalidArgumentError('missing image: aurae run IMAGE [-- COMMAND]')
@@ -65,7 +66,7 @@ export const run: Command = {
       const entrypoint = flags.entrypoint as string | undefined
       const spec = {
         name: name + where,
-        limits: limitsOf(flags),
+        limits,
         restart: flags.restart as string ?? 'no',
         cell: '',
         container: {

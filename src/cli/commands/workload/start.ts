@@ -60,9 +60,12 @@ export async function asWorkload (fn: () => Promise<number>): Promise<number> {
 /** A run's exit code, as docker run gives it, and its reasons (why it could not start, an OOM kill) said in one line each. */
 function exitOf (exit: Exit, io: Io, name: string, spec: WorkloadSpec): number {
   const { exitCode, signal, oomKilled, error } = exit
+  const code = exitCode ?? (signal !== '' ? 128 + (signalNumber(signal) ?? 0) : EXIT.execFailed)
   if (error !== '') io.stderr.write(`aurae: ${clean(error)}\n`)
-  if (oomKilled) io.stderr.write(`aurae: ${name} was killed for using more than its memory limit (${formatBytes(spec.limits?.memoryBytes ?? 0)})\n`)
-  return exitCode ?? (signal !== '' ? 128 + (signalNumber(signal) ?? 0) : EXIT.execFailed)
+  // The OOM killer may have taken a child only: the workload then ended by itself.
+  const who = code === 128 + (signalNumber('SIGKILL') ?? 9) ? name : `a process of ${name}`
+  if (oomKilled) io.stderr.write(`aurae: ${who} was killed for using more than its memory limit (${formatBytes(spec.limits?.memoryBytes ?? 0)})\n`)
+  return code
 }
 
 export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: string, detach: boolean, rm: boolean): Promise<number> {

@@ -43,7 +43,7 @@ describe('workload commands, given their I/O and a client', () => {
     const io = fakeIo()
     expect(await ps.run(parse(ps.spec, ['--all']), contextWith(io, daemon))).toBe(0)
     expect(asked).toEqual([{ all: true, peer: '' }])
-    expect(io.out().split('\n')[1].split(/\s+/)).toEqual(['web', 'executable', 'running', '42', '-', '5s', '1'])
+    expect(io.out().split('\n')[1].split(/\s+/)).toEqual(['web', 'executable', '-', 'running', '42', '-', '5s', '1', '-'])
     const json = fakeIo()
     await ps.run(parse(ps.spec, ['--json']), contextWith(json, daemon))
     expect(JSON.parse(json.out())).toMatchObject([{ name: 'web', pid: 42, exitCode: null, restarts: 1 }])
