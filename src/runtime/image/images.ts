@@ -10,6 +10,8 @@ import { DiffIdCheck } from './diff-id.ts'
 import { parseDiffIds, parseTopLevel, type Descriptor, type Layer } from './manifest.ts'
 import { formatImageReference, parseImageReference, type ImageReference } from './reference.ts'
 import { Registry, type RegistryHosts } from './registry.ts'
+import { diskUsage, type UsageRow } from './disk-usage.ts'
+import { pruneRoots, type ImageUser } from './unpacked-roots.ts'
 
 export interface LayerRecord {
   digest: string
@@ -177,18 +179,28 @@ export class Images {
     return (await this.table.values()).sort((a, b) => a.name.localeCompare(b.name))
   }
 
-  async remove (text: string): Promise<ImageRecord> {
+  /**
+   * Forgets an image, and its unpacked root when nothing else uses that. An image a workload on record
+   * uses (running or not removed) stays unless `force`, as Docker's `rmi` refuses without `-f`.
+   */
+  async remove (text: string, users: ImageUser[] = [], force = false): Promise<ImageRecord> {
     const name = formatImageReference(parseImageReference(text))
     const record = await this.table.get(name)
     if (record === undefined) throw new NotFoundError(`no image ${name}`)
+    const using = users.filter(u => u.image === name).map(u => u.workload)
+    if (using.length > 0 && !force) {
+      throw new FailedPreconditionError(`image ${name} is used by ${using.length === 1 ? 'workload' : 'workloads'} ${using.join(', ')}; remove ${using.length === 1 ? 'it' : 'them'} first, or force with: aurae rmi -f ${text}`)
+    }
     await this.table.del(name)
+    await pruneRoots(this.dataDir, await this.table.values(), users, record.config.slice(7))
     return record
   }
 
-  /** Deletes every blob no image record refers to. */
-  async prune (): Promise<{ blobs: number, bytes: number }> {
+  /** Deletes every blob no image record refers to, and every unpacked root nothing uses. */
+  async prune (users: ImageUser[] = []): Promise<{ blobs: number, bytes: number, roots: number, rootBytes: number }> {
+    const images = await this.table.values()
     const used = new Set<string>()
-    for (const image of await this.table.values()) {
+    for (const image of images) {
       for (const d of [image.digest, image.manifest, image.config, ...image.layers.map(l => l.digest)]) used.add(d)
     }
     let blobs = 0
@@ -199,7 +211,13 @@ export class Images {
       await this.content.delete(digest)
       blobs++
     }
-    return { blobs, bytes }
+    const { roots, bytes: rootBytes } = await pruneRoots(this.dataDir, images, users)
+    return { blobs, bytes, roots, rootBytes }
+  }
+
+  /** What the node's disk holds, by kind, for `aurae system df`. */
+  async diskUsage (users: ImageUser[]): Promise<UsageRow[]> {
+    return await diskUsage(this.dataDir, this.content, await this.table.values(), users)
   }
 }
 
