@@ -65,9 +65,12 @@ export class Images {
     return { mirrors: config.mirrors ?? {}, insecure: config.insecure ?? [], auth: await read('auth.json'), limits: pullLimits(config.pull, join(this.dataDir, 'registries.json')) }
   }
 
+  /** Stores credentials for a registry once the registry has accepted them; refused ones leave the stored ones as they were. */
   async login (registry: string, username: string, password: string): Promise<void> {
     if (registry === '' || username === '') throw new InvalidArgumentError('login needs a registry and a username')
     const hosts = await this.hosts()
+    const trial = { ...hosts, auth: { ...hosts.auth, [registry]: { username, password } } }
+    await new Registry(trial).verifyLogin(registry)
     hosts.auth[registry] = { username, password }
     await writeFile(join(this.dataDir, 'auth.json'), JSON.stringify(hosts.auth, null, 2), { mode: 0o600 })
   }

@@ -114,6 +114,31 @@ export class Registry {
     }
   }
 
+  /**
+   * Checks the stored credentials for `registry` against the registry itself (not a mirror), as
+   * `docker login` does: `/v2/` with Basic auth, or a token from the realm its challenge names.
+   */
+  async verifyLogin (registry: string): Promise<void> {
+    const endpoint = this.endpoints(registry).at(-1) as string
+    const url = new URL(`${endpoint}/v2/`)
+    const transfer = new Transfer(`the answer to a login at ${endpoint}`, 0, this.limits, this.signal)
+    try {
+      const res = await transfer.get(url, {})
+      res.destroy()
+      if (res.statusCode === 200) return
+      if (res.statusCode !== 401) throw new FailedPreconditionError(`${endpoint} is not a registry: /v2/ answered HTTP ${res.statusCode ?? 0}`)
+      const authorization = await this.authorize(endpoint, String(res.headers['www-authenticate'] ?? ''), '')
+      const again = await transfer.get(url, { authorization })
+      again.destroy()
+      if (again.statusCode === 401 || again.statusCode === 403) {
+        throw new FailedPreconditionError(`${url.host} refused the credentials of ${this.hosts.auth[url.host]?.username ?? ''}`)
+      }
+      if (again.statusCode !== 200) throw new FailedPreconditionError(`${endpoint} answered HTTP ${again.statusCode ?? 0} to a login`)
+    } finally {
+      transfer.done()
+    }
+  }
+
   /** Answers a 401 challenge: Basic with stored credentials, or a bearer token from the realm. */
   private async authorize (endpoint: string, challenge: string, scope: string): Promise<string> {
     const host = new URL(endpoint).host
@@ -130,7 +155,8 @@ export class Registry {
     const url = URL.parse(params.realm)
     if (url === null) throw new FailedPreconditionError(`${host} sent a bearer challenge with an invalid realm`)
     if (params.service !== undefined) url.searchParams.set('service', params.service)
-    url.searchParams.set('scope', params.scope ?? scope)
+    // A login asks for no scope: a token for the registry at all says the credentials hold.
+    if ((params.scope ?? scope) !== '') url.searchParams.set('scope', params.scope ?? scope)
     const transfer = new Transfer(`the token answer from ${url.host}`, MAX_MANIFEST_BYTES, this.limits, this.signal)
     const res = await transfer.get(url, basic === undefined ? {} : { authorization: basic })
     const status = res.statusCode ?? 0
@@ -141,7 +167,7 @@ export class Registry {
       if (status === 401) {
         throw new FailedPreconditionError(creds === undefined
           ? `${host} needs credentials; run: aurae login ${host}`
-          : `${host} refused the credentials of ${creds.username}; run: aurae login ${host}`)
+          : `${host} refused the credentials of ${creds.username}${scope === '' ? '' : `; run: aurae login ${host}`}`)
       }
       throw new FailedPreconditionError(`${url.host} refused a token for ${scope} (HTTP ${status})`)
     }
