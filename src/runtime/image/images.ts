@@ -36,10 +36,13 @@ export interface ImageRecord {
 
 export interface PullProgress {
   layer: string
-  status: 'resolving' | 'exists' | 'downloading' | 'done'
+  status: 'resolving' | 'exists' | 'downloading' | 'done' | 'unpacking' | 'unpacked'
   current: number
   total: number
 }
+
+/** Unpacks an image's layers into its root (once), saying how far it is per layer: the container driver's. */
+export type Unpacker = (image: ImageRecord, onLayer: (index: number, current: number, total: number) => void) => Promise<unknown>
 
 const PARALLEL_LAYERS = 3
 const PLATFORM = { os: 'linux', architecture: ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' } as Record<string, string>)[process.arch] ?? process.arch }
@@ -48,7 +51,8 @@ export class Images {
   constructor (
     private readonly table: Table<ImageRecord>,
     private readonly content: ContentStore,
-    private readonly dataDir: string
+    private readonly dataDir: string,
+    private readonly unpack?: Unpacker
   ) {}
 
   /** Registries config (`<data>/registries.json`) and credentials (`<data>/auth.json`), read at each pull. */
@@ -81,14 +85,19 @@ export class Images {
     const registry = new Registry(await this.hosts(), signal)
     const failures: string[] = []
     for (const endpoint of registry.endpoints(ref.registry)) {
+      let image: ImageRecord
       try {
-        return await this.pullFrom(registry, endpoint, ref, onProgress)
+        image = await this.pullFrom(registry, endpoint, ref, onProgress)
       } catch (err) {
         // No other endpoint mends a corrupt image, a full disk or a client that left.
         if (err instanceof DigestMismatchError || signal?.aborted === true) throw err
         if (err instanceof ResourceExhaustedError) throw new ResourceExhaustedError(`cannot pull ${formatImageReference(ref)}: ${err.message}`)
         failures.push(messageOf(err))
+        continue
       }
+      // As Docker does, the pull unpacks, so the first run starts at once; its failure (a full disk) is the unpack's own.
+      await this.unpack?.(image, unpackReporter(image, onProgress))
+      return image
     }
     const notFound = failures.every(f => / not found at /.test(f))
     const message = `cannot pull ${formatImageReference(ref)}: ${failures.join('; ')}`
@@ -221,6 +230,19 @@ export class Images {
   /** What the node's disk holds, by kind, for `aurae system df`. */
   async diskUsage (users: ImageUser[]): Promise<UsageRow[]> {
     return await diskUsage(this.dataDir, this.content, await this.table.values(), users)
+  }
+}
+
+/** Progress of an unpack per layer, at most about a hundred reports a layer. */
+function unpackReporter (image: ImageRecord, onProgress: (p: PullProgress) => void): (index: number, current: number, total: number) => void {
+  const told = new Map<number, number>()
+  return (index, current, total) => {
+    const last = told.get(index)
+    const finished = current >= total
+    if (last !== undefined && !finished && current - last < total / 100) return
+    if (last === total) return
+    told.set(index, finished ? total : current)
+    onProgress({ layer: image.layers[index].digest.slice(7, 19), status: finished ? 'unpacked' : 'unpacking', current: Math.min(current, total), total })
   }
 }
 

@@ -155,7 +155,7 @@ class Applier {
         // chown drops setuid bits, so the mode comes after the owner.
         if (AS_ROOT) lchownSync(target, header.uid ?? 0, header.gid ?? 0)
         chmodSync(target, mode)
-        lutimesSync(target, mtime, mtime)
+        setTimes(target, mtime)
         this.dirs.set(name, target)
         return drain(body)
       case 'file':
@@ -165,13 +165,15 @@ class Applier {
         return writeBody(fd, body, () => {
           if (AS_ROOT) fchownSync(fd, header.uid ?? 0, header.gid ?? 0)
           fchmodSync(fd, mode)
-          futimesSync(fd, mtime, mtime)
+          try {
+            futimesSync(fd, mtime, mtime)
+          } catch {}
         })
       }
       case 'symlink':
         this.create(target, () => symlinkSync(header.linkname ?? '', target))
         if (AS_ROOT) lchownSync(target, header.uid ?? 0, header.gid ?? 0)
-        lutimesSync(target, mtime, mtime)
+        setTimes(target, mtime)
         return drain(body)
       case 'link': {
         // A hard link shares its inode with a file already owned and moded as the layer said.
@@ -187,6 +189,13 @@ class Applier {
         return drain(body)
     }
   }
+}
+
+/** Times are kept where they can be; one the filesystem cannot hold is no reason to refuse the layer. */
+function setTimes (path: string, mtime: Date): void {
+  try {
+    lutimesSync(path, mtime, mtime)
+  } catch {}
 }
 
 function readdirOrEmpty (dir: string): string[] {
