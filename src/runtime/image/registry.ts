@@ -14,6 +14,8 @@ export const MEDIA = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json'
 } as const
 const ACCEPT = Object.values(MEDIA).join(', ')
+/** Where docker.io's registry API answers. */
+const DOCKER_HUB = 'registry-1.docker.io'
 
 /** The largest manifest, index, image config or token answer taken, as containerd takes. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
@@ -44,7 +46,7 @@ export class Registry {
 
   /** Base URLs to try for a registry: its mirrors, then the registry itself. */
   endpoints (registry: string): string[] {
-    const own = registry === 'docker.io' ? 'registry-1.docker.io' : registry
+    const own = registry === 'docker.io' ? DOCKER_HUB : registry
     const scheme = this.hosts.insecure.includes(registry) || isLoopbackRegistry(registry) ? 'http' : 'https'
     return [...(this.hosts.mirrors[registry] ?? []), `${scheme}://${own}`].map(u => u.replace(/\/+$/, ''))
   }
@@ -131,7 +133,7 @@ export class Registry {
       const again = await transfer.get(url, { authorization })
       again.destroy()
       if (again.statusCode === 401 || again.statusCode === 403) {
-        throw new FailedPreconditionError(`${url.host} refused the credentials of ${this.hosts.auth[url.host]?.username ?? ''}`)
+        throw new FailedPreconditionError(`${url.host} refused the credentials of ${this.credentials(url.host)?.username ?? ''}`)
       }
       if (again.statusCode !== 200) throw new FailedPreconditionError(`${endpoint} answered HTTP ${again.statusCode ?? 0} to a login`)
     } finally {
@@ -139,10 +141,15 @@ export class Registry {
     }
   }
 
+  /** The credentials stored for a registry host; Docker Hub's are stored under docker.io, as `aurae login docker.io` names it. */
+  private credentials (host: string): { username: string, password: string } | undefined {
+    return this.hosts.auth[host] ?? (host === DOCKER_HUB ? this.hosts.auth['docker.io'] : undefined)
+  }
+
   /** Answers a 401 challenge: Basic with stored credentials, or a bearer token from the realm. */
   private async authorize (endpoint: string, challenge: string, scope: string): Promise<string> {
     const host = new URL(endpoint).host
-    const creds = this.hosts.auth[host]
+    const creds = this.credentials(host)
     const basic = creds === undefined ? undefined : `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`
     const [scheme] = challenge.split(' ')
     if (scheme.toLowerCase() === 'basic') {
