@@ -48,4 +48,15 @@ describe('a pull unpacks the image, as Docker does, so its first run starts at o
     // A second pull finds the root made and says nothing of unpacking.
     expect((await node.cli(['pull', `${registry.host}/other`])).stderr).not.toContain('unpack')
   })
+
+  it('refuses at the pull a layer that climbs out of its root, in one line, leaving nothing outside and no root', async () => {
+    await pushImage(registry.host, 'evil', 'latest', [await busyboxLayer(), await layerTar([{ name: '../../../escaped-at-pull', body: 'gotcha' }])])
+    const before = readdirSync(join(node.data, 'rootfs')).sort()
+    const res = await node.cli(['pull', `${registry.host}/evil`])
+    expect(res.code).toBe(1)
+    expect(res.stderr.trim().split('\n').pop()).toBe(`aurae: cannot unpack ${registry.host}/evil:latest: layer entry "../../../escaped-at-pull" points outside the root`)
+    expect(readdirSync(join(node.data, 'rootfs')).sort()).toEqual(before)
+    for (const dir of [node.data, node.dir, join(node.data, '..', '..')]) expect(existsSync(join(dir, 'escaped-at-pull'))).toBe(false)
+    expect((await node.cli(['status'])).code).toBe(0)
+  })
 })

@@ -95,8 +95,10 @@ export class Images {
         failures.push(messageOf(err))
         continue
       }
-      // As Docker does, the pull unpacks, so the first run starts at once; its failure (a full disk) is the unpack's own.
-      await this.unpack?.(image, unpackReporter(image, onProgress))
+      // As Docker does, the pull unpacks, so the first run starts at once; a full disk is said as the unpack says it.
+      await this.unpack?.(image, unpackReporter(image, onProgress)).catch(err => {
+        throw err instanceof ResourceExhaustedError ? err : new FailedPreconditionError(`cannot unpack ${image.name}: ${messageOf(err)}`)
+      })
       return image
     }
     const notFound = failures.every(f => / not found at /.test(f))
