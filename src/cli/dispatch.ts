@@ -20,6 +20,7 @@ import { run } from './commands/workload/run.ts'
 import { stats } from './commands/workload/stats.ts'
 import { events } from './commands/workload/events.ts'
 import { stop } from './commands/workload/stop.ts'
+import { df } from './commands/system/df.ts'
 import { renamed } from './kit/args.ts'
 import type { Command } from './kit/context.ts'
 
@@ -31,7 +32,8 @@ const NOUNS: Record<string, { summary: string, verbs: Record<string, Command> }>
   node: { summary: 'this node\'s daemon', verbs: { up, down, status } },
   workload: { summary: 'executables and containers', verbs: { run, exec, ls: ps, stats, events, logs, stop, kill, rm } },
   image: { summary: 'images and registries', verbs: { pull, ls: images, rm: rmi, prune, login } },
-  peer: { summary: 'trust between nodes (aurae peer TOKEN is aurae proxy TOKEN)', verbs: { proxy, ls: peers, rm: unpeer, resolve } }
+  peer: { summary: 'trust between nodes (aurae peer TOKEN is aurae proxy TOKEN)', verbs: { proxy, ls: peers, rm: unpeer, resolve } },
+  system: { summary: 'the node\'s disk', verbs: { df } }
 }
 
 /** Each command's management form (the first verb that names it), for help. */

@@ -54,7 +54,8 @@ const IMAGES: RequestDefaults<typeof images.ImageServiceService> = {
   list: images.ImageServiceListRequest,
   remove: images.ImageServiceRemoveRequest,
   prune: images.ImageServicePruneRequest,
-  login: images.ImageServiceLoginRequest
+  login: images.ImageServiceLoginRequest,
+  diskUsage: images.ImageServiceDiskUsageRequest
 }
 
 /** A node, as its clients see it: one typed client per service. */

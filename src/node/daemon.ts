@@ -22,6 +22,8 @@ import { Api } from './api/serve.ts'
 import { services } from './api/services.ts'
 import { ContentStore } from '../runtime/image/content-store.ts'
 import { Images, type ImageRecord } from '../runtime/image/images.ts'
+import { rootsDir } from '../runtime/image/unpacked-roots.ts'
+import { imageRoot } from '../runtime/container/rootfs.ts'
 import { containerDriver } from '../runtime/container/container-driver.ts'
 import { BridgeNetwork } from '../runtime/container/cni.ts'
 import { authorize, type Caller } from './api/authz.ts'
@@ -182,7 +184,9 @@ export class Daemon {
     if (cgroups.version === 'none') this.log.write('warn', 'cells run without limits', { reason: cgroups.reason })
     let cells: Cells | undefined
     const content = new ContentStore(join(this.opts.paths.data, 'content'))
-    const images = new Images(this.store.table<ImageRecord>('images'), content, this.opts.paths.data, image => this.events.add({ type: 'pulled', name: image.name, kind: 'image', timeMs: Date.now() }))
+    const images = new Images(this.store.table<ImageRecord>('images'), content, this.opts.paths.data,
+      async (image, onLayer) => await imageRoot(image, content, rootsDir(this.opts.paths.data), onLayer),
+      image => this.events.add({ type: 'pulled', name: image.name, kind: 'image', timeMs: Date.now() }))
     const network = new BridgeNetwork(this.opts.paths.data, nodeKey)
     const supervisor = new Supervisor({
       workloads: this.store.table<WorkloadRecord>('workloads'),

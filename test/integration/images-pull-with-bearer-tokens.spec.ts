@@ -1,3 +1,5 @@
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { busyboxLayer, pushAs, pushImage, startTokenRegistry, type PushedImage, type TokenRegistry } from '../helpers/registry.ts'
 import { startNode, type TestNode } from '../helpers/node.ts'
@@ -52,8 +54,19 @@ describe('a registry that hands out bearer tokens', () => {
     expect(registry.tokenRequests).toEqual([{ service: registry.service, scope: 'repository:team/busybox:pull', user: undefined, status: 401 }])
   })
 
-  it('refuses a wrong password in one line', async () => {
-    expect((await node.cli(['login', registry.host, '--username', user.name, '--password-stdin'], { input: 'wrong\n' })).code).toBe(0)
+  it('refuses a wrong password at login in one line, asking the realm, and stores nothing', async () => {
+    registry.tokenRequests.length = 0
+    const res = await node.cli(['login', registry.host, '--username', user.name, '--password-stdin'], { input: 'wrong\n' })
+    expect(res).toEqual({ code: 1, stdout: '', stderr: `aurae: ${registry.host} refused the credentials of ci\n` })
+    expect(registry.tokenRequests).toEqual([{ service: registry.service, scope: null, user: 'ci', status: 401 }])
+    expect(existsSync(join(node.data, 'auth.json'))).toBe(false)
+    const pull = await node.cli(['pull', image])
+    expect(pull.stderr).toBe(`aurae: cannot pull ${image}:latest: ${registry.host} needs credentials; run: aurae login ${registry.host}\n`)
+  })
+
+  it('says which stored credentials the registry no longer takes at a pull', async () => {
+    // As after the password was changed on the registry's side.
+    writeFileSync(join(node.data, 'auth.json'), JSON.stringify({ [registry.host]: { username: user.name, password: 'stale' } }), { mode: 0o600 })
     registry.tokenRequests.length = 0
     const res = await node.cli(['pull', image])
     expect(res.code).toBe(1)

@@ -1,6 +1,8 @@
-// ImageService: pull, list, remove, prune, login.
+// ImageService: pull, list, remove, prune, login, disk usage.
 import { ImageServiceService, type Image } from '../../gen/aurae/images/v0/images.ts'
 import type { ImageRecord, Images } from '../../runtime/image/images.ts'
+import type { ImageUser } from '../../runtime/image/unpacked-roots.ts'
+import type { Supervisor } from '../../runtime/supervisor.ts'
 import { byPeer, type Handlers, type Route } from './serve.ts'
 
 function imageToProto (r: ImageRecord): Image {
@@ -12,7 +14,17 @@ function byReference<Q extends { reference: string }> (): Route<Q> {
   return { get: req => req.reference, set: (req, reference) => ({ ...req, reference }) }
 }
 
-export function imageHandlers (images: () => Images): Handlers<typeof ImageServiceService> {
+/** Every workload on record with the image it uses ('' for an executable), so images in use are kept. */
+function usersOf (supervisor: Supervisor): ImageUser[] {
+  return supervisor.list(true).map(r => ({
+    workload: r.spec.name,
+    image: r.spec.kind === 'container' ? r.spec.container.image : '',
+    running: r.state === 'running' || r.state === 'restarting',
+    pids: [r.pid, r.monitorPid]
+  }))
+}
+
+export function imageHandlers (images: () => Images, supervisor: () => Supervisor): Handlers<typeof ImageServiceService> {
   return {
     pull: {
       access: 'peers',
@@ -33,12 +45,12 @@ export function imageHandlers (images: () => Images): Handlers<typeof ImageServi
     remove: {
       access: 'peers',
       route: byReference(),
-      unary: async req => ({ image: imageToProto(await images().remove(req.reference)) })
+      unary: async req => ({ image: imageToProto(await images().remove(req.reference, usersOf(supervisor()), req.force)) })
     },
     prune: {
       access: 'peers',
       route: byPeer(),
-      unary: async () => await images().prune()
+      unary: async () => await images().prune(usersOf(supervisor()))
     },
     login: {
       access: 'local',
@@ -46,6 +58,11 @@ export function imageHandlers (images: () => Images): Handlers<typeof ImageServi
         await images().login(req.registry, req.username, req.password)
         return {}
       }
+    },
+    diskUsage: {
+      access: 'peers',
+      route: byPeer(),
+      unary: async () => ({ rows: await images().diskUsage(usersOf(supervisor())) })
     }
   }
 }

@@ -50,7 +50,7 @@ export function services (d: ServiceDeps): ServiceEntry[] {
     entry('workloads', WorkloadService, workloadHandlers(d.supervisor, d.ownName)),
     entry('cells', CellServiceService, cellHandlers(d.cells, d.supervisor)),
     entry('observe', ObserveService, observeHandlers(d.supervisor, d.log, d.events)),
-    entry('images', ImageServiceService, imageHandlers(d.images)),
+    entry('images', ImageServiceService, imageHandlers(d.images, d.supervisor)),
     entry('mesh', MeshServiceService, meshHandlers(d.mesh, d.ownDomain))
   ]
 }

@@ -11,6 +11,7 @@ import type { Cgroups } from '../cgroups.ts'
 import type { LaunchPlan, Task, WorkloadDriver } from '../driver.ts'
 import type { ContentStore } from '../image/content-store.ts'
 import type { Images } from '../image/images.ts'
+import { rootsDir } from '../image/unpacked-roots.ts'
 import type { ContainerSpec } from '../workload.ts'
 import { signalName } from '../../common/signals.ts'
 import { signalNumber } from '../proc.ts'
@@ -96,7 +97,7 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
       const c = spec.container
       let image = (await init.images.list()).find(i => i.name === c.image)
       image ??= await init.images.pull(c.image, undefined, signal)
-      const lower = await imageRoot(image, init.content, join(init.dataDir, 'rootfs'))
+      const lower = await imageRoot(image, init.content, rootsDir(init.dataDir))
       const bundle = bundleOf(task)
       await deleteState(task)
       await mkdir(bundle, { recursive: true })

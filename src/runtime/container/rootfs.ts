@@ -18,10 +18,14 @@ const COMPLETE = '.aurae-complete'
 /** Unpacks under way, by target: callers for the same image wait for the one and share its result. */
 const unpacking = new Map<string, Promise<string>>()
 
-function decompressed (content: ContentStore, layer: LayerRecord): Readable {
+/** How far an unpack is: layer `index` of the image, `current` of its `total` (compressed) bytes read. */
+export type UnpackProgress = (index: number, current: number, total: number) => void
+
+function decompressed (content: ContentStore, layer: LayerRecord, onBytes: (n: number) => void): Readable {
   const compression = compressionOf(layer.mediaType)
   if (compression === undefined) throw new InvalidArgumentError(`unsupported layer media type ${layer.mediaType}`)
   const raw = content.stream(layer.digest) as Readable
+  raw.on('data', (chunk: Buffer) => onBytes(chunk.length))
   const unzip = decompressor(compression)
   if (unzip === undefined) return raw
   // pipe() does not pass errors on: a blob that cannot be read must fail the unpack, not stall it.
@@ -33,18 +37,18 @@ function decompressed (content: ContentStore, layer: LayerRecord): Readable {
  * The image's unpacked root (`<dir>/<config>/rootfs`), made once: concurrent callers share one
  * unpack, a half-made root is never used, and a complete one is never removed or replaced.
  */
-export async function imageRoot (image: ImageRecord, content: ContentStore, dir: string): Promise<string> {
+export async function imageRoot (image: ImageRecord, content: ContentStore, dir: string, onProgress: UnpackProgress = () => {}): Promise<string> {
   const target = join(dir, image.config.slice(7))
   if (existsSync(join(target, COMPLETE))) return join(target, 'rootfs')
   let unpack = unpacking.get(target)
   if (unpack === undefined) {
-    unpack = unpackOnce(image, content, dir, target).finally(() => unpacking.delete(target))
+    unpack = unpackOnce(image, content, dir, target, onProgress).finally(() => unpacking.delete(target))
     unpacking.set(target, unpack)
   }
   return await unpack
 }
 
-async function unpackOnce (image: ImageRecord, content: ContentStore, dir: string, target: string): Promise<string> {
+async function unpackOnce (image: ImageRecord, content: ContentStore, dir: string, target: string, onProgress: UnpackProgress): Promise<string> {
   if (existsSync(join(target, COMPLETE))) return join(target, 'rootfs')
   // What an unpack cut short (a daemon killed part-way) left; none is under way but this one.
   const stale = `${basename(target)}.tmp-`
@@ -54,7 +58,10 @@ async function unpackOnce (image: ImageRecord, content: ContentStore, dir: strin
     await mkdir(join(tmp, 'rootfs'), { recursive: true })
     // The daemon's umask is 077; a container's / must be open to its non-root users.
     await chmod(join(tmp, 'rootfs'), 0o755)
-    for (const layer of image.layers) await applyLayer(decompressed(content, layer), join(tmp, 'rootfs'))
+    for (const [i, layer] of image.layers.entries()) {
+      let current = 0
+      await applyLayer(decompressed(content, layer, n => onProgress(i, current += n, layer.size)), join(tmp, 'rootfs'))
+    }
     await writeFile(join(tmp, COMPLETE), '')
     // Only an incomplete root (never one with COMPLETE, which nothing removes) can be in the way.
     await rm(target, { recursive: true, force: true })

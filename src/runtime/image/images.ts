@@ -10,6 +10,8 @@ import { DiffIdCheck } from './diff-id.ts'
 import { parseDiffIds, parseTopLevel, type Descriptor, type Layer } from './manifest.ts'
 import { formatImageReference, parseImageReference, type ImageReference } from './reference.ts'
 import { Registry, type RegistryHosts } from './registry.ts'
+import { diskUsage, type UsageRow } from './disk-usage.ts'
+import { pruneRoots, type ImageUser } from './unpacked-roots.ts'
 
 export interface LayerRecord {
   digest: string
@@ -34,10 +36,13 @@ export interface ImageRecord {
 
 export interface PullProgress {
   layer: string
-  status: 'resolving' | 'exists' | 'downloading' | 'done'
+  status: 'resolving' | 'exists' | 'downloading' | 'done' | 'unpacking' | 'unpacked'
   current: number
   total: number
 }
+
+/** Unpacks an image's layers into its root (once), saying how far it is per layer: the container driver's. */
+export type Unpacker = (image: ImageRecord, onLayer: (index: number, current: number, total: number) => void) => Promise<unknown>
 
 const PARALLEL_LAYERS = 3
 const PLATFORM = { os: 'linux', architecture: ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' } as Record<string, string>)[process.arch] ?? process.arch }
@@ -47,7 +52,8 @@ export class Images {
     private readonly table: Table<ImageRecord>,
     private readonly content: ContentStore,
     private readonly dataDir: string,
-    /** Told of each image pulled, for `aurae events`. */
+    private readonly unpack?: Unpacker,
+    /** Told of each image pulled (and unpacked), for `aurae events`. */
     private readonly onPulled: (image: ImageRecord) => void = () => {}
   ) {}
 
@@ -65,9 +71,12 @@ export class Images {
     return { mirrors: config.mirrors ?? {}, insecure: config.insecure ?? [], auth: await read('auth.json'), limits: pullLimits(config.pull, join(this.dataDir, 'registries.json')) }
   }
 
+  /** Stores credentials for a registry once the registry has accepted them; refused ones leave the stored ones as they were. */
   async login (registry: string, username: string, password: string): Promise<void> {
     if (registry === '' || username === '') throw new InvalidArgumentError('login needs a registry and a username')
     const hosts = await this.hosts()
+    const trial = { ...hosts, auth: { ...hosts.auth, [registry]: { username, password } } }
+    await new Registry(trial).verifyLogin(registry)
     hosts.auth[registry] = { username, password }
     await writeFile(join(this.dataDir, 'auth.json'), JSON.stringify(hosts.auth, null, 2), { mode: 0o600 })
   }
@@ -78,16 +87,22 @@ export class Images {
     const registry = new Registry(await this.hosts(), signal)
     const failures: string[] = []
     for (const endpoint of registry.endpoints(ref.registry)) {
+      let image: ImageRecord
       try {
-        const image = await this.pullFrom(registry, endpoint, ref, onProgress)
-        this.onPulled(image)
-        return image
+        image = await this.pullFrom(registry, endpoint, ref, onProgress)
       } catch (err) {
         // No other endpoint mends a corrupt image, a full disk or a client that left.
         if (err instanceof DigestMismatchError || signal?.aborted === true) throw err
         if (err instanceof ResourceExhaustedError) throw new ResourceExhaustedError(`cannot pull ${formatImageReference(ref)}: ${err.message}`)
         failures.push(messageOf(err))
+        continue
       }
+      // As Docker does, the pull unpacks, so the first run starts at once; a full disk is said as the unpack says it.
+      await this.unpack?.(image, unpackReporter(image, onProgress)).catch(err => {
+        throw err instanceof ResourceExhaustedError ? err : new FailedPreconditionError(`cannot unpack ${image.name}: ${messageOf(err)}`)
+      })
+      this.onPulled(image)
+      return image
     }
     const notFound = failures.every(f => / not found at /.test(f))
     const message = `cannot pull ${formatImageReference(ref)}: ${failures.join('; ')}`
@@ -181,18 +196,28 @@ export class Images {
     return (await this.table.values()).sort((a, b) => a.name.localeCompare(b.name))
   }
 
-  async remove (text: string): Promise<ImageRecord> {
+  /**
+   * Forgets an image, and its unpacked root when nothing else uses that. An image a workload on record
+   * uses (running or not removed) stays unless `force`, as Docker's `rmi` refuses without `-f`.
+   */
+  async remove (text: string, users: ImageUser[] = [], force = false): Promise<ImageRecord> {
     const name = formatImageReference(parseImageReference(text))
     const record = await this.table.get(name)
     if (record === undefined) throw new NotFoundError(`no image ${name}`)
+    const using = users.filter(u => u.image === name).map(u => u.workload)
+    if (using.length > 0 && !force) {
+      throw new FailedPreconditionError(`image ${name} is used by ${using.length === 1 ? 'workload' : 'workloads'} ${using.join(', ')}; remove ${using.length === 1 ? 'it' : 'them'} first, or force with: aurae rmi -f ${text}`)
+    }
     await this.table.del(name)
+    await pruneRoots(this.dataDir, await this.table.values(), users, record.config.slice(7))
     return record
   }
 
-  /** Deletes every blob no image record refers to. */
-  async prune (): Promise<{ blobs: number, bytes: number }> {
+  /** Deletes every blob no image record refers to, and every unpacked root nothing uses. */
+  async prune (users: ImageUser[] = []): Promise<{ blobs: number, bytes: number, roots: number, rootBytes: number }> {
+    const images = await this.table.values()
     const used = new Set<string>()
-    for (const image of await this.table.values()) {
+    for (const image of images) {
       for (const d of [image.digest, image.manifest, image.config, ...image.layers.map(l => l.digest)]) used.add(d)
     }
     let blobs = 0
@@ -203,7 +228,26 @@ export class Images {
       await this.content.delete(digest)
       blobs++
     }
-    return { blobs, bytes }
+    const { roots, bytes: rootBytes } = await pruneRoots(this.dataDir, images, users)
+    return { blobs, bytes, roots, rootBytes }
+  }
+
+  /** What the node's disk holds, by kind, for `aurae system df`. */
+  async diskUsage (users: ImageUser[]): Promise<UsageRow[]> {
+    return await diskUsage(this.dataDir, this.content, await this.table.values(), users)
+  }
+}
+
+/** Progress of an unpack per layer, at most about a hundred reports a layer. */
+function unpackReporter (image: ImageRecord, onProgress: (p: PullProgress) => void): (index: number, current: number, total: number) => void {
+  const told = new Map<number, number>()
+  return (index, current, total) => {
+    const last = told.get(index)
+    const finished = current >= total
+    if (last !== undefined && !finished && current - last < total / 100) return
+    if (last === total) return
+    told.set(index, finished ? total : current)
+    onProgress({ layer: image.layers[index].digest.slice(7, 19), status: finished ? 'unpacked' : 'unpacking', current: Math.min(current, total), total })
   }
 }
 

@@ -14,6 +14,8 @@ export const MEDIA = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json'
 } as const
 const ACCEPT = Object.values(MEDIA).join(', ')
+/** Where docker.io's registry API answers. */
+const DOCKER_HUB = 'registry-1.docker.io'
 
 /** The largest manifest, index, image config or token answer taken, as containerd takes. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
@@ -44,7 +46,7 @@ export class Registry {
 
   /** Base URLs to try for a registry: its mirrors, then the registry itself. */
   endpoints (registry: string): string[] {
-    const own = registry === 'docker.io' ? 'registry-1.docker.io' : registry
+    const own = registry === 'docker.io' ? DOCKER_HUB : registry
     const scheme = this.hosts.insecure.includes(registry) || isLoopbackRegistry(registry) ? 'http' : 'https'
     return [...(this.hosts.mirrors[registry] ?? []), `${scheme}://${own}`].map(u => u.replace(/\/+$/, ''))
   }
@@ -114,10 +116,40 @@ export class Registry {
     }
   }
 
+  /**
+   * Checks the stored credentials for `registry` against the registry itself (not a mirror), as
+   * `docker login` does: `/v2/` with Basic auth, or a token from the realm its challenge names.
+   */
+  async verifyLogin (registry: string): Promise<void> {
+    const endpoint = this.endpoints(registry).at(-1) as string
+    const url = new URL(`${endpoint}/v2/`)
+    const transfer = new Transfer(`the answer to a login at ${endpoint}`, 0, this.limits, this.signal)
+    try {
+      const res = await transfer.get(url, {})
+      res.destroy()
+      if (res.statusCode === 200) return
+      if (res.statusCode !== 401) throw new FailedPreconditionError(`${endpoint} is not a registry: /v2/ answered HTTP ${res.statusCode ?? 0}`)
+      const authorization = await this.authorize(endpoint, String(res.headers['www-authenticate'] ?? ''), '')
+      const again = await transfer.get(url, { authorization })
+      again.destroy()
+      if (again.statusCode === 401 || again.statusCode === 403) {
+        throw new FailedPreconditionError(`${url.host} refused the credentials of ${this.credentials(url.host)?.username ?? ''}`)
+      }
+      if (again.statusCode !== 200) throw new FailedPreconditionError(`${endpoint} answered HTTP ${again.statusCode ?? 0} to a login`)
+    } finally {
+      transfer.done()
+    }
+  }
+
+  /** The credentials stored for a registry host; Docker Hub's are stored under docker.io, as `aurae login docker.io` names it. */
+  private credentials (host: string): { username: string, password: string } | undefined {
+    return this.hosts.auth[host] ?? (host === DOCKER_HUB ? this.hosts.auth['docker.io'] : undefined)
+  }
+
   /** Answers a 401 challenge: Basic with stored credentials, or a bearer token from the realm. */
   private async authorize (endpoint: string, challenge: string, scope: string): Promise<string> {
     const host = new URL(endpoint).host
-    const creds = this.hosts.auth[host]
+    const creds = this.credentials(host)
     const basic = creds === undefined ? undefined : `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`
     const [scheme] = challenge.split(' ')
     if (scheme.toLowerCase() === 'basic') {
@@ -130,7 +162,8 @@ export class Registry {
     const url = URL.parse(params.realm)
     if (url === null) throw new FailedPreconditionError(`${host} sent a bearer challenge with an invalid realm`)
     if (params.service !== undefined) url.searchParams.set('service', params.service)
-    url.searchParams.set('scope', params.scope ?? scope)
+    // A login asks for no scope: a token for the registry at all says the credentials hold.
+    if ((params.scope ?? scope) !== '') url.searchParams.set('scope', params.scope ?? scope)
     const transfer = new Transfer(`the token answer from ${url.host}`, MAX_MANIFEST_BYTES, this.limits, this.signal)
     const res = await transfer.get(url, basic === undefined ? {} : { authorization: basic })
     const status = res.statusCode ?? 0
@@ -141,7 +174,7 @@ export class Registry {
       if (status === 401) {
         throw new FailedPreconditionError(creds === undefined
           ? `${host} needs credentials; run: aurae login ${host}`
-          : `${host} refused the credentials of ${creds.username}; run: aurae login ${host}`)
+          : `${host} refused the credentials of ${creds.username}${scope === '' ? '' : `; run: aurae login ${host}`}`)
       }
       throw new FailedPreconditionError(`${url.host} refused a token for ${scope} (HTTP ${status})`)
     }

@@ -98,6 +98,7 @@ describe('who may call each method the node serves', () => {
       'images.Remove': { access: 'peers', beforeUp: false },
       'images.Prune': { access: 'peers', beforeUp: false },
       'images.Login': { access: 'local', beforeUp: false },
+      'images.DiskUsage': { access: 'peers', beforeUp: false },
       'mesh.Token': { access: 'local', beforeUp: false },
       'mesh.Peer': { access: 'local', beforeUp: false },
       'mesh.Peers': { access: 'local', beforeUp: false },

@@ -118,6 +118,46 @@ describe('applying layers', () => {
     expect(lstatSync(join(root, 'abs')).isSymbolicLink()).toBe(true)
   })
 
+  it('never writes through a directory the layer itself turned into a symlink that points out', async () => {
+    const outside = join(dir, 'outside')
+    await applyLayer(await layer([
+      // A directory it made, then one it only implied, each written into and then replaced by a symlink out.
+      { name: 'made/', type: 'directory' }, { name: 'made/a', body: 'a' },
+      { name: 'made', type: 'symlink', linkname: outside },
+      { name: 'made/pwned', body: 'gotcha' },
+      { name: 'implied/deep/a', body: 'a' },
+      { name: 'implied', type: 'symlink', linkname: '../../../..' + outside },
+      { name: 'implied/deep/pwned', body: 'gotcha' },
+      // A whiteout of a directory, then a symlink out in its place.
+      { name: 'gone/a', body: 'a' }, { name: '.wh.gone' },
+      { name: 'gone', type: 'symlink', linkname: outside },
+      { name: 'gone/pwned', body: 'gotcha' }
+    ]), root)
+    expect(existsSync(outside)).toBe(false)
+    expect(readFileSync(join(root, outside.slice(1), 'pwned'), 'utf8')).toBe('gotcha')
+    expect(readFileSync(join(root, outside.slice(1), 'deep/pwned'), 'utf8')).toBe('gotcha')
+    for (const link of ['made', 'implied', 'gone']) expect(lstatSync(join(root, link)).isSymbolicLink(), link).toBe(true)
+  })
+
+  it('applies thousands of entries, each where its name says, with its mode, owner and time', async () => {
+    const mtime = new Date('2020-01-02T03:04:05Z')
+    const entries: Entry[] = []
+    for (let d = 0; d < 20; d++) {
+      entries.push({ name: `d${d}/`, type: 'directory', mode: 0o750, uid: 7, gid: 8, mtime })
+      for (let f = 0; f < 100; f++) entries.push({ name: `d${d}/sub/f${f}`, body: `${d}/${f}`, mode: 0o640, uid: 9, gid: 10, mtime })
+    }
+    await applyLayer(await layer(entries), root)
+    for (let d = 0; d < 20; d++) {
+      for (const f of [0, 99]) {
+        const st = statSync(join(root, `d${d}/sub/f${f}`))
+        expect(readFileSync(join(root, `d${d}/sub/f${f}`), 'utf8')).toBe(`${d}/${f}`)
+        expect({ mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime.getTime() }).toEqual({ mode: 0o640, uid: 9, gid: 10, mtime: mtime.getTime() })
+      }
+      expect(statSync(join(root, `d${d}/sub`)).mode & 0o7777).toBe(0o755)
+      expect(statSync(join(root, `d${d}`)).mode & 0o7777).toBe(0o750)
+    }
+  })
+
   it('refuses hard links to anything outside the layer', async () => {
     await expect(applyLayer(await layer([{ name: 'shadow', type: 'link', linkname: '../../../../etc/shadow' }]), root)).rejects.toThrow('points outside the root')
     await expect(applyLayer(await layer([

@@ -7,7 +7,7 @@ export const login: Command = {
   spec: {
     name: 'login',
     usage: 'login REGISTRY --username USER --password-stdin',
-    summary: 'Stores credentials for a registry (kept in <data>/auth.json, mode 0600).',
+    summary: 'Checks credentials against a registry, then stores them (in <data>/auth.json, mode 0600).',
     flags: {
       username: { type: 'string', short: 'u', help: 'the user name', value: 'USER' },
       'password-stdin': { type: 'boolean', help: 'read the password from standard input' }

@@ -10,7 +10,7 @@ export const pull: Command = {
   spec: {
     name: 'pull',
     usage: 'pull IMAGE[@PEER]',
-    summary: 'Pulls an image from its registry (docker.io/library/… by default), through any configured mirror.',
+    summary: 'Pulls an image from its registry (docker.io/library/… by default), through any configured mirror, and unpacks it.',
     flags: {},
     maxPositionals: 1
   },
@@ -19,6 +19,15 @@ export const pull: Command = {
     if (image !== undefined) ctx.io.stdout.write(`${image.name}\n${image.digest}\n`)
     return EXIT.ok
   }
+}
+
+/** How each status reads; the unpack's share is of the layer's compressed bytes read so far. */
+const STATUS: Record<string, (p: { current: number, total: number }) => string> = {
+  downloading: p => `downloading ${formatBytes(p.current)} / ${formatBytes(p.total)}`,
+  exists: () => 'already here',
+  done: () => 'done',
+  unpacking: p => `unpacking ${p.total > 0 ? Math.floor(100 * p.current / p.total) : 0}%`,
+  unpacked: () => 'unpacked'
 }
 
 /** Pulls `reference` (`IMAGE[@PEER]`) with a line per layer on `stderr`, redrawn in place on a terminal. */
@@ -35,10 +44,10 @@ export async function pullShowingProgress (d: AuraeClient, reference: string, st
   for await (const res of d.images.pull({ reference })) {
     const p = res.progress
     if (p !== undefined && p.layer !== '') {
-      const text = p.status === 'downloading' ? `${p.layer}: downloading ${formatBytes(p.current)} / ${formatBytes(p.total)}` : `${p.layer}: ${p.status === 'exists' ? 'already here' : 'done'}`
+      const text = `${p.layer}: ${STATUS[p.status]?.(p) ?? 'done'}`
       lines.set(p.layer, text)
       if (tty) draw()
-      else if (p.status !== 'downloading') stderr.write(text + '\n')
+      else if (p.status !== 'downloading' && p.status !== 'unpacking') stderr.write(text + '\n')
     }
     image = res.image ?? image
   }
