@@ -27,7 +27,11 @@ const WORKLOADS: RequestDefaults<typeof workloads.WorkloadServiceService> = {
   list: workloads.WorkloadServiceListRequest,
   stop: workloads.WorkloadServiceStopRequest,
   remove: workloads.WorkloadServiceRemoveRequest,
-  signal: workloads.WorkloadServiceSignalRequest
+  signal: workloads.WorkloadServiceSignalRequest,
+  start: workloads.WorkloadServiceStartRequest,
+  restart: workloads.WorkloadServiceRestartRequest,
+  inspect: workloads.WorkloadServiceInspectRequest,
+  exec: workloads.WorkloadServiceExecRequest
 }
 const CELLS: RequestDefaults<typeof cells.CellServiceService> = {
   allocate: cells.CellServiceAllocateRequest,

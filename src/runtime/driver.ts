@@ -52,6 +52,13 @@ export interface StopRequest {
   exited: Promise<unknown>
 }
 
+/** A command to run inside a running workload: added environment, and a working directory when not empty. */
+export interface EnterRequest {
+  command: string[]
+  env: Record<string, string>
+  workdir: string
+}
+
 /** One kind of workload. Method syntax on purpose: a driver of one kind stands in the registry of all kinds. */
 export interface WorkloadDriver<S extends WorkloadSpec = WorkloadSpec> {
   readonly kind: S['kind']
@@ -77,6 +84,8 @@ export interface WorkloadDriver<S extends WorkloadSpec = WorkloadSpec> {
   release (task: Task<S>): Promise<void>
   /** The cgroup whose counters account for the workload (OOM kills); empty for none. */
   cgroupOf (task: Task<S>): string
+  /** What the node runs to start a command inside the running workload (its namespaces, cgroup, user, env), as `docker exec`. */
+  enter (task: Task<S>, request: EnterRequest): { argv: string[], env: Record<string, string> }
 }
 
 /** A registry with exactly one driver for every kind. */

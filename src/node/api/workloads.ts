@@ -6,9 +6,11 @@ import { youngCollector } from '../../young-gc.ts'
 import { StartError, type Supervisor } from '../../runtime/supervisor.ts'
 import type { WorkloadRecord } from '../../runtime/workload.ts'
 import { WorkloadServiceService, type Workload, type WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
-import { exitToProto, specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
+import { exitToProto, processFromProto, specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
+import { FailedPreconditionError } from '../../errors.ts'
 import { byName, byPeer, type Handlers, type UnaryHandler } from './serve.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
+import { streamCommand } from './exec-into.ts'
 
 /** Streams a workload's output, straight from its monitors, until it has exited for good; then its exit.
  * The caller detaches `output` afterwards. */
@@ -46,6 +48,16 @@ export function stopHandler<Q extends { name: string, timeoutSeconds?: number }>
   }
 }
 
+/** A start that failed says why on one line, as a run's does (the record keeps the rest). */
+async function started (fn: () => Promise<WorkloadRecord>): Promise<WorkloadRecord> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof StartError) throw new FailedPreconditionError(`${err.record.spec.name} did not start: ${err.record.error === '' ? `exit ${String(err.record.exitCode)}` : err.record.error}`)
+    throw err
+  }
+}
+
 export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof WorkloadServiceService> {
   return {
     run: {
@@ -66,7 +78,8 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
         }
         let rec: WorkloadRecord
         try {
-          rec = await runtime().run(spec, output, signal)
+          // An unnamed workload takes the first free name of its default (redis, redis-2, …).
+          rec = await runtime().run(spec, output, signal, req.spec?.name === '')
         } catch (err) {
           detach()
           if (!(err instanceof StartError) || output === undefined) throw err
@@ -111,6 +124,30 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
       unary: async req => {
         await runtime().signal(assertWorkloadName(req.name), req.signal)
         return {}
+      }
+    },
+    start: {
+      access: 'peers',
+      route: byName(),
+      unary: async req => ({ workload: workloadToProto(await started(async () => await runtime().startAgain(assertWorkloadName(req.name)))) })
+    },
+    restart: {
+      access: 'peers',
+      route: byName(),
+      unary: async req => ({ workload: workloadToProto(await started(async () => await runtime().restart(assertWorkloadName(req.name), stopTimeoutMs(req.timeoutSeconds)))) })
+    },
+    inspect: {
+      access: 'peers',
+      route: byName(),
+      unary: async req => ({ workload: workloadToProto(runtime().get(assertWorkloadName(req.name))) })
+    },
+    exec: {
+      access: 'peers',
+      route: byName(),
+      stream: async (req, send, signal) => {
+        const { command, env, workdir } = processFromProto(req, true)
+        const entered = runtime().enter(assertWorkloadName(req.name), command, env, workdir)
+        await streamCommand(entered.argv, entered.env, send, signal)
       }
     }
   }

@@ -136,6 +136,14 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
         if (cgroupOf(task) !== '') await init.cgroups.killAll(cgroupOf(task))
       })
     },
+    // The runtime's own exec: it joins the container's namespaces and cgroup and takes its user, env and cwd.
+    enter (task, request) {
+      return {
+        argv: [runtime, '--root', stateRoot, 'exec', ...(request.workdir !== '' ? ['--cwd', request.workdir] : []),
+          ...Object.entries(request.env).flatMap(([k, v]) => ['--env', `${k}=${v}`]), idOf(task), ...request.command],
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }
+      }
+    },
     signal: signalGroup,
     state: groupState,
     // A container's end is a number, as Docker reports it: the runtime's own death by signal N (SIGKILL cannot be
