@@ -59,6 +59,16 @@ export interface EnterRequest {
   workdir: string
 }
 
+/** What the node runs to enter a workload, and how to read why the command did not start once it has ended. */
+export interface EnterPlan {
+  argv: string[]
+  env: Record<string, string>
+  /** The runtime's own failure (a command missing inside), with Docker's exit codes; undefined when the command ran. */
+  explain?: (exitCode: number | null) => Promise<{ exitCode: number, error: string } | undefined>
+  /** Whether a chunk of stderr is the runtime's own complaint (held back, and dropped when explain gives the reason). */
+  runtimeSays?: (text: string) => boolean
+}
+
 /** One kind of workload. Method syntax on purpose: a driver of one kind stands in the registry of all kinds. */
 export interface WorkloadDriver<S extends WorkloadSpec = WorkloadSpec> {
   readonly kind: S['kind']
@@ -85,7 +95,7 @@ export interface WorkloadDriver<S extends WorkloadSpec = WorkloadSpec> {
   /** The cgroup whose counters account for the workload (OOM kills); empty for none. */
   cgroupOf (task: Task<S>): string
   /** What the node runs to start a command inside the running workload (its namespaces, cgroup, user, env), as `docker exec`. */
-  enter (task: Task<S>, request: EnterRequest): { argv: string[], env: Record<string, string> }
+  enter (task: Task<S>, request: EnterRequest): EnterPlan
 }
 
 /** A registry with exactly one driver for every kind. */

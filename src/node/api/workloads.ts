@@ -146,8 +146,7 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
       route: byName(),
       stream: async (req, send, signal) => {
         const { command, env, workdir } = processFromProto(req, true)
-        const entered = runtime().enter(assertWorkloadName(req.name), command, env, workdir)
-        await streamCommand(entered.argv, entered.env, send, signal)
+        await streamCommand(runtime().enter(assertWorkloadName(req.name), command, env, workdir), send, signal)
       }
     }
   }

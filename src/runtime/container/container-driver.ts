@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { randomUUID } from 'node:crypto'
 import { promisify } from 'node:util'
 import { FailedPreconditionError } from '../../errors.ts'
 import type { Cgroups } from '../cgroups.ts'
@@ -137,11 +138,21 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
       })
     },
     // The runtime's own exec: it joins the container's namespaces and cgroup and takes its user, env and cwd.
+    // Its messages go to a log of their own, so that the command's stderr stays the command's.
     enter (task, request) {
+      const log = join(bundleOf(task), `exec-${randomUUID()}.log`)
       return {
-        argv: [runtime, '--root', stateRoot, 'exec', ...(request.workdir !== '' ? ['--cwd', request.workdir] : []),
+        argv: [runtime, '--root', stateRoot, '--log', log, '--log-format', 'json', 'exec', ...(request.workdir !== '' ? ['--cwd', request.workdir] : []),
           ...Object.entries(request.env).flatMap(([k, v]) => ['--env', `${k}=${v}`]), idOf(task), ...request.command],
-        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+        async explain (exitCode) {
+          const said = await readFile(log, 'utf8').catch(() => '')
+          await rm(log, { force: true })
+          const failure = exitCode === 0 ? undefined : runtimeFailure(said)
+          return failure === undefined ? undefined : { ...failure, error: failure.error.replace('cannot start the container\'s process', 'cannot run the command in the container') }
+        },
+        // runc prints its failure on stderr too (the command's own, which it hands over as it is).
+        runtimeSays: text => /^exec failed: /.test(text)
       }
     },
     signal: signalGroup,
