@@ -2,7 +2,7 @@ import { readFileSync, readlinkSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts'
 import { pushRedisLike, REDIS_UID } from '../helpers/redis-like.ts'
-import { startNode, until, workload, type TestNode } from '../helpers/node.ts'
+import { AURAE, run, startNode, until, workload, type TestNode } from '../helpers/node.ts'
 
 describe('containers are started, restarted, inspected and entered by name', () => {
   let registry: TestRegistry
@@ -46,10 +46,13 @@ describe('containers are started, restarted, inspected and entered by name', () 
     await node.cli(['rm', 'done'])
   })
 
-  it('starts a new executable for a name no workload has, and says so', async () => {
-    const res = await node.cli(['exec', 'fresh', '--', 'echo', 'new'])
-    expect(res).toEqual({ code: 0, stdout: 'new\n', stderr: 'aurae: no workload named fresh; starting a new executable of that name\n' })
+  it('starts a new executable for a name no workload has, and says so on a terminal', async () => {
+    // script(1) gives the CLI a terminal, as a person at a shell has.
+    const res = await run('script', ['-qec', [process.execPath, AURAE, '--sock', node.sock, 'exec', 'fresh', '--', 'echo', 'new'].join(' '), '/dev/null'])
+    expect(res).toEqual({ code: 0, stdout: 'aurae: no workload named fresh; starting a new executable of that name\r\nnew\r\n', stderr: '' })
     expect(await workload(node, 'fresh')).toMatchObject({ kind: 'executable', state: 'exited', exitCode: 0 })
+    // A script's stderr stays the workload's own.
+    expect(await node.cli(['exec', 'fresh2', '--', 'echo', 'new'])).toEqual({ code: 0, stdout: 'new\n', stderr: '' })
   })
 
   it('inspects the whole record as JSON: image, command, ports, volumes, limits, pids and state history', async () => {

@@ -39,7 +39,8 @@ export const exec: Command = {
       if (target !== '' && flags.detach !== true) {
         const code = await execInto(ctx, { name: target, command: parsed.rest, env, workdir: flags.workdir as string ?? '' })
         if (code !== undefined) return code
-        ctx.io.stderr.write(`aurae: no workload named ${target}; starting a new executable of that name\n`)
+        // Said to a person at a terminal; a script's stderr stays the workload's own, as it always was.
+        if (ctx.io.stderr.isTTY === true) ctx.io.stderr.write(`aurae: no workload named ${target}; starting a new executable of that name\n`)
       }
       const spec = {
         name: target,
