@@ -82,7 +82,7 @@ export const run: Command = {
         const { images } = await d.images.list({ peer: where.slice(1) })
         if (!images.some(i => i.name === formatImageReference(ref))) await pullShowingProgress(d, image + where, ctx.io.stderr)
       }
-      return await startWorkload(ctx, spec, where, flags.detach === true, flags.rm === true, ref.repository.split('/').pop())
+      return await startWorkload(ctx, spec, where, flags.detach === true, flags.rm === true, name === '' ? ref.repository.split('/').pop() : undefined)
     })
   }
 }
