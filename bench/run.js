@@ -10,6 +10,7 @@ import { credentials } from '@grpc/grpc-js'
 import { WorkloadServiceClient } from '../dist/gen/aurae/workloads/v0/workloads.js'
 import { MeshServiceClient } from '../dist/gen/aurae/mesh/v0/mesh.js'
 import { natBench } from './nat.js'
+import { execBench } from './exec.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const AURAE = join(root, 'bin', 'aurae.js')
@@ -354,7 +355,7 @@ async function logsBench () {
   return rows
 }
 
-const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench }
+const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, exec: execBench }
 
 async function main () {
   // `npm run bench -- containers mesh` runs only those sections.
