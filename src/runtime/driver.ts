@@ -57,6 +57,10 @@ export interface EnterRequest {
   command: string[]
   env: Record<string, string>
   workdir: string
+  /** The command gets a terminal of its own, its size and input from the one it is run from. */
+  tty?: boolean
+  /** The caller runs the command itself, on its own terminal: the runtime's messages go there too. */
+  byCaller?: boolean
 }
 
 /** What the node runs to enter a workload, and how to read why the command did not start once it has ended. */
@@ -95,7 +99,7 @@ export interface WorkloadDriver<S extends WorkloadSpec = WorkloadSpec> {
   /** The cgroup whose counters account for the workload (OOM kills); empty for none. */
   cgroupOf (task: Task<S>): string
   /** What the node runs to start a command inside the running workload (its namespaces, cgroup, user, env), as `docker exec`. */
-  enter (task: Task<S>, request: EnterRequest): EnterPlan
+  enter (task: Task<S>, request: EnterRequest): Promise<EnterPlan>
 }
 
 /** A registry with exactly one driver for every kind. */

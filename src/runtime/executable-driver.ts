@@ -59,7 +59,7 @@ export function executableDriver ({ cgroups, cellExists, hidden }: ExecutableDri
     },
     // Its cgroup first (a shell writes its own PID there, then execs), then its mount namespace, in which the
     // daemon's files are hidden.
-    enter (task, request) {
+    async enter (task, request) {
       const cgroup = cgroupOf(task)
       const procs = cgroup === '' ? [] : cgroups.procsFiles(cgroup)
       const join = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 126; shift; n=$((n-1)); done; exec "$@"'

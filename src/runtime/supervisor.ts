@@ -8,7 +8,7 @@ import type { Component } from '../lifecycle.ts'
 import type { Table } from '../store/store.ts'
 import { AttachPoints, type Attacher } from './attach.ts'
 import type { Cgroups } from './cgroups.ts'
-import type { Drivers, EnterPlan, LaunchPlan, RunEnd, Task, WorkloadDriver } from './driver.ts'
+import type { Drivers, EnterPlan, EnterRequest, LaunchPlan, RunEnd, Task, WorkloadDriver } from './driver.ts'
 import { Launcher, execLimitError } from './launcher.ts'
 import { LOG_FILES, LOG_MAX_BYTES } from './log-files.ts'
 import { isSameProcess, signalNumber, startTimeOf } from './proc.ts'
@@ -214,11 +214,11 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   }
 
   /** What runs a command inside the running workload: its driver says how to enter it. */
-  enter (name: string, command: string[], env: Record<string, string>, workdir: string): EnterPlan {
+  async enter (name: string, request: EnterRequest): Promise<EnterPlan> {
     const rec = this.get(name)
     const driver = this.driverOf(rec)
     if (rec.state !== 'running' || driver.state(taskOf(rec)).status !== 'running') throw new FailedPreconditionError(`workload ${name} is not running`)
-    return driver.enter(taskOf(rec), { command, env, workdir })
+    return await driver.enter(taskOf(rec), request)
   }
 
   /** Its next runs stream to no one but the log. */

@@ -1,8 +1,12 @@
+import { spawn } from 'node:child_process'
 import { readFileSync, readlinkSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts'
 import { pushRedisLike, REDIS_UID } from '../helpers/redis-like.ts'
-import { AURAE, run, startNode, until, workload, type TestNode } from '../helpers/node.ts'
+import { AURAE, ROOT, run, startNode, until, workload, type TestNode } from '../helpers/node.ts'
+
+const RESIZE_PROBE = join(ROOT, 'test', 'helpers', 'resize-probe.py')
 
 describe('containers are started, restarted, inspected and entered by name', () => {
   let registry: TestRegistry
@@ -34,6 +38,47 @@ describe('containers are started, restarted, inspected and entered by name', () 
     expect(cgroup.stdout).toMatch(/memory:.*\/ct-kv\n/)
     const flags = await node.cli(['exec', 'kv', '-e', 'MODE=override', '-w', '/tmp', '--', 'sh', '-c', 'echo $MODE $(pwd)'])
     expect(flags).toEqual({ code: 0, stdout: 'override /tmp\n', stderr: '' })
+  })
+
+  it('execs -it with a terminal of its own that follows a resize, and passes on the exit code', async () => {
+    const onTerminal = (args: string[]): string => [process.execPath, AURAE, '--sock', node.sock, ...args].join(' ')
+    // script(1) gives the CLI a terminal and types what it reads on its stdin.
+    const shell = await run('script', ['-qec', onTerminal(['exec', '-it', 'kv', '--', 'sh']), '/dev/null'], { input: 'id -u; tty; exit 3\n' })
+    expect(shell.code).toBe(3)
+    expect(shell.stdout).toContain(`\r\n${REDIS_UID}\r\n/dev/pts/0\r\n`)
+    const resized = await run('python3', [RESIZE_PROBE, process.execPath, AURAE, '--sock', node.sock, 'exec', '-it', 'kv', '--', 'sh', '-c', 'stty size; read x; stty size; exit 4'])
+    expect(resized.stdout).toMatch(/30 100\r\n(.|\r\n)*40 120\r\n(.|\r\n)*exit=4\n$/)
+    expect(await node.cli(['exec', '-t', 'kv', '--', 'true'])).toEqual({ code: 125, stdout: '', stderr: 'aurae: the input device is not a TTY; leave out -t\n' })
+  })
+
+  it('execs -it as docker exec -it: Ctrl-C interrupts the command inside, Ctrl-D ends its input', async () => {
+    // Keys are typed once the command inside is ready, as a person would: what comes before is the outer terminal's.
+    const typing = async (script: string, keys: (seen: () => string, type: (k: string) => void) => Promise<void>): Promise<{ code: number | null, seen: string }> => {
+      const cli = spawn('script', ['-qec', [process.execPath, AURAE, '--sock', node.sock, 'exec', '-it', 'kv', '--', 'sh', '-c', `"${script}"`].join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
+      let seen = ''
+      cli.stdout.on('data', d => { seen += String(d) })
+      const exited = new Promise<number | null>(resolve => cli.on('exit', resolve))
+      try {
+        await keys(() => seen, k => cli.stdin.write(k))
+        return { code: await exited, seen }
+      } finally {
+        if (cli.exitCode === null) cli.kill('SIGKILL')
+      }
+    }
+    const interrupted = await typing('echo ready; sleep 100; echo after', async (seen, type) => {
+      await until('the command to be ready', () => seen().includes('ready'))
+      type('\x03')
+    })
+    expect(interrupted.code).toBe(130)
+    expect(interrupted.seen).not.toContain('after')
+    const ended = await typing('echo ready; cat; echo cat-ended', async (seen, type) => {
+      await until('the command to be ready', () => seen().includes('ready'))
+      type('typed\n')
+      await until('cat to echo the line', () => seen().split('typed').length === 3)
+      type('\x04')
+    })
+    expect(ended.code).toBe(0)
+    expect(ended.seen).toContain('cat-ended')
   })
 
   it('says why it cannot exec: a command missing inside, a workload that is not running', async () => {

@@ -7,7 +7,7 @@ import { StartError, type Supervisor } from '../../runtime/supervisor.ts'
 import type { WorkloadRecord } from '../../runtime/workload.ts'
 import { WorkloadServiceService, type Workload, type WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
 import { exitToProto, processFromProto, specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
-import { FailedPreconditionError } from '../../errors.ts'
+import { FailedPreconditionError, InvalidArgumentError } from '../../errors.ts'
 import { byName, byPeer, type Handlers, type UnaryHandler } from './serve.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 import { streamCommand } from './exec-into.ts'
@@ -144,9 +144,14 @@ export function workloadHandlers (runtime: () => Supervisor): Handlers<typeof Wo
     exec: {
       access: 'peers',
       route: byName(),
-      stream: async (req, send, signal) => {
+      stream: async (req, send, signal, caller) => {
         const { command, env, workdir } = processFromProto(req, true)
-        await streamCommand(runtime().enter(assertWorkloadName(req.name), command, env, workdir), send, signal)
+        // A terminal is the caller's own: only a caller on this machine can run the command on it.
+        if ((req.direct || req.tty) && caller.kind !== 'local') throw new InvalidArgumentError('a terminal (-t) and -i work only on workloads of the node the CLI runs on')
+        if (req.tty && !req.direct) throw new InvalidArgumentError('a terminal (-t) is given only to a caller that runs the command itself (direct)')
+        const plan = await runtime().enter(assertWorkloadName(req.name), { command, env, workdir, tty: req.tty, byCaller: req.direct })
+        if (req.direct) await send({ enter: { argv: plan.argv, env: plan.env } })
+        else await streamCommand(plan, send, signal)
       }
     }
   }

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { FailedPreconditionError } from '../../errors.ts'
 import type { Cgroups } from '../cgroups.ts'
@@ -22,6 +23,8 @@ const run = promisify(execFile)
 const RUNTIME_LOG = 'runtime.log'
 /** The exit code an OCI runtime reports for a container process killed by SIGKILL (128 + 9). */
 const KILLED = 137
+/** How long exec waits for a container just started to appear in the runtime's state. */
+const ENTER_WAIT_MS = 5_000
 
 /**
  * What the runtime's JSON log says went wrong before the container's process ran, with Docker's
@@ -139,10 +142,12 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
     },
     // The runtime's own exec: it joins the container's namespaces and cgroup and takes its user, env and cwd.
     // Its messages go to a log of their own, so that the command's stderr stays the command's.
-    enter (task, request) {
+    async enter (task, request) {
+      // A run just started may not be the runtime's container yet: its state appears within moments.
+      for (let waited = 0; !existsSync(join(stateRoot, idOf(task), 'state.json')) && waited < ENTER_WAIT_MS; waited += 10) await sleep(10)
       const log = join(bundleOf(task), `exec-${randomUUID()}.log`)
       return {
-        argv: [runtime, '--root', stateRoot, '--log', log, '--log-format', 'json', 'exec', ...(request.workdir !== '' ? ['--cwd', request.workdir] : []),
+        argv: [runtime, '--root', stateRoot, ...(request.byCaller === true ? [] : ['--log', log, '--log-format', 'json']), 'exec', ...(request.tty === true ? ['--tty'] : []), ...(request.workdir !== '' ? ['--cwd', request.workdir] : []),
           ...Object.entries(request.env).flatMap(([k, v]) => ['--env', `${k}=${v}`]), idOf(task), ...request.command],
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
         async explain (exitCode) {

@@ -1,8 +1,9 @@
 // aurae exec NAME -- CMD where NAME runs: CMD inside it, as docker exec; its output streams back and its exit code is aurae's.
-import { NotFoundError } from '../../../errors.ts'
+import { spawn } from 'node:child_process'
+import { InvalidArgumentError, NotFoundError } from '../../../errors.ts'
 import { signalNumber } from '../../../common/signals.ts'
 import type { Context } from '../../kit/context.ts'
-import { EXIT } from '../../kit/exit.ts'
+import { CliError, EXIT } from '../../kit/exit.ts'
 import { write } from '../../kit/io.ts'
 import { clean } from '../../kit/output.ts'
 
@@ -45,4 +46,33 @@ export async function execInto (ctx: Context, req: ExecInto): Promise<number | u
     stopTaking()
   }
   return code
+}
+
+/**
+ * `exec -i`/`-it` on this node's own workload: the node says how to enter it and aurae runs that itself, on its own
+ * terminal, as docker exec -it: the runtime gives the command a TTY of its own (Ctrl-C and Ctrl-D reach it as
+ * keys, a resize follows the terminal's); an executable shares this terminal. Returns undefined as execInto does.
+ */
+export async function execOnTerminal (ctx: Context, req: ExecInto, tty: boolean): Promise<number | undefined> {
+  const { io } = ctx
+  if (tty && (io.stdin as { isTTY?: boolean }).isTTY !== true) throw new InvalidArgumentError('the input device is not a TTY; leave out -t')
+  let entered: { argv: string[], env: Record<string, string> } | undefined
+  try {
+    for await (const res of ctx.daemon().workloads.exec({ ...req, tty, direct: true })) entered ??= res.enter
+  } catch (err) {
+    if (err instanceof NotFoundError && err.message.startsWith('no workload named')) return undefined
+    throw err
+  }
+  if (entered === undefined) throw new CliError('the node did not say how to enter the workload', EXIT.execFailed)
+  const child = spawn(entered.argv[0], entered.argv.slice(1), { env: entered.env, stdio: 'inherit' })
+  // Ctrl-C on a shared terminal reaches the command itself; aurae stays to pass on its exit code.
+  const stopTaking = io.onSignal(['SIGINT', 'SIGTERM', 'SIGHUP'], sig => { if (sig !== 'SIGINT') child.kill(sig) })
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.once('error', err => reject(new CliError(`cannot run ${entered.argv[0]}: ${err.message}`, EXIT.execFailed)))
+      child.once('close', (code, sig) => resolve(code ?? 128 + (sig === null ? 0 : signalNumber(sig) ?? 0)))
+    })
+  } finally {
+    stopTaking()
+  }
 }

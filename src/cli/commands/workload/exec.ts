@@ -2,7 +2,7 @@
 import { InvalidArgumentError } from '../../../errors.ts'
 import { parseName } from '../../../names/parse.ts'
 import type { Command } from '../../kit/context.ts'
-import { execInto } from './exec-into.ts'
+import { execInto, execOnTerminal } from './exec-into.ts'
 import { asWorkload, envOf, limitsOf, startWorkload, WORKLOAD_FLAGS } from './start.ts'
 
 /** `-v HOST[:PATH][:ro]` of exec → a host path shown at PATH (the same path when left out). */
@@ -20,7 +20,9 @@ export const exec: Command = {
     summary: 'Runs COMMAND inside the running workload NAME (as docker exec), or as a new workload.\nInside a workload: its namespaces, cgroup, user and env; -e and -w apply. Otherwise COMMAND runs\nin a cell of its own (named NAME when given). Attached by default: output streams back,\nCtrl-C reaches the workload, and aurae exits with its exit code (128+N for signal N).\nExit 125 means the workload could not be run at all. The node\'s key, data and socket are\nhidden from it unless bound in with -v.',
     flags: {
       ...WORKLOAD_FLAGS,
-      volume: { type: 'list', short: 'v', help: 'show a host path to it, hidden or not (repeatable)', value: 'HOST[:PATH][:ro]' }
+      volume: { type: 'list', short: 'v', help: 'show a host path to it, hidden or not (repeatable)', value: 'HOST[:PATH][:ro]' },
+      interactive: { type: 'boolean', short: 'i', help: 'into a running workload of this node: keep stdin open to it' },
+      tty: { type: 'boolean', short: 't', help: 'into a running workload of this node: give it a terminal (with -i: as docker exec -it)' }
     },
     maxPositionals: 1,
     passthrough: true
@@ -36,8 +38,11 @@ export const exec: Command = {
       const where = target.slice(parseName(target).entity.length)
       const env = envOf(flags.env as string[] | undefined ?? [])
       // A workload of that name that runs gets the command inside it, as docker exec; otherwise it is a new executable.
+      const onTerminal = flags.interactive === true || flags.tty === true
+      if (onTerminal && (target === '' || where !== '' || flags.detach === true)) throw new InvalidArgumentError('-i and -t enter a running workload of this node: aurae exec -it NAME -- COMMAND')
       if (target !== '' && flags.detach !== true) {
-        const code = await execInto(ctx, { name: target, command: parsed.rest, env, workdir: flags.workdir as string ?? '' })
+        const req = { name: target, command: parsed.rest, env, workdir: flags.workdir as string ?? '' }
+        const code = onTerminal ? await execOnTerminal(ctx, req, flags.tty === true) : await execInto(ctx, req)
         if (code !== undefined) return code
         // Said to a person at a terminal; a script's stderr stays the workload's own, as it always was.
         if (ctx.io.stderr.isTTY === true) ctx.io.stderr.write(`aurae: no workload named ${target}; starting a new executable of that name\n`)
