@@ -33,6 +33,8 @@ describe('a peer\'s workloads are entered, inspected, started and restarted as N
     expect(mnt).not.toBe(readlinkSync('/proc/self/ns/mnt'))
     // Nothing of it was made on alice.
     expect(await workload(alice, 'svc')).toBeUndefined()
+    // A terminal is the caller's own: -it enters this node's workloads only.
+    expect(await alice.cli(['exec', '-it', 'svc@emily', '--', 'sh'])).toEqual({ code: 125, stdout: '', stderr: 'aurae: -i and -t enter a running workload of this node: aurae exec -it NAME -- COMMAND\n' })
   })
 
   it('inspects, restarts, stops and starts it by NAME@peer', async () => {
