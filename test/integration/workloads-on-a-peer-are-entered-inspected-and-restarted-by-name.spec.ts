@@ -31,6 +31,8 @@ describe('a peer\'s workloads are entered, inspected, started and restarted as N
     expect(who).toBe('svc 1')
     expect(mnt).toBe(readlinkSync(`/proc/${pid}/ns/mnt`))
     expect(mnt).not.toBe(readlinkSync('/proc/self/ns/mnt'))
+    // `@emily` alone names only the node: a new executable there, as ever.
+    expect(await alice.cli(['exec', '@emily', '--', 'echo', 'new'])).toEqual({ code: 0, stdout: 'new\n', stderr: '' })
     // Nothing of it was made on alice.
     expect(await workload(alice, 'svc')).toBeUndefined()
     // A terminal is the caller's own: -it enters this node's workloads only.

@@ -38,9 +38,11 @@ export const exec: Command = {
       const where = target.slice(parseName(target).entity.length)
       const env = envOf(flags.env as string[] | undefined ?? [])
       // A workload of that name that runs gets the command inside it, as docker exec; otherwise it is a new executable.
+      // `@emily` alone names only a node: a new executable there, as ever.
+      const named = where !== target
       const onTerminal = flags.interactive === true || flags.tty === true
-      if (onTerminal && (target === '' || where !== '' || flags.detach === true)) throw new InvalidArgumentError('-i and -t enter a running workload of this node: aurae exec -it NAME -- COMMAND')
-      if (target !== '' && flags.detach !== true) {
+      if (onTerminal && (!named || where !== '' || flags.detach === true)) throw new InvalidArgumentError('-i and -t enter a running workload of this node: aurae exec -it NAME -- COMMAND')
+      if (named && flags.detach !== true) {
         const req = { name: target, command: parsed.rest, env, workdir: flags.workdir as string ?? '' }
         const code = onTerminal ? await execOnTerminal(ctx, req, flags.tty === true) : await execInto(ctx, req)
         if (code !== undefined) return code
