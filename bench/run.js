@@ -11,6 +11,7 @@ import { WorkloadServiceClient } from '../dist/gen/aurae/workloads/v0/workloads.
 import { MeshServiceClient } from '../dist/gen/aurae/mesh/v0/mesh.js'
 import { natBench } from './nat.js'
 import { unpackBench } from './unpack.js'
+import { execBench } from './exec.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const AURAE = join(root, 'bin', 'aurae.js')
@@ -369,7 +370,7 @@ async function logsBench () {
   return rows
 }
 
-const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, unpack: unpackBench }
+const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, unpack: unpackBench, exec: execBench }
 
 async function main () {
   // `npm run bench -- containers mesh` runs only those sections.

@@ -12,10 +12,12 @@ import { peer, proxy } from './commands/peer/proxy.ts'
 import { resolve } from './commands/peer/resolve.ts'
 import { unpeer } from './commands/peer/rm.ts'
 import { exec } from './commands/workload/exec.ts'
+import { inspect } from './commands/workload/inspect.ts'
 import { kill } from './commands/workload/kill.ts'
 import { logs } from './commands/workload/logs.ts'
 import { ps } from './commands/workload/ls.ts'
 import { rm } from './commands/workload/rm.ts'
+import { restart, start } from './commands/workload/restart.ts'
 import { run } from './commands/workload/run.ts'
 import { stats } from './commands/workload/stats.ts'
 import { events } from './commands/workload/events.ts'
@@ -25,12 +27,12 @@ import { renamed } from './kit/args.ts'
 import type { Command } from './kit/context.ts'
 
 /** The commands by their short names. */
-const COMMANDS: Record<string, Command> = { up, down, status, exec, run, ps, stats, events, logs, stop, kill, rm, proxy, peer, peers, unpeer, resolve, pull, images, rmi, login }
+const COMMANDS: Record<string, Command> = { up, down, status, exec, run, ps, stats, events, logs, stop, start, restart, inspect, kill, rm, proxy, peer, peers, unpeer, resolve, pull, images, rmi, login }
 
 /** The management commands: a noun, then a verb. */
 const NOUNS: Record<string, { summary: string, verbs: Record<string, Command> }> = {
   node: { summary: 'this node\'s daemon', verbs: { up, down, status } },
-  workload: { summary: 'executables and containers', verbs: { run, exec, ls: ps, stats, events, logs, stop, kill, rm } },
+  workload: { summary: 'executables and containers', verbs: { run, exec, ls: ps, stats, events, logs, stop, start, restart, inspect, kill, rm } },
   image: { summary: 'images and registries', verbs: { pull, ls: images, rm: rmi, prune, login } },
   peer: { summary: 'trust between nodes (aurae peer TOKEN is aurae proxy TOKEN)', verbs: { proxy, ls: peers, rm: unpeer, resolve } },
   system: { summary: 'the node\'s disk', verbs: { df } }

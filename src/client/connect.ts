@@ -28,7 +28,11 @@ const WORKLOADS: RequestDefaults<typeof workloads.WorkloadServiceService> = {
   stop: workloads.WorkloadServiceStopRequest,
   remove: workloads.WorkloadServiceRemoveRequest,
   signal: workloads.WorkloadServiceSignalRequest,
-  stats: workloads.WorkloadServiceStatsRequest
+  stats: workloads.WorkloadServiceStatsRequest,
+  start: workloads.WorkloadServiceStartRequest,
+  restart: workloads.WorkloadServiceRestartRequest,
+  inspect: workloads.WorkloadServiceInspectRequest,
+  exec: workloads.WorkloadServiceExecRequest
 }
 const CELLS: RequestDefaults<typeof cells.CellServiceService> = {
   allocate: cells.CellServiceAllocateRequest,

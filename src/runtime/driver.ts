@@ -65,6 +65,27 @@ export interface StopRequest {
   exited: Promise<unknown>
 }
 
+/** A command to run inside a running workload: added environment, and a working directory when not empty. */
+export interface EnterRequest {
+  command: string[]
+  env: Record<string, string>
+  workdir: string
+  /** The command gets a terminal of its own, its size and input from the one it is run from. */
+  tty?: boolean
+  /** The caller runs the command itself, on its own terminal: the runtime's messages go there too. */
+  byCaller?: boolean
+}
+
+/** What the node runs to enter a workload, and how to read why the command did not start once it has ended. */
+export interface EnterPlan {
+  argv: string[]
+  env: Record<string, string>
+  /** The runtime's own failure (a command missing inside), with Docker's exit codes; undefined when the command ran. */
+  explain?: (exitCode: number | null) => Promise<{ exitCode: number, error: string } | undefined>
+  /** Whether a chunk of stderr is the runtime's own complaint (held back, and dropped when explain gives the reason). */
+  runtimeSays?: (text: string) => boolean
+}
+
 /** One kind of workload. Method syntax on purpose: a driver of one kind stands in the registry of all kinds. */
 export interface WorkloadDriver<S extends WorkloadSpec = WorkloadSpec> {
   readonly kind: S['kind']
@@ -90,6 +111,8 @@ export interface WorkloadDriver<S extends WorkloadSpec = WorkloadSpec> {
   release (task: Task<S>): Promise<void>
   /** The cgroup whose counters account for the workload (OOM kills); empty for none. */
   cgroupOf (task: Task<S>): string
+  /** What the node runs to start a command inside the running workload (its namespaces, cgroup, user, env), as `docker exec`. */
+  enter (task: Task<S>, request: EnterRequest): Promise<EnterPlan>
 }
 
 /** A registry with exactly one driver for every kind. */

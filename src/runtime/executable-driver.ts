@@ -14,6 +14,17 @@ export interface ExecutableDriverInit {
   hidden: string[]
 }
 
+/** The environment an executable runs with, and commands run inside it too. */
+function envOf (spec: ExecutableSpec): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? DEFAULT_PATH,
+    HOME: process.env.HOME ?? '/',
+    ...(process.env.LANG !== undefined ? { LANG: process.env.LANG } : {}),
+    AURAE_WORKLOAD: spec.name,
+    ...spec.env
+  }
+}
+
 export function executableDriver ({ cgroups, cellExists, hidden }: ExecutableDriverInit): WorkloadDriver<ExecutableSpec> {
   const cgroupOf = ({ spec }: Task<ExecutableSpec>): string => {
     if (cgroups.version === 'none') return ''
@@ -33,13 +44,7 @@ export function executableDriver ({ cgroups, cellExists, hidden }: ExecutableDri
       }
       return {
         argv: spec.command,
-        env: {
-          PATH: process.env.PATH ?? DEFAULT_PATH,
-          HOME: process.env.HOME ?? '/',
-          ...(process.env.LANG !== undefined ? { LANG: process.env.LANG } : {}),
-          AURAE_WORKLOAD: spec.name,
-          ...spec.env
-        },
+        env: envOf(spec),
         workdir: spec.workdir === '' ? '/' : spec.workdir,
         cgroup: cgroupOf(task),
         hide: hidden,
@@ -51,6 +56,18 @@ export function executableDriver ({ cgroups, cellExists, hidden }: ExecutableDri
       await stopGroup(task, request, async () => {
         if (task.spec.cell === '' && cgroupOf(task) !== '') await cgroups.killAll(cgroupOf(task))
       })
+    },
+    // Its cgroup first (a shell writes its own PID there, then execs), then its mount namespace, in which the
+    // daemon's files are hidden.
+    async enter (task, request) {
+      const cgroup = cgroupOf(task)
+      const procs = cgroup === '' ? [] : cgroups.procsFiles(cgroup)
+      const join = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 126; shift; n=$((n-1)); done; exec "$@"'
+      const wd = request.workdir !== '' ? request.workdir : task.spec.workdir === '' ? '/' : task.spec.workdir
+      return {
+        argv: ['/bin/sh', '-c', join, 'sh', String(procs.length), ...procs, 'nsenter', `--target=${task.pid}`, '--mount', `--wd=${wd}`, '--', ...request.command],
+        env: { ...envOf(task.spec), ...request.env }
+      }
     },
     signal: signalGroup,
     state: groupState,

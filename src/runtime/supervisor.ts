@@ -8,7 +8,7 @@ import type { Component } from '../lifecycle.ts'
 import type { Table } from '../store/store.ts'
 import { AttachPoints, type Attacher } from './attach.ts'
 import type { CellUsage, Cgroups } from './cgroups.ts'
-import type { Drivers, LaunchPlan, RunEnd, Task, WorkloadDriver } from './driver.ts'
+import type { Drivers, EnterPlan, EnterRequest, LaunchPlan, RunEnd, Task, WorkloadDriver } from './driver.ts'
 import { Launcher, execLimitError } from './launcher.ts'
 import { LOG_FILES, LOG_MAX_BYTES } from './log-files.ts'
 import { isSameProcess, signalNumber, startTimeOf } from './proc.ts'
@@ -16,7 +16,8 @@ import { monitorArgs } from './monitor-protocol.ts'
 import { NameLock } from './name-lock.ts'
 import { afterRun } from './restart-policy.ts'
 import { RunFiles } from './run-files.ts'
-import { WORKLOAD_KINDS, createdRecord, defaultStopTimeoutMs, type WorkloadRecord, type WorkloadSpec } from './workload.ts'
+import { WORKLOAD_KINDS, createdRecord, defaultStopTimeoutMs, enterState, type WorkloadRecord, type WorkloadSpec } from './workload.ts'
+import { assertPortsFree, assertPortsUnbound } from './published-ports.ts'
 
 export interface SupervisorInit {
   workloads: Table<WorkloadRecord>
@@ -150,32 +151,83 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
 
   /** Creates and starts a workload; throws StartError (with the record kept) when its process cannot start.
    * With an attacher, each run's output also goes to it until detach(). `signal` is the caller's: once it
-   * has gone, a start still waiting (on a pull) gives up. */
-  async run (spec: WorkloadSpec, attacher?: Attacher, signal?: AbortSignal): Promise<WorkloadRecord> {
+   * has gone, a start still waiting (on a pull) gives up. With `pickName`, a name already taken is not refused:
+   * the first free one of NAME, NAME-2, NAME-3, … is taken instead (decided under each name's lock, so two runs
+   * at once never pick the same). */
+  async run (spec: WorkloadSpec, attacher?: Attacher, signal?: AbortSignal, pickName = false): Promise<WorkloadRecord> {
     if (this.stopping) throw new FailedPreconditionError('auraed is shutting down')
     if (!WORKLOAD_KINDS.includes(spec.kind)) throw new InvalidArgumentError(`unknown workload kind ${String(spec.kind)}`)
-    return await this.locked(spec.name, async () => {
-      // The stop may have come while this run waited for the name.
-      if (this.stopping) throw new FailedPreconditionError('auraed is shutting down')
-      if (this.records.has(spec.name)) {
-        throw new NameTakenError(spec.name)
-      }
-      const rec = createdRecord(spec)
-      this.records.set(spec.name, rec)
-      try {
-        await this.save(rec)
-      } catch (err) {
-        // Not recorded, not started: refused, and nothing of it is kept.
-        this.records.delete(spec.name)
-        throw err
-      }
-      this.emit('change', rec)
-      if (attacher !== undefined) this.attachers.set(spec.name, attacher)
-      else this.attachers.delete(spec.name)
-      await this.launch(rec, signal)
+    await assertPortsUnbound(spec)
+    for (let n = 1; ; n++) {
+      const name = n === 1 ? spec.name : `${spec.name.slice(0, 120)}-${n}`
+      const taken = pickName && this.records.has(name)
+      if (taken) continue
+      const rec = await this.locked(name, async () => {
+        // The stop may have come while this run waited for the name.
+        if (this.stopping) throw new FailedPreconditionError('auraed is shutting down')
+        if (this.records.has(name)) {
+          if (pickName) return undefined
+          throw new NameTakenError(name)
+        }
+        return await this.create({ ...spec, name }, attacher, signal)
+      })
+      if (rec !== undefined) return rec
+    }
+  }
+
+  /** Records and starts a workload whose name is free. Lock held. */
+  private async create (spec: WorkloadSpec, attacher?: Attacher, signal?: AbortSignal): Promise<WorkloadRecord> {
+    // Checked and recorded in one synchronous step: a second run publishing the same port sees this one.
+    assertPortsFree(spec, this.records.values())
+    const rec = createdRecord(spec)
+    this.records.set(spec.name, rec)
+    try {
+      await this.save(rec)
+    } catch (err) {
+      // Not recorded, not started: refused, and nothing of it is kept.
+      this.records.delete(spec.name)
+      throw err
+    }
+    this.emit('change', rec)
+    if (attacher !== undefined) this.attachers.set(spec.name, attacher)
+    else this.attachers.delete(spec.name)
+    await this.launch(rec, signal)
+    if (rec.state === 'exited') throw new StartError(rec)
+    return rec
+  }
+
+  /** Starts an exited workload again from its recorded spec, as `docker start`; one that runs is left as it is. */
+  async startAgain (name: string): Promise<WorkloadRecord> {
+    if (this.stopping) throw new FailedPreconditionError('auraed is shutting down')
+    await assertPortsUnbound(this.get(name).spec)
+    return await this.locked(name, async () => {
+      const rec = this.get(name)
+      if (rec.state !== 'exited') return rec
+      assertPortsFree(rec.spec, this.records.values())
+      rec.desired = 'running'
+      rec.streak = 0
+      // Marked at once, so a run publishing the same port meanwhile sees it taken.
+      enterState(rec, 'created')
+      this.attachers.delete(name)
+      await this.launch(rec)
       if (rec.state === 'exited') throw new StartError(rec)
       return rec
     })
+  }
+
+  /** Stops the workload (as stopWorkload) and starts it again from its recorded spec. */
+  async restart (name: string, timeoutMs?: number): Promise<WorkloadRecord> {
+    const rec = this.get(name)
+    if (rec.state !== 'exited') await this.stopWorkload(name, timeoutMs)
+    return await this.startAgain(name)
+  }
+
+  /** What runs a command inside the running workload: its driver says how to enter it. */
+  async enter (name: string, request: EnterRequest): Promise<EnterPlan> {
+    const rec = this.get(name)
+    const driver = this.driverOf(rec)
+    if (rec.state !== 'running' || driver.state(taskOf(rec)).status !== 'running') throw new FailedPreconditionError(`workload ${name} is not running`)
+    return await driver.enter(taskOf(rec), request)
   }
 
   /** Its next runs stream to no one but the log. */
@@ -226,7 +278,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       if (rec.state === 'restarting') {
         clearTimeout(this.timers.get(name))
         this.timers.delete(name)
-        rec.state = 'exited'
+        enterState(rec, 'exited')
         this.announceExit(rec)
       }
       await this.save(rec)
@@ -324,7 +376,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
         return
       }
       // The monitor writes the exit file too: record it before anyone sees the workload.
-      rec.state = 'running'
+      enterState(rec, 'running')
       rec.monitorPid = status.monitor
       await this.waitForReap(rec, run)
       return
@@ -333,7 +385,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     rec.pidStart = startTimeOf(status.pid) ?? 0
     rec.monitorPid = status.monitor ?? 0
     rec.monitorStart = startTimeOf(rec.monitorPid) ?? 0
-    rec.state = 'running'
+    enterState(rec, 'running')
     rec.startedAt = Date.now()
     rec.finishedAt = 0
     try {
@@ -390,10 +442,10 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     const restart = next.restart
     if (next.restart) {
       rec.streak = next.streak
-      rec.state = 'restarting'
+      enterState(rec, 'restarting')
       this.schedule(rec, next.delayMs)
     } else {
-      rec.state = 'exited'
+      enterState(rec, 'exited')
     }
     await this.save(rec)
     // Only once the end is recorded: until then, a restarted daemon reads it from here.

@@ -92,6 +92,17 @@ export interface WorkloadRecord {
   createdAt: number
   startedAt: number
   finishedAt: number
+  /** The last changes of state, oldest first (records from before it was kept have none). */
+  history?: Array<{ state: WorkloadState, at: number }>
+}
+
+/** How many changes of state a record keeps: enough to see a restart loop, never growing without bound. */
+const HISTORY = 20
+
+/** Moves the record to `state`, noting the change in its short history. */
+export function enterState (rec: WorkloadRecord, state: WorkloadState, now = Date.now()): void {
+  rec.state = state
+  rec.history = [...(rec.history ?? []), { state, at: now }].slice(-HISTORY)
 }
 
 /** The record of a workload just asked for: created, not yet started. */
@@ -114,6 +125,7 @@ export function createdRecord (spec: WorkloadSpec, now = Date.now()): WorkloadRe
     oomBase: 0,
     createdAt: now,
     startedAt: 0,
-    finishedAt: 0
+    finishedAt: 0,
+    history: [{ state: 'created', at: now }]
   }
 }

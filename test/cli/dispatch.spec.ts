@@ -56,10 +56,10 @@ describe('the command line\'s two forms, as Docker has them', () => {
 
   it('lists both forms in help: every short name, every noun and verb, and each command\'s other name', () => {
     const text = usage()
-    for (const name of ['up', 'down', 'status', 'exec', 'run', 'ps', 'logs', 'stop', 'kill', 'rm', 'proxy', 'peers', 'unpeer', 'resolve', 'pull', 'images', 'rmi', 'login']) {
+    for (const name of ['up', 'down', 'status', 'exec', 'run', 'ps', 'logs', 'stop', 'start', 'restart', 'inspect', 'kill', 'rm', 'proxy', 'peers', 'unpeer', 'resolve', 'pull', 'images', 'rmi', 'login']) {
       expect(text).toMatch(new RegExp(`^  ${name} +\\S`, 'm'))
     }
-    expect(text).toMatch(/^ {2}workload +run, exec, ls \(ps\), stats, events, logs, stop, kill, rm$/m)
+    expect(text).toMatch(/^ {2}workload +run, exec, ls \(ps\), stats, events, logs, stop, start, restart, inspect, kill, rm$/m)
     expect(text).toMatch(/^ {2}image +pull, ls \(images\), rm \(rmi\), prune, login$/m)
     expect(help((find('ps', []) as any).command.spec)).toMatch(/^usage: aurae ps \[@PEER\] \[--all\] \[--json\]\n {3}or: aurae workload ls \[@PEER\] \[--all\] \[--json\]\n/)
     expect(help((find('workload', ['ls']) as any).command.spec)).toMatch(/^usage: aurae workload ls \[@PEER\] \[--all\] \[--json\]\n {3}or: aurae ps \[@PEER\]/)

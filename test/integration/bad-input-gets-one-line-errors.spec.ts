@@ -36,12 +36,17 @@ describe('bad input gets a one-line error and a non-zero exit', () => {
     expect(res.stderr.trim()).toBe(message)
   })
 
-  it('refuses a name already in use', async () => {
+  it('refuses a name already in use, and exec into a workload that has ended', async () => {
     await node.cli(['exec', 'taken', '-d', '--', 'sleep', '300'])
-    const res = await node.cli(['exec', 'taken', '--', 'true'])
+    const res = await node.cli(['exec', 'taken', '-d', '--', 'true'])
     expect(res.code).toBe(125)
     expect(res.stderr.trim()).toBe('aurae: a workload named taken already exists (remove it with: aurae rm taken)')
     await node.cli(['rm', '-f', 'taken'])
+    await node.cli(['exec', 'ended', '--', 'true'])
+    const into = await node.cli(['exec', 'ended', '--', 'true'])
+    expect(into.code).toBe(125)
+    expect(into.stderr).toBe('aurae: workload ended is not running\n')
+    await node.cli(['rm', 'ended'])
   })
 
   it('says how to start a daemon that is not running', async () => {

@@ -57,7 +57,7 @@ export function specFromProto (msg: SpecMsg | undefined): WorkloadSpec {
 }
 
 /** A process's command line, environment and working directory; a container may leave its command to its image. */
-function processFromProto (msg: { command: string[], env: Record<string, string>, workdir: string }, needsCommand: boolean): { command: string[], env: Record<string, string>, workdir: string } {
+export function processFromProto (msg: { command: string[], env: Record<string, string>, workdir: string }, needsCommand: boolean): { command: string[], env: Record<string, string>, workdir: string } {
   const { command, env, workdir } = msg
   if (needsCommand && (command.length === 0 || command[0] === '')) throw new InvalidArgumentError('missing command: put it after --, as in: aurae exec -- echo hi')
   if (command.some(a => a.includes('\0'))) throw new InvalidArgumentError('the command contains a NUL byte')
@@ -146,6 +146,8 @@ export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
     createdAtMs: rec.createdAt,
     startedAtMs: rec.startedAt,
     finishedAtMs: rec.finishedAt,
+    history: (rec.history ?? []).map(h => ({ state: h.state, atMs: h.at })),
+    monitorPid: rec.state === 'running' ? rec.monitorPid : 0,
     spec: {
       name: spec.name,
       limits: spec.limits,

@@ -8,8 +8,10 @@ import type { WorkloadRecord } from '../../runtime/workload.ts'
 import type { CellUsage } from '../../runtime/cgroups.ts'
 import { WorkloadServiceService, type Workload, type WorkloadServiceRunResponse, type WorkloadStats } from '../../gen/aurae/workloads/v0/workloads.ts'
 import { exitToProto, specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
+import { FailedPreconditionError, InvalidArgumentError } from '../../errors.ts'
 import { byName, byPeer, type Handlers, type UnaryHandler } from './serve.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
+import { streamCommand } from './exec-into.ts'
 
 /** Streams a workload's output, straight from its monitors, until it has exited for good; then its exit.
  * The caller detaches `output` afterwards. */
@@ -52,6 +54,16 @@ function statsToProto (rec: WorkloadRecord, use: CellUsage): WorkloadStats {
   return { name: rec.spec.name, cpuUsageNs: use.cpuNs, memoryBytes: use.memoryBytes, memoryLimitBytes: use.memoryLimitBytes, pids: use.pids, sampledAtMs: Date.now(), cpus: rec.spec.limits.cpus }
 }
 
+/** A start that failed says why on one line, as a run's does (the record keeps the rest). */
+async function started (fn: () => Promise<WorkloadRecord>): Promise<WorkloadRecord> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof StartError) throw new FailedPreconditionError(`${err.record.spec.name} did not start: ${err.record.error === '' ? `exit ${String(err.record.exitCode)}` : err.record.error}`)
+    throw err
+  }
+}
+
 export function workloadHandlers (runtime: () => Supervisor, ownName: () => string): Handlers<typeof WorkloadServiceService> {
   return {
     run: {
@@ -72,7 +84,8 @@ export function workloadHandlers (runtime: () => Supervisor, ownName: () => stri
         }
         let rec: WorkloadRecord
         try {
-          rec = await runtime().run(spec, output, signal)
+          // An unnamed workload takes the first free name of its default (redis, redis-2, …).
+          rec = await runtime().run(spec, output, signal, req.spec?.name === '')
         } catch (err) {
           detach()
           // A peer's user removes it as NAME@<this node>.
@@ -129,6 +142,34 @@ export function workloadHandlers (runtime: () => Supervisor, ownName: () => stri
         const supervisor = runtime()
         const recs = req.names.length === 0 ? supervisor.list(false).filter(r => r.state === 'running') : req.names.map(n => supervisor.get(assertWorkloadName(n)))
         return { stats: recs.map(rec => statsToProto(rec, supervisor.usage(rec.spec.name))) }
+      }
+    },
+    start: {
+      access: 'peers',
+      route: byName(),
+      unary: async req => ({ workload: workloadToProto(await started(async () => await runtime().startAgain(assertWorkloadName(req.name)))) })
+    },
+    restart: {
+      access: 'peers',
+      route: byName(),
+      unary: async req => ({ workload: workloadToProto(await started(async () => await runtime().restart(assertWorkloadName(req.name), stopTimeoutMs(req.timeoutSeconds)))) })
+    },
+    inspect: {
+      access: 'peers',
+      route: byName(),
+      unary: async req => ({ workload: workloadToProto(runtime().get(assertWorkloadName(req.name))) })
+    },
+    exec: {
+      access: 'peers',
+      route: byName(),
+      stream: async (req, send, signal, caller) => {
+        const { command, env, workdir } = processFromProto(req, true)
+        // A terminal is the caller's own: only a caller on this machine can run the command on it.
+        if ((req.direct || req.tty) && caller.kind !== 'local') throw new InvalidArgumentError('a terminal (-t) and -i work only on workloads of the node the CLI runs on')
+        if (req.tty && !req.direct) throw new InvalidArgumentError('a terminal (-t) is given only to a caller that runs the command itself (direct)')
+        const plan = await runtime().enter(assertWorkloadName(req.name), { command, env, workdir, tty: req.tty, byCaller: req.direct })
+        if (req.direct) await send({ enter: { argv: plan.argv, env: plan.env } })
+        else await streamCommand(plan, send, signal)
       }
     }
   }

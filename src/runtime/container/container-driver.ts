@@ -5,6 +5,8 @@ import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { FailedPreconditionError } from '../../errors.ts'
 import type { Cgroups } from '../cgroups.ts'
@@ -27,6 +29,8 @@ const RUNTIME_LOG = 'runtime.log'
 const STOP_SIGNAL = 'stop-signal'
 /** Where `create` writes the PID of the container's process. */
 const INIT_PID = 'init.pid'
+/** How long exec waits for a container just started to appear in the runtime's state. */
+const ENTER_WAIT_MS = 5_000
 
 /**
  * What the runtime's JSON log says went wrong before the container's process ran, with Docker's
@@ -146,6 +150,26 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
       await stopGroup(task, request, async () => {
         if (cgroupOf(task) !== '') await init.cgroups.killAll(cgroupOf(task))
       }, (noted ?? 'SIGTERM') as NodeJS.Signals, signalProcess)
+    },
+    // The runtime's own exec: it joins the container's namespaces and cgroup and takes its user, env and cwd.
+    // Its messages go to a log of their own, so that the command's stderr stays the command's.
+    async enter (task, request) {
+      // A run just started may not be the runtime's container yet: its state appears within moments.
+      for (let waited = 0; !existsSync(join(stateRoot, idOf(task), 'state.json')) && waited < ENTER_WAIT_MS; waited += 10) await sleep(10)
+      const log = join(bundleOf(task), `exec-${randomUUID()}.log`)
+      return {
+        argv: [runtime, '--root', stateRoot, ...(request.byCaller === true ? [] : ['--log', log, '--log-format', 'json']), 'exec', ...(request.tty === true ? ['--tty'] : []), ...(request.workdir !== '' ? ['--cwd', request.workdir] : []),
+          ...Object.entries(request.env).flatMap(([k, v]) => ['--env', `${k}=${v}`]), idOf(task), ...request.command],
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+        async explain (exitCode) {
+          const said = await readFile(log, 'utf8').catch(() => '')
+          await rm(log, { force: true })
+          const failure = exitCode === 0 ? undefined : runtimeFailure(said)
+          return failure === undefined ? undefined : { ...failure, error: failure.error.replace('cannot start the container\'s process', 'cannot run the command in the container') }
+        },
+        // runc prints its failure on stderr too (the command's own, which it hands over as it is).
+        runtimeSays: text => /^exec failed: /.test(text)
+      }
     },
     signal: signalProcess,
     state: groupState,

@@ -5,7 +5,7 @@ import type { Io } from '../../kit/io.ts'
 import { EXIT, report } from '../../kit/exit.ts'
 import { progress } from '../../kit/output.ts'
 
-const DOING: Record<string, string> = { stop: 'stopping', rm: 'removing', kill: 'signalling' }
+const DOING: Record<string, string> = { stop: 'stopping', rm: 'removing', kill: 'signalling', start: 'starting', restart: 'restarting' }
 
 /** Runs `act` for every name at once, then prints, in the order given, each name done or its error. */
 export async function each (io: Io, names: string[], verb: string, act: (name: string) => Promise<void>): Promise<number> {

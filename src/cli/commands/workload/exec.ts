@@ -2,6 +2,7 @@
 import { InvalidArgumentError } from '../../../errors.ts'
 import { parseName } from '../../../names/parse.ts'
 import type { Command } from '../../kit/context.ts'
+import { execInto, execOnTerminal } from './exec-into.ts'
 import { asWorkload, envOf, limitsOf, startWorkload, WORKLOAD_FLAGS } from './start.ts'
 
 /** `-v HOST[:PATH][:ro]` of exec → a host path shown at PATH (the same path when left out). */
@@ -16,10 +17,12 @@ export const exec: Command = {
   spec: {
     name: 'exec',
     usage: 'exec [NAME] [flags] -- COMMAND [ARG...]',
-    summary: 'Runs COMMAND as a workload in a cell of its own. Attached by default: output streams back,\nCtrl-C reaches the workload, and aurae exits with its exit code (128+N for signal N).\nExit 125 means the workload could not be run at all. The node\'s key, data and socket are\nhidden from it unless bound in with -v.',
+    summary: 'Runs COMMAND inside the running workload NAME (as docker exec), or as a new workload.\nInside a workload: its namespaces, cgroup, user and env; -e and -w apply. Otherwise COMMAND runs\nin a cell of its own (named NAME when given). Attached by default: output streams back,\nCtrl-C reaches the workload, and aurae exits with its exit code (128+N for signal N).\nExit 125 means the workload could not be run at all. The node\'s key, data and socket are\nhidden from it unless bound in with -v.',
     flags: {
       ...WORKLOAD_FLAGS,
-      volume: { type: 'list', short: 'v', help: 'show a host path to it, hidden or not (repeatable)', value: 'HOST[:PATH][:ro]' }
+      volume: { type: 'list', short: 'v', help: 'show a host path to it, hidden or not (repeatable)', value: 'HOST[:PATH][:ro]' },
+      interactive: { type: 'boolean', short: 'i', help: 'into a running workload of this node: keep stdin open to it' },
+      tty: { type: 'boolean', short: 't', help: 'into a running workload of this node: give it a terminal (with -i: as docker exec -it)' }
     },
     maxPositionals: 1,
     passthrough: true
@@ -35,11 +38,24 @@ export const exec: Command = {
       // `job@emily` runs on emily: the daemon routes the name as it is; later calls keep the `@emily`.
       const target = parsed.positionals[0] ?? ''
       const where = target.slice(parseName(target).entity.length)
+      const env = envOf(flags.env as string[] | undefined ?? [])
+      // A workload of that name that runs gets the command inside it, as docker exec; otherwise it is a new executable.
+      // `@emily` alone names only a node: a new executable there, as ever.
+      const named = where !== target
+      const onTerminal = flags.interactive === true || flags.tty === true
+      if (onTerminal && (!named || where !== '' || flags.detach === true)) throw new InvalidArgumentError('-i and -t enter a running workload of this node: aurae exec -it NAME -- COMMAND')
+      if (named && flags.detach !== true) {
+        const req = { name: target, command: parsed.rest, env, workdir: flags.workdir as string ?? '' }
+        const code = onTerminal ? await execOnTerminal(ctx, req, flags.tty === true) : await execInto(ctx, req)
+        if (code !== undefined) return code
+        // Said to a person at a terminal; a script's stderr stays the workload's own, as it always was.
+        if (ctx.io.stderr.isTTY === true) ctx.io.stderr.write(`aurae: no workload named ${target}; starting a new executable of that name\n`)
+      }
       const spec = {
         name: target,
         executable: {
           command: parsed.rest,
-          env: envOf(flags.env as string[] | undefined ?? []),
+          env,
           workdir: flags.workdir as string ?? '',
           volumes: (flags.volume as string[] | undefined ?? []).map(bindOf)
         },

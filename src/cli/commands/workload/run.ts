@@ -32,7 +32,7 @@ export const run: Command = {
   spec: {
     name: 'run',
     usage: 'run IMAGE[@PEER] [flags] [-- COMMAND [ARG...]]',
-    summary: 'Runs a container from an image (pulled if needed). Attached by default, like exec;\nits name is the image\'s last path component unless --name says otherwise.',
+    summary: 'Runs a container from an image (pulled if needed). Attached by default, like exec;\nunnamed, it takes the image\'s last path component, or NAME-2, NAME-3, … when taken.',
     flags: {
       ...WORKLOAD_FLAGS,
       name: { type: 'string', help: 'the container\'s name', value: 'NAME' },
@@ -62,7 +62,8 @@ export const run: Command = {
       const { entity: image } = parseName(target)
       const where = target.slice(image.length)
       const ref = parseImageReference(image)
-      const name = flags.name as string | undefined ?? ref.repository.split('/').pop() as string
+      // Unnamed, the node picks the first free one of the image's last path component, NAME-2, …
+      const name = flags.name as string | undefined ?? ''
       const entrypoint = flags.entrypoint as string | undefined
       const spec = {
         name: name + where,
@@ -91,7 +92,7 @@ export const run: Command = {
         const { images } = await d.images.list({ peer: where.slice(1) })
         if (!images.some(i => i.name === formatImageReference(ref))) await pullShowingProgress(d, image + where, ctx.io.stderr)
       }
-      return await startWorkload(ctx, spec, where, flags.detach === true, flags.rm === true)
+      return await startWorkload(ctx, spec, where, flags.detach === true, flags.rm === true, name === '' ? ref.repository.split('/').pop() : undefined)
     })
   }
 }

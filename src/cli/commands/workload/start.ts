@@ -56,7 +56,6 @@ export async function asWorkload (fn: () => Promise<number>): Promise<number> {
   }
 }
 
-/** Starts a workload; detached prints its name, attached streams it and returns its exit code. */
 /** A run's exit code, as docker run gives it, and its reasons (why it could not start, an OOM kill) said in one line each. */
 function exitOf (exit: Exit, io: Io, name: string, spec: WorkloadSpec): number {
   const { exitCode, signal, oomKilled, error } = exit
@@ -68,7 +67,9 @@ function exitOf (exit: Exit, io: Io, name: string, spec: WorkloadSpec): number {
   return code
 }
 
-export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: string, detach: boolean, rm: boolean): Promise<number> {
+/** Starts a workload; detached prints its name, attached streams it and returns its exit code (and says on stderr
+ * when the node named it other than `expected`, the name it would have had were that free). */
+export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: string, detach: boolean, rm: boolean, expected?: string): Promise<number> {
   if (rm && detach) throw new InvalidArgumentError('--rm works only attached, not with -d')
   const { io } = ctx
   const d = ctx.daemon()
@@ -104,6 +105,7 @@ export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: st
       if (res.attach !== undefined) direct?.add(res.attach.address, res.attach.run, () => name)
       if (res.started !== undefined) {
         name = res.started.name + where
+        if (expected !== undefined && res.started.name !== expected) io.stderr.write(`aurae: ${expected} is taken; running as ${name}\n`)
         if (forwarded !== undefined) forward(forwarded)
       }
       if (res.output !== undefined) {

@@ -1,5 +1,6 @@
 // aurae stop (aurae workload stop): SIGTERM, then SIGKILL after the timeout, to each named workload.
 import { InvalidArgumentError } from '../../../errors.ts'
+import type { CommandSpec, Parsed } from '../../kit/args.ts'
 import type { Command } from '../../kit/context.ts'
 import { each } from './each.ts'
 
@@ -9,16 +10,24 @@ export function wholeSeconds (text: string | undefined, flag: string): number | 
   return text === undefined ? undefined : Number(text)
 }
 
+/** The --timeout flag of stop and restart. */
+export const TIMEOUT_FLAG: CommandSpec['flags'] = { timeout: { type: 'string', short: 't', help: 'seconds to wait before SIGKILL (default: its --stop-timeout, else 10)', value: 'S' } }
+
+/** --timeout in whole seconds, or undefined for the workload's own default. */
+export function timeoutOf (flags: Parsed['flags']): number | undefined {
+  return wholeSeconds(flags.timeout as string | undefined, '--timeout')
+}
+
 export const stop: Command = {
   spec: {
     name: 'stop',
     usage: 'stop NAME... [--timeout SECONDS]',
     summary: 'Stops workloads, all at once: its stop signal (SIGTERM unless its image or --stop-signal says\notherwise), then SIGKILL to the whole cell after the timeout.',
-    flags: { timeout: { type: 'string', short: 't', help: 'seconds to wait before SIGKILL (default: its --stop-timeout, else 10)', value: 'S' } },
+    flags: TIMEOUT_FLAG,
     maxPositionals: Infinity
   },
   async run (parsed, ctx) {
-    const timeoutSeconds = wholeSeconds(parsed.flags.timeout as string | undefined, '--timeout')
+    const timeoutSeconds = timeoutOf(parsed.flags)
     return await each(ctx.io, parsed.positionals, 'stop', async name => {
       await ctx.daemon().workloads.stop({ name, timeoutSeconds })
     })

@@ -1,0 +1,78 @@
+// aurae exec NAME -- CMD where NAME runs: CMD inside it, as docker exec; its output streams back and its exit code is aurae's.
+import { spawn } from 'node:child_process'
+import { InvalidArgumentError, NotFoundError } from '../../../errors.ts'
+import { signalNumber } from '../../../common/signals.ts'
+import type { Context } from '../../kit/context.ts'
+import { CliError, EXIT } from '../../kit/exit.ts'
+import { write } from '../../kit/io.ts'
+import { clean } from '../../kit/output.ts'
+
+/** What the command runs with besides the workload's own: more environment, another working directory. */
+export interface ExecInto {
+  name: string
+  command: string[]
+  env: Record<string, string>
+  workdir: string
+}
+
+/**
+ * Runs the command inside the named workload and returns its exit code, or undefined when no workload has that
+ * name (the caller then starts a new executable, as exec always did). Ctrl-C ends the command (the node sends it
+ * SIGTERM) and aurae with 130, as docker exec without a TTY.
+ */
+export async function execInto (ctx: Context, req: ExecInto): Promise<number | undefined> {
+  const { io } = ctx
+  const ac = new AbortController()
+  let cancelledBy: string | undefined
+  const stopTaking = io.onSignal(['SIGINT', 'SIGTERM', 'SIGHUP'], sig => {
+    cancelledBy = sig
+    ac.abort()
+  })
+  let code: number = EXIT.execFailed
+  try {
+    for await (const res of ctx.daemon().workloads.exec(req, { signal: ac.signal })) {
+      if (res.output !== undefined) await write(res.output.stream === 'stderr' ? io.stderr : io.stdout, res.output.data)
+      if (res.exit !== undefined) {
+        const { exitCode, signal, error } = res.exit
+        code = exitCode ?? (signal !== '' ? 128 + (signalNumber(signal) ?? 0) : EXIT.execFailed)
+        if (error !== '') io.stderr.write(`aurae: ${clean(error)}\n`)
+      }
+    }
+  } catch (err) {
+    if (cancelledBy !== undefined) return 128 + (signalNumber(cancelledBy) ?? 0)
+    if (err instanceof NotFoundError && err.message.startsWith('no workload named')) return undefined
+    throw err
+  } finally {
+    stopTaking()
+  }
+  return code
+}
+
+/**
+ * `exec -i`/`-it` on this node's own workload: the node says how to enter it and aurae runs that itself, on its own
+ * terminal, as docker exec -it: the runtime gives the command a TTY of its own (Ctrl-C and Ctrl-D reach it as
+ * keys, a resize follows the terminal's); an executable shares this terminal. Returns undefined as execInto does.
+ */
+export async function execOnTerminal (ctx: Context, req: ExecInto, tty: boolean): Promise<number | undefined> {
+  const { io } = ctx
+  if (tty && (io.stdin as { isTTY?: boolean }).isTTY !== true) throw new InvalidArgumentError('the input device is not a TTY; leave out -t')
+  let entered: { argv: string[], env: Record<string, string> } | undefined
+  try {
+    for await (const res of ctx.daemon().workloads.exec({ ...req, tty, direct: true })) entered ??= res.enter
+  } catch (err) {
+    if (err instanceof NotFoundError && err.message.startsWith('no workload named')) return undefined
+    throw err
+  }
+  if (entered === undefined) throw new CliError('the node did not say how to enter the workload', EXIT.execFailed)
+  const child = spawn(entered.argv[0], entered.argv.slice(1), { env: entered.env, stdio: 'inherit' })
+  // Ctrl-C on a shared terminal reaches the command itself; aurae stays to pass on its exit code.
+  const stopTaking = io.onSignal(['SIGINT', 'SIGTERM', 'SIGHUP'], sig => { if (sig !== 'SIGINT') child.kill(sig) })
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.once('error', err => reject(new CliError(`cannot run ${entered.argv[0]}: ${err.message}`, EXIT.execFailed)))
+      child.once('close', (code, sig) => resolve(code ?? 128 + (sig === null ? 0 : signalNumber(sig) ?? 0)))
+    })
+  } finally {
+    stopTaking()
+  }
+}

@@ -1,0 +1,153 @@
+import { spawn } from 'node:child_process'
+import { readFileSync, readlinkSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startRegistry, type TestRegistry } from '../helpers/registry.ts'
+import { pushRedisLike, REDIS_UID } from '../helpers/redis-like.ts'
+import { AURAE, ROOT, run, startNode, until, workload, type TestNode } from '../helpers/node.ts'
+
+const RESIZE_PROBE = join(ROOT, 'test', 'helpers', 'resize-probe.py')
+
+describe('containers are started, restarted, inspected and entered by name', () => {
+  let registry: TestRegistry
+  let node: TestNode
+  let redis: string
+  let port: number
+  beforeAll(async () => {
+    registry = await startRegistry()
+    await pushRedisLike(registry.host)
+    redis = `${registry.host}/redis`
+    node = await startNode('verbs')
+    port = 20000 + Math.floor(Math.random() * 20000)
+    const started = await node.cli(['run', redis, '--name', 'kv', '-d', '-m', '64M', '-p', `${port}:6379`, '-e', 'MODE=test'])
+    if (started.code !== 0) throw new Error(started.stderr)
+  })
+  afterAll(async () => {
+    await node?.stop()
+    registry?.stop()
+  })
+
+  const answers = async (): Promise<string | undefined> => await fetch(`http://127.0.0.1:${port}/`).then(async r => r.ok ? await r.text() : undefined, () => undefined)
+
+  it('execs inside a running container: its namespaces, cgroup, user, env and workdir; its exit code is aurae\'s', async () => {
+    const res = await node.cli(['exec', 'kv', '--', 'sh', '-c', 'id -u; echo $REDIS_VERSION $MODE; pwd; hostname; cat /proc/1/cmdline | tr "\\0" " "; echo; for n in mnt net pid; do [ "$(readlink /proc/1/ns/$n)" = "$(readlink /proc/self/ns/$n)" ] && echo same $n; done; echo oops >&2; exit 7'])
+    expect(res.stderr).toBe('oops\n')
+    expect(res.code).toBe(7)
+    expect(res.stdout.split('\n')).toEqual([String(REDIS_UID), '7.2.4 test', '/data', 'kv', 'httpd -f -p 6379 -h /data ', 'same mnt', 'same net', 'same pid', ''])
+    const cgroup = await node.cli(['exec', 'kv', '--', 'cat', '/proc/self/cgroup'])
+    expect(cgroup.stdout).toMatch(/memory:.*\/ct-kv\n/)
+    const flags = await node.cli(['exec', 'kv', '-e', 'MODE=override', '-w', '/tmp', '--', 'sh', '-c', 'echo $MODE $(pwd)'])
+    expect(flags).toEqual({ code: 0, stdout: 'override /tmp\n', stderr: '' })
+  })
+
+  it('execs -it with a terminal of its own that follows a resize, and passes on the exit code', async () => {
+    const onTerminal = (args: string[]): string => [process.execPath, AURAE, '--sock', node.sock, ...args].join(' ')
+    // script(1) gives the CLI a terminal and types what it reads on its stdin.
+    const shell = await run('script', ['-qec', onTerminal(['exec', '-it', 'kv', '--', 'sh', '-c', '"id -u; tty; exit 3"']), '/dev/null'])
+    expect(shell.code).toBe(3)
+    expect(shell.stdout).toContain(`${REDIS_UID}\r\n/dev/pts/0\r\n`)
+    const resized = await run('python3', [RESIZE_PROBE, process.execPath, AURAE, '--sock', node.sock, 'exec', '-it', 'kv', '--', 'sh', '-c', 'stty size; read x; stty size; exit 4'])
+    expect(resized.stdout).toMatch(/30 100\r\n(.|\r\n)*40 120\r\n(.|\r\n)*exit=4\n$/)
+    expect(await node.cli(['exec', '-t', 'kv', '--', 'true'])).toEqual({ code: 125, stdout: '', stderr: 'aurae: the input device is not a TTY; leave out -t\n' })
+  })
+
+  it('execs -it as docker exec -it: Ctrl-C interrupts the command inside, Ctrl-D ends its input', async () => {
+    // Keys are typed once the command inside is ready, as a person would: what comes before is the outer terminal's.
+    const typing = async (script: string, keys: (seen: () => string, type: (k: string) => void) => Promise<void>): Promise<{ code: number | null, seen: string }> => {
+      const cli = spawn('script', ['-qec', [process.execPath, AURAE, '--sock', node.sock, 'exec', '-it', 'kv', '--', 'sh', '-c', `"${script}"`].join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
+      let seen = ''
+      cli.stdout.on('data', d => { seen += String(d) })
+      const exited = new Promise<number | null>(resolve => cli.on('exit', resolve))
+      try {
+        await keys(() => seen, k => cli.stdin.write(k))
+        return { code: await exited, seen }
+      } finally {
+        if (cli.exitCode === null) cli.kill('SIGKILL')
+      }
+    }
+    const interrupted = await typing('echo ready; sleep 100; echo after', async (seen, type) => {
+      await until('the command to be ready', () => seen().includes('ready'))
+      type('\x03')
+    })
+    expect(interrupted.code).toBe(130)
+    expect(interrupted.seen).not.toContain('after')
+    const ended = await typing('echo ready; cat; echo cat-ended', async (seen, type) => {
+      await until('the command to be ready', () => seen().includes('ready'))
+      type('typed\n')
+      await until('cat to echo the line', () => seen().split('typed').length === 3)
+      type('\x04')
+    })
+    expect(ended.code).toBe(0)
+    expect(ended.seen).toContain('cat-ended')
+  })
+
+  it('says why it cannot exec: a command missing inside, a workload that is not running', async () => {
+    // Docker's codes, one line each: 127 for a command that is not there, 126 for one that cannot run.
+    expect(await node.cli(['exec', 'kv', '--', '/nope'])).toEqual({ code: 127, stdout: '', stderr: 'aurae: cannot run the command in the container: exec: "/nope": stat /nope: no such file or directory\n' })
+    expect(await node.cli(['exec', 'kv', '--', '/data'])).toEqual({ code: 126, stdout: '', stderr: 'aurae: cannot run the command in the container: exec: "/data": permission denied\n' })
+    await node.cli(['run', redis, '--name', 'done', '--', 'true'])
+    const ended = await node.cli(['exec', 'done', '--', 'true'])
+    expect(ended).toEqual({ code: 125, stdout: '', stderr: 'aurae: workload done is not running\n' })
+    await node.cli(['rm', 'done'])
+  })
+
+  it('starts a new executable for a name no workload has, and says so on a terminal', async () => {
+    // script(1) gives the CLI a terminal, as a person at a shell has.
+    const res = await run('script', ['-qec', [process.execPath, AURAE, '--sock', node.sock, 'exec', 'fresh', '--', 'echo', 'new'].join(' '), '/dev/null'])
+    expect(res).toEqual({ code: 0, stdout: 'aurae: no workload named fresh; starting a new executable of that name\r\nnew\r\n', stderr: '' })
+    expect(await workload(node, 'fresh')).toMatchObject({ kind: 'executable', state: 'exited', exitCode: 0 })
+    // A script's stderr stays the workload's own.
+    expect(await node.cli(['exec', 'fresh2', '--', 'echo', 'new'])).toEqual({ code: 0, stdout: 'new\n', stderr: '' })
+  })
+
+  it('inspects the whole record as JSON: image, command, ports, volumes, limits, pids and state history', async () => {
+    const res = await node.cli(['inspect', 'kv'])
+    expect(res.code).toBe(0)
+    const [rec] = JSON.parse(res.stdout)
+    expect(rec).toMatchObject({ name: 'kv', kind: 'container', state: 'running' })
+    expect(rec.pid).toBeGreaterThan(0)
+    expect(rec.monitorPid).toBeGreaterThan(0)
+    expect(rec.spec.limits).toMatchObject({ memoryBytes: 64 * 1024 * 1024 })
+    expect(rec.spec.container).toMatchObject({ image: `${redis}:latest`, env: { MODE: 'test' }, ports: [{ hostPort: port, containerPort: 6379, protocol: 'tcp' }] })
+    expect(rec.history.map((h: any) => h.state)).toEqual(['created', 'running'])
+    const missing = await node.cli(['inspect', 'kv', 'nobody'])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toBe('aurae: no workload named nobody\n')
+    expect(JSON.parse(missing.stdout).map((w: any) => w.name)).toEqual(['kv'])
+  })
+
+  it('starts a stopped container again from its recorded spec, and restarts a running one', async () => {
+    await until('kv to answer', answers)
+    expect(await node.cli(['stop', 'kv', '-t', '1'])).toMatchObject({ code: 0 })
+    expect(await answers()).toBeUndefined()
+    expect(await node.cli(['start', 'kv'])).toMatchObject({ code: 0, stdout: 'kv\n' })
+    expect(await until('kv to answer again', answers)).toBe('PONG\n')
+    const before = await workload(node, 'kv')
+    expect(await node.cli(['restart', 'kv', '-t', '1'])).toMatchObject({ code: 0, stdout: 'kv\n' })
+    const after = await workload(node, 'kv')
+    expect(after.state).toBe('running')
+    expect(after.pid).not.toBe(before.pid)
+    expect(await until('kv to answer after the restart', answers)).toBe('PONG\n')
+    const [rec] = JSON.parse((await node.cli(['inspect', 'kv'])).stdout)
+    expect(rec.history.map((h: any) => h.state)).toEqual(['created', 'running', 'exited', 'created', 'running', 'exited', 'created', 'running'])
+    expect(rec.spec.container.env).toEqual({ MODE: 'test' })
+    const missing = await node.cli(['start', 'nobody'])
+    expect(missing).toEqual({ code: 1, stdout: '', stderr: 'aurae: no workload named nobody\n' })
+  })
+
+  it('execs inside a running executable: its cgroup and its mount namespace, where the node\'s data is hidden', async () => {
+    expect(await node.cli(['exec', 'job', '-d', '--', 'sleep', '1000'])).toMatchObject({ code: 0, stdout: 'job\n' })
+    const pid = (await workload(node, 'job')).pid as number
+    const res = await node.cli(['exec', 'job', '--', 'sh', '-c', `readlink /proc/self/ns/mnt; grep -c "/wl-job$" /proc/self/cgroup; echo $AURAE_WORKLOAD; ls ${node.data} 2>/dev/null | wc -l`])
+    expect(res.stderr).toBe('')
+    const [mnt, cgroups, named, visible] = res.stdout.trim().split('\n')
+    expect(mnt).toBe(readlinkSync(`/proc/${pid}/ns/mnt`))
+    expect(mnt).not.toBe(readlinkSync('/proc/self/ns/mnt'))
+    // In every hierarchy the workload is in, as the workload's own process is.
+    expect(Number(cgroups)).toBeGreaterThan(0)
+    expect(Number(cgroups)).toBe(readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').filter(l => l.endsWith('/wl-job')).length)
+    expect(named).toBe('job')
+    expect(visible).toBe('0')
+    await node.cli(['rm', '-f', 'job'])
+  })
+})
