@@ -101,6 +101,19 @@ export function driverCompliance ({ kind, setup }: KindUnderTest): void {
       expect(late.stderr).toBe(`aurae: workload ${name} is not running\n`)
     })
 
+    it('runs a command inside the running workload, its exit code passed on, and refuses one once it has ended', async () => {
+      const name = named('entered')
+      await node.cli(sh(name, 'echo up; while true; do sleep 0.05; done', ['-d']))
+      await until('it to start', async () => await logsOf(name) === 'up\n')
+      const inside = await node.cli(['exec', name, '--', 'sh', '-c', 'echo in; echo err >&2; exit 4'])
+      expect(inside).toEqual({ code: 4, stdout: 'in\n', stderr: 'err\n' })
+      expect(await logsOf(name)).toBe('up\n')
+      expect((await node.cli(['stop', name, '--timeout', '0'])).code).toBe(0)
+      const late = await node.cli(['exec', name, '--', 'true'])
+      expect(late.code).not.toBe(0)
+      expect(late.stderr).toBe(`aurae: workload ${name} is not running\n`)
+    })
+
     it('restarts by its policy: on-failure until it succeeds, always after success, never with no', async () => {
       const count = gate(named('count'))
       const flaky = named('flaky')

@@ -7,7 +7,7 @@ import { NameTakenError, StartError, type Supervisor } from '../../runtime/super
 import type { WorkloadRecord } from '../../runtime/workload.ts'
 import type { CellUsage } from '../../runtime/cgroups.ts'
 import { WorkloadServiceService, type Workload, type WorkloadServiceRunResponse, type WorkloadStats } from '../../gen/aurae/workloads/v0/workloads.ts'
-import { exitToProto, specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
+import { exitToProto, processFromProto, specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
 import { FailedPreconditionError, InvalidArgumentError } from '../../errors.ts'
 import { byName, byPeer, type Handlers, type UnaryHandler } from './serve.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
