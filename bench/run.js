@@ -145,7 +145,7 @@ async function containerBench () {
     // 50 containers at once through the API.
     const client = new WorkloadServiceClient(`unix:${s}`, credentials.createInsecure())
     const startOne = i => new Promise((resolve, reject) => {
-      const st = client.run({ spec: { name: `c${i}`, restart: 'no', cell: '', container: { image, entrypoint: [], replaceEntrypoint: false, user: '', network: 'none', volumes: [], ports: [], seccomp: '', command: ['sleep', '300'], env: {}, workdir: '' } }, detach: true })
+      const st = client.run({ spec: { name: `c${i}`, restart: 'no', cell: '', container: { image, entrypoint: [], replaceEntrypoint: false, user: '', network: 'none', volumes: [], ports: [], seccomp: '', command: ['sleep', '300'], env: {}, workdir: '', stopSignal: '' } }, detach: true })
       st.on('data', m => { if (m.started?.state !== 'running') reject(new Error(`c${i}: ${m.started?.error}`)) })
       st.on('error', reject)
       st.on('end', resolve)
