@@ -12,3 +12,8 @@ export function signalName (text: string): string | undefined {
   const name = text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`
   return signalNumber(name) === undefined ? undefined : name
 }
+
+/** The exit code of a process that died of `name`, as shells and docker give it: 128 + the signal's number. */
+export function exitCodeOfSignal (name: string): number {
+  return 128 + (signalNumber(name) ?? 0)
+}

@@ -1,11 +1,12 @@
 // aurae exec NAME -- CMD where NAME runs: CMD inside it, as docker exec; its output streams back and its exit code is aurae's.
 import { spawn } from 'node:child_process'
 import { InvalidArgumentError, NotFoundError } from '../../../errors.ts'
-import { signalNumber } from '../../../common/signals.ts'
+import { exitCodeOfSignal } from '../../../common/signals.ts'
 import type { Context } from '../../kit/context.ts'
 import { CliError, EXIT } from '../../kit/exit.ts'
 import { write } from '../../kit/io.ts'
 import { clean } from '../../kit/output.ts'
+import { exitCodeOf } from './start.ts'
 
 /** What the command runs with besides the workload's own: more environment, another working directory. */
 export interface ExecInto {
@@ -33,14 +34,13 @@ export async function execInto (ctx: Context, req: ExecInto): Promise<number | u
     for await (const res of ctx.daemon().workloads.exec(req, { signal: ac.signal })) {
       if (res.output !== undefined) await write(res.output.stream === 'stderr' ? io.stderr : io.stdout, res.output.data)
       if (res.exit !== undefined) {
-        const { exitCode, signal, error } = res.exit
-        code = exitCode ?? (signal !== '' ? 128 + (signalNumber(signal) ?? 0) : EXIT.execFailed)
-        if (error !== '') io.stderr.write(`aurae: ${clean(error)}\n`)
+        code = exitCodeOf(res.exit)
+        if (res.exit.error !== '') io.stderr.write(`aurae: ${clean(res.exit.error)}\n`)
       }
     }
   } catch (err) {
-    if (cancelledBy !== undefined) return 128 + (signalNumber(cancelledBy) ?? 0)
-    if (err instanceof NotFoundError && err.message.startsWith('no workload named')) return undefined
+    if (cancelledBy !== undefined) return exitCodeOfSignal(cancelledBy)
+    if (isNoWorkload(err)) return undefined
     throw err
   } finally {
     stopTaking()
@@ -60,7 +60,7 @@ export async function execOnTerminal (ctx: Context, req: ExecInto, tty: boolean)
   try {
     for await (const res of ctx.daemon().workloads.exec({ ...req, tty, direct: true })) entered ??= res.enter
   } catch (err) {
-    if (err instanceof NotFoundError && err.message.startsWith('no workload named')) return undefined
+    if (isNoWorkload(err)) return undefined
     throw err
   }
   if (entered === undefined) throw new CliError('the node did not say how to enter the workload', EXIT.execFailed)
@@ -70,9 +70,14 @@ export async function execOnTerminal (ctx: Context, req: ExecInto, tty: boolean)
   try {
     return await new Promise<number>((resolve, reject) => {
       child.once('error', err => reject(new CliError(`cannot run ${entered.argv[0]}: ${err.message}`, EXIT.execFailed)))
-      child.once('close', (code, sig) => resolve(code ?? 128 + (sig === null ? 0 : signalNumber(sig) ?? 0)))
+      child.once('close', (code, sig) => resolve(code ?? exitCodeOfSignal(sig ?? '')))
     })
   } finally {
     stopTaking()
   }
+}
+
+/** The node has no workload of that name: exec then starts a new executable, as it always did. */
+function isNoWorkload (err: unknown): boolean {
+  return err instanceof NotFoundError && err.message.startsWith('no workload named')
 }

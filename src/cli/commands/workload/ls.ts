@@ -3,6 +3,7 @@ import type { Workload } from '../../../client/index.ts'
 import { InvalidArgumentError } from '../../../errors.ts'
 import { parseName } from '../../../names/parse.ts'
 import { familiarImageName, parseImageReference } from '../../../common/image-reference.ts'
+import { exitCodeOfSignal } from '../../../common/signals.ts'
 import type { Command } from '../../kit/context.ts'
 import { EXIT } from '../../kit/exit.ts'
 import { clean, duration, json, painter, table } from '../../kit/output.ts'
@@ -54,7 +55,7 @@ const STATE_COLOUR = { running: 'green', restarting: 'yellow', exited: 'dim', cr
 function exitText (w: Workload): string {
   if (w.state === 'running' || w.state === 'created') return '-'
   // The OOM killer's SIGKILL reads as a container's exit does (137), whatever the kind: one form.
-  if (w.oomKilled) return `${w.exitCode ?? 128 + 9} (oom)`
+  if (w.oomKilled) return `${w.exitCode ?? exitCodeOfSignal('SIGKILL')} (oom)`
   const why = w.error !== '' && w.exitCode === undefined ? ' (?)' : ''
   return (w.signal !== '' ? w.signal : String(w.exitCode ?? '?')) + why
 }

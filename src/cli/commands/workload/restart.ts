@@ -22,7 +22,7 @@ export const restart: Command = {
   spec: {
     name: 'restart',
     usage: 'restart NAME... [--timeout SECONDS]',
-    summary: 'Stops workloads (SIGTERM, then SIGKILL after the timeout) and starts them again with the spec they were run with.',
+    summary: 'Stops workloads (their stop signal, then SIGKILL after the timeout) and starts them again with the spec they were run with.',
     flags: TIMEOUT_FLAG,
     maxPositionals: Infinity
   },

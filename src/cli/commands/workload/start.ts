@@ -1,7 +1,7 @@
 // What exec and run share: their flags, and starting a workload detached or attached to this terminal.
 import type { Exit, WorkloadSpec } from '../../../client/index.ts'
 import { formatBytes, parseCpus, parseMemory, parsePids } from '../../../common/limits.ts'
-import { signalNumber } from '../../../common/signals.ts'
+import { exitCodeOfSignal } from '../../../common/signals.ts'
 import { InvalidArgumentError } from '../../../errors.ts'
 import { youngCollector } from '../../../young-gc.ts'
 import type { CommandSpec, Parsed } from '../../kit/args.ts'
@@ -56,13 +56,18 @@ export async function asWorkload (fn: () => Promise<number>): Promise<number> {
   }
 }
 
+/** The exit code a run's (or a command's) end gives aurae, as docker gives it: its own, 128 + N for signal N. */
+export function exitCodeOf ({ exitCode, signal }: Pick<Exit, 'exitCode' | 'signal'>): number {
+  return exitCode ?? (signal !== '' ? exitCodeOfSignal(signal) : EXIT.execFailed)
+}
+
 /** A run's exit code, as docker run gives it, and its reasons (why it could not start, an OOM kill) said in one line each. */
 function exitOf (exit: Exit, io: Io, name: string, spec: WorkloadSpec): number {
-  const { exitCode, signal, oomKilled, error } = exit
-  const code = exitCode ?? (signal !== '' ? 128 + (signalNumber(signal) ?? 0) : EXIT.execFailed)
+  const { oomKilled, error } = exit
+  const code = exitCodeOf(exit)
   if (error !== '') io.stderr.write(`aurae: ${clean(error)}\n`)
   // The OOM killer may have taken a child only: the workload then ended by itself.
-  const who = code === 128 + (signalNumber('SIGKILL') ?? 9) ? name : `a process of ${name}`
+  const who = code === exitCodeOfSignal('SIGKILL') ? name : `a process of ${name}`
   if (oomKilled) io.stderr.write(`aurae: ${who} was killed for using more than its memory limit (${formatBytes(spec.limits?.memoryBytes ?? 0)})\n`)
   return code
 }
@@ -90,11 +95,11 @@ export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: st
   let forwarded: string | undefined
   const forward = (sig: string): void => { void d.workloads.signal({ name, signal: sig }).catch(() => {}) }
   const stopTaking = io.onSignal(FORWARDED, sig => {
-    if (forwarded !== undefined) io.quit(128 + (signalNumber(sig) ?? 0))
+    if (forwarded !== undefined) io.quit(exitCodeOfSignal(sig))
     forwarded = sig
     if (name !== '') forward(sig)
   })
-  const onBrokenPipe = (): never => io.quit(128 + (signalNumber('SIGPIPE') ?? 13))
+  const onBrokenPipe = (): never => io.quit(exitCodeOfSignal('SIGPIPE'))
   io.stdout.on('error', onBrokenPipe)
   io.stderr.on('error', onBrokenPipe)
   const streamed = youngCollector()
