@@ -26,8 +26,9 @@ function processIo (): Io {
   }
 }
 
+/** Exits once everything written has left: writes to a pipe are asynchronous, and process.exit drops what is queued. */
 async function flushAndExit (code: number): Promise<never> {
-  await new Promise(resolve => process.stdout.write('', resolve))
+  await Promise.all([process.stdout, process.stderr].map(async out => await new Promise(resolve => out.write('', resolve))))
   process.exit(code)
 }
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNode, until, workload, type TestNode } from '../helpers/node.ts'
 
@@ -8,6 +9,16 @@ const lines = (from: number, to: number): string => {
   let s = ''
   for (let i = from; i <= to; i++) s += `${i}\n`
   return s
+}
+
+/** All a stream carries, taken a piece at a time with a pause after each, as a reader busy with other work would. */
+async function readSlowly (stream: Readable | null): Promise<string> {
+  let text = ''
+  for await (const chunk of stream ?? []) {
+    text += String(chunk)
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+  return text
 }
 
 /** Runs `seq 1 n` detached and waits for its end. */
@@ -36,6 +47,18 @@ describe('workload logs come back whole, in order, across rotation', () => {
     expect(res.stdout === lines(1, 100_000)).toBe(true)
     const followed = await plain.cli(['logs', 'counted', '-f'])
     expect(followed.stdout === lines(1, 100_000)).toBe(true)
+  })
+
+  it('hands a slow reader all of stdout and stderr before aurae logs exits', async () => {
+    // Pipes are written asynchronously: whatever aurae still holds for a reader that lags must reach it before the exit.
+    expect((await plain.cli(['exec', 'both', '-d', '--', 'sh', '-c', 'seq 1 50000; seq 1 50000 >&2'])).code).toBe(0)
+    await until('both to exit', async () => (await workload(plain, 'both'))?.state === 'exited')
+    const child = plain.spawnCli(['logs', 'both'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
+    const [out, err] = await Promise.all([readSlowly(child.stdout), readSlowly(child.stderr)])
+    expect(await exited).toBe(0)
+    expect(out === lines(1, 50_000)).toBe(true)
+    expect(err === lines(1, 50_000)).toBe(true)
   })
 
   it('gives back every line of a rotated file of more than 130,000 records, and tails exactly across files', async () => {
