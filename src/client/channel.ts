@@ -4,6 +4,7 @@
 // of a CLI command's start. Nothing here is part of the SDK's public API (connect.ts is).
 import { connect as connectH2, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2'
 import { createConnection } from 'node:net'
+import { firstEvent } from '../common/first-event.ts'
 import { CancelledError } from '../errors.ts'
 import { status as Status } from '../grpc-status.ts'
 import { GrpcError } from './grpc-error.ts'
@@ -162,7 +163,7 @@ function grpcFrame (body: Buffer): Buffer {
 async function sendAll<Req> (stream: ClientHttp2Stream, input: AsyncIterable<Req>, serialize: (req: Req) => Buffer): Promise<void> {
   for await (const req of input) {
     if (stream.closed) return
-    if (!stream.write(grpcFrame(serialize(req)))) await new Promise(resolve => { stream.once('drain', resolve); stream.once('close', resolve) })
+    if (!stream.write(grpcFrame(serialize(req)))) await firstEvent([stream, 'drain'], [stream, 'close'])
   }
   if (!stream.closed) stream.end()
 }

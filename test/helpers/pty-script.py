@@ -1,5 +1,6 @@
 # Runs a command on a pseudo-terminal of 30x100 and plays a script against it, given as JSON in $PTY_SCRIPT:
 # ["wait", TEXT] waits for TEXT in the output (after what earlier waits matched), ["send", TEXT] types it,
+# ["until", TEXT, SEND] types SEND again every second until TEXT comes (a resize travels apart from the keys),
 # ["resize", ROWS, COLS] resizes the terminal (the kernel sends SIGWINCH to its foreground group), ["kill"]
 # SIGKILLs the command. Prints all it read, then the terminal's name and the command's exit code. Node has no pseudo-terminals.
 import fcntl, json, os, select, signal, struct, subprocess, sys, termios, time
@@ -26,10 +27,14 @@ def pump(seconds):
             return False
     return True
 
-def wait_for(token, seconds=30):
+def wait_for(token, seconds=30, again=None):
     global mark
     deadline = time.time() + seconds
+    poke = time.time() + 1
     while time.time() < deadline:
+        if again is not None and time.time() > poke:
+            os.write(master, again)
+            poke = time.time() + 1
         at = seen.find(token, mark)
         if at >= 0:
             mark = at + len(token)
@@ -44,6 +49,9 @@ def wait_for(token, seconds=30):
 for step in json.loads(os.environ['PTY_SCRIPT']):
     if step[0] == 'wait':
         wait_for(step[1].encode())
+    elif step[0] == 'until':
+        os.write(master, step[2].encode())
+        wait_for(step[1].encode(), again=step[2].encode())
     elif step[0] == 'send':
         os.write(master, step[1].encode())
     elif step[0] == 'resize':

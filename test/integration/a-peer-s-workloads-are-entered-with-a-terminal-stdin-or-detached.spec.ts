@@ -85,7 +85,7 @@ describe('a peer\'s workloads are entered with a terminal, with stdin, or detach
   it('gives a command on the peer a terminal with exec -it: size and resize, Ctrl-C, Ctrl-D and the exit code', async () => {
     const out = await onTerminal(['exec', '-it', 'svc@emily', '--', 'sh'], [
       ['send', 'stty size; tty\n'], ['wait', '30 100'],
-      ['resize', 40, 120], ['send', 'stty size\n'], ['wait', '40 120'],
+      ['resize', 40, 120], ['until', '40 120', 'stty size\n'],
       // Ctrl-C ends the command in the foreground (the shell drops the rest of the line, as it does on a terminal).
       ['send', 'echo sleep\'\'ing; sleep 100\n'], ['wait', 'sleeping'], ['send', '\x03'], ['send', 'echo aft\'\'er=$?\n'], ['wait', 'after=130'],
       ['send', 'cat; echo cat\'\'done\n'], ['send', 'hello\n'], ['wait', 'hello'], ['send', '\x04'], ['wait', 'catdone'],

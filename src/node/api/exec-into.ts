@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { Readable, Writable } from 'node:stream'
+import { firstEvent } from '../../common/first-event.ts'
 import { FailedPreconditionError } from '../../errors.ts'
 import type { WindowSize, WorkloadServiceExecInput, WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
 import type { EnterPlan } from '../../runtime/driver.ts'
@@ -75,7 +76,7 @@ async function feed (child: ChildProcess, input: AsyncIterable<WorkloadServiceEx
   const control = child.stdio[3] as Writable | undefined
   control?.on('error', () => {})
   for await (const msg of input) {
-    if (msg.stdin.length > 0 && !stdin.write(msg.stdin)) await new Promise(resolve => { stdin.once('drain', resolve); child.once('close', resolve) })
+    if (msg.stdin.length > 0 && !stdin.write(msg.stdin)) await firstEvent([stdin, 'drain'], [child, 'close'])
     if (tty && msg.size !== undefined && msg.size.rows > 0) control?.write(sizeRecord(msg.size))
     if (msg.stdinEnd) break
   }

@@ -4,6 +4,7 @@ import type { ServerDuplexStream, ServerUnaryCall, ServerWritableStream, Untyped
 import { CancelledError, InvalidArgumentError, NotFoundError } from '../../errors.ts'
 import type { Access, Caller, MethodRule, Target } from './authz.ts'
 import { toStatus } from '../../grpc-status.ts'
+import { firstEvent } from '../../common/first-event.ts'
 
 type Req<M> = M extends { requestDeserialize: (b: Buffer) => infer R } ? R : never
 type Res<M> = M extends { responseSerialize: (v: infer R) => Buffer } ? R : never
@@ -184,15 +185,7 @@ function sender (call: ServerWritableStream<unknown, unknown> | ServerDuplexStre
     if (signal.aborted) throw new CancelledError('the client went away')
     if (call.write(res)) return
     // Each wait takes its listeners back: a follow that runs for days waits millions of times.
-    await new Promise<void>(resolve => {
-      const done = (): void => {
-        call.off('drain', done)
-        signal.removeEventListener('abort', done)
-        resolve()
-      }
-      call.once('drain', done)
-      signal.addEventListener('abort', done)
-    })
+    await firstEvent([call, 'drain'], [signal, 'abort'])
   }
 }
 
