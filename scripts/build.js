@@ -40,3 +40,4 @@ const imports = Object.values(cli.metafile.outputs).flatMap(o => o.imports.map(i
 if (imports.includes('@grpc/grpc-js')) throw new Error('the CLI bundle would load @grpc/grpc-js; see scripts/build.js')
 mkdirSync(join(root, 'dist', 'runtime', 'monitor'), { recursive: true })
 run('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', 'dist/runtime/monitor/aurae-monitor', 'src/runtime/monitor/aurae-monitor.c'])
+run('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', 'dist/runtime/monitor/aurae-pty', 'src/runtime/monitor/aurae-pty.c'])

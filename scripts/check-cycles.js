@@ -22,7 +22,7 @@ const STILL_TO_BREAK = new Set([])
  */
 const MAY_IMPORT = {
   'cli/': ['cli/', 'client/', 'common/', 'names/', 'errors.ts', 'young-gc.ts'],
-  'client/': ['client/', 'gen/', 'errors.ts', 'grpc-status.ts'],
+  'client/': ['client/', 'common/', 'gen/', 'errors.ts', 'grpc-status.ts'],
   'common/': ['common/', 'errors.ts']
 }
 

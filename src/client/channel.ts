@@ -1,9 +1,10 @@
-// The SDK's transport: unary and server-streaming gRPC calls over HTTP/2 on the daemon's Unix socket,
+// The SDK's transport: unary, server-streaming and bidirectional gRPC calls over HTTP/2 on the daemon's Unix socket,
 // driven by the service definitions generated from proto/. The daemon serves with grpc-js; the SDK
 // speaks the same wire protocol without loading it, because loading grpc-js costs more than the rest
 // of a CLI command's start. Nothing here is part of the SDK's public API (connect.ts is).
 import { connect as connectH2, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2'
 import { createConnection } from 'node:net'
+import { firstEvent } from '../common/first-event.ts'
 import { CancelledError } from '../errors.ts'
 import { status as Status } from '../grpc-status.ts'
 import { GrpcError } from './grpc-error.ts'
@@ -31,8 +32,10 @@ export type RequestInit<T> = T extends Uint8Array | string | number | boolean | 
 type RequestOf<D> = D extends MethodDefinition<infer Q, any> ? Q : never
 type Unary<D> = D extends MethodDefinition<infer Q, infer R> & { responseStream: false } ? (req?: RequestInit<Q>, options?: CallOptions) => Promise<R> : never
 type Streaming<D> = D extends MethodDefinition<infer Q, infer R> & { responseStream: true } ? (req?: RequestInit<Q>, options?: CallOptions) => AsyncIterable<R> : never
-/** A client for a service: unary methods return a promise, server-streaming ones an async iterable. */
-export type ServiceClient<S> = { [K in keyof S]: S[K] extends { responseStream: true } ? Streaming<S[K]> : Unary<S[K]> }
+type Session<D> = D extends MethodDefinition<infer Q, infer R> & { requestStream: true } ? (first: RequestInit<Q>, input: AsyncIterable<RequestInit<Q>>, options?: CallOptions) => AsyncIterable<R> : never
+/** A client for a service: unary methods return a promise, server-streaming ones an async iterable; a method whose
+ * caller streams too takes its first message and an async iterable of the rest. */
+export type ServiceClient<S> = { [K in keyof S]: S[K] extends { requestStream: true } ? Session<S[K]> : S[K] extends { responseStream: true } ? Streaming<S[K]> : Unary<S[K]> }
 /** How each method's request is completed with its defaults: the generated message's `fromPartial`. */
 export type RequestDefaults<S> = { [K in keyof S]: { fromPartial: (init: any) => RequestOf<S[K]> } }
 
@@ -51,7 +54,9 @@ export class Channel {
     const methods: Record<string, unknown> = {}
     for (const [key, def] of Object.entries(service)) {
       const complete = (init: unknown): unknown => defaults[key].fromPartial(init ?? {})
-      methods[key] = def.responseStream
+      methods[key] = def.requestStream
+        ? (first: unknown, input: AsyncIterable<unknown>, options?: CallOptions) => this.stream(def, complete(first), options?.signal, completed(input, complete))
+        : def.responseStream
         ? (req: unknown, options?: CallOptions) => this.stream(def, complete(req), options?.signal)
         : async (req: unknown, options?: CallOptions) => await this.unary(def, complete(req), options?.signal)
     }
@@ -71,27 +76,28 @@ export class Channel {
     return only
   }
 
-  private async * stream<Req, Res>(def: MethodDefinition<Req, Res>, req: Req, signal?: AbortSignal): AsyncGenerator<Res> {
+  private async * stream<Req, Res>(def: MethodDefinition<Req, Res>, req: Req, signal?: AbortSignal, input?: AsyncIterable<Req>): AsyncGenerator<Res> {
     try {
-      yield * this.exchange(def, req, signal)
+      yield * this.exchange(def, req, signal, input)
     } catch (err) {
       throw err instanceof GrpcError ? this.mapError(err) : err
     }
   }
 
-  /** Sends one request and yields each response message until the server's status, or until `signal` aborts. */
-  private async * exchange<Req, Res>(def: MethodDefinition<Req, Res>, req: Req, signal?: AbortSignal): AsyncGenerator<Res> {
+  /** Sends one request (then `input`'s messages, as the server takes them) and yields each response message until
+   * the server's status, or until `signal` aborts. */
+  private async * exchange<Req, Res>(def: MethodDefinition<Req, Res>, req: Req, signal?: AbortSignal, input?: AsyncIterable<Req>): AsyncGenerator<Res> {
     // A function, not a field read: the signal changes under the awaits below.
     const aborted = (): boolean => signal?.aborted === true
     if (signal !== undefined && aborted()) throw cancelled(def.path, signal)
     const stream = this.open(def.path)
     const onAbort = (): void => { stream.close(constants.NGHTTP2_CANCEL) }
     signal?.addEventListener('abort', onAbort, { once: true })
-    const body = def.requestSerialize(req)
-    const frame = Buffer.alloc(5 + body.length)
-    frame.writeUInt32BE(body.length, 1)
-    body.copy(frame, 5)
-    stream.end(frame)
+    if (input === undefined) stream.end(grpcFrame(def.requestSerialize(req)))
+    else {
+      stream.write(grpcFrame(def.requestSerialize(req)))
+      void sendAll(stream, input, def.requestSerialize).catch(() => { if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL) })
+    }
     let status: { code: number, details: string } | undefined
     const fromHeaders = (h: Record<string, unknown>): void => {
       if (h['grpc-status'] !== undefined) status = { code: Number(h['grpc-status']), details: decodeMessage(String(h['grpc-message'] ?? '')) }
@@ -143,6 +149,28 @@ export class Channel {
     const code = (err as NodeJS.ErrnoException).code ?? ''
     return new GrpcError(Status.UNAVAILABLE, `${code !== '' ? `${code}: ` : ''}${err.message}`)
   }
+}
+
+/** A gRPC message on the wire: uncompressed, its length, its bytes. */
+function grpcFrame (body: Buffer): Buffer {
+  const frame = Buffer.alloc(5 + body.length)
+  frame.writeUInt32BE(body.length, 1)
+  body.copy(frame, 5)
+  return frame
+}
+
+/** The rest of a streaming caller's messages, each once HTTP/2 has taken the one before; then the end of its side. */
+async function sendAll<Req> (stream: ClientHttp2Stream, input: AsyncIterable<Req>, serialize: (req: Req) => Buffer): Promise<void> {
+  for await (const req of input) {
+    if (stream.closed) return
+    if (!stream.write(grpcFrame(serialize(req)))) await firstEvent([stream, 'drain'], [stream, 'close'])
+  }
+  if (!stream.closed) stream.end()
+}
+
+/** Each message of `input` completed with its defaults. */
+async function * completed (input: AsyncIterable<unknown>, complete: (init: unknown) => unknown): AsyncGenerator<unknown> {
+  for await (const init of input) yield complete(init)
 }
 
 /** The failure of a call its caller aborted, with the abort's reason as its cause. */

@@ -32,7 +32,8 @@ const WORKLOADS: RequestDefaults<typeof workloads.WorkloadServiceService> = {
   start: workloads.WorkloadServiceStartRequest,
   restart: workloads.WorkloadServiceRestartRequest,
   inspect: workloads.WorkloadServiceInspectRequest,
-  exec: workloads.WorkloadServiceExecRequest
+  exec: workloads.WorkloadServiceExecRequest,
+  execSession: workloads.WorkloadServiceExecInput
 }
 const CELLS: RequestDefaults<typeof cells.CellServiceService> = {
   allocate: cells.CellServiceAllocateRequest,

@@ -123,8 +123,8 @@ export class Mesh implements Component {
   }
 
   /** Sends one call to a trusted peer and hands back its responses (see RpcService.forward). */
-  async forward (who: string, path: string, payload: Buffer, onPayload: (payload: Buffer) => Promise<void>, signal: AbortSignal): Promise<void> {
-    await this.services().rpc.forward(who, path, payload, onPayload, signal)
+  async forward (who: string, path: string, payload: Buffer, onPayload: (payload: Buffer) => Promise<void>, signal: AbortSignal, input?: AsyncIterable<Buffer>): Promise<void> {
+    await this.services().rpc.forward(who, path, payload, onPayload, signal, input)
   }
 
   /** Looks a name up on the DHT (see NameService.resolve). */

@@ -11,6 +11,7 @@ import { fromStatus, toStatus } from '../grpc-status.ts'
 import { isDirectConnection, relayOf } from './addresses.ts'
 import { CALL_TIMEOUT_MS, dial, openStream, type Connections } from './open-stream.ts'
 import { frame, pacedFrames } from './paced-frames.ts'
+import { InputQueue, RPC_INPUT_WINDOW } from './rpc-input.ts'
 import { RPC_WINDOW, SendWindow, TakenCounter } from './rpc-window.ts'
 import { SpareStreams } from './spare-streams.ts'
 import type { TrustedPeers } from './trusted.ts'
@@ -24,8 +25,9 @@ const SPARE_MAX_AGE_MS = 20_000
 /** Who a call from the mesh comes from, as the node's authorization knows callers (node/api/authz.ts `Caller`). */
 export interface PeerCaller { kind: 'peer', peerId: string, name: string }
 
-/** Serves a call that arrived from a peer, through the same handlers as the local API. */
-export type Dispatch = (path: string, payload: Buffer, caller: PeerCaller, send: (payload: Buffer) => Promise<void>, signal: AbortSignal) => Promise<void>
+/** Serves a call that arrived from a peer, through the same handlers as the local API; `input` holds the caller's
+ * further request messages (read only by a method whose caller streams). */
+export type Dispatch = (path: string, payload: Buffer, caller: PeerCaller, send: (payload: Buffer) => Promise<void>, signal: AbortSignal, input: AsyncIterable<Buffer>) => Promise<void>
 
 export interface RpcInit {
   trusted: Pick<TrustedPeers, 'has' | 'get' | 'lookup' | 'watch'>
@@ -71,26 +73,33 @@ export class RpcService implements Startable {
     await this.components.registrar.unhandle(RPC_PROTOCOL)
   }
 
-  /** Sends one call to a trusted peer over /aurae/rpc/1.0.0 and hands back its responses. */
-  async forward (who: string, path: string, payload: Buffer, onPayload: (payload: Buffer) => Promise<void>, signal: AbortSignal): Promise<void> {
+  /** Sends one call to a trusted peer over /aurae/rpc/1.0.0 and hands back its responses; `input` streams the
+   * caller's further request messages, within the window the callee grants. */
+  async forward (who: string, path: string, payload: Buffer, onPayload: (payload: Buffer) => Promise<void>, signal: AbortSignal, input?: AsyncIterable<Buffer>): Promise<void> {
     const record = this.init.trusted.lookup(who)
     const stream = await this.openCall(record.peerId, who, signal)
     const onAbort = (): void => stream.abort(new Error('the caller went away'))
+    const inputWindow = new SendWindow(RPC_INPUT_WINDOW)
     signal.addEventListener('abort', onAbort)
     // The peer's own answer that the call failed, as the class it threw; anything else is a lost peer.
     let remoteFailure: AuraeError | undefined
     try {
       stream.send(frame(RpcRequest.encode({ method: path, payload, callerName: this.init.self().name, window: RPC_WINDOW }).finish()))
+      if (input !== undefined) void sendInput(stream, input, inputWindow, signal).catch(err => stream.abort(err instanceof Error ? err : new Error(String(err))))
       // Read at the caller's pace: a slow caller (an attached run piped into something slow) slows the peer, through
       // the transport's flow control and, where that cannot (WebRTC), through the call's own window.
       const taken = new TakenCounter(RPC_WINDOW)
       let ended = false
       for await (const bytes of pacedFrames(stream, MAX_FRAME)) {
         const res = RpcResponse.decode(bytes)
+        if (res.inputCredit > 0) {
+          inputWindow.grant(Number(res.inputCredit))
+          continue
+        }
         if (!res.end) {
           await onPayload(Buffer.from(res.payload))
           const grant = taken.took(bytes.byteLength)
-          if (grant > 0) stream.send(frame(RpcCredit.encode({ bytes: grant }).finish()))
+          if (grant > 0) stream.send(frame(RpcCredit.encode({ bytes: grant, input: Buffer.alloc(0), inputEnd: false }).finish()))
           continue
         }
         if (res.code !== 0) {
@@ -100,9 +109,11 @@ export class RpcService implements Startable {
         ended = true
         break
       }
+      inputWindow.close()
       if (!ended) throw new Error('the peer closed the call without an answer')
       await stream.close().catch(() => {})
     } catch (err) {
+      inputWindow.close()
       if (err === remoteFailure) throw err
       stream.abort(err instanceof Error ? err : new Error(String(err)))
       if (signal.aborted) throw new CancelledError('cancelled')
@@ -153,7 +164,7 @@ export class RpcService implements Startable {
     stream.addEventListener('close', () => ac.abort())
     let window: SendWindow | undefined
     const respond = async (res: Partial<RpcResponse>): Promise<void> => {
-      const bytes = RpcResponse.encode({ payload: Buffer.alloc(0), code: 0, error: '', end: false, ...res }).finish()
+      const bytes = RpcResponse.encode({ payload: Buffer.alloc(0), code: 0, error: '', end: false, inputCredit: 0, ...res }).finish()
       if (res.end !== true) await window?.take(bytes.byteLength, ac.signal)
       await lp.write(bytes)
     }
@@ -166,14 +177,24 @@ export class RpcService implements Startable {
       } catch (err) {
         throw new InvalidArgumentError(`malformed or oversized request frame: ${messageOf(err)}`)
       }
-      if (req.window > 0) {
-        const w = window = new SendWindow(req.window)
-        void (async () => {
-          for (;;) w.grant(Number(RpcCredit.decode((await lp.read({ signal: ac.signal })).subarray()).bytes))
-        })().catch(() => w.close())
-      }
+      const w = window = req.window > 0 ? new SendWindow(req.window) : undefined
+      // Input taken by the handler is granted back at once, outside the response window: a grant never waits.
+      const input = new InputQueue(bytes => { void lp.write(RpcResponse.encode({ payload: Buffer.alloc(0), code: 0, error: '', end: false, inputCredit: bytes }).finish()).catch(() => {}) })
+      void (async () => {
+        for (;;) {
+          const credit = RpcCredit.decode((await lp.read({ signal: ac.signal })).subarray())
+          if (credit.bytes > 0) w?.grant(Number(credit.bytes))
+          if (credit.input.length > 0) input.push(Buffer.from(credit.input))
+          if (credit.inputEnd) input.end()
+        }
+      })().catch(err => {
+        w?.close()
+        input.fail(err instanceof Error ? err : new Error(String(err)))
+        // A caller past its input window, or one whose frames make no sense, loses the call.
+        if (!ac.signal.aborted) stream.abort(err instanceof Error ? err : new Error(String(err)))
+      })
       const caller: PeerCaller = { kind: 'peer', peerId: remote, name: (this.init.trusted.get(remote)?.name ?? '') || req.callerName }
-      await this.init.dispatch(req.method, Buffer.from(req.payload), caller, async payload => await respond({ payload }), ac.signal)
+      await this.init.dispatch(req.method, Buffer.from(req.payload), caller, async payload => await respond({ payload }), ac.signal, input)
       await respond({ end: true })
       await stream.close()
     } catch (err) {
@@ -183,6 +204,17 @@ export class RpcService implements Startable {
       await stream.close().catch(() => stream.abort(new Error('closed')))
     }
   }
+}
+
+/** The caller's side of the input direction: each request message, once the callee's window has room for it, then
+ * the end of input. */
+async function sendInput (stream: Stream, input: AsyncIterable<Buffer>, window: SendWindow, signal: AbortSignal): Promise<void> {
+  for await (const payload of input) {
+    if (payload.length > RPC_INPUT_WINDOW) throw new InvalidArgumentError(`an input message of ${payload.length} bytes is larger than the input window`)
+    await window.take(payload.length, signal)
+    stream.send(frame(RpcCredit.encode({ bytes: 0, input: payload, inputEnd: false }).finish()))
+  }
+  stream.send(frame(RpcCredit.encode({ bytes: 0, input: Buffer.alloc(0), inputEnd: true }).finish()))
 }
 
 /** The service factory, for createLibp2p's `services`. */

@@ -211,7 +211,7 @@ export class Daemon {
       peers: this.store.table<PeerRecord>('peers'),
       tokens: this.store.table<TokenRecord>('tokens'),
       self: () => ({ name: this.meta?.name ?? '', domain: this.meta?.domain ?? '' }),
-      dispatch: async (path, payload, caller, send, signal) => await this.api.dispatch(path, payload, caller, send, signal),
+      dispatch: async (path, payload, caller, send, signal, input) => await this.api.dispatch(path, payload, caller, send, signal, input),
       log: this.log.write
     })
     // Cells before the supervisor (a re-adopted workload's restart needs its cell), the mesh last (calls from peers
@@ -235,7 +235,7 @@ export class Daemon {
       if (peer === '' || (peer === self?.name && (domain === '' || domain === self.domain))) return { local: true, entity }
       return { local: false, peer: domain === '' ? peer : `${peer}@${domain}` }
     },
-    forward: async (peer, path, payload, onPayload, signal) => await this.active.mesh.forward(peer, path, payload, onPayload, signal),
+    forward: async (peer, path, payload, onPayload, signal, input) => await this.active.mesh.forward(peer, path, payload, onPayload, signal, input),
     onError: (method, err) => this.log.write('error', 'request failed', { method, err: err instanceof Error ? err.stack : String(err) })
   })
 

@@ -74,6 +74,8 @@ export interface EnterRequest {
   tty?: boolean
   /** The caller runs the command itself, on its own terminal: the runtime's messages go there too. */
   byCaller?: boolean
+  /** The plan returns once the command has started (0), or fails as a command that could not run; its output is discarded. */
+  detach?: boolean
 }
 
 /** What the node runs to enter a workload, and how to read why the command did not start once it has ended. */

@@ -25,6 +25,9 @@ function envOf (spec: ExecutableSpec): Record<string, string> {
   }
 }
 
+/** exec -d's command inside the workload: 127/126 when COMMAND cannot be run, else 0 once it runs in a session of its own. */
+const DETACHED = 'case $1 in */*) [ -e "$1" ] || exit 127; [ -x "$1" ] || exit 126;; *) command -v "$1" >/dev/null || exit 127;; esac; setsid "$@" </dev/null >/dev/null 2>&1 &'
+
 export function executableDriver ({ cgroups, cellExists, hidden }: ExecutableDriverInit): WorkloadDriver<ExecutableSpec> {
   const cgroupOf = ({ spec }: Task<ExecutableSpec>): string => {
     if (cgroups.version === 'none') return ''
@@ -64,9 +67,11 @@ export function executableDriver ({ cgroups, cellExists, hidden }: ExecutableDri
       const procs = cgroup === '' ? [] : cgroups.procsFiles(cgroup)
       const join = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 126; shift; n=$((n-1)); done; exec "$@"'
       const wd = request.workdir !== '' ? request.workdir : task.spec.workdir === '' ? '/' : task.spec.workdir
+      const command = request.detach === true ? ['/bin/sh', '-c', DETACHED, 'sh', ...request.command] : request.command
       return {
-        argv: ['/bin/sh', '-c', join, 'sh', String(procs.length), ...procs, 'nsenter', `--target=${task.pid}`, '--mount', `--wd=${wd}`, '--', ...request.command],
-        env: { ...envOf(task.spec), ...request.env }
+        argv: ['/bin/sh', '-c', join, 'sh', String(procs.length), ...procs, 'nsenter', `--target=${task.pid}`, '--mount', `--wd=${wd}`, '--', ...command],
+        env: { ...envOf(task.spec), ...request.env },
+        ...(request.detach === true ? { explain: async code => code === 126 || code === 127 ? { exitCode: code, error: `cannot run ${request.command[0]}: ${code === 127 ? 'not found' : 'permission denied'}` } : undefined } : {})
       }
     },
     signal: signalGroup,

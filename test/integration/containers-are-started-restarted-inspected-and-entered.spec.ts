@@ -81,6 +81,14 @@ describe('containers are started, restarted, inspected and entered by name', () 
     expect(ended.seen).toContain('cat-ended')
   })
 
+  it('execs -d inside a running container: returns once the command runs, its output discarded; one line when it cannot', async () => {
+    expect(await node.cli(['exec', '-d', 'kv', '--', 'sh', '-c', 'echo to-nowhere; id -u > /tmp/detached; exec sleep 1000'])).toEqual({ code: 0, stdout: '', stderr: '' })
+    await until('the detached command to run', async () => (await node.cli(['exec', 'kv', '--', 'cat', '/tmp/detached'])).stdout === `${REDIS_UID}\n`)
+    expect((await node.cli(['exec', 'kv', '--', 'sh', '-c', 'for p in /proc/[0-9]*; do cat $p/cmdline; echo; done'])).stdout).toContain('sleep\u00001000')
+    expect(await node.cli(['exec', '-d', 'kv', '--', '/nope'])).toEqual({ code: 127, stdout: '', stderr: 'aurae: cannot run the command in the container: exec: "/nope": stat /nope: no such file or directory\n' })
+    expect(await node.cli(['logs', 'kv'])).not.toMatchObject({ stdout: expect.stringContaining('to-nowhere') })
+  })
+
   it('says why it cannot exec: a command missing inside, a workload that is not running', async () => {
     // Docker's codes, one line each: 127 for a command that is not there, 126 for one that cannot run.
     expect(await node.cli(['exec', 'kv', '--', '/nope'])).toEqual({ code: 127, stdout: '', stderr: 'aurae: cannot run the command in the container: exec: "/nope": stat /nope: no such file or directory\n' })

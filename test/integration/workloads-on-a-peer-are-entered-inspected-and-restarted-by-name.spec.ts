@@ -35,8 +35,8 @@ describe('a peer\'s workloads are entered, inspected, started and restarted as N
     expect(await alice.cli(['exec', '@emily', '--', 'echo', 'new'])).toEqual({ code: 0, stdout: 'new\n', stderr: '' })
     // Nothing of it was made on alice.
     expect(await workload(alice, 'svc')).toBeUndefined()
-    // A terminal is the caller's own: -it enters this node's workloads only.
-    expect(await alice.cli(['exec', '-it', 'svc@emily', '--', 'sh'])).toEqual({ code: 125, stdout: '', stderr: 'aurae: -i and -t enter a running workload of this node: aurae exec -it NAME -- COMMAND\n' })
+    // -t needs a terminal to give the command one (the session itself: a-peer-s-workloads-are-entered-with-…).
+    expect(await alice.cli(['exec', '-it', 'svc@emily', '--', 'sh'])).toEqual({ code: 125, stdout: '', stderr: 'aurae: the input device is not a TTY; leave out -t\n' })
   })
 
   it('inspects, restarts, stops and starts it by NAME@peer', async () => {

@@ -1,21 +1,47 @@
-// Exec into a running workload: the command its driver names runs under the daemon, its output streams back to the caller.
-import { spawn } from 'node:child_process'
-import type { Readable } from 'node:stream'
+// Exec into a running workload: the command its driver names runs under the daemon, its output streams back to the
+// caller; in a session, the caller's input goes to it, on a terminal of its own (aurae-pty) with `tty`.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { Readable, Writable } from 'node:stream'
+import { firstEvent } from '../../common/first-event.ts'
 import { FailedPreconditionError } from '../../errors.ts'
-import type { WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
+import type { WindowSize, WorkloadServiceExecInput, WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
 import type { EnterPlan } from '../../runtime/driver.ts'
 
-/** Runs the plan and sends its output, then its exit; a caller gone sends SIGTERM to it (the runtime passes it on). */
-export async function streamCommand (plan: EnterPlan, send: (m: WorkloadServiceRunResponse) => Promise<void>, signal: AbortSignal): Promise<void> {
+/** The helper that gives a command a terminal of its own (src/runtime/monitor/aurae-pty.c). */
+const PTY = fileURLToPath(new URL('../../runtime/monitor/aurae-pty', import.meta.url))
+
+/** What a session adds to a command: the caller's input, and a terminal of this size when it asked for one. */
+export interface Session {
+  input: AsyncIterable<WorkloadServiceExecInput>
+  size?: WindowSize
+}
+
+/** How the command runs: its output piped back, discarded (exec -d), or with the session's input too. */
+function start (plan: EnterPlan, detach: boolean, session?: Session): ChildProcess {
   const { argv, env } = plan
-  const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  const onAbort = (): void => { child.kill('SIGTERM') }
+  if (detach) return spawn(argv[0], argv.slice(1), { env, stdio: 'ignore' })
+  if (session === undefined) return spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  if (session.size === undefined) return spawn(argv[0], argv.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] })
+  return spawn(PTY, [String(session.size.rows || 24), String(session.size.cols || 80), ...argv], { env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })
+}
+
+/**
+ * Runs the plan and sends its output, then its exit; a caller gone ends the command: SIGTERM to it (the runtime
+ * passes it on), or, on a terminal, a hangup. With `detach` only the exit is sent, once the command has started.
+ */
+export async function streamCommand (plan: EnterPlan, send: (m: WorkloadServiceRunResponse) => Promise<void>, signal: AbortSignal, detach = false, session?: Session): Promise<void> {
+  const { argv } = plan
+  const child = start(plan, detach, session)
+  const tty = session?.size !== undefined
+  const onAbort = (): void => { if (tty) child.stdin?.end(); else child.kill('SIGTERM') }
   signal.addEventListener('abort', onAbort, { once: true })
+  if (session !== undefined) void feed(child, session.input, tty).catch(() => { if (!signal.aborted) onAbort() })
   // One send at a time, in order; a stream waits (paused) while its chunk is on its way, so memory stays bounded.
   let tail = Promise.resolve()
   let held: Buffer | undefined
-  const relay = (stream: 'stdout' | 'stderr', from: Readable): void => {
-    from.on('data', (data: Buffer) => {
+  const relay = (stream: 'stdout' | 'stderr', from: Readable | null): void => {
+    from?.on('data', (data: Buffer) => {
       if (stream === 'stderr' && held === undefined && plan.runtimeSays?.(data.toString('latin1')) === true) {
         held = data
         return
@@ -39,4 +65,29 @@ export async function streamCommand (plan: EnterPlan, send: (m: WorkloadServiceR
   } finally {
     signal.removeEventListener('abort', onAbort)
   }
+}
+
+/** The caller's input to the command: stdin at the pace the command takes it, window sizes to the terminal. */
+async function feed (child: ChildProcess, input: AsyncIterable<WorkloadServiceExecInput>, tty: boolean): Promise<void> {
+  const stdin = child.stdin
+  if (stdin === null) return
+  // A command that has ended takes no more; what is still written then is dropped.
+  stdin.on('error', () => {})
+  const control = child.stdio[3] as Writable | undefined
+  control?.on('error', () => {})
+  for await (const msg of input) {
+    if (msg.stdin.length > 0 && !stdin.write(msg.stdin)) await firstEvent([stdin, 'drain'], [child, 'close'])
+    if (tty && msg.size !== undefined && msg.size.rows > 0) control?.write(sizeRecord(msg.size))
+    if (msg.stdinEnd) break
+  }
+  // Without a terminal the command reads the end of its input; on one, the end of input is a hangup.
+  stdin.end()
+}
+
+/** A window size as aurae-pty reads it on fd 3: rows and columns, big-endian u16 each. */
+function sizeRecord (size: WindowSize): Buffer {
+  const b = Buffer.alloc(4)
+  b.writeUInt16BE(Math.min(size.rows, 0xffff), 0)
+  b.writeUInt16BE(Math.min(size.cols, 0xffff), 2)
+  return b
 }

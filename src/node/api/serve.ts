@@ -1,9 +1,10 @@
 // The one place requests enter: caller identity, routing to other nodes, authorization and error
 // mapping, for calls over the local gRPC socket and over the mesh alike.
-import type { ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js'
+import type { ServerDuplexStream, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js'
 import { CancelledError, InvalidArgumentError, NotFoundError } from '../../errors.ts'
 import type { Access, Caller, MethodRule, Target } from './authz.ts'
 import { toStatus } from '../../grpc-status.ts'
+import { firstEvent } from '../../common/first-event.ts'
 
 type Req<M> = M extends { requestDeserialize: (b: Buffer) => infer R } ? R : never
 type Res<M> = M extends { responseSerialize: (v: infer R) => Buffer } ? R : never
@@ -42,9 +43,16 @@ export interface StreamHandler<Q, S> extends Declared {
   stream: (req: Q, send: (res: S) => Promise<void>, signal: AbortSignal, caller: Caller) => Promise<void>
 }
 
+/** A call whose caller streams too: its first message (which the route reads), then the rest as they come. */
+export interface SessionHandler<Q, S> extends Declared {
+  route?: Route<Q>
+  session: (first: Q, input: AsyncIterable<Q>, send: (res: S) => Promise<void>, signal: AbortSignal, caller: Caller) => Promise<void>
+}
+
 /** One typed handler per method of a generated service definition. */
 export type Handlers<D> = {
-  [K in keyof D]: D[K] extends { responseStream: true } ? StreamHandler<Req<D[K]>, Res<D[K]>> : UnaryHandler<Req<D[K]>, Res<D[K]>>
+  [K in keyof D]: D[K] extends { requestStream: true } ? SessionHandler<Req<D[K]>, Res<D[K]>>
+    : D[K] extends { responseStream: true } ? StreamHandler<Req<D[K]>, Res<D[K]>> : UnaryHandler<Req<D[K]>, Res<D[K]>>
 }
 
 /** Where a target lives: here (with the name it has here), or on a peer. */
@@ -56,11 +64,11 @@ export interface ApiContext {
   /** Resolves `entity[@peer[@domain]]` against this node's own name. */
   locate: (target: string) => Location
   /** Sends a request as is to a peer and hands back each response frame. */
-  forward: (peer: string, path: string, payload: Buffer, onPayload: (payload: Buffer) => Promise<void>, signal: AbortSignal) => Promise<void>
+  forward: (peer: string, path: string, payload: Buffer, onPayload: (payload: Buffer) => Promise<void>, signal: AbortSignal, input?: AsyncIterable<Buffer>) => Promise<void>
   onError: (method: string, err: unknown) => void
 }
 
-type Invoke = (req: unknown, caller: Caller, send: (res: unknown) => Promise<void>, signal: AbortSignal) => Promise<void>
+type Invoke = (req: unknown, caller: Caller, send: (res: unknown) => Promise<void>, signal: AbortSignal, input?: AsyncIterable<unknown>) => Promise<void>
 
 interface Method {
   invoke: Invoke
@@ -70,6 +78,7 @@ interface Method {
 
 interface MethodDefinition {
   path: string
+  requestStream: boolean
   responseStream: boolean
   requestSerialize: (v: any) => Buffer
   requestDeserialize: (b: Buffer) => any
@@ -88,39 +97,43 @@ export class Api {
     for (const key of Object.keys(definition)) {
       const def = definition[key]
       const method = `${service}.${def.path.split('/').pop() ?? key}`
-      const handler = handlers[key as keyof D] as UnaryHandler<unknown, unknown> | StreamHandler<unknown, unknown>
+      const handler = handlers[key as keyof D] as UnaryHandler<unknown, unknown> | StreamHandler<unknown, unknown> | SessionHandler<unknown, unknown>
       // Read from the handler as it is: a handler that declares nothing gets `undefined`, which authz refuses.
       const rule: MethodRule = { method, access: handler.access, beforeUp: handler.beforeUp === true }
-      const invoke: Invoke = async (req, who, send, signal) => {
+      const invoke: Invoke = async (req, who, send, signal, input) => {
         const target = handler.route?.get(req) ?? ''
         const where = this.ctx.locate(target)
+        const rest = input ?? noInput()
         if (!where.local) {
           this.ctx.authorize(who, rule, { name: target, forwardTo: where.peer })
-          await this.ctx.forward(where.peer, def.path, def.requestSerialize(req), async bytes => await send(def.responseDeserialize(bytes)), signal)
+          const forwarded = 'session' in handler ? mapInput(rest, def.requestSerialize) : undefined
+          await this.ctx.forward(where.peer, def.path, def.requestSerialize(req), async bytes => await send(def.responseDeserialize(bytes)), signal, forwarded)
           return
         }
         const local = handler.route !== undefined && target !== '' ? handler.route.set(req, where.entity) : req
         this.ctx.authorize(who, rule, { name: where.entity })
-        if ('stream' in handler) await handler.stream(local, send, signal, who)
+        if ('session' in handler) await handler.session(local, rest, send, signal, who)
+        else if ('stream' in handler) await handler.stream(local, send, signal, who)
         else await send(await handler.unary(local, who))
       }
       this.methods.set(def.path, { invoke, decode: def.requestDeserialize, encode: def.responseSerialize })
-      impl[key] = def.responseStream ? this.grpcStream(method, invoke, caller) : this.grpcUnary(method, invoke, caller)
+      impl[key] = def.requestStream ? this.grpcSession(method, invoke, caller) : def.responseStream ? this.grpcStream(method, invoke, caller) : this.grpcUnary(method, invoke, caller)
     }
     return impl
   }
 
   /** Serves one call that arrived over the mesh: raw request in, raw responses out. */
-  async dispatch (path: string, payload: Buffer, caller: Caller, send: (payload: Buffer) => Promise<void>, signal: AbortSignal): Promise<void> {
+  async dispatch (path: string, payload: Buffer, caller: Caller, send: (payload: Buffer) => Promise<void>, signal: AbortSignal, input?: AsyncIterable<Buffer>): Promise<void> {
     const method = this.methods.get(path)
     if (method === undefined) throw new NotFoundError(`unknown method ${path}`)
-    let req: unknown
-    try {
-      req = method.decode(payload)
-    } catch {
-      throw new InvalidArgumentError(`malformed request for ${path}`)
+    const decode = (bytes: Buffer): unknown => {
+      try {
+        return method.decode(bytes)
+      } catch {
+        throw new InvalidArgumentError(`malformed request for ${path}`)
+      }
     }
-    await method.invoke(req, caller, async res => await send(method.encode(res)), signal)
+    await method.invoke(decode(payload), caller, async res => await send(method.encode(res)), signal, input === undefined ? undefined : mapInput(input, decode))
   }
 
   /** The status a failure is reported with; unexpected failures are logged. */
@@ -145,22 +158,41 @@ export class Api {
       const ac = new AbortController()
       call.on('cancelled', () => ac.abort())
       call.on('close', () => ac.abort())
-      const send = async (res: unknown): Promise<void> => {
-        if (ac.signal.aborted) throw new CancelledError('the client went away')
-        if (call.write(res)) return
-        // Each wait takes its listeners back: a follow that runs for days waits millions of times.
-        await new Promise<void>(resolve => {
-          const done = (): void => {
-            call.off('drain', done)
-            ac.signal.removeEventListener('abort', done)
-            resolve()
-          }
-          call.once('drain', done)
-          ac.signal.addEventListener('abort', done)
-        })
-      }
-      invoke(call.request, caller, send, ac.signal)
+      invoke(call.request, caller, sender(call, ac.signal), ac.signal)
         .then(() => { if (!ac.signal.aborted) call.end() }, err => { if (!ac.signal.aborted) call.emit('error', this.report(method, err)) })
     }
   }
+
+  /** A call whose client streams too: the first message is the request; grpc-js reads the rest as they are taken. */
+  private grpcSession (method: string, invoke: Invoke, caller: Caller) {
+    return (call: ServerDuplexStream<unknown, unknown>) => {
+      const ac = new AbortController()
+      call.on('cancelled', () => ac.abort())
+      const messages = call[Symbol.asyncIterator]() as AsyncIterator<unknown>
+      const session = async (): Promise<void> => {
+        const first = await messages.next()
+        if (first.done === true) throw new InvalidArgumentError(`${method}: the first message must be the request`)
+        await invoke(first.value, caller, sender(call, ac.signal), ac.signal, { [Symbol.asyncIterator]: () => messages })
+      }
+      session().then(() => { if (!ac.signal.aborted) call.end() }, err => { if (!ac.signal.aborted) call.emit('error', this.report(method, err)) })
+    }
+  }
 }
+
+/** Writes a response at the client's pace: waits for the stream to drain, or for the client to go away. */
+function sender (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>, signal: AbortSignal): (res: unknown) => Promise<void> {
+  return async res => {
+    if (signal.aborted) throw new CancelledError('the client went away')
+    if (call.write(res)) return
+    // Each wait takes its listeners back: a follow that runs for days waits millions of times.
+    await firstEvent([call, 'drain'], [signal, 'abort'])
+  }
+}
+
+/** Each message of `input`, converted as it is taken. */
+async function * mapInput<A, B> (input: AsyncIterable<A>, convert: (a: A) => B): AsyncGenerator<B> {
+  for await (const a of input) yield convert(a)
+}
+
+/** The input of a call whose caller does not stream. */
+async function * noInput (): AsyncGenerator<never> {}

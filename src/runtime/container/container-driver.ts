@@ -158,7 +158,7 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
       for (let waited = 0; !existsSync(join(stateRoot, idOf(task), 'state.json')) && waited < ENTER_WAIT_MS; waited += 10) await sleep(10)
       const log = join(bundleOf(task), `exec-${randomUUID()}.log`)
       return {
-        argv: [runtime, '--root', stateRoot, ...(request.byCaller === true ? [] : ['--log', log, '--log-format', 'json']), 'exec', ...(request.tty === true ? ['--tty'] : []), ...(request.workdir !== '' ? ['--cwd', request.workdir] : []),
+        argv: [runtime, '--root', stateRoot, ...(request.byCaller === true ? [] : ['--log', log, '--log-format', 'json']), 'exec', ...(request.tty === true ? ['--tty'] : []), ...(request.detach === true ? ['--detach'] : []), ...(request.workdir !== '' ? ['--cwd', request.workdir] : []),
           ...Object.entries(request.env).flatMap(([k, v]) => ['--env', `${k}=${v}`]), idOf(task), ...request.command],
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
         async explain (exitCode) {

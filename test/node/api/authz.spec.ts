@@ -89,6 +89,7 @@ describe('who may call each method the node serves', () => {
       'workloads.Restart': { access: 'peers', beforeUp: false },
       'workloads.Inspect': { access: 'peers', beforeUp: false },
       'workloads.Exec': { access: 'peers', beforeUp: false },
+      'workloads.ExecSession': { access: 'peers', beforeUp: false },
       'cells.Allocate': { access: 'peers', beforeUp: false },
       'cells.Free': { access: 'peers', beforeUp: false },
       'cells.Start': { access: 'peers', beforeUp: false },

@@ -21,7 +21,7 @@ export interface ExecInto {
  * name (the caller then starts a new executable, as exec always did). Ctrl-C ends the command (the node sends it
  * SIGTERM) and aurae with 130, as docker exec without a TTY.
  */
-export async function execInto (ctx: Context, req: ExecInto): Promise<number | undefined> {
+export async function execInto (ctx: Context, req: ExecInto & { detach?: boolean }): Promise<number | undefined> {
   const { io } = ctx
   const ac = new AbortController()
   let cancelledBy: string | undefined
@@ -78,6 +78,6 @@ export async function execOnTerminal (ctx: Context, req: ExecInto, tty: boolean)
 }
 
 /** The node has no workload of that name: exec then starts a new executable, as it always did. */
-function isNoWorkload (err: unknown): boolean {
+export function isNoWorkload (err: unknown): boolean {
   return err instanceof NotFoundError && err.message.startsWith('no workload named')
 }
