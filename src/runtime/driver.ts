@@ -109,8 +109,8 @@ export interface WorkloadDriver<S extends WorkloadSpec = WorkloadSpec> {
    * the OOM killer, given `oomKills` counted in the workload's cgroup during the run).
    */
   explain (task: Task<S>, end: RunEnd, oomKills: number): Promise<RunEnd & { oomKilled: boolean }>
-  /** Frees what prepare made, once the run has ended. */
-  release (task: Task<S>): Promise<void>
+  /** Frees what prepare made, once the run has ended; with `forget` (the workload is removed), also what outlives runs. */
+  release (task: Task<S>, forget?: boolean): Promise<void>
   /** The cgroup whose counters account for the workload (OOM kills); empty for none. */
   cgroupOf (task: Task<S>): string
   /** What the node runs to start a command inside the running workload (its namespaces, cgroup, user, env), as `docker exec`. */

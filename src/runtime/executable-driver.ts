@@ -79,8 +79,9 @@ export function executableDriver ({ cgroups, cellExists, hidden }: ExecutableDri
     async explain (_task, end, oomKills) {
       return { ...end, oomKilled: oomKilled(oomKills) }
     },
-    async release ({ spec }) {
-      if (spec.cell === '') await cgroups.remove(ownGroup(spec.name))
+    // Nothing of an executable outlives its run: its removal has nothing more to free.
+    async release ({ spec }, forget) {
+      if (forget !== true && spec.cell === '') await cgroups.remove(ownGroup(spec.name))
     }
   }
 }

@@ -310,6 +310,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       this.records.delete(name)
       await this.init.workloads.del(name)
       this.files.removeAll(name)
+      await this.driverOf(rec).release(taskOf(rec), true).catch(err => this.init.log('warn', 'could not free what the workload kept', { name, err: messageOf(err) }))
       this.emit('change', rec)
     })
   }

@@ -33,14 +33,35 @@ export interface TestRegistry {
 /** Starts docker-registry on a free loopback port; with `user`, it demands Basic auth. */
 export async function startRegistry (user?: { name: string, password: string }): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'aurae-registry-'))
-  let auth = ''
-  if (user !== undefined) {
-    const htpasswd = spawnSync('htpasswd', ['-Bbn', user.name, user.password], { encoding: 'utf8' })
-    if (htpasswd.status !== 0) throw new Error(`htpasswd failed: ${htpasswd.stderr}`)
-    writeFileSync(join(dir, 'htpasswd'), htpasswd.stdout)
-    auth = `auth: { htpasswd: { realm: test, path: ${join(dir, 'htpasswd')} } }\n`
+  return await serveRegistry(dir, user === undefined ? '' : basicAuth(dir, user))
+}
+
+/** The registry config's auth section for Basic auth as `user`, its htpasswd file written into `dir`. */
+function basicAuth (dir: string, user: { name: string, password: string }): string {
+  const htpasswd = spawnSync('htpasswd', ['-Bbn', user.name, user.password], { encoding: 'utf8' })
+  if (htpasswd.status !== 0) throw new Error(`htpasswd failed: ${htpasswd.stderr}`)
+  writeFileSync(join(dir, 'htpasswd'), htpasswd.stdout)
+  return `auth: { htpasswd: { realm: test, path: ${join(dir, 'htpasswd')} } }\n`
+}
+
+/**
+ * An empty docker-registry demanding Basic auth as `user`, on 127.0.0.1:`port` inside network namespace `netns`
+ * (a port of the namespace's own, such as 5000, as a user's local registry has); stop removes it.
+ */
+export async function startRegistryInside (netns: string, port: number, user: { name: string, password: string }): Promise<{ host: string, stop: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'aurae-registry-'))
+  const child = spawn('nsenter', [`--net=/run/netns/${netns}`, 'docker-registry', 'serve', writeConfig(dir, 'config.yml', port, basicAuth(dir, user))], { stdio: 'ignore' })
+  const stop = (): void => {
+    child.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
   }
-  return await serveRegistry(dir, auth)
+  try {
+    await until('the registry in the namespace to answer', () => spawnSync('nsenter', [`--net=/run/netns/${netns}`, 'nc', '-z', '127.0.0.1', String(port)]).status === 0)
+  } catch (err) {
+    stop()
+    throw err
+  }
+  return { host: `127.0.0.1:${port}`, stop }
 }
 
 /** A docker-registry config serving the storage under `dir` on 127.0.0.1:`port`. */

@@ -61,22 +61,47 @@ describe('rmi, image prune and system df', () => {
     expect(text.stdout).toMatch(/^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE\nImages +1 +1 .*\nUnpacked roots +1 +1 .*\nContainers +3 +2 .*\nLogs +/)
   })
 
-  it('removes with -f, and a prune keeps the root a running container still has mounted, then frees it once it is gone', async () => {
-    expect((await node.cli(['rm', 'once'])).code).toBe(0)
-    expect((await node.cli(['kill', 'writer'])).code).toBe(0)
-    await until('writer to end', async () => (await workload(node, 'writer')).state === 'exited')
-    expect((await node.cli(['rm', 'writer'])).code).toBe(0)
+  it('counts an exited container\'s writable layer, as reclaimable, and keeps it for its next start', async () => {
+    const before = (await df()).containers
+    const wrote = await node.cli(['run', '--net', 'none', '--name', 'wrote', image, '--', 'sh', '-c', 'if [ -f /tmp/copy ]; then echo again; else cat /opt/blob1 /opt/blob2 > /tmp/copy; echo first; fi'])
+    expect(wrote).toMatchObject({ code: 0, stdout: 'first\n' })
+    const after = (await df()).containers
+    expect(after).toMatchObject({ total: before.total + 1, active: before.active })
+    expect(after.size - before.size).toBeGreaterThanOrEqual(100_000)
+    expect(after.reclaimable - before.reclaimable).toBeGreaterThanOrEqual(100_000)
+    expect((await node.cli(['start', 'wrote'])).code).toBe(0)
+    await until('wrote to end again', async () => (await node.cli(['logs', 'wrote'])).stdout === 'first\nagain\n')
+  })
+
+  it('keeps, after rmi -f, the blobs and root that a running or an exited container uses, as Docker keeps their layers', async () => {
+    const blobs = (): string[] => readdirSync(join(node.data, 'content', 'sha256'))
+    for (const name of ['writer', 'wrote']) {
+      await node.cli(['kill', name])
+      await until(`${name} to end`, async () => (await workload(node, name)).state === 'exited')
+      expect((await node.cli(['rm', name])).code).toBe(0)
+    }
     expect((await node.cli(['rmi', '-f', image])).code).toBe(0)
     expect(JSON.parse((await node.cli(['images', '--json'])).stdout)).toEqual([])
-    expect((await node.cli(['image', 'prune'])).stderr).toMatch(/^removed 4 blobs and 0 unpacked roots, [\d.]+[KM]\n$/)
+    const stored = blobs()
+    expect(stored).toHaveLength(4)
+    expect((await node.cli(['image', 'prune'])).stderr).toMatch(/^removed 0 blobs and 0 unpacked roots\b/)
+    expect(blobs()).toEqual(stored)
     expect(roots()).toHaveLength(1)
     expect((await df()).roots).toMatchObject({ total: 1, active: 1 })
     expect((await workload(node, 'cache')).state).toBe('running')
+    // The exited one starts again from what it kept, without pulling the removed image back.
+    const ran = (await workload(node, 'once')).startedAt
+    expect((await node.cli(['start', 'once'])).code).toBe(0)
+    await until('once to run again and end', async () => { const w = await workload(node, 'once'); return w.startedAt !== ran && w.state === 'exited' && w.exitCode === 0 })
+    expect(JSON.parse((await node.cli(['images', '--json'])).stdout)).toEqual([])
     expect((await node.cli(['kill', 'cache'])).code).toBe(0)
     await until('cache to end', async () => (await workload(node, 'cache')).state === 'exited')
     expect((await node.cli(['rm', 'cache'])).code).toBe(0)
+    expect((await node.cli(['image', 'prune'])).stderr).toMatch(/^removed 0 blobs and 0 unpacked roots\b/)
+    expect(roots()).toHaveLength(1)
+    expect((await node.cli(['rm', 'once'])).code).toBe(0)
     const pruned = await node.cli(['image', 'prune'])
-    expect(pruned.stderr).toMatch(/^removed 0 blobs and 1 unpacked root, [\d.]+[KM]\n$/)
+    expect(pruned.stderr).toMatch(/^removed 4 blobs and 1 unpacked root, [\d.]+[KM]\n$/)
     expect(roots()).toEqual([])
     expect(readdirSync(join(node.data, 'content', 'sha256'))).toEqual([])
     expect(JSON.parse((await node.cli(['ps', '-a', '--json'])).stdout)).toEqual([])

@@ -3,7 +3,7 @@
 // so logs, exit codes and re-adoption work as for executables.
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -12,8 +12,8 @@ import { FailedPreconditionError } from '../../errors.ts'
 import type { Cgroups } from '../cgroups.ts'
 import type { LaunchPlan, Task, WorkloadDriver } from '../driver.ts'
 import type { ContentStore } from '../image/content-store.ts'
-import type { Images } from '../image/images.ts'
-import { rootsDir } from '../image/unpacked-roots.ts'
+import type { ImageRecord, Images } from '../image/images.ts'
+import { containerDir, IMAGE_NOTE, noteOf, rootsDir } from '../image/unpacked-roots.ts'
 import type { ContainerSpec } from '../workload.ts'
 import { signalName } from '../../common/signals.ts'
 import { signalNumber } from '../proc.ts'
@@ -85,7 +85,7 @@ function pickRuntime (): string {
 export function containerDriver (init: ContainerDriverInit): WorkloadDriver<ContainerSpec> {
   const runtime = pickRuntime()
   const stateRoot = join(init.dataDir, 'oci-state')
-  const bundleOf = (task: Task<ContainerSpec>): string => join(init.dataDir, 'containers', task.name)
+  const bundleOf = (task: Task<ContainerSpec>): string => containerDir(init.dataDir, task.name)
   const idOf = (task: Task<ContainerSpec>): string => `aurae-${init.nodeKey}-${task.name}`
   const cgroupOf = (task: Task<ContainerSpec>): string => init.cgroups.version === 'none' ? '' : `ct-${task.name}`
   // `run` in the foreground deletes its container when it ends, unless told to keep it or killed.
@@ -99,12 +99,16 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
       if (runtime === '') throw new FailedPreconditionError('no OCI runtime: install crun or runc')
       const spec = task.spec
       const c = spec.container
-      let image = (await init.images.list()).find(i => i.name === c.image)
+      // A container keeps the image it was made from (its writable layer lies over that root), as Docker binds a
+      // container to its image's ID: a re-pull or a forced rmi of the tag changes nothing for it.
+      const noted = await noteOf(init.dataDir, task.name)
+      let image = noted !== undefined && await init.content.has(noted.config) ? noted as ImageRecord : (await init.images.list()).find(i => i.name === c.image)
       image ??= await init.images.pull(c.image, undefined, signal)
       const lower = await imageRoot(image, init.content, rootsDir(init.dataDir))
       const bundle = bundleOf(task)
       await deleteState(task)
       await mkdir(bundle, { recursive: true })
+      await writeFile(join(bundle, IMAGE_NOTE), JSON.stringify(image))
       // What an earlier run left says nothing of this one.
       for (const f of [RUNTIME_LOG, INIT_PID]) await rm(join(bundle, f), { force: true })
       const overlay = await overlayOf(lower, bundle)
@@ -185,13 +189,22 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
       if (signalled !== undefined) return { ...end, exitCode: 128 + signalled, signal: null, oomKilled: killed }
       return { ...end, oomKilled: killed }
     },
-    async release (task) {
+    // The writable layer and the image note stay until the container is removed, as Docker keeps a container's files
+    // across stop and start.
+    async release (task, forget) {
+      const bundle = bundleOf(task)
+      if (forget === true) {
+        await unmountUnder(bundle)
+        await rm(bundle, { recursive: true, force: true })
+        return
+      }
       await deleteState(task)
       if (task.spec.container.network === 'bridge') await init.network.detach(idOf(task), task.spec.container.ports ?? [])
-      const bundle = bundleOf(task)
       const state = join(stateRoot, idOf(task))
       await unmountUnder(bundle, state)
-      await rm(bundle, { recursive: true, force: true })
+      for (const f of await readdir(bundle).catch(() => [] as string[])) {
+        if (f !== 'upper' && f !== IMAGE_NOTE) await rm(join(bundle, f), { recursive: true, force: true })
+      }
       await rm(state, { recursive: true, force: true })
       if (init.cgroups.version !== 'none') await init.cgroups.remove(cgroupOf(task)).catch(() => {})
     }

@@ -4,7 +4,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isLogFileOf } from '../log-files.ts'
 import type { ContentStore } from './content-store.ts'
-import { listRoots, rootsDir, rootsInUse, treeSize, type ImageUser, type StoredImage } from './unpacked-roots.ts'
+import { blobsOf, containerDir, listRoots, rootsDir, rootsInUse, treeSize, type ImageUser, type StoredImage } from './unpacked-roots.ts'
 
 export interface UsageRow {
   type: 'images' | 'roots' | 'containers' | 'logs'
@@ -27,10 +27,13 @@ function row (type: UsageRow['type'], sizes: Map<string, number>, active: (key: 
   return { type, total: sizes.size, active: count, size, reclaimable }
 }
 
-/** The four rows of `aurae system df`; `users` are every workload on record (image '' for executables). */
+/**
+ * The four rows of `aurae system df`; `users` are every workload on record (image '' for executables), with the
+ * image each container holds. Every container's writable layer counts, the running ones' as active, as Docker's.
+ */
 export async function diskUsage (dataDir: string, content: ContentStore, images: StoredImage[], users: ImageUser[]): Promise<UsageRow[]> {
   const inUse = new Set(users.filter(u => u.image !== '').map(u => u.image))
-  const activeBlobs = new Set(images.filter(i => inUse.has(i.name)).flatMap(i => [i.digest, i.manifest, i.config, ...i.layers.map(l => l.digest)]))
+  const activeBlobs = new Set([...images.filter(i => inUse.has(i.name)), ...users.flatMap(u => u.held ?? [])].flatMap(blobsOf))
   const blobs = new Map<string, number>()
   for (const digest of await content.list()) blobs.set(digest, await content.size(digest))
   const imageRow = row('images', blobs, d => activeBlobs.has(d))
@@ -39,7 +42,7 @@ export async function diskUsage (dataDir: string, content: ContentStore, images:
   for (const root of await listRoots(dataDir)) roots.set(root, await treeSize(join(rootsDir(dataDir), root)))
   const { active } = await rootsInUse(dataDir, images, users)
   const containers = new Map<string, number>()
-  for (const u of users) if (u.image !== '') containers.set(u.workload, await treeSize(join(dataDir, 'containers', u.workload, 'upper')))
+  for (const u of users) if (u.image !== '') containers.set(u.workload, await treeSize(join(containerDir(dataDir, u.workload), 'upper')))
   const running = new Set(users.filter(u => u.running).map(u => u.workload))
   const logs = new Map<string, number>()
   const logDir = join(dataDir, 'logs')

@@ -11,7 +11,7 @@ import { parseDiffIds, parseTopLevel, type Descriptor, type Layer } from './mani
 import { formatImageReference, parseImageReference, type ImageReference } from './reference.ts'
 import { Registry, type RegistryHosts } from './registry.ts'
 import { diskUsage, type UsageRow } from './disk-usage.ts'
-import { pruneRoots, type ImageUser } from './unpacked-roots.ts'
+import { blobsOf, pruneRoots, withHeldImages, type ImageUser } from './unpacked-roots.ts'
 
 export interface LayerRecord {
   digest: string
@@ -209,17 +209,15 @@ export class Images {
       throw new FailedPreconditionError(`image ${name} is used by ${using.length === 1 ? 'workload' : 'workloads'} ${using.join(', ')}; remove ${using.length === 1 ? 'it' : 'them'} first, or force with: aurae rmi -f ${text}`)
     }
     await this.table.del(name)
-    await pruneRoots(this.dataDir, await this.table.values(), users, record.config.slice(7))
+    await pruneRoots(this.dataDir, await this.table.values(), await withHeldImages(this.dataDir, users), record.config.slice(7))
     return record
   }
 
-  /** Deletes every blob no image record refers to, and every unpacked root nothing uses. */
-  async prune (users: ImageUser[] = []): Promise<{ blobs: number, bytes: number, roots: number, rootBytes: number }> {
+  /** Deletes every blob no image record or container refers to, and every unpacked root nothing uses. */
+  async prune (given: ImageUser[] = []): Promise<{ blobs: number, bytes: number, roots: number, rootBytes: number }> {
     const images = await this.table.values()
-    const used = new Set<string>()
-    for (const image of images) {
-      for (const d of [image.digest, image.manifest, image.config, ...image.layers.map(l => l.digest)]) used.add(d)
-    }
+    const users = await withHeldImages(this.dataDir, given)
+    const used = new Set([...images, ...users.flatMap(u => u.held ?? [])].flatMap(blobsOf))
     let blobs = 0
     let bytes = 0
     for (const digest of await this.content.list()) {
@@ -234,7 +232,7 @@ export class Images {
 
   /** What the node's disk holds, by kind, for `aurae system df`. */
   async diskUsage (users: ImageUser[]): Promise<UsageRow[]> {
-    return await diskUsage(this.dataDir, this.content, await this.table.values(), users)
+    return await diskUsage(this.dataDir, this.content, await this.table.values(), await withHeldImages(this.dataDir, users))
   }
 }
 

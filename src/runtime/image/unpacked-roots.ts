@@ -11,6 +11,8 @@ export interface ImageUser {
   running: boolean
   /** The run's processes, whose mount namespace holds the overlay over its root. */
   pids: number[]
+  /** The image the container was made from, as its note says: what it needs even once that image is removed. */
+  held?: StoredImage
 }
 
 /** What of an image record says which blobs and root it holds (images.ts's ImageRecord has these). */
@@ -23,6 +25,34 @@ export interface StoredImage {
 }
 
 const ROOT = /^[a-f0-9]{64}$/
+
+/** The file in a container's directory naming the image it was made from; it stays until the container is removed. */
+export const IMAGE_NOTE = 'image.json'
+
+/** A container's directory: its bundle while it runs, its writable layer and image note until it is removed. */
+export function containerDir (dataDir: string, workload: string): string {
+  return join(dataDir, 'containers', workload)
+}
+
+/** The image a container's note names, if it has a readable one. */
+export async function noteOf (dataDir: string, workload: string): Promise<StoredImage | undefined> {
+  try {
+    const held = JSON.parse(await readFile(join(containerDir(dataDir, workload), IMAGE_NOTE), 'utf8')) as StoredImage
+    return typeof held.config === 'string' && Array.isArray(held.layers) ? held : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The users with the image each container holds, as Docker keeps a force-removed image's layers while a container uses them. */
+export async function withHeldImages (dataDir: string, users: ImageUser[]): Promise<ImageUser[]> {
+  return await Promise.all(users.map(async u => u.image === '' ? u : { ...u, held: await noteOf(dataDir, u.workload) }))
+}
+
+/** Every blob an image is made of: its index or manifest, config and layers. */
+export function blobsOf (image: StoredImage): string[] {
+  return [image.digest, image.manifest, image.config, ...image.layers.map(l => l.digest)]
+}
 
 /** Where the unpacked roots live; the container driver unpacks into it. */
 export function rootsDir (dataDir: string): string {
@@ -48,15 +78,19 @@ async function mountedRoots (dataDir: string, users: ImageUser[]): Promise<Set<s
   return found
 }
 
-/** Roots something needs: an image's still on record, one a workload's image names, one a running container mounted. */
+/**
+ * Roots something needs: an image's still on record, one a workload's image names, one a container was made from
+ * (running or exited, its image removed or not), one a running container mounted.
+ */
 export async function rootsInUse (dataDir: string, images: StoredImage[], users: ImageUser[]): Promise<{ kept: Set<string>, active: Set<string> }> {
   const byName = new Map(images.map(i => [i.name, i.config.slice(7)]))
   const active = await mountedRoots(dataDir, users)
   for (const u of users) {
     const root = byName.get(u.image)
     if (root !== undefined) active.add(root)
+    if (u.held !== undefined) active.add(u.held.config.slice(7))
   }
-  return { kept: new Set([...active, ...byName.values()]), active }
+  return { kept: new Set([...active, ...images.map(i => i.config.slice(7))]), active }
 }
 
 /** Removes every unpacked root nothing uses (or only `only`, if nothing uses it); says how many and how many bytes. */
