@@ -148,6 +148,16 @@ describe('the README\'s container walk-through works as written', () => {
       expect(res.code).toBe(3)
       expect(res.stdout).toMatch(/redis\r\n\/dev\/pts\/\d+\r\n/)
     },
+    'aurae run redis@emily -d ; aurae exec -it redis@emily -- sh': async (_, line) => {
+      const res = await sh(line, true, 'id -un; tty; exit 5\n')
+      expect(res.code).toBe(5)
+      // The name run -d printed, then the shell's answers from a terminal on emily.
+      expect(res.stdout).toMatch(/\bredis\r\n[\s\S]*\bredis\r+\n\/dev\/pts\/\d+\r+\n/)
+      expect(await workload(emily, 'redis')).toMatchObject({ state: 'running', image: 'docker.io/library/redis:latest' })
+    },
+    'aurae exec -d redis -- redis-cli bgsave': async res => {
+      expect(res).toEqual({ code: 0, stdout: '', stderr: '' })
+    },
     'aurae restart redis ; aurae stop redis ; aurae start redis': async res => {
       expect(res.code, res.stderr).toBe(0)
       expect(await workload(alice, 'redis')).toMatchObject({ state: 'running', image: 'docker.io/library/redis:latest' })
