@@ -34,6 +34,8 @@ export interface LaunchPlan {
    * container's PID, and the command that starts it. The monitor then supervises the container's process itself.
    */
   adopt?: Adopt
+  /** The signal a stop sends, as the driver resolved it (a container's --stop-signal, else its image's); SIGTERM when unset. */
+  stopSignal?: string
 }
 
 /** A container made by one command and started by another (`runc create`, then `runc start`). */

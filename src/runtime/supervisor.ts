@@ -338,6 +338,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     let plan: LaunchPlan
     try {
       plan = await this.driverOf(rec).prepare(taskOf(rec), signal)
+      rec.stopSignal = plan.stopSignal
     } catch (err) {
       await this.finish(rec, { exitCode: 125, signal: null, error: messageOf(err) })
       return

@@ -92,6 +92,8 @@ export interface WorkloadRecord {
   createdAt: number
   startedAt: number
   finishedAt: number
+  /** The signal a stop sends, as the driver resolved it at the last start (unset: SIGTERM). */
+  stopSignal?: string
   /** The last changes of state, oldest first (records from before it was kept have none). */
   history?: Array<{ state: WorkloadState, at: number }>
 }

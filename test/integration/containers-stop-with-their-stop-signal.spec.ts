@@ -29,15 +29,19 @@ describe('containers stop with their stop signal', () => {
     registry?.stop()
   })
 
+  const inspected = async (name: string): Promise<{ stopSignal: string, stopTimeout: number }> => JSON.parse((await node.cli(['inspect', name])).stdout)[0]
+
   it('stops with the image\'s StopSignal, and the process ends cleanly', async () => {
     await started('pg', [])
+    expect(await inspected('pg')).toMatchObject({ stopSignal: 'SIGINT', stopTimeout: 10 })
     expect(await node.cli(['stop', 'pg'])).toMatchObject({ code: 0, stderr: '' })
     expect(await workload(node, 'pg')).toMatchObject({ state: 'exited', exitCode: 0 })
     expect(await logs('pg')).toBe('ready\nfast shutdown\n')
   })
 
   it('takes --stop-signal over the image\'s', async () => {
-    await started('pg-term', ['--stop-signal', 'TERM'])
+    await started('pg-term', ['--stop-signal', 'TERM', '--stop-timeout', '30'])
+    expect(await inspected('pg-term')).toMatchObject({ stopSignal: 'SIGTERM', stopTimeout: 30 })
     expect((await node.cli(['stop', 'pg-term', '--timeout', '1'])).code).toBe(0)
     expect(await logs('pg-term')).toContain('smart shutdown requested\n')
     expect(await workload(node, 'pg-term')).toMatchObject({ state: 'exited', exitCode: 137 })

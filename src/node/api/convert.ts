@@ -7,7 +7,7 @@ import { assertWorkloadName } from '../../names/parse.ts'
 import { validateLimits, type Limits } from '../../common/limits.ts'
 import { IPV4, isPort } from '../../common/ports.ts'
 import { signalName } from '../../common/signals.ts'
-import { RESTART_POLICIES, WORKLOAD_KINDS, type Bind, type ContainerOptions, type RestartPolicy, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
+import { RESTART_POLICIES, WORKLOAD_KINDS, defaultStopTimeoutMs, type Bind, type ContainerOptions, type RestartPolicy, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
 /** The longest grace period a stop takes: an hour. */
@@ -148,6 +148,8 @@ export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
     finishedAtMs: rec.finishedAt,
     history: (rec.history ?? []).map(h => ({ state: h.state, atMs: h.at })),
     monitorPid: rec.state === 'running' ? rec.monitorPid : 0,
+    stopSignal: rec.stopSignal ?? (spec.kind === 'container' ? spec.container.stopSignal : undefined) ?? 'SIGTERM',
+    stopTimeout: defaultStopTimeoutMs(spec) / 1000,
     spec: {
       name: spec.name,
       limits: spec.limits,

@@ -134,7 +134,8 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
       }, ids)
       await writeFile(join(bundle, 'config.json'), JSON.stringify(oci, null, 2))
       // --stop-signal, else the image's StopSignal, else SIGTERM, as Docker chooses.
-      await writeFile(join(bundle, STOP_SIGNAL), c.stopSignal ?? signalName(config.StopSignal ?? '') ?? 'SIGTERM')
+      const stopSignal = c.stopSignal ?? signalName(config.StopSignal ?? '') ?? 'SIGTERM'
+      await writeFile(join(bundle, STOP_SIGNAL), stopSignal)
       // The runtime's own messages go to a log of their own. The container (and its cgroup) stays after the exit,
       // so the supervisor can read whether it was OOM-killed; release deletes it.
       const runtimeArgs = [runtime, '--root', stateRoot, '--log', join(bundle, RUNTIME_LOG), '--log-format', 'json']
@@ -144,7 +145,8 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
         workdir: bundle,
         cgroup: '',
-        overlay
+        overlay,
+        stopSignal
       }
     },
     // Signals go to the container's process alone, as the runtime's `kill` sends them; what is left in its cgroup
