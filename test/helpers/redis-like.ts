@@ -1,5 +1,5 @@
 // A fixture image that behaves like the official redis one, built from Debian's busybox: a non-root User, a
-// StopSignal, a Volumes entry, a server that listens on 6379 (busybox httpd serving /data) and a redis-cli that pings it.
+// StopSignal, a Volumes entry, a server that listens on 6379 (busybox httpd serving /data) and stops on its stop signal and a redis-cli that pings it.
 import { readFileSync } from 'node:fs'
 import { layerTar } from './oci-layout.ts'
 import { pushImage } from './registry.ts'
@@ -33,7 +33,8 @@ export async function pushRedisLike (registryHost: string, repo = 'redis'): Prom
       Volumes: { '/data': {} },
       StopSignal: 'SIGINT',
       ExposedPorts: { '6379/tcp': {} },
-      Cmd: ['httpd', '-f', '-p', '6379', '-h', '/data']
+      // As redis-server, it shuts down on its stop signal (a PID 1 without a handler would ignore it).
+      Cmd: ['sh', '-c', 'httpd -f -p 6379 -h /data & trap "kill $!; exit 0" INT TERM; wait']
     }
   })
 }
