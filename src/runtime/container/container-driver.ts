@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { FailedPreconditionError } from '../../errors.ts'
-import type { Cgroups } from '../cgroups.ts'
+import { removeCellEverywhere, type Cgroups } from '../cgroups.ts'
 import type { LaunchPlan, Task, WorkloadDriver } from '../driver.ts'
 import type { ContentStore } from '../image/content-store.ts'
 import type { Images } from '../image/images.ts'
@@ -187,14 +187,20 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
       return { ...end, oomKilled: killed }
     },
     async release (task) {
-      await deleteState(task)
+      // What is left of the container goes with its cgroups; the runtime's `delete` would do no more than remove them
+      // and its state, so it is not started for it (10 ms and more of every run) where aurae manages the cgroups.
+      if (init.cgroups.version !== 'none') {
+        await init.cgroups.remove(cgroupOf(task)).catch(() => {})
+        removeCellEverywhere(init.nodeKey, cgroupOf(task))
+      } else {
+        await deleteState(task)
+      }
       if (task.spec.container.network === 'bridge') await init.network.detach(idOf(task), task.spec.container.ports ?? [])
       const bundle = bundleOf(task)
       const state = join(stateRoot, idOf(task))
       await unmountUnder(bundle, state)
       await rm(bundle, { recursive: true, force: true })
       await rm(state, { recursive: true, force: true })
-      if (init.cgroups.version !== 'none') await init.cgroups.remove(cgroupOf(task)).catch(() => {})
     }
   }
 }
