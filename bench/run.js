@@ -12,6 +12,7 @@ import { MeshServiceClient } from '../dist/gen/aurae/mesh/v0/mesh.js'
 import { natBench } from './nat.js'
 import { unpackBench } from './unpack.js'
 import { execBench } from './exec.js'
+import { podmanBench } from './podman.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const AURAE = join(root, 'bin', 'aurae.js')
@@ -370,7 +371,7 @@ async function logsBench () {
   return rows
 }
 
-const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, unpack: unpackBench, exec: execBench }
+const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, unpack: unpackBench, exec: execBench, podman: podmanBench }
 
 async function main () {
   // `npm run bench -- containers mesh` runs only those sections.
