@@ -12,6 +12,7 @@ import { MeshServiceClient } from '../dist/gen/aurae/mesh/v0/mesh.js'
 import { natBench } from './nat.js'
 import { unpackBench } from './unpack.js'
 import { execBench } from './exec.js'
+import { podmanBench } from './podman.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const AURAE = join(root, 'bin', 'aurae.js')
@@ -104,11 +105,9 @@ async function dhtBench () {
   return [[`resolve a name, mesh of ${N} nodes (${times.length} lookups)`, `p50 ${pct(0.5).toFixed(1)} ms, p95 ${pct(0.95).toFixed(1)} ms`, '', '', 'p95 <= 500 ms']]
 }
 
-/** Containers: a cached run next to the OCI runtime alone, 50 at once, and a 100 MB pull next to skopeo. */
+/** Containers: a cached run next to the OCI runtime alone, 50 and 100 at once (pulls are next to Podman's: podman.js). */
 async function containerBench () {
   const { startRegistry, pushImage, busyboxLayer } = await import('../test/helpers/registry.ts')
-  const { randomBytes } = await import('node:crypto')
-  const { pack } = await import('tar-stream')
   const registry = await startRegistry()
   const s = join(dir, 'ct.sock')
   const cli = (...args) => spawnSync(process.execPath, [AURAE, '--sock', s, ...args], { encoding: 'utf8' })
@@ -164,30 +163,6 @@ async function containerBench () {
     if (statsRows.status !== 0 || JSON.parse(statsRows.stdout).length !== 100) throw new Error(`stats failed: ${statsRows.stderr}`)
     rows.push(['aurae stats --no-stream, 100 containers (median of 5; 1 s of it is the sampling window)', `${median(statsMs).toFixed(0)} ms`, '', '', ''])
     client.close()
-    cli('down')
-    if (cli('up', 'ct', '--key', join(dir, 'ct.key'), '--data', join(dir, 'ct'), ...LISTEN).status !== 0) throw new Error('restart failed')
-
-    // A ~100 MB image (incompressible), pulled cold by aurae and copied by skopeo.
-    const p = pack()
-    const chunks = []
-    p.on('data', c => chunks.push(c))
-    const ended = new Promise(resolve => p.on('end', resolve))
-    await new Promise(resolve => p.entry({ name: 'blob' }, randomBytes(100 * 1024 * 1024), resolve))
-    p.finalize()
-    await ended
-    await pushImage(registry.host, 'big', 'latest', [Buffer.concat(chunks)])
-    // Cold each time: the image and its blobs are removed (and skopeo's copy) before the next round.
-    const pulls = []
-    const copies = []
-    for (let i = 0; i < 5; i++) {
-      pulls.push(time(process.execPath, [AURAE, '--sock', s, 'pull', `${registry.host}/big`]))
-      if (cli('rmi', `${registry.host}/big`).status !== 0 || cli('image', 'prune').status !== 0) throw new Error('rmi failed')
-      copies.push(time('skopeo', ['copy', '--src-tls-verify=false', `docker://${registry.host}/big:latest`, `dir:${join(dir, 'skopeo-big')}`]))
-      rmSync(join(dir, 'skopeo-big'), { recursive: true, force: true })
-    }
-    const pullMs = median(pulls)
-    const skopeoMs = median(copies)
-    rows.push(['pull a 100 MB image from a local registry (median of 5)', `${pullMs.toFixed(0)} ms`, `skopeo copy: ${skopeoMs.toFixed(0)} ms`, `${(pullMs / skopeoMs).toFixed(2)}x`, '<= 1.0x'])
   } finally {
     cli('down')
     registry.stop()
@@ -370,7 +345,7 @@ async function logsBench () {
   return rows
 }
 
-const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, unpack: unpackBench, exec: execBench }
+const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, unpack: unpackBench, exec: execBench, podman: podmanBench }
 
 async function main () {
   // `npm run bench -- containers mesh` runs only those sections.

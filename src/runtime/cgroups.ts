@@ -176,9 +176,7 @@ export class Cgroups {
  * included) once it is down; folders that still hold processes (workloads kept running) stay. Only ever rmdir.
  */
 export function removeNodeCgroups (nodeKey: string, mounts = readFileSync('/proc/self/mounts', 'utf8')): void {
-  for (const f of mounts.split('\n').map(l => l.split(' '))) {
-    if (f[2] !== 'cgroup' && f[2] !== 'cgroup2') continue
-    const base = join(f[1], 'aurae', nodeKey)
+  for (const base of nodeFolders(nodeKey, mounts)) {
     let cells: string[]
     try {
       cells = readdirSync(base, { withFileTypes: true }).filter(d => d.isDirectory()).map(d => d.name)
@@ -190,6 +188,21 @@ export function removeNodeCgroups (nodeKey: string, mounts = readFileSync('/proc
     }
     try { rmdirSync(base) } catch {}
   }
+}
+
+/**
+ * Removes one empty cell's folder in every hierarchy (an OCI runtime makes one in each, not only cpu, memory and
+ * pids), as the runtime's `delete` would, without starting it. Only ever rmdir; what cannot go stays for `down`.
+ */
+export function removeCellEverywhere (nodeKey: string, cell: string, mounts = readFileSync('/proc/self/mounts', 'utf8')): void {
+  for (const base of nodeFolders(nodeKey, mounts)) {
+    try { rmdirSync(join(base, cell)) } catch {}
+  }
+}
+
+/** The node's folder (`aurae/<node>`) under every mounted cgroup hierarchy. */
+function nodeFolders (nodeKey: string, mounts: string): string[] {
+  return mounts.split('\n').map(l => l.split(' ')).filter(f => f[2] === 'cgroup' || f[2] === 'cgroup2').map(f => join(f[1], 'aurae', nodeKey))
 }
 
 /** A cell's resource use at one moment. */

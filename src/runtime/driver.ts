@@ -30,18 +30,17 @@ export interface LaunchPlan {
   /** Host paths bound into that namespace after the hiding, so a user can show one on purpose. */
   binds?: Bind[]
   /**
-   * For an OCI runtime whose `argv` is its `create`, which exits once the container is made: where it writes the
-   * container's PID, and the command that starts it. The monitor then supervises the container's process itself.
+   * For an OCI runtime whose `argv` is its `run --detach`, which exits once the container's process runs: where it
+   * writes that process's PID. The monitor then supervises the container's process itself.
    */
   adopt?: Adopt
   /** The signal a stop sends, as the driver resolved it (a container's --stop-signal, else its image's); SIGTERM when unset. */
   stopSignal?: string
 }
 
-/** A container made by one command and started by another (`runc create`, then `runc start`). */
+/** A container started by a runtime that exits at once and leaves its process to the monitor (`runc run --detach`). */
 export interface Adopt {
   pidFile: string
-  start: string[]
 }
 
 /** How one run ended, as its monitor recorded it. */
@@ -50,8 +49,8 @@ export interface RunEnd {
   signal: string | null
   finishedAt?: string
   error?: string
-  /** The runtime's step that failed before the workload's process ran (a container's create or start), its exit code the runtime's. */
-  failedAt?: 'create' | 'start'
+  /** The runtime's step that failed before the workload's process ran (a container's run), its exit code the runtime's. */
+  failedAt?: 'run'
 }
 
 /** How the task stands, as its driver sees it. */

@@ -32,7 +32,7 @@ export function monitorArgs (r: MonitorRun): string[] {
   for (const path of r.hide) args.push('--hide', path)
   for (const b of r.binds) args.push(b.readOnly ? '--bind-ro' : '--bind', b.host, b.path)
   if (r.attach !== undefined) args.push('--attach', r.attach)
-  if (r.adopt !== undefined) args.push('--pid-file', r.adopt.pidFile, ...r.adopt.start.flatMap(a => ['--start', a]))
+  if (r.adopt !== undefined) args.push('--pid-file', r.adopt.pidFile)
   args.push('--workdir', r.workdir, '--', ...r.argv)
   return args
 }

@@ -1,23 +1,24 @@
 // The one supervisor: starts workloads under a monitor, learns their exits, restarts, stops and re-adopts them.
 // Longer than the house's ~300 lines on purpose: it is the workload state machine (created → running → restarting
 // or exited), and every transition stays in this one file to be read together. The rules it applies live beside it:
-// restart-policy.ts, name-lock.ts, monitor-protocol.ts, run-files.ts, and each kind's driver (driver.ts).
+// restart-policy.ts, name-lock.ts, workload-names.ts, published-ports.ts, exit-waiters.ts, monitors.ts, run-files.ts,
+// and each kind's driver (driver.ts).
 import { EventEmitter } from 'node:events'
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '../errors.ts'
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '../errors.ts'
 import type { Component } from '../lifecycle.ts'
 import type { Table } from '../store/store.ts'
-import { AttachPoints, type Attacher } from './attach.ts'
+import type { Attacher } from './attach.ts'
 import type { CellUsage, Cgroups } from './cgroups.ts'
 import type { Drivers, EnterPlan, EnterRequest, LaunchPlan, RunEnd, Task, WorkloadDriver } from './driver.ts'
-import { Launcher, execLimitError } from './launcher.ts'
-import { LOG_FILES, LOG_MAX_BYTES } from './log-files.ts'
 import { isSameProcess, signalNumber, startTimeOf } from './proc.ts'
-import { monitorArgs } from './monitor-protocol.ts'
+import { Monitors } from './monitors.ts'
 import { NameLock } from './name-lock.ts'
 import { afterRun } from './restart-policy.ts'
 import { RunFiles } from './run-files.ts'
 import { WORKLOAD_KINDS, createdRecord, defaultStopTimeoutMs, enterState, type WorkloadRecord, type WorkloadSpec } from './workload.ts'
 import { assertPortsFree, assertPortsUnbound } from './published-ports.ts'
+import { NameTakenError, candidateNames } from './workload-names.ts'
+import { ExitWaiters } from './exit-waiters.ts'
 
 export interface SupervisorInit {
   workloads: Table<WorkloadRecord>
@@ -40,24 +41,15 @@ export class StartError extends FailedPreconditionError {
   }
 }
 
-/** A run under a name a workload already has; `as` is the name the caller knows it by (`job@emily` from a peer). */
-export class NameTakenError extends AlreadyExistsError {
-  override name = 'NameTakenError'
-  constructor (readonly workload: string, as = workload) {
-    super(`a workload named ${workload} already exists (remove it with: aurae rm ${as})`)
-  }
-}
-
 const SWEEP_MS = 2_000
 
 export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [WorkloadRecord] }> implements Component {
   private readonly records = new Map<string, WorkloadRecord>()
   private readonly locks = new NameLock()
-  private readonly launcher: Launcher
-  private readonly attachPoints: AttachPoints
+  private readonly monitors: Monitors
   private readonly attachers = new Map<string, Attacher>()
   private readonly timers = new Map<string, NodeJS.Timeout>()
-  private readonly exitWaiters = new Map<string, Set<(rec: WorkloadRecord) => void>>()
+  private readonly exitWaiters = new ExitWaiters()
   private readonly files: RunFiles
   private sweeper?: NodeJS.Timeout
   private stopping = false
@@ -66,18 +58,17 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     super()
     this.setMaxListeners(0)
     this.files = new RunFiles(init.dataDir)
-    this.launcher = new Launcher(init.monitorPath)
-    this.attachPoints = new AttachPoints(this.files.runDir)
+    this.monitors = new Monitors({ ...init, files: this.files })
   }
 
   /** Loads every record and re-adopts what still runs; exits that happened meanwhile are recorded. */
   async start (): Promise<void> {
     this.files.open({
       exit: (name, run) => void this.reap(name, run),
-      attach: () => this.attachPoints.poke(),
+      attach: () => this.monitors.poke(),
       error: err => this.init.log('warn', 'run dir watch failed', { err: messageOf(err) })
     })
-    this.attachPoints.open()
+    this.monitors.open()
     for (const rec of await this.init.workloads.values()) {
       if (WORKLOAD_KINDS.includes(rec.spec.kind)) this.records.set(rec.spec.name, rec)
       else this.init.log('warn', 'left alone a workload of a kind this node does not run', { name: rec.spec.name, kind: rec.spec.kind })
@@ -124,8 +115,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     this.timers.clear()
     clearInterval(this.sweeper)
     this.files.close()
-    this.launcher.stop()
-    this.attachPoints.close()
+    this.monitors.close()
     await this.locks.idle()
   }
 
@@ -158,10 +148,8 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     if (this.stopping) throw new FailedPreconditionError('auraed is shutting down')
     if (!WORKLOAD_KINDS.includes(spec.kind)) throw new InvalidArgumentError(`unknown workload kind ${String(spec.kind)}`)
     await assertPortsUnbound(spec)
-    for (let n = 1; ; n++) {
-      const name = n === 1 ? spec.name : `${spec.name.slice(0, 120)}-${n}`
-      const taken = pickName && this.records.has(name)
-      if (taken) continue
+    for (const name of candidateNames(spec.name, pickName)) {
+      if (pickName && this.records.has(name)) continue
       const rec = await this.locked(name, async () => {
         // The stop may have come while this run waited for the name.
         if (this.stopping) throw new FailedPreconditionError('auraed is shutting down')
@@ -173,6 +161,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       })
       if (rec !== undefined) return rec
     }
+    throw new NameTakenError(spec.name)
   }
 
   /** Records and starts a workload whose name is free. Lock held. */
@@ -239,31 +228,12 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
   async waitExit (name: string, signal?: AbortSignal): Promise<WorkloadRecord> {
     const rec = this.get(name)
     if (rec.state === 'exited') return rec
-    signal?.throwIfAborted()
-    // Waiters by name: a down stopping 500 workloads at once settles each exit in one step, not 500.
-    return await new Promise<WorkloadRecord>((resolve, reject) => {
-      const waiters = this.exitWaiters.get(name) ?? new Set()
-      this.exitWaiters.set(name, waiters)
-      const onAbort = (): void => {
-        waiters.delete(settle)
-        reject(signal?.reason)
-      }
-      const settle = (ended: WorkloadRecord): void => {
-        signal?.removeEventListener('abort', onAbort)
-        resolve(ended)
-      }
-      waiters.add(settle)
-      signal?.addEventListener('abort', onAbort, { once: true })
-    })
+    return await this.exitWaiters.wait(name, signal)
   }
 
   /** Tells everyone of an ended run, and those waiting for the workload's end when it has ended for good. */
   private announceExit (rec: WorkloadRecord): void {
-    if (rec.state === 'exited') {
-      const waiters = this.exitWaiters.get(rec.spec.name)
-      this.exitWaiters.delete(rec.spec.name)
-      for (const settle of waiters ?? []) settle(rec)
-    }
+    if (rec.state === 'exited') this.exitWaiters.settle(rec)
     this.emit('exit', rec)
   }
 
@@ -343,35 +313,9 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       await this.finish(rec, { exitCode: 125, signal: null, error: messageOf(err) })
       return
     }
-    // The monitor reserves the exit file's room itself, and says when the disk has none.
-    const exitFile = this.files.exitFile(name, rec.run)
-    const refusal = execLimitError(plan.argv, plan.env)
-    if (refusal !== undefined) {
-      await this.finish(rec, { exitCode: 125, signal: null, error: refusal })
-      return
-    }
-    const attacher = this.attachers.get(name)
-    const point = attacher === undefined ? undefined : this.attachPoints.next()
-    const args = monitorArgs({
-      exitFile,
-      log: this.logPath(name),
-      logMaxBytes: this.init.logMaxBytes ?? LOG_MAX_BYTES,
-      logFiles: this.init.logFiles ?? LOG_FILES,
-      cgroupProcs: plan.cgroup === '' ? [] : this.init.cgroups.procsFiles(plan.cgroup),
-      overlay: plan.overlay,
-      hide: plan.hide ?? [],
-      binds: plan.binds ?? [],
-      attach: point?.path,
-      workdir: plan.workdir,
-      adopt: plan.adopt,
-      argv: plan.argv
-    })
     rec.oomBase = plan.cgroup === '' ? 0 : this.init.cgroups.oomKills(plan.cgroup)
     const run = rec.run
-    const launched = this.launcher.launch(args, plan.env)
-    // The monitor reads none of the workload's output until its reader has connected.
-    if (attacher !== undefined && point !== undefined) attacher.attach({ ...point, run }, launched, this.attachPoints)
-    const status = await launched
+    const status = await this.monitors.start(name, run, plan, this.attachers.get(name))
     if (status.pid === undefined) {
       if (status.monitor === undefined) {
         await this.finish(rec, { exitCode: 125, signal: null, error: status.error ?? 'start failed' })

@@ -131,6 +131,11 @@ describe('containers run from pulled images', () => {
     expect(readdirSync(join(node.data, 'containers', 'leaky')).sort()).toEqual(['image.json', 'upper'])
     expect((await node.cli(['rm', 'leaky'])).code).toBe(0)
     expect(existsSync(join(node.data, 'containers', 'leaky'))).toBe(false)
+    // Nor does any of the cgroups the runtime made for it, in every hierarchy (blkio, devices, freezer, … too).
+    const hierarchies = readFileSync('/proc/self/mounts', 'utf8').split('\n').map(l => l.split(' ')).filter(f => f[2] === 'cgroup' || f[2] === 'cgroup2')
+    expect(hierarchies.length).toBeGreaterThan(0)
+    const key = createHash('sha256').update(node.data).digest('hex').slice(0, 12)
+    expect(hierarchies.map(f => join(f[1], 'aurae', key, 'ct-leaky')).filter(d => existsSync(d))).toEqual([])
   })
 
   it('binds volumes, read-write and read-only', async () => {

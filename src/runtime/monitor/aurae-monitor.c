@@ -4,9 +4,9 @@
 // mount namespace of its own first, in which daemon space is hidden (see confine()). With --attach
 // it also streams the output to its reader (the local CLI itself, or the daemon for any other
 // caller), which connects to it, at the pace the reader takes it.
-// With --pid-file (containers) the command is an OCI runtime's `create`, which exits once the container is made:
-// the monitor, a child subreaper, then runs the --start command, adopts the container's init as its own child and
-// supervises that, so no runtime process stays alive beside the container (as Podman's conmon does).
+// With --pid-file (containers) the command is an OCI runtime's `run --detach`, which exits once the container's
+// process runs: the monitor, a child subreaper, adopts that process as its own child and supervises it, so no
+// runtime process stays alive beside the container (as Podman's conmon does).
 // With --launcher it instead serves the daemon: it reads launch requests on stdin and forks a
 // monitor for each, which is far cheaper than the daemon spawning every monitor itself.
 #define _GNU_SOURCE
@@ -394,7 +394,7 @@ static const char *reserve_exit(const char *path, char *msg, size_t n) {
 
 // Writes the exit file atomically: the daemon must never read half of one. It writes over the
 // `<path>.tmp` that reserve_exit made, so it needs no new space on a full disk. `failed_at` names the
-// runtime's step (create, start) that failed before the workload's process ran, NULL when it ran.
+// runtime's step (run) that failed before the workload's process ran, NULL when it ran.
 static void write_exit(const char *path, int status, const char *error, const char *failed_at) {
   char tmp[PATH_MAX], ts[64], sigbuf[16];
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -596,67 +596,35 @@ static void start_child(int out_fd, int err_fd_pipe, int report_fd, char **cgrou
   child_fail(report_fd, "exec \"%s\": %s", argv[0], strerror(errno));
 }
 
-// Runs `argv` with no input or output and waits for it; its status, or -1 when it could not run.
-static int run_quietly(char **argv, const char *workdir) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_RDWR);
-    dup2(devnull, 0);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    if (workdir != NULL && chdir(workdir) != 0) _exit(127);
-    execvp(argv[0], argv);
-    _exit(127);
+// After the runtime (our child `runtime`) has started the container and exited: reads its process's PID, which is
+// our child now (we are a subreaper). Returns that PID; on failure 0, with the runtime's status.
+static pid_t adopt(pid_t runtime, const char *pid_file, int *st) {
+  while (waitpid(runtime, st, 0) < 0) {
+    if (errno != EINTR) { *st = 1 << 8; return 0; }
   }
-  int st;
-  if (pid < 0) return -1;
-  while (waitpid(pid, &st, 0) < 0) if (errno != EINTR) return -1;
-  return st;
-}
-
-// After the runtime's `create` (our child `creator`) has made the container: reads its init's PID, which is our
-// child now that `create` has exited (we are a subreaper), and runs `start`. Returns that PID; on failure 0, with
-// the failing step's status and name, and no container process left. What `create` wrote to the container's
-// pipes (`quiet`, its warnings) is its own, never the workload's, and is dropped before the start.
-static pid_t adopt(pid_t creator, const char *pid_file, char **start_argv, const char *workdir, const int quiet[2], int *st, const char **failed_at) {
-  while (waitpid(creator, st, 0) < 0) {
-    if (errno != EINTR) { *st = 1 << 8; *failed_at = "create"; return 0; }
-  }
-  *failed_at = "create";
   if (!WIFEXITED(*st) || WEXITSTATUS(*st) != 0) return 0;
   char buf[32] = {0};
   int fd = open(pid_file, O_RDONLY | O_CLOEXEC);
   ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
   if (fd >= 0) close(fd);
   pid_t init = n > 0 ? (pid_t)atoi(buf) : 0;
-  if (init <= 0) { *st = 1 << 8; return 0; }
-  char drop[4096];
-  for (int k = 0; k < 2; k++) {
-    fcntl(quiet[k], F_SETFL, O_NONBLOCK);
-    while (read(quiet[k], drop, sizeof drop) > 0) {}
+  // A PID that is not our child (a runtime that reaped it itself) could never be waited for.
+  siginfo_t si;
+  if (init <= 0 || waitid(P_PID, init, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
+    *st = 1 << 8;
+    return 0;
   }
-  *failed_at = "start";
-  *st = run_quietly(start_argv, workdir);
-  if (*st == 0) return init;
-  if (*st < 0) *st = 1 << 8;
-  kill(init, SIGKILL);
-  waitpid(init, NULL, 0);
-  return 0;
+  return init;
 }
 
 // Runs one workload to its end. `id` is set when a launcher forked us: status then goes to stdout.
 static int monitor_main(int argc, char **argv, const char *id) {
   const char *exit_path = NULL, *workdir = NULL, *attach_path = NULL, *pid_file = NULL;
-  char **start_argv = calloc(argc, sizeof(char *));
-  int nstart = 0;
   struct overlay ov = {NULL, NULL};
   struct view view = {calloc(argc, sizeof(char *)), 0, calloc(argc, sizeof(struct bind)), 0};
   char *cgroups[MAX_CGROUPS];
   int ncg = 0, status_fd = -1, i;
-  if (view.hides == NULL || view.binds == NULL || start_argv == NULL) die("out of memory");
+  if (view.hides == NULL || view.binds == NULL) die("out of memory");
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--") == 0) { i++; break; }
@@ -678,17 +646,16 @@ static int monitor_main(int argc, char **argv, const char *id) {
     else if (strcmp(a, "--hide") == 0) view.hides[view.nh++] = argv[++i];
     else if (strcmp(a, "--attach") == 0) attach_path = argv[++i];
     else if (strcmp(a, "--pid-file") == 0) pid_file = argv[++i];
-    else if (strcmp(a, "--start") == 0) start_argv[nstart++] = argv[++i];
     else if (strcmp(a, "--cgroup-procs") == 0) {
       if (ncg == MAX_CGROUPS) die("too many --cgroup-procs");
       cgroups[ncg++] = argv[++i];
     } else die("unknown option %s", a);
   }
-  if (exit_path == NULL || log_path == NULL || i >= argc || (ov.target == NULL) != (ov.options == NULL) || (pid_file == NULL) != (nstart == 0)) {
+  if (exit_path == NULL || log_path == NULL || i >= argc || (ov.target == NULL) != (ov.options == NULL)) {
     die("usage: aurae-monitor --exit-file PATH --log PATH [--log-max-bytes N] [--log-files K] "
         "[--cgroup-procs PATH]... [--overlay DIR --overlay-options OPTS] [--hide PATH]... "
         "[--bind[-ro] SRC DST]... [--workdir DIR] [--status-fd N] [--attach SOCKET] "
-        "[--pid-file PATH --start ARG...] -- CMD [ARGS...]");
+        "[--pid-file PATH] -- CMD [ARGS...]");
   }
   if (log_max < 256) log_max = 256;
   if (log_files < 1) log_files = 1;
@@ -735,15 +702,13 @@ static int monitor_main(int argc, char **argv, const char *id) {
   close(rep[0]);
   if (pid_file != NULL && got == 0) {
     int st;
-    const char *failed_at = NULL;
-    int quiet[2] = {out[0], err[0]};
-    pid_t init = adopt(child, pid_file, start_argv, workdir, quiet, &st, &failed_at);
+    pid_t init = adopt(child, pid_file, &st);
     if (init <= 0) {
       // What the runtime said on its way out is its own (its log has it), never the workload's output.
       close(out[0]);
       close(err[0]);
       if (ov.target != NULL) umount2(ov.target, MNT_DETACH);
-      write_exit(exit_path, st, NULL, failed_at);
+      write_exit(exit_path, st, NULL, "run");
       report_status(status_fd, id, child, "the runtime could not start the container", 1);
       while (waitpid(-1, NULL, WNOHANG) > 0) {}
       return 0;
