@@ -42,37 +42,80 @@ export class EventLog extends EventEmitter<{ event: [LifecycleEvent] }> {
     return ordered.filter(e => e.timeMs >= sinceMs)
   }
 
-  /** Records what the supervisor does to workloads: each record's state change becomes one or two events. */
+  /**
+   * Tells what the supervisor does to workloads. The records' own histories are the one source: each change of
+   * state a record notes becomes its events once, and only those noted since the log began watching.
+   */
   watch (supervisor: Supervisor): void {
-    const seen = new Map<string, { state: string, run: number }>()
-    const of = (rec: WorkloadRecord, type: EventType, extra: Partial<LifecycleEvent> = {}): LifecycleEvent => ({
-      type,
-      name: rec.spec.name,
-      kind: rec.spec.kind,
-      timeMs: Date.now(),
-      ...(rec.spec.kind === 'container' ? { image: rec.spec.container.image } : {}),
-      ...extra
-    })
-    supervisor.on('change', rec => {
+    const cursor = new HistoryCursor()
+    const tell = (rec: WorkloadRecord): void => {
       const name = rec.spec.name
       if (!supervisor.has(name) || supervisor.get(name) !== rec) {
-        seen.delete(name)
-        this.add(of(rec, 'removed'))
+        cursor.forget(name)
+        this.add(eventOf(rec, 'removed', Date.now()))
         return
       }
-      const before = seen.get(name)
-      if (before?.state === rec.state && before.run === rec.run) return
-      seen.set(name, { state: rec.state, run: rec.run })
-      if (rec.state === 'created' && before === undefined) this.add(of(rec, 'created'))
-      else if (rec.state === 'running') this.add(of(rec, rec.restarts > 0 ? 'restarted' : 'started'))
-    })
-    supervisor.on('exit', rec => {
-      const before = seen.get(rec.spec.name)
-      seen.set(rec.spec.name, { state: rec.state, run: rec.run })
-      // A stop while it waited to restart ends nothing that ran: its run's end was told already.
-      if (before !== undefined && before.state === 'restarting' && before.run === rec.run) return
-      if (rec.oomKilled) this.add(of(rec, 'oom'))
-      this.add(of(rec, 'exited', { ...(rec.exitCode === null ? {} : { exitCode: rec.exitCode }), ...(rec.signal === null ? {} : { signal: rec.signal }) }))
-    })
+      for (const e of cursor.next(rec)) this.add(e)
+    }
+    supervisor.on('change', tell)
+    supervisor.on('exit', tell)
+  }
+}
+
+/** Where the log is in each record's history: the changes noted since it last looked, as events. */
+export class HistoryCursor {
+  // Per workload, the last change already told. A record's successive histories share their entries.
+  private readonly told = new Map<string, StateChange>()
+
+  /** Only changes from `sinceMs` on are told: a restarted daemon does not tell its records' past again. */
+  constructor (private readonly sinceMs = Date.now()) {}
+
+  next (rec: WorkloadRecord): LifecycleEvent[] {
+    const history = rec.history ?? []
+    const last = this.told.get(rec.spec.name)
+    const events: LifecycleEvent[] = []
+    for (let i = last === undefined ? 0 : history.indexOf(last) + 1; i < history.length; i++) {
+      if (history[i].at >= this.sinceMs) events.push(...eventsOfChange(rec, history[i], history[i - 1]))
+    }
+    if (history.length > 0) this.told.set(rec.spec.name, history[history.length - 1])
+    return events
+  }
+
+  forget (name: string): void {
+    this.told.delete(name)
+  }
+}
+
+type StateChange = NonNullable<WorkloadRecord['history']>[number]
+
+function eventOf (rec: WorkloadRecord, type: EventType, timeMs: number, extra: Partial<LifecycleEvent> = {}): LifecycleEvent {
+  return {
+    type,
+    name: rec.spec.name,
+    kind: rec.spec.kind,
+    timeMs,
+    ...(rec.spec.kind === 'container' ? { image: rec.spec.container.image } : {}),
+    ...extra
+  }
+}
+
+/**
+ * The events of one change of state, as Docker names them: the first `created`; `started`, or `restarted` when its
+ * restart policy brought it back; a run's end as `exited` with its code (after `oom` when the kernel killed it).
+ * A stop while it waited to restart ends nothing that ran: that run's end was told already (a restart that failed
+ * to start is a run of its own, and is told).
+ */
+function eventsOfChange (rec: WorkloadRecord, change: StateChange, before: StateChange | undefined): LifecycleEvent[] {
+  switch (change.state) {
+    case 'created':
+      return before === undefined ? [eventOf(rec, 'created', change.at)] : []
+    case 'running':
+      return [eventOf(rec, before?.state === 'restarting' ? 'restarted' : 'started', change.at)]
+    case 'restarting':
+    case 'exited': {
+      if (before?.state === 'restarting' && before.run === change.run) return []
+      const exited = eventOf(rec, 'exited', change.at, { ...(rec.exitCode === null ? {} : { exitCode: rec.exitCode }), ...(rec.signal === null ? {} : { signal: rec.signal }) })
+      return rec.oomKilled ? [eventOf(rec, 'oom', change.at), exited] : [exited]
+    }
   }
 }

@@ -95,7 +95,7 @@ export interface WorkloadRecord {
   /** The signal a stop sends, as the driver resolved it at the last start (unset: SIGTERM). */
   stopSignal?: string
   /** The last changes of state, oldest first (records from before it was kept have none). */
-  history?: Array<{ state: WorkloadState, at: number }>
+  history?: Array<{ state: WorkloadState, at: number, run?: number }>
 }
 
 /** How many changes of state a record keeps: enough to see a restart loop, never growing without bound. */
@@ -104,7 +104,7 @@ const HISTORY = 20
 /** Moves the record to `state`, noting the change in its short history. */
 export function enterState (rec: WorkloadRecord, state: WorkloadState, now = Date.now()): void {
   rec.state = state
-  rec.history = [...(rec.history ?? []), { state, at: now }].slice(-HISTORY)
+  rec.history = [...(rec.history ?? []), { state, at: now, run: rec.run }].slice(-HISTORY)
 }
 
 /** The record of a workload just asked for: created, not yet started. */

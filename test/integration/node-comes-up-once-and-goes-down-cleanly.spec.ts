@@ -90,7 +90,8 @@ describe('a node comes up once and goes down cleanly', () => {
       // 125: the workload could not be run at all.
       const late = await node.cli(['exec', 'late', '-d', '--', 'sleep', '3123'])
       expect(late.code).toBe(125)
-      expect(late.stderr.trim()).toBe('aurae: auraed is shutting down; workloads.Run is refused')
+      // exec -d asks first whether a workload of that name runs, to enter it.
+      expect(late.stderr.trim()).toBe('aurae: auraed is shutting down; workloads.Exec is refused')
       const ps = await node.cli(['ps'])
       expect(ps.code).toBe(1)
       expect(ps.stderr).toContain('auraed is shutting down')

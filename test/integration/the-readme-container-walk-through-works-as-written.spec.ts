@@ -106,10 +106,12 @@ describe('the README\'s container walk-through works as written', () => {
       expect(res).toMatchObject({ code: 4, stderr: '' })
       expect(res.stdout.split('\n')).toHaveLength(2)
     },
-    'aurae run busybox@emily --name job -- uname -n': async res => {
+    'aurae run busybox@emily --name job -- uname -n': async (res, line) => {
       expect(res).toEqual({ code: 0, stdout: 'job\n', stderr: '' })
       expect(await workload(emily, 'job')).toMatchObject({ state: 'exited', exitCode: 0 })
       expect(await workload(alice, 'job')).toBeUndefined()
+      // The name is the peer's now: taking it again says how to free it there.
+      expect(await sh(line)).toEqual({ code: 125, stdout: '', stderr: 'aurae: a workload named job already exists (remove it with: aurae rm job@emily)\n' })
     },
     'aurae run busybox -d --name web -p 8081:80 -v /srv/www:/www:ro --memory 64M -- httpd -f -p 80 -h /www': async res => {
       expect(res).toEqual({ code: 0, stdout: 'web\n', stderr: '' })
