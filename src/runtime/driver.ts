@@ -40,6 +40,10 @@ export interface LaunchPlan {
 export interface Adopt {
   pidFile: string
   start: string[]
+  /** Where `create` hands over the container's terminal (its --console-socket); the monitor keeps it. */
+  consoleSocket?: string
+  /** The container's stdin is a pipe its attached reader writes into (run -i). */
+  stdin?: boolean
 }
 
 /** How one run ended, as its monitor recorded it. */

@@ -33,6 +33,8 @@ export function monitorArgs (r: MonitorRun): string[] {
   for (const b of r.binds) args.push(b.readOnly ? '--bind-ro' : '--bind', b.host, b.path)
   if (r.attach !== undefined) args.push('--attach', r.attach)
   if (r.adopt !== undefined) args.push('--pid-file', r.adopt.pidFile, ...r.adopt.start.flatMap(a => ['--start', a]))
+  if (r.adopt?.consoleSocket !== undefined) args.push('--console-socket', r.adopt.consoleSocket)
+  if (r.adopt?.stdin === true) args.push('--stdin', 'pipe')
   args.push('--workdir', r.workdir, '--', ...r.argv)
   return args
 }

@@ -68,6 +68,10 @@ export interface ContainerOptions {
   stopSignal?: string
   /** Seconds a stop that names no timeout waits before SIGKILL; unset for the node's default. */
   stopTimeout?: number
+  /** A terminal for its process (run -t), kept by its monitor. */
+  tty?: boolean
+  /** Its stdin stays open to the attached caller (run -i). */
+  interactive?: boolean
 }
 
 export interface WorkloadRecord {

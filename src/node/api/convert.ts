@@ -122,7 +122,9 @@ function containerFromProto (msg: ContainerMsg | undefined): ContainerOptions {
     ports,
     ...(msg.seccomp === 'unconfined' ? { seccomp: 'unconfined' as const } : {}),
     ...(stopSignal !== undefined ? { stopSignal } : {}),
-    ...(msg.stopTimeout !== undefined ? { stopTimeout: msg.stopTimeout } : {})
+    ...(msg.stopTimeout !== undefined ? { stopTimeout: msg.stopTimeout } : {}),
+    ...(msg.tty ? { tty: true } : {}),
+    ...(msg.interactive ? { interactive: true } : {})
   }
 }
 
@@ -180,7 +182,9 @@ function kindToProto (spec: WorkloadSpec): Pick<SpecMsg, 'executable' | 'contain
           env: spec.env,
           workdir: spec.workdir,
           stopSignal: c.stopSignal ?? '',
-          stopTimeout: c.stopTimeout
+          stopTimeout: c.stopTimeout,
+          tty: c.tty === true,
+          interactive: c.interactive === true
         }
       }
     }
