@@ -29,6 +29,8 @@ export interface LaunchPlan {
   hide?: string[]
   /** Host paths bound into that namespace after the hiding, so a user can show one on purpose. */
   binds?: Bind[]
+  /** The process's stdin: a pipe its attached reader writes into (-i), or a terminal its monitor opens (-t). */
+  input?: 'pipe' | 'tty'
   /**
    * For an OCI runtime whose `argv` is its `create`, which exits once the container is made: where it writes the
    * container's PID, and the command that starts it. The monitor then supervises the container's process itself.
@@ -42,8 +44,6 @@ export interface Adopt {
   start: string[]
   /** Where `create` hands over the container's terminal (its --console-socket); the monitor keeps it. */
   consoleSocket?: string
-  /** The container's stdin is a pipe its attached reader writes into (run -i). */
-  stdin?: boolean
 }
 
 /** How one run ended, as its monitor recorded it. */

@@ -21,6 +21,8 @@ export interface MonitorRun {
   attach?: string
   workdir: string
   adopt?: Adopt
+  /** The process's stdin (LaunchPlan.input). */
+  input?: 'pipe' | 'tty'
   argv: string[]
 }
 
@@ -34,7 +36,7 @@ export function monitorArgs (r: MonitorRun): string[] {
   if (r.attach !== undefined) args.push('--attach', r.attach)
   if (r.adopt !== undefined) args.push('--pid-file', r.adopt.pidFile, ...r.adopt.start.flatMap(a => ['--start', a]))
   if (r.adopt?.consoleSocket !== undefined) args.push('--console-socket', r.adopt.consoleSocket)
-  if (r.adopt?.stdin === true) args.push('--stdin', 'pipe')
+  if (r.input !== undefined) args.push('--stdin', r.input)
   args.push('--workdir', r.workdir, '--', ...r.argv)
   return args
 }

@@ -362,6 +362,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       attach: point?.path,
       workdir: plan.workdir,
       adopt: plan.adopt,
+      input: plan.input,
       argv: plan.argv
     })
     rec.oomBase = plan.cgroup === '' ? 0 : this.init.cgroups.oomKills(plan.cgroup)

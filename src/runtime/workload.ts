@@ -28,6 +28,10 @@ export interface ExecutableSpec extends SpecBase, ProcessSpec {
   kind: 'executable'
   /** Host paths bound into the workload's mount namespace. */
   binds?: Bind[]
+  /** A terminal of its own (exec -t), kept by its monitor. */
+  tty?: boolean
+  /** Its stdin stays open to the attached caller (exec -i). */
+  interactive?: boolean
 }
 
 /** A container: `command` overrides the image's Cmd, `env` and `workdir` its own. */

@@ -91,6 +91,20 @@ describe('containers run with a terminal or with stdin (run -it, run -i), here a
     }
   }, 120_000)
 
+  it('starts a new executable on a terminal, or with stdin, with exec -it/-i NAME where NAME is new, here and on a peer', async () => {
+    for (const [node, where] of [[emily, ''], [alice, '@emily']] as const) {
+      const out = await onTerminal(node, ['exec', '-it', '--rm', `fresh${where}`, '--', 'sh'], [
+        ['send', 'stty size; tty\n'], ['wait', '30 100'],
+        ['resize', 40, 120], ['until', '40 120', 'stty size\n'],
+        ['send', 'echo sleep\'\'ing; sleep 100\n'], ['wait', 'sleeping'], ['send', '\x03'], ['send', 'echo aft\'\'er=$?\n'], ['wait', 'after=130'],
+        ['send', 'exit 5\n']
+      ]).out
+      expect(out).toMatch(/exit=5\n$/)
+      expect(out).toContain(`no workload named fresh${where}; starting a new executable of that name`)
+      expect(await node.cli(['exec', '-i', '--rm', `piped${where}`, '--', 'wc', '-c'], { input: 'y'.repeat(1024 * 1024) })).toEqual({ code: 0, stdout: `${1024 * 1024}\n`, stderr: '' })
+    }
+  }, 120_000)
+
   it('refuses -t without a terminal and -d with -i, in one line each', async () => {
     expect(await emily.cli(['run', '-t', image, '--', 'true'])).toEqual({ code: 2, stdout: '', stderr: 'aurae: the input device is not a TTY; leave out -t\n' })
     expect(await emily.cli(['run', '-d', '-i', image, '--', 'cat'])).toEqual({ code: 2, stdout: '', stderr: 'aurae: -d and -i do not go together: aurae has no attach to reach its stdin later; leave out -i\n' })

@@ -140,7 +140,7 @@ export function workloadHandlers (runtime: () => Supervisor, ownName: () => stri
         const req = first.request
         if (req === undefined) throw new InvalidArgumentError('the first message of a run session must carry its request')
         if (req.detach) throw new InvalidArgumentError('a run session is attached: leave out detach')
-        await runWorkload({ ...req, directOutput: false }, send, signal, caller, { input, size: req.spec?.container?.tty === true ? first.size : undefined })
+        await runWorkload({ ...req, directOutput: false }, send, signal, caller, { input, size: req.spec?.container?.tty === true || req.spec?.executable?.tty === true ? first.size : undefined })
       }
     },
     list: {

@@ -143,7 +143,9 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
       if (consoleSocket !== undefined && Buffer.byteLength(consoleSocket) > SOCKET_PATH_MAX) throw new FailedPreconditionError(`a terminal (-t) needs a shorter data directory: ${consoleSocket} is too long for a socket`)
       return {
         argv: [...runtimeArgs, 'create', ...(consoleSocket !== undefined ? ['--console-socket', consoleSocket] : []), '--pid-file', join(bundle, INIT_PID), '--bundle', bundle, idOf(task)],
-        adopt: { pidFile: join(bundle, INIT_PID), start: [...runtimeArgs, 'start', idOf(task)], consoleSocket, stdin: c.interactive === true && c.tty !== true },
+        adopt: { pidFile: join(bundle, INIT_PID), start: [...runtimeArgs, 'start', idOf(task)], consoleSocket },
+        // A terminal carries the container's input itself.
+        input: c.interactive === true && c.tty !== true ? 'pipe' : undefined,
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
         workdir: bundle,
         cgroup: '',

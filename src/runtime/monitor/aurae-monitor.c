@@ -7,7 +7,8 @@
 // With --pid-file (containers) the command is an OCI runtime's `create`, which exits once the container is made:
 // the monitor, a child subreaper, then runs the --start command, adopts the container's init as its own child and
 // supervises that, so no runtime process stays alive beside the container (as Podman's conmon does).
-// With --stdin pipe the workload's stdin is a pipe the reader writes into over the same connection; with
+// With --stdin pipe the workload's stdin is a pipe the reader writes into over the same connection, with --stdin tty
+// a terminal the monitor opens and keeps (its stdin, stdout and stderr); with
 // --console-socket the runtime's `create` hands the container's terminal over there, and the monitor keeps it, so
 // the container keeps its terminal when the daemon (or the reader) goes away.
 // With --launcher it instead serves the daemon: it reads launch requests on stdin and forks a
@@ -678,9 +679,11 @@ static void confine(int report_fd, const struct view *v) {
 }
 
 // In the child: join the cgroups, mount the root, make its view, then exec. Any failure goes to the parent through report_fd.
-static void start_child(int in_child, int out_fd, int err_fd_pipe, int report_fd, char **cgroups, int ncg,
+static void start_child(int tty, int in_child, int out_fd, int err_fd_pipe, int report_fd, char **cgroups, int ncg,
                         const struct overlay *ov, const struct view *view, const char *workdir, char **argv) {
-  setpgid(0, 0);
+  // On a terminal of its own it leads a session, the terminal its controlling one (Ctrl-C, a hangup, SIGWINCH).
+  if (tty && (setsid() < 0 || ioctl(in_child, TIOCSCTTY, 0) != 0)) child_fail(report_fd, "cannot take the terminal: %s", strerror(errno));
+  if (!tty) setpgid(0, 0);
   if (ov->target != NULL && mount("overlay", ov->target, "overlay", 0, ov->options) != 0) {
     child_fail(report_fd, "cannot mount the container's root: %s", strerror(errno));
   }
@@ -808,11 +811,12 @@ static int monitor_main(int argc, char **argv, const char *id) {
     } else die("unknown option %s", a);
   }
   if (exit_path == NULL || log_path == NULL || i >= argc || (ov.target == NULL) != (ov.options == NULL) || (pid_file == NULL) != (nstart == 0) ||
-      (console_path != NULL && pid_file == NULL) || (stdin_mode != NULL && strcmp(stdin_mode, "pipe") != 0)) {
+      (console_path != NULL && pid_file == NULL) || (stdin_mode != NULL && strcmp(stdin_mode, "pipe") != 0 && strcmp(stdin_mode, "tty") != 0) ||
+      (console_path != NULL && stdin_mode != NULL)) {
     die("usage: aurae-monitor --exit-file PATH --log PATH [--log-max-bytes N] [--log-files K] "
         "[--cgroup-procs PATH]... [--overlay DIR --overlay-options OPTS] [--hide PATH]... "
         "[--bind[-ro] SRC DST]... [--workdir DIR] [--status-fd N] [--attach SOCKET] "
-        "[--pid-file PATH --start ARG... [--console-socket PATH]] [--stdin pipe] -- CMD [ARGS...]");
+        "[--pid-file PATH --start ARG... [--console-socket PATH]] [--stdin pipe|tty] -- CMD [ARGS...]");
   }
   if (log_max < 256) log_max = 256;
   if (log_files < 1) log_files = 1;
@@ -838,7 +842,14 @@ static int monitor_main(int argc, char **argv, const char *id) {
   if (attach_path != NULL) attach_listen(attach_path, &ap);
   int out[2], err[2], rep[2], in[2] = {-1, -1};
   if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(rep, O_CLOEXEC)) die("pipe: %s", strerror(errno));
-  if (stdin_mode != NULL && pipe2(in, O_CLOEXEC) != 0) die("pipe: %s", strerror(errno));
+  int own_tty = stdin_mode != NULL && strcmp(stdin_mode, "tty") == 0;
+  if (stdin_mode != NULL && !own_tty && pipe2(in, O_CLOEXEC) != 0) die("pipe: %s", strerror(errno));
+  if (own_tty) { // in[1] the master, which the monitor keeps; in[0] the terminal the workload gets
+    in[1] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    const char *pts = in[1] < 0 || grantpt(in[1]) != 0 || unlockpt(in[1]) != 0 ? NULL : ptsname(in[1]);
+    if (pts == NULL || (in[0] = open(pts, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) die("cannot open a terminal: %s", strerror(errno));
+    in_tty = 1;
+  }
   int console = console_path == NULL ? -1 : console_listen(console_path);
   if (attach_path != NULL) { // room for what the workload writes before its reader comes, and larger reads after
     fcntl(out[0], F_SETPIPE_SZ, PIPE_BYTES);
@@ -846,13 +857,13 @@ static int monitor_main(int argc, char **argv, const char *id) {
   }
   pid_t child = fork();
   if (child < 0) die("fork: %s", strerror(errno));
-  if (child == 0) start_child(in[0], out[1], err[1], rep[1], cgroups, ncg, &ov, &view, workdir, argv + i);
+  if (child == 0) start_child(own_tty, in[0], own_tty ? in[0] : out[1], own_tty ? in[0] : err[1], rep[1], cgroups, ncg, &ov, &view, workdir, argv + i);
   if (in[0] >= 0) close(in[0]);
   in_fd = in[1];
   close(out[1]);
   close(err[1]);
   close(rep[1]);
-  setpgid(child, child); // also in the parent, so the group exists before anyone signals it
+  if (!own_tty) setpgid(child, child); // also in the parent, so the group exists before anyone signals it
 
   char failure[512];
   ssize_t n, got = 0;
