@@ -41,7 +41,7 @@ export const exec: Command = {
   spec: {
     name: 'exec',
     usage: 'exec [NAME] [flags] -- COMMAND [ARG...]',
-    summary: 'Runs COMMAND inside the running workload NAME (as docker exec), or as a new workload.\nInside a workload: its namespaces, cgroup, user and env; -e and -w apply. Otherwise COMMAND runs\nin a cell of its own (named NAME when given). Attached by default: output streams back,\nCtrl-C reaches the workload, and aurae exits with its exit code (128+N for signal N).\nInto a running workload (here or NAME@peer): -i sends stdin to COMMAND, -t gives it a terminal\nof its own, -d starts it and returns at once (its output discarded).\nExit 125 means the workload could not be run at all. The node\'s key, data and socket are\nhidden from it unless bound in with -v.',
+    summary: 'Runs COMMAND inside the running workload NAME (as docker exec), or as a new workload.\nInside a workload: its namespaces, cgroup, user and env; -e and -w apply. Otherwise COMMAND runs\nin a cell of its own (named NAME when given). Attached by default: output streams back,\nCtrl-C reaches the workload, and aurae exits with its exit code (128+N for signal N).\nHere or on NAME@peer, -i sends stdin to COMMAND, -t gives it a terminal of its own (also to a new\nexecutable); into a running workload -d starts it and returns at once (its output discarded).\nExit 125 means the workload could not be run at all. The node\'s key, data and socket are\nhidden from it unless bound in with -v.',
     flags: {
       ...WORKLOAD_FLAGS,
       volume: { type: 'list', short: 'v', help: 'show a host path to it, hidden or not (repeatable)', value: 'HOST[:PATH][:ro]' },
