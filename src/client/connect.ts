@@ -33,7 +33,8 @@ const WORKLOADS: RequestDefaults<typeof workloads.WorkloadServiceService> = {
   restart: workloads.WorkloadServiceRestartRequest,
   inspect: workloads.WorkloadServiceInspectRequest,
   exec: workloads.WorkloadServiceExecRequest,
-  execSession: workloads.WorkloadServiceExecInput
+  execSession: workloads.WorkloadServiceExecInput,
+  runSession: workloads.WorkloadServiceRunInput
 }
 const CELLS: RequestDefaults<typeof cells.CellServiceService> = {
   allocate: cells.CellServiceAllocateRequest,

@@ -5,11 +5,39 @@
 import { closeSync, openSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { basename, dirname } from 'node:path'
+import { firstEvent } from './first-event.ts'
 
 export type OutputStream = 'stdout' | 'stderr'
 
 /** A socket path longer than this is reached through its directory's descriptor (sun_path holds 108 bytes). */
 export const ADDRESS_MAX = 100
+
+/** A caller's input as its monitor takes it: stdin bytes, a new window size, the end of stdin. */
+export interface Input {
+  stdin?: Uint8Array
+  size?: { rows: number, cols: number }
+  stdinEnd?: boolean
+}
+
+/** Input → the frames a reader sends its monitor ([kind][u32 big-endian length][bytes]: 1 stdin, 2 its end, 3 a size). */
+export function inputFrames (input: Input): Buffer[] {
+  const frames: Buffer[] = []
+  const frame = (kind: number, body: Uint8Array): void => {
+    const head = Buffer.alloc(5)
+    head[0] = kind
+    head.writeUInt32BE(body.length, 1)
+    frames.push(head, Buffer.from(body.buffer, body.byteOffset, body.byteLength))
+  }
+  if (input.stdin !== undefined && input.stdin.length > 0) frame(1, input.stdin)
+  if (input.size !== undefined && input.size.rows > 0) {
+    const size = Buffer.alloc(4)
+    size.writeUInt16BE(Math.min(input.size.rows, 0xffff), 0)
+    size.writeUInt16BE(Math.min(input.size.cols, 0xffff), 2)
+    frame(3, size)
+  }
+  if (input.stdinEnd === true) frame(2, Buffer.alloc(0))
+  return frames
+}
 
 /** Cuts frames out of reads, however the reads cut them; the bytes are handed on as views of the read. */
 export class FrameSplitter {
@@ -84,6 +112,15 @@ export class RunSocket {
 
   resume (): void {
     this.socket?.resume()
+  }
+
+  /** Sends the caller's input to the monitor; resolves once the socket has taken it (or has closed). */
+  async send (input: Input): Promise<void> {
+    const socket = this.socket
+    if (socket === undefined || socket.destroyed) return
+    let room = true
+    for (const frame of inputFrames(input)) room = socket.write(frame)
+    if (!room) await firstEvent([socket, 'drain'], [socket, 'close'])
   }
 
   close (): void {

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import { closeSync, openSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { ADDRESS_MAX, RunSocket, type OutputStream } from '../common/attach-frames.ts'
+import { ADDRESS_MAX, RunSocket, type Input, type OutputStream } from '../common/attach-frames.ts'
 
 /** A piece of output, as the caller gets it. */
 export interface OutputChunk {
@@ -115,19 +115,34 @@ export class AttachedOutput implements Attacher {
   private finished = false
   private closed = false
   private wake?: () => void
+  private runWaiters: Array<() => void> = []
 
   constructor (private readonly allocate: Allocate = plainBuffer) {}
 
   attach (point: AttachPoint, launched: Promise<unknown>, points: AttachPoints): void {
     const run = new RunReader(this.allocate, () => this.poke())
     this.runs.push(run)
-    void run.dial(point.address, points, launched, () => this.closed)
+    run.connected = run.dial(point.address, points, launched, () => this.closed)
+    this.wakeSenders()
+  }
+
+  /** The caller's input (run -i/-t), to the run being read; it waits for the first run's monitor to answer. */
+  async send (input: Input): Promise<void> {
+    while (this.runs.length === 0 && !this.closed && !this.finished) await new Promise<void>(resolve => this.runWaiters.push(resolve))
+    await this.runs[0]?.send(input)
   }
 
   /** No more runs will come: the chunks end once the runs there are have ended. */
   finish (): void {
     this.finished = true
     this.poke()
+    this.wakeSenders()
+  }
+
+  private wakeSenders (): void {
+    const waiters = this.runWaiters
+    this.runWaiters = []
+    for (const wake of waiters) wake()
   }
 
   /** The caller has gone: the monitors carry on with their logs alone. */
@@ -136,6 +151,7 @@ export class AttachedOutput implements Attacher {
     for (const run of this.runs) run.close()
     this.runs.length = 0
     this.poke()
+    this.wakeSenders()
   }
 
   /** The output, run after run; a connection is read ahead only as far as READ_AHEAD. */
@@ -160,6 +176,8 @@ export class AttachedOutput implements Attacher {
 /** A run's connection: dialled until its monitor answers, then read into messages. */
 class RunReader {
   done = false
+  /** Whether the monitor answered (once it has, or has not). */
+  connected: Promise<boolean> = Promise.resolve(false)
   private readonly socket: RunSocket
   private readonly parser: FrameParser
   private queued: OutputChunk[] = []
@@ -175,13 +193,20 @@ class RunReader {
     })
   }
 
-  async dial (address: string, points: AttachPoints, launched: Promise<unknown>, closed: () => boolean): Promise<void> {
+  async dial (address: string, points: AttachPoints, launched: Promise<unknown>, closed: () => boolean): Promise<boolean> {
     // Even for a caller that has gone: the monitor reads none of the workload's output until this connection comes.
     if (await points.until(async () => await this.socket.connect(address), launched)) {
-      if (closed()) this.close()
+      if (!closed()) return true
+      this.close()
     } else {
       this.end()
     }
+    return false
+  }
+
+  /** Input for the monitor, once it has answered; none when it did not. */
+  async send (input: Input): Promise<void> {
+    if (await this.connected) await this.socket.send(input)
   }
 
   /** What has been read and not yet taken; reading goes on. */

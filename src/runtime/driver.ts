@@ -29,6 +29,8 @@ export interface LaunchPlan {
   hide?: string[]
   /** Host paths bound into that namespace after the hiding, so a user can show one on purpose. */
   binds?: Bind[]
+  /** The process's stdin: a pipe its attached reader writes into (-i), or a terminal its monitor opens (-t). */
+  input?: 'pipe' | 'tty'
   /**
    * For an OCI runtime whose `argv` is its `run --detach`, which exits once the container's process runs: where it
    * writes that process's PID. The monitor then supervises the container's process itself.
@@ -41,6 +43,11 @@ export interface LaunchPlan {
 /** A container started by a runtime that exits at once and leaves its process to the monitor (`runc run --detach`). */
 export interface Adopt {
   pidFile: string
+  /** Where the runtime hands over the container's terminal (its --console-socket); the monitor keeps it. */
+  consoleSocket?: string
+  /** For a runtime whose `argv` is its `create`: the command that starts the container once the monitor holds its
+   * terminal (a container on a terminal of its own: its first keys and signals must find the terminal ready). */
+  start?: string[]
 }
 
 /** How one run ended, as its monitor recorded it. */

@@ -51,7 +51,8 @@ export function executableDriver ({ cgroups, cellExists, hidden }: ExecutableDri
         workdir: spec.workdir === '' ? '/' : spec.workdir,
         cgroup: cgroupOf(task),
         hide: hidden,
-        binds: spec.binds ?? []
+        binds: spec.binds ?? [],
+        input: spec.tty === true ? 'tty' : spec.interactive === true ? 'pipe' : undefined
       }
     },
     // A workload in a cell of its own takes what it left in the cell with it; one in a shared cell only itself.

@@ -21,6 +21,8 @@ export interface MonitorRun {
   attach?: string
   workdir: string
   adopt?: Adopt
+  /** The process's stdin (LaunchPlan.input). */
+  input?: 'pipe' | 'tty'
   argv: string[]
 }
 
@@ -33,6 +35,9 @@ export function monitorArgs (r: MonitorRun): string[] {
   for (const b of r.binds) args.push(b.readOnly ? '--bind-ro' : '--bind', b.host, b.path)
   if (r.attach !== undefined) args.push('--attach', r.attach)
   if (r.adopt !== undefined) args.push('--pid-file', r.adopt.pidFile)
+  if (r.adopt?.consoleSocket !== undefined) args.push('--console-socket', r.adopt.consoleSocket)
+  for (const a of r.adopt?.start ?? []) args.push('--start', a)
+  if (r.input !== undefined) args.push('--stdin', r.input)
   args.push('--workdir', r.workdir, '--', ...r.argv)
   return args
 }

@@ -61,6 +61,7 @@ export class Monitors {
       attach: point?.path,
       workdir: plan.workdir,
       adopt: plan.adopt,
+      input: plan.input,
       argv: plan.argv
     })
     const launched = this.launcher.launch(args, plan.env)

@@ -28,6 +28,10 @@ export interface ExecutableSpec extends SpecBase, ProcessSpec {
   kind: 'executable'
   /** Host paths bound into the workload's mount namespace. */
   binds?: Bind[]
+  /** A terminal of its own (exec -t), kept by its monitor. */
+  tty?: boolean
+  /** Its stdin stays open to the attached caller (exec -i). */
+  interactive?: boolean
 }
 
 /** A container: `command` overrides the image's Cmd, `env` and `workdir` its own. */
@@ -68,6 +72,10 @@ export interface ContainerOptions {
   stopSignal?: string
   /** Seconds a stop that names no timeout waits before SIGKILL; unset for the node's default. */
   stopTimeout?: number
+  /** A terminal for its process (run -t), kept by its monitor. */
+  tty?: boolean
+  /** Its stdin stays open to the attached caller (run -i). */
+  interactive?: boolean
 }
 
 export interface WorkloadRecord {

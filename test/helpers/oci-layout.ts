@@ -71,7 +71,7 @@ export async function layerTar (entries: Array<{ name: string, body?: Buffer | s
 
 /** busybox from Debian's busybox-static as one layer, with the applets the tests use linked in /bin. */
 export async function busyboxLayer (extra: Array<{ name: string, body: string }> = []): Promise<Buffer> {
-  const applets = ['sh', 'echo', 'cat', 'ls', 'sleep', 'true', 'false', 'hostname', 'env', 'id', 'httpd', 'wc', 'uname']
+  const applets = ['sh', 'echo', 'cat', 'ls', 'sleep', 'true', 'false', 'hostname', 'env', 'id', 'httpd', 'wc', 'uname', 'tar']
   return await layerTar([
     { name: 'bin/' },
     { name: 'bin/busybox', body: readFileSync('/bin/busybox'), mode: 0o755 },

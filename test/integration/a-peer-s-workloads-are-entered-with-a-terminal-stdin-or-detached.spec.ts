@@ -87,7 +87,7 @@ describe('a peer\'s workloads are entered with a terminal, with stdin, or detach
       ['send', 'stty size; tty\n'], ['wait', '30 100'],
       ['resize', 40, 120], ['until', '40 120', 'stty size\n'],
       // Ctrl-C ends the command in the foreground (the shell drops the rest of the line, as it does on a terminal).
-      ['send', 'echo sleep\'\'ing; sleep 100\n'], ['wait', 'sleeping'], ['send', '\x03'], ['send', 'echo aft\'\'er=$?\n'], ['wait', 'after=130'],
+      ['send', 'sh -c "echo sleep\'\'ing; exec sleep 100"\n'], ['wait', 'sleeping'], ['send', '\x03'], ['send', 'echo aft\'\'er=$?\n'], ['wait', 'after=130'],
       ['send', 'cat; echo cat\'\'done\n'], ['send', 'hello\n'], ['wait', 'hello'], ['send', '\x04'], ['wait', 'catdone'],
       ['send', 'exit 7\n']
     ])

@@ -51,6 +51,8 @@ describe('the README\'s container walk-through works as written', () => {
     mkdirSync(join(cwd, 'bin'))
     symlinkSync(AURAE, join(cwd, 'bin', 'aurae'))
     writeFileSync(join(cwd, 'password.txt'), `${LOGIN.password}\n`)
+    mkdirSync(join(cwd, 'dir'))
+    for (const f of ['a.txt', 'b.txt']) writeFileSync(join(cwd, 'dir', f), `${f}\n`)
     if (!existsSync('/srv/www')) {
       madeSrv = existsSync('/srv') ? '/srv/www' : '/srv'
       mkdirSync('/srv/www', { recursive: true })
@@ -113,6 +115,17 @@ describe('the README\'s container walk-through works as written', () => {
       // The name is the peer's now: taking it again says how to free it there.
       expect(await sh(line)).toEqual({ code: 125, stdout: '', stderr: 'aurae: a workload named job already exists (remove it with: aurae rm job@emily)\n' })
     },
+    'aurae run -it --rm busybox -- sh': async (_, line) => {
+      const res = await sh(line, true, 'echo term=$TERM; exit 6\n')
+      expect(res.code).toBe(6)
+      expect(res.stdout).toMatch(/term=xterm\r+\n/)
+      // --rm: a one-off under a free name, forgotten after.
+      expect(JSON.parse((await alice.cli(['ps', '-a', '--json'])).stdout).map((w: any) => w.name).sort()).toEqual(['busybox', 'nginx'])
+    },
+    'tar c dir | aurae run -i busybox -- tar t': async res => {
+      expect(res).toMatchObject({ code: 0, stderr: 'aurae: busybox is taken; running as busybox-2\n' })
+      expect(res.stdout.split('\n').sort()).toEqual(['', 'dir/', 'dir/a.txt', 'dir/b.txt'])
+    },
     'aurae run busybox -d --name web -p 8081:80 -v /srv/www:/www:ro --memory 64M -- httpd -f -p 80 -h /www': async res => {
       expect(res).toEqual({ code: 0, stdout: 'web\n', stderr: '' })
       expect(await workload(alice, 'web')).toMatchObject({ state: 'running', limits: { memoryBytes: 64 * 1024 * 1024 } })
@@ -127,14 +140,14 @@ describe('the README\'s container walk-through works as written', () => {
       expect(await workload(alice, 'web')).toBeUndefined()
     },
     'aurae rmi busybox ; aurae image prune': async res => {
-      // The attached run above left a container named busybox: its image stays, and prune keeps what it uses.
+      // The attached runs above left containers named busybox and busybox-2: their image stays, and prune keeps what it uses.
       expect(res.code).toBe(0)
-      expect(res.stderr).toMatch(/^aurae: image docker\.io\/library\/busybox:latest is used by workload busybox; remove it first, or force with: aurae rmi -f busybox\nremoved \d+ blobs? and \d+ unpacked roots?/)
+      expect(res.stderr).toMatch(/^aurae: image docker\.io\/library\/busybox:latest is used by workloads busybox, busybox-2; remove them first, or force with: aurae rmi -f busybox\nremoved \d+ blobs? and \d+ unpacked roots?/)
       expect(await images()).toContain('docker.io/library/busybox:latest')
     },
     'aurae system df': async res => {
       expect(res.code).toBe(0)
-      expect(res.stdout).toMatch(/^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE\nImages +2 +2 .*\nUnpacked roots +2 +2 .*\nContainers +2 +1 .*\nLogs +/)
+      expect(res.stdout).toMatch(/^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE\nImages +2 +2 .*\nUnpacked roots +2 +2 .*\nContainers +3 +1 .*\nLogs +/)
     },
     'aurae run redis -d ; aurae run redis -d': async res => {
       expect(res).toEqual({ code: 0, stdout: 'redis\nredis-2\n', stderr: '' })

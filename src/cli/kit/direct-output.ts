@@ -2,7 +2,7 @@
 // the daemon only says where each run's monitor listens. Each read lands in one reused buffer and is
 // written from there to stdout or stderr; until they have taken it, the socket is not read again, so
 // the monitor's pipes fill and the workload waits, as on a pipe.
-import { RunSocket, socketAddress, type OutputStream } from '../../common/attach-frames.ts'
+import { RunSocket, socketAddress, type Input, type OutputStream } from '../../common/attach-frames.ts'
 import type { Out } from './io.ts'
 import { clean } from './output.ts'
 
@@ -25,6 +25,8 @@ export class DirectOutput {
   private readonly written = (): void => {
     if (--this.writing === 0) this.settle()
   }
+  private added!: () => void
+  private readonly first = new Promise<void>(resolve => { this.added = resolve })
 
   constructor (private readonly out: Record<OutputStream, Out>) {}
 
@@ -42,12 +44,27 @@ export class DirectOutput {
       })
     }
     this.runs.push(entry)
+    this.added()
     void connect(entry.socket, path, this.runs.length > 1).then(connected => {
       if (connected) return
       const logs = name() === '' ? 'aurae logs' : `aurae logs ${clean(name())}`
       this.out.stderr.write(`aurae: could not connect to the output of run ${run}; it goes to the log alone (${logs})\n`)
       this.end(entry)
     })
+  }
+
+  /**
+   * The caller's input (run -i/-t) to the run being read, once there is one: its terminal's size first, then each
+   * message once the monitor's socket has taken the one before (the monitor reads on only as the workload takes it).
+   */
+  async feed (input: { tty: boolean, size: () => { rows: number, cols: number }, messages: () => AsyncIterable<Input> }): Promise<void> {
+    await this.first
+    if (input.tty) await this.send({ size: input.size() })
+    for await (const m of input.messages()) await this.send(m)
+  }
+
+  private async send (m: Input): Promise<void> {
+    await this.runs.find(r => !r.ended)?.socket.send(m)
   }
 
   /** Resolves once every run added has ended and all of its output is written. */

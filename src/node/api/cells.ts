@@ -34,7 +34,7 @@ export function cellHandlers (cells: () => Cells, runtime: () => Supervisor): Ha
       route: { get: req => req.cellName, set: (req, cellName) => ({ ...req, cellName }) },
       unary: async req => {
         cells().get(assertWorkloadName(req.cellName))
-        const spec = specFromProto({ name: req.name, executable: req.executable ?? { command: [], env: {}, workdir: '', volumes: [] }, limits: undefined, restart: req.restart, cell: req.cellName, container: undefined })
+        const spec = specFromProto({ name: req.name, executable: req.executable ?? { command: [], env: {}, workdir: '', volumes: [], tty: false, interactive: false }, limits: undefined, restart: req.restart, cell: req.cellName, container: undefined })
         return { workload: workloadToProto(await runtime().run(spec)) }
       }
     },

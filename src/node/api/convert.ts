@@ -53,7 +53,7 @@ export function specFromProto (msg: SpecMsg | undefined): WorkloadSpec {
   }
   const exe = msg.executable as ExecutableMsg
   const binds = exe.volumes.map(bindFromProto)
-  return { ...base(msg.name !== '' ? msg.name : generatedName()), kind: 'executable', ...processFromProto(exe, true), ...(binds.length > 0 ? { binds } : {}) }
+  return { ...base(msg.name !== '' ? msg.name : generatedName()), kind: 'executable', ...processFromProto(exe, true), ...(binds.length > 0 ? { binds } : {}), ...(exe.tty ? { tty: true } : {}), ...(exe.interactive ? { interactive: true } : {}) }
 }
 
 /** A process's command line, environment and working directory; a container may leave its command to its image. */
@@ -122,7 +122,9 @@ function containerFromProto (msg: ContainerMsg | undefined): ContainerOptions {
     ports,
     ...(msg.seccomp === 'unconfined' ? { seccomp: 'unconfined' as const } : {}),
     ...(stopSignal !== undefined ? { stopSignal } : {}),
-    ...(msg.stopTimeout !== undefined ? { stopTimeout: msg.stopTimeout } : {})
+    ...(msg.stopTimeout !== undefined ? { stopTimeout: msg.stopTimeout } : {}),
+    ...(msg.tty ? { tty: true } : {}),
+    ...(msg.interactive ? { interactive: true } : {})
   }
 }
 
@@ -164,7 +166,7 @@ export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
 function kindToProto (spec: WorkloadSpec): Pick<SpecMsg, 'executable' | 'container'> {
   switch (spec.kind) {
     case 'executable':
-      return { executable: { command: spec.command, env: spec.env, workdir: spec.workdir, volumes: (spec.binds ?? []).map(b => ({ host: b.host, container: b.path, readOnly: b.readOnly })) }, container: undefined }
+      return { executable: { command: spec.command, env: spec.env, workdir: spec.workdir, volumes: (spec.binds ?? []).map(b => ({ host: b.host, container: b.path, readOnly: b.readOnly })), tty: spec.tty === true, interactive: spec.interactive === true }, container: undefined }
     case 'container': {
       const c = spec.container
       return {
@@ -182,7 +184,9 @@ function kindToProto (spec: WorkloadSpec): Pick<SpecMsg, 'executable' | 'contain
           env: spec.env,
           workdir: spec.workdir,
           stopSignal: c.stopSignal ?? '',
-          stopTimeout: c.stopTimeout
+          stopTimeout: c.stopTimeout,
+          tty: c.tty === true,
+          interactive: c.interactive === true
         }
       }
     }

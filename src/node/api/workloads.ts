@@ -7,10 +7,11 @@ import { StartError, type Supervisor } from '../../runtime/supervisor.ts'
 import { NameTakenError } from '../../runtime/workload-names.ts'
 import type { WorkloadRecord } from '../../runtime/workload.ts'
 import type { CellUsage } from '../../runtime/cgroups.ts'
-import { WorkloadServiceService, type Workload, type WorkloadServiceRunResponse, type WorkloadStats } from '../../gen/aurae/workloads/v0/workloads.ts'
+import { WorkloadServiceService, type WindowSize, type Workload, type WorkloadServiceRunInput, type WorkloadServiceRunRequest, type WorkloadServiceRunResponse, type WorkloadStats } from '../../gen/aurae/workloads/v0/workloads.ts'
 import { exitToProto, processFromProto, specFromProto, stopTimeoutMs, workloadToProto } from './convert.ts'
 import { FailedPreconditionError, InvalidArgumentError } from '../../errors.ts'
 import { byName, byPeer, type Handlers, type UnaryHandler } from './serve.ts'
+import type { Caller } from './authz.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 import { streamCommand } from './exec-into.ts'
 
@@ -41,6 +42,21 @@ export async function attach (supervisor: Supervisor, rec: WorkloadRecord, outpu
   await send({ exit: exitToProto(end) })
 }
 
+/** What a RunSession adds to a run: the caller's input, and its terminal's size to start with. */
+interface RunInput {
+  input: AsyncIterable<WorkloadServiceRunInput>
+  size?: WindowSize
+}
+
+/** The caller's input to the container's monitor, one message at a time, each once the monitor's socket took it. */
+async function feed (output: AttachedOutput, session: RunInput): Promise<void> {
+  if (session.size !== undefined) await output.send({ size: session.size })
+  for await (const msg of session.input) {
+    await output.send({ stdin: msg.stdin, size: msg.size, stdinEnd: msg.stdinEnd })
+    if (msg.stdinEnd) return
+  }
+}
+
 /** Stop, as WorkloadService and CellService both serve it: by name, with the caller's timeout. */
 export function stopHandler<Q extends { name: string, timeoutSeconds?: number }> (runtime: () => Supervisor): UnaryHandler<Q, { workload: Workload }> {
   return {
@@ -66,16 +82,15 @@ async function started (fn: () => Promise<WorkloadRecord>): Promise<WorkloadReco
 }
 
 export function workloadHandlers (runtime: () => Supervisor, ownName: () => string): Handlers<typeof WorkloadServiceService> {
-  return {
-    run: {
-      access: 'peers',
-      route: { get: req => req.spec?.name ?? '', set: (req, name) => ({ ...req, spec: req.spec === undefined ? undefined : { ...req.spec, name } }) },
-      stream: async (req, send, signal, caller) => {
+  const runRoute = { get: (req: WorkloadServiceRunRequest) => req.spec?.name ?? '', set: (req: WorkloadServiceRunRequest, name: string) => ({ ...req, spec: req.spec === undefined ? undefined : { ...req.spec, name } }) }
+  /** Run, detached or attached; with a session, the caller's input goes to the container (relayed, never direct). */
+  const runWorkload = async (req: WorkloadServiceRunRequest, send: (m: WorkloadServiceRunResponse) => Promise<void>, signal: AbortSignal, caller: Caller, session?: RunInput): Promise<void> => {
         const spec = specFromProto(req.spec)
         // A monitor's socket is a path on this machine: only a caller here can read it.
         const direct = req.detach !== true && req.directOutput === true && caller.kind === 'local' ? new DirectAttacher(send) : undefined
         const relayed = req.detach === true || direct !== undefined ? undefined : new AttachedOutput(outputBuffer)
         const output = direct ?? relayed
+        if (session !== undefined && relayed !== undefined) void feed(relayed, session).catch(() => {})
         const say = direct === undefined ? send : async (m: WorkloadServiceRunResponse) => await direct.say(m)
         // The monitors carry on with their logs alone once the caller is gone or the workload has ended.
         const detach = (): void => {
@@ -112,6 +127,21 @@ export function workloadHandlers (runtime: () => Supervisor, ownName: () => stri
         }
         if (signal.aborted) void removal().catch(() => {})
         else await removal()
+  }
+  return {
+    run: {
+      access: 'peers',
+      route: runRoute,
+      stream: runWorkload
+    },
+    runSession: {
+      access: 'peers',
+      route: { get: first => first.request === undefined ? '' : runRoute.get(first.request), set: (first, name) => ({ ...first, request: first.request === undefined ? undefined : runRoute.set(first.request, name) }) },
+      session: async (first, input, send, signal, caller) => {
+        const req = first.request
+        if (req === undefined) throw new InvalidArgumentError('the first message of a run session must carry its request')
+        if (req.detach) throw new InvalidArgumentError('a run session is attached: leave out detach')
+        await runWorkload({ ...req, directOutput: false }, send, signal, caller, { input, size: req.spec?.container?.tty === true || req.spec?.executable?.tty === true ? first.size : undefined })
       }
     },
     list: {

@@ -41,6 +41,8 @@ export interface ContainerOptions {
   etcFiles: EtcFiles
   /** False runs the container without a seccomp filter (`--security-opt seccomp=unconfined`). */
   seccomp: boolean
+  /** A terminal for the process (run -t); it gets TERM=xterm unless the image or -e says otherwise, as in Docker. */
+  tty?: boolean
 }
 
 /** Docker's default capability set. */
@@ -111,7 +113,7 @@ function volumeOptions (readOnly: boolean): string[] {
 
 export function ociConfig (image: ImageConfig, opts: ContainerOptions, ids: { uid: number, gid: number }): object {
   const env = new Map<string, string>()
-  for (const kv of [`PATH=${DEFAULT_PATH}`, ...(image.Env ?? []), `HOSTNAME=${opts.name}`]) {
+  for (const kv of [`PATH=${DEFAULT_PATH}`, ...(opts.tty === true ? ['TERM=xterm'] : []), ...(image.Env ?? []), `HOSTNAME=${opts.name}`]) {
     const eq = kv.indexOf('=')
     if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1))
   }
@@ -126,7 +128,7 @@ export function ociConfig (image: ImageConfig, opts: ContainerOptions, ids: { ui
   return {
     ociVersion: '1.0.2',
     process: {
-      terminal: false,
+      terminal: opts.tty === true,
       user: ids,
       args: processArgs(image, opts),
       env: [...env].map(([k, v]) => `${k}=${v}`),

@@ -7,6 +7,10 @@
 // With --pid-file (containers) the command is an OCI runtime's `run --detach`, which exits once the container's
 // process runs: the monitor, a child subreaper, adopts that process as its own child and supervises it, so no
 // runtime process stays alive beside the container (as Podman's conmon does).
+// With --stdin pipe the workload's stdin is a pipe the reader writes into over the same connection, with --stdin tty
+// a terminal the monitor opens and keeps (its stdin, stdout and stderr); with
+// --console-socket the runtime hands the container's terminal over there, and the monitor keeps it, so
+// the container keeps its terminal when the daemon (or the reader) goes away.
 // With --launcher it instead serves the daemon: it reads launch requests on stdin and forks a
 // monitor for each, which is far cheaper than the daemon spawning every monitor itself.
 #define _GNU_SOURCE
@@ -22,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -271,11 +276,122 @@ static int attach_accept(struct attach_point *ap) {
   return fd;
 }
 
-// The reader has gone: the log carries on alone.
+// The reader's input, frames of [kind][u32 big-endian length][bytes]: 1 stdin bytes, 2 the end of stdin (empty),
+// 3 a window size (u16 rows, u16 columns). One block is read off the connection only once the one before is
+// written: a reader faster than the workload waits on its socket, and the monitor holds INPUT_BLOCK at most.
+#define INPUT_BLOCK (64 * 1024)
+static int in_fd = -1; // the workload's stdin pipe, or its terminal's master; -1 when it takes no more
+static int in_tty;     // in_fd is the terminal: it stays open (for the workload's sake) until the workload ends
+static int in_end;     // the reader has ended its input: the pipe closes once what is queued is written
+static char inq[INPUT_BLOCK];
+static size_t inq_len, inq_off;
+static unsigned char in_head[5], in_ctl[4];
+static size_t in_head_got, in_ctl_got;
+static uint32_t in_left;
+
+// No more input: a pipe is closed, so the workload reads its end (docker run -i when the client goes).
+static void input_stop(void) {
+  if (in_fd >= 0 && !in_tty) {
+    close(in_fd);
+    in_fd = -1;
+  }
+  inq_len = inq_off = 0;
+}
+
+// The reader has gone: the log carries on alone; the workload's stdin ends, its terminal stays.
 static void attach_drop(void) {
   if (attach_fd >= 0) close(attach_fd);
   attach_fd = -1;
   outq_len = outq_off = 0;
+  input_stop();
+}
+
+// Writes what the workload takes of the queued input without blocking.
+static void input_flush(void) {
+  while (in_fd >= 0 && inq_off < inq_len) {
+    ssize_t w = write(in_fd, inq + inq_off, inq_len - inq_off);
+    if (w > 0) inq_off += w;
+    else if (w < 0 && errno == EINTR) continue;
+    else if (w < 0 && errno == EAGAIN) return;
+    else input_stop(); // the workload closed its stdin: the rest is dropped
+  }
+  inq_len = inq_off = 0;
+  if (in_end) input_stop();
+}
+
+// The terminal takes the reader's size; the kernel tells the workload with SIGWINCH.
+static void input_resize(void) {
+  struct winsize ws = {.ws_row = (unsigned short)(in_ctl[0] << 8 | in_ctl[1]), .ws_col = (unsigned short)(in_ctl[2] << 8 | in_ctl[3])};
+  if (in_tty && in_fd >= 0) ioctl(in_fd, TIOCSWINSZ, &ws);
+}
+
+// Cuts the reader's frames out of one read, however the read cut them; -1 for a frame no reader sends.
+static int input_parse(const unsigned char *p, size_t n) {
+  while (n > 0) {
+    if (in_head_got < 5) {
+      size_t k = 5 - in_head_got < n ? 5 - in_head_got : n;
+      memcpy(in_head + in_head_got, p, k);
+      in_head_got += k;
+      p += k;
+      n -= k;
+      if (in_head_got < 5) break;
+      in_left = (uint32_t)in_head[1] << 24 | (uint32_t)in_head[2] << 16 | (uint32_t)in_head[3] << 8 | in_head[4];
+      in_ctl_got = 0;
+      if (in_head[0] < 1 || in_head[0] > 3 || (in_head[0] == 2 && in_left != 0) || (in_head[0] == 3 && in_left != 4)) return -1;
+      if (in_head[0] == 2) in_end = 1;
+    }
+    size_t k = in_left < n ? in_left : n;
+    if (in_head[0] == 1 && in_fd >= 0 && !in_end) memcpy(inq + inq_len, p, k), inq_len += k;
+    if (in_head[0] == 3) memcpy(in_ctl + in_ctl_got, p, k), in_ctl_got += k;
+    p += k;
+    n -= k;
+    in_left -= k;
+    if (in_left > 0) break;
+    if (in_head[0] == 3) input_resize();
+    in_head_got = 0;
+  }
+  return 0;
+}
+
+// Reads one block of the reader's input and passes it on; a reader gone, or speaking out of turn, is dropped.
+static void input_take(void) {
+  static unsigned char block[INPUT_BLOCK];
+  ssize_t n;
+  do n = read(attach_fd, block, sizeof block); while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EAGAIN) return;
+  if (n <= 0 || input_parse(block, n) < 0) {
+    attach_drop();
+    return;
+  }
+  input_flush();
+}
+
+// Listens where the OCI runtime hands over the container's terminal (--console-socket), before it runs.
+static int console_listen(const char *path) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path) die("the console socket's path is too long: %s", path);
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  unlink(path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 1) != 0) die("cannot listen on %s: %s", path, strerror(errno));
+  return fd;
+}
+
+// The terminal's master that the runtime sent before it exited (it is queued on its connection); -1 when none came.
+static int console_take(int listener) {
+  int c = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (c < 0) return -1;
+  char name[PATH_MAX];
+  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+  struct iovec iov = {name, sizeof name};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+  ssize_t n = recvmsg(c, &m, MSG_CMSG_CLOEXEC);
+  close(c);
+  struct cmsghdr *h = n < 0 ? NULL : CMSG_FIRSTHDR(&m);
+  if (h == NULL || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(h), sizeof fd);
+  return fd;
 }
 
 // Room for n more bytes at the end of the queue.
@@ -563,9 +679,11 @@ static void confine(int report_fd, const struct view *v) {
 }
 
 // In the child: join the cgroups, mount the root, make its view, then exec. Any failure goes to the parent through report_fd.
-static void start_child(int out_fd, int err_fd_pipe, int report_fd, char **cgroups, int ncg,
+static void start_child(int tty, int in_child, int out_fd, int err_fd_pipe, int report_fd, char **cgroups, int ncg,
                         const struct overlay *ov, const struct view *view, const char *workdir, char **argv) {
-  setpgid(0, 0);
+  // On a terminal of its own it leads a session, the terminal its controlling one (Ctrl-C, a hangup, SIGWINCH).
+  if (tty && (setsid() < 0 || ioctl(in_child, TIOCSCTTY, 0) != 0)) child_fail(report_fd, "cannot take the terminal: %s", strerror(errno));
+  if (!tty) setpgid(0, 0);
   if (ov->target != NULL && mount("overlay", ov->target, "overlay", 0, ov->options) != 0) {
     child_fail(report_fd, "cannot mount the container's root: %s", strerror(errno));
   }
@@ -585,7 +703,7 @@ static void start_child(int out_fd, int err_fd_pipe, int report_fd, char **cgrou
   for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
   if (workdir != NULL && chdir(workdir) != 0) child_fail(report_fd, "chdir \"%s\": %s", workdir, strerror(errno));
   int devnull = open("/dev/null", O_RDONLY);
-  dup2(devnull, 0);
+  dup2(in_child >= 0 ? in_child : devnull, 0);
   dup2(out_fd, 1);
   dup2(err_fd_pipe, 2);
   // Every other descriptor goes, in two calls (a thousand close()s took a quarter of a millisecond).
@@ -596,9 +714,32 @@ static void start_child(int out_fd, int err_fd_pipe, int report_fd, char **cgrou
   child_fail(report_fd, "exec \"%s\": %s", argv[0], strerror(errno));
 }
 
-// After the runtime (our child `runtime`) has started the container and exited: reads its process's PID, which is
-// our child now (we are a subreaper). Returns that PID; on failure 0, with the runtime's status.
-static pid_t adopt(pid_t runtime, const char *pid_file, int *st) {
+// Runs `argv` with no input or output and waits for it; its status, or -1 when it could not run.
+static int run_quietly(char **argv, const char *workdir) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_RDWR);
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (workdir != NULL && chdir(workdir) != 0) _exit(127);
+    execvp(argv[0], argv);
+    _exit(127);
+  }
+  int st;
+  if (pid < 0) return -1;
+  while (waitpid(pid, &st, 0) < 0) if (errno != EINTR) return -1;
+  return st;
+}
+
+// After the runtime (our child `runtime`) has exited: reads the container process's PID, which is our child now (we
+// are a subreaper), and takes the container's terminal the runtime handed over on `console`. The runtime's `run
+// --detach` has started the process; its `create` has only made it, and `start` (with --start) then starts it, once
+// its terminal is ours. Returns that PID; on failure 0, with the failing step's status, and no container process left.
+static pid_t adopt(pid_t runtime, const char *pid_file, int console, char **start_argv, const char *workdir, int *st) {
   while (waitpid(runtime, st, 0) < 0) {
     if (errno != EINTR) { *st = 1 << 8; return 0; }
   }
@@ -614,17 +755,35 @@ static pid_t adopt(pid_t runtime, const char *pid_file, int *st) {
     *st = 1 << 8;
     return 0;
   }
-  return init;
+  // A terminal the runtime made is ours to keep: the container's process runs on it.
+  if (console >= 0) {
+    if ((in_fd = console_take(console)) < 0) {
+      *st = 1 << 8;
+      kill(init, SIGKILL);
+      waitpid(init, NULL, 0);
+      return 0;
+    }
+    in_tty = 1;
+  }
+  if (start_argv[0] == NULL) return init;
+  *st = run_quietly(start_argv, workdir);
+  if (*st == 0) return init;
+  if (*st < 0) *st = 1 << 8;
+  kill(init, SIGKILL);
+  waitpid(init, NULL, 0);
+  return 0;
 }
 
 // Runs one workload to its end. `id` is set when a launcher forked us: status then goes to stdout.
 static int monitor_main(int argc, char **argv, const char *id) {
-  const char *exit_path = NULL, *workdir = NULL, *attach_path = NULL, *pid_file = NULL;
+  const char *exit_path = NULL, *workdir = NULL, *attach_path = NULL, *pid_file = NULL, *console_path = NULL, *stdin_mode = NULL;
+  char **start_argv = calloc(argc, sizeof(char *));
+  int nstart = 0;
   struct overlay ov = {NULL, NULL};
   struct view view = {calloc(argc, sizeof(char *)), 0, calloc(argc, sizeof(struct bind)), 0};
   char *cgroups[MAX_CGROUPS];
   int ncg = 0, status_fd = -1, i;
-  if (view.hides == NULL || view.binds == NULL) die("out of memory");
+  if (view.hides == NULL || view.binds == NULL || start_argv == NULL) die("out of memory");
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--") == 0) { i++; break; }
@@ -646,16 +805,21 @@ static int monitor_main(int argc, char **argv, const char *id) {
     else if (strcmp(a, "--hide") == 0) view.hides[view.nh++] = argv[++i];
     else if (strcmp(a, "--attach") == 0) attach_path = argv[++i];
     else if (strcmp(a, "--pid-file") == 0) pid_file = argv[++i];
+    else if (strcmp(a, "--console-socket") == 0) console_path = argv[++i];
+    else if (strcmp(a, "--stdin") == 0) stdin_mode = argv[++i];
+    else if (strcmp(a, "--start") == 0) start_argv[nstart++] = argv[++i];
     else if (strcmp(a, "--cgroup-procs") == 0) {
       if (ncg == MAX_CGROUPS) die("too many --cgroup-procs");
       cgroups[ncg++] = argv[++i];
     } else die("unknown option %s", a);
   }
-  if (exit_path == NULL || log_path == NULL || i >= argc || (ov.target == NULL) != (ov.options == NULL)) {
+  if (exit_path == NULL || log_path == NULL || i >= argc || (ov.target == NULL) != (ov.options == NULL) ||
+      (console_path != NULL && pid_file == NULL) || (nstart > 0 && pid_file == NULL) || (stdin_mode != NULL && strcmp(stdin_mode, "pipe") != 0 && strcmp(stdin_mode, "tty") != 0) ||
+      (console_path != NULL && stdin_mode != NULL)) {
     die("usage: aurae-monitor --exit-file PATH --log PATH [--log-max-bytes N] [--log-files K] "
         "[--cgroup-procs PATH]... [--overlay DIR --overlay-options OPTS] [--hide PATH]... "
         "[--bind[-ro] SRC DST]... [--workdir DIR] [--status-fd N] [--attach SOCKET] "
-        "[--pid-file PATH] -- CMD [ARGS...]");
+        "[--pid-file PATH [--console-socket PATH] [--start ARG...]] [--stdin pipe|tty] -- CMD [ARGS...]");
   }
   if (log_max < 256) log_max = 256;
   if (log_files < 1) log_files = 1;
@@ -679,19 +843,30 @@ static int monitor_main(int argc, char **argv, const char *id) {
   }
   struct attach_point ap = {-1, -1, ""};
   if (attach_path != NULL) attach_listen(attach_path, &ap);
-  int out[2], err[2], rep[2];
+  int out[2], err[2], rep[2], in[2] = {-1, -1};
   if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(rep, O_CLOEXEC)) die("pipe: %s", strerror(errno));
+  int own_tty = stdin_mode != NULL && strcmp(stdin_mode, "tty") == 0;
+  if (stdin_mode != NULL && !own_tty && pipe2(in, O_CLOEXEC) != 0) die("pipe: %s", strerror(errno));
+  if (own_tty) { // in[1] the master, which the monitor keeps; in[0] the terminal the workload gets
+    in[1] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    const char *pts = in[1] < 0 || grantpt(in[1]) != 0 || unlockpt(in[1]) != 0 ? NULL : ptsname(in[1]);
+    if (pts == NULL || (in[0] = open(pts, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) die("cannot open a terminal: %s", strerror(errno));
+    in_tty = 1;
+  }
+  int console = console_path == NULL ? -1 : console_listen(console_path);
   if (attach_path != NULL) { // room for what the workload writes before its reader comes, and larger reads after
     fcntl(out[0], F_SETPIPE_SZ, PIPE_BYTES);
     fcntl(err[0], F_SETPIPE_SZ, PIPE_BYTES);
   }
   pid_t child = fork();
   if (child < 0) die("fork: %s", strerror(errno));
-  if (child == 0) start_child(out[1], err[1], rep[1], cgroups, ncg, &ov, &view, workdir, argv + i);
+  if (child == 0) start_child(own_tty, in[0], own_tty ? in[0] : out[1], own_tty ? in[0] : err[1], rep[1], cgroups, ncg, &ov, &view, workdir, argv + i);
+  if (in[0] >= 0) close(in[0]);
+  in_fd = in[1];
   close(out[1]);
   close(err[1]);
   close(rep[1]);
-  setpgid(child, child); // also in the parent, so the group exists before anyone signals it
+  if (!own_tty) setpgid(child, child); // also in the parent, so the group exists before anyone signals it
 
   char failure[512];
   ssize_t n, got = 0;
@@ -702,7 +877,11 @@ static int monitor_main(int argc, char **argv, const char *id) {
   close(rep[0]);
   if (pid_file != NULL && got == 0) {
     int st;
-    pid_t init = adopt(child, pid_file, &st);
+    pid_t init = adopt(child, pid_file, console, start_argv, workdir, &st);
+    if (console >= 0) {
+      close(console);
+      unlink(console_path);
+    }
     if (init <= 0) {
       // What the runtime said on its way out is its own (its log has it), never the workload's output.
       close(out[0]);
@@ -718,22 +897,33 @@ static int monitor_main(int argc, char **argv, const char *id) {
   report_status(status_fd, id, child, got > 0 ? failure : NULL, 1);
   open_log();
   if (attach_path != NULL) attach_fd = attach_accept(&ap);
+  if (attach_fd < 0) input_stop(); // no reader came: the workload's stdin ends at once
 
   struct stream streams[2] = {{"stdout", out[0], 1, {0}, 0}, {"stderr", err[0], 2, {0}, 0}};
+  if (in_tty) { // the terminal carries all of the container's output; the pipes only what the runtime said
+    close(out[0]);
+    streams[0].fd = fcntl(in_fd, F_DUPFD_CLOEXEC, 3);
+  }
   for (int k = 0; k < 2; k++) fcntl(streams[k].fd, F_SETFL, O_NONBLOCK);
+  if (in_fd >= 0) fcntl(in_fd, F_SETFL, O_NONBLOCK);
   int child_status = 0, child_done = 0;
   while (!child_done) {
     int behind = outq_len > 0; // the caller has not taken the last block: leave the pipes full
-    struct pollfd fds[4] = {{sfd, POLLIN, 0}, {behind ? -1 : streams[0].fd, POLLIN, 0},
-                            {behind ? -1 : streams[1].fd, POLLIN, 0}, {attach_fd, behind ? POLLOUT : 0, 0}};
+    int typing = inq_off < inq_len; // input the workload has not taken yet: no more is read
+    short listen_in = in_fd >= 0 && !typing ? POLLIN : 0;
+    struct pollfd fds[5] = {{sfd, POLLIN, 0}, {behind ? -1 : streams[0].fd, POLLIN, 0},
+                            {behind ? -1 : streams[1].fd, POLLIN, 0}, {attach_fd, (behind ? POLLOUT : 0) | listen_in, 0},
+                            {typing ? in_fd : -1, POLLOUT, 0}};
     int pending = streams[0].len > 0 || streams[1].len > 0;
-    int r = poll(fds, 4, pending ? FLUSH_MS : -1);
+    int r = poll(fds, 5, pending ? FLUSH_MS : -1);
     if (r < 0 && errno != EINTR) break;
     if (r == 0) { // quiet for a while: show partial lines such as prompts
       flush_partial(&streams[0]);
       flush_partial(&streams[1]);
       continue;
     }
+    if (fds[4].revents & (POLLOUT | POLLERR | POLLHUP)) input_flush();
+    if (fds[3].revents & POLLIN) input_take();
     if (fds[3].revents & (POLLERR | POLLHUP)) attach_drop();
     else if (fds[3].revents & POLLOUT) attach_flush();
     for (int k = 0; k < 2; k++) {
@@ -752,6 +942,8 @@ static int monitor_main(int argc, char **argv, const char *id) {
     }
   }
   for (int k = 0; k < 2; k++) drain(&streams[k]);
+  if (in_fd >= 0) close(in_fd);
+  in_fd = -1;
   // The runtime has ended and its container with it: the root goes before anyone hears of the exit.
   if (ov.target != NULL) umount2(ov.target, MNT_DETACH);
   write_exit(exit_path, child_status, got > 0 ? failure : NULL, NULL);

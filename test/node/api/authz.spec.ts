@@ -90,6 +90,7 @@ describe('who may call each method the node serves', () => {
       'workloads.Inspect': { access: 'peers', beforeUp: false },
       'workloads.Exec': { access: 'peers', beforeUp: false },
       'workloads.ExecSession': { access: 'peers', beforeUp: false },
+      'workloads.RunSession': { access: 'peers', beforeUp: false },
       'cells.Allocate': { access: 'peers', beforeUp: false },
       'cells.Free': { access: 'peers', beforeUp: false },
       'cells.Start': { access: 'peers', beforeUp: false },

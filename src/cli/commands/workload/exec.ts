@@ -4,6 +4,7 @@ import { parseName } from '../../../names/parse.ts'
 import type { Command, Context } from '../../kit/context.ts'
 import { execInto, execOnTerminal, type ExecInto } from './exec-into.ts'
 import { execSession } from './exec-session.ts'
+import { assertTerminal, callerInput } from './caller-input.ts'
 import { asWorkload, envOf, limitsOf, startWorkload, WORKLOAD_FLAGS } from './start.ts'
 
 /** `-v HOST[:PATH][:ro]` of exec → a host path shown at PATH (the same path when left out). */
@@ -19,11 +20,14 @@ function bindOf (text: string): { host: string, container: string, readOnly: boo
  * a peer's workload, or an executable that needs a terminal of its own, through a session the node serves.
  */
 async function enter (ctx: Context, req: ExecInto, where: string, tty: boolean): Promise<number | undefined> {
-  if (where === '' && (!tty || await kindOf(ctx, req.name) === 'container')) return await execOnTerminal(ctx, req, tty)
+  // Asked first, so that a new executable gets the keys typed meanwhile, not a session that found nothing to enter.
+  const kind = await kindOf(ctx, req.name)
+  if (kind === '') return undefined
+  if (where === '' && (!tty || kind === 'container')) return await execOnTerminal(ctx, req, tty)
   return await execSession(ctx, req, tty)
 }
 
-/** The kind of this node's workload NAME; '' when there is none (exec then starts one). */
+/** The kind of workload NAME (NAME@peer on the peer); '' when there is none (exec then starts one). */
 async function kindOf (ctx: Context, name: string): Promise<string> {
   try {
     return (await ctx.daemon().workloads.inspect({ name })).workload?.kind ?? ''
@@ -37,12 +41,12 @@ export const exec: Command = {
   spec: {
     name: 'exec',
     usage: 'exec [NAME] [flags] -- COMMAND [ARG...]',
-    summary: 'Runs COMMAND inside the running workload NAME (as docker exec), or as a new workload.\nInside a workload: its namespaces, cgroup, user and env; -e and -w apply. Otherwise COMMAND runs\nin a cell of its own (named NAME when given). Attached by default: output streams back,\nCtrl-C reaches the workload, and aurae exits with its exit code (128+N for signal N).\nInto a running workload (here or NAME@peer): -i sends stdin to COMMAND, -t gives it a terminal\nof its own, -d starts it and returns at once (its output discarded).\nExit 125 means the workload could not be run at all. The node\'s key, data and socket are\nhidden from it unless bound in with -v.',
+    summary: 'Runs COMMAND inside the running workload NAME (as docker exec), or as a new workload.\nInside a workload: its namespaces, cgroup, user and env; -e and -w apply. Otherwise COMMAND runs\nin a cell of its own (named NAME when given). Attached by default: output streams back,\nCtrl-C reaches the workload, and aurae exits with its exit code (128+N for signal N).\nHere or on NAME@peer, -i sends stdin to COMMAND, -t gives it a terminal of its own (also to a new\nexecutable); into a running workload -d starts it and returns at once (its output discarded).\nExit 125 means the workload could not be run at all. The node\'s key, data and socket are\nhidden from it unless bound in with -v.',
     flags: {
       ...WORKLOAD_FLAGS,
       volume: { type: 'list', short: 'v', help: 'show a host path to it, hidden or not (repeatable)', value: 'HOST[:PATH][:ro]' },
-      interactive: { type: 'boolean', short: 'i', help: 'into a running workload (here or NAME@peer): keep stdin open to it' },
-      tty: { type: 'boolean', short: 't', help: 'into a running workload (here or NAME@peer): give it a terminal (with -i: as docker exec -it)' }
+      interactive: { type: 'boolean', short: 'i', help: 'keep stdin open to the command (here or NAME@peer)' },
+      tty: { type: 'boolean', short: 't', help: 'give the command a terminal (with -i: as docker exec -it)' }
     },
     maxPositionals: 1,
     passthrough: true
@@ -63,7 +67,7 @@ export const exec: Command = {
       // `@emily` alone names only a node: a new executable there, as ever.
       const named = where !== target
       const onTerminal = flags.interactive === true || flags.tty === true
-      if (onTerminal && (!named || flags.detach === true)) throw new InvalidArgumentError('-i and -t enter a running workload: aurae exec -it NAME[@PEER] -- COMMAND')
+      if (onTerminal && flags.detach === true) throw new InvalidArgumentError('-d does not go with -i or -t: aurae has no attach to reach the command later')
       if (named) {
         const req = { name: target, command: parsed.rest, env, workdir: flags.workdir as string ?? '' }
         const code = onTerminal ? await enter(ctx, req, where, flags.tty === true) : await execInto(ctx, { ...req, detach: flags.detach === true })
@@ -71,19 +75,24 @@ export const exec: Command = {
         // Said to a person at a terminal; a script's stderr stays the workload's own, as it always was.
         if (ctx.io.stderr.isTTY === true) ctx.io.stderr.write(`aurae: no workload named ${target}; starting a new executable of that name\n`)
       }
+      // A new executable with -i/-t: its stdin (and terminal, which its monitor keeps) are this side's, as run -it.
+      if (flags.tty === true) assertTerminal(ctx.io)
       const spec = {
         name: target,
         executable: {
           command: parsed.rest,
           env,
           workdir: flags.workdir as string ?? '',
-          volumes: (flags.volume as string[] | undefined ?? []).map(bindOf)
+          volumes: (flags.volume as string[] | undefined ?? []).map(bindOf),
+          tty: flags.tty === true,
+          interactive: flags.interactive === true
         },
         limits,
         restart: flags.restart as string ?? 'no',
         cell: ''
       }
-      return await startWorkload(ctx, spec, where, flags.detach === true, flags.rm === true)
+      const input = onTerminal ? callerInput(ctx.io, { stdin: flags.interactive === true, tty: flags.tty === true }) : undefined
+      return await startWorkload(ctx, spec, where, flags.detach === true, flags.rm === true, undefined, input)
     })
   }
 }

@@ -6,6 +6,7 @@ import { InvalidArgumentError } from '../../../errors.ts'
 import { parseName } from '../../../names/parse.ts'
 import type { Command } from '../../kit/context.ts'
 import { pullShowingProgress } from '../image/pull.ts'
+import { assertTerminal, callerInput } from './caller-input.ts'
 import { asWorkload, envOf, limitsOf, startWorkload, WORKLOAD_FLAGS } from './start.ts'
 import { wholeSeconds } from './stop.ts'
 
@@ -43,7 +44,9 @@ export const run: Command = {
       entrypoint: { type: 'string', help: 'replace the image\'s entrypoint', value: 'CMD' },
       'security-opt': { type: 'list', help: 'seccomp=unconfined: run without the default seccomp filter', value: 'OPT' },
       'stop-signal': { type: 'string', help: 'the signal that stops it (default: the image\'s StopSignal, else SIGTERM)', value: 'SIGNAL' },
-      'stop-timeout': { type: 'string', help: 'seconds a stop waits before SIGKILL (default 10)', value: 'S' }
+      'stop-timeout': { type: 'string', help: 'seconds a stop waits before SIGKILL (default 10)', value: 'S' },
+      interactive: { type: 'boolean', short: 'i', help: 'keep its stdin open to this one (ends with it, or when aurae goes)' },
+      tty: { type: 'boolean', short: 't', help: 'give it a terminal (with -i, as docker run -it: keys, size, Ctrl-C)' }
     },
     maxPositionals: 1,
     passthrough: true
@@ -56,6 +59,12 @@ export const run: Command = {
     if (stopSignal !== '' && signalName(stopSignal) === undefined) throw new InvalidArgumentError(`invalid --stop-signal "${stopSignal}": expected a signal such as SIGINT`)
     const stopTimeout = wholeSeconds(flags['stop-timeout'] as string | undefined, '--stop-timeout')
     const limits = limitsOf(flags)
+    const interactive = flags.interactive === true
+    const tty = flags.tty === true
+    const detach = flags.detach === true
+    // Nothing could reach a detached container's stdin later: aurae has no attach.
+    if (detach && interactive) throw new InvalidArgumentError('-d and -i do not go together: aurae has no attach to reach its stdin later; leave out -i')
+    if (tty && !detach) assertTerminal(ctx.io)
     return await asWorkload(async () => {
       const target = parsed.positionals[0]
       if (target === undefined) throw new InvalidArgumentError('missing image: aurae run IMAGE [-- COMMAND]')
@@ -83,7 +92,9 @@ export const run: Command = {
           env: envOf(flags.env as string[] | undefined ?? []),
           workdir: flags.workdir as string ?? '',
           stopSignal,
-          stopTimeout
+          stopTimeout,
+          tty,
+          interactive
         }
       }
       // Like docker run, an image the node lacks is pulled first; on a terminal, with its progress.
@@ -92,7 +103,8 @@ export const run: Command = {
         const { images } = await d.images.list({ peer: where.slice(1) })
         if (!images.some(i => i.name === formatImageReference(ref))) await pullShowingProgress(d, image + where, ctx.io.stderr)
       }
-      return await startWorkload(ctx, spec, where, flags.detach === true, flags.rm === true, name === '' ? ref.repository.split('/').pop() : undefined)
+      const input = (interactive || tty) && !detach ? callerInput(ctx.io, { stdin: interactive, tty }) : undefined
+      return await startWorkload(ctx, spec, where, detach, flags.rm === true, name === '' ? ref.repository.split('/').pop() : undefined, input)
     })
   }
 }

@@ -11,6 +11,7 @@ import { DirectOutput } from '../../kit/direct-output.ts'
 import { CliError, EXIT, hint } from '../../kit/exit.ts'
 import { write } from '../../kit/io.ts'
 import { clean } from '../../kit/output.ts'
+import type { CallerInput } from './caller-input.ts'
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 
@@ -73,8 +74,17 @@ function exitOf (exit: Exit, io: Io, name: string, spec: WorkloadSpec): number {
 }
 
 /** Starts a workload; detached prints its name, attached streams it and returns its exit code (and says on stderr
- * when the node named it other than `expected`, the name it would have had were that free). */
-export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: string, detach: boolean, rm: boolean, expected?: string): Promise<number> {
+ * when the node named it other than `expected`, the name it would have had were that free). With `input` (run -i/-t)
+ * the caller's stdin and terminal size go to it: straight to its monitor here, through a RunSession to a peer. */
+export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: string, detach: boolean, rm: boolean, expected?: string, input?: CallerInput): Promise<number> {
+  try {
+    return await startAttachable(ctx, spec, where, detach, rm, expected, input)
+  } finally {
+    input?.close()
+  }
+}
+
+async function startAttachable (ctx: Context, spec: WorkloadSpec, where: string, detach: boolean, rm: boolean, expected?: string, input?: CallerInput): Promise<number> {
   if (rm && detach) throw new InvalidArgumentError('--rm works only attached, not with -d')
   const { io } = ctx
   const d = ctx.daemon()
@@ -94,7 +104,16 @@ export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: st
   // (the workload stays, as it is), and so does a reader that has gone away.
   let forwarded: string | undefined
   const forward = (sig: string): void => { void d.workloads.signal({ name, signal: sig }).catch(() => {}) }
+  // On a raw terminal Ctrl-C is a key; a signal to aurae itself (its terminal hung up) ends aurae alone, as docker
+  // run -it leaves its container: the terminal is restored on the way out, the container keeps running.
+  const ac = new AbortController()
+  let leftBy: string | undefined
   const stopTaking = io.onSignal(FORWARDED, sig => {
+    if (input?.raw === true) {
+      leftBy ??= sig
+      ac.abort()
+      return
+    }
     if (forwarded !== undefined) io.quit(exitCodeOfSignal(sig))
     forwarded = sig
     if (name !== '') forward(sig)
@@ -105,8 +124,13 @@ export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: st
   const streamed = youngCollector()
   // On this node the output is read from the workload's monitors here; a peer's comes through the daemon.
   const direct = where === '' ? new DirectOutput({ stdout: io.stdout, stderr: io.stderr }) : undefined
+  const request = { spec, detach: false, remove: rm, directOutput: direct !== undefined }
+  const events = input === undefined || direct !== undefined
+    ? d.workloads.run(request, { signal: ac.signal })
+    : d.workloads.runSession({ request, size: input.tty ? input.size() : undefined }, input.messages(), { signal: ac.signal })
+  if (input !== undefined && direct !== undefined) void direct.feed(input)
   try {
-    for await (const res of d.workloads.run({ spec, detach: false, remove: rm, directOutput: direct !== undefined })) {
+    for await (const res of events) {
       if (res.attach !== undefined) direct?.add(res.attach.address, res.attach.run, () => name)
       if (res.started !== undefined) {
         name = res.started.name + where
@@ -119,9 +143,14 @@ export async function startWorkload (ctx: Context, spec: WorkloadSpec, where: st
       }
       if (res.exit !== undefined) {
         await direct?.drained()
+        // The terminal is itself again before aurae says anything of its own.
+        input?.close()
         code = exitOf(res.exit, io, name, spec)
       }
     }
+  } catch (err) {
+    if (leftBy !== undefined) return exitCodeOfSignal(leftBy)
+    throw err
   } finally {
     stopTaking()
   }
