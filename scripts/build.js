@@ -26,6 +26,20 @@ const cli = await build({
   metafile: true,
   banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
   plugins: [{
+    // `import { x } from 'node:util'` makes Node build util's whole ESM namespace, which reads every lazy export
+    // (worker_threads, assert, readline, fs/promises …: 6–8 ms of a start), and a static import loads a builtin a
+    // command may never use (node:http2, node:child_process). Here each builtin is an object of getters that loads it
+    // on the first read: a command loads only what it runs.
+    name: 'builtins-on-first-use',
+    setup (b) {
+      b.onResolve({ filter: /^node:/ }, args => ({ path: args.path, namespace: 'builtin' }))
+      b.onLoad({ filter: /.*/, namespace: 'builtin' }, args => {
+        const names = Object.getOwnPropertyNames(process.getBuiltinModule(args.path)).filter(n => n !== 'default')
+        const getters = names.map(n => `${JSON.stringify(n)}: { get: () => load()[${JSON.stringify(n)}], enumerable: true }`)
+        return { contents: `let m; const load = () => (m ??= process.getBuiltinModule(${JSON.stringify(args.path)}));\nmodule.exports = Object.defineProperties({}, {\n${getters.join(',\n')}\n})`, loader: 'js' }
+      })
+    }
+  }, {
     name: 'no-grpc-js-in-the-cli',
     setup (b) {
       b.onResolve({ filter: /^@grpc\/grpc-js$/ }, args => ({ path: args.path, external: true, sideEffects: false }))

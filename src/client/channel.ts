@@ -1,5 +1,5 @@
-// The SDK's transport: unary, server-streaming and bidirectional gRPC calls over HTTP/2 on the daemon's Unix socket,
-// driven by the service definitions generated from proto/. The daemon serves with grpc-js; the SDK
+// The SDK's transport: unary, server-streaming and bidirectional gRPC calls over HTTP/2 on the daemon's Unix socket
+// (or the same calls on its frame socket, frame-call.ts), driven by the service definitions generated from proto/. The daemon serves with grpc-js; the SDK
 // speaks the same wire protocol without loading it, because loading grpc-js costs more than the rest
 // of a CLI command's start. Nothing here is part of the SDK's public API (connect.ts is).
 import { connect as connectH2, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2'
@@ -7,6 +7,7 @@ import { createConnection } from 'node:net'
 import { firstEvent } from '../common/first-event.ts'
 import { CancelledError } from '../errors.ts'
 import { status as Status } from '../grpc-status.ts'
+import { frameCall } from './frame-call.ts'
 import { GrpcError } from './grpc-error.ts'
 import { decodeMessage, messagesOf } from './grpc-frames.ts'
 
@@ -46,8 +47,9 @@ const WINDOW = 4 * 1024 * 1024
 export class Channel {
   private session?: ClientHttp2Session
 
-  /** `mapError` turns a failed call into what the caller throws. */
-  constructor (private readonly sock: string, private readonly mapError: (err: GrpcError) => Error = err => err) {}
+  /** `mapError` turns a failed call into what the caller throws; with `frameSock` (the daemon's frame socket) calls go
+   * there instead, and node:http2 is never loaded. */
+  constructor (private readonly sock: string, private readonly mapError: (err: GrpcError) => Error = err => err, private readonly frameSock?: string) {}
 
   /** A client whose methods make calls on this channel, each request completed by `defaults`. */
   client<S extends Record<string, MethodDefinition<any, any>>>(service: S, defaults: RequestDefaults<S>): ServiceClient<S> {
@@ -90,6 +92,15 @@ export class Channel {
     // A function, not a field read: the signal changes under the awaits below.
     const aborted = (): boolean => signal?.aborted === true
     if (signal !== undefined && aborted()) throw cancelled(def.path, signal)
+    if (this.frameSock !== undefined) {
+      const serialized = input === undefined ? undefined : mapped(input, def.requestSerialize)
+      for await (const message of frameCall(this.frameSock, def.path, def.requestSerialize(req), signal, serialized)) {
+        if (aborted()) break
+        yield def.responseDeserialize(message)
+      }
+      if (signal !== undefined && aborted()) throw cancelled(def.path, signal)
+      return
+    }
     const stream = this.open(def.path)
     const onAbort = (): void => { stream.close(constants.NGHTTP2_CANCEL) }
     signal?.addEventListener('abort', onAbort, { once: true })
@@ -166,6 +177,11 @@ async function sendAll<Req> (stream: ClientHttp2Stream, input: AsyncIterable<Req
     if (!stream.write(grpcFrame(serialize(req)))) await firstEvent([stream, 'drain'], [stream, 'close'])
   }
   if (!stream.closed) stream.end()
+}
+
+/** Each message of `input` as its bytes. */
+async function * mapped<Req> (input: AsyncIterable<Req>, serialize: (req: Req) => Buffer): AsyncGenerator<Buffer> {
+  for await (const req of input) yield serialize(req)
 }
 
 /** Each message of `input` completed with its defaults. */

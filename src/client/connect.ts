@@ -1,4 +1,5 @@
-// The SDK's entry point: a typed client for every service of a node, over one connection to its socket.
+// The SDK's entry point: a typed client for every service of a node, over its frame socket when it serves one (as
+// auraed does), else over one HTTP/2 connection to its gRPC socket.
 // Failures come back as the error taxonomy's classes (errors.ts); a socket nothing answers on is a
 // DaemonUnreachableError, one that belongs to another user a ForeignSocketError.
 import { statSync } from 'node:fs'
@@ -8,6 +9,7 @@ import * as mesh from '../gen/aurae/mesh/v0/mesh.ts'
 import * as node from '../gen/aurae/node/v0/node.ts'
 import * as observe from '../gen/aurae/observe/v0/observe.ts'
 import * as workloads from '../gen/aurae/workloads/v0/workloads.ts'
+import { frameSocketOf } from '../common/call-frames.ts'
 import { DaemonUnreachableError, PermissionDeniedError } from '../errors.ts'
 import { fromStatus, status as Status } from '../grpc-status.ts'
 import { Channel, type RequestDefaults, type ServiceClient } from './channel.ts'
@@ -105,7 +107,7 @@ export function connect (options: ConnectOptions): AuraeClient {
   }
   const uid = options.uid ?? process.getuid?.() ?? 0
   if (uid !== 0 && st.uid !== uid) throw new ForeignSocketError(socket, st.uid, uid)
-  const channel = new Channel(socket, err => fromGrpc(err, socket))
+  const channel = new Channel(socket, err => fromGrpc(err, socket), frameSocketBeside(socket, st.uid))
   return {
     socket,
     node: channel.client(node.NodeServiceService, NODE),
@@ -116,6 +118,13 @@ export function connect (options: ConnectOptions): AuraeClient {
     images: channel.client(images.ImageServiceService, IMAGES),
     close: () => channel.close()
   }
+}
+
+/** The daemon's frame socket beside `socket`, when there is one and it belongs to the gRPC socket's owner. */
+function frameSocketBeside (socket: string, owner: number): string | undefined {
+  const path = frameSocketOf(socket)
+  const st = statSync(path, { throwIfNoEntry: false })
+  return st?.isSocket() === true && st.uid === owner ? path : undefined
 }
 
 function notRunning (socket: string): DaemonUnreachableError {

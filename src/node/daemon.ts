@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { FailedPreconditionError, messageOf } from '../errors.ts'
 import { startAll, stopAll, type Part } from '../lifecycle.ts'
 import { answers } from '../common/socket-probe.ts'
+import { frameSocketOf } from '../common/call-frames.ts'
 import { Mesh, createKey, loadKey, type NodeKey, type PeerRecord, type TokenRecord } from '../mesh/mesh.ts'
 import { parseName } from '../names/parse.ts'
 import { Cells } from '../runtime/cells.ts'
@@ -19,6 +20,7 @@ import { Supervisor } from '../runtime/supervisor.ts'
 import { EventLog } from '../runtime/events.ts'
 import { Store } from '../store/store.ts'
 import { Api } from './api/serve.ts'
+import { serveFrames, type FrameServer } from './api/frame-socket.ts'
 import { services } from './api/services.ts'
 import { ContentStore } from '../runtime/image/content-store.ts'
 import { Images, type ImageRecord } from '../runtime/image/images.ts'
@@ -72,6 +74,7 @@ export class Daemon {
   /** Lifecycle events for `aurae events`, kept across the runtime's life. */
   private readonly events = new EventLog()
   private readonly server = new Server()
+  private frames?: FrameServer
   private closing?: Promise<number>
   private markClosed: () => void = () => {}
   /** Resolves once shutdown has closed everything. */
@@ -166,6 +169,7 @@ export class Daemon {
         this.server.tryShutdown(() => {})
         setTimeout(() => {
           this.server.forceShutdown()
+          this.frames?.close()
           try { unlinkSync(this.opts.paths.sock) } catch {}
           this.log.write('info', 'auraed stopped', { stopped })
           void this.store.stop().finally(() => this.markClosed())
@@ -258,6 +262,10 @@ export class Daemon {
       this.server.bindAsync(`unix:${sock}`, ServerCredentials.createInsecure(), err => err === null ? resolve() : reject(new FailedPreconditionError(`cannot listen on ${sock}: ${err.message}`)))
     })
     chmodSync(sock, 0o600)
+    const frames = frameSocketOf(sock)
+    this.frames = await serveFrames(frames, this.api, caller).catch(err => {
+      throw new FailedPreconditionError(`cannot listen on ${frames}: ${messageOf(err)}`)
+    })
   }
 }
 

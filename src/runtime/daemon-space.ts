@@ -1,6 +1,7 @@
-// Daemon space as an executable must not see it: the node's key, its data directory and its socket.
+// Daemon space as an executable must not see it: the node's key, its data directory and its sockets.
 import { homedir } from 'node:os'
 import { dirname, resolve } from 'node:path'
+import { frameSocketOf } from '../common/call-frames.ts'
 
 /** Directories many programs share, where hiding the whole directory would hide theirs too. */
 const SHARED = new Set(['/var/run', '/var/tmp', '/var/lib', '/var/cache', '/run/user', '/dev/shm', '/usr/local'])
@@ -14,12 +15,12 @@ export function isSharedDirectory (dir: string, home: string = homedir()): boole
 
 /**
  * What to make inaccessible in an executable's mount namespace: the key, the data directory and the
- * socket's directory, or only the socket where its directory is shared. A path inside another one
+ * sockets' directory, or only the sockets where their directory is shared. A path inside another one
  * already hidden is left out.
  */
 export function daemonSpace (paths: { key: string, data: string, sock: string }, home: string = homedir()): string[] {
   const sock = resolve(paths.sock)
-  const all = [resolve(paths.key), resolve(paths.data), isSharedDirectory(dirname(sock), home) ? sock : dirname(sock)]
+  const all = [resolve(paths.key), resolve(paths.data), ...isSharedDirectory(dirname(sock), home) ? [sock, frameSocketOf(sock)] : [dirname(sock)]]
   const unique = [...new Set(all)].filter(p => p !== '/')
   return unique.filter(p => !unique.some(q => q !== p && p.startsWith(`${q}/`))).sort()
 }

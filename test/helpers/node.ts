@@ -103,6 +103,7 @@ export async function startNode (name: string | null = 'alice@example.org', extr
       rmSync(dir, { recursive: true, force: true })
       rmSync(data, { recursive: true, force: true })
       rmSync(sock, { force: true })
+      rmSync(`${sock}.frames`, { force: true })
     }
   }
   if (name === null) {

@@ -4,16 +4,16 @@ import { daemonSpace, isSharedDirectory } from '../../src/runtime/daemon-space.t
 describe('daemon space', () => {
   it('hides a dedicated socket directory whole, and only the socket in a shared one', () => {
     expect(daemonSpace({ key: '/root/.ssh/id_aura', data: '/var/lib/aurae', sock: '/run/aurae.sock' }, '/root'))
-      .toEqual(['/root/.ssh/id_aura', '/run/aurae.sock', '/var/lib/aurae'])
+      .toEqual(['/root/.ssh/id_aura', '/run/aurae.sock', '/run/aurae.sock.frames', '/var/lib/aurae'])
     expect(daemonSpace({ key: '/root/.ssh/id_aura', data: '/var/lib/aurae', sock: '/var/run/aurae/aurae.sock' }, '/root'))
       .toEqual(['/root/.ssh/id_aura', '/var/lib/aurae', '/var/run/aurae'])
     expect(daemonSpace({ key: '/home/ann/.ssh/id_aura', data: '/home/ann/.local/share/aurae', sock: '/home/ann/aurae.sock' }, '/home/ann'))
-      .toEqual(['/home/ann/.local/share/aurae', '/home/ann/.ssh/id_aura', '/home/ann/aurae.sock'])
+      .toEqual(['/home/ann/.local/share/aurae', '/home/ann/.ssh/id_aura', '/home/ann/aurae.sock', '/home/ann/aurae.sock.frames'])
   })
 
   it('leaves out what lies inside a directory already hidden', () => {
     expect(daemonSpace({ key: '/tmp/n1/id_aura', data: '/tmp/n1/data', sock: '/tmp/n1/aurae.sock' }, '/root')).toEqual(['/tmp/n1'])
-    expect(daemonSpace({ key: '/srv/a/key', data: '/srv/a/key/../data', sock: '/tmp/s.sock' }, '/root')).toEqual(['/srv/a/data', '/srv/a/key', '/tmp/s.sock'])
+    expect(daemonSpace({ key: '/srv/a/key', data: '/srv/a/key/../data', sock: '/tmp/s.sock' }, '/root')).toEqual(['/srv/a/data', '/srv/a/key', '/tmp/s.sock', '/tmp/s.sock.frames'])
   })
 
   it('knows the directories other programs share', () => {
