@@ -9,27 +9,31 @@ import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
 import { InternalError, InvalidArgumentError, noSpaceOn } from '../../errors.ts'
 import type { ContentStore } from '../image/content-store.ts'
-import type { ImageRecord, LayerRecord } from '../image/images.ts'
+import type { ImageRecord, LayerRecord, LayerSources } from '../image/images.ts'
 import { compressionOf, decompressor } from '../image/layer-format.ts'
 import { applyLayer } from '../image/unpack.ts'
 
 const run = promisify(execFile)
 const COMPLETE = '.aurae-complete'
-/** Unpacks under way, by target: callers for the same image wait for the one and share its result. */
-const unpacking = new Map<string, Promise<string>>()
+/**
+ * Unpacks under way, by target: callers for the same image wait for the one and share its result. One fed by a
+ * pull's downloads (`streamed`) fails with that pull; whoever waited on it tries again from the stored blobs.
+ */
+const unpacking = new Map<string, { done: Promise<string>, streamed: boolean }>()
 
 /** How far an unpack is: layer `index` of the image, `current` of its `total` (compressed) bytes read. */
 export type UnpackProgress = (index: number, current: number, total: number) => void
 
-function decompressed (content: ContentStore, layer: LayerRecord, onBytes: (n: number) => void): Readable {
+function decompressed (raw: Readable, layer: LayerRecord, onBytes: (n: number) => void): Readable {
   const compression = compressionOf(layer.mediaType)
   if (compression === undefined) throw new InvalidArgumentError(`unsupported layer media type ${layer.mediaType}`)
-  const raw = content.stream(layer.digest) as Readable
   raw.on('data', (chunk: Buffer) => onBytes(chunk.length))
   const unzip = decompressor(compression)
   if (unzip === undefined) return raw
   // pipe() does not pass errors on: a blob that cannot be read must fail the unpack, not stall it.
   raw.on('error', err => unzip.destroy(err))
+  // …and an unpack that stops early lets go of what it read.
+  unzip.on('close', () => raw.destroy())
   return raw.pipe(unzip)
 }
 
@@ -37,18 +41,29 @@ function decompressed (content: ContentStore, layer: LayerRecord, onBytes: (n: n
  * The image's unpacked root (`<dir>/<config>/rootfs`), made once: concurrent callers share one
  * unpack, a half-made root is never used, and a complete one is never removed or replaced.
  */
-export async function imageRoot (image: ImageRecord, content: ContentStore, dir: string, onProgress: UnpackProgress = () => {}): Promise<string> {
+export async function imageRoot (image: ImageRecord, content: ContentStore, dir: string, onProgress: UnpackProgress = () => {}, sources?: LayerSources): Promise<string> {
   const target = join(dir, image.config.slice(7))
   if (existsSync(join(target, COMPLETE))) return join(target, 'rootfs')
-  let unpack = unpacking.get(target)
-  if (unpack === undefined) {
-    unpack = unpackOnce(image, content, dir, target, onProgress).finally(() => unpacking.delete(target))
-    unpacking.set(target, unpack)
+  const running = unpacking.get(target)
+  if (running !== undefined) {
+    try {
+      return await running.done
+    } catch (err) {
+      if (!running.streamed) throw err
+    }
+    return await imageRoot(image, content, dir, onProgress, sources)
   }
-  return await unpack
+  const done = unpackOnce(image, content, dir, target, onProgress, sources).finally(() => unpacking.delete(target))
+  unpacking.set(target, { done, streamed: sources !== undefined })
+  return await done
 }
 
-async function unpackOnce (image: ImageRecord, content: ContentStore, dir: string, target: string, onProgress: UnpackProgress): Promise<string> {
+/** Removes what unpacks cut short by a killed daemon left under `dir`; none is under way when the daemon starts. */
+export async function clearUnfinishedRoots (dir: string): Promise<void> {
+  for (const f of await readdir(dir).catch(() => [] as string[])) if (f.includes('.tmp-')) await rm(join(dir, f), { recursive: true, force: true })
+}
+
+async function unpackOnce (image: ImageRecord, content: ContentStore, dir: string, target: string, onProgress: UnpackProgress, sources?: LayerSources): Promise<string> {
   if (existsSync(join(target, COMPLETE))) return join(target, 'rootfs')
   // What an unpack cut short (a daemon killed part-way) left; none is under way but this one.
   const stale = `${basename(target)}.tmp-`
@@ -58,9 +73,12 @@ async function unpackOnce (image: ImageRecord, content: ContentStore, dir: strin
     await mkdir(join(tmp, 'rootfs'), { recursive: true })
     // The daemon's umask is 077; a container's / must be open to its non-root users.
     await chmod(join(tmp, 'rootfs'), 0o755)
+    // In order: a layer's whiteouts and opaque directories are about the layers below it.
     for (const [i, layer] of image.layers.entries()) {
       let current = 0
-      await applyLayer(decompressed(content, layer, n => onProgress(i, current += n, layer.size)), join(tmp, 'rootfs'))
+      const given = sources === undefined ? content.stream(layer.digest) : await sources(i)
+      const raw = given instanceof Readable ? given : Readable.from(given as AsyncIterable<Uint8Array>, { objectMode: false })
+      await applyLayer(decompressed(raw, layer, n => onProgress(i, current += n, layer.size)), join(tmp, 'rootfs'))
     }
     await writeFile(join(tmp, COMPLETE), '')
     // Only an incomplete root (never one with COMPLETE, which nothing removes) can be in the way.

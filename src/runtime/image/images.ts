@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, messageOf } from '../../errors.ts'
 import type { Table } from '../../store/store.ts'
+import { BlobTail } from './blob-tail.ts'
 import { DEFAULT_PULL_LIMITS, type PullLimits } from './bounded-get.ts'
 import { DigestMismatchError, type ContentStore } from './content-store.ts'
 import { DiffIdCheck } from './diff-id.ts'
@@ -41,8 +42,14 @@ export interface PullProgress {
   total: number
 }
 
+/**
+ * Layer `index`'s compressed bytes as a pull downloads them, which end only once the layer is verified and
+ * stored, and fail if it is not: a pull's unpack applies each layer while it arrives.
+ */
+export type LayerSources = (index: number) => Promise<AsyncIterable<Uint8Array>>
+
 /** Unpacks an image's layers into its root (once), saying how far it is per layer: the container driver's. */
-export type Unpacker = (image: ImageRecord, onLayer: (index: number, current: number, total: number) => void) => Promise<unknown>
+export type Unpacker = (image: ImageRecord, onLayer: (index: number, current: number, total: number) => void, sources?: LayerSources) => Promise<unknown>
 
 const PARALLEL_LAYERS = 3
 const PLATFORM = { os: 'linux', architecture: ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' } as Record<string, string>)[process.arch] ?? process.arch }
@@ -88,8 +95,9 @@ export class Images {
     const failures: string[] = []
     for (const endpoint of registry.endpoints(ref.registry)) {
       let image: ImageRecord
+      let unpacked: Promise<unknown>
       try {
-        image = await this.pullFrom(registry, endpoint, ref, onProgress)
+        ({ image, unpacked } = await this.pullFrom(registry, endpoint, ref, onProgress))
       } catch (err) {
         // No other endpoint mends a corrupt image, a full disk or a client that left.
         if (err instanceof DigestMismatchError || signal?.aborted === true) throw err
@@ -98,7 +106,7 @@ export class Images {
         continue
       }
       // As Docker does, the pull unpacks, so the first run starts at once; a full disk is said as the unpack says it.
-      await this.unpack?.(image, unpackReporter(image, onProgress)).catch(err => {
+      await unpacked.catch(err => {
         throw err instanceof ResourceExhaustedError ? err : new FailedPreconditionError(`cannot unpack ${image.name}: ${messageOf(err)}`)
       })
       this.onPulled(image)
@@ -109,7 +117,11 @@ export class Images {
     throw notFound ? new NotFoundError(message) : new FailedPreconditionError(message)
   }
 
-  private async pullFrom (registry: Registry, endpoint: string, ref: ImageReference, onProgress: (p: PullProgress) => void): Promise<ImageRecord> {
+  /**
+   * Fetches an image's blobs from one endpoint, unpacking its layers as they arrive; answers once every blob is
+   * verified and stored (or, on a failure, once the unpack under way has cleared what it made), with the unpack.
+   */
+  private async pullFrom (registry: Registry, endpoint: string, ref: ImageReference, onProgress: (p: PullProgress) => void): Promise<{ image: ImageRecord, unpacked: Promise<unknown> }> {
     onProgress({ layer: '', status: 'resolving', current: 0, total: 0 })
     const top = await registry.manifest(endpoint, ref)
     let manifest = top
@@ -124,10 +136,11 @@ export class Images {
     }
     await this.content.put(manifest.digest, manifest.bytes)
     const { config, layers } = parsed
-    const fetchBlob = async (blob: Descriptor, report: (p: Omit<PullProgress, 'layer'>) => void, check?: DiffIdCheck): Promise<void> => {
+    const fetchBlob = async (blob: Descriptor, report: (p: Omit<PullProgress, 'layer'>) => void, check?: DiffIdCheck, tail?: BlobTail): Promise<void> => {
       let current = 0
       await this.content.ingest(blob.digest, blob.size, await registry.blob(endpoint, ref, blob.digest, blob.size), {
         check,
+        tail,
         onBytes: n => {
           current += n
           report({ status: 'downloading', current, total: blob.size })
@@ -138,17 +151,45 @@ export class Images {
     if (!await this.content.has(config.digest)) await fetchBlob(config, () => {})
     const configBytes = await this.content.read(config.digest)
     const diffIds = parseDiffIds(configBytes, layers.length, `config ${config.digest} from ${endpoint}`)
+    const created = (JSON.parse(configBytes.toString()) as { created?: unknown }).created
+    const record: ImageRecord = {
+      name: formatImageReference(ref),
+      repository: `${ref.registry}/${ref.repository}`,
+      tag: ref.tag,
+      digest: top.digest,
+      manifest: manifest.digest,
+      config: config.digest,
+      layers: layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType, diffId: diffIds[i] })),
+      size: config.size + layers.reduce((n, l) => n + l.size, 0),
+      created: typeof created === 'string' ? created : '',
+      pulledAt: 0
+    }
+    // The unpack starts now and takes each layer's bytes as they arrive (a stored layer once it is checked).
+    const sources = layers.map(() => awaited<AsyncIterable<Uint8Array>>())
+    const tails: BlobTail[] = []
+    const unpacked = this.unpack?.(record, unpackReporter(record, onProgress), async i => await sources[i].promise) ?? Promise.resolve()
+    unpacked.catch(() => {})
     const fetchLayer = async (layer: Layer, i: number): Promise<void> => {
       const short = layer.digest.slice(7, 19)
       const report = (p: Omit<PullProgress, 'layer'>): void => onProgress({ layer: short, ...p })
       const check = new DiffIdCheck(layer.compression, layer.digest, diffIds[i], `layer ${i + 1} (${layer.digest})`)
+      const tail = this.unpack === undefined ? undefined : new BlobTail()
       try {
         if (await this.content.has(layer.digest)) {
           await this.checkStored(layer, diffIds[i], check)
+          sources[i].resolve(this.content.stream(layer.digest) as AsyncIterable<Uint8Array>)
           report({ status: 'exists', current: layer.size, total: layer.size })
           return
         }
-        await fetchBlob(layer, report, check)
+        if (tail !== undefined) {
+          tails.push(tail)
+          sources[i].resolve(tail.read())
+        }
+        await fetchBlob(layer, report, check, tail)
+      } catch (err) {
+        tail?.finish(err as Error)
+        sources[i].reject(err)
+        throw err
       } finally {
         check.destroy()
       }
@@ -166,22 +207,17 @@ export class Images {
       }
     }))
     const failed = workers.find(w => w.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
-    const created = (JSON.parse(configBytes.toString()) as { created?: unknown }).created
-    const record: ImageRecord = {
-      name: formatImageReference(ref),
-      repository: `${ref.registry}/${ref.repository}`,
-      tag: ref.tag,
-      digest: top.digest,
-      manifest: manifest.digest,
-      config: config.digest,
-      layers: layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType, diffId: diffIds[i] })),
-      size: config.size + layers.reduce((n, l) => n + l.size, 0),
-      created: typeof created === 'string' ? created : '',
-      pulledAt: Date.now()
+    const letGo = (): void => { for (const t of tails) t.close() }
+    if (failed !== undefined) {
+      // The layers never started end the unpack too; it has removed what it made before the pull answers.
+      for (const s of sources) s.reject(failed.reason)
+      await unpacked.catch(() => {})
+      letGo()
+      throw failed.reason
     }
+    record.pulledAt = Date.now()
     await this.table.put(record.name, record)
-    return record
+    return { image: record, unpacked: unpacked.finally(letGo) }
   }
 
   /** A layer already stored is checked against this config's diff_id unless an image already did so. */
@@ -234,6 +270,15 @@ export class Images {
   async diskUsage (users: ImageUser[]): Promise<UsageRow[]> {
     return await diskUsage(this.dataDir, this.content, await this.table.values(), await withHeldImages(this.dataDir, users))
   }
+}
+
+/** A promise settled from outside, that no one need await: a layer's bytes once its fetch knows where they are. */
+function awaited<T> (): { promise: Promise<T>, resolve: (value: T) => void, reject: (reason: unknown) => void } {
+  let resolve: (value: T) => void = () => {}
+  let reject: (reason: unknown) => void = () => {}
+  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
+  promise.catch(() => {})
+  return { promise, resolve, reject }
 }
 
 /** Progress of an unpack per layer, at most about a hundred reports a layer. */
