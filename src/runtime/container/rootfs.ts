@@ -1,15 +1,16 @@
 // An image's layers unpacked once into a read-only root shared by its containers, and each
 // container's own writable layer over it (overlayfs).
 import { execFile } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes, type Hash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { Readable } from 'node:stream'
+import { Readable, Transform } from 'node:stream'
 import { promisify } from 'node:util'
 import { InternalError, InvalidArgumentError, noSpaceOn } from '../../errors.ts'
 import type { ContentStore } from '../image/content-store.ts'
-import type { ImageRecord, LayerRecord, LayerSources } from '../image/images.ts'
+import type { ImageRecord, LayerRecord } from '../image/images.ts'
+import type { LayerSources } from '../image/layer-fetch.ts'
 import { compressionOf, decompressor } from '../image/layer-format.ts'
 import { applyLayer } from '../image/unpack.ts'
 
@@ -24,17 +25,31 @@ const unpacking = new Map<string, { done: Promise<string>, streamed: boolean }>(
 /** How far an unpack is: layer `index` of the image, `current` of its `total` (compressed) bytes read. */
 export type UnpackProgress = (index: number, current: number, total: number) => void
 
-function decompressed (raw: Readable, layer: LayerRecord, onBytes: (n: number) => void): Readable {
+/** The layer's tar from its compressed bytes, hashed on the way when `hash` is given. */
+function decompressed (raw: Readable, layer: LayerRecord, onBytes: (n: number) => void, hash?: Hash): Readable {
   const compression = compressionOf(layer.mediaType)
   if (compression === undefined) throw new InvalidArgumentError(`unsupported layer media type ${layer.mediaType}`)
   raw.on('data', (chunk: Buffer) => onBytes(chunk.length))
-  const unzip = decompressor(compression)
-  if (unzip === undefined) return raw
-  // pipe() does not pass errors on: a blob that cannot be read must fail the unpack, not stall it.
-  raw.on('error', err => unzip.destroy(err))
-  // …and an unpack that stops early lets go of what it read.
-  unzip.on('close', () => raw.destroy())
-  return raw.pipe(unzip)
+  const stages: Readable[] = [raw, ...[decompressor(compression), hash === undefined ? undefined : hashing(hash)].filter(s => s !== undefined)]
+  for (let k = 1; k < stages.length; k++) {
+    const [from, to] = [stages[k - 1], stages[k] as Transform]
+    // pipe() does not pass errors on: a blob that cannot be read must fail the unpack, not stall it…
+    from.on('error', err => to.destroy(err))
+    // …and an unpack that stops early lets go of what it read.
+    to.on('close', () => from.destroy())
+    from.pipe(to)
+  }
+  return stages[stages.length - 1]
+}
+
+/** Passes a layer's tar on, hashing it on the way. */
+function hashing (hash: Hash): Transform {
+  return new Transform({
+    transform (chunk: Buffer, _encoding, done) {
+      hash.update(chunk)
+      done(null, chunk)
+    }
+  })
 }
 
 /**
@@ -74,12 +89,24 @@ async function unpackOnce (image: ImageRecord, content: ContentStore, dir: strin
     // The daemon's umask is 077; a container's / must be open to its non-root users.
     await chmod(join(tmp, 'rootfs'), 0o755)
     // In order: a layer's whiteouts and opaque directories are about the layers below it.
+    const stored: Array<Promise<void>> = []
     for (const [i, layer] of image.layers.entries()) {
       let current = 0
-      const given = sources === undefined ? content.stream(layer.digest) : await sources(i)
-      const raw = given instanceof Readable ? given : Readable.from(given as AsyncIterable<Uint8Array>, { objectMode: false })
-      await applyLayer(decompressed(raw, layer, n => onProgress(i, current += n, layer.size)), join(tmp, 'rootfs'))
+      const feed = await sources?.(i)
+      const raw = feed === undefined ? content.stream(layer.digest) as Readable : Readable.from(feed.bytes, { objectMode: false })
+      if (feed !== undefined) stored.push(feed.stored)
+      // The pull's diff_id check is the digest of the tar as read here, whole.
+      const hash = feed?.unpacked === undefined ? undefined : createHash('sha256')
+      try {
+        await applyLayer(decompressed(raw, layer, n => onProgress(i, current += n, layer.size), hash), join(tmp, 'rootfs'))
+      } catch (err) {
+        feed?.unpacked?.(undefined)
+        throw err
+      }
+      feed?.unpacked?.(`sha256:${hash?.digest('hex') ?? ''}`)
     }
+    // A pull's layers were read as they arrived: the root is made only of layers verified and stored.
+    await Promise.all(stored)
     await writeFile(join(tmp, COMPLETE), '')
     // Only an incomplete root (never one with COMPLETE, which nothing removes) can be in the way.
     await rm(target, { recursive: true, force: true })

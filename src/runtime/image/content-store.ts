@@ -28,7 +28,7 @@ export interface IngestOptions {
   onBytes?: (n: number) => void
   /** A further check each chunk goes through, and that must hold before the blob is named. */
   check?: BlobCheck
-  /** Follows the blob as it is written (an unpack while it downloads); told when it is stored or why not. */
+  /** Follows the blob as it is written (an unpack while it downloads), told when every byte is in or why not. */
   tail?: BlobTail
 }
 
@@ -84,7 +84,7 @@ export class ContentStore implements Component {
     try {
       fh = await open(tmp, 'wx', 0o600)
     } catch (err) {
-      tail?.finish(err as Error)
+      tail?.fail(err as Error)
       throw noSpaceOn(err, this.root)
     }
     tail?.attach(tmp)
@@ -116,6 +116,7 @@ export class ContentStore implements Component {
           if (pendingBytes >= 1024 * 1024 || tail?.hungry === true) await flush()
         }
         await flush()
+        tail?.seal()
         await fh.sync()
       } finally {
         await fh.close()
@@ -126,12 +127,11 @@ export class ContentStore implements Component {
       }
       await check?.end()
       await rename(tmp, target)
-      tail?.finish()
     } catch (err) {
       check?.destroy()
       await rm(tmp, { force: true })
       const said = noSpaceOn(err, this.root)
-      tail?.finish(said as Error)
+      tail?.fail(said as Error)
       throw said
     }
   }

@@ -4,10 +4,11 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, messageOf } from '../../errors.ts'
 import type { Table } from '../../store/store.ts'
-import { BlobTail } from './blob-tail.ts'
+import type { BlobTail } from './blob-tail.ts'
 import { DEFAULT_PULL_LIMITS, type PullLimits } from './bounded-get.ts'
-import { DigestMismatchError, type ContentStore } from './content-store.ts'
-import { DiffIdCheck } from './diff-id.ts'
+import { DigestMismatchError, type BlobCheck, type ContentStore } from './content-store.ts'
+import type { DiffIdCheck } from './diff-id.ts'
+import { fetchLayers, type LayerSources } from './layer-fetch.ts'
 import { parseDiffIds, parseTopLevel, type Descriptor, type Layer } from './manifest.ts'
 import { formatImageReference, parseImageReference, type ImageReference } from './reference.ts'
 import { Registry, type RegistryHosts } from './registry.ts'
@@ -42,16 +43,9 @@ export interface PullProgress {
   total: number
 }
 
-/**
- * Layer `index`'s compressed bytes as a pull downloads them, which end only once the layer is verified and
- * stored, and fail if it is not: a pull's unpack applies each layer while it arrives.
- */
-export type LayerSources = (index: number) => Promise<AsyncIterable<Uint8Array>>
-
 /** Unpacks an image's layers into its root (once), saying how far it is per layer: the container driver's. */
 export type Unpacker = (image: ImageRecord, onLayer: (index: number, current: number, total: number) => void, sources?: LayerSources) => Promise<unknown>
 
-const PARALLEL_LAYERS = 3
 const PLATFORM = { os: 'linux', architecture: ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' } as Record<string, string>)[process.arch] ?? process.arch }
 
 export class Images {
@@ -136,7 +130,8 @@ export class Images {
     }
     await this.content.put(manifest.digest, manifest.bytes)
     const { config, layers } = parsed
-    const fetchBlob = async (blob: Descriptor, report: (p: Omit<PullProgress, 'layer'>) => void, check?: DiffIdCheck, tail?: BlobTail): Promise<void> => {
+    const reportOf = (layer: Layer) => (p: Omit<PullProgress, 'layer'>): void => onProgress({ layer: layer.digest.slice(7, 19), ...p })
+    const fetchBlob = async (blob: Descriptor, report: (p: Omit<PullProgress, 'layer'>) => void, check?: BlobCheck, tail?: BlobTail): Promise<void> => {
       let current = 0
       await this.content.ingest(blob.digest, blob.size, await registry.blob(endpoint, ref, blob.digest, blob.size), {
         check,
@@ -165,59 +160,19 @@ export class Images {
       pulledAt: 0
     }
     // The unpack starts now and takes each layer's bytes as they arrive (a stored layer once it is checked).
-    const sources = layers.map(() => awaited<AsyncIterable<Uint8Array>>())
-    const tails: BlobTail[] = []
-    const unpacked = this.unpack?.(record, unpackReporter(record, onProgress), async i => await sources[i].promise) ?? Promise.resolve()
-    unpacked.catch(() => {})
-    const fetchLayer = async (layer: Layer, i: number): Promise<void> => {
-      const short = layer.digest.slice(7, 19)
-      const report = (p: Omit<PullProgress, 'layer'>): void => onProgress({ layer: short, ...p })
-      const check = new DiffIdCheck(layer.compression, layer.digest, diffIds[i], `layer ${i + 1} (${layer.digest})`)
-      const tail = this.unpack === undefined ? undefined : new BlobTail()
-      try {
-        if (await this.content.has(layer.digest)) {
-          await this.checkStored(layer, diffIds[i], check)
-          sources[i].resolve(this.content.stream(layer.digest) as AsyncIterable<Uint8Array>)
-          report({ status: 'exists', current: layer.size, total: layer.size })
-          return
-        }
-        if (tail !== undefined) {
-          tails.push(tail)
-          sources[i].resolve(tail.read())
-        }
-        await fetchBlob(layer, report, check, tail)
-      } catch (err) {
-        tail?.finish(err as Error)
-        sources[i].reject(err)
-        throw err
-      } finally {
-        check.destroy()
-      }
-    }
-    // After a failure no new layer starts, and the pull answers only once the ones under way have ended.
-    const queue = layers.map((layer, i) => ({ layer, i }))
-    const workers = await Promise.allSettled(Array.from({ length: PARALLEL_LAYERS }, async () => {
-      for (let l = queue.shift(); l !== undefined; l = queue.shift()) {
-        try {
-          await fetchLayer(l.layer, l.i)
-        } catch (err) {
-          queue.length = 0
-          throw err
-        }
-      }
-    }))
-    const failed = workers.find(w => w.status === 'rejected')
-    const letGo = (): void => { for (const t of tails) t.close() }
-    if (failed !== undefined) {
-      // The layers never started end the unpack too; it has removed what it made before the pull answers.
-      for (const s of sources) s.reject(failed.reason)
-      await unpacked.catch(() => {})
-      letGo()
-      throw failed.reason
-    }
+    const { unpacked } = await fetchLayers({
+      layers,
+      diffIds,
+      has: async layer => await this.content.has(layer.digest),
+      storedBytes: layer => this.content.stream(layer.digest) as AsyncIterable<Uint8Array>,
+      checkStored: async (layer, diffId, check) => await this.checkStored(layer, diffId, check),
+      download: async (layer, check, tail) => await fetchBlob(layer, reportOf(layer), check, tail),
+      exists: layer => reportOf(layer)({ status: 'exists', current: layer.size, total: layer.size }),
+      unpack: this.unpack === undefined ? undefined : async sources => await this.unpack?.(record, unpackReporter(record, onProgress), sources)
+    })
     record.pulledAt = Date.now()
     await this.table.put(record.name, record)
-    return { image: record, unpacked: unpacked.finally(letGo) }
+    return { image: record, unpacked }
   }
 
   /** A layer already stored is checked against this config's diff_id unless an image already did so. */
@@ -270,15 +225,6 @@ export class Images {
   async diskUsage (users: ImageUser[]): Promise<UsageRow[]> {
     return await diskUsage(this.dataDir, this.content, await this.table.values(), await withHeldImages(this.dataDir, users))
   }
-}
-
-/** A promise settled from outside, that no one need await: a layer's bytes once its fetch knows where they are. */
-function awaited<T> (): { promise: Promise<T>, resolve: (value: T) => void, reject: (reason: unknown) => void } {
-  let resolve: (value: T) => void = () => {}
-  let reject: (reason: unknown) => void = () => {}
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
-  promise.catch(() => {})
-  return { promise, resolve, reject }
 }
 
 /** Progress of an unpack per layer, at most about a hundred reports a layer. */
