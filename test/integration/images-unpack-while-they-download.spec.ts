@@ -26,6 +26,20 @@ describe('a pull unpacks each layer while it downloads', () => {
     const tmp = unfinished()
     return tmp !== undefined && existsSync(join(node.data, 'rootfs', tmp, 'rootfs', 'data', 'f0'))
   }
+  /** Pulls `repo`, lets the big layer's second half go once its first files are unpacked; checks that nothing stayed, and returns the error. */
+  const refusedAtTheEnd = async (repo: string): Promise<string> => {
+    const pulling = node.cli(['pull', `${registry.host}/${repo}`])
+    await until('the first files of the layer to be unpacked while it downloads', firstFileUnpacked)
+    release()
+    const res = await pulling
+    expect(res.code).toBe(1)
+    expect(res.stderr).not.toMatch(/\n\s+at /)
+    expect(roots()).toEqual([])
+    expect(stored(layer)).toBe(false)
+    expect(ingest()).toEqual([])
+    expect(await images()).toEqual([])
+    return res.stderr.trim().split('\n').pop() as string
+  }
 
   beforeAll(async () => {
     registry = await startHostileRegistry()
@@ -65,32 +79,13 @@ describe('a pull unpacks each layer while it downloads', () => {
 
   it('applies a layer\'s first files before its last bytes arrive, and a digest found wrong at its end leaves no root and no blob', async () => {
     mode = 'corrupt'
-    const pulling = node.cli(['pull', `${registry.host}/streamed`])
-    await until('the first files of the layer to be unpacked while it downloads', firstFileUnpacked)
-    release()
-    const res = await pulling
-    expect(res.code).toBe(1)
-    expect(res.stderr).not.toMatch(/\n\s+at /)
-    expect(res.stderr.trim().split('\n').pop()).toMatch(new RegExp(`^aurae: blob ${layer} failed verification: got sha256:`))
-    expect(roots()).toEqual([])
-    expect(stored(layer)).toBe(false)
-    expect(ingest()).toEqual([])
-    expect(await images()).toEqual([])
+    expect(await refusedAtTheEnd('streamed')).toMatch(new RegExp(`^aurae: blob ${layer} failed verification: got sha256:`))
     expect((await node.cli(['status'])).code).toBe(0)
   })
 
   it('refuses a streamed layer whose tar is not the config\'s diff_id, found at its end, leaving no root and no blob', async () => {
     mode = 'hold'
-    const pulling = node.cli(['pull', `${registry.host}/lying`])
-    await until('the first files of the layer to be unpacked while it downloads', firstFileUnpacked)
-    release()
-    const res = await pulling
-    expect(res.code).toBe(1)
-    expect(res.stderr.trim().split('\n').pop()).toBe(`aurae: layer 2 (${layer}) does not match the image's config: its uncompressed content is ${image.config.rootfs.diff_ids[1] as string}, the config's diff_id says ${sha256(Buffer.from('another tar'))}`)
-    expect(roots()).toEqual([])
-    expect(stored(layer)).toBe(false)
-    expect(ingest()).toEqual([])
-    expect(await images()).toEqual([])
+    expect(await refusedAtTheEnd('lying')).toBe(`aurae: layer 2 (${layer}) does not match the image's config: its uncompressed content is ${image.config.rootfs.diff_ids[1] as string}, the config's diff_id says ${sha256(Buffer.from('another tar'))}`)
   })
 
   it('leaves nothing a later pull trusts when the daemon is killed mid-layer: the next start clears the half-made root', async () => {

@@ -97,13 +97,16 @@ async function unpackOnce (image: ImageRecord, content: ContentStore, dir: strin
       if (feed !== undefined) stored.push(feed.stored)
       // The pull's diff_id check is the digest of the tar as read here, whole.
       const hash = feed?.unpacked === undefined ? undefined : createHash('sha256')
+      // A layer read as it arrives is said unpacked only once it is stored, so a layer found wrong never is.
+      const said = feed === undefined ? layer.size : layer.size - 1
       try {
-        await applyLayer(decompressed(raw, layer, n => onProgress(i, current += n, layer.size), hash), join(tmp, 'rootfs'))
+        await applyLayer(decompressed(raw, layer, n => onProgress(i, Math.min(current += n, said), layer.size), hash), join(tmp, 'rootfs'))
       } catch (err) {
         feed?.unpacked?.(undefined)
         throw err
       }
       feed?.unpacked?.(`sha256:${hash?.digest('hex') ?? ''}`)
+      feed?.stored.then(() => onProgress(i, layer.size, layer.size), () => {})
     }
     // A pull's layers were read as they arrived: the root is made only of layers verified and stored.
     await Promise.all(stored)
