@@ -164,7 +164,7 @@ export class Images {
       layers,
       diffIds,
       has: async layer => await this.content.has(layer.digest),
-      storedBytes: layer => this.content.stream(layer.digest) as AsyncIterable<Uint8Array>,
+      storedBytes: layer => storedBytes(this.content, layer.digest),
       checkStored: async (layer, diffId, check) => await this.checkStored(layer, diffId, check),
       download: async (layer, check, tail) => await fetchBlob(layer, reportOf(layer), check, tail),
       exists: layer => reportOf(layer)({ status: 'exists', current: layer.size, total: layer.size }),
@@ -225,6 +225,11 @@ export class Images {
   async diskUsage (users: ImageUser[]): Promise<UsageRow[]> {
     return await diskUsage(this.dataDir, this.content, await this.table.values(), await withHeldImages(this.dataDir, users))
   }
+}
+
+/** A stored blob's bytes, opened only if read: an unpack that has no need of them holds no file. */
+async function * storedBytes (content: ContentStore, digest: string): AsyncGenerator<Uint8Array> {
+  yield * content.stream(digest) as AsyncIterable<Uint8Array>
 }
 
 /** Progress of an unpack per layer, at most about a hundred reports a layer. */
