@@ -23,7 +23,7 @@ import { services } from './api/services.ts'
 import { ContentStore } from '../runtime/image/content-store.ts'
 import { Images, type ImageRecord } from '../runtime/image/images.ts'
 import { rootsDir } from '../runtime/image/unpacked-roots.ts'
-import { clearUnfinishedRoots, imageRoot } from '../runtime/container/rootfs.ts'
+import { imageRoot, readyRootsDir } from '../runtime/container/rootfs.ts'
 import { containerDriver } from '../runtime/container/container-driver.ts'
 import { BridgeNetwork } from '../runtime/container/cni.ts'
 import { authorize, type Caller } from './api/authz.ts'
@@ -218,7 +218,7 @@ export class Daemon {
     // reach the rest).
     const parts: Part[] = [['content store', content], ['network', network], ['cells', cells], ['supervisor', supervisor], ['mesh', mesh]]
     // As the content store clears its ingest files, roots an unpack was making when the daemon was killed go.
-    await clearUnfinishedRoots(rootsDir(this.opts.paths.data))
+    await readyRootsDir(rootsDir(this.opts.paths.data))
     await startAll(parts, this.partFailed)
     this.runtime = { supervisor, cells, cgroups, mesh, images, network, parts }
   }

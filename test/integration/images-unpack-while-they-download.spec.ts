@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { memoryImage, serveImage, startHostileRegistry, type Handler, type HostileRegistry, type MemoryImage } from '../helpers/hostile-registry.ts'
 import { busyboxLayer, layerTar, sha256 } from '../helpers/oci-layout.ts'
-import { isAlive, startNode, until, type TestNode } from '../helpers/node.ts'
+import { isAlive, run, startNode, until, type TestNode } from '../helpers/node.ts'
 
 describe('a pull unpacks each layer while it downloads', () => {
   let registry: HostileRegistry
@@ -102,6 +102,8 @@ describe('a pull unpacks each layer while it downloads', () => {
     mode = 'whole'
     expect((await node.up()).code).toBe(0)
     expect(roots()).toEqual([])
+    // Each root's inodes are placed apart from those a removed root just freed (ext4's Orlov allocator).
+    expect((await run('lsattr', ['-d', join(node.data, 'rootfs')])).stdout.split(' ')[0]).toContain('T')
     expect(ingest()).toEqual([])
     expect(stored(layer)).toBe(false)
     expect(await images()).toEqual([])

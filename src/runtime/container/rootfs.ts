@@ -73,9 +73,16 @@ export async function imageRoot (image: ImageRecord, content: ContentStore, dir:
   return await done
 }
 
-/** Removes what unpacks cut short by a killed daemon left under `dir`; none is under way when the daemon starts. */
-export async function clearUnfinishedRoots (dir: string): Promise<void> {
-  for (const f of await readdir(dir).catch(() => [] as string[])) if (f.includes('.tmp-')) await rm(join(dir, f), { recursive: true, force: true })
+/**
+ * Readies the roots directory as the daemon starts: removes what unpacks cut short by a killed daemon left (none is
+ * under way yet), and marks it the top of unrelated hierarchies for ext4's allocator (`chattr +T`), so a new root's
+ * files take inodes in a block group of their own instead of scanning past thousands a removed root just freed.
+ */
+export async function readyRootsDir (dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  for (const f of await readdir(dir)) if (f.includes('.tmp-')) await rm(join(dir, f), { recursive: true, force: true })
+  // Only a hint, which filesystems other than ext2/3/4 do not take.
+  await run('chattr', ['+T', dir]).catch(() => {})
 }
 
 async function unpackOnce (image: ImageRecord, content: ContentStore, dir: string, target: string, onProgress: UnpackProgress, sources?: LayerSources): Promise<string> {
