@@ -25,7 +25,7 @@ import { services } from './api/services.ts'
 import { ContentStore } from '../runtime/image/content-store.ts'
 import { Images, type ImageRecord } from '../runtime/image/images.ts'
 import { rootsDir } from '../runtime/image/unpacked-roots.ts'
-import { imageRoot } from '../runtime/container/rootfs.ts'
+import { imageRoot, readyRootsDir } from '../runtime/container/rootfs.ts'
 import { containerDriver } from '../runtime/container/container-driver.ts'
 import { BridgeNetwork } from '../runtime/container/cni.ts'
 import { authorize, type Caller } from './api/authz.ts'
@@ -189,7 +189,7 @@ export class Daemon {
     let cells: Cells | undefined
     const content = new ContentStore(join(this.opts.paths.data, 'content'))
     const images = new Images(this.store.table<ImageRecord>('images'), content, this.opts.paths.data,
-      async (image, onLayer) => await imageRoot(image, content, rootsDir(this.opts.paths.data), onLayer),
+      async (image, onLayer, sources) => await imageRoot(image, content, rootsDir(this.opts.paths.data), onLayer, sources),
       image => this.events.add({ type: 'pulled', name: image.name, kind: 'image', timeMs: Date.now() }))
     const network = new BridgeNetwork(this.opts.paths.data, nodeKey)
     const supervisor = new Supervisor({
@@ -221,6 +221,8 @@ export class Daemon {
     // Cells before the supervisor (a re-adopted workload's restart needs its cell), the mesh last (calls from peers
     // reach the rest).
     const parts: Part[] = [['content store', content], ['network', network], ['cells', cells], ['supervisor', supervisor], ['mesh', mesh]]
+    // As the content store clears its ingest files, roots an unpack was making when the daemon was killed go.
+    await readyRootsDir(rootsDir(this.opts.paths.data))
     await startAll(parts, this.partFailed)
     this.runtime = { supervisor, cells, cgroups, mesh, images, network, parts }
   }

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { FailedPreconditionError, InvalidArgumentError, noSpaceOn } from '../../errors.ts'
 import { youngCollector } from '../../young-gc.ts'
 import type { Component } from '../../lifecycle.ts'
+import type { BlobTail } from './blob-tail.ts'
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/
 
@@ -27,6 +28,8 @@ export interface IngestOptions {
   onBytes?: (n: number) => void
   /** A further check each chunk goes through, and that must hold before the blob is named. */
   check?: BlobCheck
+  /** Follows the blob as it is written (an unpack while it downloads), told when every byte is in or why not. */
+  tail?: BlobTail
 }
 
 export class ContentStore implements Component {
@@ -74,22 +77,27 @@ export class ContentStore implements Component {
     const target = this.path(digest)
     const tmp = join(this.ingestDir, randomBytes(8).toString('hex'))
     const hash = createHash('sha256')
-    const { onBytes, check } = opts
+    const { onBytes, check, tail } = opts
     // The network's chunks die young; collected as they go, they never pile up into full collections.
     const collect = youngCollector()
     let fh: FileHandle
     try {
       fh = await open(tmp, 'wx', 0o600)
     } catch (err) {
+      tail?.fail(err as Error)
       throw noSpaceOn(err, this.root)
     }
+    tail?.attach(tmp)
     let written = 0
+    let flushed = 0
     // Network chunks are small; gather them into large writes (one writev, no copy).
     let pending: Uint8Array[] = []
     let pendingBytes = 0
     const flush = async (): Promise<void> => {
       if (pendingBytes === 0) return
       await fh.writev(pending)
+      flushed += pendingBytes
+      tail?.grew(flushed)
       onBytes?.(pendingBytes)
       pending = []
       pendingBytes = 0
@@ -104,9 +112,11 @@ export class ContentStore implements Component {
           await check?.write(chunk)
           pending.push(chunk)
           pendingBytes += chunk.length
-          if (pendingBytes >= 1024 * 1024) await flush()
+          // A reader at the end of the file (an unpack keeping up) gets each chunk as it comes.
+          if (pendingBytes >= 1024 * 1024 || tail?.hungry === true) await flush()
         }
         await flush()
+        tail?.seal()
         await fh.sync()
       } finally {
         await fh.close()
@@ -120,7 +130,9 @@ export class ContentStore implements Component {
     } catch (err) {
       check?.destroy()
       await rm(tmp, { force: true })
-      throw noSpaceOn(err, this.root)
+      const said = noSpaceOn(err, this.root)
+      tail?.fail(said as Error)
+      throw said
     }
   }
 

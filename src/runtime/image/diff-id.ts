@@ -49,6 +49,11 @@ function release (id: number): void {
   idle.unref()
 }
 
+/** Throws unless a layer's uncompressed digest is the diff_id its image's config names. */
+export function holdsDiffId (layer: string, actual: string, diffId: string): void {
+  if (actual !== diffId) throw new DigestMismatchError(`${layer} does not match the image's config: its uncompressed content is ${actual}, the config's diff_id says ${diffId}`)
+}
+
 export class DiffIdCheck implements BlobCheck {
   private readonly id = nextId++
   private outstanding = 0
@@ -110,9 +115,7 @@ export class DiffIdCheck implements BlobCheck {
       worker?.postMessage({ id: this.id, op: 'end' })
       actual = await this.result
     }
-    if (actual !== this.diffId) {
-      throw new DigestMismatchError(`${this.layer} does not match the image's config: its uncompressed content is ${actual}, the config's diff_id says ${this.diffId}`)
-    }
+    holdsDiffId(this.layer, actual, this.diffId)
   }
 
   destroy (): void {

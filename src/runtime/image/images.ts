@@ -4,9 +4,11 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, messageOf } from '../../errors.ts'
 import type { Table } from '../../store/store.ts'
+import type { BlobTail } from './blob-tail.ts'
 import { DEFAULT_PULL_LIMITS, type PullLimits } from './bounded-get.ts'
-import { DigestMismatchError, type ContentStore } from './content-store.ts'
-import { DiffIdCheck } from './diff-id.ts'
+import { DigestMismatchError, type BlobCheck, type ContentStore } from './content-store.ts'
+import type { DiffIdCheck } from './diff-id.ts'
+import { fetchLayers, type LayerSources } from './layer-fetch.ts'
 import { parseDiffIds, parseTopLevel, type Descriptor, type Layer } from './manifest.ts'
 import { formatImageReference, parseImageReference, type ImageReference } from './reference.ts'
 import { Registry, type RegistryHosts } from './registry.ts'
@@ -42,9 +44,8 @@ export interface PullProgress {
 }
 
 /** Unpacks an image's layers into its root (once), saying how far it is per layer: the container driver's. */
-export type Unpacker = (image: ImageRecord, onLayer: (index: number, current: number, total: number) => void) => Promise<unknown>
+export type Unpacker = (image: ImageRecord, onLayer: (index: number, current: number, total: number) => void, sources?: LayerSources) => Promise<unknown>
 
-const PARALLEL_LAYERS = 3
 const PLATFORM = { os: 'linux', architecture: ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' } as Record<string, string>)[process.arch] ?? process.arch }
 
 export class Images {
@@ -88,8 +89,9 @@ export class Images {
     const failures: string[] = []
     for (const endpoint of registry.endpoints(ref.registry)) {
       let image: ImageRecord
+      let unpacked: Promise<unknown>
       try {
-        image = await this.pullFrom(registry, endpoint, ref, onProgress)
+        ({ image, unpacked } = await this.pullFrom(registry, endpoint, ref, onProgress))
       } catch (err) {
         // No other endpoint mends a corrupt image, a full disk or a client that left.
         if (err instanceof DigestMismatchError || signal?.aborted === true) throw err
@@ -98,7 +100,7 @@ export class Images {
         continue
       }
       // As Docker does, the pull unpacks, so the first run starts at once; a full disk is said as the unpack says it.
-      await this.unpack?.(image, unpackReporter(image, onProgress)).catch(err => {
+      await unpacked.catch(err => {
         throw err instanceof ResourceExhaustedError ? err : new FailedPreconditionError(`cannot unpack ${image.name}: ${messageOf(err)}`)
       })
       this.onPulled(image)
@@ -109,7 +111,11 @@ export class Images {
     throw notFound ? new NotFoundError(message) : new FailedPreconditionError(message)
   }
 
-  private async pullFrom (registry: Registry, endpoint: string, ref: ImageReference, onProgress: (p: PullProgress) => void): Promise<ImageRecord> {
+  /**
+   * Fetches an image's blobs from one endpoint, unpacking its layers as they arrive; answers once every blob is
+   * verified and stored (or, on a failure, once the unpack under way has cleared what it made), with the unpack.
+   */
+  private async pullFrom (registry: Registry, endpoint: string, ref: ImageReference, onProgress: (p: PullProgress) => void): Promise<{ image: ImageRecord, unpacked: Promise<unknown> }> {
     onProgress({ layer: '', status: 'resolving', current: 0, total: 0 })
     const top = await registry.manifest(endpoint, ref)
     let manifest = top
@@ -124,10 +130,12 @@ export class Images {
     }
     await this.content.put(manifest.digest, manifest.bytes)
     const { config, layers } = parsed
-    const fetchBlob = async (blob: Descriptor, report: (p: Omit<PullProgress, 'layer'>) => void, check?: DiffIdCheck): Promise<void> => {
+    const reportOf = (layer: Layer) => (p: Omit<PullProgress, 'layer'>): void => onProgress({ layer: layer.digest.slice(7, 19), ...p })
+    const fetchBlob = async (blob: Descriptor, report: (p: Omit<PullProgress, 'layer'>) => void, check?: BlobCheck, tail?: BlobTail): Promise<void> => {
       let current = 0
       await this.content.ingest(blob.digest, blob.size, await registry.blob(endpoint, ref, blob.digest, blob.size), {
         check,
+        tail,
         onBytes: n => {
           current += n
           report({ status: 'downloading', current, total: blob.size })
@@ -138,35 +146,6 @@ export class Images {
     if (!await this.content.has(config.digest)) await fetchBlob(config, () => {})
     const configBytes = await this.content.read(config.digest)
     const diffIds = parseDiffIds(configBytes, layers.length, `config ${config.digest} from ${endpoint}`)
-    const fetchLayer = async (layer: Layer, i: number): Promise<void> => {
-      const short = layer.digest.slice(7, 19)
-      const report = (p: Omit<PullProgress, 'layer'>): void => onProgress({ layer: short, ...p })
-      const check = new DiffIdCheck(layer.compression, layer.digest, diffIds[i], `layer ${i + 1} (${layer.digest})`)
-      try {
-        if (await this.content.has(layer.digest)) {
-          await this.checkStored(layer, diffIds[i], check)
-          report({ status: 'exists', current: layer.size, total: layer.size })
-          return
-        }
-        await fetchBlob(layer, report, check)
-      } finally {
-        check.destroy()
-      }
-    }
-    // After a failure no new layer starts, and the pull answers only once the ones under way have ended.
-    const queue = layers.map((layer, i) => ({ layer, i }))
-    const workers = await Promise.allSettled(Array.from({ length: PARALLEL_LAYERS }, async () => {
-      for (let l = queue.shift(); l !== undefined; l = queue.shift()) {
-        try {
-          await fetchLayer(l.layer, l.i)
-        } catch (err) {
-          queue.length = 0
-          throw err
-        }
-      }
-    }))
-    const failed = workers.find(w => w.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
     const created = (JSON.parse(configBytes.toString()) as { created?: unknown }).created
     const record: ImageRecord = {
       name: formatImageReference(ref),
@@ -178,10 +157,22 @@ export class Images {
       layers: layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType, diffId: diffIds[i] })),
       size: config.size + layers.reduce((n, l) => n + l.size, 0),
       created: typeof created === 'string' ? created : '',
-      pulledAt: Date.now()
+      pulledAt: 0
     }
+    // The unpack starts now and takes each layer's bytes as they arrive (a stored layer once it is checked).
+    const { unpacked } = await fetchLayers({
+      layers,
+      diffIds,
+      has: async layer => await this.content.has(layer.digest),
+      storedBytes: layer => storedBytes(this.content, layer.digest),
+      checkStored: async (layer, diffId, check) => await this.checkStored(layer, diffId, check),
+      download: async (layer, check, tail) => await fetchBlob(layer, reportOf(layer), check, tail),
+      exists: layer => reportOf(layer)({ status: 'exists', current: layer.size, total: layer.size }),
+      unpack: this.unpack === undefined ? undefined : async sources => await this.unpack?.(record, unpackReporter(record, onProgress), sources)
+    })
+    record.pulledAt = Date.now()
     await this.table.put(record.name, record)
-    return record
+    return { image: record, unpacked }
   }
 
   /** A layer already stored is checked against this config's diff_id unless an image already did so. */
@@ -234,6 +225,11 @@ export class Images {
   async diskUsage (users: ImageUser[]): Promise<UsageRow[]> {
     return await diskUsage(this.dataDir, this.content, await this.table.values(), await withHeldImages(this.dataDir, users))
   }
+}
+
+/** A stored blob's bytes, opened only if read: an unpack that has no need of them holds no file. */
+async function * storedBytes (content: ContentStore, digest: string): AsyncGenerator<Uint8Array> {
+  yield * content.stream(digest) as AsyncIterable<Uint8Array>
 }
 
 /** Progress of an unpack per layer, at most about a hundred reports a layer. */

@@ -42,4 +42,20 @@ describe('an image\'s unpacked root', () => {
     expect(readdirSync(roots)).toEqual(['c'.repeat(64)])
     expect(existsSync(join(root, 'many', 'f299'))).toBe(true)
   })
+
+  it('is not made of a pull\'s layers that fail to be stored; a caller that waited on that unpack makes it from the store', async () => {
+    const roots = join(dir, 'rootfs')
+    const tar = await content.read(image.layers[0].digest)
+    let fail: (err: Error) => void = () => {}
+    const stored = new Promise<void>((resolve, reject) => { fail = reject })
+    stored.catch(() => {})
+    // The pull's bytes arrive whole, but the layer is found wrong as it is stored.
+    const pulling = imageRoot(image, content, roots, () => {}, async () => ({ bytes: [tar], unpacked: () => {}, stored }))
+    const starting = imageRoot(image, content, roots)
+    fail(new Error('blob failed verification'))
+    await expect(pulling).rejects.toThrow('blob failed verification')
+    const root = await starting
+    expect(readdirSync(roots)).toEqual(['c'.repeat(64)])
+    expect(readdirSync(join(root, 'many'))).toHaveLength(300)
+  })
 })
