@@ -7,7 +7,7 @@ import { createConnection } from 'node:net'
 import { firstEvent } from '../common/first-event.ts'
 import { CancelledError } from '../errors.ts'
 import { status as Status } from '../grpc-status.ts'
-import { frameCall } from './frame-call.ts'
+import { frameCall, FrameSocketRefused } from './frame-call.ts'
 import { GrpcError } from './grpc-error.ts'
 import { decodeMessage, messagesOf } from './grpc-frames.ts'
 
@@ -94,12 +94,18 @@ export class Channel {
     if (signal !== undefined && aborted()) throw cancelled(def.path, signal)
     if (this.frameSock !== undefined) {
       const serialized = input === undefined ? undefined : mapped(input, def.requestSerialize)
-      for await (const message of frameCall(this.frameSock, def.path, def.requestSerialize(req), signal, serialized)) {
-        if (aborted()) break
-        yield def.responseDeserialize(message)
+      try {
+        for await (const message of frameCall(this.frameSock, def.path, def.requestSerialize(req), signal, serialized)) {
+          if (aborted()) break
+          yield def.responseDeserialize(message)
+        }
+        if (signal !== undefined && aborted()) throw cancelled(def.path, signal)
+        return
+      } catch (err) {
+        // A frame socket that takes no connection (one seen refusing while its daemon had just started) costs the
+        // call nothing: it goes over HTTP/2, as for a daemon without one.
+        if (!(err instanceof FrameSocketRefused)) throw err
       }
-      if (signal !== undefined && aborted()) throw cancelled(def.path, signal)
-      return
     }
     const stream = this.open(def.path)
     const onAbort = (): void => { stream.close(constants.NGHTTP2_CANCEL) }

@@ -11,14 +11,27 @@ import { GrpcError } from './grpc-error.ts'
 /** Far above any message the daemon sends (attached output comes in pieces of hundreds of KB). */
 const MAX_FRAME = 64 * 1024 * 1024
 
+/** The frame socket took no connection: nothing of the call was sent, so it may go another way. */
+export class FrameSocketRefused extends Error {
+  override name = 'FrameSocketRefused'
+}
+
 /** Sends one request (then `input`'s messages, as the socket takes them) and yields each response message until the
- * daemon's status; aborting `signal` closes the connection, which cancels the call. Throws GrpcError as HTTP/2 would. */
+ * daemon's status; aborting `signal` closes the connection, which cancels the call. Throws GrpcError as HTTP/2 would,
+ * and FrameSocketRefused when the connection could not be made (before anything of the call, input included, was
+ * taken). */
 export async function * frameCall (sock: string, path: string, request: Buffer, signal?: AbortSignal, input?: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const socket = createConnection(sock)
   const onAbort = (): void => { socket.destroy() }
   signal?.addEventListener('abort', onAbort, { once: true })
   let failure: Error | undefined
   socket.on('error', err => { failure ??= err })
+  await firstEvent([socket, 'connect'], [socket, 'close'])
+  if (failure !== undefined && signal?.aborted !== true) {
+    signal?.removeEventListener('abort', onAbort)
+    socket.destroy()
+    throw new FrameSocketRefused(`${sock}: ${failure.message}`)
+  }
   socket.write(encodeFrame(MESSAGE, RpcRequest.encode({ method: path, payload: request, callerName: '', window: 0 }).finish()))
   if (input !== undefined) void sendAll(socket, input).catch(() => socket.destroy())
   let status: RpcResponse | undefined

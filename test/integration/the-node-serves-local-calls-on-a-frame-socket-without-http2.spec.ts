@@ -1,4 +1,5 @@
 import { lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { connect as connectNet, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -68,6 +69,23 @@ describe('the node serves local calls on an owner-only frame socket, and the CLI
     } finally {
       client.close()
     }
+  })
+
+  it('goes over HTTP/2 when the frame socket takes no connection, losing nothing of the call', async () => {
+    // A socket file nothing listens on any more: connecting to it is refused.
+    const dir = mkdtempSync(join(scratch, 'refusing-'))
+    const alias = join(dir, 'aurae.sock')
+    symlinkSync(node.sock, alias)
+    expect(spawnSync('python3', ['-c', 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', frameSocketOf(alias)]).status).toBe(0)
+    expect(lstatSync(frameSocketOf(alias)).isSocket()).toBe(true)
+    const client = connect({ socket: alias })
+    try {
+      expect(await client.node.status()).toMatchObject({ state: 'running', name: 'frames' })
+    } finally {
+      client.close()
+    }
+    const res = await node.cli(['--sock', alias, 'exec', '--', 'sh', '-c', 'echo through http2; exit 4'])
+    expect(res).toEqual({ code: 4, stdout: 'through http2\n', stderr: '' })
   })
 
   it('authorizes as the gRPC socket does, failing closed: before up only what says so is served', async () => {

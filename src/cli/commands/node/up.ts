@@ -138,9 +138,11 @@ export const up: Command = {
 /** Stops a daemon this command started and waits until it has exited (killing it if it takes too long). */
 async function stopStarted (d: AuraeClient, child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
+  // Waited for: a child let go (detached, unref'd) would not keep aurae alive until its exit.
+  child.ref()
   const exited = new Promise(resolve => child.once('exit', resolve))
-  await d.node.down({ keepWorkloads: true }).catch(() => {})
   const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS)
+  await d.node.down({ keepWorkloads: true }).catch(() => {})
   await exited
   clearTimeout(timer)
 }
