@@ -1,9 +1,11 @@
 // Real nodes for integration tests: auraed started by the real `aurae up`, driven by the real CLI.
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { removeNodeCgroups } from '../../src/runtime/cgroups.ts'
 
 export const ROOT = resolve(import.meta.dirname, '..', '..')
 export const AURAE = join(ROOT, 'bin', 'aurae.js')
@@ -100,6 +102,8 @@ export async function startNode (name: string | null = 'alice@example.org', extr
         for (const child of childrenOf(monitor)) if (isAlive(child)) process.kill(child, 'SIGKILL')
         if (isAlive(monitor)) process.kill(monitor, 'SIGKILL')
       }
+      // A daemon killed (by the test, or here) leaves its node's cgroup folders: they go with the node.
+      removeNodeCgroups(createHash('sha256').update(data).digest('hex').slice(0, 12))
       rmSync(dir, { recursive: true, force: true })
       rmSync(data, { recursive: true, force: true })
       rmSync(sock, { force: true })
