@@ -188,10 +188,12 @@ describe('containers run from pulled images', () => {
     expect(start).toMatchObject({ code: 0, stdout: 'web\n' })
     const body = await until('the server to answer', async () => await fetch(`http://127.0.0.1:${port}/index.html`).then(async r => r.ok ? await r.text() : undefined, () => undefined))
     expect(body).toBe('served from a container\n')
-    const netns = (await run('ip', ['netns', 'list'])).stdout
-    expect(netns).toMatch(/aurae-[0-9a-f]{12}-web/)
+    // This node's own namespace for it: other tests' nodes may run a `web` of their own meanwhile.
+    const own = `aurae-${createHash('sha256').update(node.data).digest('hex').slice(0, 12)}-web`
+    const namespaces = async (): Promise<string[]> => (await run('ip', ['netns', 'list'])).stdout.split('\n').map(l => l.split(' ')[0])
+    expect(await namespaces()).toContain(own)
     expect((await node.cli(['stop', 'web', '--timeout', '1'])).code).toBe(0)
-    expect((await run('ip', ['netns', 'list'])).stdout).not.toMatch(/aurae-[0-9a-f]{12}-web/)
+    expect(await namespaces()).not.toContain(own)
     await expect(fetch(`http://127.0.0.1:${port}/index.html`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow()
     await node.cli(['rm', 'web'])
   })
