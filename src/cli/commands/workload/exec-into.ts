@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process'
 import { InvalidArgumentError, NotFoundError } from '../../../errors.ts'
 import { exitCodeOfSignal } from '../../../common/signals.ts'
+import type { WorkloadServiceRunResponse } from '../../../client/index.ts'
 import type { Context } from '../../kit/context.ts'
 import { CliError, EXIT } from '../../kit/exit.ts'
 import { write } from '../../kit/io.ts'
@@ -22,20 +23,30 @@ export interface ExecInto {
  * SIGTERM) and aurae with 130, as docker exec without a TTY.
  */
 export async function execInto (ctx: Context, req: ExecInto & { detach?: boolean }): Promise<number | undefined> {
+  return await streamInside(ctx, signal => ctx.daemon().workloads.exec(req, { signal }), false)
+}
+
+/**
+ * Streams a command that runs inside a workload (an Exec, or an ExecSession): its output here, its exit code
+ * returned; undefined when the node has no workload of that name. A signal to aurae ends the call (the node then
+ * ends the command), except Ctrl-C on a raw terminal (`tty`), where it is a key the command gets.
+ */
+export async function streamInside (ctx: Context, call: (signal: AbortSignal) => AsyncIterable<WorkloadServiceRunResponse>, tty: boolean): Promise<number | undefined> {
   const { io } = ctx
   const ac = new AbortController()
   let cancelledBy: string | undefined
-  const stopTaking = io.onSignal(['SIGINT', 'SIGTERM', 'SIGHUP'], sig => {
+  const stopTaking = io.onSignal(tty ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'], sig => {
     cancelledBy = sig
     ac.abort()
   })
   let code: number = EXIT.execFailed
   try {
-    for await (const res of ctx.daemon().workloads.exec(req, { signal: ac.signal })) {
+    for await (const res of call(ac.signal)) {
       if (res.output !== undefined) await write(res.output.stream === 'stderr' ? io.stderr : io.stdout, res.output.data)
       if (res.exit !== undefined) {
         code = exitCodeOf(res.exit)
-        if (res.exit.error !== '') io.stderr.write(`aurae: ${clean(res.exit.error)}\n`)
+        // On a raw terminal a line starts only after a carriage return.
+        if (res.exit.error !== '') io.stderr.write(`${tty ? '\r\n' : ''}aurae: ${clean(res.exit.error)}\n`)
       }
     }
   } catch (err) {
@@ -78,6 +89,6 @@ export async function execOnTerminal (ctx: Context, req: ExecInto, tty: boolean)
 }
 
 /** The node has no workload of that name: exec then starts a new executable, as it always did. */
-export function isNoWorkload (err: unknown): boolean {
+function isNoWorkload (err: unknown): boolean {
   return err instanceof NotFoundError && err.message.startsWith('no workload named')
 }
