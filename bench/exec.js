@@ -9,8 +9,16 @@ const AURAE = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'aurae.
 const N = 20
 const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
-/** Milliseconds `cmd args` took; throws if it failed. */
+/**
+ * How long the machine rests before each timed command. On a VM an idle vCPU takes several milliseconds to wake
+ * (here about 10: `runc exec` takes 18 ms right after another command and 28-30 ms after 30 ms of rest), and the
+ * command that runs first after a rest pays it. Each side starts from the same rest, as a person at a shell does.
+ */
+const REST_MS = 100
+
+/** Milliseconds `cmd args` took, after the same rest as every other; throws if it failed. */
 const time = (cmd, args) => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, REST_MS)
   const t0 = process.hrtime.bigint()
   const r = spawnSync(cmd, args, { encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`)

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds everything a node needs from source: protobuf types, the TypeScript, the monitor.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -55,3 +55,9 @@ if (imports.includes('@grpc/grpc-js')) throw new Error('the CLI bundle would loa
 mkdirSync(join(root, 'dist', 'runtime', 'monitor'), { recursive: true })
 run('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', 'dist/runtime/monitor/aurae-monitor', 'src/runtime/monitor/aurae-monitor.c'])
 run('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', 'dist/runtime/monitor/aurae-pty', 'src/runtime/monitor/aurae-pty.c'])
+// aurae-enter compiles the containers' seccomp filters with libseccomp, as runc does.
+if (!existsSync('/usr/include/seccomp.h')) {
+  process.stderr.write('build: libseccomp-dev is missing (aurae-enter needs seccomp.h): apt-get install -y libseccomp-dev\n')
+  process.exit(1)
+}
+run('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', 'dist/runtime/monitor/aurae-enter', 'src/runtime/monitor/aurae-enter.c', '-lseccomp'])

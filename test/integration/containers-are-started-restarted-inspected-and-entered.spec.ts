@@ -40,6 +40,43 @@ describe('containers are started, restarted, inspected and entered by name', () 
     expect(flags).toEqual({ code: 0, stdout: 'override /tmp\n', stderr: '' })
   })
 
+  it('makes the command the container\'s process exactly as the runtime\'s own exec does', async () => {
+    // What the kernel says of a process: user and groups, every capability set, no_new_privs, the seccomp filter,
+    // namespaces, cgroups, signals, limits, session, environment and directory. The runtime's `exec` is the oracle.
+    const probe = 'for f in Uid Gid Groups CapInh CapPrm CapEff CapBnd CapAmb NoNewPrivs Seccomp Seccomp_filters SigBlk SigIgn; do grep "^$f:" /proc/self/status; done; ' +
+      'for n in cgroup ipc mnt net pid uts; do readlink /proc/self/ns/$n; done; cat /proc/self/cgroup /proc/self/limits /proc/self/oom_score_adj; ' +
+      'ps -o pid,sid | tail -n +2 | head -1 | awk \'{print ($1 == $2) ? "session leader" : "in a session"}\'; env | sort; pwd; ' +
+      'unshare -U true 2>&1; mount -t tmpfs none /mnt 2>&1; echo end'
+    const ours = await node.cli(['exec', 'kv', '--', 'sh', '-c', probe])
+    const state = join(node.data, 'oci-state')
+    const runtime = (await run('runc', ['--root', state, 'list', '-q'])).code === 0 ? 'runc' : 'crun'
+    const id = (await run(runtime, ['--root', state, 'list', '-q'])).stdout.split('\n').find(l => l.endsWith('-kv'))
+    expect(id).toBeDefined()
+    const theirs = await run(runtime, ['--root', state, 'exec', id ?? '', 'sh', '-c', probe])
+    expect(ours.code).toBe(0)
+    expect(ours.stdout).toContain(`Uid:\t${REDIS_UID}`)
+    expect(ours.stdout).toMatch(/Seccomp:\t2\n/)
+    expect(ours.stdout).toContain('NoNewPrivs:\t1')
+    expect(ours.stdout).toContain('end\n')
+    expect(ours.stdout).toBe(theirs.stdout)
+  })
+
+  it('enters only the container\'s own process: a PID reused, or one outside its cgroup, is refused before anything runs', async () => {
+    const enter = join(ROOT, 'dist', 'runtime', 'monitor', 'aurae-enter')
+    const plan = join(node.data, 'containers', 'kv', 'exec.plan')
+    const pid = (await workload(node, 'kv')).pid
+    const startOf = (p: number): string => readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[19]
+    const reused = await run(enter, [plan, String(pid), String(Number(startOf(pid)) - 1), '-', '--', 'sh', '-c', 'echo ran'])
+    expect(reused).toEqual({ code: 125, stdout: '', stderr: `aurae: cannot run the command in the container: the container's process ${pid} is gone\n` })
+    const daemon = await node.daemonPid()
+    const outside = await run(enter, [plan, String(daemon), startOf(daemon), '-', '--', 'sh', '-c', 'echo ran'])
+    expect(outside.code).toBe(125)
+    expect(outside.stdout).toBe('')
+    expect(outside.stderr).toMatch(new RegExp(`^aurae: cannot run the command in the container: process ${daemon} is not the container's \\(not in cgroup /aurae/[0-9a-f]+/ct-kv\\)\n$`))
+    const entered = await run(enter, [plan, String(pid), startOf(pid), '-', '--', 'sh', '-c', 'echo ran'])
+    expect(entered).toEqual({ code: 0, stdout: 'ran\n', stderr: '' })
+  })
+
   it('execs -it with a terminal of its own that follows a resize, and passes on the exit code', async () => {
     const onTerminal = (args: string[]): string => [process.execPath, AURAE, '--sock', node.sock, ...args].join(' ')
     // script(1) gives the CLI a terminal and types what it reads on its stdin.
@@ -92,8 +129,10 @@ describe('containers are started, restarted, inspected and entered by name', () 
 
   it('says why it cannot exec: a command missing inside, a workload that is not running', async () => {
     // Docker's codes, one line each: 127 for a command that is not there, 126 for one that cannot run.
-    expect(await node.cli(['exec', 'kv', '--', '/nope'])).toEqual({ code: 127, stdout: '', stderr: 'aurae: cannot run the command in the container: exec: "/nope": stat /nope: no such file or directory\n' })
-    expect(await node.cli(['exec', 'kv', '--', '/data'])).toEqual({ code: 126, stdout: '', stderr: 'aurae: cannot run the command in the container: exec: "/data": permission denied\n' })
+    expect(await node.cli(['exec', 'kv', '--', '/nope'])).toEqual({ code: 127, stdout: '', stderr: 'aurae: cannot run the command in the container: "/nope": no such file or directory\n' })
+    expect(await node.cli(['exec', 'kv', '--', 'nope'])).toEqual({ code: 127, stdout: '', stderr: 'aurae: cannot run the command in the container: "nope": executable file not found in $PATH\n' })
+    expect(await node.cli(['exec', 'kv', '--', '/data'])).toEqual({ code: 126, stdout: '', stderr: 'aurae: cannot run the command in the container: "/data": permission denied\n' })
+    expect(await node.cli(['exec', 'kv', '-w', '/nowhere', '--', 'true'])).toEqual({ code: 126, stdout: '', stderr: 'aurae: cannot run the command in the container: cannot change to the working directory /nowhere: No such file or directory\n' })
     await node.cli(['run', redis, '--name', 'done', '--', 'true'])
     const ended = await node.cli(['exec', 'done', '--', 'true'])
     expect(ended).toEqual({ code: 125, stdout: '', stderr: 'aurae: workload done is not running\n' })
