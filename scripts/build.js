@@ -55,6 +55,7 @@ if (imports.includes('@grpc/grpc-js')) throw new Error('the CLI bundle would loa
 mkdirSync(join(root, 'dist', 'runtime', 'monitor'), { recursive: true })
 run('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', 'dist/runtime/monitor/aurae-monitor', 'src/runtime/monitor/aurae-monitor.c'])
 run('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', 'dist/runtime/monitor/aurae-pty', 'src/runtime/monitor/aurae-pty.c'])
+run('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', 'dist/runtime/monitor/aurae-init', 'src/runtime/monitor/aurae-init.c'])
 // aurae-enter compiles the containers' seccomp filters with libseccomp, as runc does.
 if (!existsSync('/usr/include/seccomp.h')) {
   process.stderr.write('build: libseccomp-dev is missing (aurae-enter needs seccomp.h): apt-get install -y libseccomp-dev\n')

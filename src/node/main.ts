@@ -7,7 +7,7 @@ import { Daemon } from './daemon.ts'
 import { DaemonLog } from './log.ts'
 import { LOG_FILES, LOG_MAX_BYTES } from '../runtime/log-files.ts'
 
-const USAGE = `usage: auraed [--sock PATH] [--key PATH] [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--log-max-bytes N] [--log-files N]
+const USAGE = `usage: auraed [--sock PATH] [--key PATH] [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--log-max-bytes N] [--log-files N] [--pid1]
 
 Runs the Aurae node daemon. Without key material it serves only status until "aurae up NAME" registers the node.
   --sock PATH         the API socket (default /run/aurae.sock, env AURAE_SOCK)
@@ -16,7 +16,9 @@ Runs the Aurae node daemon. Without key material it serves only status until "au
   --listen MULTIADDR  where the mesh listens (repeatable; default ${DEFAULT_LISTEN})
   --bootstrap MULTIADDR  a node to join the mesh through (repeatable)
   --log-max-bytes N   rotate a workload's log file at this size (default ${LOG_MAX_BYTES})
-  --log-files N       keep this many files of a workload's log, the live one included (default ${LOG_FILES})`
+  --log-files N       keep this many files of a workload's log, the live one included (default ${LOG_FILES})
+  --pid1              be a guest's (or a PID namespace's) node under aurae-init, its PID 1: SIGTERM stops every
+                      workload, and aurae-init powers off once auraed has exited`
 
 export async function main (argv: string[]): Promise<void> {
   let values
@@ -31,6 +33,7 @@ export async function main (argv: string[]): Promise<void> {
         'log-files': { type: 'string' },
         listen: { type: 'string', multiple: true },
         bootstrap: { type: 'string', multiple: true },
+        pid1: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' }
       },
@@ -51,6 +54,11 @@ export async function main (argv: string[]): Promise<void> {
   const logFiles = values['log-files']
   if (logFiles !== undefined && !/^[1-9]\d{0,5}$/.test(logFiles)) {
     process.stderr.write(`auraed: invalid --log-files "${logFiles}": expected a whole number from 1 to 999999\n`)
+    process.exit(2)
+  }
+  // Node reaps only its own children, so the orphans a PID 1 inherits need aurae-init above it.
+  if (values.pid1 === true && process.ppid !== 1) {
+    process.stderr.write('auraed: --pid1 runs under aurae-init, as its child: boot aurae-init -- node auraed.js --pid1 …\n')
     process.exit(2)
   }
   const listen = values.listen ?? [DEFAULT_LISTEN]

@@ -1,0 +1,204 @@
+// aurae-init: the PID 1 half of a guest's auraed. Node cannot be a system's init by itself: it does not reap the
+// orphans the kernel hands to PID 1 (libuv waits only for its own children), and it has no exec to hand PID 1 on.
+// So a guest boots this, and it runs auraed as its one child:
+//
+//   aurae-init [--] COMMAND [ARG...]        (COMMAND is `node .../auraed.js --pid1 ...`)
+//
+// It mounts what a system needs and is not mounted yet (/proc, /sys, /dev, /dev/pts, /dev/shm, /run and the
+// unified cgroup hierarchy), reaps every process that ends under it, and turns SIGTERM, SIGINT (Ctrl-Alt-Del) and
+// SIGPWR into a shutdown: auraed gets SIGTERM and stops its workloads; once it has exited (by force after
+// AURAE_INIT_STOP_SECONDS, 60 by default), everything left gets SIGTERM, then SIGKILL, the disks are synced and,
+// on a real machine, the filesystems are unmounted or made read-only before it powers off. In a PID namespace
+// (a container, or a test under `unshare --pid`) the filesystems are the host's and stay as they are; powering
+// off ends the namespace. When auraed exits by itself, the machine powers off all the same: the guest is auraed.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+// The inode of the first PID namespace (PROC_PID_INIT_INO): only there is this the machine's init.
+#define INITIAL_PID_NS "pid:[4026531836]"
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  dprintf(2, "aurae-init: %s\n", msg);
+}
+
+// Whether `path` is a mount point already (per /proc/self/mountinfo, once /proc is there).
+static int mounted(const char *path) {
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (f == NULL) return 0;
+  char line[4096];
+  int found = 0;
+  while (!found && fgets(line, sizeof line, f) != NULL) {
+    // ID PARENT MAJ:MIN ROOT MOUNTPOINT ...
+    char *save = NULL, *field = strtok_r(line, " ", &save);
+    for (int i = 0; i < 4 && field != NULL; i++) field = strtok_r(NULL, " ", &save);
+    if (field != NULL && strcmp(field, path) == 0) found = 1;
+  }
+  fclose(f);
+  return found;
+}
+
+// Mounts `type` at `path` unless something is mounted there; a failure is said, not fatal (a kernel without
+// devtmpfs still boots with a tmpfs /dev).
+static int mount_if_missing(const char *source, const char *path, const char *type, unsigned long flags, const char *data) {
+  if (mounted(path)) return 0;
+  mkdir(path, 0755);
+  if (mount(source, path, type, flags, data) == 0) return 1;
+  say("cannot mount %s on %s: %s", type, path, strerror(errno));
+  return -1;
+}
+
+static void mount_system(void) {
+  const unsigned long base = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  // /proc first: the others are checked against its mountinfo.
+  if (access("/proc/self/mountinfo", F_OK) != 0) {
+    mkdir("/proc", 0555);
+    if (mount("proc", "/proc", "proc", base, NULL) != 0) say("cannot mount /proc: %s", strerror(errno));
+  }
+  mount_if_missing("sysfs", "/sys", "sysfs", base, NULL);
+  if (mount_if_missing("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") < 0) mount_if_missing("tmpfs", "/dev", "tmpfs", MS_NOSUID, "mode=0755");
+  mount_if_missing("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=0620,ptmxmode=0666,gid=5");
+  mount_if_missing("shm", "/dev/shm", "tmpfs", base, "mode=1777");
+  mount_if_missing("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+  mount_if_missing("cgroup2", "/sys/fs/cgroup", "cgroup2", base, NULL);
+}
+
+static int initial_pid_ns(void) {
+  char ns[64] = { 0 };
+  ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+  return n > 0 && strcmp(ns, INITIAL_PID_NS) == 0;
+}
+
+// Reaps every child that has ended; returns 1 if `watched` was among them, its status in *status.
+static int reap(pid_t watched, int *status) {
+  int seen = 0, st;
+  pid_t pid;
+  while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+    if (pid == watched) {
+      seen = 1;
+      *status = st;
+    }
+  }
+  return seen;
+}
+
+// Waits up to `ms` for every process under this one to end, reaping them.
+static void drain(int ms) {
+  struct timespec tick = { 0, 20 * 1000 * 1000 };
+  int dummy;
+  for (int waited = 0; waited < ms; waited += 20) {
+    reap(0, &dummy);
+    if (waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD) return;
+    nanosleep(&tick, NULL);
+  }
+}
+
+// On a real machine: every filesystem but / unmounted (deepest first), / made read-only.
+static void unmount_all(void) {
+  char *paths[256];
+  int n = 0;
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  char line[4096];
+  while (f != NULL && n < 256 && fgets(line, sizeof line, f) != NULL) {
+    char *save = NULL, *field = strtok_r(line, " ", &save);
+    for (int i = 0; i < 4 && field != NULL; i++) field = strtok_r(NULL, " ", &save);
+    if (field != NULL && strcmp(field, "/") != 0) paths[n++] = strdup(field);
+  }
+  if (f != NULL) fclose(f);
+  for (int i = n - 1; i >= 0; i--) {
+    if (umount2(paths[i], 0) != 0 && strncmp(paths[i], "/proc", 5) != 0 && strncmp(paths[i], "/sys", 4) != 0 && strncmp(paths[i], "/dev", 4) != 0) umount2(paths[i], MNT_DETACH);
+    free(paths[i]);
+  }
+  if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) != 0 && errno != EINVAL) say("cannot make / read-only: %s", strerror(errno));
+}
+
+int main(int argc, char **argv) {
+  int first = argc > 1 && strcmp(argv[1], "--") == 0 ? 2 : 1;
+  if (first >= argc) {
+    say("usage: aurae-init [--] COMMAND [ARG...]");
+    return 2;
+  }
+  int pid1 = getpid() == 1;
+  // Outside PID 1 (a test), orphans under it still come here.
+  if (!pid1) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  if (pid1) mount_system();
+  // Ctrl-Alt-Del becomes SIGINT to init instead of an immediate reboot.
+  if (pid1 && initial_pid_ns()) reboot(RB_DISABLE_CAD);
+
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &old);
+  pid_t child = fork();
+  if (child < 0) {
+    say("fork: %s", strerror(errno));
+    return 1;
+  }
+  if (child == 0) {
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    setsid();
+    execvp(argv[first], &argv[first]);
+    say("cannot run %s: %s", argv[first], strerror(errno));
+    _exit(127);
+  }
+
+  const char *limit = getenv("AURAE_INIT_STOP_SECONDS");
+  int stop_seconds = limit != NULL && atoi(limit) > 0 ? atoi(limit) : 60;
+  int status = 0, stopping = 0;
+  time_t deadline = 0;
+  for (;;) {
+    struct timespec wait = { 1, 0 };
+    siginfo_t info;
+    int sig = sigtimedwait(&all, &info, &wait);
+    if (reap(child, &status)) break;
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGPWR) {
+      if (!stopping) {
+        stopping = 1;
+        deadline = time(NULL) + stop_seconds;
+        kill(child, SIGTERM);
+      }
+    } else if (sig > 0 && sig != SIGCHLD) {
+      // Anything else a system's init is sent (SIGHUP, SIGUSR1 ...) is auraed's to handle.
+      kill(child, sig);
+    }
+    if (stopping && time(NULL) >= deadline) {
+      say("auraed did not stop within %d s; killing it", stop_seconds);
+      kill(child, SIGKILL);
+    }
+  }
+  if (WIFSIGNALED(status)) say("auraed ended by signal %d", WTERMSIG(status));
+  else if (WEXITSTATUS(status) != 0) say("auraed exited with %d", WEXITSTATUS(status));
+  // Not PID 1 (a test): what is left under it is reaped as it ends; nothing else is this process's to end.
+  if (!pid1) {
+    drain(2000);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  // auraed has ended: the rest of the system (of the PID namespace) goes too.
+  kill(-1, SIGTERM);
+  drain(2000);
+  kill(-1, SIGKILL);
+  drain(2000);
+  sync();
+  if (initial_pid_ns()) unmount_all();
+  sync();
+  reboot(RB_POWER_OFF);
+  say("cannot power off: %s", strerror(errno));
+  return 1;
+}
