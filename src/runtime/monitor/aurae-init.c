@@ -5,13 +5,14 @@
 //   aurae-init [--] COMMAND [ARG...]        (COMMAND is `node .../auraed.js --pid1 ...`)
 //
 // It mounts what a system needs and is not mounted yet (/proc, /sys, /dev, /dev/pts, /dev/shm, /run and the
-// unified cgroup hierarchy), reaps every process that ends under it, and turns SIGTERM, SIGINT (Ctrl-Alt-Del) and
-// SIGPWR into a shutdown: auraed gets SIGTERM and stops its workloads; once it has exited (by force after
+// unified cgroup hierarchy), reaps every process that ends under it, and turns SIGTERM, SIGINT (Ctrl-Alt-Del),
+// SIGPWR and a press of the power button (ACPI's, as `system_powerdown` presses it) into a shutdown: auraed gets SIGTERM and stops its workloads; once it has exited (by force after
 // AURAE_INIT_STOP_SECONDS, 60 by default), everything left gets SIGTERM, then SIGKILL, the disks are synced and,
 // on a real machine, the filesystems are unmounted or made read-only before it powers off. In a PID namespace
 // (a container, or a test under `unshare --pid`) the filesystems are the host's and stay as they are; powering
 // off ends the namespace. When auraed exits by itself, the machine powers off all the same: the guest is auraed.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,9 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/input.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/reboot.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -85,6 +90,42 @@ static int initial_pid_ns(void) {
   char ns[64] = { 0 };
   ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
   return n > 0 && strcmp(ns, INITIAL_PID_NS) == 0;
+}
+
+// The input devices that have a power button (ACPI's among them), opened: a press is a shutdown. Needs the
+// kernel's button and evdev drivers, which the guest's /init loads.
+#define MAX_BUTTONS 8
+#define BITS_PER_LONG (8 * sizeof(long))
+static int power_buttons(int *fds) {
+  int n = 0;
+  DIR *dir = opendir("/dev/input");
+  if (dir == NULL) return 0;
+  struct dirent *e;
+  while ((e = readdir(dir)) != NULL && n < MAX_BUTTONS) {
+    if (strncmp(e->d_name, "event", 5) != 0) continue;
+    char path[300];
+    snprintf(path, sizeof path, "/dev/input/%s", e->d_name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) continue;
+    unsigned long keys[KEY_MAX / BITS_PER_LONG + 1] = { 0 };
+    if (ioctl(fd, EVIOCGBIT(EV_KEY, sizeof keys), keys) >= 0 && (keys[KEY_POWER / BITS_PER_LONG] >> (KEY_POWER % BITS_PER_LONG) & 1) != 0) fds[n++] = fd;
+    else close(fd);
+  }
+  closedir(dir);
+  return n;
+}
+
+// Whether what an input device has to say includes a press of the power button.
+static int pressed(int fd) {
+  struct input_event ev[16];
+  int press = 0;
+  ssize_t n;
+  while ((n = read(fd, ev, sizeof ev)) > 0) {
+    for (size_t i = 0; i < (size_t)n / sizeof ev[0]; i++) {
+      if (ev[i].type == EV_KEY && ev[i].code == KEY_POWER && ev[i].value == 1) press = 1;
+    }
+  }
+  return press;
 }
 
 // Reaps every child that has ended; returns 1 if `watched` was among them, its status in *status.
@@ -161,22 +202,37 @@ int main(int argc, char **argv) {
 
   const char *limit = getenv("AURAE_INIT_STOP_SECONDS");
   int stop_seconds = limit != NULL && atoi(limit) > 0 ? atoi(limit) : 60;
+  // Signals arrive on a descriptor, beside the power buttons (only a machine's own: a PID namespace's init
+  // has no buttons of its own).
+  struct pollfd fds[1 + MAX_BUTTONS];
+  fds[0] = (struct pollfd){ .fd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK), .events = POLLIN };
+  if (fds[0].fd < 0) {
+    say("signalfd: %s", strerror(errno));
+    kill(child, SIGKILL);
+  }
+  int buttons[MAX_BUTTONS];
+  int nbuttons = pid1 && initial_pid_ns() ? power_buttons(buttons) : 0;
+  for (int i = 0; i < nbuttons; i++) fds[1 + i] = (struct pollfd){ .fd = buttons[i], .events = POLLIN };
   int status = 0, stopping = 0;
   time_t deadline = 0;
   for (;;) {
-    struct timespec wait = { 1, 0 };
-    siginfo_t info;
-    int sig = sigtimedwait(&all, &info, &wait);
-    if (reap(child, &status)) break;
-    if (sig == SIGTERM || sig == SIGINT || sig == SIGPWR) {
-      if (!stopping) {
-        stopping = 1;
-        deadline = time(NULL) + stop_seconds;
-        kill(child, SIGTERM);
-      }
-    } else if (sig > 0 && sig != SIGCHLD) {
+    poll(fds, (nfds_t)(1 + nbuttons), 1000);
+    int stop = 0;
+    struct signalfd_siginfo info;
+    while (read(fds[0].fd, &info, sizeof info) == sizeof info) {
+      int sig = (int)info.ssi_signo;
+      if (sig == SIGTERM || sig == SIGINT || sig == SIGPWR) stop = 1;
       // Anything else a system's init is sent (SIGHUP, SIGUSR1 ...) is auraed's to handle.
-      kill(child, sig);
+      else if (sig != SIGCHLD) kill(child, sig);
+    }
+    for (int i = 0; i < nbuttons; i++) {
+      if ((fds[1 + i].revents & POLLIN) != 0 && pressed(fds[1 + i].fd)) stop = 1;
+    }
+    if (reap(child, &status)) break;
+    if (stop && !stopping) {
+      stopping = 1;
+      deadline = time(NULL) + stop_seconds;
+      kill(child, SIGTERM);
     }
     if (stopping && time(NULL) >= deadline) {
       say("auraed did not stop within %d s; killing it", stop_seconds);

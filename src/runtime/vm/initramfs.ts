@@ -1,0 +1,120 @@
+// The guest's initramfs, built from what the project ships and the host has: busybox (static) for the first
+// seconds, the kernel's modules, aurae-init, and a small /init that loads the modules, mounts the host's shares
+// (virtiofs) and hands PID 1 to aurae-init, which runs the guest's auraed. Written as a plain (uncompressed) cpio:
+// under software emulation, decompressing would cost the guest more than reading the few extra megabytes.
+import { existsSync, readFileSync } from 'node:fs'
+import { basename } from 'node:path'
+import { FailedPreconditionError } from '../../errors.ts'
+import type { GuestKernel } from './guest-kernel.ts'
+
+/** A directory of the host shown to the guest at `path`, under virtiofs `tag`. */
+export interface GuestShare {
+  tag: string
+  path: string
+  readOnly: boolean
+}
+
+export interface InitramfsOptions {
+  kernel: GuestKernel
+  /** aurae-init (src/runtime/monitor/aurae-init.c), built for the host, which is also the guest's architecture. */
+  init: string
+  /** A static busybox (Debian's busybox-static). */
+  busybox: string
+  shares: GuestShare[]
+  /** What aurae-init runs as its one child: the guest's auraed. */
+  command: string[]
+  /** The host's dynamic linker cache, so that the host's /usr, shared, runs as it does on the host. */
+  ldCache?: string
+}
+
+interface Entry {
+  path: string
+  mode: number
+  data?: Buffer
+}
+
+const S_IFDIR = 0o040000
+const S_IFREG = 0o100000
+const S_IFLNK = 0o120000
+
+/** The "newc" cpio archive the kernel unpacks into its first root. */
+export function cpio (entries: Entry[]): Buffer {
+  const parts: Buffer[] = []
+  const pad = (n: number): Buffer => Buffer.alloc((4 - (n % 4)) % 4)
+  let ino = 1
+  const add = (path: string, mode: number, data: Buffer): void => {
+    const name = Buffer.from(`${path}\0`)
+    const fields = [ino++, mode, 0, 0, (mode & S_IFDIR) === S_IFDIR ? 2 : 1, 0, data.length, 0, 0, 0, 0, name.length, 0]
+    const header = Buffer.from('070701' + fields.map(f => f.toString(16).padStart(8, '0')).join(''))
+    parts.push(header, name, pad(header.length + name.length), data, pad(data.length))
+  }
+  for (const e of entries) add(e.path, e.mode, e.data ?? Buffer.alloc(0))
+  add('TRAILER!!!', 0, Buffer.alloc(0))
+  return Buffer.concat(parts)
+}
+
+/** Whether an ELF file asks for a dynamic linker (a PT_INTERP program header): busybox must not. */
+export function isDynamic (elf: Buffer): boolean {
+  if (elf.length < 64 || elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2) return true
+  const phoff = Number(elf.readBigUInt64LE(0x20))
+  const phentsize = elf.readUInt16LE(0x36)
+  const phnum = elf.readUInt16LE(0x38)
+  for (let i = 0; i < phnum; i++) {
+    const at = phoff + i * phentsize
+    if (at + 4 <= elf.length && elf.readUInt32LE(at) === 3) return true
+  }
+  return false
+}
+
+/** A word the guest's /init reads one per line: a line break in it would make it two. */
+function line (what: string, text: string): string {
+  if (/[\n\0]/.test(text)) throw new FailedPreconditionError(`${what} may not hold a line break: ${JSON.stringify(text)}`)
+  return text
+}
+
+/** The guest's /init: busybox sh, PID 1 for the moment it takes to load modules and mount the shares. */
+const INIT = `#!/bin/busybox sh
+# The guest's first process. It loads the modules, mounts the host's shares, and hands PID 1 (by exec) to
+# aurae-init, which mounts the rest, runs the guest's auraed and reaps what it leaves.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t devtmpfs devtmpfs /dev
+while read -r m; do insmod "/modules/$m.ko" || echo "init: cannot load module $m"; done < /modules/order
+while read -r tag path mode; do
+  mkdir -p "$path"
+  mount -t virtiofs -o "$mode" "$tag" "$path" || echo "init: cannot mount the host's $tag on $path"
+done < /etc/aurae/shares
+set --
+while IFS= read -r arg; do set -- "$@" "$arg"; done < /etc/aurae/command
+exec /sbin/aurae-init -- "$@"
+`
+
+/** The initramfs for a guest. */
+export function initramfs (opts: InitramfsOptions): Buffer {
+  for (const s of opts.shares) {
+    if (/\s/.test(s.tag) || /\s/.test(s.path) || !s.path.startsWith('/')) throw new FailedPreconditionError(`a share needs a tag and an absolute path without spaces: ${s.tag} ${s.path}`)
+  }
+  const busybox = readFileSync(opts.busybox)
+  if (isDynamic(busybox)) throw new FailedPreconditionError(`${opts.busybox} is not a static busybox: apt-get install busybox-static`)
+  if (!existsSync(opts.init)) throw new FailedPreconditionError(`${opts.init} is missing: run npm run build`)
+  const dir = (path: string): Entry => ({ path, mode: S_IFDIR | 0o755 })
+  const file = (path: string, data: Buffer, mode = 0o644): Entry => ({ path, mode: S_IFREG | mode, data })
+  const link = (path: string, target: string): Entry => ({ path, mode: S_IFLNK | 0o777, data: Buffer.from(target) })
+  const moduleNames = opts.kernel.modules.map(m => basename(m, '.ko'))
+  const entries: Entry[] = [
+    dir('bin'), dir('sbin'), dir('etc'), dir('etc/aurae'), dir('modules'), dir('proc'), dir('sys'), dir('dev'), dir('run'),
+    dir('tmp'), dir('var'), dir('usr'),
+    // The host's /usr, once shared, is where the libraries are, as on a merged-/usr Debian.
+    link('lib', 'usr/lib'), link('lib64', 'usr/lib64'),
+    file('init', Buffer.from(INIT), 0o755),
+    file('bin/busybox', busybox, 0o755),
+    file('sbin/aurae-init', readFileSync(opts.init), 0o755),
+    file('modules/order', Buffer.from(moduleNames.map(m => `${m}\n`).join(''))),
+    ...opts.kernel.modules.map((m, i) => file(`modules/${moduleNames[i]}.ko`, readFileSync(m))),
+    file('etc/aurae/shares', Buffer.from(opts.shares.map(s => `${line('a share tag', s.tag)} ${line('a share path', s.path)} ${s.readOnly ? 'ro' : 'rw'}\n`).join(''))),
+    file('etc/aurae/command', Buffer.from(opts.command.map(a => `${line('an argument', a)}\n`).join(''))),
+    ...(opts.ldCache !== undefined && existsSync(opts.ldCache) ? [file('etc/ld.so.cache', readFileSync(opts.ldCache))] : [])
+  ]
+  return cpio(entries)
+}

@@ -1,0 +1,82 @@
+// How a guest is started: qemu's command line (q35 with virtio-pci, the machine the Debian cloud kernel boots on),
+// a virtiofsd per host directory the guest sees, and QMP, qemu's control socket, to press the power button.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createConnection } from 'node:net'
+import { FailedPreconditionError } from '../../errors.ts'
+
+/** Debian's virtiofsd (qemu-system-common). */
+export const VIRTIOFSD = '/usr/lib/qemu/virtiofsd'
+export const QEMU = 'qemu-system-x86_64'
+
+export interface GuestMachine {
+  kernel: string
+  initrd: string
+  memoryMb: number
+  cpus: number
+  accel: 'kvm' | 'tcg'
+  /** virtiofsd sockets, by the tag the guest mounts them with. */
+  shares: Array<{ tag: string, socket: string }>
+  /** Where the serial console is written. */
+  console: string
+  /** The QMP socket. */
+  qmp: string
+}
+
+/** qemu's arguments for a guest: no default devices (no firmware ROMs to run), the console on a file. */
+export function qemuArgs (m: GuestMachine): string[] {
+  const args = [
+    '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
+    '-machine', `q35,accel=${m.accel}`, '-cpu', m.accel === 'kvm' ? 'host' : 'max',
+    '-m', `${m.memoryMb}`, '-smp', `${m.cpus}`,
+    '-kernel', m.kernel, '-initrd', m.initrd,
+    '-append', 'console=ttyS0 quiet panic=-1',
+    '-chardev', `file,id=console,path=${m.console}`, '-serial', 'chardev:console',
+    '-qmp', `unix:${m.qmp},server=on,wait=off`
+  ]
+  if (m.shares.length > 0) {
+    // vhost-user devices need the guest's memory shared with virtiofsd.
+    args.push('-object', `memory-backend-memfd,id=mem,size=${m.memoryMb}M,share=on`, '-numa', 'node,memdev=mem')
+    for (const [i, s] of m.shares.entries()) args.push('-chardev', `socket,id=fs${i},path=${s.socket}`, '-device', `vhost-user-fs-pci,chardev=fs${i},tag=${s.tag}`)
+  }
+  return args
+}
+
+/**
+ * A virtiofsd serving `source` on `socket`. Read-only shares are read-only on the host's side too: virtiofsd has
+ * no such option, so it serves a read-only bind mount of `source` at `mountpoint` (an empty directory) made in a
+ * mount namespace of its own, which nothing else sees. It chroots into it (pivot_root is refused on a host whose
+ * root is an initramfs).
+ */
+export function startVirtiofsd (source: string, mountpoint: string, socket: string, readOnly: boolean): ChildProcess {
+  const script = 'mount --bind "$1" "$2" || exit 1; if [ "$3" = ro ]; then mount -o remount,bind,ro "$2" || exit 1; fi; exec "$4" --socket-path="$5" -o source="$2" -o cache=always -o sandbox=chroot -o no_posix_lock'
+  return spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', source, mountpoint, readOnly ? 'ro' : 'rw', VIRTIOFSD, socket], { stdio: ['ignore', 'ignore', 'pipe'] })
+}
+
+/** Sends one QMP command (after the capabilities handshake) and returns its answer. */
+export async function qmp (socket: string, execute: string, args?: object): Promise<unknown> {
+  return await new Promise((resolve, reject) => {
+    const conn = createConnection(socket)
+    let buf = ''
+    let stage = 0
+    const fail = (err: Error): void => { conn.destroy(); reject(err) }
+    conn.setTimeout(10_000, () => fail(new FailedPreconditionError(`qemu did not answer on ${socket}`)))
+    conn.on('error', err => fail(new FailedPreconditionError(`cannot reach qemu on ${socket}: ${err.message}`)))
+    conn.on('data', d => {
+      buf += String(d)
+      let nl
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const msg = JSON.parse(buf.slice(0, nl)) as { QMP?: unknown, return?: unknown, error?: { desc: string }, event?: string }
+        buf = buf.slice(nl + 1)
+        if (msg.event !== undefined) continue
+        if (msg.error !== undefined) return fail(new FailedPreconditionError(`qemu refused ${execute}: ${msg.error.desc}`))
+        if (stage === 0) conn.write(JSON.stringify({ execute: 'qmp_capabilities' }) + '\n')
+        else if (stage === 1) conn.write(JSON.stringify({ execute, ...(args === undefined ? {} : { arguments: args }) }) + '\n')
+        else {
+          conn.end()
+          return resolve(msg.return)
+        }
+        stage++
+      }
+    })
+  })
+}
