@@ -85,8 +85,8 @@ export async function podmanBench () {
   } finally {
     cli('down')
     podman('rm', '-f', '-a', '-t', '0')
-    // Podman keeps its storage's overlay directory mounted on itself.
-    spawnSync('umount', ['-l', join(storage[1], 'overlay')])
+    // Podman keeps its storage's overlay directory mounted on itself, sometimes more than once.
+    for (let i = 0; i < 10 && spawnSync('umount', ['-l', join(storage[1], 'overlay')]).status === 0; i++);
     registry.stop()
     rmSync(dir, { recursive: true, force: true })
   }
