@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Benchmarks for the node: each number next to a baseline measured in the same run, printed as a table.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,6 +16,7 @@ import { podmanBench } from './podman.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const AURAE = join(root, 'bin', 'aurae.js')
+const AURAED = join(root, 'bin', 'auraed.js')
 const dir = mkdtempSync(join(tmpdir(), 'aurae-bench-'))
 const sock = join(dir, 'aurae.sock')
 const cliArgs = ['--sock', sock]
@@ -229,6 +230,27 @@ async function nodeBench () {
   const down = aurae('down')
   if (down.status !== 0) throw new Error(down.stderr)
   rows.push([`aurae down stopping ${N_START} workloads`, `${(Number(process.hrtime.bigint() - t2) / 1e6).toFixed(0)} ms`, '', '', ''])
+
+  // 6. auraed's own start, from spawn until its socket is there (a fresh node, no `up`), next to Node's.
+  const startMs = []
+  const bareMs = []
+  for (let i = 0; i < 5; i++) {
+    bareMs.push(time(process.execPath, ['-e', '0']))
+    const d = mkdtempSync(join(tmpdir(), 'aurae-bench-start-'))
+    const t = process.hrtime.bigint()
+    const c = spawn(process.execPath, [AURAED, '--sock', join(d, 's'), '--data', join(d, 'data'), '--key', join(d, 'k'), ...LISTEN], { stdio: 'ignore' })
+    while (!existsSync(join(d, 's'))) {
+      if (c.exitCode !== null) throw new Error(`auraed exited ${c.exitCode} before it listened`)
+      await sleep(2)
+    }
+    startMs.push(Number(process.hrtime.bigint() - t) / 1e6)
+    const gone = new Promise(resolve => c.once('exit', resolve))
+    c.kill('SIGTERM')
+    await gone
+    rmSync(d, { recursive: true, force: true })
+  }
+  const [st, bn] = [median(startMs), median(bareMs)]
+  rows.push(['auraed start until its socket is there (median of 5)', `${st.toFixed(0)} ms`, `node -e 0: ${bn.toFixed(0)} ms`, `${(st / bn).toFixed(2)}x`, ''])
   return rows
 }
 

@@ -151,11 +151,11 @@ export class Daemon {
     return { outcome: current === undefined ? 'created' : 'renamed', keyCreated }
   }
 
-  /** Refuses new work, stops workloads (unless kept), then closes the socket and store; `closed` resolves after. */
+  /** Refuses new work, stops workloads (unless kept), then closes the store and the socket; `closed` resolves after. */
   async shutdown (stopWorkloads: boolean): Promise<number> {
     // From here on the gateway serves only what it serves before `up` (api/authz.ts: status, down, the daemon's
     // log; up itself refuses). Then, in order: the mesh (no call comes from peers or goes to them), the workloads
-    // unless kept, the other parts in the reverse of their start (lifecycle.ts), the server, the store.
+    // unless kept, the other parts in the reverse of their start (lifecycle.ts), the store, the server.
     this.closing ??= (async () => {
       this.log.write('info', 'auraed stopping', { stopWorkloads })
       const parts = this.runtime?.parts ?? []
@@ -164,6 +164,9 @@ export class Daemon {
       const stopped = stopWorkloads ? await this.runtime?.supervisor.stopWorkloads() ?? 0 : 0
       await stopAll(parts.slice(0, -1), this.partFailed)
       if (this.runtime !== undefined) removeNodeCgroups(nodeKeyOf(this.opts.paths.data))
+      // The store is closed before the Down call is answered: a daemon started right after finds it free, even
+      // while this process is still on its way out.
+      await this.store.stop().catch(err => this.partFailed('store', err))
       // Let the reply to a Down call go out before the server goes.
       setTimeout(() => {
         this.server.tryShutdown(() => {})
@@ -172,7 +175,7 @@ export class Daemon {
           this.frames?.close()
           try { unlinkSync(this.opts.paths.sock) } catch {}
           this.log.write('info', 'auraed stopped', { stopped })
-          void this.store.stop().finally(() => this.markClosed())
+          this.markClosed()
         }, 200)
       }, 20)
       return stopped
