@@ -263,14 +263,16 @@ export class Daemon {
     })
     for (const s of all) this.server.addService(s.definition, this.api.add(s.name, s.definition, s.handlers, caller))
     const sock = this.opts.paths.sock
-    await new Promise<void>((resolve, reject) => {
-      this.server.bindAsync(`unix:${sock}`, ServerCredentials.createInsecure(), err => err === null ? resolve() : reject(new FailedPreconditionError(`cannot listen on ${sock}: ${err.message}`)))
-    })
-    chmodSync(sock, 0o600)
+    // The frame socket first: a client that finds the main socket answering (as `aurae up` waits for it) finds the
+    // frame socket listening too, not a stale one a killed daemon left.
     const frames = frameSocketOf(sock)
     this.frames = await serveFrames(frames, this.api, caller).catch(err => {
       throw new FailedPreconditionError(`cannot listen on ${frames}: ${messageOf(err)}`)
     })
+    await new Promise<void>((resolve, reject) => {
+      this.server.bindAsync(`unix:${sock}`, ServerCredentials.createInsecure(), err => err === null ? resolve() : reject(new FailedPreconditionError(`cannot listen on ${sock}: ${err.message}`)))
+    })
+    chmodSync(sock, 0o600)
   }
 }
 
