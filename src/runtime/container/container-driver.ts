@@ -42,7 +42,6 @@ const EXEC_PLAN = 'exec.plan'
 /** The helper that runs a command inside a running container in a few milliseconds (monitor/aurae-enter.c). */
 const ENTER = fileURLToPath(new URL('../monitor/aurae-enter', import.meta.url))
 
-
 /** aurae-enter's argv for a command inside the container of `task`; its failure, if any, in a file of its own. */
 function enterPlan (task: Task<ContainerSpec>, plan: string, request: EnterRequest): EnterPlan {
   // A caller that runs the command itself reads the helper's failure on its stderr.

@@ -55,7 +55,7 @@ export function execPlan (config: ExecConfig): Buffer {
     `nnp ${p.noNewPrivileges === true ? 1 : 0}`
   ]
   const caps = p.capabilities
-  if (caps !== undefined) records.push(`caps ${[caps.bounding, caps.effective, caps.permitted, caps.inheritable, caps.ambient].map(capMask).join(' ')}`)
+  if (caps !== undefined) records.push(`caps ${[caps.bounding, caps.effective, caps.permitted, caps.inheritable, caps.ambient].map(set => capMask(set)).join(' ')}`)
   for (const r of p.rlimits ?? []) {
     const n = RLIMITS.indexOf(r.type.replace(/^RLIMIT_/, ''))
     if (n < 0) throw new Error(`unknown rlimit ${r.type}`)
