@@ -13,6 +13,7 @@ import { natBench } from './nat.js'
 import { unpackBench } from './unpack.js'
 import { execBench } from './exec.js'
 import { podmanBench } from './podman.js'
+import { vmBench } from './vm.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const AURAE = join(root, 'bin', 'aurae.js')
@@ -367,7 +368,7 @@ async function logsBench () {
   return rows
 }
 
-const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, unpack: unpackBench, exec: execBench, podman: podmanBench }
+const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, unpack: unpackBench, exec: execBench, podman: podmanBench, vm: vmBench }
 
 async function main () {
   // `npm run bench -- containers mesh` runs only those sections.

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { guestKernel } from '../../src/runtime/vm/guest-kernel.ts'
-import { initramfs } from '../../src/runtime/vm/initramfs.ts'
+import { auraedGuest, initramfs } from '../../src/runtime/vm/initramfs.ts'
 import { QEMU, qemuArgs, qmp, startVirtiofsd } from '../../src/runtime/vm/qemu.ts'
 import { isAlive, ROOT, until } from '../helpers/node.ts'
 
@@ -18,20 +18,13 @@ describe('a guest boots auraed under aurae-init', () => {
     try {
       const kernel = await guestKernel(join(dir, 'kernel'))
       const initrd = join(dir, 'initrd')
-      writeFileSync(initrd, initramfs({
-        kernel,
-        init: join(ROOT, 'dist', 'runtime', 'monitor', 'aurae-init'),
-        busybox: '/bin/busybox',
-        shares: [{ tag: 'usr', path: '/usr', readOnly: true }, { tag: 'aurae', path: '/aurae', readOnly: true }],
-        command: ['/aurae/node_modules/node/bin/node', '/aurae/bin/auraed.js', '--pid1', '--sock', '/run/aurae.sock', '--data', '/var/lib/aurae',
-          '--key', '/var/lib/aurae/id_aura', '--listen', '/ip4/127.0.0.1/tcp/0'],
-        ldCache: '/etc/ld.so.cache'
-      }))
-      const shares = [{ tag: 'usr', source: '/usr' }, { tag: 'aurae', source: ROOT }].map(s => {
+      const guest = auraedGuest(kernel, ROOT)
+      writeFileSync(initrd, initramfs(guest.options))
+      const shares = guest.shares.map(s => {
         const mountpoint = join(dir, `share-${s.tag}`)
         mkdirSync(mountpoint)
         const socket = join(dir, `${s.tag}.sock`)
-        children.push(startVirtiofsd(s.source, mountpoint, socket, true))
+        children.push(startVirtiofsd(s.source, mountpoint, socket, s.readOnly))
         return { tag: s.tag, socket }
       })
       for (const s of shares) await until(`virtiofsd to listen on ${s.socket}`, () => existsSync(s.socket))

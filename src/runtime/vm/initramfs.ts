@@ -3,7 +3,7 @@
 // (virtiofs) and hands PID 1 to aurae-init, which runs the guest's auraed. Written as a plain (uncompressed) cpio:
 // under software emulation, decompressing would cost the guest more than reading the few extra megabytes.
 import { existsSync, readFileSync } from 'node:fs'
-import { basename } from 'node:path'
+import { basename, join } from 'node:path'
 import { FailedPreconditionError } from '../../errors.ts'
 import type { GuestKernel } from './guest-kernel.ts'
 
@@ -117,4 +117,29 @@ export function initramfs (opts: InitramfsOptions): Buffer {
     ...(opts.ldCache !== undefined && existsSync(opts.ldCache) ? [file('etc/ld.so.cache', readFileSync(opts.ldCache))] : [])
   ]
   return cpio(entries)
+}
+
+/** What a host directory is to a guest: served by a virtiofsd under `tag`, mounted at `path` inside. */
+export interface HostShare extends GuestShare {
+  source: string
+}
+
+/**
+ * A guest whose PID 1 (aurae-init) runs auraed from `checkout` — this project's, with its Node — on the host's
+ * /usr, both shared read-only. Its data lives in the guest's memory for now.
+ */
+export function auraedGuest (kernel: GuestKernel, checkout: string): { options: InitramfsOptions, shares: HostShare[] } {
+  const shares: HostShare[] = [{ tag: 'usr', path: '/usr', source: '/usr', readOnly: true }, { tag: 'aurae', path: '/aurae', source: checkout, readOnly: true }]
+  return {
+    shares,
+    options: {
+      kernel,
+      init: join(checkout, 'dist', 'runtime', 'monitor', 'aurae-init'),
+      busybox: '/bin/busybox',
+      shares: shares.map(({ tag, path, readOnly }) => ({ tag, path, readOnly })),
+      command: ['/aurae/node_modules/node/bin/node', '/aurae/bin/auraed.js', '--pid1', '--sock', '/run/aurae.sock', '--data', '/var/lib/aurae',
+        '--key', '/var/lib/aurae/id_aura', '--listen', '/ip4/127.0.0.1/tcp/0'],
+      ldCache: '/etc/ld.so.cache'
+    }
+  }
 }
