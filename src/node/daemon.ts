@@ -226,7 +226,14 @@ export class Daemon {
     const parts: Part[] = [['content store', content], ['network', network], ['cells', cells], ['supervisor', supervisor], ['mesh', mesh]]
     // As the content store clears its ingest files, roots an unpack was making when the daemon was killed go.
     await readyRootsDir(rootsDir(this.opts.paths.data))
-    await startAll(parts, this.partFailed)
+    try {
+      await startAll(parts, this.partFailed)
+    } catch (err) {
+      // A start that failed (a port in use) leaves no cgroup folders behind: holding the store, this daemon is the
+      // only one of this node.
+      removeNodeCgroups(nodeKey)
+      throw err
+    }
     this.runtime = { supervisor, cells, cgroups, mesh, images, network, parts }
   }
 

@@ -76,6 +76,8 @@ describe('nodes on one machine keep to their own ports and subnets', () => {
       const taken = await cli(['up', '--key', join(dir, 'b.key'), '--data', data()])
       expect(taken).toMatchObject({ code: 1, stderr: `aurae: port ${other} is in use (the mesh listens on ${listen}); pick another with: aurae up --listen /ip4/127.0.0.1/tcp/${other + 1}\n` })
       expect(processesNaming(data())).toEqual([])
+      // Nor any cgroup folder of the node's: the start that failed took its own with it.
+      expect(cgroupFolders(nodeKey)).toEqual([])
     } finally {
       taker.close()
     }
