@@ -92,6 +92,9 @@ describe('a peer\'s workloads are entered with a terminal, with stdin, or detach
       ['send', 'exit 7\n']
     ])
     expect(out).toMatch(/exit=7\n$/)
+    // The remote terminal's lines arrive as it wrote them: this terminal adds no second carriage return.
+    expect(out).toMatch(/40 120\r\n/)
+    expect(out).not.toContain('\r\r\n')
     // A terminal of its own on emily, not the one aurae runs on.
     const terminal = /pty=(\S+)/.exec(out)?.[1]
     expect(out).toMatch(/\/dev\/pts\/\d+/)

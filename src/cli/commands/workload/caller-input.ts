@@ -1,9 +1,10 @@
 // The caller's side of an interactive session (exec -i/-it, run -i/-it): its stdin as input messages taken at the
 // node's pace, and with a terminal, the terminal raw while attached and its size as it changes.
+import { spawnSync } from 'node:child_process'
 import { InvalidArgumentError } from '../../../errors.ts'
 import type { Io } from '../../kit/io.ts'
 
-type Stdin = NodeJS.ReadableStream & { isTTY?: boolean, setRawMode?: (raw: boolean) => unknown, pause: () => unknown, resume: () => unknown }
+type Stdin = NodeJS.ReadableStream & { isTTY?: boolean, fd?: number, setRawMode?: (raw: boolean) => unknown, pause: () => unknown, resume: () => unknown }
 type Terminal = { isTTY?: boolean, rows?: number, columns?: number, on?: (e: 'resize', f: () => void) => unknown, off?: (e: 'resize', f: () => void) => unknown }
 
 /** One input message: stdin bytes, the terminal's new size, or the end of stdin. */
@@ -57,7 +58,12 @@ export function callerInput (io: Io, { stdin: reading, tty }: { stdin: boolean, 
     stdin.once('end', onEnd)
   }
   if (tty) terminal.on?.('resize', onResize)
-  if (raw) stdin.setRawMode?.(true)
+  if (raw) {
+    stdin.setRawMode?.(true)
+    // Raw as docker's terminal is: Node's raw mode keeps the output's newline translation, which would turn the
+    // remote terminal's \r\n into \r\r\n. Leaving raw mode (and Node, at exit) restores the terminal as it was.
+    if (stdin.fd !== undefined) spawnSync('stty', ['-opost'], { stdio: [stdin.fd, 'ignore', 'ignore'] })
+  }
   const close = (): void => {
     if (closed) return
     closed = true
