@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { inputFrames } from '../../../src/common/attach-frames.ts'
-import { ROOT, isAlive, until } from '../../helpers/node.ts'
+import { ROOT, childrenOf, isAlive, until } from '../../helpers/node.ts'
 
 const MONITOR = join(ROOT, 'dist', 'runtime', 'monitor', 'aurae-monitor')
 
@@ -30,7 +30,9 @@ describe('aurae-monitor passes its caller\'s input on (--stdin pipe|tty)', () =>
   beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'aurae-monitor-input-')) })
   afterEach(() => {
     for (const s of sockets) s.destroy()
-    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL')
+    // The monitor and its workload, which would outlive a monitor killed alone (as it outlives the daemon).
+    const withDescendants = (pid: number): number[] => [pid, ...childrenOf(pid).flatMap(withDescendants)]
+    for (const pid of pids.splice(0).flatMap(withDescendants)) if (isAlive(pid)) process.kill(pid, 'SIGKILL')
     rmSync(dir, { recursive: true, force: true })
   })
 
