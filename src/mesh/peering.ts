@@ -155,15 +155,19 @@ export class PeeringService implements Startable {
     const cm = this.components.connectionManager
     const id = peerIdFromString(record.peerId)
     let notified = false
-    try {
-      const stream = await cm.openStream(id, [PEER_PROTOCOL], { signal: AbortSignal.timeout(CALL_TIMEOUT_MS), runOnLimitedConnection: true })
-      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE })
-      const me = this.init.self()
-      await lp.write(PeerHello.encode({ secret: Buffer.alloc(0), name: me.name, domain: me.domain, addrs: [], unpeer: true }).finish())
-      notified = PeerWelcome.decode((await lp.read({ signal: AbortSignal.timeout(CALL_TIMEOUT_MS) })).subarray()).error === ''
-      await stream.close().catch(() => {})
-    } catch {}
-    await cm.closeConnections(id).catch(() => {})
+    // Twice at most: a connection that was being replaced (a relayed one going direct) fails the first stream,
+    // and the second goes over a fresh one.
+    for (let attempt = 0; attempt < 2 && !notified; attempt++) {
+      try {
+        const stream = await cm.openStream(id, [PEER_PROTOCOL], { signal: AbortSignal.timeout(CALL_TIMEOUT_MS), runOnLimitedConnection: true })
+        const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE })
+        const me = this.init.self()
+        await lp.write(PeerHello.encode({ secret: Buffer.alloc(0), name: me.name, domain: me.domain, addrs: [], unpeer: true }).finish())
+        notified = PeerWelcome.decode((await lp.read({ signal: AbortSignal.timeout(CALL_TIMEOUT_MS) })).subarray()).error === ''
+        await stream.close().catch(() => {})
+      } catch {}
+      await cm.closeConnections(id).catch(() => {})
+    }
     return notified
   }
 

@@ -80,7 +80,7 @@ describe('bad peering tokens are refused, each with its own message, and nothing
   it('refuses a token that has been used up, on the issuer\'s side', async () => {
     const once = await token()
     expect((await redeem(once)).code).toBe(0)
-    await alice.cli(['unpeer', 'emily'])
+    expect(await alice.cli(['unpeer', 'emily'])).toMatchObject({ code: 0, stderr: 'emily and this node no longer trust each other\n' })
     await nobodyTrusted()
     const again = await redeem(once)
     expect(again.code).toBe(1)
