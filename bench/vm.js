@@ -36,8 +36,8 @@ async function end (child) {
 
 export async function vmBench () {
   const { guestKernel } = await import('../src/runtime/vm/guest-kernel.ts')
-  const { auraedGuest, cpio, initramfs } = await import('../src/runtime/vm/initramfs.ts')
-  const { qemuArgs, qmp, startVirtiofsd } = await import('../src/runtime/vm/qemu.ts')
+  const { auraedGuest, busyboxImage, initramfs } = await import('../src/runtime/vm/initramfs.ts')
+  const { qemuArgs, qmp, serveShares } = await import('../src/runtime/vm/qemu.ts')
   const { probeAccel } = await import('../src/runtime/vm/accel.ts')
   const dir = mkdtempSync(join(tmpdir(), 'aurae-bench-vm-'))
   const rows = []
@@ -53,10 +53,8 @@ export async function vmBench () {
 
     // Raw: the same kernel, an initramfs of busybox whose /init says one line and powers off (or, for the
     // memory, sleeps).
-    const raw = (init) => cpio([{ path: 'bin', mode: 0o040755 }, { path: 'bin/busybox', mode: 0o100755, data: busybox },
-      { path: 'init', mode: 0o100755, data: Buffer.from(`#!/bin/busybox sh\n${init}\n`) }])
-    writeFileSync(join(dir, 'raw'), raw('/bin/busybox echo first-userspace-line; /bin/busybox poweroff -f'))
-    writeFileSync(join(dir, 'idle'), raw('/bin/busybox echo idle; /bin/busybox sleep 1000'))
+    writeFileSync(join(dir, 'raw'), busyboxImage(busybox, '/bin/busybox echo first-userspace-line; /bin/busybox poweroff -f'))
+    writeFileSync(join(dir, 'idle'), busyboxImage(busybox, '/bin/busybox echo idle; /bin/busybox sleep 1000'))
     const rawMs = []
     for (let i = 0; i < ROUNDS; i++) {
       const serial = join(dir, `raw-${i}.console`)
@@ -71,14 +69,11 @@ export async function vmBench () {
     const oursMs = []
     for (let i = 0; i < ROUNDS; i++) {
       const t0 = process.hrtime.bigint()
-      const shares = guest.shares.map(s => {
-        const mountpoint = join(dir, `share-${s.tag}-${i}`)
-        mkdirSync(mountpoint)
-        const socket = join(dir, `${s.tag}-${i}.sock`)
-        children.push(startVirtiofsd(s.source, mountpoint, socket, s.readOnly))
-        return { tag: s.tag, socket }
-      })
-      while (!shares.every(s => existsSync(s.socket))) await sleep(2)
+      const round = join(dir, `round-${i}`)
+      mkdirSync(round)
+      const served = await serveShares(guest.shares, round)
+      children.push(...served.daemons)
+      const shares = served.sockets
       const serial = join(dir, `guest-${i}.console`)
       const qmpSocket = join(dir, `qmp-${i}.sock`)
       const { qemu } = await bootUntil(machine(join(dir, 'guest'), serial, 512, shares, qmpSocket), serial, '"msg":"auraed started"')

@@ -2,13 +2,13 @@
 // PID 1 running the guest's auraed from the host's checkout (virtiofs, read-only), and the ACPI power button
 // pressed over QMP ending it all in order: auraed stops, aurae-init powers off, qemu exits by itself.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { guestKernel } from '../../src/runtime/vm/guest-kernel.ts'
 import { auraedGuest, initramfs } from '../../src/runtime/vm/initramfs.ts'
-import { QEMU, qemuArgs, qmp, startVirtiofsd } from '../../src/runtime/vm/qemu.ts'
+import { QEMU, qemuArgs, qmp, serveShares } from '../../src/runtime/vm/qemu.ts'
 import { isAlive, ROOT, until } from '../helpers/node.ts'
 
 describe('a guest boots auraed under aurae-init', () => {
@@ -20,14 +20,9 @@ describe('a guest boots auraed under aurae-init', () => {
       const initrd = join(dir, 'initrd')
       const guest = auraedGuest(kernel, ROOT)
       writeFileSync(initrd, initramfs(guest.options))
-      const shares = guest.shares.map(s => {
-        const mountpoint = join(dir, `share-${s.tag}`)
-        mkdirSync(mountpoint)
-        const socket = join(dir, `${s.tag}.sock`)
-        children.push(startVirtiofsd(s.source, mountpoint, socket, s.readOnly))
-        return { tag: s.tag, socket }
-      })
-      for (const s of shares) await until(`virtiofsd to listen on ${s.socket}`, () => existsSync(s.socket))
+      const served = await serveShares(guest.shares, dir)
+      children.push(...served.daemons)
+      const shares = served.sockets
       const serial = join(dir, 'console')
       const qmpSocket = join(dir, 'qmp.sock')
       const qemu = spawn(QEMU, qemuArgs({ kernel: kernel.vmlinuz, initrd, memoryMb: 1024, cpus: 2, accel: 'tcg', shares, console: serial, qmp: qmpSocket }), { stdio: ['ignore', 'ignore', 'pipe'] })

@@ -7,8 +7,8 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { GuestKernel } from './guest-kernel.ts'
-import { cpio, isDynamic } from './initramfs.ts'
-import { QEMU } from './qemu.ts'
+import { busyboxImage, isDynamic } from './initramfs.ts'
+import { QEMU, qemuArgs } from './qemu.ts'
 
 export interface AccelVerdict {
   accel: 'kvm' | 'tcg'
@@ -28,11 +28,7 @@ export interface ProbeOptions {
 
 /** The test guest: busybox, and an /init that powers off as soon as it runs. */
 export function powerOffImage (busybox: Buffer): Buffer {
-  return cpio([
-    { path: 'bin', mode: 0o040755 },
-    { path: 'bin/busybox', mode: 0o100755, data: busybox },
-    { path: 'init', mode: 0o100755, data: Buffer.from('#!/bin/busybox sh\n/bin/busybox poweroff -f\n') }
-  ])
+  return busyboxImage(busybox, '/bin/busybox poweroff -f')
 }
 
 export async function probeAccel (opts: ProbeOptions): Promise<AccelVerdict> {
@@ -51,8 +47,7 @@ export async function probeAccel (opts: ProbeOptions): Promise<AccelVerdict> {
     const initrd = join(dir, 'initrd')
     await writeFile(initrd, powerOffImage(busybox))
     const started = Date.now()
-    const qemu = spawn(QEMU, ['-nodefaults', '-no-user-config', '-nographic', '-no-reboot', '-machine', 'q35,accel=kvm', '-cpu', 'host', '-m', '128',
-      '-kernel', opts.kernel.vmlinuz, '-initrd', initrd, '-append', 'console=ttyS0 quiet panic=-1', '-serial', 'null'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const qemu = spawn(QEMU, qemuArgs({ kernel: opts.kernel.vmlinuz, initrd, memoryMb: 128, cpus: 1, accel: 'kvm' }), { stdio: ['ignore', 'ignore', 'pipe'] })
     let said = ''
     qemu.stderr.on('data', d => { said += String(d) })
     const end = await new Promise<{ code: number | null, error?: Error, late?: boolean }>(resolve => {

@@ -53,6 +53,15 @@ export function cpio (entries: Entry[]): Buffer {
   return Buffer.concat(parts)
 }
 
+/** A guest of busybox alone, whose /init is `script` (busybox sh): for probes and measurements. */
+export function busyboxImage (busybox: Buffer, script: string): Buffer {
+  return cpio([
+    { path: 'bin', mode: S_IFDIR | 0o755 },
+    { path: 'bin/busybox', mode: S_IFREG | 0o755, data: busybox },
+    { path: 'init', mode: S_IFREG | 0o755, data: Buffer.from(`#!/bin/busybox sh\n${script}\n`) }
+  ])
+}
+
 /** Whether an ELF file asks for a dynamic linker (a PT_INTERP program header): busybox must not. */
 export function isDynamic (elf: Buffer): boolean {
   if (elf.length < 64 || elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2) return true

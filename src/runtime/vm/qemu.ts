@@ -1,8 +1,12 @@
 // How a guest is started: qemu's command line (q35 with virtio-pci, the machine the Debian cloud kernel boots on),
 // a virtiofsd per host directory the guest sees, and QMP, qemu's control socket, to press the power button.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync } from 'node:fs'
 import { createConnection } from 'node:net'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { FailedPreconditionError } from '../../errors.ts'
+import type { HostShare } from './initramfs.ts'
 
 /** Debian's virtiofsd (qemu-system-common). */
 export const VIRTIOFSD = '/usr/lib/qemu/virtiofsd'
@@ -15,14 +19,14 @@ export interface GuestMachine {
   cpus: number
   accel: 'kvm' | 'tcg'
   /** virtiofsd sockets, by the tag the guest mounts them with. */
-  shares: Array<{ tag: string, socket: string }>
-  /** Where the serial console is written. */
-  console: string
-  /** The QMP socket. */
-  qmp: string
+  shares?: Array<{ tag: string, socket: string }>
+  /** Where the serial console goes: a file, or 'stdio'; nowhere when left out. */
+  console?: string
+  /** The QMP socket, for a guest that is to be told things (the power button). */
+  qmp?: string
 }
 
-/** qemu's arguments for a guest: no default devices (no firmware ROMs to run), the console on a file. */
+/** qemu's arguments for a guest: no default devices (no firmware ROMs to run). */
 export function qemuArgs (m: GuestMachine): string[] {
   const args = [
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
@@ -30,13 +34,14 @@ export function qemuArgs (m: GuestMachine): string[] {
     '-m', `${m.memoryMb}`, '-smp', `${m.cpus}`,
     '-kernel', m.kernel, '-initrd', m.initrd,
     '-append', 'console=ttyS0 quiet panic=-1',
-    '-chardev', `file,id=console,path=${m.console}`, '-serial', 'chardev:console',
-    '-qmp', `unix:${m.qmp},server=on,wait=off`
+    ...(m.console === undefined ? ['-serial', 'null'] : m.console === 'stdio' ? ['-serial', 'stdio'] : ['-chardev', `file,id=console,path=${m.console}`, '-serial', 'chardev:console']),
+    ...(m.qmp === undefined ? [] : ['-qmp', `unix:${m.qmp},server=on,wait=off`])
   ]
-  if (m.shares.length > 0) {
+  const shares = m.shares ?? []
+  if (shares.length > 0) {
     // vhost-user devices need the guest's memory shared with virtiofsd.
     args.push('-object', `memory-backend-memfd,id=mem,size=${m.memoryMb}M,share=on`, '-numa', 'node,memdev=mem')
-    for (const [i, s] of m.shares.entries()) args.push('-chardev', `socket,id=fs${i},path=${s.socket}`, '-device', `vhost-user-fs-pci,chardev=fs${i},tag=${s.tag}`)
+    for (const [i, s] of shares.entries()) args.push('-chardev', `socket,id=fs${i},path=${s.socket}`, '-device', `vhost-user-fs-pci,chardev=fs${i},tag=${s.tag}`)
   }
   return args
 }
@@ -50,6 +55,28 @@ export function qemuArgs (m: GuestMachine): string[] {
 export function startVirtiofsd (source: string, mountpoint: string, socket: string, readOnly: boolean): ChildProcess {
   const script = 'mount --bind "$1" "$2" || exit 1; if [ "$3" = ro ]; then mount -o remount,bind,ro "$2" || exit 1; fi; exec "$4" --socket-path="$5" -o source="$2" -o cache=always -o sandbox=chroot -o no_posix_lock'
   return spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', source, mountpoint, readOnly ? 'ro' : 'rw', VIRTIOFSD, socket], { stdio: ['ignore', 'ignore', 'pipe'] })
+}
+
+/**
+ * A virtiofsd for each share, with its mount point and socket in `dir`; resolves once every one listens. If one
+ * exits or they take longer than `timeoutMs`, all of them are ended and the start fails.
+ */
+export async function serveShares (shares: HostShare[], dir: string, timeoutMs = 20_000): Promise<{ sockets: Array<{ tag: string, socket: string }>, daemons: ChildProcess[] }> {
+  const sockets = shares.map(s => ({ tag: s.tag, socket: join(dir, `${s.tag}.sock`) }))
+  const daemons = shares.map((s, i) => {
+    const mountpoint = join(dir, `share-${s.tag}`)
+    mkdirSync(mountpoint, { recursive: true })
+    return startVirtiofsd(s.source, mountpoint, sockets[i].socket, s.readOnly)
+  })
+  const deadline = Date.now() + timeoutMs
+  while (!sockets.every(s => existsSync(s.socket))) {
+    if (daemons.some(d => d.exitCode !== null) || Date.now() > deadline) {
+      for (const d of daemons) d.kill('SIGKILL')
+      throw new FailedPreconditionError(`virtiofsd did not start for ${shares.map(s => s.source).join(' and ')}`)
+    }
+    await sleep(5)
+  }
+  return { sockets, daemons }
 }
 
 /** Sends one QMP command (after the capabilities handshake) and returns its answer. */

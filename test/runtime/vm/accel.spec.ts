@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { probeAccel, powerOffImage } from '../../../src/runtime/vm/accel.ts'
 import { guestKernel, type GuestKernel } from '../../../src/runtime/vm/guest-kernel.ts'
-import { QEMU } from '../../../src/runtime/vm/qemu.ts'
+import { QEMU, qemuArgs } from '../../../src/runtime/vm/qemu.ts'
 
 describe('the accelerator probe', () => {
   let dir: string
@@ -19,8 +19,7 @@ describe('the accelerator probe', () => {
 
   it('boots a test guest that powers off at once (under TCG, which always works)', () => {
     writeFileSync(join(dir, 'initrd'), powerOffImage(readFileSync('/bin/busybox')))
-    const res = spawnSync(QEMU, ['-nodefaults', '-nographic', '-no-reboot', '-machine', 'q35,accel=tcg', '-m', '128', '-kernel', kernel.vmlinuz,
-      '-initrd', join(dir, 'initrd'), '-append', 'console=ttyS0 panic=-1', '-serial', 'stdio'], { encoding: 'utf8', timeout: 60_000 })
+    const res = spawnSync(QEMU, qemuArgs({ kernel: kernel.vmlinuz, initrd: join(dir, 'initrd'), memoryMb: 128, cpus: 1, accel: 'tcg', console: 'stdio' }), { encoding: 'utf8', timeout: 60_000 })
     expect(res.status).toBe(0)
     expect(res.stdout).toContain('reboot: Power down')
   }, 90_000)
