@@ -45,19 +45,32 @@ static void say(const char *fmt, ...) {
   dprintf(2, "aurae-init: %s\n", msg);
 }
 
-// Whether `path` is a mount point already (per /proc/self/mountinfo, once /proc is there).
-static int mounted(const char *path) {
+#define MAX_MOUNTS 256
+
+// The mount points, in mountinfo's order (parents before what is mounted on them); their number.
+static int mount_points(char *paths[MAX_MOUNTS]) {
   FILE *f = fopen("/proc/self/mountinfo", "re");
   if (f == NULL) return 0;
   char line[4096];
-  int found = 0;
-  while (!found && fgets(line, sizeof line, f) != NULL) {
+  int n = 0;
+  while (n < MAX_MOUNTS && fgets(line, sizeof line, f) != NULL) {
     // ID PARENT MAJ:MIN ROOT MOUNTPOINT ...
     char *save = NULL, *field = strtok_r(line, " ", &save);
     for (int i = 0; i < 4 && field != NULL; i++) field = strtok_r(NULL, " ", &save);
-    if (field != NULL && strcmp(field, path) == 0) found = 1;
+    if (field != NULL) paths[n++] = strdup(field);
   }
   fclose(f);
+  return n;
+}
+
+// Whether `path` is a mount point already (once /proc is there).
+static int mounted(const char *path) {
+  char *paths[MAX_MOUNTS];
+  int n = mount_points(paths), found = 0;
+  for (int i = 0; i < n; i++) {
+    if (strcmp(paths[i], path) == 0) found = 1;
+    free(paths[i]);
+  }
   return found;
 }
 
@@ -144,28 +157,19 @@ static int reap(pid_t watched, int *status) {
 // Waits up to `ms` for every process under this one to end, reaping them.
 static void drain(int ms) {
   struct timespec tick = { 0, 20 * 1000 * 1000 };
-  int dummy;
   for (int waited = 0; waited < ms; waited += 20) {
-    reap(0, &dummy);
-    if (waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD) return;
+    pid_t pid;
+    while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {}
+    if (pid < 0 && errno == ECHILD) return;
     nanosleep(&tick, NULL);
   }
 }
 
 // On a real machine: every filesystem but / unmounted (deepest first), / made read-only.
 static void unmount_all(void) {
-  char *paths[256];
-  int n = 0;
-  FILE *f = fopen("/proc/self/mountinfo", "re");
-  char line[4096];
-  while (f != NULL && n < 256 && fgets(line, sizeof line, f) != NULL) {
-    char *save = NULL, *field = strtok_r(line, " ", &save);
-    for (int i = 0; i < 4 && field != NULL; i++) field = strtok_r(NULL, " ", &save);
-    if (field != NULL && strcmp(field, "/") != 0) paths[n++] = strdup(field);
-  }
-  if (f != NULL) fclose(f);
-  for (int i = n - 1; i >= 0; i--) {
-    if (umount2(paths[i], 0) != 0 && strncmp(paths[i], "/proc", 5) != 0 && strncmp(paths[i], "/sys", 4) != 0 && strncmp(paths[i], "/dev", 4) != 0) umount2(paths[i], MNT_DETACH);
+  char *paths[MAX_MOUNTS];
+  for (int i = mount_points(paths) - 1; i >= 0; i--) {
+    if (strcmp(paths[i], "/") != 0 && umount2(paths[i], 0) != 0 && strncmp(paths[i], "/proc", 5) != 0 && strncmp(paths[i], "/sys", 4) != 0 && strncmp(paths[i], "/dev", 4) != 0) umount2(paths[i], MNT_DETACH);
     free(paths[i]);
   }
   if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) != 0 && errno != EINVAL) say("cannot make / read-only: %s", strerror(errno));
