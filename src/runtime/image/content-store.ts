@@ -95,7 +95,13 @@ export class ContentStore implements Component {
     let pendingBytes = 0
     const flush = async (): Promise<void> => {
       if (pendingBytes === 0) return
-      await fh.writev(pending)
+      // A short write (the disk filling up) goes on from where it stopped, so the next write says why it cannot:
+      // bytes counted as written are on the file, for the hash that was taken of them and for a reader following.
+      const { bytesWritten } = await fh.writev(pending)
+      if (bytesWritten < pendingBytes) {
+        const rest = Buffer.concat(pending).subarray(bytesWritten)
+        for (let at = 0; at < rest.length;) at += (await fh.write(rest, at)).bytesWritten
+      }
       flushed += pendingBytes
       tail?.grew(flushed)
       onBytes?.(pendingBytes)
