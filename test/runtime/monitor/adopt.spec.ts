@@ -25,7 +25,8 @@ describe('aurae-monitor with --pid-file', () => {
   }
 
   it('supervises the process the runtime left running once the runtime has exited, and logs its output', async () => {
-    const { status, exit, log } = await monitor('(while [ ! -e started ]; do sleep 0.02; done; echo adopted; exit 7) & echo $! > pid; touch started')
+    // It waits for the runtime to be gone (reaped by the monitor): a shell still running would reap it if it ended first.
+    const { status, exit, log } = await monitor('(while kill -0 $$ 2>/dev/null; do sleep 0.02; done; echo adopted; exit 7) & echo $! > pid')
     expect(status.pid).toBe(Number(readFileSync(join(dir, 'pid'), 'utf8')))
     expect(exit).toMatchObject({ exitCode: 7, signal: null })
     expect(exit.failedAt).toBeUndefined()
