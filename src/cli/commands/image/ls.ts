@@ -5,7 +5,7 @@ import { formatBytes } from '../../../common/limits.ts'
 import type { Command } from '../../kit/context.ts'
 import { EXIT } from '../../kit/exit.ts'
 import { ago, clean, json, table } from '../../kit/output.ts'
-import { peerArg } from './target.ts'
+import { peerArg } from '../../kit/peer-arg.ts'
 
 /** The JSON shape scripts rely on. */
 function imageJson (i: Image): object {
@@ -23,7 +23,7 @@ export const images: Command = {
   async run (parsed, ctx) {
     const { stdout } = ctx.io
     const d = ctx.daemon()
-    const { images: list } = await d.images.list({ peer: peerArg(parsed.positionals[0]) })
+    const { images: list } = await d.images.list({ peer: peerArg(parsed.positionals[0], 'images') })
     if (parsed.flags.json === true) {
       stdout.write(json(list.map(imageJson)))
       return EXIT.ok

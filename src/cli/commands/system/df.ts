@@ -3,7 +3,7 @@ import { formatBytes } from '../../../common/limits.ts'
 import type { Command } from '../../kit/context.ts'
 import { EXIT } from '../../kit/exit.ts'
 import { json, table } from '../../kit/output.ts'
-import { peerArg } from '../image/target.ts'
+import { peerArg } from '../../kit/peer-arg.ts'
 
 const TYPES: Record<string, string> = { images: 'Images', roots: 'Unpacked roots', containers: 'Containers', logs: 'Logs' }
 
@@ -16,7 +16,7 @@ export const df: Command = {
     maxPositionals: 1
   },
   async run (parsed, ctx) {
-    const { rows } = await ctx.daemon().images.diskUsage({ peer: peerArg(parsed.positionals[0]) })
+    const { rows } = await ctx.daemon().images.diskUsage({ peer: peerArg(parsed.positionals[0], 'system df') })
     if (parsed.flags.json === true) {
       ctx.io.stdout.write(json(rows.map(r => ({ type: r.type, total: r.total, active: r.active, size: r.size, reclaimable: r.reclaimable }))))
       return EXIT.ok

@@ -2,7 +2,7 @@
 // removed) and images pulled, from a time in the past when asked.
 import type { ObserveServiceGetEventsResponse } from '../../../client/index.ts'
 import { InvalidArgumentError } from '../../../errors.ts'
-import { parseName } from '../../../names/parse.ts'
+import { peerArg } from '../../kit/peer-arg.ts'
 import type { Command } from '../../kit/context.ts'
 import { EXIT } from '../../kit/exit.ts'
 import { write } from '../../kit/io.ts'
@@ -42,16 +42,14 @@ export const events: Command = {
     maxPositionals: 1
   },
   async run (parsed, ctx) {
-    const where = parsed.positionals[0] ?? ''
-    if (where !== '' && !where.startsWith('@')) throw new InvalidArgumentError('expected @PEER, as in: aurae events @emily')
-    if (where !== '') parseName(where)
+    const peer = peerArg(parsed.positionals[0], 'events')
     const now = Date.now()
     const since = parsed.flags.since === undefined ? 0 : parseWhen('since', parsed.flags.since as string, now)
     const until = parsed.flags.until === undefined ? 0 : parseWhen('until', parsed.flags.until as string, now)
     const { io } = ctx
     // Ctrl-C ends a followed stream with 0, as `docker events` does.
     io.onSignal(['SIGINT'], () => io.quit(EXIT.ok))
-    for await (const e of ctx.daemon().observe.getEvents({ sinceMs: since, untilMs: until, peer: where.slice(1) })) {
+    for await (const e of ctx.daemon().observe.getEvents({ sinceMs: since, untilMs: until, peer })) {
       const out = parsed.flags.json === true
         ? JSON.stringify({ time: new Date(Number(e.timeMs)).toISOString(), type: e.type, kind: e.kind, name: e.name, image: e.image === '' ? null : e.image, exitCode: e.exitCode ?? null, signal: e.signal === '' ? null : e.signal }) + '\n'
         : line(e)
