@@ -81,7 +81,9 @@ await build({
 mkdirSync(join(root, 'dist', 'runtime', 'monitor'), { recursive: true })
 run('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', 'dist/runtime/monitor/aurae-monitor', 'src/runtime/monitor/aurae-monitor.c'])
 run('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', 'dist/runtime/monitor/aurae-pty', 'src/runtime/monitor/aurae-pty.c'])
-run('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', 'dist/runtime/monitor/aurae-init', 'src/runtime/monitor/aurae-init.c'])
+// aurae-init is a guest's PID 1: static, since a VM's guest has no libc to load it with.
+run('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-static', '-o', 'dist/runtime/monitor/aurae-init', 'src/runtime/monitor/aurae-init.c'])
+run('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', 'dist/runtime/monitor/aurae-vm-exec', 'src/runtime/monitor/aurae-vm-exec.c'])
 // aurae-enter compiles the containers' seccomp filters with libseccomp, as runc does.
 if (!existsSync('/usr/include/seccomp.h')) {
   process.stderr.write('build: libseccomp-dev is missing (aurae-enter needs seccomp.h): apt-get install -y libseccomp-dev\n')

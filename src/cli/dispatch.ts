@@ -23,6 +23,7 @@ import { stats } from './commands/workload/stats.ts'
 import { events } from './commands/workload/events.ts'
 import { stop } from './commands/workload/stop.ts'
 import { df } from './commands/system/df.ts'
+import { vmLs } from './commands/vm/ls.ts'
 import { renamed } from './kit/args.ts'
 import type { Command } from './kit/context.ts'
 
@@ -32,10 +33,11 @@ const COMMANDS: Record<string, Command> = { up, down, status, exec, run, ps, sta
 /** The management commands: a noun, then a verb. */
 const NOUNS: Record<string, { summary: string, verbs: Record<string, Command> }> = {
   node: { summary: 'this node\'s daemon', verbs: { up, down, status } },
-  workload: { summary: 'executables and containers', verbs: { run, exec, ls: ps, stats, events, logs, stop, start, restart, inspect, kill, rm } },
+  workload: { summary: 'executables, containers and VMs', verbs: { run, exec, ls: ps, stats, events, logs, stop, start, restart, inspect, kill, rm } },
   image: { summary: 'images and registries', verbs: { pull, ls: images, rm: rmi, prune, login } },
   peer: { summary: 'trust between nodes (aurae peer TOKEN is aurae proxy TOKEN)', verbs: { proxy, ls: peers, rm: unpeer, resolve } },
-  system: { summary: 'the node\'s disk', verbs: { df } }
+  system: { summary: 'the node\'s disk', verbs: { df } },
+  vm: { summary: 'micro-VMs (aurae run --vm IMAGE starts one)', verbs: { ls: vmLs } }
 }
 
 /** Each command's management form (the first verb that names it), for help. */

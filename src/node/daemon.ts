@@ -27,6 +27,7 @@ import { Images, type ImageRecord } from '../runtime/image/images.ts'
 import { rootsDir } from '../runtime/image/unpacked-roots.ts'
 import { imageRoot, readyRootsDir } from '../runtime/container/rootfs.ts'
 import { containerDriver } from '../runtime/container/container-driver.ts'
+import { vmDriver } from '../runtime/vm/vm-driver.ts'
 import { BridgeNetwork } from '../runtime/container/cni.ts'
 import { authorize, type Caller } from './api/authz.ts'
 import { VERSION, type NodePaths } from './config.ts'
@@ -199,7 +200,8 @@ export class Daemon {
       workloads: this.store.table<WorkloadRecord>('workloads'),
       drivers: {
         executable: executableDriver({ cgroups, cellExists: name => cells?.has(name) === true, hidden: daemonSpace(this.opts.paths) }),
-        container: containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey, network })
+        container: containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey, network }),
+        vm: vmDriver({ images, content, dataDir: this.opts.paths.data })
       },
       cgroups,
       dataDir: this.opts.paths.data,

@@ -2,14 +2,14 @@
 // ones told to whoever follows.
 import { EventEmitter } from 'node:events'
 import type { Supervisor } from './supervisor.ts'
-import type { WorkloadRecord } from './workload.ts'
+import type { WorkloadKind, WorkloadRecord } from './workload.ts'
 
 export type EventType = 'created' | 'started' | 'exited' | 'oom' | 'restarted' | 'pulled' | 'removed'
 
 export interface LifecycleEvent {
   type: EventType
   name: string
-  kind: 'executable' | 'container' | 'image'
+  kind: WorkloadKind | 'image'
   timeMs: number
   exitCode?: number
   signal?: string
@@ -94,7 +94,7 @@ function eventOf (rec: WorkloadRecord, type: EventType, timeMs: number, extra: P
     name: rec.spec.name,
     kind: rec.spec.kind,
     timeMs,
-    ...(rec.spec.kind === 'container' ? { image: rec.spec.container.image } : {}),
+    ...(rec.spec.kind !== 'executable' ? { image: rec.spec.container.image } : {}),
     ...extra
   }
 }

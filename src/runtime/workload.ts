@@ -2,7 +2,7 @@
 import type { Limits } from './limits.ts'
 
 /** The kinds of workload a node runs: each is one driver (driver.ts). */
-export const WORKLOAD_KINDS = ['executable', 'container'] as const
+export const WORKLOAD_KINDS = ['executable', 'container', 'vm'] as const
 export type WorkloadKind = typeof WORKLOAD_KINDS[number]
 export type WorkloadState = 'created' | 'running' | 'restarting' | 'exited'
 export type RestartPolicy = 'no' | 'on-failure' | 'always'
@@ -40,12 +40,26 @@ export interface ContainerSpec extends SpecBase, ProcessSpec {
   container: ContainerOptions
 }
 
+/**
+ * An image run in a micro-VM of its own (vm/vm-driver.ts), with a container's options: its limits are the guest's
+ * vCPUs and the workload's memory, which the guest gets on top of what it needs itself.
+ */
+export interface VmSpec extends SpecBase, ProcessSpec {
+  kind: 'vm'
+  container: ContainerOptions
+}
+
 /** What the user asked for, one shape per kind; validated before the supervisor sees it. */
-export type WorkloadSpec = ExecutableSpec | ContainerSpec
+export type WorkloadSpec = ExecutableSpec | ContainerSpec | VmSpec
 
 /** How long a stop that names no timeout waits before SIGKILL: a container's --stop-timeout, else Docker's 10 s. */
 export function defaultStopTimeoutMs (spec: WorkloadSpec): number {
-  return (spec.kind === 'container' ? spec.container.stopTimeout ?? 10 : 10) * 1000
+  return (spec.kind !== 'executable' ? spec.container.stopTimeout ?? 10 : 10) * 1000
+}
+
+/** The image a workload runs from (a container's or a VM's); empty for an executable. */
+export function imageOf (spec: WorkloadSpec): string {
+  return spec.kind === 'executable' ? '' : spec.container.image
 }
 
 /** The spec of one kind of workload. */

@@ -1,6 +1,6 @@
 // The driver compliance suite: what every kind of workload must do, run against a real auraed through the real CLI
 // (as js-libp2p's interface-compliance-tests are run by every transport). A kind passes it by giving a fixture that
-// starts a command as a workload of that kind; the executable and container drivers run it today, the VM driver will.
+// starts a command as a workload of that kind: the executable, container and VM drivers run it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

@@ -1,13 +1,16 @@
 // Validation at the edge: proto messages in, typed domain values out (and back).
 import { InvalidArgumentError } from '../../errors.ts'
 import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import type { Container as ContainerMsg, Executable as ExecutableMsg, Exit as ExitMsg, Limits as LimitsMsg, Volume as VolumeMsg, Workload as WorkloadMsg, WorkloadSpec as SpecMsg } from '../../gen/aurae/workloads/v0/workloads.ts'
 import { formatImageReference, parseImageReference } from '../../common/image-reference.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
-import { validateLimits, type Limits } from '../../common/limits.ts'
+import { formatBytes, validateLimits, type Limits } from '../../common/limits.ts'
 import { IPV4, isPort } from '../../common/ports.ts'
 import { signalName } from '../../common/signals.ts'
-import { RESTART_POLICIES, WORKLOAD_KINDS, defaultStopTimeoutMs, type Bind, type ContainerOptions, type RestartPolicy, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
+import { knownAccel } from '../../runtime/vm/guest-files.ts'
+import { guestCpus, guestMemoryMb } from '../../runtime/vm/vm-driver.ts'
+import { RESTART_POLICIES, WORKLOAD_KINDS, defaultStopTimeoutMs, type Bind, type ContainerOptions, type ContainerSpec, type RestartPolicy, type VmSpec, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
 /** The longest grace period a stop takes: an hour. */
@@ -41,7 +44,7 @@ export function specFromProto (msg: SpecMsg | undefined): WorkloadSpec {
   const kinds = WORKLOAD_KINDS.filter(k => msg[k] !== undefined)
   if (kinds.length !== 1) {
     throw new InvalidArgumentError(kinds.length === 0
-      ? `the workload spec names no kind this node runs (${WORKLOAD_KINDS.map(k => `${k}s`).join(' and ')})`
+      ? `the workload spec names no kind this node runs (${WORKLOAD_KINDS.map(k => `${k}s`).join(', ')})`
       : `the workload spec names ${kinds.join(' and ')}: one kind only`)
   }
   if (msg.cell !== '') assertWorkloadName(msg.cell)
@@ -50,6 +53,14 @@ export function specFromProto (msg: SpecMsg | undefined): WorkloadSpec {
   if (msg.container !== undefined) {
     const container = containerFromProto(msg.container)
     return { ...base(msg.name !== '' ? msg.name : defaultContainerName(container.image)), kind: 'container', ...processFromProto(msg.container, false), container }
+  }
+  if (msg.vm !== undefined) {
+    const container = vmFromProto(msg.vm)
+    const spec = { ...base(msg.name !== '' ? msg.name : defaultContainerName(container.image)), kind: 'vm' as const, ...processFromProto(msg.vm, false), container }
+    if (spec.cell !== '') throw new InvalidArgumentError('a VM is a cell of its own: --cell does not apply to --vm')
+    if (spec.limits.cpus > availableParallelism()) throw new InvalidArgumentError(`--cpus ${spec.limits.cpus}: a VM has at most as many vCPUs as the machine has CPUs (${availableParallelism()})`)
+    if (spec.limits.memoryBytes > 0 && spec.limits.memoryBytes < MIN_VM_MEMORY) throw new InvalidArgumentError(`--memory ${formatBytes(spec.limits.memoryBytes)} is below the least a VM's workload may have: ${formatBytes(MIN_VM_MEMORY)}`)
+    return spec
   }
   const exe = msg.executable as ExecutableMsg
   const binds = exe.volumes.map(bindFromProto)
@@ -89,6 +100,20 @@ function bindFromProto (v: VolumeMsg): Bind {
 /** A container's default name: the image's last path component (`aurae run docker.io/library/nginx` runs `nginx`). */
 export function defaultContainerName (image: string): string {
   return parseImageReference(image).repository.split('/').pop() as string
+}
+
+/** The least memory a VM's workload may be limited to (Docker's least for a container). */
+const MIN_VM_MEMORY = 6 * 2 ** 20
+
+/** A VM's options: a container's, without what a VM does not have (yet: its network is its own). */
+function vmFromProto (msg: ContainerMsg): ContainerOptions {
+  const refuse = (what: string): never => { throw new InvalidArgumentError(`${what} does not apply to a VM (--vm)`) }
+  if (msg.ports.length > 0) refuse('-p')
+  if (msg.network !== '' && msg.network !== 'none') refuse(`--net ${msg.network}`)
+  if (msg.seccomp !== '') refuse('--security-opt seccomp')
+  if (msg.tty) refuse('-t')
+  if (msg.interactive) refuse('-i')
+  return { ...containerFromProto(msg), network: 'none' }
 }
 
 function containerFromProto (msg: ContainerMsg | undefined): ContainerOptions {
@@ -150,8 +175,9 @@ export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
     finishedAtMs: rec.finishedAt,
     history: (rec.history ?? []).map(h => ({ state: h.state, atMs: h.at })),
     monitorPid: rec.state === 'running' ? rec.monitorPid : 0,
-    stopSignal: rec.stopSignal ?? (spec.kind === 'container' ? spec.container.stopSignal : undefined) ?? 'SIGTERM',
+    stopSignal: rec.stopSignal ?? (spec.kind !== 'executable' ? spec.container.stopSignal : undefined) ?? 'SIGTERM',
     stopTimeout: defaultStopTimeoutMs(spec) / 1000,
+    machine: spec.kind === 'vm' ? { vcpus: guestCpus(spec.limits.cpus), memoryMb: guestMemoryMb(spec.limits.memoryBytes), accel: knownAccel()?.accel ?? '' } : undefined,
     spec: {
       name: spec.name,
       limits: spec.limits,
@@ -163,32 +189,34 @@ export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
 }
 
 /** The spec's kind as the proto's `kind` member: exactly one set, the compiler checks every kind is written. */
-function kindToProto (spec: WorkloadSpec): Pick<SpecMsg, 'executable' | 'container'> {
+function kindToProto (spec: WorkloadSpec): Pick<SpecMsg, 'executable' | 'container' | 'vm'> {
   switch (spec.kind) {
     case 'executable':
-      return { executable: { command: spec.command, env: spec.env, workdir: spec.workdir, volumes: (spec.binds ?? []).map(b => ({ host: b.host, container: b.path, readOnly: b.readOnly })), tty: spec.tty === true, interactive: spec.interactive === true }, container: undefined }
-    case 'container': {
-      const c = spec.container
-      return {
-        executable: undefined,
-        container: {
-          image: c.image,
-          entrypoint: c.entrypoint ?? [],
-          replaceEntrypoint: c.entrypoint !== undefined,
-          user: c.user,
-          network: c.network,
-          volumes: c.volumes,
-          ports: c.ports.map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP })),
-          seccomp: c.seccomp ?? '',
-          command: spec.command,
-          env: spec.env,
-          workdir: spec.workdir,
-          stopSignal: c.stopSignal ?? '',
-          stopTimeout: c.stopTimeout,
-          tty: c.tty === true,
-          interactive: c.interactive === true
-        }
-      }
-    }
+      return { executable: { command: spec.command, env: spec.env, workdir: spec.workdir, volumes: (spec.binds ?? []).map(b => ({ host: b.host, container: b.path, readOnly: b.readOnly })), tty: spec.tty === true, interactive: spec.interactive === true }, container: undefined, vm: undefined }
+    case 'container':
+      return { executable: undefined, container: containerToProto(spec), vm: undefined }
+    case 'vm':
+      return { executable: undefined, container: undefined, vm: containerToProto(spec) }
+  }
+}
+
+function containerToProto (spec: ContainerSpec | VmSpec): ContainerMsg {
+  const c = spec.container
+  return {
+    image: c.image,
+    entrypoint: c.entrypoint ?? [],
+    replaceEntrypoint: c.entrypoint !== undefined,
+    user: c.user,
+    network: c.network,
+    volumes: c.volumes,
+    ports: c.ports.map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP })),
+    seccomp: c.seccomp ?? '',
+    command: spec.command,
+    env: spec.env,
+    workdir: spec.workdir,
+    stopSignal: c.stopSignal ?? '',
+    stopTimeout: c.stopTimeout,
+    tty: c.tty === true,
+    interactive: c.interactive === true
   }
 }

@@ -3,6 +3,7 @@ import { ImageServiceService, type Image } from '../../gen/aurae/images/v0/image
 import type { ImageRecord, Images } from '../../runtime/image/images.ts'
 import type { ImageUser } from '../../runtime/image/unpacked-roots.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
+import { imageOf } from '../../runtime/workload.ts'
 import { byPeer, type Handlers, type Route } from './serve.ts'
 
 function imageToProto (r: ImageRecord): Image {
@@ -18,7 +19,7 @@ function byReference<Q extends { reference: string }> (): Route<Q> {
 function usersOf (supervisor: Supervisor): ImageUser[] {
   return supervisor.list(true).map(r => ({
     workload: r.spec.name,
-    image: r.spec.kind === 'container' ? r.spec.container.image : '',
+    image: imageOf(r.spec),
     running: r.state === 'running' || r.state === 'restarting',
     pids: [r.pid, r.monitorPid]
   }))

@@ -3,7 +3,7 @@
 // so logs, exit codes and re-adoption work as for executables.
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { randomUUID } from 'node:crypto'
@@ -13,14 +13,15 @@ import { FailedPreconditionError } from '../../errors.ts'
 import { removeCellEverywhere, type Cgroups } from '../cgroups.ts'
 import type { EnterPlan, EnterRequest, LaunchPlan, Task, WorkloadDriver } from '../driver.ts'
 import type { ContentStore } from '../image/content-store.ts'
-import type { ImageRecord, Images } from '../image/images.ts'
-import { containerDir, IMAGE_NOTE, noteOf, rootsDir } from '../image/unpacked-roots.ts'
+import type { Images } from '../image/images.ts'
+import { containerDir, IMAGE_NOTE, rootsDir } from '../image/unpacked-roots.ts'
 import type { ContainerSpec } from '../workload.ts'
 import { signalName } from '../../common/signals.ts'
 import { signalNumber } from '../proc.ts'
+import { helperFailure } from '../helper-failure.ts'
 import { groupState, oomKilled, signalProcess, stopGroup } from '../process-group.ts'
 import { ociConfig, resolveUser, type ImageConfig } from './oci-config.ts'
-import { imageRoot, overlayOf, unmountUnder } from './rootfs.ts'
+import { heldImage, imageRoot, overlayOf, unmountUnder } from './rootfs.ts'
 import type { BridgeNetwork } from './cni.ts'
 import { writeEtcFiles } from './etc-files.ts'
 import { execPlan, type ExecConfig } from './exec-plan.ts'
@@ -51,11 +52,7 @@ function enterPlan (task: Task<ContainerSpec>, plan: string, request: EnterReque
       ...(request.workdir !== '' ? ['-w', request.workdir] : []), '--', ...request.command],
     env: {},
     async explain () {
-      if (errors === '-') return undefined
-      const said = (await readFile(errors, 'utf8').catch(() => '')).trim()
-      await rm(errors, { force: true })
-      const m = /^(\d+) (.*)$/s.exec(said)
-      return m === null ? undefined : { exitCode: Number(m[1]), error: `cannot run the command in the container: ${m[2]}` }
+      return errors === '-' ? undefined : await helperFailure(errors, 'cannot run the command in the container')
     }
   }
 }
@@ -127,16 +124,11 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
       if (runtime === '') throw new FailedPreconditionError('no OCI runtime: install crun or runc')
       const spec = task.spec
       const c = spec.container
-      // A container keeps the image it was made from (its writable layer lies over that root), as Docker binds a
-      // container to its image's ID: a re-pull or a forced rmi of the tag changes nothing for it.
-      const noted = await noteOf(init.dataDir, task.name)
-      let image = noted !== undefined && await init.content.has(noted.config) ? noted as ImageRecord : (await init.images.list()).find(i => i.name === c.image)
-      image ??= await init.images.pull(c.image, undefined, signal)
+      // Its writable layer lies over the root of the image it was made from.
+      const image = await heldImage(init.images, init.content, init.dataDir, task.name, c.image, signal)
       const lower = await imageRoot(image, init.content, rootsDir(init.dataDir))
       const bundle = bundleOf(task)
       await deleteState(task)
-      await mkdir(bundle, { recursive: true })
-      await writeFile(join(bundle, IMAGE_NOTE), JSON.stringify(image))
       // What an earlier run left says nothing of this one.
       for (const f of [RUNTIME_LOG, INIT_PID]) await rm(join(bundle, f), { force: true })
       const overlay = await overlayOf(lower, bundle)

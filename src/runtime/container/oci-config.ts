@@ -111,13 +111,23 @@ function volumeOptions (readOnly: boolean): string[] {
   return ['rbind', readOnly ? 'rro' : 'rw']
 }
 
-export function ociConfig (image: ImageConfig, opts: ContainerOptions, ids: { uid: number, gid: number }): object {
+/** The process's environment, as Docker makes it: a default PATH, the image's Env, HOSTNAME, then the user's. */
+export function processEnv (image: ImageConfig, opts: Pick<ContainerOptions, 'name' | 'env' | 'tty'>): string[] {
   const env = new Map<string, string>()
   for (const kv of [`PATH=${DEFAULT_PATH}`, ...(opts.tty === true ? ['TERM=xterm'] : []), ...(image.Env ?? []), `HOSTNAME=${opts.name}`]) {
     const eq = kv.indexOf('=')
     if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1))
   }
   for (const [k, v] of Object.entries(opts.env)) env.set(k, v)
+  return [...env].map(([k, v]) => `${k}=${v}`)
+}
+
+/** The process's working directory: the user's, else the image's WorkingDir, else /. */
+export function processCwd (image: ImageConfig, workdir: string): string {
+  return workdir !== '' ? workdir : (image.WorkingDir !== undefined && image.WorkingDir !== '' ? image.WorkingDir : '/')
+}
+
+export function ociConfig (image: ImageConfig, opts: ContainerOptions, ids: { uid: number, gid: number }): object {
   const namespaces: object[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }]
   if (opts.network.mode === 'none') namespaces.push({ type: 'network' })
   if (opts.network.mode === 'path') namespaces.push({ type: 'network', path: opts.network.path })
@@ -131,8 +141,8 @@ export function ociConfig (image: ImageConfig, opts: ContainerOptions, ids: { ui
       terminal: opts.tty === true,
       user: ids,
       args: processArgs(image, opts),
-      env: [...env].map(([k, v]) => `${k}=${v}`),
-      cwd: opts.workdir !== '' ? opts.workdir : (image.WorkingDir !== undefined && image.WorkingDir !== '' ? image.WorkingDir : '/'),
+      env: processEnv(image, opts),
+      cwd: processCwd(image, opts.workdir),
       capabilities: { bounding: DEFAULT_CAPABILITIES, effective: DEFAULT_CAPABILITIES, permitted: DEFAULT_CAPABILITIES },
       noNewPrivileges: true
     },

@@ -9,10 +9,11 @@ import { Readable, Transform } from 'node:stream'
 import { promisify } from 'node:util'
 import { InternalError, InvalidArgumentError, noSpaceOn } from '../../errors.ts'
 import type { ContentStore } from '../image/content-store.ts'
-import type { ImageRecord, LayerRecord } from '../image/images.ts'
+import type { ImageRecord, Images, LayerRecord } from '../image/images.ts'
 import type { LayerSources } from '../image/layer-fetch.ts'
 import { compressionOf, decompressor } from '../image/layer-format.ts'
 import { applyLayer } from '../image/unpack.ts'
+import { containerDir, IMAGE_NOTE, noteOf } from '../image/unpacked-roots.ts'
 
 const run = promisify(execFile)
 const COMPLETE = '.aurae-complete'
@@ -151,4 +152,18 @@ export async function unmountUnder (...dirs: string[]): Promise<void> {
   const points = (await readFile('/proc/self/mounts', 'utf8')).split('\n').map(l => (l.split(' ')[1] ?? '').replaceAll('\\040', ' '))
   const below = points.filter(p => dirs.some(d => p === d || p.startsWith(`${d}/`))).sort((a, b) => b.length - a.length)
   for (const p of below) await run('umount', ['-l', p]).catch(() => {})
+}
+
+/**
+ * The image workload `name` (a container or a VM) runs from, noted in its directory, which this makes. It keeps the
+ * image it was made from while that is stored, as Docker binds a container to its image's ID: a re-pull or a forced
+ * rmi of the tag changes nothing for it. Else the stored image of `ref`, else `ref` pulled.
+ */
+export async function heldImage (images: Images, content: ContentStore, dataDir: string, name: string, ref: string, signal?: AbortSignal): Promise<ImageRecord> {
+  const noted = await noteOf(dataDir, name)
+  let image = noted !== undefined && await content.has(noted.config) ? noted as ImageRecord : (await images.list()).find(i => i.name === ref)
+  image ??= await images.pull(ref, undefined, signal)
+  await mkdir(containerDir(dataDir, name), { recursive: true })
+  await writeFile(join(containerDir(dataDir, name), IMAGE_NOTE), JSON.stringify(image))
+  return image
 }

@@ -1,33 +1,56 @@
-// aurae-init: the PID 1 half of a guest's auraed. Node cannot be a system's init by itself: it does not reap the
-// orphans the kernel hands to PID 1 (libuv waits only for its own children), and it has no exec to hand PID 1 on.
-// So a guest boots this, and it runs auraed as its one child:
+// aurae-init: a guest's PID 1. Node cannot be a system's init by itself: it does not reap the orphans the kernel
+// hands to PID 1 (libuv waits only for its own children), and it has no exec to hand PID 1 on. So a guest boots
+// this, in one of two ways:
 //
-//   aurae-init [--] COMMAND [ARG...]        (COMMAND is `node .../auraed.js --pid1 ...`)
+//   aurae-init [--] COMMAND [ARG...]        the guest's auraed (COMMAND is `node .../auraed.js --pid1 ...`)
+//   aurae-init --job FILE                   a VM's one workload, as src/runtime/vm/job.ts writes FILE
 //
-// It mounts what a system needs and is not mounted yet (/proc, /sys, /dev, /dev/pts, /dev/shm, /run and the
-// unified cgroup hierarchy), reaps every process that ends under it, and turns SIGTERM, SIGINT (Ctrl-Alt-Del),
-// SIGPWR and a press of the power button (ACPI's, as `system_powerdown` presses it) into a shutdown: auraed gets SIGTERM and stops its workloads; once it has exited (by force after
-// AURAE_INIT_STOP_SECONDS, 60 by default), everything left gets SIGTERM, then SIGKILL, the disks are synced and,
-// on a real machine, the filesystems are unmounted or made read-only before it powers off. In a PID namespace
-// (a container, or a test under `unshare --pid`) the filesystems are the host's and stay as they are; powering
-// off ends the namespace. When auraed exits by itself, the machine powers off all the same: the guest is auraed.
+// Either way it mounts what a system needs and is not mounted yet (/proc, /sys, /dev, /dev/pts, /dev/shm, /run and
+// the unified cgroup hierarchy), reaps every process that ends under it, and turns SIGTERM, SIGINT (Ctrl-Alt-Del),
+// SIGPWR and a press of the power button (ACPI's, as `system_powerdown` presses it) into a stop.
+//
+// auraed gets SIGTERM and stops its workloads; once it has exited (by force after AURAE_INIT_STOP_SECONDS, 60 by
+// default), everything left gets SIGTERM, then SIGKILL, the disks are synced and, on a real machine, the
+// filesystems are unmounted or made read-only before it powers off. In a PID namespace (a container, or a test
+// under `unshare --pid`) the filesystems are the host's and stay as they are; powering off ends the namespace.
+// When auraed exits by itself, the machine powers off all the same: the guest is auraed.
+//
+// A job's workload runs as a container runtime would run it: in an overlay of the image's root (its writes go to a
+// tmpfs), with the job's binds, user, environment, working directory and hostname, in a cgroup of its own with the
+// job's limits. The VM is the isolation boundary, so a chroot is enough. The host talks to it on named
+// virtio-serial ports: the workload's stdout and stderr are aurae.stdout and aurae.stderr, signals for it come in
+// on aurae.control (a decimal number a line), and a stop sends it the job's stop signal, again at every stop (the
+// host keeps the deadline). When it ends, whatever it left is killed, as a PID namespace's processes are with its
+// init, and its end goes out on aurae.status: `exit CODE OOMKILLS` or `signal N OOMKILLS`, after an `error ...` line
+// when it could not run; a job that cannot be set up ends as `exit 125 0`. Then the machine powers off.
+//
+// Beside it, the host may run commands in the workload's root on aurae.exec, as `docker exec` runs them in a
+// container (aurae-vm-exec.c, the host's end, says how): each runs as the workload does, in its root and cgroup,
+// with its user, and its output and end go back in frames. The port is optional.
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/input.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,12 +86,13 @@ static int mount_points(char *paths[MAX_MOUNTS]) {
   return n;
 }
 
-// Whether `path` is a mount point already (once /proc is there).
-static int mounted(const char *path) {
+// Whether `path` is a mount point already (once /proc is there); with `below`, whether anything is mounted under it.
+static int mounted(const char *path, int below) {
   char *paths[MAX_MOUNTS];
   int n = mount_points(paths), found = 0;
+  size_t len = strlen(path);
   for (int i = 0; i < n; i++) {
-    if (strcmp(paths[i], path) == 0) found = 1;
+    if (below ? strncmp(paths[i], path, len) == 0 && paths[i][len] == '/' : strcmp(paths[i], path) == 0) found = 1;
     free(paths[i]);
   }
   return found;
@@ -77,14 +101,16 @@ static int mounted(const char *path) {
 // Mounts `type` at `path` unless something is mounted there; a failure is said, not fatal (a kernel without
 // devtmpfs still boots with a tmpfs /dev).
 static int mount_if_missing(const char *source, const char *path, const char *type, unsigned long flags, const char *data) {
-  if (mounted(path)) return 0;
+  if (mounted(path, 0)) return 0;
   mkdir(path, 0755);
   if (mount(source, path, type, flags, data) == 0) return 1;
   say("cannot mount %s on %s: %s", type, path, strerror(errno));
   return -1;
 }
 
-static void mount_system(void) {
+// With `keep_run`, what is mounted under /run (a VM's shares, which its /init mounted there) stays in sight: /run is
+// then the initramfs's own directory, writable already.
+static void mount_system(int keep_run) {
   const unsigned long base = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   // /proc first: the others are checked against its mountinfo.
   if (access("/proc/self/mountinfo", F_OK) != 0) {
@@ -95,7 +121,7 @@ static void mount_system(void) {
   if (mount_if_missing("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") < 0) mount_if_missing("tmpfs", "/dev", "tmpfs", MS_NOSUID, "mode=0755");
   mount_if_missing("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=0620,ptmxmode=0666,gid=5");
   mount_if_missing("shm", "/dev/shm", "tmpfs", base, "mode=1777");
-  mount_if_missing("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+  if (!keep_run || !mounted("/run", 1)) mount_if_missing("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
   mount_if_missing("cgroup2", "/sys/fs/cgroup", "cgroup2", base, NULL);
 }
 
@@ -141,14 +167,48 @@ static int pressed(int fd) {
   return press;
 }
 
-// Reaps every child that has ended; returns 1 if `watched` was among them, its status in *status.
-static int reap(pid_t watched, int *status) {
+// A command the host runs beside the workload, on the exec port (served by the exec_ functions below the job's).
+struct exec {
+  int port;
+  const struct job *job;
+  // The request coming in: its length's 4 bytes, then its body (or, when it is too long, its bytes skipped but for
+  // the first, which hold its id); whether no one seemed to be at the host's end when it began.
+  unsigned char head[4];
+  size_t have, need, got;
+  char *body, start[24];
+  int skipping, began_away;
+  // With no one at the host's end the port says POLLHUP at every poll: it is left out of the poll set then, until
+  // SIGIO says the host's end changed, or until `back` (on the monotonic clock, in ms). Whether it seemed so when
+  // last looked at, and since when it has been so with nothing coming in.
+  int parked, seen_away;
+  long long back, away_since;
+  // The command: its request's id, its process (0 for none), its pipes (-1 once at their end), how it ended.
+  uint32_t id;
+  pid_t pid;
+  int out, err, report, detach, reaped, status;
+  char error[640];
+  size_t error_len;
+  // The frames to go out; `sent` bytes of the first are out already.
+  char *buf;
+  size_t len, sent;
+};
+
+enum { EXEC_PORT_FD, EXEC_OUT_FD, EXEC_ERR_FD, EXEC_REPORT_FD, EXEC_FDS };
+static int exec_poll(struct exec *x, struct pollfd fds[EXEC_FDS]);
+static void exec_serve(struct exec *x);
+
+// Reaps every child that has ended; returns 1 if `watched` was among them, its status in *status. An exec's
+// command's status goes to it.
+static int reap(pid_t watched, int *status, struct exec *x) {
   int seen = 0, st;
   pid_t pid;
   while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
     if (pid == watched) {
       seen = 1;
       *status = st;
+    } else if (x != NULL && pid == x->pid) {
+      x->reaped = 1;
+      x->status = st;
     }
   }
   return seen;
@@ -175,74 +235,151 @@ static void unmount_all(void) {
   if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) != 0 && errno != EINVAL) say("cannot make / read-only: %s", strerror(errno));
 }
 
-int main(int argc, char **argv) {
-  int first = argc > 1 && strcmp(argv[1], "--") == 0 ? 2 : 1;
-  if (first >= argc) {
-    say("usage: aurae-init [--] COMMAND [ARG...]");
-    return 2;
+// Every process left under this one ended: given SIGTERM and a moment first when `gently`, then SIGKILL.
+static void end_the_rest(int gently) {
+  if (gently) {
+    kill(-1, SIGTERM);
+    drain(2000);
   }
-  int pid1 = getpid() == 1;
-  // Outside PID 1 (a test), orphans under it still come here.
-  if (!pid1) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  if (pid1) mount_system();
-  // Ctrl-Alt-Del becomes SIGINT to init instead of an immediate reboot.
-  if (pid1 && initial_pid_ns()) reboot(RB_DISABLE_CAD);
+  kill(-1, SIGKILL);
+  drain(2000);
+}
 
-  sigset_t all, old;
-  sigfillset(&all);
-  sigprocmask(SIG_BLOCK, &all, &old);
+// The disks synced and the filesystems put away, the machine (or the PID namespace) powered off.
+static int power_off(void) {
+  sync();
+  if (initial_pid_ns()) unmount_all();
+  sync();
+  reboot(RB_POWER_OFF);
+  say("cannot power off: %s", strerror(errno));
+  return 1;
+}
+
+// A decimal number of digits alone, at most `max`.
+static int number(const char *s, unsigned long long max, unsigned long long *out) {
+  unsigned long long n = 0;
+  if (*s == '\0') return 0;
+  for (; *s != '\0'; s++) {
+    unsigned d = (unsigned)(*s - '0');
+    if (*s < '0' || *s > '9' || d > max || n > (max - d) / 10) return 0;
+    n = n * 10 + d;
+  }
+  *out = n;
+  return 1;
+}
+
+// Reads what the host sent on the control port: signals for `pid` alone (as `runc kill` sends them), a decimal
+// number a line. Returns 0 when no one is at the host's end.
+static int take_signals(int fd, pid_t pid) {
+  static char line[16];
+  static size_t len;
+  static int overlong;
+  char buf[256];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) {
+    for (ssize_t i = 0; i < n; i++) {
+      if (buf[i] != '\n') {
+        if (len < sizeof line - 1) line[len++] = buf[i];
+        else overlong = 1;
+        continue;
+      }
+      line[len] = '\0';
+      unsigned long long sig;
+      if (!overlong && number(line, (unsigned long long)SIGRTMAX, &sig) && sig > 0) kill(pid, (int)sig);
+      else say("the host sent \"%s%s\" on the control port, which is no signal", line, overlong ? "..." : "");
+      len = 0;
+      overlong = 0;
+    }
+  }
+  return n != 0;
+}
+
+// The one child a guest's init is for, and how a stop goes to it.
+struct watched {
+  pid_t pid;
+  const char *name;
+  int stop_signal;
+  // How long it has after a stop before SIGKILL; 0 for no deadline of its own (a VM's host keeps it): then every
+  // stop sends the stop signal again.
+  int stop_seconds;
+  // The host's control port, or -1.
+  int control;
+  // The exec port's server, or NULL.
+  struct exec *exec;
+};
+
+// Serves signals, the power buttons, the control port and the exec port until the watched child ends, reaping every
+// process that ends meanwhile; the child's wait status.
+static int watch(const struct watched *w, const sigset_t *signals) {
+  // Signals arrive on a descriptor, beside the power buttons (only a machine's own: a PID namespace's init has no
+  // buttons of its own), the control port and the exec port with its command's pipes.
+  enum { SIGNALS, CONTROL, EXEC, BUTTONS = EXEC + EXEC_FDS };
+  struct pollfd fds[BUTTONS + MAX_BUTTONS];
+  fds[SIGNALS] = (struct pollfd){ .fd = signalfd(-1, signals, SFD_CLOEXEC | SFD_NONBLOCK), .events = POLLIN };
+  if (fds[SIGNALS].fd < 0) {
+    say("signalfd: %s", strerror(errno));
+    kill(w->pid, SIGKILL);
+  }
+  int buttons[MAX_BUTTONS];
+  int nbuttons = getpid() == 1 && initial_pid_ns() ? power_buttons(buttons) : 0;
+  for (int i = 0; i < nbuttons; i++) fds[BUTTONS + i] = (struct pollfd){ .fd = buttons[i], .events = POLLIN };
+  for (int i = 0; i < EXEC_FDS; i++) fds[EXEC + i] = (struct pollfd){ .fd = -1 };
+  int status = 0, stopping = 0;
+  time_t deadline = 0, control_back = 0;
+  for (;;) {
+    // A control port with no one at the host's end says so at every poll: it is looked at once a second then.
+    fds[CONTROL] = (struct pollfd){ .fd = w->control >= 0 && time(NULL) >= control_back ? w->control : -1, .events = POLLIN };
+    int wait = w->exec != NULL ? exec_poll(w->exec, &fds[EXEC]) : 1000;
+    poll(fds, (nfds_t)(BUTTONS + nbuttons), wait);
+    int stop = 0;
+    struct signalfd_siginfo info;
+    while (read(fds[SIGNALS].fd, &info, sizeof info) == sizeof info) {
+      int sig = (int)info.ssi_signo;
+      if (sig == SIGTERM || sig == SIGINT || sig == SIGPWR) stop = 1;
+      // The exec port's (the kernel's, not a kill's): its host's end came or went, or a request came in.
+      else if (sig == SIGIO && info.ssi_code > 0 && w->exec != NULL) w->exec->parked = 0;
+      // Anything else a system's init is sent (SIGHUP, SIGUSR1 ...) is the child's to handle.
+      else if (sig != SIGCHLD) kill(w->pid, sig);
+    }
+    if (fds[CONTROL].fd >= 0 && (fds[CONTROL].revents & (POLLIN | POLLHUP)) != 0 && !take_signals(w->control, w->pid)) control_back = time(NULL) + 1;
+    for (int i = 0; i < nbuttons; i++) {
+      if ((fds[BUTTONS + i].revents & POLLIN) != 0 && pressed(fds[BUTTONS + i].fd)) stop = 1;
+    }
+    // A command run on the exec port goes with the workload (the machine powers off): its caller sees the port end.
+    if (reap(w->pid, &status, w->exec)) break;
+    if (w->exec != NULL) exec_serve(w->exec);
+    if (stop && (!stopping || w->stop_seconds == 0)) {
+      if (!stopping) deadline = time(NULL) + w->stop_seconds;
+      stopping = 1;
+      kill(w->pid, w->stop_signal);
+    }
+    if (stopping && w->stop_seconds > 0 && time(NULL) >= deadline) {
+      say("%s did not stop within %d s; killing it", w->name, w->stop_seconds);
+      kill(w->pid, SIGKILL);
+    }
+  }
+  for (int i = 0; i < nbuttons; i++) close(buttons[i]);
+  if (fds[SIGNALS].fd >= 0) close(fds[SIGNALS].fd);
+  return status;
+}
+
+// The guest's auraed, and the machine's end when it ends.
+static int run_command(char **argv, int pid1, const sigset_t *signals, const sigset_t *old) {
   pid_t child = fork();
   if (child < 0) {
     say("fork: %s", strerror(errno));
     return 1;
   }
   if (child == 0) {
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    sigprocmask(SIG_SETMASK, old, NULL);
     setsid();
-    execvp(argv[first], &argv[first]);
-    say("cannot run %s: %s", argv[first], strerror(errno));
+    execvp(argv[0], argv);
+    say("cannot run %s: %s", argv[0], strerror(errno));
     _exit(127);
   }
-
   const char *limit = getenv("AURAE_INIT_STOP_SECONDS");
-  int stop_seconds = limit != NULL && atoi(limit) > 0 ? atoi(limit) : 60;
-  // Signals arrive on a descriptor, beside the power buttons (only a machine's own: a PID namespace's init
-  // has no buttons of its own).
-  struct pollfd fds[1 + MAX_BUTTONS];
-  fds[0] = (struct pollfd){ .fd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK), .events = POLLIN };
-  if (fds[0].fd < 0) {
-    say("signalfd: %s", strerror(errno));
-    kill(child, SIGKILL);
-  }
-  int buttons[MAX_BUTTONS];
-  int nbuttons = pid1 && initial_pid_ns() ? power_buttons(buttons) : 0;
-  for (int i = 0; i < nbuttons; i++) fds[1 + i] = (struct pollfd){ .fd = buttons[i], .events = POLLIN };
-  int status = 0, stopping = 0;
-  time_t deadline = 0;
-  for (;;) {
-    poll(fds, (nfds_t)(1 + nbuttons), 1000);
-    int stop = 0;
-    struct signalfd_siginfo info;
-    while (read(fds[0].fd, &info, sizeof info) == sizeof info) {
-      int sig = (int)info.ssi_signo;
-      if (sig == SIGTERM || sig == SIGINT || sig == SIGPWR) stop = 1;
-      // Anything else a system's init is sent (SIGHUP, SIGUSR1 ...) is auraed's to handle.
-      else if (sig != SIGCHLD) kill(child, sig);
-    }
-    for (int i = 0; i < nbuttons; i++) {
-      if ((fds[1 + i].revents & POLLIN) != 0 && pressed(fds[1 + i].fd)) stop = 1;
-    }
-    if (reap(child, &status)) break;
-    if (stop && !stopping) {
-      stopping = 1;
-      deadline = time(NULL) + stop_seconds;
-      kill(child, SIGTERM);
-    }
-    if (stopping && time(NULL) >= deadline) {
-      say("auraed did not stop within %d s; killing it", stop_seconds);
-      kill(child, SIGKILL);
-    }
-  }
+  struct watched w = { .pid = child, .name = "auraed", .stop_signal = SIGTERM, .stop_seconds = limit != NULL && atoi(limit) > 0 ? atoi(limit) : 60, .control = -1, .exec = NULL };
+  int status = watch(&w, signals);
   if (WIFSIGNALED(status)) say("auraed ended by signal %d", WTERMSIG(status));
   else if (WEXITSTATUS(status) != 0) say("auraed exited with %d", WEXITSTATUS(status));
   // Not PID 1 (a test): what is left under it is reaped as it ends; nothing else is this process's to end.
@@ -251,14 +388,840 @@ int main(int argc, char **argv) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   // auraed has ended: the rest of the system (of the PID namespace) goes too.
-  kill(-1, SIGTERM);
-  drain(2000);
-  kill(-1, SIGKILL);
-  drain(2000);
-  sync();
-  if (initial_pid_ns()) unmount_all();
-  sync();
-  reboot(RB_POWER_OFF);
-  say("cannot power off: %s", strerror(errno));
-  return 1;
+  end_the_rest(1);
+  return power_off();
+}
+
+struct bind {
+  const char *source, *target;
+  int read_only;
+};
+
+// A job, as job.ts writes it.
+struct job {
+  const char *root, *workdir, *hostname;
+  char **argv, **env;
+  int argc, envc;
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  int ngroups;
+  struct bind *binds;
+  int nbinds;
+  unsigned long long memory, pids;
+  int stop_signal;
+};
+
+#define MAX_JOB (1 << 20)
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+// Where the workload's root is made: a tmpfs for its writes, and the overlay of the image's root and them.
+#define WRITABLE "/run/aurae/rw"
+#define WORKLOAD_ROOT "/run/aurae/root"
+#define CGROUP "/sys/fs/cgroup/workload"
+
+// Why the job cannot run, for the console and the status port.
+static char why[600];
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+// The supplementary groups, `N,N,...` (none when empty).
+static int parse_groups(const char *text, struct job *job) {
+  size_t n = 1;
+  for (const char *s = text; *s != '\0'; s++) n += *s == ',';
+  job->groups = calloc(n, sizeof *job->groups);
+  char *copy = strdup(text), *save = NULL;
+  for (char *g = strtok_r(copy, ",", &save); g != NULL; g = strtok_r(NULL, ",", &save)) {
+    unsigned long long id;
+    if (!number(g, (gid_t)-2, &id)) return fail("the job's groups are not numbers: %s", text);
+    job->groups[job->ngroups++] = (gid_t)id;
+  }
+  free(copy);
+  return 0;
+}
+
+// Reads the job into `job` (its defaults set): NUL-ended words, each key followed by its values. A key it does not
+// know refuses the job.
+static int read_job(const char *path, struct job *job) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail("cannot read the job %s: %s", path, strerror(errno));
+  char *text = malloc(MAX_JOB + 1);
+  size_t len = 0;
+  ssize_t n = 1;
+  while (len <= MAX_JOB && (n = read(fd, text + len, MAX_JOB + 1 - len)) > 0) len += (size_t)n;
+  int err = errno;
+  close(fd);
+  if (n < 0) return fail("cannot read the job %s: %s", path, strerror(err));
+  if (len > MAX_JOB) return fail("the job is larger than %d bytes", MAX_JOB);
+  if (len > 0 && text[len - 1] != '\0') return fail("the job is cut short: its last word has no NUL");
+  size_t nwords = 0;
+  for (size_t i = 0; i < len; i++) nwords += text[i] == '\0';
+  char **words = calloc(nwords + 1, sizeof *words);
+  for (size_t i = 0, at = 0; i < nwords; i++, at += strlen(text + at) + 1) words[i] = text + at;
+
+  job->argv = calloc(nwords + 1, sizeof *job->argv);
+  job->env = calloc(nwords + 2, sizeof *job->env);
+  job->binds = calloc(nwords + 1, sizeof *job->binds);
+  int path_set = 0;
+  static const char *const keys[] = { "root", "arg", "env", "workdir", "uid", "gid", "groups", "bind", "memory", "pids", "stopsignal", "hostname" };
+  for (size_t i = 0; i < nwords;) {
+    const char *key = words[i++];
+    int known = 0;
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) known |= strcmp(key, keys[k]) == 0;
+    if (!known) return fail("the job has a key this aurae-init does not know: %.64s", key);
+    size_t values = strcmp(key, "bind") == 0 ? 3 : 1;
+    if (i + values > nwords) return fail("the job's %.32s has no value", key);
+    const char *v = words[i];
+    unsigned long long num;
+    if (strcmp(key, "root") == 0) job->root = v;
+    else if (strcmp(key, "arg") == 0) job->argv[job->argc++] = (char *)v;
+    else if (strcmp(key, "env") == 0) {
+      if (strchr(v, '=') == NULL) return fail("the job's variable %.64s has no value", v);
+      path_set |= strncmp(v, "PATH=", 5) == 0;
+      job->env[job->envc++] = (char *)v;
+    } else if (strcmp(key, "workdir") == 0) job->workdir = v;
+    else if (strcmp(key, "uid") == 0 || strcmp(key, "gid") == 0) {
+      // (uid_t)-1 means "unchanged" to setuid and setgid.
+      if (!number(v, (uid_t)-2, &num)) return fail("the job's %s is not a number: %.64s", key, v);
+      if (key[0] == 'u') job->uid = (uid_t)num;
+      else job->gid = (gid_t)num;
+    } else if (strcmp(key, "groups") == 0) {
+      if (parse_groups(v, job) != 0) return -1;
+    } else if (strcmp(key, "bind") == 0) {
+      if (strcmp(words[i + 2], "ro") != 0 && strcmp(words[i + 2], "rw") != 0) return fail("the job's bind of %.64s is neither ro nor rw", v);
+      job->binds[job->nbinds++] = (struct bind){ .source = v, .target = words[i + 1], .read_only = words[i + 2][1] == 'o' };
+    } else if (strcmp(key, "memory") == 0 || strcmp(key, "pids") == 0) {
+      if (!number(v, ULLONG_MAX, &num)) return fail("the job's %s is not a number: %.64s", key, v);
+      if (key[0] == 'm') job->memory = num;
+      else job->pids = num;
+    } else if (strcmp(key, "stopsignal") == 0) {
+      if (!number(v, (unsigned long long)SIGRTMAX, &num) || num == 0) return fail("the job's stop signal is no signal: %.64s", v);
+      job->stop_signal = (int)num;
+    } else job->hostname = v;
+    i += values;
+  }
+  if (job->argc == 0) return fail("the job has no command");
+  // The root goes into overlay's options, which these would end or split.
+  if (job->root == NULL || job->root[0] != '/' || strpbrk(job->root, ",:\\") != NULL) return fail("the job's root is not an absolute path without , : or \\: %.64s", job->root != NULL ? job->root : "(none)");
+  if (job->workdir[0] != '/') return fail("the job's working directory is not an absolute path: %.64s", job->workdir);
+  for (int b = 0; b < job->nbinds; b++) {
+    if (job->binds[b].target[0] != '/') return fail("the job binds %.64s to a path that is not absolute: %.64s", job->binds[b].source, job->binds[b].target);
+  }
+  // The workload's command is looked up on the PATH it is given, in the image.
+  if (!path_set) job->env[job->envc++] = DEFAULT_PATH;
+  return 0;
+}
+
+enum { STDOUT_PORT, STDERR_PORT, STATUS_PORT, CONTROL_PORT, EXEC_PORT, NPORTS };
+static const char *const port_names[NPORTS] = { "aurae.stdout", "aurae.stderr", "aurae.status", "aurae.control", "aurae.exec" };
+
+// The virtio-serial ports, found by their names and opened (-1 for a port this VM lacks, its errno in errs). The
+// host names each port in a message of its own after adding it, so a name may come a moment after /init loaded
+// virtio_console: they are waited for, 10 s at most.
+static void open_ports(int fds[NPORTS], int errs[NPORTS]) {
+  struct timespec tick = { 0, 10 * 1000 * 1000 };
+  for (int i = 0; i < NPORTS; i++) {
+    fds[i] = -1;
+    errs[i] = ENOENT;
+  }
+  for (int waited = 0;; waited += 10) {
+    DIR *dir = opendir("/sys/class/virtio-ports");
+    struct dirent *e;
+    while (dir != NULL && (e = readdir(dir)) != NULL) {
+      char path[300], name[64] = { 0 };
+      snprintf(path, sizeof path, "/sys/class/virtio-ports/%s/name", e->d_name);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      ssize_t n = read(fd, name, sizeof name - 1);
+      close(fd);
+      if (n > 0 && name[n - 1] == '\n') name[n - 1] = '\0';
+      for (int i = 0; i < NPORTS; i++) {
+        if (fds[i] >= 0 || strcmp(name, port_names[i]) != 0) continue;
+        snprintf(path, sizeof path, "/dev/%s", e->d_name);
+        fds[i] = open(path, (i == CONTROL_PORT ? O_RDONLY | O_NONBLOCK : i == EXEC_PORT ? O_RDWR | O_NONBLOCK : O_WRONLY) | O_CLOEXEC);
+        if (fds[i] < 0) errs[i] = errno;
+      }
+    }
+    if (dir != NULL) closedir(dir);
+    int required = fds[STDOUT_PORT] >= 0 && fds[STDERR_PORT] >= 0 && fds[STATUS_PORT] >= 0;
+    // The control and exec ports may be left out: they get a moment beyond the others (the host names them all at
+    // once).
+    if ((required && ((fds[CONTROL_PORT] >= 0 && fds[EXEC_PORT] >= 0) || waited >= 200)) || waited >= 10000) return;
+    nanosleep(&tick, NULL);
+  }
+}
+
+// `path` inside the workload's root, resolved there (its symlinks and `..` stay in it, as a container runtime
+// resolves them) and made when missing, its directories with mode 0755; an O_PATH descriptor of it.
+static int dir_in_root(int root, const char *path) {
+  struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+  int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof how);
+  if (fd >= 0 || errno != ENOENT) return fd;
+  char parent[PATH_MAX];
+  if (snprintf(parent, sizeof parent, "%s", path) >= (int)sizeof parent) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  size_t len = strlen(parent);
+  while (len > 1 && parent[len - 1] == '/') parent[--len] = '\0';
+  char *slash = strrchr(parent, '/');
+  if (slash == NULL || slash[1] == '\0') return -1;
+  const char *name = slash + 1;
+  char here[PATH_MAX];
+  snprintf(here, sizeof here, "%s", name);
+  slash[slash == parent ? 1 : 0] = '\0';
+  int up = dir_in_root(root, parent);
+  if (up < 0) return -1;
+  int made = mkdirat(up, here, 0755) == 0 || errno == EEXIST;
+  int err = errno;
+  close(up);
+  if (!made) {
+    errno = err;
+    return -1;
+  }
+  return (int)syscall(SYS_openat2, root, path, &how, sizeof how);
+}
+
+// Mounts `source` on `path` inside the workload's root, made when missing; read-only after when `read_only` (a
+// bind's flags change only by a remount).
+static int mount_in(int root, const char *path, const char *source, const char *type, unsigned long flags, const char *data, int read_only) {
+  char at[64];
+  int fd = dir_in_root(root, path);
+  if (fd < 0) return fail("cannot make %.200s in the image's root: %s", path, strerror(errno));
+  snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
+  int done = mount(source, at, type, flags, data) == 0;
+  int err = errno;
+  close(fd);
+  if (!done) return fail("cannot mount %.200s on %.200s in the image's root: %s", source, path, strerror(err));
+  if (!read_only) return 0;
+  // The descriptor above is of the directory under the mount; this one is of the mount.
+  if ((fd = dir_in_root(root, path)) >= 0) {
+    snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
+    done = mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0;
+    err = errno;
+    close(fd);
+  }
+  if (fd < 0 || !done) return fail("cannot make %.200s read-only in the image's root: %s", path, strerror(fd < 0 ? errno : err));
+  return 0;
+}
+
+// What the workload's root shows beside the image's files: /proc, a read-only /sys, the guest's /dev (with its
+// /dev/pts and /dev/shm), the job's binds and its working directory.
+static int fill_root(int root, const struct job *job) {
+  const unsigned long base = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (mount_in(root, "/proc", "proc", "proc", base, NULL, 0) != 0 || mount_in(root, "/sys", "sysfs", "sysfs", base | MS_RDONLY, NULL, 0) != 0 || mount_in(root, "/dev", "/dev", NULL, MS_BIND | MS_REC, NULL, 0) != 0) return -1;
+  for (int i = 0; i < job->nbinds; i++) {
+    if (mount_in(root, job->binds[i].target, job->binds[i].source, NULL, MS_BIND | MS_REC, NULL, job->binds[i].read_only) != 0) return -1;
+  }
+  int workdir = dir_in_root(root, job->workdir);
+  if (workdir < 0) return fail("cannot make the working directory %.200s: %s", job->workdir, strerror(errno));
+  close(workdir);
+  return 0;
+}
+
+// The workload's root: the image's (read-only) under a tmpfs that takes its writes, filled.
+static int make_root(const struct job *job) {
+  if ((mkdir("/run/aurae", 0755) != 0 && errno != EEXIST) || (mkdir(WRITABLE, 0755) != 0 && errno != EEXIST) || mount("tmpfs", WRITABLE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) return fail("cannot make the workload's writable layer: %s", strerror(errno));
+  if (mkdir(WRITABLE "/upper", 0755) != 0 || mkdir(WRITABLE "/work", 0755) != 0 || (mkdir(WORKLOAD_ROOT, 0755) != 0 && errno != EEXIST)) return fail("cannot make the workload's root: %s", strerror(errno));
+  char options[PATH_MAX + 128];
+  snprintf(options, sizeof options, "lowerdir=%s,upperdir=" WRITABLE "/upper,workdir=" WRITABLE "/work", job->root);
+  if (mount("overlay", WORKLOAD_ROOT, "overlay", 0, options) != 0) return fail("cannot mount an overlay of the image's root %.200s: %s", job->root, strerror(errno));
+  int root = open(WORKLOAD_ROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return fail("cannot open the workload's root: %s", strerror(errno));
+  int filled = fill_root(root, job);
+  close(root);
+  return filled;
+}
+
+// Writes `text` to one of the kernel's files (cgroupfs): 0, or -1 with errno.
+static int put(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = write(fd, text, strlen(text));
+  int err = errno;
+  close(fd);
+  errno = err;
+  return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+// The workload's cgroup, with the job's limits. The root cgroup hands its controllers down although PID 1 is in it
+// (it alone is exempt from "no processes in a cgroup whose children have controllers").
+static int make_cgroup(const struct job *job) {
+  // Memory even without a limit: memory.events counts the OOM killer's kills in the cgroup.
+  if (put("/sys/fs/cgroup/cgroup.subtree_control", "+memory") != 0 && job->memory > 0) return fail("cannot enable the memory controller: %s", strerror(errno));
+  if (put("/sys/fs/cgroup/cgroup.subtree_control", "+pids") != 0 && job->pids > 0) return fail("cannot enable the pids controller: %s", strerror(errno));
+  if (mkdir(CGROUP, 0755) != 0 && errno != EEXIST) return fail("cannot make the workload's cgroup: %s", strerror(errno));
+  char n[32];
+  if (job->memory > 0) {
+    snprintf(n, sizeof n, "%llu", job->memory);
+    if (put(CGROUP "/memory.max", n) != 0) return fail("cannot limit the workload's memory to %s bytes: %s", n, strerror(errno));
+    if (access(CGROUP "/memory.swap.max", F_OK) == 0 && put(CGROUP "/memory.swap.max", "0") != 0) return fail("cannot keep the workload out of swap: %s", strerror(errno));
+  }
+  if (job->pids > 0) {
+    snprintf(n, sizeof n, "%llu", job->pids);
+    if (put(CGROUP "/pids.max", n) != 0) return fail("cannot limit the workload's processes to %s: %s", n, strerror(errno));
+  }
+  return 0;
+}
+
+// How many processes of the workload's cgroup the OOM killer killed.
+static unsigned long long oom_kills(void) {
+  unsigned long long n = 0;
+  char line[128];
+  FILE *f = fopen(CGROUP "/memory.events", "re");
+  while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+    if (sscanf(line, "oom_kill %llu", &n) == 1) break;
+  }
+  if (f != NULL) fclose(f);
+  return n;
+}
+
+// Tells the parent (on `report`) what failed, with errno's message, and exits with `code`.
+static void failed(int report, int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
+static void failed(int report, int code, const char *fmt, ...) {
+  int err = errno;
+  char msg[600], cause[128];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  snprintf(cause, sizeof cause, "%s", strerror(err));
+  cause[0] = (char)tolower((unsigned char)cause[0]);
+  size_t len = strlen(msg);
+  snprintf(msg + len, sizeof msg - len, ": %s", cause);
+  if (write(report, msg, strlen(msg)) < 0) {}
+  _exit(code);
+}
+
+// What a process of the workload runs: the job's command, or one the host runs beside it on the exec port.
+struct command {
+  char **argv, **env;
+  const char *workdir;
+  // Its stdout and stderr; -1 for /dev/null.
+  int out, err;
+};
+
+// A process of the workload, from the fork to the exec: its own session, in the workload's cgroup and root, as the
+// job's user. What fails before the exec goes to the parent on `report`, a pipe that the exec closes unwritten (as
+// runc's does); 127 and 126 are a shell's codes for a command that is not there and one that cannot run, 125 is the
+// runtime's own failure.
+static void start(const struct job *job, const struct command *c, int report) __attribute__((noreturn));
+static void start(const struct job *job, const struct command *c, int report) {
+  sigset_t none;
+  sigemptyset(&none);
+  for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  setsid();
+  if (put(CGROUP "/cgroup.procs", "0") != 0) failed(report, 125, "cannot join the workload's cgroup");
+  int null = open("/dev/null", O_RDWR);
+  if (null < 0 || dup2(null, 0) < 0 || dup2(c->out >= 0 ? c->out : null, 1) < 0 || dup2(c->err >= 0 ? c->err : null, 2) < 0) failed(report, 125, "cannot give the workload its stdin, stdout and stderr");
+  if (null > 2) close(null);
+  if (chroot(WORKLOAD_ROOT) != 0) failed(report, 125, "cannot enter the workload's root");
+  if (chdir(c->workdir) != 0) failed(report, 125, "chdir \"%s\"", c->workdir);
+  if (setgroups((size_t)job->ngroups, job->groups) != 0) failed(report, 125, "setgroups");
+  if (setgid(job->gid) != 0) failed(report, 125, "setgid %u", (unsigned)job->gid);
+  if (setuid(job->uid) != 0) failed(report, 125, "setuid %u", (unsigned)job->uid);
+  environ = c->env;
+  execvp(c->argv[0], c->argv);
+  failed(report, errno == ENOENT || errno == ENOTDIR ? 127 : 126, "exec \"%s\"", c->argv[0]);
+}
+
+// Writes a line (or lines) on the status port.
+static void tell(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tell(int fd, const char *fmt, ...) {
+  char msg[700];
+  va_list ap;
+  va_start(ap, fmt);
+  int len = vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (len > (int)sizeof msg - 1) len = (int)sizeof msg - 1;
+  for (int at = 0, n; at < len; at += n) {
+    if ((n = (int)write(fd, msg + at, (size_t)(len - at))) <= 0) {
+      say("cannot write on the status port: %s", strerror(errno));
+      return;
+    }
+  }
+}
+
+// How long the host must take nothing from the ports before the guest takes it that it has all it will get.
+#define QUIET_MS 100
+
+// Waits until the host has taken what the guest wrote on these ports, as nearly as a guest can tell. virtio_console
+// has no fsync and does not say what the host has yet to take: qemu takes a write at once unless its end of the port
+// refuses more (a full pipe), and then holds the rest back, and loses it if the machine powers off meanwhile. What
+// a guest does see is the host taking some: an edge-triggered epoll wakes at each interrupt that gives buffers back.
+// So this waits while a port is full (10 s at most) and while the host is still taking, until it has taken nothing
+// for QUIET_MS.
+static void settle(const int fds[], int n) {
+  struct epoll_event events[NPORTS];
+  struct pollfd full[NPORTS];
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  for (int i = 0; i < n; i++) {
+    struct epoll_event ev = { .events = EPOLLOUT | EPOLLET };
+    if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) != 0) {
+      close(ep);
+      ep = -1;
+    }
+    full[i] = (struct pollfd){ .fd = fds[i], .events = POLLOUT };
+  }
+  time_t give_up = time(NULL) + 10;
+  for (;;) {
+    // Without epoll, the pause is waited out all the same.
+    if (ep >= 0 ? epoll_wait(ep, events, n, QUIET_MS) > 0 : poll(NULL, 0, QUIET_MS) > 0) continue;
+    int waiting = 0;
+    poll(full, (nfds_t)n, 0);
+    for (int i = 0; i < n; i++) waiting |= (full[i].revents & (POLLOUT | POLLHUP | POLLERR)) == 0;
+    if (!waiting) break;
+    if (time(NULL) >= give_up) {
+      say("the host took no output for 10 s; powering off all the same");
+      break;
+    }
+  }
+  if (ep >= 0) close(ep);
+}
+
+// A message as one line of the status port.
+static char *one_line(char *msg) {
+  for (char *c = msg; *c != '\0'; c++) {
+    if (*c == '\n') *c = ' ';
+  }
+  return msg;
+}
+
+// The exec port. A request is a 4-byte big-endian length, then NUL-ended words as in the job: `id N` first, then
+// `arg W`..., `env K=V`..., `workdir P`, `detach 1`. The answer is frames: a type byte ('o' stdout, 'e' stderr, 'x'
+// the end), the request's id and the data's length (4 bytes each, big-endian), the data. One command at a time: the
+// host lets one caller in at a time, so a request that comes while a command runs means that command's caller has
+// gone, as no one at the host's end does.
+#define MAX_REQUEST (1 << 20)
+#define FRAME_HEAD 9
+// A frame goes out whole in one write: virtio_console takes up to 32 KiB a write as one buffer, and qemu drops a
+// departed host's buffers whole, so the next caller sees whole frames only (another request's it skips by their id).
+#define FRAME_MAX (32 * 1024)
+// What waits to go out is bounded: the command's pipes are read only while a whole frame fits, so a host that takes
+// its output slowly slows the command down (its pipes fill) and nothing is dropped. Beyond it, room for the end.
+#define OUT_CAP (4 * FRAME_MAX)
+#define END_MAX 1024
+
+static uint32_t get32(const unsigned char *b) { return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]; }
+
+static void put32(unsigned char *b, uint32_t v) {
+  b[0] = (unsigned char)(v >> 24);
+  b[1] = (unsigned char)(v >> 16);
+  b[2] = (unsigned char)(v >> 8);
+  b[3] = (unsigned char)v;
+}
+
+// Queues a frame whose `n` bytes of data are in place already, after its head's room at the end of the queue.
+static void exec_frame(struct exec *x, char type, size_t n) {
+  unsigned char *head = (unsigned char *)x->buf + x->len;
+  head[0] = (unsigned char)type;
+  put32(head + 1, x->id);
+  put32(head + 5, (uint32_t)n);
+  x->len += FRAME_HEAD + n;
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+// The command forgotten: its pipes closed; it is reaped as any orphan is.
+static void exec_forget(struct exec *x) {
+  close_fd(&x->out);
+  close_fd(&x->err);
+  close_fd(&x->report);
+  x->pid = 0;
+  x->reaped = x->detach = 0;
+  x->error_len = 0;
+}
+
+// The command's end, its last frame: `error MESSAGE` when it could not run, then `exit N` or `signal N`.
+static void exec_end(struct exec *x, int status) {
+  char *data = x->buf + x->len + FRAME_HEAD;
+  size_t n = 0;
+  x->error[x->error_len] = '\0';
+  if (x->error_len > 0) n += (size_t)snprintf(data, END_MAX - FRAME_HEAD, "error %.640s\n", one_line(x->error));
+  if (WIFSIGNALED(status)) n += (size_t)snprintf(data + n, END_MAX - FRAME_HEAD - n, "signal %d\n", WTERMSIG(status));
+  else n += (size_t)snprintf(data + n, END_MAX - FRAME_HEAD - n, "exit %d\n", WEXITSTATUS(status));
+  exec_frame(x, 'x', n);
+  exec_forget(x);
+}
+
+// A request that cannot run: why, as its end.
+static void exec_refuse(struct exec *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void exec_refuse(struct exec *x, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(x->error, sizeof x->error, fmt, ap);
+  va_end(ap);
+  x->error_len = n < 0 ? 0 : (size_t)n < sizeof x->error ? (size_t)n : sizeof x->error - 1;
+  exec_end(x, W_EXITCODE(125, 0));
+}
+
+// The command's caller has gone: its process group is killed (unless it was detached, then it is left running)
+// and what was to go out to the caller is dropped.
+static void exec_abandon(struct exec *x) {
+  if (x->pid > 0 && !x->detach) {
+    // Its group outlives it while its children do, and a group's ID is not given to a new process meanwhile.
+    kill(-x->pid, SIGKILL);
+    if (!x->reaped) kill(x->pid, SIGKILL);
+  }
+  exec_forget(x);
+  x->len = x->sent = 0;
+}
+
+// The job's environment with the request's variables in place of its own of the same names.
+static char **overlaid(char **env, char **over, int nover) {
+  int n = 0;
+  while (env[n] != NULL) n++;
+  char **out = calloc((size_t)(n + nover + 1), sizeof *out);
+  if (out == NULL) return NULL;
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    size_t name = (size_t)(strchr(env[i], '=') - env[i]) + 1;
+    int replaced = 0;
+    for (int j = 0; j < nover; j++) replaced |= strncmp(env[i], over[j], name) == 0;
+    if (!replaced) out[k++] = env[i];
+  }
+  for (int j = 0; j < nover; j++) out[k++] = over[j];
+  return out;
+}
+
+// Starts the command as the workload was started (start()): stdout and stderr each a pipe to here, or /dev/null
+// when detached.
+static void exec_start(struct exec *x, char **argv, char **env, const char *workdir, int detach) {
+  int out[2] = { -1, -1 }, err[2] = { -1, -1 }, report[2] = { -1, -1 };
+  int piped = detach || (pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0);
+  pid_t pid = piped && pipe2(report, O_CLOEXEC) == 0 ? fork() : -1;
+  if (pid == 0) {
+    struct command c = { .argv = argv, .env = env, .workdir = workdir, .out = out[1], .err = err[1] };
+    start(x->job, &c, report[1]);
+  }
+  int cause = errno;
+  close_fd(&out[1]);
+  close_fd(&err[1]);
+  close_fd(&report[1]);
+  if (pid < 0) {
+    close_fd(&out[0]);
+    close_fd(&err[0]);
+    close_fd(&report[0]);
+    exec_refuse(x, "cannot start the command: %s", strerror(cause));
+    return;
+  }
+  x->pid = pid;
+  x->detach = detach;
+  x->out = out[0];
+  x->err = err[0];
+  x->report = report[0];
+  for (int i = 0; i < 3; i++) {
+    int fd = i == 0 ? x->out : i == 1 ? x->err : x->report;
+    if (fd >= 0) fcntl(fd, F_SETFL, O_NONBLOCK);
+  }
+}
+
+// The id at the start of a request's body (`id\0N\0`); -1 if it has none.
+static long long request_id(const char *body, size_t n) {
+  unsigned long long id;
+  if (n < 5 || memcmp(body, "id", 3) != 0 || memchr(body + 3, '\0', n - 3) == NULL || !number(body + 3, UINT32_MAX, &id)) return -1;
+  return (long long)id;
+}
+
+// A whole request: the command it asks for replaces the one running, if any.
+static void exec_request(struct exec *x, char *body, size_t n) {
+  size_t nwords = 0;
+  for (size_t i = 0; i < n; i++) nwords += body[i] == '\0';
+  long long id = n > 0 && body[n - 1] == '\0' ? request_id(body, n) : -1;
+  if (id < 0) {
+    say("the host sent an exec request that does not start with its id; it is dropped");
+    return;
+  }
+  exec_abandon(x);
+  x->id = (uint32_t)id;
+  char refusal[160] = "";
+  char **words = calloc(nwords, sizeof *words), **argv = calloc(nwords, sizeof *argv), **env = calloc(nwords, sizeof *env), **merged = NULL;
+  int argc = 0, envc = 0, detach = 0;
+  const char *workdir = x->job->workdir;
+  if (words == NULL || argv == NULL || env == NULL) snprintf(refusal, sizeof refusal, "out of memory");
+  else {
+    for (size_t i = 0, at = 0; i < nwords; i++, at += strlen(body + at) + 1) words[i] = body + at;
+    for (size_t i = 2; i < nwords && refusal[0] == '\0'; i += 2) {
+      const char *key = words[i], *v = i + 1 < nwords ? words[i + 1] : NULL;
+      if (v == NULL) snprintf(refusal, sizeof refusal, "the exec request's %.32s has no value", key);
+      else if (strcmp(key, "arg") == 0) argv[argc++] = (char *)v;
+      else if (strcmp(key, "env") == 0 && strchr(v, '=') != NULL) env[envc++] = (char *)v;
+      else if (strcmp(key, "env") == 0) snprintf(refusal, sizeof refusal, "the variable %.64s has no value", v);
+      else if (strcmp(key, "workdir") == 0 && v[0] == '/') workdir = v;
+      else if (strcmp(key, "workdir") == 0) snprintf(refusal, sizeof refusal, "the working directory is not an absolute path: %.64s", v);
+      else if (strcmp(key, "detach") == 0) detach = strcmp(v, "1") == 0;
+      else snprintf(refusal, sizeof refusal, "the exec request has a key this aurae-init does not know: %.64s", key);
+    }
+    if (refusal[0] == '\0' && argc == 0) snprintf(refusal, sizeof refusal, "the exec request has no command");
+    if (refusal[0] == '\0' && (merged = overlaid(x->job->env, env, envc)) == NULL) snprintf(refusal, sizeof refusal, "out of memory");
+  }
+  if (refusal[0] != '\0') exec_refuse(x, "%s", refusal);
+  else exec_start(x, argv, merged, workdir, detach);
+  free(merged);
+  free(words);
+  free(argv);
+  free(env);
+}
+
+// The request being read is dropped (its caller went away before it was whole).
+static void exec_drop_request(struct exec *x) {
+  free(x->body);
+  x->body = NULL;
+  x->have = x->need = x->got = 0;
+  x->skipping = x->began_away = 0;
+}
+
+// A request too long to take, read to its end: refused, as its end (its caller waits for one).
+static void exec_too_long(struct exec *x) {
+  long long id = request_id(x->start, x->got < sizeof x->start ? x->got : sizeof x->start);
+  if (id < 0) {
+    say("the host sent an exec request of %zu bytes, too long to take, without its id; it is dropped", x->need);
+    return;
+  }
+  exec_abandon(x);
+  x->id = (uint32_t)id;
+  if (x->need > MAX_REQUEST) exec_refuse(x, "the command and its environment are longer than %d bytes", MAX_REQUEST);
+  else exec_refuse(x, "out of memory");
+}
+
+// Reads what the host sent, starting each request once it is whole; one longer than MAX_REQUEST is read to its end
+// and refused. Returns 0 when no one is at the host's end (or the port failed).
+static int exec_take(struct exec *x) {
+  char scratch[4096];
+  for (;;) {
+    ssize_t n;
+    if (x->have < sizeof x->head) n = read(x->port, x->head + x->have, sizeof x->head - x->have);
+    else if (x->skipping) n = read(x->port, scratch, x->need - x->got < sizeof scratch ? x->need - x->got : sizeof scratch);
+    else n = read(x->port, x->body + x->got, x->need - x->got);
+    if (n > 0 && x->skipping && x->got < sizeof x->start) {
+      size_t keep = sizeof x->start - x->got < (size_t)n ? sizeof x->start - x->got : (size_t)n;
+      memcpy(x->start + x->got, scratch, keep);
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      x->seen_away = 0;
+      return 1;
+    }
+    if (n <= 0) {
+      x->seen_away = 1;
+      return 0;
+    }
+    x->away_since = 0;
+    if (x->have == 0) x->began_away = x->seen_away;
+    if (x->have < sizeof x->head) {
+      if ((x->have += (size_t)n) < sizeof x->head) continue;
+      x->need = get32(x->head);
+      x->skipping = x->need > MAX_REQUEST || (x->body = malloc(x->need + 1)) == NULL;
+    } else x->got += (size_t)n;
+    if (x->got < x->need) continue;
+    if (x->skipping) exec_too_long(x);
+    else exec_request(x, x->body, x->need);
+    exec_drop_request(x);
+  }
+}
+
+static long long now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+// How long no one must be at the host's end before the command's caller counts as gone. The guest learns of the
+// host's comings and goings late: they come on virtio's control queue, which a kernel worker reads apart from the
+// data, so a request can come in before the news that its caller has come, and the news that the one before went
+// can come after it.
+#define AWAY_MS 1000
+
+// No one is at the host's end, as far as the guest knows: the port stays out of the poll set until the host's end
+// changes (SIGIO), or until it has been so for AWAY_MS; then the command's caller has gone. It is looked at again
+// once a second after that. A request cut short by its caller's going is dropped at once (qemu drops what a departed
+// caller sent and it had not passed on), so that the next caller's starts afresh; unless it began while no one
+// seemed to be there: that is the next caller's own, whose coming the guest has yet to hear of.
+static void exec_away(struct exec *x) {
+  long long now = now_ms();
+  if (x->away_since == 0) x->away_since = now;
+  if (x->have > 0 && !x->began_away) exec_drop_request(x);
+  x->parked = 1;
+  x->back = x->away_since + AWAY_MS;
+  if (now < x->back) return;
+  exec_abandon(x);
+  exec_drop_request(x);
+  x->back = now + 1000;
+}
+
+// Reads the command's output on `fd` into frames of `type` while whole frames fit.
+static void exec_output(struct exec *x, int *fd, char type) {
+  while (*fd >= 0 && x->len + FRAME_MAX <= OUT_CAP) {
+    ssize_t n = read(*fd, x->buf + x->len + FRAME_HEAD, FRAME_MAX - FRAME_HEAD);
+    if (n > 0) exec_frame(x, type, (size_t)n);
+    else if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    else close_fd(fd);
+  }
+}
+
+// Reads why the command could not run, if it could not; the pipe's end means its exec is done with.
+static void exec_report(struct exec *x) {
+  while (x->report >= 0) {
+    char *at = x->error + x->error_len;
+    size_t room = sizeof x->error - 1 - x->error_len;
+    char rest[64];
+    ssize_t n = read(x->report, room > 0 ? at : rest, room > 0 ? room : sizeof rest);
+    if (n > 0 && room > 0) x->error_len += (size_t)n;
+    else if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    else if (n <= 0) close_fd(&x->report);
+  }
+}
+
+// The command's end goes out once it is known: a detached command's as soon as it has started; any other's once it
+// has been reaped and both its pipes have ended, after all its output.
+static void exec_finish(struct exec *x) {
+  if (x->pid == 0 || x->report >= 0) return;
+  if (x->detach && x->error_len == 0) exec_end(x, 0);
+  else if (x->reaped && x->out < 0 && x->err < 0) exec_end(x, x->status);
+}
+
+// Writes what waits to go out, a frame a write, until the port takes no more.
+static void exec_flush(struct exec *x) {
+  size_t at = 0;
+  while (at < x->len) {
+    size_t whole = FRAME_HEAD + get32((unsigned char *)x->buf + at + 5);
+    ssize_t n = write(x->port, x->buf + at + x->sent, whole - x->sent);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) break;
+      say("cannot write on the exec port: %s", strerror(errno));
+      at = x->len;
+      x->sent = 0;
+      break;
+    }
+    if ((x->sent += (size_t)n) < whole) continue;
+    at += whole;
+    x->sent = 0;
+  }
+  memmove(x->buf, x->buf + at, x->len - at);
+  x->len -= at;
+}
+
+// What the poll waits for: the port unless it is parked, to read and to write while frames wait; the command's
+// pipes while a frame fits; its report. How long the poll may wait, in ms.
+static int exec_poll(struct exec *x, struct pollfd fds[EXEC_FDS]) {
+  long long now = now_ms();
+  if (x->parked && now >= x->back) x->parked = 0;
+  int room = x->len + FRAME_MAX <= OUT_CAP;
+  fds[EXEC_PORT_FD] = (struct pollfd){ .fd = x->parked ? -1 : x->port, .events = (short)(POLLIN | (x->len > 0 ? POLLOUT : 0)) };
+  fds[EXEC_OUT_FD] = (struct pollfd){ .fd = room ? x->out : -1, .events = POLLIN };
+  fds[EXEC_ERR_FD] = (struct pollfd){ .fd = room ? x->err : -1, .events = POLLIN };
+  fds[EXEC_REPORT_FD] = (struct pollfd){ .fd = x->report, .events = POLLIN };
+  return x->parked && x->back - now < 1000 ? (int)(x->back - now) : 1000;
+}
+
+// One turn of the exec port's service, after a poll. Every descriptor is non-blocking and read until it has no
+// more, so the turn never waits.
+static void exec_serve(struct exec *x) {
+  if (!x->parked && exec_take(x)) x->away_since = 0;
+  else if (!x->parked) exec_away(x);
+  exec_report(x);
+  exec_output(x, &x->out, 'o');
+  exec_output(x, &x->err, 'e');
+  exec_finish(x);
+  if (!x->parked) exec_flush(x);
+}
+
+// A job that cannot run: why, on the console and the status port, before the machine powers off.
+static int refuse(int ports[NPORTS]) {
+  say("%s", one_line(why));
+  if (ports[STATUS_PORT] >= 0) {
+    tell(ports[STATUS_PORT], "error %s\nexit 125 0\n", why);
+    settle(&ports[STATUS_PORT], 1);
+  }
+  return power_off();
+}
+
+// A VM's workload, and the machine's end when it ends.
+static int run_job(const char *path, const sigset_t *signals) {
+  int ports[NPORTS], errs[NPORTS];
+  open_ports(ports, errs);
+  for (int i = 0; i < NPORTS; i++) {
+    if (ports[i] >= 0) continue;
+    if (i == CONTROL_PORT) say("cannot open the port %s (%s): the workload gets no signals from the host", port_names[i], strerror(errs[i]));
+    else if (i == EXEC_PORT) say("cannot open the port %s (%s): the host cannot run commands beside the workload", port_names[i], strerror(errs[i]));
+    else {
+      fail("cannot open the port %s: %s", port_names[i], errs[i] == ENOENT ? "the VM has none" : strerror(errs[i]));
+      return refuse(ports);
+    }
+  }
+  struct job job = { .workdir = "/", .stop_signal = SIGTERM };
+  if (read_job(path, &job) != 0 || make_root(&job) != 0 || make_cgroup(&job) != 0) return refuse(ports);
+  if (job.hostname != NULL && job.hostname[0] != '\0' && sethostname(job.hostname, strlen(job.hostname)) != 0) {
+    fail("cannot name the host %.64s: %s", job.hostname, strerror(errno));
+    return refuse(ports);
+  }
+  int report[2];
+  pid_t child = pipe2(report, O_CLOEXEC) == 0 ? fork() : -1;
+  if (child < 0) {
+    fail("cannot start the workload: %s", strerror(errno));
+    return refuse(ports);
+  }
+  if (child == 0) {
+    struct command c = { .argv = job.argv, .env = job.env, .workdir = job.workdir, .out = ports[STDOUT_PORT], .err = ports[STDERR_PORT] };
+    close(report[0]);
+    start(&job, &c, report[1]);
+  }
+  close(report[1]);
+  char error[600];
+  size_t len = 0;
+  ssize_t n;
+  while (len < sizeof error - 1 && (n = read(report[0], error + len, sizeof error - 1 - len)) > 0) len += (size_t)n;
+  error[len] = '\0';
+  close(report[0]);
+  if (len > 0) say("%s", one_line(error));
+
+  // The exec port's host end coming or going, or a request coming in, is a SIGIO from the kernel.
+  struct exec x = { .port = ports[EXEC_PORT], .job = &job, .out = -1, .err = -1, .report = -1, .buf = malloc(OUT_CAP + END_MAX) };
+  if (x.port >= 0 && (fcntl(x.port, F_SETOWN, getpid()) != 0 || fcntl(x.port, F_SETFL, O_NONBLOCK | O_ASYNC) != 0)) say("cannot have SIGIO from the exec port: %s", strerror(errno));
+  struct watched w = { .pid = child, .name = "the workload", .stop_signal = job.stop_signal, .stop_seconds = 0, .control = ports[CONTROL_PORT], .exec = x.port >= 0 && x.buf != NULL ? &x : NULL };
+  int status = watch(&w, signals);
+  // What it left goes with it, as a PID namespace's processes go with its init; then nothing else holds the ports.
+  end_the_rest(0);
+  unsigned long long ooms = oom_kills();
+  settle(ports, 2);
+  close(ports[STDOUT_PORT]);
+  close(ports[STDERR_PORT]);
+  if (len > 0) tell(ports[STATUS_PORT], "error %s\n", error);
+  if (WIFSIGNALED(status)) tell(ports[STATUS_PORT], "signal %d %llu\n", WTERMSIG(status), ooms);
+  else tell(ports[STATUS_PORT], "exit %d %llu\n", WEXITSTATUS(status), ooms);
+  settle(&ports[STATUS_PORT], 1);
+  return power_off();
+}
+
+int main(int argc, char **argv) {
+  const char *job = argc == 3 && strcmp(argv[1], "--job") == 0 ? argv[2] : NULL;
+  int first = argc > 1 && strcmp(argv[1], "--") == 0 ? 2 : 1;
+  if (job == NULL && first >= argc) {
+    say("usage: aurae-init [--] COMMAND [ARG...], or aurae-init --job FILE");
+    return 2;
+  }
+  int pid1 = getpid() == 1;
+  if (job != NULL && !pid1) {
+    say("--job is for a VM's PID 1");
+    return 2;
+  }
+  // Outside PID 1 (a test), orphans under it still come here.
+  if (!pid1) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  if (pid1) mount_system(job != NULL);
+  // Ctrl-Alt-Del becomes SIGINT to init instead of an immediate reboot.
+  if (pid1 && initial_pid_ns()) reboot(RB_DISABLE_CAD);
+
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &old);
+  return job != NULL ? run_job(job, &all) : run_command(&argv[first], pid1, &all, &old);
 }

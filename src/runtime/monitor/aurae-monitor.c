@@ -845,6 +845,10 @@ static int monitor_main(int argc, char **argv, const char *id) {
   if (attach_path != NULL) attach_listen(attach_path, &ap);
   int out[2], err[2], rep[2], in[2] = {-1, -1};
   if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(rep, O_CLOEXEC)) die("pipe: %s", strerror(errno));
+  // Room for a burst while this process is not scheduled: a VM's output comes through qemu, which holds back what a
+  // full pipe refuses and would lose it if the guest powered off meanwhile. Pages are taken only as they fill.
+  fcntl(out[1], F_SETPIPE_SZ, 1 << 20);
+  fcntl(err[1], F_SETPIPE_SZ, 1 << 20);
   int own_tty = stdin_mode != NULL && strcmp(stdin_mode, "tty") == 0;
   if (stdin_mode != NULL && !own_tty && pipe2(in, O_CLOEXEC) != 0) die("pipe: %s", strerror(errno));
   if (own_tty) { // in[1] the master, which the monitor keeps; in[0] the terminal the workload gets

@@ -7,7 +7,8 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { GuestKernel } from './guest-kernel.ts'
-import { busyboxImage, isDynamic } from './initramfs.ts'
+import { isDynamic } from '../../common/elf.ts'
+import { busyboxImage } from './initramfs.ts'
 import { QEMU, qemuArgs } from './qemu.ts'
 
 export interface AccelVerdict {

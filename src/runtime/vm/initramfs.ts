@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { FailedPreconditionError } from '../../errors.ts'
+import { isDynamic } from '../../common/elf.ts'
 import type { GuestKernel } from './guest-kernel.ts'
 
 /** A directory of the host shown to the guest at `path`, under virtiofs `tag`. */
@@ -21,8 +22,8 @@ export interface InitramfsOptions {
   /** A static busybox (Debian's busybox-static). */
   busybox: string
   shares: GuestShare[]
-  /** What aurae-init runs as its one child: the guest's auraed. */
-  command: string[]
+  /** What aurae-init runs as its one child: the guest's auraed (none for a VM's job: see runFiles). */
+  command?: string[]
   /** The host's dynamic linker cache, so that the host's /usr, shared, runs as it does on the host. */
   ldCache?: string
 }
@@ -62,19 +63,6 @@ export function busyboxImage (busybox: Buffer, script: string): Buffer {
   ])
 }
 
-/** Whether an ELF file asks for a dynamic linker (a PT_INTERP program header): busybox must not. */
-export function isDynamic (elf: Buffer): boolean {
-  if (elf.length < 64 || elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2) return true
-  const phoff = Number(elf.readBigUInt64LE(0x20))
-  const phentsize = elf.readUInt16LE(0x36)
-  const phnum = elf.readUInt16LE(0x38)
-  for (let i = 0; i < phnum; i++) {
-    const at = phoff + i * phentsize
-    if (at + 4 <= elf.length && elf.readUInt32LE(at) === 3) return true
-  }
-  return false
-}
-
 /** A word the guest's /init reads one per line: a line break in it would make it two. */
 function line (what: string, text: string): string {
   if (/[\n\0]/.test(text)) throw new FailedPreconditionError(`${what} may not hold a line break: ${JSON.stringify(text)}`)
@@ -94,16 +82,31 @@ while read -r tag path mode; do
   mkdir -p "$path"
   mount -t virtiofs -o "$mode" "$tag" "$path" || echo "init: cannot mount the host's $tag on $path"
 done < /etc/aurae/shares
+# A VM's workload (its job), or the guest's auraed.
+[ -e /etc/aurae/job ] && exec /sbin/aurae-init --job /etc/aurae/job
 set --
 while IFS= read -r arg; do set -- "$@" "$arg"; done < /etc/aurae/command
 exec /sbin/aurae-init -- "$@"
 `
 
-/** The initramfs for a guest. */
-export function initramfs (opts: InitramfsOptions): Buffer {
-  for (const s of opts.shares) {
+/** /etc/aurae/shares: what /init mounts, one share a line. */
+function sharesFile (shares: GuestShare[]): Entry {
+  for (const s of shares) {
     if (/\s/.test(s.tag) || /\s/.test(s.path) || !s.path.startsWith('/')) throw new FailedPreconditionError(`a share needs a tag and an absolute path without spaces: ${s.tag} ${s.path}`)
   }
+  return { path: 'etc/aurae/shares', mode: S_IFREG | 0o644, data: Buffer.from(shares.map(s => `${s.tag} ${s.path} ${s.readOnly ? 'ro' : 'rw'}\n`).join('')) }
+}
+
+/**
+ * What one run of a VM adds to its kernel's initramfs, as a second archive after it (the kernel unpacks both, the
+ * later over the earlier): the shares this run mounts and its job.
+ */
+export function runFiles (shares: GuestShare[], job: Buffer): Buffer {
+  return cpio([sharesFile(shares), { path: 'etc/aurae/job', mode: S_IFREG | 0o600, data: job }])
+}
+
+/** The initramfs for a guest. */
+export function initramfs (opts: InitramfsOptions): Buffer {
   const busybox = readFileSync(opts.busybox)
   if (isDynamic(busybox)) throw new FailedPreconditionError(`${opts.busybox} is not a static busybox: apt-get install busybox-static`)
   if (!existsSync(opts.init)) throw new FailedPreconditionError(`${opts.init} is missing: run npm run build`)
@@ -121,8 +124,8 @@ export function initramfs (opts: InitramfsOptions): Buffer {
     file('sbin/aurae-init', readFileSync(opts.init), 0o755),
     file('modules/order', Buffer.from(moduleNames.map(m => `${m}\n`).join(''))),
     ...opts.kernel.modules.map((m, i) => file(`modules/${moduleNames[i]}.ko`, readFileSync(m))),
-    file('etc/aurae/shares', Buffer.from(opts.shares.map(s => `${line('a share tag', s.tag)} ${line('a share path', s.path)} ${s.readOnly ? 'ro' : 'rw'}\n`).join(''))),
-    file('etc/aurae/command', Buffer.from(opts.command.map(a => `${line('an argument', a)}\n`).join(''))),
+    sharesFile(opts.shares),
+    file('etc/aurae/command', Buffer.from((opts.command ?? []).map(a => `${line('an argument', a)}\n`).join(''))),
     ...(opts.ldCache !== undefined && existsSync(opts.ldCache) ? [file('etc/ld.so.cache', readFileSync(opts.ldCache))] : [])
   ]
   return cpio(entries)

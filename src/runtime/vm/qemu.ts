@@ -24,6 +24,16 @@ export interface GuestMachine {
   console?: string
   /** The QMP socket, for a guest that is to be told things (the power button). */
   qmp?: string
+  /** Named virtio-serial ports, each on a qemu character device backend (`file,path=...`, `pipe,path=...`). */
+  ports?: Array<{ name: string, backend: string }>
+}
+
+/** The ports a VM's workload talks on (job.ts): its output, its end, and signals from the host. */
+export const PORTS = { stdout: 'aurae.stdout', stderr: 'aurae.stderr', status: 'aurae.status', control: 'aurae.control', exec: 'aurae.exec' } as const
+
+/** A value inside one of qemu's `key=value,...` options: a comma in it is written twice. */
+export function optionValue (text: string): string {
+  return text.replaceAll(',', ',,')
 }
 
 /** qemu's arguments for a guest: no default devices (no firmware ROMs to run). */
@@ -34,14 +44,19 @@ export function qemuArgs (m: GuestMachine): string[] {
     '-m', `${m.memoryMb}`, '-smp', `${m.cpus}`,
     '-kernel', m.kernel, '-initrd', m.initrd,
     '-append', 'console=ttyS0 quiet panic=-1',
-    ...(m.console === undefined ? ['-serial', 'null'] : m.console === 'stdio' ? ['-serial', 'stdio'] : ['-chardev', `file,id=console,path=${m.console}`, '-serial', 'chardev:console']),
-    ...(m.qmp === undefined ? [] : ['-qmp', `unix:${m.qmp},server=on,wait=off`])
+    ...(m.console === undefined ? ['-serial', 'null'] : m.console === 'stdio' ? ['-serial', 'stdio'] : ['-chardev', `file,id=console,path=${optionValue(m.console)}`, '-serial', 'chardev:console']),
+    ...(m.qmp === undefined ? [] : ['-qmp', `unix:${optionValue(m.qmp)},server=on,wait=off`])
   ]
+  const ports = m.ports ?? []
+  if (ports.length > 0) {
+    args.push('-device', 'virtio-serial-pci,id=ports')
+    for (const [i, p] of ports.entries()) args.push('-chardev', `${p.backend},id=port${i}`, '-device', `virtserialport,bus=ports.0,chardev=port${i},name=${p.name}`)
+  }
   const shares = m.shares ?? []
   if (shares.length > 0) {
     // vhost-user devices need the guest's memory shared with virtiofsd.
     args.push('-object', `memory-backend-memfd,id=mem,size=${m.memoryMb}M,share=on`, '-numa', 'node,memdev=mem')
-    for (const [i, s] of shares.entries()) args.push('-chardev', `socket,id=fs${i},path=${s.socket}`, '-device', `vhost-user-fs-pci,chardev=fs${i},tag=${s.tag}`)
+    for (const [i, s] of shares.entries()) args.push('-chardev', `socket,id=fs${i},path=${optionValue(s.socket)}`, '-device', `vhost-user-fs-pci,chardev=fs${i},tag=${s.tag}`)
   }
   return args
 }
@@ -53,8 +68,19 @@ export function qemuArgs (m: GuestMachine): string[] {
  * root is an initramfs).
  */
 export function startVirtiofsd (source: string, mountpoint: string, socket: string, readOnly: boolean): ChildProcess {
-  const script = 'mount --bind "$1" "$2" || exit 1; if [ "$3" = ro ]; then mount -o remount,bind,ro "$2" || exit 1; fi; exec "$4" --socket-path="$5" -o source="$2" -o cache=always -o sandbox=chroot -o no_posix_lock'
-  return spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', source, mountpoint, readOnly ? 'ro' : 'rw', VIRTIOFSD, socket], { stdio: ['ignore', 'ignore', 'pipe'] })
+  return spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', VIRTIOFSD_SCRIPT, 'sh', source, mountpoint, readOnly ? 'ro' : 'rw', VIRTIOFSD, socket, cacheOf(readOnly)], { stdio: ['ignore', 'ignore', 'pipe'] })
+}
+
+/**
+ * What runs a virtiofsd in its mount namespace: `sh -c SCRIPT sh SOURCE MOUNTPOINT ro|rw VIRTIOFSD SOCKET CACHE`.
+ * What only the guest reads, it may cache for good; what both sides write, it must not cache at all, or it misses
+ * what the host writes.
+ */
+export const VIRTIOFSD_SCRIPT = 'mount --bind "$1" "$2" || exit 1; if [ "$3" = ro ]; then mount -o remount,bind,ro "$2" || exit 1; fi; exec "$4" --socket-path="$5" -o source="$2" -o cache="$6" -o sandbox=chroot -o no_posix_lock'
+
+/** virtiofsd's cache mode for a share. */
+export function cacheOf (readOnly: boolean): 'always' | 'none' {
+  return readOnly ? 'always' : 'none'
 }
 
 /**

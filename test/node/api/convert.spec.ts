@@ -11,6 +11,7 @@ const spec = (o: Record<string, any> = {}): any => ({
   restart: '',
   cell: '',
   container: undefined,
+  vm: undefined,
   ...o
 })
 const container = (o: Record<string, any> = {}): any => ({ image: 'nginx', network: '', ports: [], volumes: [], user: '', seccomp: '', entrypoint: [], replaceEntrypoint: false, command: [], env: {}, workdir: '', stopSignal: '', stopTimeout: undefined, ...o })
@@ -30,7 +31,9 @@ describe('a workload spec from a client', () => {
     const exe = specFromProto(spec({ name: 'job', executable: { command: ['sh', '-c', 'true'], env: { A: '1' }, workdir: '/tmp', volumes: [{ host: '/tmp', container: '/data', readOnly: true }] }, restart: 'always' }))
     const ctr = specFromProto(spec({ name: 'web', executable: undefined, container: container({ image: 'nginx:1', command: ['nginx', '-g', 'daemon off;'], env: { B: '2' }, workdir: '/srv', entrypoint: ['/init'], replaceEntrypoint: true, stopSignal: 'quit', stopTimeout: 30 }) }))
     expect(ctr).toMatchObject({ kind: 'container', command: ['nginx', '-g', 'daemon off;'], env: { B: '2' }, workdir: '/srv', container: { image: 'docker.io/library/nginx:1', entrypoint: ['/init'], stopSignal: 'SIGQUIT', stopTimeout: 30 } })
-    for (const s of [exe, ctr]) {
+    const vm = specFromProto(spec({ name: 'guest', executable: undefined, vm: container({ image: 'busybox', command: ['sh'], volumes: [{ host: '/tmp', container: '/data', readOnly: false }] }), limits: { cpus: 2, memoryBytes: 256 * 2 ** 20, pids: 0 } }))
+    expect(vm).toMatchObject({ kind: 'vm', command: ['sh'], container: { image: 'docker.io/library/busybox:latest', network: 'none' } })
+    for (const s of [exe, ctr, vm]) {
       const msg = workloadToProto(createdRecord(s)).spec
       expect(msg?.[s.kind]).toBeDefined()
       expect(specFromProto(msg)).toEqual(s)
@@ -54,7 +57,7 @@ describe('a workload spec from a client', () => {
   it('refuses, with one line each, what can never be valid', () => {
     expect(refusal(() => specFromProto(undefined))).toBe('missing workload spec')
     // A kind this node does not know (a newer client's) reads as no kind at all.
-    expect(refusal(() => specFromProto(spec({ executable: undefined })))).toBe('the workload spec names no kind this node runs (executables and containers)')
+    expect(refusal(() => specFromProto(spec({ executable: undefined })))).toBe('the workload spec names no kind this node runs (executables, containers, vms)')
     expect(refusal(() => specFromProto(spec({ container: container() })))).toBe('the workload spec names executable and container: one kind only')
     expect(refusal(() => specFromProto(spec({ executable: { command: [], env: {}, workdir: '', volumes: [] } })))).toMatch(/^missing command/)
     expect(refusal(() => specFromProto(spec({ executable: { command: ['a\0b'], env: {}, workdir: '', volumes: [] } })))).toBe('the command contains a NUL byte')
@@ -77,6 +80,17 @@ describe('a workload spec from a client', () => {
     expect(run({ seccomp: 'weird' })).toBe('invalid seccomp option "weird": expected unconfined')
     expect(run({ stopSignal: 'SIGNOPE' })).toBe('invalid --stop-signal "SIGNOPE": expected a signal such as SIGINT')
     expect(run({ stopTimeout: 3601 })).toBe('invalid --stop-timeout 3601: at most 3600 seconds')
+  })
+
+  it('refuses for a VM what a VM does not have, and a memory limit too small for any workload', () => {
+    const vm = (c: Record<string, any>, o: Record<string, any> = {}): string => refusal(() => specFromProto(spec({ executable: undefined, vm: container(c), ...o })))
+    expect(vm({ ports: [{ hostPort: 8080, containerPort: 80, protocol: '', hostIp: '' }] })).toBe('-p does not apply to a VM (--vm)')
+    expect(vm({ network: 'bridge' })).toBe('--net bridge does not apply to a VM (--vm)')
+    expect(vm({ seccomp: 'unconfined' })).toBe('--security-opt seccomp does not apply to a VM (--vm)')
+    expect(vm({ tty: true })).toBe('-t does not apply to a VM (--vm)')
+    expect(vm({ interactive: true })).toBe('-i does not apply to a VM (--vm)')
+    expect(vm({}, { cell: 'tenant' })).toBe('a VM is a cell of its own: --cell does not apply to --vm')
+    expect(vm({}, { limits: { cpus: 0, memoryBytes: 2 ** 20, pids: 0 } })).toBe('--memory 1M is below the least a VM\'s workload may have: 6M')
   })
 })
 

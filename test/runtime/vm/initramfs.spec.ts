@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { dependsOf, loadOrder } from '../../../src/runtime/vm/guest-kernel.ts'
-import { cpio, initramfs, isDynamic } from '../../../src/runtime/vm/initramfs.ts'
+import { isDynamic } from '../../../src/common/elf.ts'
+import { cpio, initramfs } from '../../../src/runtime/vm/initramfs.ts'
 
 describe('the guest initramfs', () => {
   it('writes a newc archive that cpio unpacks: files with their modes, directories and links', () => {

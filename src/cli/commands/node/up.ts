@@ -13,7 +13,7 @@ import { formatNodeName, parseNodeName } from '../../../names/parse.ts'
 import type { Command } from '../../kit/context.ts'
 import { CliError, EXIT } from '../../kit/exit.ts'
 import { painter, progress } from '../../kit/output.ts'
-import { missingPackages } from './host-packages.ts'
+import { missingPackages, missingWarning } from './host-packages.ts'
 import { rememberFlags, rememberedFlags, withRemembered, type UpFlags } from './up-flags.ts'
 
 // Relative to the bundle the CLI runs from (dist/aurae-cli.js).
@@ -65,7 +65,7 @@ export const up: Command = {
     if (!(await answers(paths.sock))) {
       if (flags.foreground !== true) mkdirSync(paths.data, { recursive: true, mode: 0o700 })
       const missing = missingPackages()
-      if (missing.length > 0) io.stderr.write(`warning: containers need ${missing.map(m => m.what).join(', ')}; install with: apt-get install ${missing.map(m => m.package).filter((p, i, all) => all.indexOf(p) === i).join(' ')}\n`)
+      if (missing.length > 0) io.stderr.write(missingWarning(missing))
       const logFile = join(paths.data, 'auraed.log')
       const args = [...AURAED_NODE_FLAGS, AURAED, '--sock', paths.sock, '--key', paths.key, '--data', paths.data]
       if (daemonFlags.logMaxBytes !== undefined) args.push('--log-max-bytes', daemonFlags.logMaxBytes)

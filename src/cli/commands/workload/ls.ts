@@ -1,21 +1,25 @@
 // aurae ps (aurae workload ls): the node's workloads as a table, or JSON for scripts.
-import type { Workload } from '../../../client/index.ts'
-import { InvalidArgumentError } from '../../../errors.ts'
-import { parseName } from '../../../names/parse.ts'
+import type { Container, Workload } from '../../../client/messages.ts'
 import { familiarImageName, parseImageReference } from '../../../common/image-reference.ts'
 import { exitCodeOfSignal } from '../../../common/signals.ts'
+import { peerArg } from '../../kit/peer-arg.ts'
 import type { Command } from '../../kit/context.ts'
 import { EXIT } from '../../kit/exit.ts'
 import { clean, duration, json, painter, table } from '../../kit/output.ts'
 
+/** A container's or a VM's image and options. */
+function imageOptions (w: Workload): Container | undefined {
+  return w.spec?.container ?? w.spec?.vm
+}
+
 /** The JSON shape scripts rely on: name, kind, image, ports, state, pid, exitCode, signal, restarts, and more. */
-function workloadJson (w: Workload): object {
+export function workloadJson (w: Workload): object {
   const iso = (ms: number): string | null => ms > 0 ? new Date(ms).toISOString() : null
   return {
     name: w.name,
     kind: w.kind,
-    image: w.spec?.container?.image ?? null,
-    ports: w.spec?.container?.ports ?? [],
+    image: imageOptions(w)?.image ?? null,
+    ports: imageOptions(w)?.ports ?? [],
     state: w.state,
     pid: w.pid === 0 ? null : w.pid,
     exitCode: w.exitCode ?? null,
@@ -34,8 +38,8 @@ function workloadJson (w: Workload): object {
 }
 
 /** The image as people type it (`nginx:latest`); a reference the peer sent that does not parse is shown as it came. */
-function imageText (w: Workload): string {
-  const image = w.spec?.container?.image
+export function imageText (w: Workload): string {
+  const image = imageOptions(w)?.image
   if (image === undefined || image === '') return '-'
   try {
     return familiarImageName(parseImageReference(image))
@@ -46,7 +50,7 @@ function imageText (w: Workload): string {
 
 /** Published ports as Docker shows them: `0.0.0.0:8080->80/tcp, …`. */
 function portsText (w: Workload): string {
-  const ports = w.spec?.container?.ports ?? []
+  const ports = imageOptions(w)?.ports ?? []
   return ports.length === 0 ? '-' : ports.map(p => `${p.hostIp === '' ? '0.0.0.0' : p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ')
 }
 
@@ -72,13 +76,11 @@ export const ps: Command = {
     maxPositionals: 1
   },
   async run (parsed, ctx) {
-    const where = parsed.positionals[0] ?? ''
-    if (where !== '' && !where.startsWith('@')) throw new InvalidArgumentError(`expected @PEER, as in: aurae ps @emily`)
-    if (where !== '') parseName(where)
+    const peer = peerArg(parsed.positionals[0], 'ps')
     const { stdout } = ctx.io
     const paint = painter(stdout, ctx.io.env)
     const d = ctx.daemon()
-    const { workloads } = await d.workloads.list({ all: parsed.flags.all === true, peer: where.slice(1) })
+    const { workloads } = await d.workloads.list({ all: parsed.flags.all === true, peer })
     if (parsed.flags.json === true) {
       stdout.write(json(workloads.map(workloadJson)))
       return EXIT.ok

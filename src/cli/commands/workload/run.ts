@@ -1,4 +1,5 @@
-// aurae run (aurae workload run): an OCI container from an image, attached or detached, here or on a peer.
+// aurae run (aurae workload run): an OCI container from an image, or with --vm a micro-VM of its own, attached or
+// detached, here or on a peer.
 import { formatImageReference, parseImageReference } from '../../../common/image-reference.ts'
 import { parsePort } from '../../../common/ports.ts'
 import { signalName } from '../../../common/signals.ts'
@@ -33,7 +34,7 @@ export const run: Command = {
   spec: {
     name: 'run',
     usage: 'run IMAGE[@PEER] [flags] [-- COMMAND [ARG...]]',
-    summary: 'Runs a container from an image (pulled if needed). Attached by default, like exec;\nunnamed, it takes the image\'s last path component, or NAME-2, NAME-3, … when taken.',
+    summary: 'Runs a container from an image (pulled if needed), or with --vm a micro-VM. Attached by default, like exec;\nunnamed, it takes the image\'s last path component, or NAME-2, NAME-3, … when taken.',
     flags: {
       ...WORKLOAD_FLAGS,
       name: { type: 'string', help: 'the container\'s name', value: 'NAME' },
@@ -46,7 +47,8 @@ export const run: Command = {
       'stop-signal': { type: 'string', help: 'the signal that stops it (default: the image\'s StopSignal, else SIGTERM)', value: 'SIGNAL' },
       'stop-timeout': { type: 'string', help: 'seconds a stop waits before SIGKILL (default 10)', value: 'S' },
       interactive: { type: 'boolean', short: 'i', help: 'keep its stdin open to this one (ends with it, or when aurae goes)' },
-      tty: { type: 'boolean', short: 't', help: 'give it a terminal (with -i, as docker run -it: keys, size, Ctrl-C)' }
+      tty: { type: 'boolean', short: 't', help: 'give it a terminal (with -i, as docker run -it: keys, size, Ctrl-C)' },
+      vm: { type: 'boolean', help: 'run it in a micro-VM of its own (--cpus: its vCPUs; --memory: its workload\'s, on top of the guest\'s own)' }
     },
     maxPositionals: 1,
     passthrough: true
@@ -79,12 +81,12 @@ export const run: Command = {
         limits,
         restart: flags.restart as string ?? 'no',
         cell: '',
-        container: {
+        [flags.vm === true ? 'vm' : 'container']: {
           image,
           entrypoint: entrypoint === undefined ? [] : [entrypoint],
           replaceEntrypoint: entrypoint !== undefined,
           user: flags.user as string ?? '',
-          network: flags.net as string ?? 'bridge',
+          network: flags.net as string ?? (flags.vm === true ? '' : 'bridge'),
           volumes: (flags.volume as string[] | undefined ?? []).map(volumeOf),
           ports: (flags.publish as string[] | undefined ?? []).map(parsePort).map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP })),
           seccomp,

@@ -1,0 +1,74 @@
+// What a VM's PID 1 runs: the job, written into the guest's initramfs as /etc/aurae/job, which aurae-init (--job)
+// reads. A list of NUL-ended words, each key followed by as many values as it takes (bind takes three), so that no
+// argument, variable or path needs quoting:
+//
+//   root PATH            the image's root, as /init mounted it (read-only); the workload's root is an overlay of it
+//   arg WORD             the command line, in order (at least one)
+//   env NAME=VALUE       its environment
+//   workdir PATH         inside the root, made when missing
+//   uid N  gid N  groups N,N,...
+//   bind SRC DST ro|rw   a share /init mounted at SRC, shown at DST inside the root
+//   memory BYTES  pids N the workload's cgroup limits inside the guest (0: none)
+//   stopsignal N         what the power button sends it
+//   hostname NAME
+//
+// The guest talks back on named virtio-serial ports (ports.ts says which): the workload's stdout and stderr, its end
+// on the status port, and signals from the host on the control port.
+import { FailedPreconditionError } from '../../errors.ts'
+
+export interface GuestJob {
+  root: string
+  argv: string[]
+  env: string[]
+  workdir: string
+  uid: number
+  gid: number
+  groups: number[]
+  binds: Array<{ source: string, target: string, readOnly: boolean }>
+  memoryBytes: number
+  pids: number
+  stopSignal: number
+  hostname: string
+}
+
+/** The job file's bytes. */
+export function encodeJob (job: GuestJob): Buffer {
+  if (job.argv.length === 0) throw new FailedPreconditionError('a VM needs a command: the image has none and none was given')
+  const words: string[] = ['root', job.root]
+  for (const a of job.argv) words.push('arg', a)
+  for (const e of job.env) words.push('env', e)
+  words.push('workdir', job.workdir, 'uid', String(job.uid), 'gid', String(job.gid), 'groups', job.groups.join(','))
+  for (const b of job.binds) words.push('bind', b.source, b.target, b.readOnly ? 'ro' : 'rw')
+  words.push('memory', String(job.memoryBytes), 'pids', String(job.pids), 'stopsignal', String(job.stopSignal), 'hostname', job.hostname)
+  for (const w of words) {
+    if (w.includes('\0')) throw new FailedPreconditionError(`a VM's command, environment and paths may not hold a NUL: ${JSON.stringify(w)}`)
+  }
+  return Buffer.from(words.map(w => `${w}\0`).join(''))
+}
+
+/** How a run's workload ended, as aurae-init says on the status port. */
+export interface GuestEnd {
+  exitCode: number | null
+  /** The signal's number when a signal ended it. */
+  signal: number | null
+  oomKills: number
+  /** Why the command could not run (127: not found, 126: not runnable). */
+  error?: string
+}
+
+/**
+ * Reads the status port's text: an optional `error MESSAGE` line, then `exit CODE OOMKILLS` or `signal N OOMKILLS`.
+ * Undefined when the guest never said (it was killed, or crashed first).
+ */
+export function parseGuestEnd (text: string): GuestEnd | undefined {
+  let error: string | undefined
+  for (const line of text.split('\n')) {
+    if (line.startsWith('error ')) error = line.slice(6)
+    const m = /^(exit|signal) (\d+) (\d+)$/.exec(line)
+    if (m !== null) {
+      const n = Number(m[2])
+      return { exitCode: m[1] === 'exit' ? n : null, signal: m[1] === 'signal' ? n : null, oomKills: Number(m[3]), ...(error !== undefined ? { error } : {}) }
+    }
+  }
+  return undefined
+}

@@ -1,0 +1,244 @@
+// Images run in micro-VMs of their own: qemu boots the guest kernel with an initramfs whose PID 1, aurae-init, runs
+// the image's command in the image's root (shared read-only over virtiofs, a tmpfs over it for writes), as Kata
+// runs a container in a VM. The monitor supervises a small shell that starts the virtiofsds and qemu, and turns
+// what the guest said of its workload's end into its own exit, so a VM is re-adopted, logged and restarted as any
+// workload is. Its output comes out on two virtio-serial ports straight into the monitor's pipes; signals go in on
+// a third; a stop presses the guest's power button (ACPI, over QMP), and SIGKILL ends qemu.
+import { execFile } from 'node:child_process'
+import { closeSync, constants, openSync, writeSync } from 'node:fs'
+import { appendFile, copyFile, readdir, readFile, rm } from 'node:fs/promises'
+import { randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { FailedPreconditionError } from '../../errors.ts'
+import { signalName } from '../../common/signals.ts'
+import type { EnterPlan, LaunchPlan, Task, WorkloadDriver } from '../driver.ts'
+import type { ContentStore } from '../image/content-store.ts'
+import type { Images } from '../image/images.ts'
+import { containerDir, IMAGE_NOTE, rootsDir } from '../image/unpacked-roots.ts'
+import { processArgs, processCwd, processEnv, resolveUser, type ImageConfig } from '../container/oci-config.ts'
+import { heldImage, imageRoot } from '../container/rootfs.ts'
+import { signalNumber } from '../proc.ts'
+import { helperFailure } from '../helper-failure.ts'
+import { groupState, signalGroup } from '../process-group.ts'
+import type { VmSpec } from '../workload.ts'
+import { guestFiles, VM_CACHE } from './guest-files.ts'
+import { runFiles, type GuestShare } from './initramfs.ts'
+import { encodeJob, parseGuestEnd } from './job.ts'
+import { optionValue, PORTS, QEMU, qemuArgs, qmp, VIRTIOFSD, VIRTIOFSD_SCRIPT } from './qemu.ts'
+
+const run = promisify(execFile)
+
+/** What a guest needs for itself, beyond its workload's memory: the kernel, aurae-init and the page cache. */
+export const GUEST_OVERHEAD_MB = 128
+/** A guest's memory when its workload has no limit. */
+export const DEFAULT_GUEST_MB = 512
+/** The longest path a Unix socket may have (sun_path less its NUL). */
+const SOCKET_PATH_MAX = 107
+/** How often a stop presses the power button again: a press while the guest still boots goes unheard. */
+const PRESS_EVERY_MS = 1000
+
+/** The files of a VM's run, in its directory. */
+const FILES = { initrd: 'initrd', console: 'console.log', qemuLog: 'qemu.log', status: 'status', control: 'control', qmp: 'qmp.sock', exec: 'exec.sock' }
+/** The host's end of a VM's exec port (monitor/aurae-vm-exec.c). */
+const VM_EXEC = fileURLToPath(new URL('../monitor/aurae-vm-exec', import.meta.url))
+
+/**
+ * The shell the monitor runs for a VM: `sh -c SCRIPT sh DIR VIRTIOFSD N [TAG SOURCE ro|rw CACHE]... -- QEMU ARGS...`.
+ * It starts a virtiofsd per share and waits for their sockets, runs qemu, and exits as the guest's workload did
+ * (128+N for a signal), 125 when the VM itself failed (qemu.log says why).
+ */
+const WRAPPER = `dir=$1 fsd=$2 n=$3; shift 3
+tags=
+while [ "$n" -gt 0 ]; do
+  rm -f "$dir/$1.sock"; mkdir -p "$dir/share-$1"
+  unshare --mount --propagation private sh -c '${VIRTIOFSD_SCRIPT}' sh "$2" "$dir/share-$1" "$3" "$fsd" "$dir/$1.sock" "$4" </dev/null >/dev/null 2>>"$dir/${FILES.qemuLog}" &
+  tags="$tags $1"; shift 4; n=$((n-1))
+done
+shift
+for t in $tags; do
+  i=0
+  while [ ! -S "$dir/$t.sock" ]; do
+    i=$((i+1)); if [ $i -gt 3000 ]; then echo "aurae: virtiofsd did not start for the share $t" >>"$dir/${FILES.qemuLog}"; exit 125; fi
+    sleep 0.01
+  done
+done
+# The monitor's pipes stay open for qemu's ports on 3 and 4; what qemu itself says goes to its log.
+"$@" 3>&1 4>&2 </dev/null >>"$dir/${FILES.qemuLog}" 2>&1
+code=$?
+if [ $code -ne 0 ]; then echo "aurae: qemu exited with $code" >>"$dir/${FILES.qemuLog}"; exit 125; fi
+set -- $(grep -E '^(exit|signal) [0-9]+ [0-9]+$' "$dir/${FILES.status}" 2>/dev/null)
+case $1 in exit) exit "$2";; signal) exit $((128 + $2));; esac
+echo "aurae: the guest ended without saying how its workload ended" >>"$dir/${FILES.qemuLog}"
+exit 125`
+
+export interface VmDriverInit {
+  images: Images
+  content: ContentStore
+  dataDir: string
+  /** Where the machine keeps what its VMs boot (guest-files.ts). */
+  cache?: string
+}
+
+/** The guest's memory: the workload's on top of what the guest needs itself. */
+export function guestMemoryMb (memoryBytes: number): number {
+  return memoryBytes > 0 ? GUEST_OVERHEAD_MB + Math.ceil(memoryBytes / 2 ** 20) : DEFAULT_GUEST_MB
+}
+
+/** The guest's vCPUs: --cpus rounded up, one by default. */
+export function guestCpus (cpus: number): number {
+  return cpus > 0 ? Math.ceil(cpus) : 1
+}
+
+/** Lines of a file that start with `prefix`, without it. */
+async function linesOf (file: string, prefix = ''): Promise<string[]> {
+  const text = await readFile(file, 'utf8').catch(() => '')
+  return text.split('\n').filter(l => l.trim() !== '' && l.startsWith(prefix)).map(l => l.slice(prefix.length).trim())
+}
+
+export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
+  const cache = init.cache ?? VM_CACHE
+  const dirOf = (task: Task<VmSpec>): string => containerDir(init.dataDir, task.name)
+  const fileOf = (task: Task<VmSpec>, f: keyof typeof FILES): string => join(dirOf(task), FILES[f])
+  let qemuFound = false
+  return {
+    kind: 'vm',
+    cgroupOf: () => '',
+    async prepare (task, signal): Promise<LaunchPlan> {
+      const spec = task.spec
+      const c = spec.container
+      qemuFound ||= await run(QEMU, ['--version']).then(() => true, () => { throw new FailedPreconditionError(`VMs need ${QEMU}: apt-get install qemu-system-x86`) })
+      const guest = await guestFiles(cache)
+      const image = await heldImage(init.images, init.content, init.dataDir, task.name, c.image, signal)
+      const lower = await imageRoot(image, init.content, rootsDir(init.dataDir))
+      const config = (JSON.parse((await init.content.read(image.config)).toString()) as { config?: ImageConfig }).config ?? {}
+      const etc = async (f: string): Promise<string> => await readFile(join(lower, 'etc', f), 'utf8').catch(() => '')
+      const ids = resolveUser(c.user !== '' ? c.user : config.User ?? '', await etc('passwd'), await etc('group'))
+      const dir = dirOf(task)
+      if (Buffer.byteLength(join(dir, 'vol00.sock')) > SOCKET_PATH_MAX) throw new FailedPreconditionError(`a VM needs a shorter data directory: ${dir} is too long for its sockets`)
+      // What an earlier run left says nothing of this one.
+      for (const f of await readdir(dir)) {
+        if (f !== IMAGE_NOTE) await rm(join(dir, f), { recursive: true, force: true })
+      }
+      // The image's root is the guest's to read (and cache); volumes are both sides' (never cached).
+      const shares = [{ tag: 'root', source: lower, path: '/run/aurae/image', readOnly: true, cache: 'always' },
+        ...c.volumes.map((v, i) => ({ tag: `vol${String(i).padStart(2, '0')}`, source: v.host, path: `/run/aurae/vol${i}`, readOnly: v.readOnly, cache: 'none' }))]
+      const stopSignal = c.stopSignal ?? signalName(config.StopSignal ?? '') ?? 'SIGTERM'
+      const job = encodeJob({
+        root: '/run/aurae/image',
+        argv: processArgs(config, { command: spec.command, entrypoint: c.entrypoint }),
+        env: processEnv(config, { name: spec.name, env: spec.env }),
+        workdir: processCwd(config, spec.workdir),
+        uid: ids.uid,
+        gid: ids.gid,
+        groups: [],
+        binds: c.volumes.map((v, i) => ({ source: shares[i + 1].path, target: v.container, readOnly: v.readOnly })),
+        memoryBytes: spec.limits.memoryBytes,
+        pids: spec.limits.pids,
+        stopSignal: signalNumber(stopSignal) ?? 15,
+        hostname: spec.name
+      })
+      await copyFile(guest.initrd, fileOf(task, 'initrd'))
+      await appendFile(fileOf(task, 'initrd'), runFiles(shares.map(({ tag, path, readOnly }): GuestShare => ({ tag, path, readOnly })), job))
+      await run('mkfifo', ['-m', '600', `${fileOf(task, 'control')}.in`, `${fileOf(task, 'control')}.out`])
+      const vcpus = guestCpus(spec.limits.cpus)
+      const memoryMb = guestMemoryMb(spec.limits.memoryBytes)
+      const qemu = [QEMU, ...qemuArgs({
+        kernel: guest.kernel.vmlinuz,
+        initrd: fileOf(task, 'initrd'),
+        memoryMb,
+        cpus: vcpus,
+        accel: guest.accel.accel,
+        shares: shares.map(s => ({ tag: s.tag, socket: join(dir, `${s.tag}.sock`) })),
+        console: fileOf(task, 'console'),
+        qmp: fileOf(task, 'qmp'),
+        // The monitor's pipes, on qemu's descriptors 3 and 4: the workload writes into them.
+        ports: [
+          { name: PORTS.stdout, backend: 'file,path=/proc/self/fd/3' },
+          { name: PORTS.stderr, backend: 'file,path=/proc/self/fd/4' },
+          { name: PORTS.status, backend: `file,path=${optionValue(fileOf(task, 'status'))}` },
+          { name: PORTS.control, backend: `pipe,path=${optionValue(fileOf(task, 'control'))}` },
+          { name: PORTS.exec, backend: `socket,path=${optionValue(fileOf(task, 'exec'))},server=on,wait=off` }
+        ]
+      })]
+      return {
+        argv: ['sh', '-c', WRAPPER, 'sh', dir, VIRTIOFSD, String(shares.length), ...shares.flatMap(s => [s.tag, s.source, s.readOnly ? 'ro' : 'rw', s.cache]), '--', ...qemu],
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+        workdir: dir,
+        cgroup: '',
+        stopSignal
+      }
+    },
+    // The power button, pressed until the guest ends or the timeout passes (a press during its boot is lost); then
+    // qemu and its virtiofsds are killed.
+    async stop (task, { timeoutMs, exited }) {
+      if (timeoutMs > 0 && groupState(task).status === 'running') {
+        const press = (): void => { qmp(fileOf(task, 'qmp'), 'system_powerdown').catch(() => {}) }
+        press()
+        const presses = setInterval(press, PRESS_EVERY_MS)
+        let timer: NodeJS.Timeout | undefined
+        const timedOut = await Promise.race([
+          exited.then(() => false, () => false),
+          new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(true), timeoutMs) })
+        ])
+        clearInterval(presses)
+        clearTimeout(timer)
+        if (!timedOut) return
+      }
+      signalGroup(task, 'SIGKILL')
+    },
+    // SIGKILL ends the VM (its workload with it); any other signal goes in to the workload's process.
+    signal (task, sig) {
+      if (sig === 'SIGKILL') return signalGroup(task, sig)
+      const n = signalNumber(sig)
+      if (n === undefined || groupState(task).status !== 'running') return
+      let fd: number | undefined
+      try {
+        // qemu holds the pipe open for reading while it runs; without it, there is no one to tell.
+        fd = openSync(`${fileOf(task, 'control')}.in`, constants.O_WRONLY | constants.O_NONBLOCK)
+        writeSync(fd, `${n}\n`)
+      } catch {} finally {
+        if (fd !== undefined) closeSync(fd)
+      }
+    },
+    state: groupState,
+    // A command inside the guest, run by aurae-init as it runs the workload (its root, cgroup, user and env), through
+    // the VM's exec port. aurae-vm-exec speaks for it on the host.
+    async enter (task, request): Promise<EnterPlan> {
+      if (request.tty === true) throw new FailedPreconditionError('exec -t into a VM is not supported yet')
+      if (request.byCaller === true) throw new FailedPreconditionError('exec -i into a VM is not supported yet')
+      const errors = join(dirOf(task), `exec-${randomUUID()}.err`)
+      return {
+        argv: [VM_EXEC, fileOf(task, 'exec'), errors, ...(request.detach === true ? ['--detach'] : []), ...(request.workdir !== '' ? ['--workdir', request.workdir] : []),
+          ...Object.entries(request.env).flatMap(([k, v]) => ['--env', `${k}=${v}`]), '--', ...request.command],
+        env: {},
+        explain: async () => await helperFailure(errors, 'cannot run the command in the VM')
+      }
+    },
+    // As a container's: death by signal N is 128 + N. The guest says how its workload ended and whether the OOM
+    // killer struck in its cgroup; a VM that ended without saying so failed itself.
+    async explain (task, end) {
+      const guest = parseGuestEnd(await readFile(fileOf(task, 'status'), 'utf8').catch(() => ''))
+      if (end.signal !== null) return { ...end, exitCode: 128 + (signalNumber(end.signal) ?? 0), signal: null, oomKilled: false }
+      if (guest !== undefined) {
+        return { ...end, exitCode: guest.exitCode ?? 128 + (guest.signal ?? 0), signal: null, oomKilled: guest.oomKills > 0, ...(guest.error !== undefined ? { error: guest.error } : {}) }
+      }
+      if (end.exitCode === 125) {
+        // The shell's reason, with what qemu said last, or else the guest's console.
+        const reason = (await linesOf(fileOf(task, 'qemuLog'), 'aurae: ')).at(-1) ?? 'the VM failed'
+        const detail = (await linesOf(fileOf(task, 'qemuLog'), `${QEMU}: `)).at(-1) ?? (await linesOf(fileOf(task, 'console'))).slice(-2).join('; ')
+        return { ...end, error: detail !== '' ? `${reason}: ${detail}` : reason, oomKilled: false }
+      }
+      return { ...end, oomKilled: false }
+    },
+    // The run's files go with the run; the image note stays until the VM is removed.
+    async release (task, forget) {
+      const dir = dirOf(task)
+      if (forget === true) return await rm(dir, { recursive: true, force: true })
+      for (const f of await readdir(dir).catch(() => [] as string[])) {
+        if (f !== IMAGE_NOTE && f !== FILES.console) await rm(join(dir, f), { recursive: true, force: true })
+      }
+    }
+  }
+}
