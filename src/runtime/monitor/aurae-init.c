@@ -749,16 +749,20 @@ static void tell(int fd, const char *fmt, ...) {
   }
 }
 
-// How long the host must take nothing from the ports before the guest takes it that it has all it will get.
+// How long the host must take nothing from a port before the guest takes it that it has all it will get: the
+// output's ports, whose host ends are pipes (which qemu stops writing into when they are full), and the status
+// port, whose host end is a file, which qemu writes as it takes (the pause is for a host whose qemu takes it on
+// another thread, as it does under KVM).
 #define QUIET_MS 100
+#define FILE_QUIET_MS 10
 
 // Waits until the host has taken what the guest wrote on these ports, as nearly as a guest can tell. virtio_console
 // has no fsync and does not say what the host has yet to take: qemu takes a write at once unless its end of the port
 // refuses more (a full pipe), and then holds the rest back, and loses it if the machine powers off meanwhile. What
 // a guest does see is the host taking some: an edge-triggered epoll wakes at each interrupt that gives buffers back.
 // So this waits while a port is full (10 s at most) and while the host is still taking, until it has taken nothing
-// for QUIET_MS.
-static void settle(const int fds[], int n) {
+// for `quiet` ms.
+static void settle(const int fds[], int n, int quiet) {
   struct epoll_event events[NPORTS];
   struct pollfd full[NPORTS];
   int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -773,7 +777,7 @@ static void settle(const int fds[], int n) {
   time_t give_up = time(NULL) + 10;
   for (;;) {
     // Without epoll, the pause is waited out all the same.
-    if (ep >= 0 ? epoll_wait(ep, events, n, QUIET_MS) > 0 : poll(NULL, 0, QUIET_MS) > 0) continue;
+    if (ep >= 0 ? epoll_wait(ep, events, n, quiet) > 0 : poll(NULL, 0, quiet) > 0) continue;
     int waiting = 0;
     poll(full, (nfds_t)n, 0);
     for (int i = 0; i < n; i++) waiting |= (full[i].revents & (POLLOUT | POLLHUP | POLLERR)) == 0;
@@ -1140,7 +1144,7 @@ static int refuse(int ports[NPORTS]) {
   say("%s", one_line(why));
   if (ports[STATUS_PORT] >= 0) {
     tell(ports[STATUS_PORT], "error %s\nexit 125 0\n", why);
-    settle(&ports[STATUS_PORT], 1);
+    settle(&ports[STATUS_PORT], 1, FILE_QUIET_MS);
   }
   return power_off();
 }
@@ -1192,13 +1196,13 @@ static int run_job(const char *path, const sigset_t *signals) {
   // What it left goes with it, as a PID namespace's processes go with its init; then nothing else holds the ports.
   end_the_rest(0);
   unsigned long long ooms = oom_kills();
-  settle(ports, 2);
+  settle(ports, 2, QUIET_MS);
   close(ports[STDOUT_PORT]);
   close(ports[STDERR_PORT]);
   if (len > 0) tell(ports[STATUS_PORT], "error %s\n", error);
   if (WIFSIGNALED(status)) tell(ports[STATUS_PORT], "signal %d %llu\n", WTERMSIG(status), ooms);
   else tell(ports[STATUS_PORT], "exit %d %llu\n", WEXITSTATUS(status), ooms);
-  settle(&ports[STATUS_PORT], 1);
+  settle(&ports[STATUS_PORT], 1, FILE_QUIET_MS);
   return power_off();
 }
 
