@@ -4,6 +4,9 @@
 //
 //   aurae-init [--] COMMAND [ARG...]        the guest's auraed (COMMAND is `node .../auraed.js --pid1 ...`)
 //   aurae-init --job FILE                   a VM's one workload, as src/runtime/vm/job.ts writes FILE
+//   /init                                   the kernel's first process, as the guest's initramfs has it: it loads
+//                                           the kernel's modules (MODULES/order), mounts the host's shares (SHARES),
+//                                           then runs JOB, or else the COMMAND the initramfs gives, as above
 //
 // Either way it mounts what a system needs and is not mounted yet (/proc, /sys, /dev, /dev/pts, /dev/shm, /run and
 // the unified cgroup hierarchy), reaps every process that ends under it, and turns SIGTERM, SIGINT (Ctrl-Alt-Del),
@@ -108,8 +111,14 @@ static int mount_if_missing(const char *source, const char *path, const char *ty
   return -1;
 }
 
-// With `keep_run`, what is mounted under /run (a VM's shares, which its /init mounted there) stays in sight: /run is
-// then the initramfs's own directory, writable already.
+// What the guest's initramfs says of its boot (initramfs.ts writes them).
+#define MODULES "/modules"
+#define SHARES "/etc/aurae/shares"
+#define COMMAND "/etc/aurae/command"
+#define JOB "/etc/aurae/job"
+
+// With `keep_run`, what is mounted under /run (a VM's shares) stays in sight: /run is then the initramfs's own
+// directory, writable already.
 static void mount_system(int keep_run) {
   const unsigned long base = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   // /proc first: the others are checked against its mountinfo.
@@ -123,6 +132,66 @@ static void mount_system(int keep_run) {
   mount_if_missing("shm", "/dev/shm", "tmpfs", base, "mode=1777");
   if (!keep_run || !mounted("/run", 1)) mount_if_missing("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
   mount_if_missing("cgroup2", "/sys/fs/cgroup", "cgroup2", base, NULL);
+}
+
+// `path` and the directories above it made, as mkdir -p.
+static void make_dirs(const char *path) {
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", path);
+  for (char *slash = strchr(dir + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+    *slash = '\0';
+    mkdir(dir, 0755);
+    *slash = '/';
+  }
+  mkdir(dir, 0755);
+}
+
+// The kernel's modules the guest needs, from MODULES/order (each after what it depends on), loaded in order.
+static void load_modules(void) {
+  FILE *f = fopen(MODULES "/order", "re");
+  if (f == NULL) return;
+  char name[256];
+  while (fgets(name, sizeof name, f) != NULL) {
+    name[strcspn(name, "\n")] = '\0';
+    if (name[0] == '\0') continue;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, MODULES "/%s.ko", name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST)) say("cannot load module %s: %s", name, strerror(errno));
+    if (fd >= 0) close(fd);
+  }
+  fclose(f);
+}
+
+// The host's directories the guest is given, mounted as SHARES lists them: `TAG PATH ro|rw` a line (virtiofs).
+static void mount_shares(void) {
+  FILE *f = fopen(SHARES, "re");
+  if (f == NULL) return;
+  char line[PATH_MAX + 128], tag[64], path[PATH_MAX], mode[8];
+  while (fgets(line, sizeof line, f) != NULL) {
+    if (sscanf(line, "%63s %4095s %7s", tag, path, mode) != 3) continue;
+    make_dirs(path);
+    if (mount(tag, path, "virtiofs", strcmp(mode, "ro") == 0 ? MS_RDONLY : 0, NULL) != 0) say("cannot mount the host's %s on %s: %s", tag, path, strerror(errno));
+  }
+  fclose(f);
+}
+
+// The guest auraed's command line, COMMAND's lines (NULL-ended), or NULL when there is none.
+static char **boot_command(void) {
+  FILE *f = fopen(COMMAND, "re");
+  if (f == NULL) return NULL;
+  char **argv = NULL, line[PATH_MAX];
+  int n = 0;
+  while (fgets(line, sizeof line, f) != NULL) {
+    line[strcspn(line, "\n")] = '\0';
+    char **more = realloc(argv, (size_t)(n + 2) * sizeof *argv);
+    if (more == NULL) break;
+    argv = more;
+    argv[n++] = strdup(line);
+    argv[n] = NULL;
+  }
+  fclose(f);
+  return n > 0 ? argv : NULL;
 }
 
 static int initial_pid_ns(void) {
@@ -1207,25 +1276,33 @@ static int run_job(const char *path, const sigset_t *signals) {
 }
 
 int main(int argc, char **argv) {
-  const char *job = argc == 3 && strcmp(argv[1], "--job") == 0 ? argv[2] : NULL;
-  int first = argc > 1 && strcmp(argv[1], "--") == 0 ? 2 : 1;
-  if (job == NULL && first >= argc) {
-    say("usage: aurae-init [--] COMMAND [ARG...], or aurae-init --job FILE");
-    return 2;
-  }
   int pid1 = getpid() == 1;
+  // The kernel's /init, run with no arguments: the machine's modules and shares first, then what the initramfs says
+  // to run, a job or the guest's auraed.
+  int boot = pid1 && argc == 1;
+  if (boot) {
+    mount_system(0);
+    load_modules();
+    mount_shares();
+  }
+  const char *job = boot ? (access(JOB, F_OK) == 0 ? JOB : NULL) : argc == 3 && strcmp(argv[1], "--job") == 0 ? argv[2] : NULL;
+  char **command = boot ? boot_command() : &argv[argc > 1 && strcmp(argv[1], "--") == 0 ? 2 : 1];
+  if (job == NULL && (command == NULL || command[0] == NULL)) {
+    say(boot ? "the initramfs names nothing to run (" JOB " or " COMMAND ")" : "usage: aurae-init [--] COMMAND [ARG...], or aurae-init --job FILE");
+    return boot ? power_off() : 2;
+  }
   if (job != NULL && !pid1) {
     say("--job is for a VM's PID 1");
     return 2;
   }
   // Outside PID 1 (a test), orphans under it still come here.
   if (!pid1) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  if (pid1) mount_system(job != NULL);
+  if (pid1 && !boot) mount_system(job != NULL);
   // Ctrl-Alt-Del becomes SIGINT to init instead of an immediate reboot.
   if (pid1 && initial_pid_ns()) reboot(RB_DISABLE_CAD);
 
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, &old);
-  return job != NULL ? run_job(job, &all) : run_command(&argv[first], pid1, &all, &old);
+  return job != NULL ? run_job(job, &all) : run_command(command, pid1, &all, &old);
 }

@@ -1,7 +1,8 @@
-// The guest's initramfs, built from what the project ships and the host has: busybox (static) for the first
-// seconds, the kernel's modules, aurae-init, and a small /init that loads the modules, mounts the host's shares
-// (virtiofs) and hands PID 1 to aurae-init, which runs the guest's auraed. Written as a plain (uncompressed) cpio:
-// under software emulation, decompressing would cost the guest more than reading the few extra megabytes.
+// The guest's initramfs, built from what the project ships and the host has: aurae-init as /init, which loads the
+// kernel's modules, mounts the host's shares (virtiofs) and runs a VM's job or the guest's auraed (no shell on the
+// way: under software emulation each process started costs milliseconds); busybox (static) beside it, a shell for
+// whoever needs one in the guest. Written as a plain (uncompressed) cpio: under software emulation, decompressing
+// would cost the guest more than reading the few extra megabytes.
 import { existsSync, readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { FailedPreconditionError } from '../../errors.ts'
@@ -69,26 +70,6 @@ function line (what: string, text: string): string {
   return text
 }
 
-/** The guest's /init: busybox sh, PID 1 for the moment it takes to load modules and mount the shares. */
-const INIT = `#!/bin/busybox sh
-# The guest's first process. It loads the modules, mounts the host's shares, and hands PID 1 (by exec) to
-# aurae-init, which mounts the rest, runs the guest's auraed and reaps what it leaves.
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t proc proc /proc
-mount -t devtmpfs devtmpfs /dev
-while read -r m; do insmod "/modules/$m.ko" || echo "init: cannot load module $m"; done < /modules/order
-while read -r tag path mode; do
-  mkdir -p "$path"
-  mount -t virtiofs -o "$mode" "$tag" "$path" || echo "init: cannot mount the host's $tag on $path"
-done < /etc/aurae/shares
-# A VM's workload (its job), or the guest's auraed.
-[ -e /etc/aurae/job ] && exec /sbin/aurae-init --job /etc/aurae/job
-set --
-while IFS= read -r arg; do set -- "$@" "$arg"; done < /etc/aurae/command
-exec /sbin/aurae-init -- "$@"
-`
-
 /** /etc/aurae/shares: what /init mounts, one share a line. */
 function sharesFile (shares: GuestShare[]): Entry {
   for (const s of shares) {
@@ -110,6 +91,8 @@ export function initramfs (opts: InitramfsOptions): Buffer {
   const busybox = readFileSync(opts.busybox)
   if (isDynamic(busybox)) throw new FailedPreconditionError(`${opts.busybox} is not a static busybox: apt-get install busybox-static`)
   if (!existsSync(opts.init)) throw new FailedPreconditionError(`${opts.init} is missing: run npm run build`)
+  const init = readFileSync(opts.init)
+  if (isDynamic(init)) throw new FailedPreconditionError(`${opts.init} is not linked statically, and a guest has no libc to load it with: run npm run build`)
   const dir = (path: string): Entry => ({ path, mode: S_IFDIR | 0o755 })
   const file = (path: string, data: Buffer, mode = 0o644): Entry => ({ path, mode: S_IFREG | mode, data })
   const link = (path: string, target: string): Entry => ({ path, mode: S_IFLNK | 0o777, data: Buffer.from(target) })
@@ -119,9 +102,9 @@ export function initramfs (opts: InitramfsOptions): Buffer {
     dir('tmp'), dir('var'), dir('usr'),
     // The host's /usr, once shared, is where the libraries are, as on a merged-/usr Debian.
     link('lib', 'usr/lib'), link('lib64', 'usr/lib64'),
-    file('init', Buffer.from(INIT), 0o755),
     file('bin/busybox', busybox, 0o755),
-    file('sbin/aurae-init', readFileSync(opts.init), 0o755),
+    file('init', init, 0o755),
+    link('bin/sh', 'busybox'),
     file('modules/order', Buffer.from(moduleNames.map(m => `${m}\n`).join(''))),
     ...opts.kernel.modules.map((m, i) => file(`modules/${moduleNames[i]}.ko`, readFileSync(m))),
     sharesFile(opts.shares),

@@ -30,14 +30,15 @@ describe('the guest initramfs', () => {
     }
   })
 
-  it('takes only a static busybox, and refuses arguments /init could not read back', () => {
+  it('takes only a static busybox and init, and refuses arguments /init could not read back', () => {
     expect(isDynamic(readFileSync('/bin/busybox'))).toBe(false)
     expect(isDynamic(readFileSync(process.execPath))).toBe(true)
     expect(isDynamic(Buffer.from('#!/bin/sh\n'))).toBe(true)
     const kernel = { version: 'x', vmlinuz: '/nonexistent', modules: [] }
-    const base = { kernel, init: process.execPath, busybox: '/bin/busybox', shares: [] }
+    const base = { kernel, init: '/bin/busybox', busybox: '/bin/busybox', shares: [] }
     expect(() => initramfs({ ...base, command: ['sh', '-c', 'a\nb'] })).toThrow('an argument may not hold a line break: "a\\nb"')
     expect(() => initramfs({ ...base, busybox: process.execPath, command: ['true'] })).toThrow('is not a static busybox: apt-get install busybox-static')
+    expect(() => initramfs({ ...base, init: process.execPath, command: ['true'] })).toThrow('is not linked statically, and a guest has no libc to load it with')
     expect(() => initramfs({ ...base, shares: [{ tag: 'usr', path: 'usr', readOnly: true }], command: ['true'] })).toThrow('a share needs a tag and an absolute path without spaces')
   })
 })
