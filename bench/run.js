@@ -368,7 +368,7 @@ async function logsBench () {
   return rows
 }
 
-const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, unpack: unpackBench, exec: execBench, podman: podmanBench, vm: vmBench }
+const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, unpack: unpackBench, exec: execBench, podman: podmanBench, vm: () => vmBench({ dir, aurae: AURAE, listen: LISTEN }) }
 
 async function main () {
   // `npm run bench -- containers mesh` runs only those sections.
