@@ -12,3 +12,5 @@ export const cellGroup = (name: string): string => `cell-${name}`
 
 /** The cgroup directory of a workload that has a cell of its own. */
 export const ownGroup = (workload: string): string => `wl-${workload}`
+/** A VM's cgroup on the host: qemu, its virtiofsds and the shell that started them, held to --cpus. */
+export const vmGroup = (workload: string): string => `vm-${workload}`

@@ -684,7 +684,10 @@ static int mount_in(int root, const char *path, const char *source, const char *
 // /dev/pts and /dev/shm), the job's binds and its working directory.
 static int fill_root(int root, const struct job *job) {
   const unsigned long base = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-  if (mount_in(root, "/proc", "proc", "proc", base, NULL, 0) != 0 || mount_in(root, "/sys", "sysfs", "sysfs", base | MS_RDONLY, NULL, 0) != 0 || mount_in(root, "/dev", "/dev", NULL, MS_BIND | MS_REC, NULL, 0) != 0) return -1;
+  // Its own sysfs and the guest's cgroups read-only, as Docker shows a container its own, so that it can read its
+  // limits (/sys/fs/cgroup/workload).
+  if (mount_in(root, "/proc", "proc", "proc", base, NULL, 0) != 0 || mount_in(root, "/sys", "sysfs", "sysfs", base | MS_RDONLY, NULL, 0) != 0 ||
+      mount_in(root, "/sys/fs/cgroup", "cgroup2", "cgroup2", base | MS_RDONLY, NULL, 0) != 0 || mount_in(root, "/dev", "/dev", NULL, MS_BIND | MS_REC, NULL, 0) != 0) return -1;
   for (int i = 0; i < job->nbinds; i++) {
     if (mount_in(root, job->binds[i].target, job->binds[i].source, NULL, MS_BIND | MS_REC, NULL, job->binds[i].read_only) != 0) return -1;
   }

@@ -22,6 +22,8 @@ import { heldImage, imageRoot } from '../container/rootfs.ts'
 import { signalNumber } from '../proc.ts'
 import { helperFailure } from '../helper-failure.ts'
 import { groupState, signalGroup } from '../process-group.ts'
+import type { Cgroups } from '../cgroups.ts'
+import { vmGroup } from '../cell.ts'
 import type { VmSpec } from '../workload.ts'
 import { guestFiles, VM_CACHE } from './guest-files.ts'
 import { runFiles, type GuestShare } from './initramfs.ts'
@@ -74,6 +76,7 @@ echo "aurae: the guest ended without saying how its workload ended" >>"$dir/${FI
 exit 125`
 
 export interface VmDriverInit {
+  cgroups: Cgroups
   images: Images
   content: ContentStore
   dataDir: string
@@ -102,9 +105,10 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
   const dirOf = (task: Task<VmSpec>): string => containerDir(init.dataDir, task.name)
   const fileOf = (task: Task<VmSpec>, f: keyof typeof FILES): string => join(dirOf(task), FILES[f])
   let qemuFound = false
+  const cgroupOf = (task: Task<VmSpec>): string => init.cgroups.version === 'none' ? '' : vmGroup(task.name)
   return {
     kind: 'vm',
-    cgroupOf: () => '',
+    cgroupOf,
     async prepare (task, signal): Promise<LaunchPlan> {
       const spec = task.spec
       const c = spec.container
@@ -142,6 +146,10 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       await copyFile(guest.initrd, fileOf(task, 'initrd'))
       await appendFile(fileOf(task, 'initrd'), runFiles(shares.map(({ tag, path, readOnly }): GuestShare => ({ tag, path, readOnly })), job))
       await run('mkfifo', ['-m', '600', `${fileOf(task, 'control')}.in`, `${fileOf(task, 'control')}.out`])
+      // On the host, the VM's processes are held to --cpus (its CPU time is their emulation of the guest's); its memory
+      // is the guest's, and --pids counts the guest's processes, inside.
+      if (spec.limits.cpus > 0 && init.cgroups.version === 'none') throw new FailedPreconditionError(`cannot enforce --cpus: ${init.cgroups.reason}`)
+      if (cgroupOf(task) !== '') init.cgroups.create(cgroupOf(task), { cpus: spec.limits.cpus, memoryBytes: 0, pids: 0 })
       const vcpus = guestCpus(spec.limits.cpus)
       const memoryMb = guestMemoryMb(spec.limits.memoryBytes)
       const qemu = [QEMU, ...qemuArgs({
@@ -166,7 +174,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
         argv: ['sh', '-c', WRAPPER, 'sh', dir, VIRTIOFSD, String(shares.length), ...shares.flatMap(s => [s.tag, s.source, s.readOnly ? 'ro' : 'rw', s.cache]), '--', ...qemu],
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
         workdir: dir,
-        cgroup: '',
+        cgroup: cgroupOf(task),
         stopSignal
       }
     },
@@ -187,6 +195,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
         if (!timedOut) return
       }
       signalGroup(task, 'SIGKILL')
+      if (cgroupOf(task) !== '') await init.cgroups.killAll(cgroupOf(task)).catch(() => {})
     },
     // SIGKILL ends the VM (its workload with it); any other signal goes in to the workload's process.
     signal (task, sig) {
@@ -234,6 +243,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
     },
     // The run's files go with the run; the image note stays until the VM is removed.
     async release (task, forget) {
+      if (cgroupOf(task) !== '') await init.cgroups.remove(cgroupOf(task)).catch(() => {})
       const dir = dirOf(task)
       if (forget === true) return await rm(dir, { recursive: true, force: true })
       for (const f of await readdir(dir).catch(() => [] as string[])) {
