@@ -4,8 +4,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isAlive, startNode, until, workload, type TestNode } from '../helpers/node.ts'
+import { afterAll, beforeAll, describe, expect, it as test } from 'vitest'
+import { isAlive, startNode, until as waitFor, workload, type TestNode } from '../helpers/node.ts'
 
 export interface DriverFixture {
   /** The CLI arguments that start `argv` as workload `name` of this kind, with `flags` (-d, --restart …) before the command. */
@@ -21,11 +21,16 @@ export interface DriverFixture {
 
 export interface KindUnderTest {
   kind: string
+  /** How long one wait of the suite may take (each test, three times that): longer for a kind that boots a machine. */
+  patienceMs?: number
   /** Makes what the kind needs beside the node (an image in a registry) and says how to start its workloads. */
   setup: (node: TestNode) => Promise<DriverFixture>
 }
 
-export function driverCompliance ({ kind, setup }: KindUnderTest): void {
+export function driverCompliance ({ kind, setup, patienceMs = 20_000 }: KindUnderTest): void {
+  // Every wait of the suite, and every test, given the kind's patience.
+  const until = async <T>(what: string, check: () => T | Promise<T>): Promise<T> => await waitFor(what, check, patienceMs)
+  const it = (name: string, fn: () => Promise<void>): void => { test(name, fn, Math.max(60_000, 3 * patienceMs)) }
   describe(`the ${kind} driver passes the driver compliance suite`, () => {
     let node: TestNode
     let fx: DriverFixture

@@ -5,6 +5,8 @@ import { driverCompliance } from '../compliance/driver.ts'
 // virtiofs, and reports its end as a container does: a SIGKILL, of its workload or of the VM, is 137.
 driverCompliance({
   kind: 'vm',
+  // Each start is a boot: seconds under software emulation, more on a loaded machine.
+  patienceMs: 60_000,
   setup: async () => {
     const registry = await startRegistry()
     await pushImage(registry.host, 'compliance', 'latest', [await busyboxLayer()], { config: { Env: ['PATH=/bin'] } })
