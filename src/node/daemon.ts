@@ -201,7 +201,7 @@ export class Daemon {
       drivers: {
         executable: executableDriver({ cgroups, cellExists: name => cells?.has(name) === true, hidden: daemonSpace(this.opts.paths) }),
         container: containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey, network }),
-        vm: vmDriver({ cgroups, images, content, dataDir: this.opts.paths.data })
+        vm: vmDriver({ cgroups, network, nodeKey, images, content, dataDir: this.opts.paths.data })
       },
       cgroups,
       dataDir: this.opts.paths.data,

@@ -38,6 +38,8 @@ export interface LaunchPlan {
   adopt?: Adopt
   /** The signal a stop sends, as the driver resolved it (a container's --stop-signal, else its image's); SIGTERM when unset. */
   stopSignal?: string
+  /** The run's address on the node's network (a VM's), when it has one. */
+  address?: string
 }
 
 /** A container started by a runtime that exits at once and leaves its process to the monitor (`runc run --detach`). */

@@ -309,6 +309,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     try {
       plan = await this.driverOf(rec).prepare(taskOf(rec), signal)
       rec.stopSignal = plan.stopSignal
+      rec.address = plan.address
     } catch (err) {
       await this.finish(rec, { exitCode: 125, signal: null, error: messageOf(err) })
       return

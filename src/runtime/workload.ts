@@ -116,6 +116,8 @@ export interface WorkloadRecord {
   finishedAt: number
   /** The signal a stop sends, as the driver resolved it at the last start (unset: SIGTERM). */
   stopSignal?: string
+  /** The last start's address on the node's network, when the driver gave one (a VM's). */
+  address?: string
   /** The last changes of state, oldest first (records from before it was kept have none). */
   history?: Array<{ state: WorkloadState, at: number, run?: number }>
 }

@@ -35,7 +35,7 @@ describe('VMs that cannot start', () => {
       expect(res.stderr.split('\n')).toHaveLength(2)
       return res.stderr
     }
-    expect(await refused(['-p', '8080:80'])).toBe('aurae: -p does not apply to a VM (--vm)\n')
+    expect(await refused(['--net', 'host'])).toBe('aurae: --net host does not apply to a VM (--vm)\n')
     expect(await refused(['--memory', '1M'])).toBe('aurae: --memory 1M is below the least a VM\'s workload may have: 6M\n')
     expect(await refused(['--cpus', String(availableParallelism() + 1)])).toBe(`aurae: --cpus ${availableParallelism() + 1}: a VM has at most as many vCPUs as the machine has CPUs (${availableParallelism()})\n`)
     expect(await workload(node, 'never')).toBeUndefined()

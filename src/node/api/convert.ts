@@ -105,15 +105,14 @@ export function defaultContainerName (image: string): string {
 /** The least memory a VM's workload may be limited to (Docker's least for a container). */
 const MIN_VM_MEMORY = 6 * 2 ** 20
 
-/** A VM's options: a container's, without what a VM does not have (yet: its network is its own). */
+/** A VM's options: a container's, without what a VM does not have (the host's network, a seccomp filter, a terminal). */
 function vmFromProto (msg: ContainerMsg): ContainerOptions {
   const refuse = (what: string): never => { throw new InvalidArgumentError(`${what} does not apply to a VM (--vm)`) }
-  if (msg.ports.length > 0) refuse('-p')
-  if (msg.network !== '' && msg.network !== 'none') refuse(`--net ${msg.network}`)
+  if (msg.network === 'host') refuse('--net host')
   if (msg.seccomp !== '') refuse('--security-opt seccomp')
   if (msg.tty) refuse('-t')
   if (msg.interactive) refuse('-i')
-  return { ...containerFromProto(msg), network: 'none' }
+  return containerFromProto(msg)
 }
 
 function containerFromProto (msg: ContainerMsg | undefined): ContainerOptions {
@@ -177,7 +176,7 @@ export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
     monitorPid: rec.state === 'running' ? rec.monitorPid : 0,
     stopSignal: rec.stopSignal ?? (spec.kind !== 'executable' ? spec.container.stopSignal : undefined) ?? 'SIGTERM',
     stopTimeout: defaultStopTimeoutMs(spec) / 1000,
-    machine: spec.kind === 'vm' ? { vcpus: guestCpus(spec.limits.cpus), memoryMb: guestMemoryMb(spec.limits.memoryBytes), accel: knownAccel()?.accel ?? '' } : undefined,
+    machine: spec.kind === 'vm' ? { vcpus: guestCpus(spec.limits.cpus), memoryMb: guestMemoryMb(spec.limits.memoryBytes), accel: knownAccel()?.accel ?? '', address: rec.state === 'running' ? rec.address ?? '' : '' } : undefined,
     spec: {
       name: spec.name,
       limits: spec.limits,

@@ -43,7 +43,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <linux/input.h>
+#include <net/if.h>
+#include <net/route.h>
 #include <linux/openat2.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -466,6 +469,10 @@ struct bind {
   int read_only;
 };
 
+struct file {
+  const char *path, *text;
+};
+
 // A job, as job.ts writes it.
 struct job {
   const char *root, *workdir, *hostname;
@@ -477,8 +484,13 @@ struct job {
   int ngroups;
   struct bind *binds;
   int nbinds;
+  struct file *files;
+  int nfiles;
   unsigned long long memory, pids;
   int stop_signal;
+  // eth0's address and prefix, and the default route (none without a network).
+  struct in_addr address, gateway;
+  int prefix;
 };
 
 #define MAX_JOB (1 << 20)
@@ -537,14 +549,15 @@ static int read_job(const char *path, struct job *job) {
   job->argv = calloc(nwords + 1, sizeof *job->argv);
   job->env = calloc(nwords + 2, sizeof *job->env);
   job->binds = calloc(nwords + 1, sizeof *job->binds);
+  job->files = calloc(nwords + 1, sizeof *job->files);
   int path_set = 0;
-  static const char *const keys[] = { "root", "arg", "env", "workdir", "uid", "gid", "groups", "bind", "memory", "pids", "stopsignal", "hostname" };
+  static const char *const keys[] = { "root", "arg", "env", "workdir", "uid", "gid", "groups", "bind", "memory", "pids", "stopsignal", "hostname", "address", "gateway", "file" };
   for (size_t i = 0; i < nwords;) {
     const char *key = words[i++];
     int known = 0;
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) known |= strcmp(key, keys[k]) == 0;
     if (!known) return fail("the job has a key this aurae-init does not know: %.64s", key);
-    size_t values = strcmp(key, "bind") == 0 ? 3 : 1;
+    size_t values = strcmp(key, "bind") == 0 ? 3 : strcmp(key, "file") == 0 ? 2 : 1;
     if (i + values > nwords) return fail("the job's %.32s has no value", key);
     const char *v = words[i];
     unsigned long long num;
@@ -572,6 +585,19 @@ static int read_job(const char *path, struct job *job) {
     } else if (strcmp(key, "stopsignal") == 0) {
       if (!number(v, (unsigned long long)SIGRTMAX, &num) || num == 0) return fail("the job's stop signal is no signal: %.64s", v);
       job->stop_signal = (int)num;
+    } else if (strcmp(key, "address") == 0) {
+      char ip[INET_ADDRSTRLEN];
+      const char *slash = strchr(v, '/');
+      if (slash == NULL || (size_t)(slash - v) >= sizeof ip || !number(slash + 1, 32, &num)) return fail("the job's address is not A.B.C.D/N: %.64s", v);
+      memcpy(ip, v, (size_t)(slash - v));
+      ip[slash - v] = '\0';
+      if (inet_pton(AF_INET, ip, &job->address) != 1) return fail("the job's address is not A.B.C.D/N: %.64s", v);
+      job->prefix = (int)num;
+    } else if (strcmp(key, "gateway") == 0) {
+      if (inet_pton(AF_INET, v, &job->gateway) != 1) return fail("the job's gateway is not an address: %.64s", v);
+    } else if (strcmp(key, "file") == 0) {
+      if (v[0] != '/') return fail("the job writes a file whose path is not absolute: %.64s", v);
+      job->files[job->nfiles++] = (struct file){ .path = v, .text = words[i + 1] };
     } else job->hostname = v;
     i += values;
   }
@@ -688,6 +714,24 @@ static int fill_root(int root, const struct job *job) {
   // limits (/sys/fs/cgroup/workload).
   if (mount_in(root, "/proc", "proc", "proc", base, NULL, 0) != 0 || mount_in(root, "/sys", "sysfs", "sysfs", base | MS_RDONLY, NULL, 0) != 0 ||
       mount_in(root, "/sys/fs/cgroup", "cgroup2", "cgroup2", base | MS_RDONLY, NULL, 0) != 0 || mount_in(root, "/dev", "/dev", NULL, MS_BIND | MS_REC, NULL, 0) != 0) return -1;
+  // The node's files (its names) before the binds, which may lie over them as the user asked.
+  for (int i = 0; i < job->nfiles; i++) {
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", job->files[i].path);
+    char *slash = strrchr(parent, '/');
+    const char *name = job->files[i].path + (slash - parent) + 1;
+    *slash = '\0';
+    int dir = dir_in_root(root, parent[0] == '\0' ? "/" : parent);
+    int fd = dir < 0 ? -1 : openat(dir, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int err = errno;
+    if (dir >= 0) close(dir);
+    if (fd < 0) return fail("cannot write %.200s in the image's root: %s", job->files[i].path, strerror(err));
+    size_t len = strlen(job->files[i].text);
+    int done = write(fd, job->files[i].text, len) == (ssize_t)len;
+    err = errno;
+    close(fd);
+    if (!done) return fail("cannot write %.200s in the image's root: %s", job->files[i].path, strerror(err));
+  }
   for (int i = 0; i < job->nbinds; i++) {
     if (mount_in(root, job->binds[i].target, job->binds[i].source, NULL, MS_BIND | MS_REC, NULL, job->binds[i].read_only) != 0) return -1;
   }
@@ -695,6 +739,52 @@ static int fill_root(int root, const struct job *job) {
   if (workdir < 0) return fail("cannot make the working directory %.200s: %s", job->workdir, strerror(errno));
   close(workdir);
   return 0;
+}
+
+// Sets `ifr`'s address field (SIOCSIFADDR, SIOCSIFNETMASK) to `a`.
+static void ifr_address(struct ifreq *ifr, struct in_addr a) {
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = a };
+  memcpy(&ifr->ifr_addr, &sin, sizeof sin);
+}
+
+// Brings up `name`, its flags read first.
+static int link_up(int s, const char *name) {
+  struct ifreq ifr = { 0 };
+  snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) return -1;
+  ifr.ifr_flags |= IFF_UP;
+  return ioctl(s, SIOCSIFFLAGS, &ifr);
+}
+
+// The guest's network: lo, and with the job's address eth0 (virtio-net; its MAC the host's end's) with it and the
+// default route through the gateway, as the node's bridge network gave the VM.
+static int configure_network(const struct job *job) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0 || link_up(s, "lo") != 0) {
+    int err = errno;
+    if (s >= 0) close(s);
+    return fail("cannot bring up lo: %s", strerror(err));
+  }
+  if (job->prefix == 0 && job->address.s_addr == 0) {
+    close(s);
+    return 0;
+  }
+  struct ifreq ifr = { 0 };
+  snprintf(ifr.ifr_name, IFNAMSIZ, "eth0");
+  ifr_address(&ifr, job->address);
+  int ok = ioctl(s, SIOCSIFADDR, &ifr) == 0;
+  ifr_address(&ifr, (struct in_addr){ .s_addr = job->prefix == 0 ? 0 : htonl(~0U << (32 - job->prefix)) });
+  ok = ok && ioctl(s, SIOCSIFNETMASK, &ifr) == 0 && link_up(s, "eth0") == 0;
+  struct rtentry rt = { 0 };
+  struct sockaddr_in any = { .sin_family = AF_INET }, via = { .sin_family = AF_INET, .sin_addr = job->gateway };
+  memcpy(&rt.rt_dst, &any, sizeof any);
+  memcpy(&rt.rt_genmask, &any, sizeof any);
+  memcpy(&rt.rt_gateway, &via, sizeof via);
+  rt.rt_flags = RTF_UP | RTF_GATEWAY;
+  ok = ok && (job->gateway.s_addr == 0 || ioctl(s, SIOCADDRT, &rt) == 0);
+  int err = errno;
+  close(s);
+  return ok ? 0 : fail("cannot give eth0 the VM's address: %s", strerror(err));
 }
 
 // The workload's root: the image's (read-only) under a tmpfs that takes its writes, filled.
@@ -1235,7 +1325,7 @@ static int run_job(const char *path, const sigset_t *signals) {
     }
   }
   struct job job = { .workdir = "/", .stop_signal = SIGTERM };
-  if (read_job(path, &job) != 0 || make_root(&job) != 0 || make_cgroup(&job) != 0) return refuse(ports);
+  if (read_job(path, &job) != 0 || make_root(&job) != 0 || make_cgroup(&job) != 0 || configure_network(&job) != 0) return refuse(ports);
   if (job.hostname != NULL && job.hostname[0] != '\0' && sethostname(job.hostname, strlen(job.hostname)) != 0) {
     fail("cannot name the host %.64s: %s", job.hostname, strerror(errno));
     return refuse(ports);

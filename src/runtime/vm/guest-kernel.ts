@@ -17,9 +17,9 @@ const META = 'linux-image-cloud-amd64'
 /**
  * The modules a guest needs, by name; their dependencies come along. virtio-pci and its rings carry every device;
  * virtiofs the host's shares; virtio_console the channel to the host's auraed; button and evdev the ACPI power
- * button that `system_powerdown` presses; overlay an image's writable layer.
+ * button that `system_powerdown` presses; overlay an image's writable layer; virtio_net a VM's network.
  */
-export const GUEST_MODULES = ['virtio_pci', 'virtiofs', 'virtio_console', 'button', 'evdev', 'overlay']
+export const GUEST_MODULES = ['virtio_pci', 'virtiofs', 'virtio_console', 'button', 'evdev', 'overlay', 'virtio_net']
 
 export interface GuestKernel {
   version: string
@@ -67,11 +67,12 @@ export function loadOrder (wanted: string[], files: Map<string, string>, read: (
   return order
 }
 
-/** The cached kernel in `dir`, if one is complete there. */
+/** The cached kernel in `dir`, if one is complete there, with the modules asked for now. */
 function cached (dir: string): GuestKernel | undefined {
   try {
     const version = readFileSync(join(dir, 'current'), 'utf8').trim()
     const base = join(dir, version)
+    if (readFileSync(join(base, 'modules.wanted'), 'utf8') !== GUEST_MODULES.join('\n') + '\n') return undefined
     const order = readFileSync(join(base, 'modules.order'), 'utf8').split('\n').filter(Boolean)
     const kernel = { version, vmlinuz: join(base, 'vmlinuz'), modules: order.map(m => join(base, 'modules', `${m}.ko`)) }
     return [kernel.vmlinuz, ...kernel.modules].every(f => existsSync(f)) ? kernel : undefined
@@ -112,6 +113,7 @@ export async function guestKernel (dir: string): Promise<GuestKernel> {
     await copyFile(vmlinuz, join(base, 'vmlinuz'))
     for (const m of order) await copyFile(files.get(m) ?? '', join(base, 'modules', `${m}.ko`))
     await writeFile(join(base, 'modules.order'), order.join('\n') + '\n')
+    await writeFile(join(base, 'modules.wanted'), GUEST_MODULES.join('\n') + '\n')
     await rm(join(dir, version), { recursive: true, force: true })
     await rename(base, join(dir, version))
     await writeFile(join(work, 'current'), version + '\n')

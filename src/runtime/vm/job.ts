@@ -11,6 +11,9 @@
 //   memory BYTES  pids N the workload's cgroup limits inside the guest (0: none)
 //   stopsignal N         what the power button sends it
 //   hostname NAME
+//   address A.B.C.D/N    eth0's address, when the VM has a network (and lo is brought up either way)
+//   gateway A.B.C.D      its default route
+//   file PATH TEXT       a file written into the root (the name files: /etc/hosts, /etc/resolv.conf …)
 //
 // The guest talks back on named virtio-serial ports (ports.ts says which): the workload's stdout and stderr, its end
 // on the status port, and signals from the host on the control port.
@@ -29,6 +32,9 @@ export interface GuestJob {
   pids: number
   stopSignal: number
   hostname: string
+  /** eth0's address and default route; none for a VM without a network. */
+  network?: { address: string, prefix: number, gateway: string }
+  files?: Array<{ path: string, text: string }>
 }
 
 /** The job file's bytes. */
@@ -40,6 +46,8 @@ export function encodeJob (job: GuestJob): Buffer {
   words.push('workdir', job.workdir, 'uid', String(job.uid), 'gid', String(job.gid), 'groups', job.groups.join(','))
   for (const b of job.binds) words.push('bind', b.source, b.target, b.readOnly ? 'ro' : 'rw')
   words.push('memory', String(job.memoryBytes), 'pids', String(job.pids), 'stopsignal', String(job.stopSignal), 'hostname', job.hostname)
+  if (job.network !== undefined) words.push('address', `${job.network.address}/${job.network.prefix}`, 'gateway', job.network.gateway)
+  for (const f of job.files ?? []) words.push('file', f.path, f.text)
   for (const w of words) {
     if (w.includes('\0')) throw new FailedPreconditionError(`a VM's command, environment and paths may not hold a NUL: ${JSON.stringify(w)}`)
   }

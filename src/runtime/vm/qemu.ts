@@ -28,6 +28,8 @@ export interface GuestMachine {
   qmp?: string
   /** Named virtio-serial ports, each on a qemu character device backend (`file,path=...`, `pipe,path=...`). */
   ports?: Array<{ name: string, backend: string }>
+  /** A network card on an existing tap device (in the network namespace qemu runs in), with its MAC. */
+  net?: { tap: string, mac: string }
 }
 
 /** The ports a VM's workload talks on (job.ts): its output, its end, and signals from the host. */
@@ -53,6 +55,7 @@ export function qemuArgs (m: GuestMachine): string[] {
     ...(m.console === undefined ? ['-serial', 'null'] : m.console === 'stdio' ? ['-serial', 'stdio'] : ['-chardev', `file,id=console,path=${optionValue(m.console)}`, '-serial', 'chardev:console']),
     ...(m.qmp === undefined ? [] : ['-qmp', `unix:${optionValue(m.qmp)},server=on,wait=off`])
   ]
+  if (m.net !== undefined) args.push('-netdev', `tap,id=net0,ifname=${m.net.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=net0,mac=${m.net.mac}`)
   const ports = m.ports ?? []
   if (ports.length > 0) {
     args.push('-device', 'virtio-serial-pci,id=ports')

@@ -19,6 +19,8 @@ import type { Images } from '../image/images.ts'
 import { containerDir, IMAGE_NOTE, rootsDir } from '../image/unpacked-roots.ts'
 import { processArgs, processCwd, processEnv, resolveUser, type ImageConfig } from '../container/oci-config.ts'
 import { heldImage, imageRoot } from '../container/rootfs.ts'
+import type { BridgeNetwork } from '../container/cni.ts'
+import { writeEtcFiles } from '../container/etc-files.ts'
 import { signalNumber } from '../proc.ts'
 import { helperFailure } from '../helper-failure.ts'
 import { groupState, signalGroup } from '../process-group.ts'
@@ -77,6 +79,8 @@ exit 125`
 
 export interface VmDriverInit {
   cgroups: Cgroups
+  network: BridgeNetwork
+  nodeKey: string
   images: Images
   content: ContentStore
   dataDir: string
@@ -94,6 +98,22 @@ export function guestCpus (cpus: number): number {
   return cpus > 0 ? Math.ceil(cpus) : 1
 }
 
+/**
+ * The tap a VM's qemu opens in the VM's network namespace, and its traffic and eth0's (the bridge's veth) each
+ * passed to the other, as Kata's tc filter does: the guest is the namespace's address.
+ */
+const TAP = 'ip tuntap add tap0 mode tap && ip link set tap0 up && for pair in "eth0 tap0" "tap0 eth0"; do set -- $pair; tc qdisc add dev $1 ingress && tc filter add dev $1 parent ffff: protocol all u32 match u8 0 0 action mirred egress redirect dev $2 || exit 1; done'
+
+/** eth0 of a network namespace the node's bridge network made: its address, prefix and MAC, and the gateway. */
+async function linkOf (netns: string): Promise<{ address: string, prefix: number, mac: string, gateway: string }> {
+  const ip = async (...args: string[]): Promise<any[]> => JSON.parse((await run('nsenter', [`--net=${netns}`, 'ip', '-j', ...args])).stdout) as any[]
+  const [link] = await ip('addr', 'show', 'dev', 'eth0')
+  const inet = (link?.addr_info ?? []).find((a: { family: string }) => a.family === 'inet')
+  const [route] = await ip('route', 'show', 'default')
+  if (inet === undefined || route?.gateway === undefined) throw new FailedPreconditionError(`the VM's network namespace ${netns} has no address or route on eth0`)
+  return { address: inet.local, prefix: inet.prefixlen, mac: link.address, gateway: route.gateway }
+}
+
 /** Lines of a file that start with `prefix`, without it. */
 async function linesOf (file: string, prefix = ''): Promise<string[]> {
   const text = await readFile(file, 'utf8').catch(() => '')
@@ -106,6 +126,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
   const fileOf = (task: Task<VmSpec>, f: keyof typeof FILES): string => join(dirOf(task), FILES[f])
   let qemuFound = false
   const cgroupOf = (task: Task<VmSpec>): string => init.cgroups.version === 'none' ? '' : vmGroup(task.name)
+  const idOf = (task: Task<VmSpec>): string => `aurae-${init.nodeKey}-${task.name}`
   return {
     kind: 'vm',
     cgroupOf,
@@ -129,6 +150,13 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       const shares = [{ tag: 'root', source: lower, path: '/run/aurae/image', readOnly: true, cache: 'always' },
         ...c.volumes.map((v, i) => ({ tag: `vol${String(i).padStart(2, '0')}`, source: v.host, path: `/run/aurae/vol${i}`, readOnly: v.readOnly, cache: 'none' }))]
       const stopSignal = c.stopSignal ?? signalName(config.StopSignal ?? '') ?? 'SIGTERM'
+      // On the node's bridge, as a container is (its ports published the same way): qemu runs in the namespace the
+      // bridge network made and gives the guest eth0's address.
+      const netns = c.network === 'bridge' ? await init.network.attach(idOf(task), c.ports) : ''
+      const link = netns !== '' ? await linkOf(netns) : undefined
+      if (netns !== '') await run('nsenter', [`--net=${netns}`, 'sh', '-c', TAP])
+      const names = await writeEtcFiles(dir, spec.name, c.network)
+      const files = [['/etc/hosts', names.hosts], ['/etc/hostname', names.hostname], ['/etc/resolv.conf', names.resolvConf]]
       const job = encodeJob({
         root: '/run/aurae/image',
         argv: processArgs(config, { command: spec.command, entrypoint: c.entrypoint }),
@@ -141,7 +169,9 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
         memoryBytes: spec.limits.memoryBytes,
         pids: spec.limits.pids,
         stopSignal: signalNumber(stopSignal) ?? 15,
-        hostname: spec.name
+        hostname: spec.name,
+        ...(link !== undefined ? { network: { address: link.address, prefix: link.prefix, gateway: link.gateway } } : {}),
+        files: await Promise.all(files.map(async ([path, file]) => ({ path, text: await readFile(file, 'utf8') })))
       })
       await copyFile(guest.initrd, fileOf(task, 'initrd'))
       await appendFile(fileOf(task, 'initrd'), runFiles(shares.map(({ tag, path, readOnly }): GuestShare => ({ tag, path, readOnly })), job))
@@ -152,7 +182,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       if (cgroupOf(task) !== '') init.cgroups.create(cgroupOf(task), { cpus: spec.limits.cpus, memoryBytes: 0, pids: 0 })
       const vcpus = guestCpus(spec.limits.cpus)
       const memoryMb = guestMemoryMb(spec.limits.memoryBytes)
-      const qemu = [QEMU, ...qemuArgs({
+      const qemu = [...(netns !== '' ? ['nsenter', `--net=${netns}`, '--'] : []), QEMU, ...qemuArgs({
         kernel: guest.kernel.vmlinuz,
         initrd: fileOf(task, 'initrd'),
         memoryMb,
@@ -161,6 +191,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
         shares: shares.map(s => ({ tag: s.tag, socket: join(dir, `${s.tag}.sock`) })),
         console: fileOf(task, 'console'),
         qmp: fileOf(task, 'qmp'),
+        ...(link !== undefined ? { net: { tap: 'tap0', mac: link.mac } } : {}),
         // The monitor's pipes, on qemu's descriptors 3 and 4: the workload writes into them.
         ports: [
           { name: PORTS.stdout, backend: 'file,path=/proc/self/fd/3' },
@@ -175,7 +206,8 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
         workdir: dir,
         cgroup: cgroupOf(task),
-        stopSignal
+        stopSignal,
+        ...(link !== undefined ? { address: link.address } : {})
       }
     },
     // The power button, pressed until the guest ends or the timeout passes (a press during its boot is lost); then
@@ -244,6 +276,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
     // The run's files go with the run; the image note stays until the VM is removed.
     async release (task, forget) {
       if (cgroupOf(task) !== '') await init.cgroups.remove(cgroupOf(task)).catch(() => {})
+      if (task.spec.container.network === 'bridge') await init.network.detach(idOf(task), task.spec.container.ports)
       const dir = dirOf(task)
       if (forget === true) return await rm(dir, { recursive: true, force: true })
       for (const f of await readdir(dir).catch(() => [] as string[])) {

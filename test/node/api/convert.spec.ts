@@ -32,7 +32,7 @@ describe('a workload spec from a client', () => {
     const ctr = specFromProto(spec({ name: 'web', executable: undefined, container: container({ image: 'nginx:1', command: ['nginx', '-g', 'daemon off;'], env: { B: '2' }, workdir: '/srv', entrypoint: ['/init'], replaceEntrypoint: true, stopSignal: 'quit', stopTimeout: 30 }) }))
     expect(ctr).toMatchObject({ kind: 'container', command: ['nginx', '-g', 'daemon off;'], env: { B: '2' }, workdir: '/srv', container: { image: 'docker.io/library/nginx:1', entrypoint: ['/init'], stopSignal: 'SIGQUIT', stopTimeout: 30 } })
     const vm = specFromProto(spec({ name: 'guest', executable: undefined, vm: container({ image: 'busybox', command: ['sh'], volumes: [{ host: '/tmp', container: '/data', readOnly: false }] }), limits: { cpus: 2, memoryBytes: 256 * 2 ** 20, pids: 0 } }))
-    expect(vm).toMatchObject({ kind: 'vm', command: ['sh'], container: { image: 'docker.io/library/busybox:latest', network: 'none' } })
+    expect(vm).toMatchObject({ kind: 'vm', command: ['sh'], container: { image: 'docker.io/library/busybox:latest', network: 'bridge' } })
     for (const s of [exe, ctr, vm]) {
       const msg = workloadToProto(createdRecord(s)).spec
       expect(msg?.[s.kind]).toBeDefined()
@@ -84,8 +84,8 @@ describe('a workload spec from a client', () => {
 
   it('refuses for a VM what a VM does not have, and a memory limit too small for any workload', () => {
     const vm = (c: Record<string, any>, o: Record<string, any> = {}): string => refusal(() => specFromProto(spec({ executable: undefined, vm: container(c), ...o })))
-    expect(vm({ ports: [{ hostPort: 8080, containerPort: 80, protocol: '', hostIp: '' }] })).toBe('-p does not apply to a VM (--vm)')
-    expect(vm({ network: 'bridge' })).toBe('--net bridge does not apply to a VM (--vm)')
+    expect(vm({ network: 'host' })).toBe('--net host does not apply to a VM (--vm)')
+    expect(vm({ network: 'none', ports: [{ hostPort: 8080, containerPort: 80, protocol: '', hostIp: '' }] })).toBe('-p works with bridge networking only')
     expect(vm({ seccomp: 'unconfined' })).toBe('--security-opt seccomp does not apply to a VM (--vm)')
     expect(vm({ tty: true })).toBe('-t does not apply to a VM (--vm)')
     expect(vm({ interactive: true })).toBe('-i does not apply to a VM (--vm)')

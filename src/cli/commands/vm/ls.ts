@@ -9,7 +9,7 @@ import { workloadJson } from '../workload/ls.ts'
 /** A VM as `ps --json` shows a workload, with its machine. */
 function vmJson (w: Workload): object {
   const m = w.machine
-  return { ...workloadJson(w), vcpus: m?.vcpus ?? null, memoryMb: m?.memoryMb ?? null, accel: m?.accel === '' ? null : m?.accel ?? null, address: null }
+  return { ...workloadJson(w), vcpus: m?.vcpus ?? null, memoryMb: m?.memoryMb ?? null, accel: m?.accel === '' ? null : m?.accel ?? null, address: m?.address === '' ? null : m?.address ?? null }
 }
 
 export const vmLs: Command = {
@@ -32,9 +32,9 @@ export const vmLs: Command = {
       return EXIT.ok
     }
     const now = Date.now()
-    // No VM has an address of its own yet: its network is the guest's alone.
+    const or = (text: string | undefined): string => text === undefined || text === '' ? '-' : clean(text)
     const rows = vms.map(w => [clean(w.name), clean(w.state), String(w.machine?.vcpus ?? '-'), w.machine === undefined ? '-' : `${w.machine.memoryMb}M`,
-      clean(w.machine?.accel === '' ? '-' : w.machine?.accel ?? '-'), w.state === 'running' ? duration(now - w.startedAtMs) : '-', '-'])
+      or(w.machine?.accel), w.state === 'running' ? duration(now - w.startedAtMs) : '-', or(w.machine?.address)])
     ctx.io.stdout.write(table(['NAME', 'STATE', 'VCPUS', 'MEMORY', 'ACCEL', 'UPTIME', 'ADDRESS'], rows))
     return EXIT.ok
   }
