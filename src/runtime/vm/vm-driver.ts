@@ -3,7 +3,8 @@
 // runs a container in a VM. The monitor supervises a small shell that starts the virtiofsds and qemu, and turns
 // what the guest said of its workload's end into its own exit, so a VM is re-adopted, logged and restarted as any
 // workload is. Its output comes out on two virtio-serial ports straight into the monitor's pipes; signals go in on
-// a third; a stop presses the guest's power button (ACPI, over QMP), and SIGKILL ends qemu.
+// a third, `exec` commands on a fourth; a stop presses the guest's power button (ACPI, over QMP), and SIGKILL ends
+// qemu. It is on the node's bridge network as a container is, its ports published the same way.
 import { execFile } from 'node:child_process'
 import { closeSync, constants, openSync, writeSync } from 'node:fs'
 import { appendFile, copyFile, readdir, readFile, rm } from 'node:fs/promises'
@@ -133,6 +134,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
     async prepare (task, signal): Promise<LaunchPlan> {
       const spec = task.spec
       const c = spec.container
+      if (spec.limits.cpus > 0 && init.cgroups.version === 'none') throw new FailedPreconditionError(`cannot enforce --cpus: ${init.cgroups.reason}`)
       qemuFound ||= await run(QEMU, ['--version']).then(() => true, () => { throw new FailedPreconditionError(`VMs need ${QEMU}: apt-get install qemu-system-x86`) })
       const guest = await guestFiles(cache)
       const image = await heldImage(init.images, init.content, init.dataDir, task.name, c.image, signal)
@@ -178,7 +180,6 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       await run('mkfifo', ['-m', '600', `${fileOf(task, 'control')}.in`, `${fileOf(task, 'control')}.out`])
       // On the host, the VM's processes are held to --cpus (its CPU time is their emulation of the guest's); its memory
       // is the guest's, and --pids counts the guest's processes, inside.
-      if (spec.limits.cpus > 0 && init.cgroups.version === 'none') throw new FailedPreconditionError(`cannot enforce --cpus: ${init.cgroups.reason}`)
       if (cgroupOf(task) !== '') init.cgroups.create(cgroupOf(task), { cpus: spec.limits.cpus, memoryBytes: 0, pids: 0 })
       const vcpus = guestCpus(spec.limits.cpus)
       const memoryMb = guestMemoryMb(spec.limits.memoryBytes)

@@ -86,7 +86,7 @@ export const run: Command = {
           entrypoint: entrypoint === undefined ? [] : [entrypoint],
           replaceEntrypoint: entrypoint !== undefined,
           user: flags.user as string ?? '',
-          network: flags.net as string ?? (flags.vm === true ? '' : 'bridge'),
+          network: flags.net as string ?? 'bridge',
           volumes: (flags.volume as string[] | undefined ?? []).map(volumeOf),
           ports: (flags.publish as string[] | undefined ?? []).map(parsePort).map(p => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIP })),
           seccomp,
