@@ -22,8 +22,8 @@ export interface GuestMachine {
   accel: 'kvm' | 'tcg'
   /** virtiofsd sockets, by the tag the guest mounts them with. */
   shares?: Array<{ tag: string, socket: string }>
-  /** Where the serial console goes: a file, or 'stdio'; nowhere when left out. */
-  console?: string
+  /** Where the serial console goes: a file, 'stdio', or the FIFOs PATH.in and PATH.out; nowhere when left out. */
+  console?: string | { pipe: string }
   /** The QMP socket, for a guest that is to be told things (the power button). */
   qmp?: string
   /** Named virtio-serial ports, each on a qemu character device backend (`file,path=...`, `pipe,path=...`). */
@@ -52,7 +52,7 @@ export function qemuArgs (m: GuestMachine): string[] {
     '-append', 'console=ttyS0 quiet panic=-1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd no_timer_check cryptomgr.notests',
     // qboot (qemu-system-data) hands over to the kernel sooner than SeaBIOS, which has nothing to do here.
     ...(existsSync(QBOOT) ? ['-bios', QBOOT] : []),
-    ...(m.console === undefined ? ['-serial', 'null'] : m.console === 'stdio' ? ['-serial', 'stdio'] : ['-chardev', `file,id=console,path=${optionValue(m.console)}`, '-serial', 'chardev:console']),
+    ...(m.console === undefined ? ['-serial', 'null'] : m.console === 'stdio' ? ['-serial', 'stdio'] : ['-chardev', typeof m.console === 'string' ? `file,id=console,path=${optionValue(m.console)}` : `pipe,id=console,path=${optionValue(m.console.pipe)}`, '-serial', 'chardev:console']),
     ...(m.qmp === undefined ? [] : ['-qmp', `unix:${optionValue(m.qmp)},server=on,wait=off`])
   ]
   if (m.net !== undefined) args.push('-netdev', `tap,id=net0,ifname=${m.net.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=net0,mac=${m.net.mac}`)

@@ -45,7 +45,9 @@ const SOCKET_PATH_MAX = 107
 const PRESS_EVERY_MS = 1000
 
 /** The files of a VM's run, in its directory. */
-const FILES = { initrd: 'initrd', console: 'console.log', qemuLog: 'qemu.log', status: 'status', control: 'control', qmp: 'qmp.sock', exec: 'exec.sock' }
+const FILES = { initrd: 'initrd', console: 'console.log', consolePipe: 'console', qemuLog: 'qemu.log', status: 'status', control: 'control', qmp: 'qmp.sock', exec: 'exec.sock' }
+/** How much of a VM's console its directory keeps: the guest writes it, and must not fill the host's disk. */
+const CONSOLE_KEPT = 1 << 20
 /** The host's end of a VM's exec port (monitor/aurae-vm-exec.c). */
 const VM_EXEC = fileURLToPath(new URL('../monitor/aurae-vm-exec', import.meta.url))
 
@@ -69,9 +71,15 @@ for t in $tags; do
     sleep 0.01
   done
 done
+# The console's first ${CONSOLE_KEPT} bytes are kept; the rest is read and dropped.
+{ head -c ${CONSOLE_KEPT}; cat >/dev/null; } <"$dir/${FILES.consolePipe}.out" >"$dir/${FILES.console}" 2>/dev/null &
+reader=$!
 # The monitor's pipes stay open for qemu's ports on 3 and 4; what qemu itself says goes to its log.
 "$@" 3>&1 4>&2 </dev/null >>"$dir/${FILES.qemuLog}" 2>&1
 code=$?
+# A moment's writer of the console's FIFO ends the reader's wait for one, if qemu never opened it; then its end.
+exec 6<>"$dir/${FILES.consolePipe}.out"; exec 6>&-
+wait $reader
 if [ $code -ne 0 ]; then echo "aurae: qemu exited with $code" >>"$dir/${FILES.qemuLog}"; exit 125; fi
 set -- $(grep -E '^(exit|signal) [0-9]+ [0-9]+$' "$dir/${FILES.status}" 2>/dev/null)
 case $1 in exit) exit "$2";; signal) exit $((128 + $2));; esac
@@ -177,7 +185,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       })
       await copyFile(guest.initrd, fileOf(task, 'initrd'))
       await appendFile(fileOf(task, 'initrd'), runFiles(shares.map(({ tag, path, readOnly }): GuestShare => ({ tag, path, readOnly })), job))
-      await run('mkfifo', ['-m', '600', `${fileOf(task, 'control')}.in`, `${fileOf(task, 'control')}.out`])
+      await run('mkfifo', ['-m', '600', ...['control', 'consolePipe'].flatMap(f => [`${fileOf(task, f as keyof typeof FILES)}.in`, `${fileOf(task, f as keyof typeof FILES)}.out`])])
       // On the host, the VM's processes are held to --cpus (its CPU time is their emulation of the guest's); its memory
       // is the guest's, and --pids counts the guest's processes, inside.
       if (cgroupOf(task) !== '') init.cgroups.create(cgroupOf(task), { cpus: spec.limits.cpus, memoryBytes: 0, pids: 0 })
@@ -190,7 +198,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
         cpus: vcpus,
         accel: guest.accel.accel,
         shares: shares.map(s => ({ tag: s.tag, socket: join(dir, `${s.tag}.sock`) })),
-        console: fileOf(task, 'console'),
+        console: { pipe: fileOf(task, 'consolePipe') },
         qmp: fileOf(task, 'qmp'),
         ...(link !== undefined ? { net: { tap: 'tap0', mac: link.mac } } : {}),
         // The monitor's pipes, on qemu's descriptors 3 and 4: the workload writes into them.
