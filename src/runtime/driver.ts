@@ -125,6 +125,8 @@ export interface WorkloadDriver<S extends WorkloadSpec = WorkloadSpec> {
   cgroupOf (task: Task<S>): string
   /** What the node runs to start a command inside the running workload (its namespaces, cgroup, user, env), as `docker exec`. */
   enter (task: Task<S>, request: EnterRequest): Promise<EnterPlan>
+  /** Where the last run's console is kept, for a kind that has one (a VM's serial console). */
+  consoleOf? (task: Task<S>): string
 }
 
 /** A registry with exactly one driver for every kind. */

@@ -139,6 +139,12 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
     return this.files.logPath(name)
   }
 
+  /** Where the workload's console is kept, if its kind has one (a VM's). */
+  consolePath (name: string): string | undefined {
+    const rec = this.get(name)
+    return this.driverOf(rec).consoleOf?.(taskOf(rec))
+  }
+
   /** Creates and starts a workload; throws StartError (with the record kept) when its process cannot start.
    * With an attacher, each run's output also goes to it until detach(). `signal` is the caller's: once it
    * has gone, a start still waiting (on a pull) gives up. With `pickName`, a name already taken is not refused:

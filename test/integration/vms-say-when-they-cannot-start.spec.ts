@@ -57,6 +57,14 @@ describe('VMs that cannot start', () => {
     expect(res.stderr).toMatch(/^aurae: the guest ended without saying how its workload ended(: .*)?\n$/)
     expect(leftovers()).toEqual([])
     expect(files('gone')).toEqual(['console.log', 'image.json'])
+    // Its console, kept: the kernel's last word.
+    const console = await node.cli(['logs', '--console', 'gone'])
+    expect(console.code).toBe(0)
+    expect(console.stdout).toMatch(/reboot: Power down\r?\n$/)
+    expect((await node.cli(['logs', '--console', '--tail', '1', 'gone'])).stdout).toMatch(/^\[ *[\d.]+\] reboot: Power down\r?\n$/)
+    // Only a VM has one.
+    expect((await node.cli(['exec', 'plain', '--', 'true'])).code).toBe(0)
+    expect(await node.cli(['logs', '--console', 'plain'])).toEqual({ code: 1, stdout: '', stderr: 'aurae: workload plain has no console: only a VM has one\n' })
   })
 
   it('takes a command the image lacks as 127, from the guest, and a --rm VM leaves no directory', async () => {

@@ -1,6 +1,8 @@
 // ObserveService: workload logs, lifecycle events and the daemon's own log, all followable.
 import { ObserveServiceService } from '../../gen/aurae/observe/v0/observe.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
+import { FailedPreconditionError } from '../../errors.ts'
+import { followFile } from '../../runtime/follow-file.ts'
 import { readLog } from '../../runtime/cri-log.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
 import { youngCollector } from '../../young-gc.ts'
@@ -26,6 +28,12 @@ export function observeHandlers (runtime: () => Supervisor, log: DaemonLogSource
         const name = assertWorkloadName(req.name)
         const rec = supervisor.get(name)
         const done = (): boolean => !supervisor.has(name) || supervisor.get(name) !== rec || rec.state === 'exited'
+        if (req.console === true) {
+          const path = supervisor.consolePath(name)
+          if (path === undefined) throw new FailedPreconditionError(`workload ${name} has no console: only a VM has one`)
+          for await (const data of followFile(path, { follow: req.follow, tail: req.tail ?? -1, done, signal })) await send({ stream: 'stdout', data, time: '' })
+          return
+        }
         const stop = new AbortController()
         const onExit = (): void => { if (done()) stop.abort() }
         supervisor.on('exit', onExit).on('change', onExit)

@@ -253,6 +253,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       }
     },
     state: groupState,
+    consoleOf: task => fileOf(task, 'console'),
     // A command inside the guest, run by aurae-init as it runs the workload (its root, cgroup, user and env), through
     // the VM's exec port. aurae-vm-exec speaks for it on the host.
     async enter (task, request): Promise<EnterPlan> {
