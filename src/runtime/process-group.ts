@@ -31,16 +31,21 @@ export function groupState (task: Task): TaskState {
 export async function stopGroup (task: Task, { timeoutMs, exited }: StopRequest, killRest: () => Promise<void>, gentle: NodeJS.Signals = 'SIGTERM', send = signalGroup): Promise<void> {
   if (timeoutMs > 0) {
     send(task, gentle)
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = await Promise.race([
-      exited.then(() => false, () => false),
-      new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(true), timeoutMs) })
-    ])
-    clearTimeout(timer)
-    if (!timedOut) return
+    if (await endsWithin(exited, timeoutMs)) return
   }
   send(task, 'SIGKILL')
   await killRest().catch(() => {})
+}
+
+/** Whether the run ends (`exited` settles) within `ms`: a gentle stop's grace period. */
+export async function endsWithin (exited: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const ended = await Promise.race([
+    exited.then(() => true, () => true),
+    new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(false), ms) })
+  ])
+  clearTimeout(timer)
+  return ended
 }
 
 /** Whether the OOM killer struck in the run's cgroup while it ran, at its main process or any other, as Docker's OOMKilled says. */

@@ -32,22 +32,25 @@ export interface EtcFiles {
   resolvConf: string
 }
 
-/** Writes the container's name files into `bundle`, mode 0644 whatever the daemon's umask (0077). */
-export async function writeEtcFiles (bundle: string, name: string, network: 'bridge' | 'none' | 'host'): Promise<EtcFiles> {
+/** What a workload's name files say (a container's, bound in; a VM's, written into its root), by their file name in /etc. */
+export async function etcTexts (name: string, network: 'bridge' | 'none' | 'host'): Promise<{ hosts: string, hostname: string, 'resolv.conf': string }> {
   const read = async (path: string): Promise<string> => await readFile(path, 'utf8').catch(() => '')
   const host = await read('/etc/resolv.conf')
-  const resolv = network === 'none' ? '' : network === 'host' ? host : containerResolvConf(host, await read(RESOLVED_UPSTREAM))
-  const files: Array<[keyof EtcFiles, string, string]> = [
-    ['hosts', 'hosts', `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${name}\n`],
-    ['hostname', 'hostname', `${name}\n`],
-    ['resolvConf', 'resolv.conf', resolv]
-  ]
-  const paths: Partial<EtcFiles> = {}
-  for (const [key, file, body] of files) {
-    const path = join(bundle, file)
-    await writeFile(path, body)
-    await chmod(path, 0o644)
-    paths[key] = path
+  return {
+    hosts: `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${name}\n`,
+    hostname: `${name}\n`,
+    'resolv.conf': network === 'none' ? '' : network === 'host' ? host : containerResolvConf(host, await read(RESOLVED_UPSTREAM))
   }
-  return paths as EtcFiles
+}
+
+/** Writes the container's name files into `bundle`, mode 0644 whatever the daemon's umask (0077). */
+export async function writeEtcFiles (bundle: string, name: string, network: 'bridge' | 'none' | 'host'): Promise<EtcFiles> {
+  const texts = await etcTexts(name, network)
+  const write = async (file: keyof typeof texts): Promise<string> => {
+    const path = join(bundle, file)
+    await writeFile(path, texts[file])
+    await chmod(path, 0o644)
+    return path
+  }
+  return { hosts: await write('hosts'), hostname: await write('hostname'), resolvConf: await write('resolv.conf') }
 }

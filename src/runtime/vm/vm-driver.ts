@@ -21,10 +21,10 @@ import { containerDir, IMAGE_NOTE, rootsDir } from '../image/unpacked-roots.ts'
 import { processArgs, processCwd, processEnv, resolveUser, type ImageConfig } from '../container/oci-config.ts'
 import { heldImage, imageRoot } from '../container/rootfs.ts'
 import type { BridgeNetwork } from '../container/cni.ts'
-import { writeEtcFiles } from '../container/etc-files.ts'
+import { etcTexts } from '../container/etc-files.ts'
 import { signalNumber } from '../proc.ts'
 import { helperFailure } from '../helper-failure.ts'
-import { groupState, signalGroup } from '../process-group.ts'
+import { endsWithin, groupState, signalGroup } from '../process-group.ts'
 import type { Cgroups } from '../cgroups.ts'
 import { vmGroup } from '../cell.ts'
 import type { VmSpec } from '../workload.ts'
@@ -123,9 +123,8 @@ async function linkOf (netns: string): Promise<{ address: string, prefix: number
   return { address: inet.local, prefix: inet.prefixlen, mac: link.address, gateway: route.gateway }
 }
 
-/** Lines of a file that start with `prefix`, without it. */
-async function linesOf (file: string, prefix = ''): Promise<string[]> {
-  const text = await readFile(file, 'utf8').catch(() => '')
+/** A file's lines that start with `prefix`, without it. */
+function linesOf (text: string, prefix = ''): string[] {
   return text.split('\n').filter(l => l.trim() !== '' && l.startsWith(prefix)).map(l => l.slice(prefix.length).trim())
 }
 
@@ -165,8 +164,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       const netns = c.network === 'bridge' ? await init.network.attach(idOf(task), c.ports) : ''
       const link = netns !== '' ? await linkOf(netns) : undefined
       if (netns !== '') await run('nsenter', [`--net=${netns}`, 'sh', '-c', TAP])
-      const names = await writeEtcFiles(dir, spec.name, c.network)
-      const files = [['/etc/hosts', names.hosts], ['/etc/hostname', names.hostname], ['/etc/resolv.conf', names.resolvConf]]
+      const names = await etcTexts(spec.name, c.network)
       const job = encodeJob({
         root: '/run/aurae/image',
         argv: processArgs(config, { command: spec.command, entrypoint: c.entrypoint }),
@@ -181,7 +179,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
         stopSignal: signalNumber(stopSignal) ?? 15,
         hostname: spec.name,
         ...(link !== undefined ? { network: { address: link.address, prefix: link.prefix, gateway: link.gateway } } : {}),
-        files: await Promise.all(files.map(async ([path, file]) => ({ path, text: await readFile(file, 'utf8') })))
+        files: Object.entries(names).map(([file, text]) => ({ path: `/etc/${file}`, text }))
       })
       await copyFile(guest.initrd, fileOf(task, 'initrd'))
       await appendFile(fileOf(task, 'initrd'), runFiles(shares.map(({ tag, path, readOnly }): GuestShare => ({ tag, path, readOnly })), job))
@@ -226,14 +224,9 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
         const press = (): void => { qmp(fileOf(task, 'qmp'), 'system_powerdown').catch(() => {}) }
         press()
         const presses = setInterval(press, PRESS_EVERY_MS)
-        let timer: NodeJS.Timeout | undefined
-        const timedOut = await Promise.race([
-          exited.then(() => false, () => false),
-          new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(true), timeoutMs) })
-        ])
+        const ended = await endsWithin(exited, timeoutMs)
         clearInterval(presses)
-        clearTimeout(timer)
-        if (!timedOut) return
+        if (ended) return
       }
       signalGroup(task, 'SIGKILL')
       if (cgroupOf(task) !== '') await init.cgroups.killAll(cgroupOf(task)).catch(() => {})
@@ -277,8 +270,10 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       }
       if (end.exitCode === 125) {
         // The shell's reason, with what qemu said last, or else the guest's console.
-        const reason = (await linesOf(fileOf(task, 'qemuLog'), 'aurae: ')).at(-1) ?? 'the VM failed'
-        const detail = (await linesOf(fileOf(task, 'qemuLog'), `${QEMU}: `)).at(-1) ?? (await linesOf(fileOf(task, 'console'))).slice(-2).join('; ')
+        const said = async (f: keyof typeof FILES): Promise<string> => await readFile(fileOf(task, f), 'utf8').catch(() => '')
+        const log = await said('qemuLog')
+        const reason = linesOf(log, 'aurae: ').at(-1) ?? 'the VM failed'
+        const detail = linesOf(log, `${QEMU}: `).at(-1) ?? linesOf(await said('console')).slice(-2).join('; ')
         return { ...end, error: detail !== '' ? `${reason}: ${detail}` : reason, oomKilled: false }
       }
       return { ...end, oomKilled: false }
