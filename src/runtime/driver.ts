@@ -82,6 +82,8 @@ export interface EnterRequest {
   workdir: string
   /** The command gets a terminal of its own, its size and input from the one it is run from. */
   tty?: boolean
+  /** That terminal's size when the command starts (the one it is run from has it). */
+  size?: { rows: number, cols: number }
   /** The caller runs the command itself, on its own terminal: the runtime's messages go there too. */
   byCaller?: boolean
   /** The plan returns once the command has started (0), or fails as a command that could not run; its output is discarded. */
@@ -92,6 +94,8 @@ export interface EnterRequest {
 export interface EnterPlan {
   argv: string[]
   env: Record<string, string>
+  /** Written to the command's fd PROCESS_FD (common/process-fd.ts), then closed: the process the runtime runs. */
+  process?: string
   /** The runtime's own failure (a command missing inside), with Docker's exit codes; undefined when the command ran. */
   explain?: (exitCode: number | null) => Promise<{ exitCode: number, error: string } | undefined>
   /** Whether a chunk of stderr is the runtime's own complaint (held back, and dropped when explain gives the reason). */

@@ -80,10 +80,10 @@ describe('containers are started, restarted, inspected and entered by name', () 
   it('execs -it with a terminal of its own that follows a resize, and passes on the exit code', async () => {
     const onTerminal = (args: string[]): string => [process.execPath, AURAE, '--sock', node.sock, ...args].join(' ')
     // script(1) gives the CLI a terminal and types what it reads on its stdin.
-    const shell = await run('script', ['-qec', onTerminal(['exec', '-it', 'kv', '--', 'sh', '-c', '"id -u; tty; exit 3"']), '/dev/null'])
+    const shell = await run('script', ['-qec', onTerminal(['exec', '-it', 'kv', '--', 'sh', '-c', '"id -u; tty; echo \\$TERM; exit 3"']), '/dev/null'])
     expect(shell.code).toBe(3)
     // script(1) may type a NUL at the end of its own (empty) stdin, which the container's terminal echoes as ^@.
-    expect(shell.stdout).toMatch(new RegExp(`${REDIS_UID}\r\n(\\^@)?/dev/pts/0\r\n`))
+    expect(shell.stdout).toMatch(new RegExp(`${REDIS_UID}\r\n(\\^@)?/dev/pts/0\r\n(\\^@)?xterm\r\n`))
     const resized = await run('python3', [RESIZE_PROBE, process.execPath, AURAE, '--sock', node.sock, 'exec', '-it', 'kv', '--', 'sh', '-c', 'stty size; read x; stty size; exit 4'])
     expect(resized.stdout).toMatch(/30 100\r\n(.|\r\n)*40 120\r\n(.|\r\n)*exit=4\n$/)
     expect(await node.cli(['exec', '-t', 'kv', '--', 'true'])).toEqual({ code: 125, stdout: '', stderr: 'aurae: the input device is not a TTY; leave out -t\n' })

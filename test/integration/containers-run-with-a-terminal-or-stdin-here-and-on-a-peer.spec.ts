@@ -84,6 +84,20 @@ describe('containers run with a terminal or with stdin (run -it, run -i), here a
     }
   }, 120_000)
 
+  it('enters a running container with exec -it, here and on a peer: its terminal sized from the start, TERM, a resize', async () => {
+    const started = await emily.cli(['run', '-d', '--name', 'box', image, '--', 'sleep', '1000'])
+    expect(started.code).toBe(0)
+    for (const [node, where] of [[emily, ''], [alice, '@emily']] as const) {
+      // The first thing the command does is read its terminal's size: it is the caller's already.
+      const out = await onTerminal(node, ['exec', '-it', `box${where}`, '--', 'sh', '-c', 'stty size; echo T=$TERM; tty; exec sh'], [
+        ['wait', 'T=xterm'], ['wait', '/dev/pts/'], ['resize', 40, 120], ['until', '40 120', 'stty size\n'], ['send', 'exit 6\n']
+      ]).out
+      expect(out).toMatch(/^30 100\r\nT=xterm\r\n\/dev\/pts\/\d+\r\n/)
+      expect(out).toMatch(/exit=6\n$/)
+    }
+    expect((await emily.cli(['rm', '-f', 'box'])).code).toBe(0)
+  }, 120_000)
+
   it('pipes stdin to the container with run -i, here and on a peer, and closes it at the end of the input', async () => {
     const input = 'x'.repeat(3 * 1024 * 1024 + 7)
     for (const [node, where] of [[emily, ''], [alice, '@emily']] as const) {

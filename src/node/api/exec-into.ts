@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream'
 import { firstEvent } from '../../common/first-event.ts'
 import { FailedPreconditionError } from '../../errors.ts'
 import type { WindowSize, WorkloadServiceExecInput, WorkloadServiceRunResponse } from '../../gen/aurae/workloads/v0/workloads.ts'
+import { processFile, withProcess } from '../../common/process-fd.ts'
 import type { EnterPlan } from '../../runtime/driver.ts'
 
 /** The helper that gives a command a terminal of its own (src/runtime/monitor/aurae-pty.c). */
@@ -18,12 +19,17 @@ export interface Session {
 }
 
 /** How the command runs: its output piped back, discarded (exec -d), or with the session's input too. */
-function start (plan: EnterPlan, detach: boolean, session?: Session): ChildProcess {
+async function start (plan: EnterPlan, detach: boolean, session?: Session): Promise<ChildProcess> {
   const { argv, env } = plan
-  if (detach) return spawn(argv[0], argv.slice(1), { env, stdio: 'ignore' })
-  if (session === undefined) return spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  if (session.size === undefined) return spawn(argv[0], argv.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] })
-  return spawn(PTY, [String(session.size.rows || 24), String(session.size.cols || 80), ...argv], { env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })
+  const file = await processFile(plan.process)
+  try {
+    if (detach) return spawn(argv[0], argv.slice(1), { env, stdio: withProcess(file, ['ignore', 'ignore', 'ignore']) })
+    if (session === undefined) return spawn(argv[0], argv.slice(1), { env, stdio: withProcess(file, ['ignore', 'pipe', 'pipe']) })
+    if (session.size === undefined) return spawn(argv[0], argv.slice(1), { env, stdio: withProcess(file, ['pipe', 'pipe', 'pipe']) })
+    return spawn(PTY, [String(session.size.rows || 24), String(session.size.cols || 80), ...argv], { env, stdio: withProcess(file, ['pipe', 'pipe', 'pipe', 'pipe']) })
+  } finally {
+    await file?.close()
+  }
 }
 
 /**
@@ -32,7 +38,7 @@ function start (plan: EnterPlan, detach: boolean, session?: Session): ChildProce
  */
 export async function streamCommand (plan: EnterPlan, send: (m: WorkloadServiceRunResponse) => Promise<void>, signal: AbortSignal, detach = false, session?: Session): Promise<void> {
   const { argv } = plan
-  const child = start(plan, detach, session)
+  const child = await start(plan, detach, session)
   const tty = session?.size !== undefined
   const onAbort = (): void => { if (tty) child.stdin?.end(); else child.kill('SIGTERM') }
   signal.addEventListener('abort', onAbort, { once: true })

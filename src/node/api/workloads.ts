@@ -198,8 +198,9 @@ export function workloadHandlers (runtime: () => Supervisor, ownName: () => stri
         // A terminal is the caller's own: only a caller on this machine can run the command on it.
         if ((req.direct || req.tty) && caller.kind !== 'local') throw new InvalidArgumentError('a terminal (-t) and -i work only on workloads of the node the CLI runs on')
         if (req.tty && !req.direct) throw new InvalidArgumentError('a terminal (-t) is given only to a caller that runs the command itself (direct), or in an ExecSession')
-        const plan = await runtime().enter(assertWorkloadName(req.name), { command, env, workdir, tty: req.tty, byCaller: req.direct, detach: req.detach })
-        if (req.direct) await send({ enter: { argv: plan.argv, env: plan.env } })
+        const size = req.size !== undefined && req.size.rows > 0 ? req.size : undefined
+        const plan = await runtime().enter(assertWorkloadName(req.name), { command, env, workdir, tty: req.tty, size, byCaller: req.direct, detach: req.detach })
+        if (req.direct) await send({ enter: { argv: plan.argv, env: plan.env, process: Buffer.from(plan.process ?? '') } })
         else await streamCommand(plan, send, signal, req.detach)
       }
     },
@@ -211,8 +212,9 @@ export function workloadHandlers (runtime: () => Supervisor, ownName: () => stri
         if (req === undefined) throw new InvalidArgumentError('the first message of an exec session must carry its request')
         if (req.direct || req.detach) throw new InvalidArgumentError('an exec session runs its command on the node, attached')
         const { command, env, workdir } = processFromProto(req, true)
-        const plan = await runtime().enter(assertWorkloadName(req.name), { command, env, workdir, tty: req.tty })
-        await streamCommand(plan, send, signal, false, { input, size: req.tty ? first.size ?? { rows: 24, cols: 80 } : undefined })
+        const size = req.tty ? first.size !== undefined && first.size.rows > 0 ? first.size : { rows: 24, cols: 80 } : undefined
+        const plan = await runtime().enter(assertWorkloadName(req.name), { command, env, workdir, tty: req.tty, size })
+        await streamCommand(plan, send, signal, false, { input, size })
       }
     }
   }

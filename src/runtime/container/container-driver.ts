@@ -12,6 +12,7 @@ import { promisify } from 'node:util'
 import { FailedPreconditionError } from '../../errors.ts'
 import { removeCellEverywhere, type Cgroups } from '../cgroups.ts'
 import type { EnterPlan, EnterRequest, LaunchPlan, Task, WorkloadDriver } from '../driver.ts'
+import { PROCESS_FD } from '../../common/process-fd.ts'
 import type { ContentStore } from '../image/content-store.ts'
 import type { Images } from '../image/images.ts'
 import { containerDir, IMAGE_NOTE, rootsDir } from '../image/unpacked-roots.ts'
@@ -20,7 +21,7 @@ import { signalName } from '../../common/signals.ts'
 import { signalNumber } from '../proc.ts'
 import { helperFailure } from '../helper-failure.ts'
 import { groupState, oomKilled, signalProcess, stopGroup } from '../process-group.ts'
-import { ociConfig, resolveUser, type ImageConfig } from './oci-config.ts'
+import { execProcess, ociConfig, resolveUser, type ImageConfig, type OciProcess } from './oci-config.ts'
 import { heldImage, imageRoot, overlayOf, unmountUnder } from './rootfs.ts'
 import type { BridgeNetwork } from './cni.ts'
 import { writeEtcFiles } from './etc-files.ts'
@@ -42,6 +43,13 @@ const ENTER_WAIT_MS = 5_000
 const EXEC_PLAN = 'exec.plan'
 /** The helper that runs a command inside a running container in a few milliseconds (monitor/aurae-enter.c). */
 const ENTER = fileURLToPath(new URL('../monitor/aurae-enter', import.meta.url))
+
+/** The process of `runtime exec --process` for a command on a terminal of its own, from the bundle's config. */
+async function terminalProcess (bundle: string, request: EnterRequest): Promise<OciProcess> {
+  const config = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as { process?: OciProcess }
+  if (config.process === undefined) throw new FailedPreconditionError('the container\'s config has no process to run the command as')
+  return execProcess(config.process, request)
+}
 
 /** aurae-enter's argv for a command inside the container of `task`; its failure, if any, in a file of its own. */
 function enterPlan (task: Task<ContainerSpec>, plan: string, request: EnterRequest): EnterPlan {
@@ -199,10 +207,16 @@ export function containerDriver (init: ContainerDriverInit): WorkloadDriver<Cont
       // A run just started may not be the runtime's container yet: its state appears within moments.
       for (let waited = 0; !existsSync(join(stateRoot, idOf(task), 'state.json')) && waited < ENTER_WAIT_MS; waited += 10) await sleep(10)
       const log = join(bundleOf(task), `exec-${randomUUID()}.log`)
+      // A terminal's process is the container's own, written out with its size (read from a pipe, not a file).
+      const terminal = request.tty === true ? await terminalProcess(bundleOf(task), request) : undefined
+      const how = terminal !== undefined
+        ? ['--process', `/proc/self/fd/${PROCESS_FD}`, ...(request.detach === true ? ['--detach'] : []), idOf(task)]
+        : [...(request.detach === true ? ['--detach'] : []), ...(request.workdir !== '' ? ['--cwd', request.workdir] : []),
+            ...Object.entries(request.env).flatMap(([k, v]) => ['--env', `${k}=${v}`]), idOf(task), ...request.command]
       return {
-        argv: [runtime, '--root', stateRoot, ...(request.byCaller === true ? [] : ['--log', log, '--log-format', 'json']), 'exec', ...(request.tty === true ? ['--tty'] : []), ...(request.detach === true ? ['--detach'] : []), ...(request.workdir !== '' ? ['--cwd', request.workdir] : []),
-          ...Object.entries(request.env).flatMap(([k, v]) => ['--env', `${k}=${v}`]), idOf(task), ...request.command],
+        argv: [runtime, '--root', stateRoot, ...(request.byCaller === true ? [] : ['--log', log, '--log-format', 'json']), 'exec', ...how],
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+        ...(terminal !== undefined ? { process: JSON.stringify(terminal) } : {}),
         async explain (exitCode) {
           const said = await readFile(log, 'utf8').catch(() => '')
           await rm(log, { force: true })

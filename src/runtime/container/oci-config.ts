@@ -113,18 +113,51 @@ function volumeOptions (readOnly: boolean): string[] {
 
 /** The process's environment, as Docker makes it: a default PATH, the image's Env, HOSTNAME, then the user's. */
 export function processEnv (image: ImageConfig, opts: Pick<ContainerOptions, 'name' | 'env' | 'tty'>): string[] {
+  return mergeEnv([`PATH=${DEFAULT_PATH}`, ...(opts.tty === true ? ['TERM=xterm'] : []), ...(image.Env ?? []), `HOSTNAME=${opts.name}`], opts.env)
+}
+
+/** KEY=VALUE entries, a later one replacing an earlier of the same key, then `added` over them. */
+function mergeEnv (entries: string[], added: Record<string, string>): string[] {
   const env = new Map<string, string>()
-  for (const kv of [`PATH=${DEFAULT_PATH}`, ...(opts.tty === true ? ['TERM=xterm'] : []), ...(image.Env ?? []), `HOSTNAME=${opts.name}`]) {
+  for (const kv of entries) {
     const eq = kv.indexOf('=')
     if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1))
   }
-  for (const [k, v] of Object.entries(opts.env)) env.set(k, v)
+  for (const [k, v] of Object.entries(added)) env.set(k, v)
   return [...env].map(([k, v]) => `${k}=${v}`)
 }
 
 /** The process's working directory: the user's, else the image's WorkingDir, else /. */
 export function processCwd (image: ImageConfig, workdir: string): string {
   return workdir !== '' ? workdir : (image.WorkingDir !== undefined && image.WorkingDir !== '' ? image.WorkingDir : '/')
+}
+
+/** A process of an OCI config, as far as exec changes it. */
+export interface OciProcess {
+  terminal?: boolean
+  consoleSize?: { height: number, width: number }
+  args?: string[]
+  env?: string[]
+  cwd?: string
+  [other: string]: unknown
+}
+
+/**
+ * The process `runtime exec --process` runs for a command on a terminal: the container's own (user, capabilities,
+ * no_new_privs, limits), with the command, the environment with the caller's added (TERM=xterm unless set, as
+ * docker exec -t), another working directory when given, and the terminal's size from its start: the runtime
+ * would otherwise size it only once the command runs, which could then read 0x0.
+ */
+export function execProcess (container: OciProcess, request: { command: string[], env: Record<string, string>, workdir: string, size?: { rows: number, cols: number } }): OciProcess {
+  const size = request.size ?? { rows: 24, cols: 80 }
+  return {
+    ...container,
+    terminal: true,
+    consoleSize: { height: size.rows, width: size.cols },
+    args: request.command,
+    env: mergeEnv(['TERM=xterm', ...container.env ?? []], request.env),
+    cwd: request.workdir !== '' ? request.workdir : container.cwd
+  }
 }
 
 export function ociConfig (image: ImageConfig, opts: ContainerOptions, ids: { uid: number, gid: number }): object {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_CAPABILITIES, ociConfig, processArgs, resolveUser, type ContainerOptions } from '../../../src/runtime/container/oci-config.ts'
+import { DEFAULT_CAPABILITIES, execProcess, ociConfig, processArgs, resolveUser, type ContainerOptions } from '../../../src/runtime/container/oci-config.ts'
 
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nredis:x:999:999::/data:/bin/false\nnobody:x:65534:65534::/:/bin/false\n'
 const GROUP = 'root:x:0:\ntty:x:5:\nredis:x:999:\n'
@@ -49,6 +49,14 @@ describe('a container\'s process, as Docker makes it from the image', () => {
     expect(config({ WorkingDir: '/srv' }, { workdir: '/tmp' }).process.cwd).toBe('/tmp')
     expect(config({ WorkingDir: '/srv' }).process.cwd).toBe('/srv')
     expect(config({}).process.cwd).toBe('/')
+  })
+
+  it('runs exec -t as the container\'s own process, on a terminal of the caller\'s size from its start, TERM=xterm unless set', () => {
+    const own = config({ Env: ['LANG=C'], WorkingDir: '/srv' }, { env: { MODE: 'x' } }).process
+    const entered = execProcess(own, { command: ['sh'], env: { MODE: 'y' }, workdir: '', size: { rows: 30, cols: 100 } })
+    expect(entered).toEqual({ ...own, terminal: true, consoleSize: { height: 30, width: 100 }, args: ['sh'], env: ['TERM=xterm', ...own.env.map(kv => kv === 'MODE=x' ? 'MODE=y' : kv)] })
+    const elsewhere = execProcess({ ...own, env: ['TERM=vt100'] }, { command: ['ls'], env: {}, workdir: '/tmp' })
+    expect(elsewhere).toMatchObject({ env: ['TERM=vt100'], cwd: '/tmp', consoleSize: { height: 24, width: 80 } })
   })
 })
 

@@ -31,11 +31,17 @@ export function assertTerminal (io: Io): void {
   if ((io.stdin as unknown as Stdin).isTTY !== true) throw new InvalidArgumentError('the input device is not a TTY; leave out -t')
 }
 
+/** The size of the terminal aurae writes to (24x80 when it does not say). */
+export function terminalSize (io: Io): { rows: number, cols: number } {
+  const terminal = io.stdout as unknown as Terminal
+  return { rows: terminal.rows ?? 24, cols: terminal.columns ?? 80 }
+}
+
 /** Starts taking the caller's input: its stdin when `stdin`, its terminal's size when `tty`; both raw the terminal. */
 export function callerInput (io: Io, { stdin: reading, tty }: { stdin: boolean, tty: boolean }): CallerInput {
   const stdin = io.stdin as unknown as Stdin
   const terminal = io.stdout as unknown as Terminal
-  const size = (): { rows: number, cols: number } => ({ rows: terminal.rows ?? 24, cols: terminal.columns ?? 80 })
+  const size = (): { rows: number, cols: number } => terminalSize(io)
   const held: Input[] = []
   let closed = false
   let wake: (() => void) | undefined

@@ -2,12 +2,14 @@
 import { spawn } from 'node:child_process'
 import { InvalidArgumentError, NotFoundError } from '../../../errors.ts'
 import { exitCodeOfSignal } from '../../../common/signals.ts'
+import { processFile, withProcess } from '../../../common/process-fd.ts'
 import type { WorkloadServiceRunResponse } from '../../../client/index.ts'
 import type { Context } from '../../kit/context.ts'
 import { CliError, EXIT } from '../../kit/exit.ts'
 import { write } from '../../kit/io.ts'
 import { clean } from '../../kit/output.ts'
 import { exitCodeOf } from './start.ts'
+import { terminalSize } from './caller-input.ts'
 
 /** What the command runs with besides the workload's own: more environment, another working directory. */
 export interface ExecInto {
@@ -67,15 +69,18 @@ export async function streamInside (ctx: Context, call: (signal: AbortSignal) =>
 export async function execOnTerminal (ctx: Context, req: ExecInto, tty: boolean): Promise<number | undefined> {
   const { io } = ctx
   if (tty && (io.stdin as { isTTY?: boolean }).isTTY !== true) throw new InvalidArgumentError('the input device is not a TTY; leave out -t')
-  let entered: { argv: string[], env: Record<string, string> } | undefined
+  let entered: { argv: string[], env: Record<string, string>, process: Uint8Array } | undefined
   try {
-    for await (const res of ctx.daemon().workloads.exec({ ...req, tty, direct: true })) entered ??= res.enter
+    const size = tty ? terminalSize(io) : undefined
+    for await (const res of ctx.daemon().workloads.exec({ ...req, tty, size, direct: true })) entered ??= res.enter
   } catch (err) {
     if (isNoWorkload(err)) return undefined
     throw err
   }
   if (entered === undefined) throw new CliError('the node did not say how to enter the workload', EXIT.execFailed)
-  const child = spawn(entered.argv[0], entered.argv.slice(1), { env: entered.env, stdio: 'inherit' })
+  const file = await processFile(entered.process)
+  const child = spawn(entered.argv[0], entered.argv.slice(1), { env: entered.env, stdio: withProcess(file, ['inherit', 'inherit', 'inherit']) })
+  await file?.close()
   // Ctrl-C on a shared terminal reaches the command itself; aurae stays to pass on its exit code.
   const stopTaking = io.onSignal(['SIGINT', 'SIGTERM', 'SIGHUP'], sig => { if (sig !== 'SIGINT') child.kill(sig) })
   try {
