@@ -11,6 +11,7 @@ import { frameSocketOf } from '../common/call-frames.ts'
 import { Mesh, createKey, loadKey, type NodeKey, type PeerRecord, type TokenRecord } from '../mesh/mesh.ts'
 import { parseName } from '../names/parse.ts'
 import { Cells } from '../runtime/cells.ts'
+import { Machines, type MachineRecord } from '../runtime/vm/machines.ts'
 import type { CellRecord } from '../runtime/cell.ts'
 import type { WorkloadRecord } from '../runtime/workload.ts'
 import { Cgroups, removeNodeCgroups } from '../runtime/cgroups.ts'
@@ -56,6 +57,7 @@ export interface NodeMeta {
 interface Runtime {
   supervisor: Supervisor
   cells: Cells
+  machines: Machines
   cgroups: Cgroups
   mesh: Mesh
   images: Images
@@ -212,6 +214,7 @@ export class Daemon {
     })
     this.events.watch(supervisor)
     cells = new Cells(this.store.table<CellRecord>('cells'), cgroups, () => supervisor)
+    const machines = new Machines(this.store.table<MachineRecord>('vms'), () => supervisor)
     const key = this.key as NodeKey
     const mesh = new Mesh({
       key,
@@ -225,7 +228,7 @@ export class Daemon {
     })
     // Cells before the supervisor (a re-adopted workload's restart needs its cell), the mesh last (calls from peers
     // reach the rest).
-    const parts: Part[] = [['content store', content], ['network', network], ['cells', cells], ['supervisor', supervisor], ['mesh', mesh]]
+    const parts: Part[] = [['content store', content], ['network', network], ['cells', cells], ['supervisor', supervisor], ['machines', machines], ['mesh', mesh]]
     // As the content store clears its ingest files, roots an unpack was making when the daemon was killed go.
     await readyRootsDir(rootsDir(this.opts.paths.data))
     try {
@@ -236,7 +239,7 @@ export class Daemon {
       removeNodeCgroups(nodeKey)
       throw err
     }
-    this.runtime = { supervisor, cells, cgroups, mesh, images, network, parts }
+    this.runtime = { supervisor, cells, machines, cgroups, mesh, images, network, parts }
   }
 
   private readonly api = new Api({
@@ -263,6 +266,7 @@ export class Daemon {
       daemon: this,
       supervisor: () => this.active.supervisor,
       cells: () => this.active.cells,
+      machines: () => this.active.machines,
       images: () => this.active.images,
       mesh: () => this.active.mesh,
       ownDomain: () => this.meta?.domain ?? '',

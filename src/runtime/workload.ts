@@ -47,6 +47,19 @@ export interface ContainerSpec extends SpecBase, ProcessSpec {
 export interface VmSpec extends SpecBase, ProcessSpec {
   kind: 'vm'
   container: ContainerOptions
+  /** A machine of its own disks (the VM service's): booted from its root drive, its own init PID 1; no image. */
+  machine?: MachineSpec
+}
+
+/** A VM as the original's VmService describes it: a kernel, a root drive image and more drives. */
+export interface MachineSpec {
+  /** The guest's memory, all of it. */
+  memoryMb: number
+  /** A kernel of the caller's, booted with no initramfs; empty for the node's own (its drives mounted by aurae-init). */
+  kernel: string
+  kernelArgs: string[]
+  rootDrive: { path: string, readOnly: boolean }
+  drives: Array<{ path: string, vmPath: string, fsType: string, readOnly: boolean }>
 }
 
 /** What the user asked for, one shape per kind; validated before the supervisor sees it. */

@@ -176,7 +176,7 @@ export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
     monitorPid: rec.state === 'running' ? rec.monitorPid : 0,
     stopSignal: rec.stopSignal ?? (spec.kind !== 'executable' ? spec.container.stopSignal : undefined) ?? 'SIGTERM',
     stopTimeout: defaultStopTimeoutMs(spec) / 1000,
-    machine: spec.kind === 'vm' ? { vcpus: guestCpus(spec.limits.cpus), memoryMb: guestMemoryMb(spec.limits.memoryBytes), accel: knownAccel()?.accel ?? '', address: rec.state === 'running' ? rec.address ?? '' : '' } : undefined,
+    machine: spec.kind === 'vm' ? { vcpus: guestCpus(spec.limits.cpus), memoryMb: spec.machine?.memoryMb ?? guestMemoryMb(spec.limits.memoryBytes), accel: knownAccel()?.accel ?? '', address: rec.state === 'running' ? rec.address ?? '' : '' } : undefined,
     spec: {
       name: spec.name,
       limits: spec.limits,

@@ -5,11 +5,13 @@ import { CellServiceService } from '../../gen/aurae/cells/v0/cells.ts'
 import { ImageServiceService } from '../../gen/aurae/images/v0/images.ts'
 import { MeshServiceService } from '../../gen/aurae/mesh/v0/mesh.ts'
 import { NodeServiceService } from '../../gen/aurae/node/v0/node.ts'
+import { VmServiceService } from '../../gen/aurae/vms/v0/vms.ts'
 import type { Mesh } from '../../mesh/mesh.ts'
 import type { Cells } from '../../runtime/cells.ts'
 import type { EventLog } from '../../runtime/events.ts'
 import type { Images } from '../../runtime/image/images.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
+import type { Machines } from '../../runtime/vm/machines.ts'
 import { cellHandlers } from './cells.ts'
 import { imageHandlers } from './images.ts'
 import { ObserveService } from './log-response.ts'
@@ -18,6 +20,7 @@ import { nodeHandlers, type NodeControl } from './node.ts'
 import { observeHandlers, type DaemonLogSource } from './observe.ts'
 import { WorkloadService } from './run-response.ts'
 import type { Handlers } from './serve.ts'
+import { vmHandlers } from './vms.ts'
 import { workloadHandlers } from './workloads.ts'
 
 /** What the handlers reach, each looked up when a call arrives (a node serves some calls before `up`). */
@@ -25,6 +28,7 @@ export interface ServiceDeps {
   daemon: NodeControl
   supervisor: () => Supervisor
   cells: () => Cells
+  machines: () => Machines
   images: () => Images
   mesh: () => Mesh
   ownDomain: () => string
@@ -51,6 +55,7 @@ export function services (d: ServiceDeps): ServiceEntry[] {
     entry('cells', CellServiceService, cellHandlers(d.cells, d.supervisor)),
     entry('observe', ObserveService, observeHandlers(d.supervisor, d.log, d.events)),
     entry('images', ImageServiceService, imageHandlers(d.images, d.supervisor)),
-    entry('mesh', MeshServiceService, meshHandlers(d.mesh, d.ownDomain))
+    entry('mesh', MeshServiceService, meshHandlers(d.mesh, d.ownDomain)),
+    entry('vms', VmServiceService, vmHandlers(d.machines))
   ]
 }

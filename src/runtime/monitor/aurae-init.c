@@ -1,16 +1,18 @@
 // aurae-init: a guest's PID 1. Node cannot be a system's init by itself: it does not reap the orphans the kernel
 // hands to PID 1 (libuv waits only for its own children), and it has no exec to hand PID 1 on. So a guest boots
-// this, in one of two ways:
+// this, in one of these ways:
 //
 //   aurae-init [--] COMMAND [ARG...]        the guest's auraed (COMMAND is `node .../auraed.js --pid1 ...`)
 //   aurae-init --job FILE                   a VM's one workload, as src/runtime/vm/job.ts writes FILE
 //   /init                                   the kernel's first process, as the guest's initramfs has it: it loads
 //                                           the kernel's modules (MODULES/order), mounts the host's shares (SHARES),
-//                                           then runs JOB, or else the COMMAND the initramfs gives, as above
+//                                           then boots the root drive BOOT names, or runs JOB, or else the COMMAND
+//                                           the initramfs gives, as above
 //
-// Either way it mounts what a system needs and is not mounted yet (/proc, /sys, /dev, /dev/pts, /dev/shm, /run and
-// the unified cgroup hierarchy), reaps every process that ends under it, and turns SIGTERM, SIGINT (Ctrl-Alt-Del),
-// SIGPWR and a press of the power button (ACPI's, as `system_powerdown` presses it) into a stop.
+// Each way it mounts what a system needs and is not mounted yet (/proc, /sys, /dev, /dev/pts, /dev/shm, /run and
+// the unified cgroup hierarchy). Unless it hands PID 1 on to a root drive's init (below), it reaps every process that
+// ends under it, and turns SIGTERM, SIGINT (Ctrl-Alt-Del), SIGPWR and a press of the power button (ACPI's, as
+// `system_powerdown` presses it) into a stop.
 //
 // auraed gets SIGTERM and stops its workloads; once it has exited (by force after AURAE_INIT_STOP_SECONDS, 60 by
 // default), everything left gets SIGTERM, then SIGKILL, the disks are synced and, on a real machine, the
@@ -30,6 +32,16 @@
 // Beside it, the host may run commands in the workload's root on aurae.exec, as `docker exec` runs them in a
 // container (aurae-vm-exec.c, the host's end, says how): each runs as the workload does, in its root and cgroup,
 // with its user, and its output and end go back in frames. The port is optional.
+//
+// A VM given a disk image as its root (the original Aurae's VmService) runs the image's own init instead, and this
+// only gets it there, as an initramfs's init does: BOOT names the root drive, how to mount it, the drives to mount
+// in it and the init (struct boot says how). /init loads the modules the drives need (MODULES/boot-order), mounts
+// the root at /newroot and the drives in it, and checks that the init is there while a failure can still be told;
+// then it hands over as switch_root does: /dev, /proc, /sys and /run move into the new root, the initramfs's files
+// are deleted to give their memory back, the new root becomes / and its init replaces this process as PID 1, with
+// the console as its stdin, stdout and stderr and nothing else open. From then on the drive's init reaps and powers
+// off. A boot that cannot get there says why on the console and, when the VM has it, on aurae.status as a job that
+// cannot be set up does, and powers off: the reason is told where the kernel would only have panicked.
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
@@ -45,6 +57,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <linux/input.h>
+#include <linux/magic.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <linux/openat2.h>
@@ -56,6 +69,7 @@
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -119,6 +133,10 @@ static int mount_if_missing(const char *source, const char *path, const char *ty
 #define SHARES "/etc/aurae/shares"
 #define COMMAND "/etc/aurae/command"
 #define JOB "/etc/aurae/job"
+#define BOOT "/etc/aurae/boot"
+// Where a root drive is mounted before it becomes /, and what runs as its init unless told.
+#define NEWROOT "/newroot"
+#define DEFAULT_INIT "/sbin/init"
 
 // With `keep_run`, what is mounted under /run (a VM's shares) stays in sight: /run is then the initramfs's own
 // directory, writable already.
@@ -149,9 +167,10 @@ static void make_dirs(const char *path) {
   mkdir(dir, 0755);
 }
 
-// The kernel's modules the guest needs, from MODULES/order (each after what it depends on), loaded in order.
-static void load_modules(void) {
-  FILE *f = fopen(MODULES "/order", "re");
+// The kernel's modules the guest needs, as an order file in MODULES names them (a name a line, each after what it
+// depends on; the module in MODULES/NAME.ko), loaded in order.
+static void load_modules(const char *order) {
+  FILE *f = fopen(order, "re");
   if (f == NULL) return;
   char name[256];
   while (fgets(name, sizeof name, f) != NULL) {
@@ -473,6 +492,12 @@ struct file {
   const char *path, *text;
 };
 
+// eth0's address and prefix, and the default route (none without a network).
+struct network {
+  struct in_addr address, gateway;
+  int prefix;
+};
+
 // A job, as job.ts writes it.
 struct job {
   const char *root, *workdir, *hostname;
@@ -488,9 +513,7 @@ struct job {
   int nfiles;
   unsigned long long memory, pids;
   int stop_signal;
-  // eth0's address and prefix, and the default route (none without a network).
-  struct in_addr address, gateway;
-  int prefix;
+  struct network net;
 };
 
 #define MAX_JOB (1 << 20)
@@ -527,25 +550,53 @@ static int parse_groups(const char *text, struct job *job) {
   return 0;
 }
 
-// Reads the job into `job` (its defaults set): NUL-ended words, each key followed by its values. A key it does not
-// know refuses the job.
-static int read_job(const char *path, struct job *job) {
+// A file of NUL-ended words (`what`: a job, a boot file), read whole: its words, their number in *nwords; NULL when
+// it cannot be read or is cut short.
+static char **read_words(const char *path, const char *what, size_t *nwords) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail("cannot read the job %s: %s", path, strerror(errno));
+  if (fd < 0) {
+    fail("cannot read the %s %s: %s", what, path, strerror(errno));
+    return NULL;
+  }
   char *text = malloc(MAX_JOB + 1);
   size_t len = 0;
   ssize_t n = 1;
   while (len <= MAX_JOB && (n = read(fd, text + len, MAX_JOB + 1 - len)) > 0) len += (size_t)n;
   int err = errno;
   close(fd);
-  if (n < 0) return fail("cannot read the job %s: %s", path, strerror(err));
-  if (len > MAX_JOB) return fail("the job is larger than %d bytes", MAX_JOB);
-  if (len > 0 && text[len - 1] != '\0') return fail("the job is cut short: its last word has no NUL");
-  size_t nwords = 0;
-  for (size_t i = 0; i < len; i++) nwords += text[i] == '\0';
-  char **words = calloc(nwords + 1, sizeof *words);
-  for (size_t i = 0, at = 0; i < nwords; i++, at += strlen(text + at) + 1) words[i] = text + at;
+  if (n < 0 || len > MAX_JOB || (len > 0 && text[len - 1] != '\0')) {
+    if (n < 0) fail("cannot read the %s %s: %s", what, path, strerror(err));
+    else if (len > MAX_JOB) fail("the %s is larger than %d bytes", what, MAX_JOB);
+    else fail("the %s is cut short: its last word has no NUL", what);
+    return NULL;
+  }
+  *nwords = 0;
+  for (size_t i = 0; i < len; i++) *nwords += text[i] == '\0';
+  char **words = calloc(*nwords + 1, sizeof *words);
+  for (size_t i = 0, at = 0; i < *nwords; i++, at += strlen(text + at) + 1) words[i] = text + at;
+  return words;
+}
 
+// An `address A.B.C.D/N` or a `gateway A.B.C.D` of a job or a boot file (`whose`).
+static int read_network(const char *key, const char *v, struct network *net, const char *whose) {
+  if (strcmp(key, "gateway") == 0) return inet_pton(AF_INET, v, &net->gateway) == 1 ? 0 : fail("the %s's gateway is not an address: %.64s", whose, v);
+  char ip[INET_ADDRSTRLEN];
+  unsigned long long prefix;
+  const char *slash = strchr(v, '/');
+  if (slash == NULL || (size_t)(slash - v) >= sizeof ip || !number(slash + 1, 32, &prefix)) return fail("the %s's address is not A.B.C.D/N: %.64s", whose, v);
+  memcpy(ip, v, (size_t)(slash - v));
+  ip[slash - v] = '\0';
+  if (inet_pton(AF_INET, ip, &net->address) != 1) return fail("the %s's address is not A.B.C.D/N: %.64s", whose, v);
+  net->prefix = (int)prefix;
+  return 0;
+}
+
+// Reads the job into `job` (its defaults set): NUL-ended words, each key followed by its values. A key it does not
+// know refuses the job.
+static int read_job(const char *path, struct job *job) {
+  size_t nwords;
+  char **words = read_words(path, "job", &nwords);
+  if (words == NULL) return -1;
   job->argv = calloc(nwords + 1, sizeof *job->argv);
   job->env = calloc(nwords + 2, sizeof *job->env);
   job->binds = calloc(nwords + 1, sizeof *job->binds);
@@ -585,16 +636,8 @@ static int read_job(const char *path, struct job *job) {
     } else if (strcmp(key, "stopsignal") == 0) {
       if (!number(v, (unsigned long long)SIGRTMAX, &num) || num == 0) return fail("the job's stop signal is no signal: %.64s", v);
       job->stop_signal = (int)num;
-    } else if (strcmp(key, "address") == 0) {
-      char ip[INET_ADDRSTRLEN];
-      const char *slash = strchr(v, '/');
-      if (slash == NULL || (size_t)(slash - v) >= sizeof ip || !number(slash + 1, 32, &num)) return fail("the job's address is not A.B.C.D/N: %.64s", v);
-      memcpy(ip, v, (size_t)(slash - v));
-      ip[slash - v] = '\0';
-      if (inet_pton(AF_INET, ip, &job->address) != 1) return fail("the job's address is not A.B.C.D/N: %.64s", v);
-      job->prefix = (int)num;
-    } else if (strcmp(key, "gateway") == 0) {
-      if (inet_pton(AF_INET, v, &job->gateway) != 1) return fail("the job's gateway is not an address: %.64s", v);
+    } else if (strcmp(key, "address") == 0 || strcmp(key, "gateway") == 0) {
+      if (read_network(key, v, &job->net, "job") != 0) return -1;
     } else if (strcmp(key, "file") == 0) {
       if (v[0] != '/') return fail("the job writes a file whose path is not absolute: %.64s", v);
       job->files[job->nfiles++] = (struct file){ .path = v, .text = words[i + 1] };
@@ -616,6 +659,29 @@ static int read_job(const char *path, struct job *job) {
 enum { STDOUT_PORT, STDERR_PORT, STATUS_PORT, CONTROL_PORT, EXEC_PORT, NPORTS };
 static const char *const port_names[NPORTS] = { "aurae.stdout", "aurae.stderr", "aurae.status", "aurae.control", "aurae.exec" };
 
+// One look at the VM's virtio-serial ports, found by their names: those named by now that are not open yet are
+// opened (their errno in errs when they cannot be).
+static void look_for_ports(int fds[NPORTS], int errs[NPORTS]) {
+  DIR *dir = opendir("/sys/class/virtio-ports");
+  struct dirent *e;
+  while (dir != NULL && (e = readdir(dir)) != NULL) {
+    char path[300], name[64] = { 0 };
+    snprintf(path, sizeof path, "/sys/class/virtio-ports/%s/name", e->d_name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = read(fd, name, sizeof name - 1);
+    close(fd);
+    if (n > 0 && name[n - 1] == '\n') name[n - 1] = '\0';
+    for (int i = 0; i < NPORTS; i++) {
+      if (fds[i] >= 0 || strcmp(name, port_names[i]) != 0) continue;
+      snprintf(path, sizeof path, "/dev/%s", e->d_name);
+      fds[i] = open(path, (i == CONTROL_PORT ? O_RDONLY | O_NONBLOCK : i == EXEC_PORT ? O_RDWR | O_NONBLOCK : O_WRONLY) | O_CLOEXEC);
+      if (fds[i] < 0) errs[i] = errno;
+    }
+  }
+  if (dir != NULL) closedir(dir);
+}
+
 // The virtio-serial ports, found by their names and opened (-1 for a port this VM lacks, its errno in errs). The
 // host names each port in a message of its own after adding it, so a name may come a moment after /init loaded
 // virtio_console: they are waited for, 10 s at most.
@@ -626,24 +692,7 @@ static void open_ports(int fds[NPORTS], int errs[NPORTS]) {
     errs[i] = ENOENT;
   }
   for (int waited = 0;; waited += 10) {
-    DIR *dir = opendir("/sys/class/virtio-ports");
-    struct dirent *e;
-    while (dir != NULL && (e = readdir(dir)) != NULL) {
-      char path[300], name[64] = { 0 };
-      snprintf(path, sizeof path, "/sys/class/virtio-ports/%s/name", e->d_name);
-      int fd = open(path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;
-      ssize_t n = read(fd, name, sizeof name - 1);
-      close(fd);
-      if (n > 0 && name[n - 1] == '\n') name[n - 1] = '\0';
-      for (int i = 0; i < NPORTS; i++) {
-        if (fds[i] >= 0 || strcmp(name, port_names[i]) != 0) continue;
-        snprintf(path, sizeof path, "/dev/%s", e->d_name);
-        fds[i] = open(path, (i == CONTROL_PORT ? O_RDONLY | O_NONBLOCK : i == EXEC_PORT ? O_RDWR | O_NONBLOCK : O_WRONLY) | O_CLOEXEC);
-        if (fds[i] < 0) errs[i] = errno;
-      }
-    }
-    if (dir != NULL) closedir(dir);
+    look_for_ports(fds, errs);
     int required = fds[STDOUT_PORT] >= 0 && fds[STDERR_PORT] >= 0 && fds[STATUS_PORT] >= 0;
     // The control and exec ports may be left out: they get a moment beyond the others (the host names them all at
     // once).
@@ -756,35 +805,41 @@ static int link_up(int s, const char *name) {
   return ioctl(s, SIOCSIFFLAGS, &ifr);
 }
 
-// The guest's network: lo, and with the job's address eth0 (virtio-net; its MAC the host's end's) with it and the
-// default route through the gateway, as the node's bridge network gave the VM.
-static int configure_network(const struct job *job) {
+// The guest's network: lo, and with an address eth0 (virtio-net; its MAC the host's end's) with it and the default
+// route through the gateway, as the node's bridge network gave the VM.
+static int configure_network(const struct network *net) {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0 || link_up(s, "lo") != 0) {
     int err = errno;
     if (s >= 0) close(s);
     return fail("cannot bring up lo: %s", strerror(err));
   }
-  if (job->prefix == 0 && job->address.s_addr == 0) {
+  if (net->prefix == 0 && net->address.s_addr == 0) {
     close(s);
     return 0;
   }
   struct ifreq ifr = { 0 };
   snprintf(ifr.ifr_name, IFNAMSIZ, "eth0");
-  ifr_address(&ifr, job->address);
+  ifr_address(&ifr, net->address);
   int ok = ioctl(s, SIOCSIFADDR, &ifr) == 0;
-  ifr_address(&ifr, (struct in_addr){ .s_addr = job->prefix == 0 ? 0 : htonl(~0U << (32 - job->prefix)) });
+  ifr_address(&ifr, (struct in_addr){ .s_addr = net->prefix == 0 ? 0 : htonl(~0U << (32 - net->prefix)) });
   ok = ok && ioctl(s, SIOCSIFNETMASK, &ifr) == 0 && link_up(s, "eth0") == 0;
   struct rtentry rt = { 0 };
-  struct sockaddr_in any = { .sin_family = AF_INET }, via = { .sin_family = AF_INET, .sin_addr = job->gateway };
+  struct sockaddr_in any = { .sin_family = AF_INET }, via = { .sin_family = AF_INET, .sin_addr = net->gateway };
   memcpy(&rt.rt_dst, &any, sizeof any);
   memcpy(&rt.rt_genmask, &any, sizeof any);
   memcpy(&rt.rt_gateway, &via, sizeof via);
   rt.rt_flags = RTF_UP | RTF_GATEWAY;
-  ok = ok && (job->gateway.s_addr == 0 || ioctl(s, SIOCADDRT, &rt) == 0);
+  ok = ok && (net->gateway.s_addr == 0 || ioctl(s, SIOCADDRT, &rt) == 0);
   int err = errno;
   close(s);
   return ok ? 0 : fail("cannot give eth0 the VM's address: %s", strerror(err));
+}
+
+// Names the host, when there is a name.
+static int name_host(const char *hostname) {
+  if (hostname == NULL || hostname[0] == '\0' || sethostname(hostname, strlen(hostname)) == 0) return 0;
+  return fail("cannot name the host %.64s: %s", hostname, strerror(errno));
 }
 
 // The workload's root: the image's (read-only) under a tmpfs that takes its writes, filled.
@@ -844,6 +899,14 @@ static unsigned long long oom_kills(void) {
   return n;
 }
 
+// Every signal unblocked and handled as by default, as a new program should find them.
+static void default_signals(void) {
+  sigset_t none;
+  sigemptyset(&none);
+  for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 // Tells the parent (on `report`) what failed, with errno's message, and exits with `code`.
 static void failed(int report, int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
 static void failed(int report, int code, const char *fmt, ...) {
@@ -875,10 +938,7 @@ struct command {
 // runtime's own failure.
 static void start(const struct job *job, const struct command *c, int report) __attribute__((noreturn));
 static void start(const struct job *job, const struct command *c, int report) {
-  sigset_t none;
-  sigemptyset(&none);
-  for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+  default_signals();
   setsid();
   if (put(CGROUP "/cgroup.procs", "0") != 0) failed(report, 125, "cannot join the workload's cgroup");
   int null = open("/dev/null", O_RDWR);
@@ -1325,11 +1385,7 @@ static int run_job(const char *path, const sigset_t *signals) {
     }
   }
   struct job job = { .workdir = "/", .stop_signal = SIGTERM };
-  if (read_job(path, &job) != 0 || make_root(&job) != 0 || make_cgroup(&job) != 0 || configure_network(&job) != 0) return refuse(ports);
-  if (job.hostname != NULL && job.hostname[0] != '\0' && sethostname(job.hostname, strlen(job.hostname)) != 0) {
-    fail("cannot name the host %.64s: %s", job.hostname, strerror(errno));
-    return refuse(ports);
-  }
+  if (read_job(path, &job) != 0 || make_root(&job) != 0 || make_cgroup(&job) != 0 || configure_network(&job.net) != 0 || name_host(job.hostname) != 0) return refuse(ports);
   int report[2];
   pid_t child = pipe2(report, O_CLOEXEC) == 0 ? fork() : -1;
   if (child < 0) {
@@ -1368,6 +1424,270 @@ static int run_job(const char *path, const sigset_t *signals) {
   return power_off();
 }
 
+// A drive mounted inside the booted root.
+struct drive {
+  const char *device, *target, *fstype;
+  int read_only;
+};
+
+// A root drive to boot, as BOOT says it: NUL-ended words as in the job, each key followed by its values.
+//
+//   device DEV                         the root drive's device, e.g. /dev/vda (required)
+//   mode ro|rw                         how it is mounted (required)
+//   fstype TYPE                        its filesystem; without it (or empty) each one the kernel has is tried
+//   drive DEV TARGET FSTYPE ro|rw      another drive, mounted at TARGET inside the root (made when missing)
+//   hostname NAME  address A.B.C.D/N  gateway A.B.C.D    as in a job
+//   init PATH                          what runs as PID 1 in the root (the kernel's init= wins; /sbin/init when
+//                                      neither says, or it is empty)
+struct boot {
+  const char *device, *fstype, *init, *hostname;
+  // -1 until the mode is given.
+  int read_only;
+  struct drive *drives;
+  int ndrives;
+  struct network net;
+};
+
+// `ro` or `rw`, into *read_only; 0 for anything else.
+static int ro_or_rw(const char *v, int *read_only) {
+  if (strcmp(v, "ro") != 0 && strcmp(v, "rw") != 0) return 0;
+  *read_only = v[1] == 'o';
+  return 1;
+}
+
+// Whether `path` is absolute with no `..` among its components.
+static int plain_path(const char *path) {
+  if (path[0] != '/') return 0;
+  for (const char *c = path; (c = strstr(c, "..")) != NULL; c += 2) {
+    if (c[-1] == '/' && (c[2] == '/' || c[2] == '\0')) return 0;
+  }
+  return 1;
+}
+
+// The kernel command line's init= (the last, as the kernel takes it; none after `--`, which is init's own), or NULL.
+// initramfs-tools honours it over the root's /sbin/init, and so does this.
+static const char *kernel_init(void) {
+  static char line[4096];
+  int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read(fd, line, sizeof line - 1);
+  if (fd >= 0) close(fd);
+  line[n > 0 ? n : 0] = '\0';
+  const char *init = NULL;
+  char *save = NULL;
+  for (char *w = strtok_r(line, " \t\n", &save); w != NULL && strcmp(w, "--") != 0; w = strtok_r(NULL, " \t\n", &save)) {
+    if (strncmp(w, "init=", 5) == 0 && w[5] != '\0') init = w + 5;
+  }
+  return init;
+}
+
+// Reads BOOT into `b` (its defaults set). A key it does not know refuses the boot.
+static int read_boot(const char *path, struct boot *b) {
+  size_t nwords;
+  char **words = read_words(path, "boot file", &nwords);
+  if (words == NULL) return -1;
+  b->drives = calloc(nwords + 1, sizeof *b->drives);
+  static const char *const keys[] = { "device", "mode", "fstype", "drive", "hostname", "address", "gateway", "init" };
+  for (size_t i = 0; i < nwords;) {
+    const char *key = words[i++];
+    int known = 0;
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) known |= strcmp(key, keys[k]) == 0;
+    if (!known) return fail("the boot file has a key this aurae-init does not know: %.64s", key);
+    size_t values = strcmp(key, "drive") == 0 ? 4 : 1;
+    if (i + values > nwords) return fail("the boot file's %.32s has no value", key);
+    const char *v = words[i];
+    if (strcmp(key, "device") == 0) b->device = v;
+    else if (strcmp(key, "mode") == 0) {
+      if (!ro_or_rw(v, &b->read_only)) return fail("the boot file's mode is neither ro nor rw: %.64s", v);
+    } else if (strcmp(key, "fstype") == 0) b->fstype = v;
+    else if (strcmp(key, "drive") == 0) {
+      struct drive *d = &b->drives[b->ndrives++];
+      *d = (struct drive){ .device = v, .target = words[i + 1], .fstype = words[i + 2] };
+      if (!ro_or_rw(words[i + 3], &d->read_only)) return fail("the boot file's drive %.64s is neither ro nor rw", v);
+      if (!plain_path(d->target)) return fail("the boot file mounts %.64s at %.64s, which is not an absolute path without ..", v, d->target);
+    } else if (strcmp(key, "init") == 0) b->init = v[0] != '\0' ? v : DEFAULT_INIT;
+    else if (strcmp(key, "hostname") == 0) b->hostname = v;
+    else if (read_network(key, v, &b->net, "boot file") != 0) return -1;
+    i += values;
+  }
+  if (b->device == NULL || b->device[0] != '/') return fail("the boot file names no root drive (device /dev/NAME): %.64s", b->device != NULL ? b->device : "(none)");
+  if (b->read_only < 0) return fail("the boot file does not say how to mount the root drive (mode ro or rw)");
+  const char *given = kernel_init();
+  if (given != NULL) b->init = given;
+  if (b->init[0] != '/') return fail("the init to run is not an absolute path: %.64s", b->init);
+  return 0;
+}
+
+// Waits for a device, which its driver may add a moment after its module loaded: a look every 10 ms, 5 s at most.
+static int wait_for(const char *device) {
+  struct timespec tick = { 0, 10 * 1000 * 1000 };
+  for (int waited = 0; access(device, F_OK) != 0; waited += 10) {
+    if (waited >= 5000) return fail("the drive %.200s did not appear within 5 s", device);
+    nanosleep(&tick, NULL);
+  }
+  return 0;
+}
+
+// Mounts `device` on `at` as `fstype`; when that is empty, as each filesystem the kernel has for a block device
+// (those /proc/filesystems does not mark nodev) until one takes it, as the kernel mounts its own root. -1 with the
+// errno of the last it tried, whose names are in `tried`.
+static int mount_as(const char *device, const char *at, const char *fstype, unsigned long flags, char *tried, size_t size) {
+  if (fstype != NULL && fstype[0] != '\0') {
+    snprintf(tried, size, "%s", fstype);
+    return mount(device, at, fstype, flags, NULL);
+  }
+  FILE *f = fopen("/proc/filesystems", "re");
+  char line[128], type[64];
+  int err = ENODEV;
+  size_t len = (size_t)snprintf(tried, size, "any of"), none = len;
+  while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+    if (strncmp(line, "nodev", 5) == 0 || sscanf(line, "%63s", type) != 1) continue;
+    if (len < size) len += (size_t)snprintf(tried + len, size - len, "%s %s", len > none ? "," : "", type);
+    // Silent: the kernel's complaint of each type that does not fit would bury the one line that matters.
+    if (mount(device, at, type, flags | MS_SILENT, NULL) == 0) {
+      fclose(f);
+      return 0;
+    }
+    err = errno;
+  }
+  if (f != NULL) fclose(f);
+  if (len == none) snprintf(tried, size, "any filesystem (the kernel has none for a drive)");
+  errno = err;
+  return -1;
+}
+
+// The root drive, mounted at NEWROOT: an O_PATH descriptor of it, or -1.
+static int mount_root(const struct boot *b) {
+  char tried[256];
+  if (wait_for(b->device) != 0) return -1;
+  if (mkdir(NEWROOT, 0755) != 0 && errno != EEXIST) return fail("cannot make " NEWROOT ": %s", strerror(errno));
+  if (mount_as(b->device, NEWROOT, b->fstype, b->read_only ? MS_RDONLY : 0, tried, sizeof tried) != 0) return fail("cannot mount the root drive %.64s as %.200s: %s", b->device, tried, strerror(errno));
+  int root = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  return root >= 0 ? root : fail("cannot open the root drive: %s", strerror(errno));
+}
+
+// The other drives, each at its target in the new root: resolved there (an absolute symlink stays in it) and made
+// when missing, which a read-only root refuses.
+static int mount_drives(int root, const struct boot *b) {
+  for (int i = 0; i < b->ndrives; i++) {
+    const struct drive *d = &b->drives[i];
+    char tried[256], at[64];
+    if (wait_for(d->device) != 0) return -1;
+    int fd = dir_in_root(root, d->target);
+    if (fd < 0) return fail("cannot make %.200s on the root drive for the drive %.64s: %s", d->target, d->device, strerror(errno));
+    snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
+    int done = mount_as(d->device, at, d->fstype, d->read_only ? MS_RDONLY : 0, tried, sizeof tried) == 0;
+    int err = errno;
+    close(fd);
+    if (!done) return fail("cannot mount the drive %.64s on %.200s as %.200s: %s", d->device, d->target, tried, strerror(err));
+  }
+  return 0;
+}
+
+// Whether the root's init is a file that can run, resolved in the root as it will be once the root is / (/sbin/init
+// is often an absolute symlink): checked while there is a way back, so that a drive without one is a reason on the
+// console, not the kernel's panic.
+static int check_init(int root, const char *init) {
+  struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+  int fd = (int)syscall(SYS_openat2, root, init, &how, sizeof how);
+  if (fd < 0) return fail("the root drive has no init %.200s: %s", init, strerror(errno));
+  struct stat st;
+  int file = fstat(fd, &st) == 0 && S_ISREG(st.st_mode), runs = file && faccessat(fd, "", X_OK, AT_EMPTY_PATH) == 0;
+  int err = errno;
+  close(fd);
+  if (!file) return fail("the root drive's init %.200s is not a file", init);
+  return runs ? 0 : fail("the root drive's init %.200s cannot run: %s", init, strerror(err));
+}
+
+// /dev, /proc, /sys and /run moved into the new root with what is mounted under them (/dev/pts, /dev/shm, the
+// cgroups under /sys), as switch_root moves them; one the root has no directory for is let go.
+static void move_system(void) {
+  static const char *const dirs[] = { "/dev", "/proc", "/sys", "/run" };
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+    char target[64];
+    struct stat st;
+    snprintf(target, sizeof target, NEWROOT "%s", dirs[i]);
+    int there = stat(target, &st) == 0 && S_ISDIR(st.st_mode);
+    if (there && mount(dirs[i], target, NULL, MS_MOVE, NULL) == 0) continue;
+    if (there) say("cannot move %s into the root drive: %s", dirs[i], strerror(errno));
+    umount2(dirs[i], MNT_DETACH);
+  }
+}
+
+// Deletes what the directory `dir` holds on the device `dev`, deepest first; what another filesystem has mounted
+// (the new root among them) is left alone.
+static void remove_tree(int dir, dev_t dev) {
+  DIR *d = fdopendir(dir);
+  if (d == NULL) {
+    close(dir);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    struct stat st;
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_dev != dev) continue;
+    if (S_ISDIR(st.st_mode)) {
+      int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) remove_tree(sub, dev);
+    }
+    unlinkat(dirfd(d), e->d_name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
+  }
+  closedir(d);
+}
+
+// The root drive made / as switch_root makes it: the system's mounts moved into it, the initramfs's files deleted
+// (their memory is the guest's; the initramfs stays mounted under the new root, empty), the new root moved onto /.
+// Only from an initramfs (a ramfs or a tmpfs): anything else is no one's to delete.
+static int switch_root(void) {
+  struct statfs fs;
+  struct stat st;
+  int old = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (old < 0 || fstatfs(old, &fs) != 0 || fstat(old, &st) != 0) return fail("cannot look at the initramfs: %s", strerror(errno));
+  if (fs.f_type != RAMFS_MAGIC && fs.f_type != TMPFS_MAGIC) {
+    close(old);
+    return fail("/ is no initramfs (neither a ramfs nor a tmpfs), so no root drive replaces it");
+  }
+  move_system();
+  remove_tree(old, st.st_dev);
+  if (chdir(NEWROOT) != 0 || mount(".", "/", NULL, MS_MOVE, NULL) != 0 || chroot(".") != 0 || chdir("/") != 0) return fail("cannot make the root drive /: %s", strerror(errno));
+  return 0;
+}
+
+// A boot that cannot go on: why, on the console and on the status port, before the machine powers off. A VM that
+// boots a root drive need not have the port, so it is looked for a second at most.
+static int boot_refuse(void) {
+  struct timespec tick = { 0, 10 * 1000 * 1000 };
+  int ports[NPORTS], errs[NPORTS];
+  for (int i = 0; i < NPORTS; i++) ports[i] = -1;
+  for (int waited = 0; waited < 1000; waited += 10) {
+    look_for_ports(ports, errs);
+    if (ports[STATUS_PORT] >= 0) break;
+    nanosleep(&tick, NULL);
+  }
+  return refuse(ports);
+}
+
+// Boots the root drive BOOT names: the modules for it (MODULES/boot-order), the network and the host's name, the
+// drive and the others mounted, and the root's init run as PID 1 in place of this process, with nothing of it but
+// the console, clean signals and a plain environment. Returns only when it cannot, having said why and powered off.
+static int boot_root(const char *path) {
+  struct boot b = { .init = DEFAULT_INIT, .read_only = -1 };
+  int root = -1;
+  load_modules(MODULES "/boot-order");
+  if (read_boot(path, &b) != 0 || configure_network(&b.net) != 0 || name_host(b.hostname) != 0 || (root = mount_root(&b)) < 0 ||
+      mount_drives(root, &b) != 0 || check_init(root, b.init) != 0 || switch_root() != 0) return boot_refuse();
+  // What this process has open (the root's descriptor among it) is not the new init's.
+  close_range(3, ~0U, 0);
+  int console = open("/dev/console", O_RDWR);
+  for (int fd = 0; console >= 0 && fd < 3; fd++) dup2(console, fd);
+  if (console > 2) close(console);
+  default_signals();
+  char *argv[] = { (char *)b.init, NULL }, *env[] = { "HOME=/", "TERM=linux", DEFAULT_PATH, NULL };
+  execve(b.init, argv, env);
+  fail("cannot run the root drive's init %.200s: %s", b.init, strerror(errno));
+  return boot_refuse();
+}
+
 int main(int argc, char **argv) {
   int pid1 = getpid() == 1;
   // The kernel's /init, run with no arguments: the machine's modules and shares first, then what the initramfs says
@@ -1375,8 +1695,10 @@ int main(int argc, char **argv) {
   int boot = pid1 && argc == 1;
   if (boot) {
     mount_system(0);
-    load_modules();
+    load_modules(MODULES "/order");
     mount_shares();
+    // A root drive comes first: its own init takes PID 1 from here.
+    if (access(BOOT, F_OK) == 0) return boot_root(BOOT);
   }
   const char *job = boot ? (access(JOB, F_OK) == 0 ? JOB : NULL) : argc == 3 && strcmp(argv[1], "--job") == 0 ? argv[2] : NULL;
   char **command = boot ? boot_command() : &argv[argc > 1 && strcmp(argv[1], "--") == 0 ? 2 : 1];

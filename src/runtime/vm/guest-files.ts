@@ -65,7 +65,7 @@ export async function guestFiles (cache = VM_CACHE): Promise<GuestFiles> {
     const busybox = await readFile(BUSYBOX).catch(() => undefined)
     if (busybox === undefined) throw new FailedPreconditionError(`VMs need a static busybox at ${BUSYBOX}: apt-get install busybox-static`)
     // Named by what it is made of: a rebuilt aurae-init or a new kernel makes a new one.
-    const id = createHash('sha256').update(kernel.version).update(init).update(busybox).digest('hex').slice(0, 16)
+    const id = createHash('sha256').update(kernel.version).update([...kernel.modules, '', ...kernel.bootModules].join('\n')).update(init).update(busybox).digest('hex').slice(0, 16)
     const initrd = join(cache, `initrd-${id}`)
     if (!existsSync(initrd)) await writeWhole(initrd, initramfs({ kernel, init: AURAE_INIT, busybox: BUSYBOX, shares: [] }))
     found = await accelOf(cache, kernel)

@@ -21,11 +21,19 @@ const META = 'linux-image-cloud-amd64'
  */
 export const GUEST_MODULES = ['virtio_pci', 'virtiofs', 'virtio_console', 'button', 'evdev', 'overlay', 'virtio_net']
 
+/** What a guest that boots from a root drive loads besides (aurae-init loads them only then): virtio disks (ext4 is built in). */
+export const BOOT_MODULES = ['virtio_blk']
+
+/** The cache's note of the modules it holds: a kernel cached with other ones is fetched again. */
+const WANTED = `${GUEST_MODULES.join('\n')}\n--\n${BOOT_MODULES.join('\n')}\n`
+
 export interface GuestKernel {
   version: string
   vmlinuz: string
   /** The modules' files, in an order each can be loaded in (its dependencies before it). */
   modules: string[]
+  /** The modules only a boot from a drive loads, in order, after `modules`. */
+  bootModules: string[]
 }
 
 /** What a module says it depends on (its modinfo's `depends=`). */
@@ -72,10 +80,10 @@ function cached (dir: string): GuestKernel | undefined {
   try {
     const version = readFileSync(join(dir, 'current'), 'utf8').trim()
     const base = join(dir, version)
-    if (readFileSync(join(base, 'modules.wanted'), 'utf8') !== GUEST_MODULES.join('\n') + '\n') return undefined
-    const order = readFileSync(join(base, 'modules.order'), 'utf8').split('\n').filter(Boolean)
-    const kernel = { version, vmlinuz: join(base, 'vmlinuz'), modules: order.map(m => join(base, 'modules', `${m}.ko`)) }
-    return [kernel.vmlinuz, ...kernel.modules].every(f => existsSync(f)) ? kernel : undefined
+    if (readFileSync(join(base, 'modules.wanted'), 'utf8') !== WANTED) return undefined
+    const files = (order: string): string[] => readFileSync(join(base, order), 'utf8').split('\n').filter(Boolean).map(m => join(base, 'modules', `${m}.ko`))
+    const kernel = { version, vmlinuz: join(base, 'vmlinuz'), modules: files('modules.order'), bootModules: files('modules.boot-order') }
+    return [kernel.vmlinuz, ...kernel.modules, ...kernel.bootModules].every(f => existsSync(f)) ? kernel : undefined
   } catch {
     return undefined
   }
@@ -107,13 +115,15 @@ export async function guestKernel (dir: string): Promise<GuestKernel> {
     if (version === undefined || !statSync(vmlinuz).isFile()) throw new FailedPreconditionError(`${pkg} holds no kernel`)
     const files = modulesUnder(join(work, 'x', 'lib', 'modules', version, 'kernel'))
     const order = loadOrder(GUEST_MODULES, files, f => readFileSync(f))
+    const bootOrder = loadOrder(BOOT_MODULES, files, f => readFileSync(f)).filter(m => !order.includes(m))
     // Made beside the cache's current kernel, then put in place by one rename.
     const base = join(work, version)
     await mkdir(join(base, 'modules'), { recursive: true })
     await copyFile(vmlinuz, join(base, 'vmlinuz'))
-    for (const m of order) await copyFile(files.get(m) ?? '', join(base, 'modules', `${m}.ko`))
+    for (const m of [...order, ...bootOrder]) await copyFile(files.get(m) ?? '', join(base, 'modules', `${m}.ko`))
     await writeFile(join(base, 'modules.order'), order.join('\n') + '\n')
-    await writeFile(join(base, 'modules.wanted'), GUEST_MODULES.join('\n') + '\n')
+    await writeFile(join(base, 'modules.boot-order'), bootOrder.join('\n') + '\n')
+    await writeFile(join(base, 'modules.wanted'), WANTED)
     await rm(join(dir, version), { recursive: true, force: true })
     await rename(base, join(dir, version))
     await writeFile(join(work, 'current'), version + '\n')

@@ -86,6 +86,11 @@ export function runFiles (shares: GuestShare[], job: Buffer): Buffer {
   return cpio([sharesFile(shares), { path: 'etc/aurae/job', mode: S_IFREG | 0o600, data: job }])
 }
 
+/** What a machine's boot from its root drive adds to the initramfs: what aurae-init mounts and runs (job.ts). */
+export function bootFiles (boot: Buffer): Buffer {
+  return cpio([{ path: 'etc/aurae/boot', mode: S_IFREG | 0o600, data: boot }])
+}
+
 /** The initramfs for a guest. */
 export function initramfs (opts: InitramfsOptions): Buffer {
   const busybox = readFileSync(opts.busybox)
@@ -97,6 +102,7 @@ export function initramfs (opts: InitramfsOptions): Buffer {
   const file = (path: string, data: Buffer, mode = 0o644): Entry => ({ path, mode: S_IFREG | mode, data })
   const link = (path: string, target: string): Entry => ({ path, mode: S_IFLNK | 0o777, data: Buffer.from(target) })
   const moduleNames = opts.kernel.modules.map(m => basename(m, '.ko'))
+  const bootNames = opts.kernel.bootModules.map(m => basename(m, '.ko'))
   const entries: Entry[] = [
     dir('bin'), dir('sbin'), dir('etc'), dir('etc/aurae'), dir('modules'), dir('proc'), dir('sys'), dir('dev'), dir('run'),
     dir('tmp'), dir('var'), dir('usr'),
@@ -106,7 +112,8 @@ export function initramfs (opts: InitramfsOptions): Buffer {
     file('init', init, 0o755),
     link('bin/sh', 'busybox'),
     file('modules/order', Buffer.from(moduleNames.map(m => `${m}\n`).join(''))),
-    ...opts.kernel.modules.map((m, i) => file(`modules/${moduleNames[i]}.ko`, readFileSync(m))),
+    file('modules/boot-order', Buffer.from(bootNames.map(m => `${m}\n`).join(''))),
+    ...[...opts.kernel.modules, ...opts.kernel.bootModules].map(m => file(`modules/${basename(m)}`, readFileSync(m))),
     sharesFile(opts.shares),
     file('etc/aurae/command', Buffer.from((opts.command ?? []).map(a => `${line('an argument', a)}\n`).join(''))),
     ...(opts.ldCache !== undefined && existsSync(opts.ldCache) ? [file('etc/ld.so.cache', readFileSync(opts.ldCache))] : [])

@@ -37,6 +37,42 @@ export interface GuestJob {
   files?: Array<{ path: string, text: string }>
 }
 
+/**
+ * What a machine's PID 1 does instead of a job (/etc/aurae/boot, the same NUL-ended words): mount its root drive
+ * and drives and hand PID 1 to the drive's own init.
+ *
+ *   device DEV  mode ro|rw  fstype TYPE   the root drive (the type found by trying when empty)
+ *   drive DEV PATH TYPE ro|rw             a further drive, mounted at PATH in the new root
+ *   hostname NAME  address A.B.C.D/N  gateway A.B.C.D   as a job's
+ *   init PATH                             what runs as PID 1 (the kernel command line's init= wins)
+ */
+export interface GuestBoot {
+  device: string
+  readOnly: boolean
+  fsType: string
+  drives: Array<{ device: string, path: string, fsType: string, readOnly: boolean }>
+  hostname: string
+  network?: { address: string, prefix: number, gateway: string }
+  init: string
+}
+
+/** The boot file's bytes. */
+export function encodeBoot (boot: GuestBoot): Buffer {
+  const words = ['device', boot.device, 'mode', boot.readOnly ? 'ro' : 'rw', 'fstype', boot.fsType]
+  for (const d of boot.drives) words.push('drive', d.device, d.path, d.fsType, d.readOnly ? 'ro' : 'rw')
+  words.push('hostname', boot.hostname, 'init', boot.init)
+  if (boot.network !== undefined) words.push('address', `${boot.network.address}/${boot.network.prefix}`, 'gateway', boot.network.gateway)
+  return nulWords(words)
+}
+
+/** Words each ended by a NUL; none may hold one. */
+function nulWords (words: string[]): Buffer {
+  for (const w of words) {
+    if (w.includes('\0')) throw new FailedPreconditionError(`a VM's command, environment and paths may not hold a NUL: ${JSON.stringify(w)}`)
+  }
+  return Buffer.from(words.map(w => `${w}\0`).join(''))
+}
+
 /** The job file's bytes. */
 export function encodeJob (job: GuestJob): Buffer {
   if (job.argv.length === 0) throw new FailedPreconditionError('a VM needs a command: the image has none and none was given')
@@ -48,10 +84,7 @@ export function encodeJob (job: GuestJob): Buffer {
   words.push('memory', String(job.memoryBytes), 'pids', String(job.pids), 'stopsignal', String(job.stopSignal), 'hostname', job.hostname)
   if (job.network !== undefined) words.push('address', `${job.network.address}/${job.network.prefix}`, 'gateway', job.network.gateway)
   for (const f of job.files ?? []) words.push('file', f.path, f.text)
-  for (const w of words) {
-    if (w.includes('\0')) throw new FailedPreconditionError(`a VM's command, environment and paths may not hold a NUL: ${JSON.stringify(w)}`)
-  }
-  return Buffer.from(words.map(w => `${w}\0`).join(''))
+  return nulWords(words)
 }
 
 /** How a run's workload ended, as aurae-init says on the status port. */

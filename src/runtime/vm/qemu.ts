@@ -16,7 +16,12 @@ const QBOOT = '/usr/share/qemu/qboot.rom'
 
 export interface GuestMachine {
   kernel: string
-  initrd: string
+  /** None for a kernel of the caller's, which boots its root drive by itself. */
+  initrd?: string
+  /** Added to the kernel's command line. */
+  kernelArgs?: string[]
+  /** Raw disk images, as virtio disks in order (/dev/vda, /dev/vdb …); qemu locks them against a second writer. */
+  drives?: Array<{ path: string, readOnly: boolean }>
   memoryMb: number
   cpus: number
   accel: 'kvm' | 'tcg'
@@ -46,16 +51,19 @@ export function qemuArgs (m: GuestMachine): string[] {
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
     '-machine', `q35,accel=${m.accel}`, '-cpu', m.accel === 'kvm' ? 'host' : 'max',
     '-m', `${m.memoryMb}`, '-smp', `${m.cpus}`,
-    '-kernel', m.kernel, '-initrd', m.initrd,
+    '-kernel', m.kernel, ...(m.initrd !== undefined ? ['-initrd', m.initrd] : []),
     // Nothing to probe for (no keyboard controller behind the i8042, a timer that works) and no self-tests of the
     // crypto algorithms: a fifth of a boot under TCG.
-    '-append', 'console=ttyS0 quiet panic=-1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd no_timer_check cryptomgr.notests',
+    '-append', ['console=ttyS0 quiet panic=-1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd no_timer_check cryptomgr.notests', ...m.kernelArgs ?? []].join(' '),
     // qboot (qemu-system-data) hands over to the kernel sooner than SeaBIOS, which has nothing to do here.
     ...(existsSync(QBOOT) ? ['-bios', QBOOT] : []),
     ...(m.console === undefined ? ['-serial', 'null'] : m.console === 'stdio' ? ['-serial', 'stdio'] : ['-chardev', typeof m.console === 'string' ? `file,id=console,path=${optionValue(m.console)}` : `pipe,id=console,path=${optionValue(m.console.pipe)}`, '-serial', 'chardev:console']),
     ...(m.qmp === undefined ? [] : ['-qmp', `unix:${optionValue(m.qmp)},server=on,wait=off`])
   ]
   if (m.net !== undefined) args.push('-netdev', `tap,id=net0,ifname=${m.net.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=net0,mac=${m.net.mac}`)
+  for (const [i, d] of (m.drives ?? []).entries()) {
+    args.push('-drive', `file=${optionValue(d.path)},if=none,id=drive${i},format=raw,readonly=${d.readOnly ? 'on' : 'off'}`, '-device', `virtio-blk-pci,drive=drive${i}`)
+  }
   const ports = m.ports ?? []
   if (ports.length > 0) {
     args.push('-device', 'virtio-serial-pci,id=ports')

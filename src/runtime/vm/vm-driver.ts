@@ -7,7 +7,7 @@
 // qemu. It is on the node's bridge network as a container is, its ports published the same way.
 import { execFile } from 'node:child_process'
 import { closeSync, constants, openSync, writeSync } from 'node:fs'
-import { appendFile, copyFile, readdir, readFile, rm } from 'node:fs/promises'
+import { appendFile, copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -27,11 +27,11 @@ import { helperFailure } from '../helper-failure.ts'
 import { endsWithin, groupState, signalGroup } from '../process-group.ts'
 import type { Cgroups } from '../cgroups.ts'
 import { vmGroup } from '../cell.ts'
-import type { VmSpec } from '../workload.ts'
+import type { MachineSpec, VmSpec } from '../workload.ts'
 import { guestFiles, VM_CACHE } from './guest-files.ts'
-import { runFiles, type GuestShare } from './initramfs.ts'
-import { encodeJob, parseGuestEnd } from './job.ts'
-import { optionValue, PORTS, QEMU, qemuArgs, qmp, VIRTIOFSD, VIRTIOFSD_SCRIPT } from './qemu.ts'
+import { bootFiles, runFiles, type GuestShare } from './initramfs.ts'
+import { encodeBoot, encodeJob, parseGuestEnd } from './job.ts'
+import { optionValue, PORTS, QEMU, qemuArgs, qmp, VIRTIOFSD, VIRTIOFSD_SCRIPT, type GuestMachine } from './qemu.ts'
 
 const run = promisify(execFile)
 
@@ -52,11 +52,12 @@ const CONSOLE_KEPT = 1 << 20
 const VM_EXEC = fileURLToPath(new URL('../monitor/aurae-vm-exec', import.meta.url))
 
 /**
- * The shell the monitor runs for a VM: `sh -c SCRIPT sh DIR VIRTIOFSD N [TAG SOURCE ro|rw CACHE]... -- QEMU ARGS...`.
- * It starts a virtiofsd per share and waits for their sockets, runs qemu, and exits as the guest's workload did
- * (128+N for a signal), 125 when the VM itself failed (qemu.log says why).
+ * The shell the monitor runs for a VM: `sh -c SCRIPT sh DIR VIRTIOFSD job|machine N [TAG SOURCE ro|rw CACHE]... --
+ * QEMU ARGS...`. It starts a virtiofsd per share and waits for their sockets, runs qemu, and exits as the guest's
+ * workload did (128+N for a signal), or 0 when a machine powered off; 125 when the VM itself failed (qemu.log says
+ * why, or the guest on its status port).
  */
-const WRAPPER = `dir=$1 fsd=$2 n=$3; shift 3
+const WRAPPER = `dir=$1 fsd=$2 mode=$3 n=$4; shift 4
 tags=
 while [ "$n" -gt 0 ]; do
   rm -f "$dir/$1.sock"; mkdir -p "$dir/share-$1"
@@ -71,8 +72,9 @@ for t in $tags; do
     sleep 0.01
   done
 done
-# The console's first ${CONSOLE_KEPT} bytes are kept; the rest is read and dropped.
-{ head -c ${CONSOLE_KEPT}; cat >/dev/null; } <"$dir/${FILES.consolePipe}.out" >"$dir/${FILES.console}" 2>/dev/null &
+# The console's first ${CONSOLE_KEPT} bytes are kept, written as they come (for logs --console -f); the rest is read
+# and dropped.
+{ stdbuf -o0 head -c ${CONSOLE_KEPT}; cat >/dev/null; } <"$dir/${FILES.consolePipe}.out" >"$dir/${FILES.console}" 2>/dev/null &
 reader=$!
 # The monitor's pipes stay open for qemu's ports on 3 and 4; what qemu itself says goes to its log.
 "$@" 3>&1 4>&2 </dev/null >>"$dir/${FILES.qemuLog}" 2>&1
@@ -83,6 +85,8 @@ wait $reader
 if [ $code -ne 0 ]; then echo "aurae: qemu exited with $code" >>"$dir/${FILES.qemuLog}"; exit 125; fi
 set -- $(grep -E '^(exit|signal) [0-9]+ [0-9]+$' "$dir/${FILES.status}" 2>/dev/null)
 case $1 in exit) exit "$2";; signal) exit $((128 + $2));; esac
+# A machine's own init says nothing on the status port: powered off is done.
+if [ "$mode" = machine ]; then exit 0; fi
 echo "aurae: the guest ended without saying how its workload ended" >>"$dir/${FILES.qemuLog}"
 exit 125`
 
@@ -128,6 +132,54 @@ function linesOf (text: string, prefix = ''): string[] {
   return text.split('\n').filter(l => l.trim() !== '' && l.startsWith(prefix)).map(l => l.slice(prefix.length).trim())
 }
 
+/** eth0 of a VM on the bridge: what linkOf found. */
+type Link = Awaited<ReturnType<typeof linkOf>>
+
+/** What one run boots: qemu's machine less what every VM has, the host's shares, and what stops the guest. */
+interface Boot {
+  machine: Pick<GuestMachine, 'kernel' | 'initrd' | 'kernelArgs' | 'drives' | 'memoryMb'>
+  shares: Array<{ tag: string, source: string, path: string, readOnly: boolean, cache: string }>
+  stopSignal: string
+}
+
+/**
+ * A machine of its own disks: the node's kernel with an initramfs whose aurae-init mounts the root drive and the
+ * drives and hands PID 1 to the drive's init; or the caller's kernel, which boots the root drive itself (root=/dev/vda,
+ * and its address by the kernel's ip=, unless the caller's arguments say otherwise).
+ */
+async function machineBoot (name: string, m: MachineSpec, kernel: string, initrd: string, runInitrd: string, link: Link | undefined): Promise<Boot> {
+  const drives = [m.rootDrive, ...m.drives]
+  const letter = (i: number): string => `/dev/vd${String.fromCharCode(97 + i)}`
+  let kernelArgs = m.kernelArgs
+  if (m.kernel === '') {
+    await copyFile(initrd, runInitrd)
+    await appendFile(runInitrd, bootFiles(encodeBoot({
+      device: letter(0),
+      readOnly: m.rootDrive.readOnly,
+      fsType: '',
+      drives: m.drives.map((d, i) => ({ device: letter(i + 1), path: d.vmPath, fsType: d.fsType, readOnly: d.readOnly })),
+      hostname: name,
+      init: '/sbin/init',
+      ...(link !== undefined ? { network: { address: link.address, prefix: link.prefix, gateway: link.gateway } } : {})
+    })))
+  } else {
+    const has = (key: string): boolean => kernelArgs.some(a => a.startsWith(`${key}=`))
+    kernelArgs = [...has('root') ? [] : [`root=${letter(0)}`, m.rootDrive.readOnly ? 'ro' : 'rw'],
+      ...has('ip') || link === undefined ? [] : [`ip=${link.address}::${link.gateway}:${prefixMask(link.prefix)}:${name}:eth0:off`], ...kernelArgs]
+  }
+  return {
+    machine: { kernel: m.kernel !== '' ? m.kernel : kernel, ...(m.kernel === '' ? { initrd: runInitrd } : {}), kernelArgs, drives: drives.map(d => ({ path: d.path, readOnly: d.readOnly })), memoryMb: m.memoryMb },
+    shares: [],
+    stopSignal: 'SIGTERM'
+  }
+}
+
+/** A prefix length as a dotted netmask (24 → 255.255.255.0). */
+function prefixMask (prefix: number): string {
+  const bits = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0
+  return [24, 16, 8, 0].map(shift => (bits >>> shift) & 255).join('.')
+}
+
 export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
   const cache = init.cache ?? VM_CACHE
   const dirOf = (task: Task<VmSpec>): string => containerDir(init.dataDir, task.name)
@@ -135,6 +187,40 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
   let qemuFound = false
   const cgroupOf = (task: Task<VmSpec>): string => init.cgroups.version === 'none' ? '' : vmGroup(task.name)
   const idOf = (task: Task<VmSpec>): string => `aurae-${init.nodeKey}-${task.name}`
+  // An image's VM: aurae-init runs its command in its root (shared read-only, a tmpfs over it), its volumes beside.
+  const jobBoot = async (task: Task<VmSpec>, kernel: string, initrd: string, runInitrd: string, link: Link | undefined, signal?: AbortSignal): Promise<Boot> => {
+    const spec = task.spec
+    const c = spec.container
+    const image = await heldImage(init.images, init.content, init.dataDir, task.name, c.image, signal)
+    const lower = await imageRoot(image, init.content, rootsDir(init.dataDir))
+    const config = (JSON.parse((await init.content.read(image.config)).toString()) as { config?: ImageConfig }).config ?? {}
+    const etc = async (f: string): Promise<string> => await readFile(join(lower, 'etc', f), 'utf8').catch(() => '')
+    const ids = resolveUser(c.user !== '' ? c.user : config.User ?? '', await etc('passwd'), await etc('group'))
+    // The image's root is the guest's to read (and cache); volumes are both sides' (never cached).
+    const shares = [{ tag: 'root', source: lower, path: '/run/aurae/image', readOnly: true, cache: 'always' },
+      ...c.volumes.map((v, i) => ({ tag: `vol${String(i).padStart(2, '0')}`, source: v.host, path: `/run/aurae/vol${i}`, readOnly: v.readOnly, cache: 'none' }))]
+    const stopSignal = c.stopSignal ?? signalName(config.StopSignal ?? '') ?? 'SIGTERM'
+    const names = await etcTexts(spec.name, c.network)
+    const job = encodeJob({
+      root: '/run/aurae/image',
+      argv: processArgs(config, { command: spec.command, entrypoint: c.entrypoint }),
+      env: processEnv(config, { name: spec.name, env: spec.env }),
+      workdir: processCwd(config, spec.workdir),
+      uid: ids.uid,
+      gid: ids.gid,
+      groups: [],
+      binds: c.volumes.map((v, i) => ({ source: shares[i + 1].path, target: v.container, readOnly: v.readOnly })),
+      memoryBytes: spec.limits.memoryBytes,
+      pids: spec.limits.pids,
+      stopSignal: signalNumber(stopSignal) ?? 15,
+      hostname: spec.name,
+      ...(link !== undefined ? { network: { address: link.address, prefix: link.prefix, gateway: link.gateway } } : {}),
+      files: Object.entries(names).map(([file, text]) => ({ path: `/etc/${file}`, text }))
+    })
+    await copyFile(initrd, runInitrd)
+    await appendFile(runInitrd, runFiles(shares.map(({ tag, path, readOnly }): GuestShare => ({ tag, path, readOnly })), job))
+    return { machine: { kernel, initrd: runInitrd, memoryMb: guestMemoryMb(spec.limits.memoryBytes) }, shares, stopSignal }
+  }
   return {
     kind: 'vm',
     cgroupOf,
@@ -144,58 +230,30 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       if (spec.limits.cpus > 0 && init.cgroups.version === 'none') throw new FailedPreconditionError(`cannot enforce --cpus: ${init.cgroups.reason}`)
       qemuFound ||= await run(QEMU, ['--version']).then(() => true, () => { throw new FailedPreconditionError(`VMs need ${QEMU}: apt-get install qemu-system-x86`) })
       const guest = await guestFiles(cache)
-      const image = await heldImage(init.images, init.content, init.dataDir, task.name, c.image, signal)
-      const lower = await imageRoot(image, init.content, rootsDir(init.dataDir))
-      const config = (JSON.parse((await init.content.read(image.config)).toString()) as { config?: ImageConfig }).config ?? {}
-      const etc = async (f: string): Promise<string> => await readFile(join(lower, 'etc', f), 'utf8').catch(() => '')
-      const ids = resolveUser(c.user !== '' ? c.user : config.User ?? '', await etc('passwd'), await etc('group'))
       const dir = dirOf(task)
       if (Buffer.byteLength(join(dir, 'vol00.sock')) > SOCKET_PATH_MAX) throw new FailedPreconditionError(`a VM needs a shorter data directory: ${dir} is too long for its sockets`)
       // What an earlier run left says nothing of this one.
+      await mkdir(dir, { recursive: true, mode: 0o700 })
       for (const f of await readdir(dir)) {
         if (f !== IMAGE_NOTE) await rm(join(dir, f), { recursive: true, force: true })
       }
-      // The image's root is the guest's to read (and cache); volumes are both sides' (never cached).
-      const shares = [{ tag: 'root', source: lower, path: '/run/aurae/image', readOnly: true, cache: 'always' },
-        ...c.volumes.map((v, i) => ({ tag: `vol${String(i).padStart(2, '0')}`, source: v.host, path: `/run/aurae/vol${i}`, readOnly: v.readOnly, cache: 'none' }))]
-      const stopSignal = c.stopSignal ?? signalName(config.StopSignal ?? '') ?? 'SIGTERM'
       // On the node's bridge, as a container is (its ports published the same way): qemu runs in the namespace the
       // bridge network made and gives the guest eth0's address.
       const netns = c.network === 'bridge' ? await init.network.attach(idOf(task), c.ports) : ''
       const link = netns !== '' ? await linkOf(netns) : undefined
       if (netns !== '') await run('nsenter', [`--net=${netns}`, 'sh', '-c', TAP])
-      const names = await etcTexts(spec.name, c.network)
-      const job = encodeJob({
-        root: '/run/aurae/image',
-        argv: processArgs(config, { command: spec.command, entrypoint: c.entrypoint }),
-        env: processEnv(config, { name: spec.name, env: spec.env }),
-        workdir: processCwd(config, spec.workdir),
-        uid: ids.uid,
-        gid: ids.gid,
-        groups: [],
-        binds: c.volumes.map((v, i) => ({ source: shares[i + 1].path, target: v.container, readOnly: v.readOnly })),
-        memoryBytes: spec.limits.memoryBytes,
-        pids: spec.limits.pids,
-        stopSignal: signalNumber(stopSignal) ?? 15,
-        hostname: spec.name,
-        ...(link !== undefined ? { network: { address: link.address, prefix: link.prefix, gateway: link.gateway } } : {}),
-        files: Object.entries(names).map(([file, text]) => ({ path: `/etc/${file}`, text }))
-      })
-      await copyFile(guest.initrd, fileOf(task, 'initrd'))
-      await appendFile(fileOf(task, 'initrd'), runFiles(shares.map(({ tag, path, readOnly }): GuestShare => ({ tag, path, readOnly })), job))
+      const boot = spec.machine !== undefined
+        ? await machineBoot(spec.name, spec.machine, guest.kernel.vmlinuz, guest.initrd, fileOf(task, 'initrd'), link)
+        : await jobBoot(task, guest.kernel.vmlinuz, guest.initrd, fileOf(task, 'initrd'), link, signal)
       await run('mkfifo', ['-m', '600', ...['control', 'consolePipe'].flatMap(f => [`${fileOf(task, f as keyof typeof FILES)}.in`, `${fileOf(task, f as keyof typeof FILES)}.out`])])
       // On the host, the VM's processes are held to --cpus (its CPU time is their emulation of the guest's); its memory
       // is the guest's, and --pids counts the guest's processes, inside.
       if (cgroupOf(task) !== '') init.cgroups.create(cgroupOf(task), { cpus: spec.limits.cpus, memoryBytes: 0, pids: 0 })
-      const vcpus = guestCpus(spec.limits.cpus)
-      const memoryMb = guestMemoryMb(spec.limits.memoryBytes)
       const qemu = [...(netns !== '' ? ['nsenter', `--net=${netns}`, '--'] : []), QEMU, ...qemuArgs({
-        kernel: guest.kernel.vmlinuz,
-        initrd: fileOf(task, 'initrd'),
-        memoryMb,
-        cpus: vcpus,
+        ...boot.machine,
+        cpus: guestCpus(spec.limits.cpus),
         accel: guest.accel.accel,
-        shares: shares.map(s => ({ tag: s.tag, socket: join(dir, `${s.tag}.sock`) })),
+        shares: boot.shares.map(s => ({ tag: s.tag, socket: join(dir, `${s.tag}.sock`) })),
         console: { pipe: fileOf(task, 'consolePipe') },
         qmp: fileOf(task, 'qmp'),
         ...(link !== undefined ? { net: { tap: 'tap0', mac: link.mac } } : {}),
@@ -209,11 +267,11 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
         ]
       })]
       return {
-        argv: ['sh', '-c', WRAPPER, 'sh', dir, VIRTIOFSD, String(shares.length), ...shares.flatMap(s => [s.tag, s.source, s.readOnly ? 'ro' : 'rw', s.cache]), '--', ...qemu],
+        argv: ['sh', '-c', WRAPPER, 'sh', dir, VIRTIOFSD, spec.machine !== undefined ? 'machine' : 'job', String(boot.shares.length), ...boot.shares.flatMap(s => [s.tag, s.source, s.readOnly ? 'ro' : 'rw', s.cache]), '--', ...qemu],
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
         workdir: dir,
         cgroup: cgroupOf(task),
-        stopSignal,
+        stopSignal: boot.stopSignal,
         ...(link !== undefined ? { address: link.address } : {})
       }
     },
@@ -250,6 +308,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
     // A command inside the guest, run by aurae-init as it runs the workload (its root, cgroup, user and env), through
     // the VM's exec port. aurae-vm-exec speaks for it on the host.
     async enter (task, request): Promise<EnterPlan> {
+      if (task.spec.machine !== undefined) throw new FailedPreconditionError(`VM ${task.name} runs its own init from its root drive: there is no way in to run a command (exec works in VMs of images)`)
       if (request.tty === true) throw new FailedPreconditionError('exec -t into a VM is not supported yet')
       if (request.byCaller === true) throw new FailedPreconditionError('exec -i into a VM is not supported yet')
       const errors = join(dirOf(task), `exec-${randomUUID()}.err`)

@@ -109,7 +109,13 @@ describe('who may call each method the node serves', () => {
       'mesh.Peer': { access: 'local', beforeUp: false },
       'mesh.Peers': { access: 'local', beforeUp: false },
       'mesh.Resolve': { access: 'local', beforeUp: false },
-      'mesh.Unpeer': { access: 'local', beforeUp: false }
+      'mesh.Unpeer': { access: 'local', beforeUp: false },
+      // The original's VM API takes the host's paths (kernels, disk images): never a peer's to name.
+      'vms.Allocate': { access: 'local', beforeUp: false },
+      'vms.Free': { access: 'local', beforeUp: false },
+      'vms.Start': { access: 'local', beforeUp: false },
+      'vms.Stop': { access: 'local', beforeUp: false },
+      'vms.List': { access: 'local', beforeUp: false }
     })
   })
 
@@ -119,7 +125,7 @@ describe('who may call each method the node serves', () => {
       expect({ method, stranger: verdict(stranger, r) }).toEqual({ method, stranger: expect.stringMatching(/^denied/) })
       expect({ method, local: verdict(local, r) }).toEqual({ method, local: 'ok' })
       const peerMay = verdict(friend, r) === 'ok'
-      const keptFromPeers = /^(mesh\.|images\.Login|node\.(Up|Down)|observe\.GetDaemonLogs)/.test(method)
+      const keptFromPeers = /^(mesh\.|vms\.|images\.Login|node\.(Up|Down)|observe\.GetDaemonLogs)/.test(method)
       expect({ method, peerMay }).toEqual({ method, peerMay: !keptFromPeers })
     }
   })

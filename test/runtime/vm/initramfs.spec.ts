@@ -34,7 +34,7 @@ describe('the guest initramfs', () => {
     expect(isDynamic(readFileSync('/bin/busybox'))).toBe(false)
     expect(isDynamic(readFileSync(process.execPath))).toBe(true)
     expect(isDynamic(Buffer.from('#!/bin/sh\n'))).toBe(true)
-    const kernel = { version: 'x', vmlinuz: '/nonexistent', modules: [] }
+    const kernel = { version: 'x', vmlinuz: '/nonexistent', modules: [], bootModules: [] }
     const base = { kernel, init: '/bin/busybox', busybox: '/bin/busybox', shares: [] }
     expect(() => initramfs({ ...base, command: ['sh', '-c', 'a\nb'] })).toThrow('an argument may not hold a line break: "a\\nb"')
     expect(() => initramfs({ ...base, busybox: process.execPath, command: ['true'] })).toThrow('is not a static busybox: apt-get install busybox-static')
