@@ -3,12 +3,13 @@
 // disks (ext4 images made here with mke2fs), allocated, booted into their own init, stopped by their power button,
 // booted again with what they wrote kept, and freed; and what is wrong with a request, said in one line.
 import { spawnSync } from 'node:child_process'
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import * as loader from '@grpc/proto-loader'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { VM_CACHE } from '../../src/runtime/vm/guest-files.ts'
 import { ROOT, startNode, until, workload, type TestNode } from '../helpers/node.ts'
 
 const PROTO = join(ROOT, 'proto', 'aurae', 'vms', 'v0', 'vms.proto')
@@ -17,6 +18,7 @@ const APPLETS = ['sh', 'echo', 'cat', 'grep', 'head', 'hostname', 'wc', 'sync', 
 /** The guest's own init: says who and where it is, counts its boots on its root drive, waits for the power button. */
 const INIT = `#!/bin/sh
 echo "init: pid $$ on $(hostname)"
+echo "cmdline: $(cat /proc/cmdline)"
 cat /data/hello.txt
 echo boot >> /boots
 echo "boots: $(wc -l < /boots)"
@@ -111,6 +113,7 @@ describe('VMs answer the original\'s VmService', () => {
       id: 'box',
       mem_size_mb: 256,
       vcpu_count: 1,
+      kernel_args: ['aurae.test=yes'],
       root_drive: { image_path: join(dir, 'root.img'), read_only: false },
       drive_mounts: [{ image_path: join(dir, 'data.img'), vm_path: '/data', fs_type: 'ext4', read_only: true }]
     }
@@ -125,6 +128,7 @@ describe('VMs answer the original\'s VmService', () => {
     expect(booted).toContain('init: pid 1 on box\n')
     expect(booted).toContain('hello from the data drive\n')
     expect(booted).toContain('boots: 1\n')
+    expect(booted).toMatch(/cmdline: .* aurae\.test=yes\n/)
     expect((await vms.call.List({})).machines).toEqual([{ id: 'box', status: 'Running', mem_size_mb: 256, vcpu_count: 1, kernel_img_path: '', root_dir_path: join(dir, 'root.img'), auraed_address: started.auraed_address }])
     const listed = JSON.parse((await node.cli(['vm', 'ls', '--json'])).stdout)
     expect(listed).toMatchObject([{ name: 'box', vcpus: 1, memoryMb: 256 }])
@@ -148,6 +152,20 @@ describe('VMs answer the original\'s VmService', () => {
     expect(leftovers()).toEqual([])
     await expect(vms.call.Free({ vm_id: 'box' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND })
   }, 180_000)
+
+  it('boots a kernel of the caller\'s with no initramfs, and says in one line when it panics (125)', async () => {
+    // The node's own kernel has its virtio drivers as modules: booted bare, it cannot find its root, and panics.
+    const kernel = join(dir, 'vmlinuz')
+    const kernels = join(VM_CACHE, 'kernel')
+    copyFileSync(readdirSync(kernels).map(v => join(kernels, v, 'vmlinuz')).find(f => existsSync(f)) ?? '', kernel)
+    expect(await vms.call.Allocate({ machine: { id: 'bare', mem_size_mb: 128, kernel_img_path: kernel, root_drive: { image_path: join(dir, 'root.img'), read_only: true } } })).toEqual({ vm_id: 'bare' })
+    await vms.call.Start({ vm_id: 'bare' })
+    const ended = await until('the machine to end', async () => { const w = await workload(node, 'bare'); return w?.state === 'exited' ? w : undefined }, 60_000)
+    expect(ended).toMatchObject({ exitCode: 125, error: expect.stringMatching(/^the guest's kernel panicked: VFS: Unable to mount root fs[^\n]*$/) })
+    expect((await vms.call.List({})).machines.find((m: { id: string }) => m.id === 'bare')).toMatchObject({ status: 'Shutdown', kernel_img_path: kernel })
+    expect(leftovers()).toEqual([])
+    await vms.call.Free({ vm_id: 'bare' })
+  }, 120_000)
 
   it('ends a machine whose root drive has no init in one line (125), leaving nothing running', async () => {
     expect(await vms.call.Allocate({ machine: { id: 'empty', mem_size_mb: 128, root_drive: { image_path: join(dir, 'noinit.img'), read_only: true } } })).toEqual({ vm_id: 'empty' })

@@ -85,6 +85,9 @@ wait $reader
 if [ $code -ne 0 ]; then echo "aurae: qemu exited with $code" >>"$dir/${FILES.qemuLog}"; exit 125; fi
 set -- $(grep -E '^(exit|signal) [0-9]+ [0-9]+$' "$dir/${FILES.status}" 2>/dev/null)
 case $1 in exit) exit "$2";; signal) exit $((128 + $2));; esac
+# A kernel that panicked (its root not found) ends the machine as a power-off would: the console says which it was.
+panic=$(grep -m1 -a 'Kernel panic' "$dir/${FILES.console}" 2>/dev/null | tr -d '\\r')
+if [ -n "$panic" ]; then echo "aurae: the guest's kernel panicked: \${panic#*not syncing: }" >>"$dir/${FILES.qemuLog}"; exit 125; fi
 # A machine's own init says nothing on the status port: powered off is done.
 if [ "$mode" = machine ]; then exit 0; fi
 echo "aurae: the guest ended without saying how its workload ended" >>"$dir/${FILES.qemuLog}"
@@ -332,7 +335,8 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
         const said = async (f: keyof typeof FILES): Promise<string> => await readFile(fileOf(task, f), 'utf8').catch(() => '')
         const log = await said('qemuLog')
         const reason = linesOf(log, 'aurae: ').at(-1) ?? 'the VM failed'
-        const detail = linesOf(log, `${QEMU}: `).at(-1) ?? linesOf(await said('console')).slice(-2).join('; ')
+        // A reason that quotes the guest already (its kernel's panic) needs no more of its console.
+        const detail = linesOf(log, `${QEMU}: `).at(-1) ?? (reason.includes(': ') ? '' : linesOf(await said('console')).slice(-2).join('; '))
         return { ...end, error: detail !== '' ? `${reason}: ${detail}` : reason, oomKilled: false }
       }
       return { ...end, oomKilled: false }
