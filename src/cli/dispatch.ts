@@ -24,6 +24,9 @@ import { events } from './commands/workload/events.ts'
 import { stop } from './commands/workload/stop.ts'
 import { df } from './commands/system/df.ts'
 import { vmLs } from './commands/vm/ls.ts'
+import { cellAllocate } from './commands/cell/allocate.ts'
+import { cellFree } from './commands/cell/free.ts'
+import { cellLs } from './commands/cell/ls.ts'
 import { renamed } from './kit/args.ts'
 import type { Command } from './kit/context.ts'
 
@@ -37,7 +40,8 @@ const NOUNS: Record<string, { summary: string, verbs: Record<string, Command> }>
   image: { summary: 'images and registries', verbs: { pull, ls: images, rm: rmi, prune, login } },
   peer: { summary: 'trust between nodes (aurae peer TOKEN is aurae proxy TOKEN)', verbs: { proxy, ls: peers, rm: unpeer, resolve } },
   system: { summary: 'the node\'s disk', verbs: { df } },
-  vm: { summary: 'micro-VMs (aurae run --vm IMAGE starts one)', verbs: { ls: vmLs } }
+  vm: { summary: 'micro-VMs (aurae run --vm IMAGE starts one)', verbs: { ls: vmLs } },
+  cell: { summary: 'cells of limits that executables share, or VMs of their own (--isolation vm)', verbs: { allocate: cellAllocate, free: cellFree, ls: cellLs } }
 }
 
 /** Each command's management form (the first verb that names it), for help. */

@@ -3,6 +3,7 @@
 // registers; this starts the host, joins the mesh, and hands each call to the service that owns it.
 import { listenFailure } from './listen-error.ts'
 import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { FailedPreconditionError, messageOf } from '../errors.ts'
 import type { Component } from '../lifecycle.ts'
 import type { PeerInfo } from '../gen/aurae/mesh/v0/mesh.ts'
@@ -41,6 +42,7 @@ export interface MeshInit {
 
 export class Mesh implements Component {
   private host?: Host
+  private stopped = false
   private readonly trusted: TrustedPeers
 
   constructor (private readonly init: MeshInit) {
@@ -66,7 +68,13 @@ export class Mesh implements Component {
   }
 
   async stop (): Promise<void> {
+    this.stopped = true
     await this.host?.stop()
+  }
+
+  /** Whether the mesh has started (and not stopped). */
+  get running (): boolean {
+    return this.host !== undefined && !this.stopped
   }
 
   /** Where others can reach this node (see reachableAt). */
@@ -76,6 +84,11 @@ export class Mesh implements Component {
 
   trusts (peerId: string): boolean {
     return this.trusted.has(peerId)
+  }
+
+  /** Whether calls from the peer may be served (see TrustedPeers.mayCall): a nested node's never are. */
+  mayCall (peerId: string): boolean {
+    return this.trusted.mayCall(peerId)
   }
 
   /** How others can reach us, as trusted peers' dial-backs told it (see reachability.ts). */
@@ -99,6 +112,21 @@ export class Mesh implements Component {
   /** Redeems another node's token: both sides then trust each other. */
   async redeem (text: string): Promise<PeerRecord> {
     return await this.services().peering.redeem(text)
+  }
+
+  /** Trusts a peer known without a token (see PeeringService.adopt): a nested node, or the host of one. */
+  async adopt (record: PeerRecord): Promise<void> {
+    await this.services().peering.adopt(record)
+  }
+
+  /** Dials a peer at the addresses the node knows for it; resolves once connected. */
+  async connect (peerId: string, signal: AbortSignal): Promise<void> {
+    await this.requireHost().dial(peerIdFromString(peerId), { signal })
+  }
+
+  /** Withdraws the trust `adopt` gave. */
+  async disown (peerId: string): Promise<void> {
+    await this.services().peering.disown(peerId)
   }
 
   /** Withdraws trust here and, if it can be reached, on the other side too. */

@@ -171,6 +171,22 @@ export class PeeringService implements Startable {
     return notified
   }
 
+  /**
+   * Trusts a peer whose identity this node knows without a token: a nested node's, whose key the host made, and
+   * the host's, which the nested node is told at its start. Nothing is asked of the other side.
+   */
+  async adopt (record: PeerRecord): Promise<void> {
+    const problem = this.init.trusted.nameProblem(record.name, record.domain, record.peerId, this.init.self())
+    if (problem !== undefined) throw new FailedPreconditionError(issuerNameRefusal(problem, record.name, record.domain))
+    await this.trust(record)
+  }
+
+  /** Withdraws trust from a peer adopted so, without telling it (a nested node that is gone). */
+  async disown (peerId: string): Promise<void> {
+    await this.forget(peerId)
+    await this.components.connectionManager.closeConnections(peerIdFromString(peerId)).catch(() => {})
+  }
+
   /** Records a peer as trusted (the services watching the trust table act on it) and keeps it connected. */
   private async trust (record: PeerRecord): Promise<void> {
     await this.init.trusted.add(record)

@@ -14,6 +14,8 @@ export interface PeerRecord {
   domain: string
   addrs: string[]
   trustedAt: number
+  /** A nested node of this one (a VM's guest): called into, never trusted to call: its workloads are the VM's. */
+  nested?: true
 }
 
 /** What is wrong with a name a peer goes by: not a node name, this node's own, or another trusted peer's. */
@@ -37,6 +39,12 @@ export class TrustedPeers {
 
   has (peerId: string): boolean {
     return this.peers.has(peerId)
+  }
+
+  /** Whether calls from `peerId` may be served: a trusted peer's, not a nested node's (see PeerRecord.nested). */
+  mayCall (peerId: string): boolean {
+    const p = this.peers.get(peerId)
+    return p !== undefined && p.nested !== true
   }
 
   get (peerId: string): PeerRecord | undefined {

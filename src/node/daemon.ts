@@ -12,6 +12,7 @@ import { Mesh, createKey, loadKey, type NodeKey, type PeerRecord, type TokenReco
 import { parseName } from '../names/parse.ts'
 import { Cells } from '../runtime/cells.ts'
 import { Machines, type MachineRecord } from '../runtime/vm/machines.ts'
+import { NestedNodes } from './nested-nodes.ts'
 import type { CellRecord } from '../runtime/cell.ts'
 import type { WorkloadRecord } from '../runtime/workload.ts'
 import { Cgroups, removeNodeCgroups } from '../runtime/cgroups.ts'
@@ -201,7 +202,8 @@ export class Daemon {
     const supervisor = new Supervisor({
       workloads: this.store.table<WorkloadRecord>('workloads'),
       drivers: {
-        executable: executableDriver({ cgroups, cellExists: name => cells?.has(name) === true, hidden: daemonSpace(this.opts.paths) }),
+        // A cell that is a VM runs its workloads on its nested node, never here.
+        executable: executableDriver({ cgroups, cellExists: name => { cells?.assertHere(name); return cells?.has(name) === true }, hidden: daemonSpace(this.opts.paths) }),
         container: containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey, network }),
         vm: vmDriver({ cgroups, network, nodeKey, images, content, dataDir: this.opts.paths.data })
       },
@@ -213,7 +215,9 @@ export class Daemon {
       log: this.log.write
     })
     this.events.watch(supervisor)
-    cells = new Cells(this.store.table<CellRecord>('cells'), cgroups, () => supervisor)
+    const nested = new NestedNodes({ supervisor: () => supervisor, mesh: () => mesh, self: () => ({ name: this.meta?.name ?? '', domain: this.meta?.domain ?? '', peerId: this.key?.peerId ?? '' }), dataDir: this.opts.paths.data })
+    cells = new Cells(this.store.table<CellRecord>('cells'), cgroups, () => supervisor, nested)
+    supervisor.on('change', rec => { nested.refresh(rec).catch(err => this.log.write('warn', 'could not keep a nested node\'s address', { name: rec.spec.name, err: messageOf(err) })) })
     const machines = new Machines(this.store.table<MachineRecord>('vms'), () => supervisor)
     const key = this.key as NodeKey
     const mesh = new Mesh({
@@ -246,7 +250,8 @@ export class Daemon {
     authorize: (who, rule, target) => authorize(who, rule, target, {
       initialized: this.runtime !== undefined,
       stopping: this.closing !== undefined,
-      trusts: peerId => this.runtime?.mesh.trusts(peerId) === true,
+      // A nested node is called into, never served: a guest's workloads must not reach their host's API.
+      trusts: peerId => this.runtime?.mesh.mayCall(peerId) === true,
       selfName: this.meta?.name ?? 'this node'
     }),
     locate: target => {

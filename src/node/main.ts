@@ -1,13 +1,14 @@
 // auraed: the daemon's command line.
 import { parseArgs } from 'node:util'
-import { messageOf } from '../errors.ts'
+import { InvalidArgumentError, messageOf } from '../errors.ts'
+import { parseNodeName } from '../names/parse.ts'
 import { DEFAULT_LISTEN, resolvePaths, VERSION } from './config.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Daemon } from './daemon.ts'
 import { DaemonLog } from './log.ts'
 import { LOG_FILES, LOG_MAX_BYTES } from '../runtime/log-files.ts'
 
-const USAGE = `usage: auraed [--sock PATH] [--key PATH] [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--log-max-bytes N] [--log-files N] [--pid1]
+const USAGE = `usage: auraed [--sock PATH] [--key PATH] [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--log-max-bytes N] [--log-files N] [--pid1] [--up NAME[@DOMAIN]] [--trust PEERID=NAME[@DOMAIN]]...
 
 Runs the Aurae node daemon. Without key material it serves only status until "aurae up NAME" registers the node.
   --sock PATH         the API socket (default /run/aurae.sock, env AURAE_SOCK)
@@ -18,7 +19,9 @@ Runs the Aurae node daemon. Without key material it serves only status until "au
   --log-max-bytes N   rotate a workload's log file at this size (default ${LOG_MAX_BYTES})
   --log-files N       keep this many files of a workload's log, the live one included (default ${LOG_FILES})
   --pid1              be a guest's (or a PID namespace's) node under aurae-init, its PID 1: SIGTERM stops every
-                      workload, and aurae-init powers off once auraed has exited`
+                      workload, and aurae-init powers off once auraed has exited
+  --up NAME[@DOMAIN]  come up under this name at start, as "aurae up" would (a nested node's, named by its host)
+  --trust PEERID=NAME[@DOMAIN]  trust this peer from the start, without a token (a nested node's host; repeatable)`
 
 export async function main (argv: string[]): Promise<void> {
   let values
@@ -34,6 +37,8 @@ export async function main (argv: string[]): Promise<void> {
         listen: { type: 'string', multiple: true },
         bootstrap: { type: 'string', multiple: true },
         pid1: { type: 'boolean' },
+        up: { type: 'string' },
+        trust: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' }
       },
@@ -71,12 +76,31 @@ export async function main (argv: string[]): Promise<void> {
       process.exit(2)
     }
   }
+  let named: { peer: string, domain: string } | undefined
+  let trusted: Array<{ peerId: string, name: string, domain: string }>
+  try {
+    named = values.up === undefined ? undefined : parseNodeName(values.up)
+    trusted = (values.trust ?? []).map(t => {
+      const eq = t.indexOf('=')
+      const peerId = t.slice(0, eq)
+      if (eq < 0 || !/^[1-9A-HJ-NP-Za-km-z]{40,60}$/.test(peerId)) throw new InvalidArgumentError(`invalid --trust "${t}": expected PEERID=NAME[@DOMAIN]`)
+      const { peer, domain } = parseNodeName(t.slice(eq + 1))
+      return { peerId, name: peer, domain }
+    })
+  } catch (err) {
+    process.stderr.write(`auraed: ${messageOf(err)}\n`)
+    process.exit(2)
+  }
   const log = new DaemonLog()
   process.on('uncaughtException', err => log.write('error', 'uncaught exception', { err: err.stack }))
   process.on('unhandledRejection', err => log.write('error', 'unhandled rejection', { err: err instanceof Error ? err.stack : String(err) }))
   let daemon: Daemon
   try {
     daemon = await Daemon.start({ paths: resolvePaths(values), logMaxBytes: logMax === undefined ? undefined : Number(logMax), logFiles: logFiles === undefined ? undefined : Number(logFiles), listen, bootstrap, log })
+    if (named !== undefined) await daemon.up(named.peer, named.domain, false)
+    for (const peer of trusted) {
+      if (!daemon.active.mesh.trusts(peer.peerId)) await daemon.active.mesh.adopt({ ...peer, addrs: [], trustedAt: Date.now() })
+    }
   } catch (err) {
     process.stderr.write(`auraed: ${messageOf(err)}\n`)
     process.exit(1)

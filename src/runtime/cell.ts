@@ -5,6 +5,8 @@ export interface CellRecord {
   name: string
   limits: Limits
   createdAt: number
+  /** A VM of its own (a nested node of the same name) instead of a cgroup here. */
+  isolation?: 'vm'
 }
 
 /** The cgroup directory of a user-allocated cell. */

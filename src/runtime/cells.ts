@@ -1,16 +1,22 @@
 // Allocated cells: named cgroups with limits that several executables can share.
 import type { Component } from '../lifecycle.ts'
-import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from '../errors.ts'
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.ts'
 import type { Table } from '../store/store.ts'
 import { cellGroup, type CellRecord } from './cell.ts'
 import type { Cgroups } from './cgroups.ts'
 import type { Limits } from './limits.ts'
 import type { Supervisor } from './supervisor.ts'
 
+/** What boots and removes the VM of a cell with `isolation: 'vm'` (a nested node; node/nested-nodes.ts). */
+export interface CellVms {
+  start: (name: string, limits: Limits) => Promise<unknown>
+  remove: (name: string) => Promise<void>
+}
+
 export class Cells implements Component {
   private readonly cells = new Map<string, CellRecord>()
 
-  constructor (private readonly table: Table<CellRecord>, private readonly cgroups: Cgroups, private readonly supervisor: () => Supervisor) {}
+  constructor (private readonly table: Table<CellRecord>, private readonly cgroups: Cgroups, private readonly supervisor: () => Supervisor, private readonly vms?: CellVms) {}
 
   async start (): Promise<void> {
     for (const cell of await this.table.values()) this.cells.set(cell.name, cell)
@@ -29,13 +35,24 @@ export class Cells implements Component {
     return cell
   }
 
-  async allocate (name: string, limits: Limits): Promise<CellRecord> {
+  async allocate (name: string, limits: Limits, isolation: '' | 'vm' = ''): Promise<CellRecord> {
     if (this.cells.has(name)) throw new AlreadyExistsError(`a cell named ${name} already exists`)
-    this.cgroups.create(cellGroup(name), limits)
-    const cell = { name, limits, createdAt: Date.now() }
+    if (isolation === 'vm') {
+      if (this.vms === undefined) throw new FailedPreconditionError('this node cannot run cells in VMs')
+      // Recorded once its VM answers: a cell whose VM never came up is not left behind.
+      await this.vms.start(name, limits)
+    } else {
+      this.cgroups.create(cellGroup(name), limits)
+    }
+    const cell: CellRecord = { name, limits, createdAt: Date.now(), ...(isolation === 'vm' ? { isolation } : {}) }
     this.cells.set(name, cell)
     await this.table.put(name, cell)
     return cell
+  }
+
+  /** Refuses to run a workload here in a cell that is a VM: its workloads run on its nested node. */
+  assertHere (name: string): void {
+    if (this.cells.get(name)?.isolation === 'vm') throw new InvalidArgumentError(`cell ${name} is a VM of its own (isolation vm): run its workloads on it, as NAME@${name}`)
   }
 
   /** Names of the executables placed in the cell, ended ones included. */
@@ -44,7 +61,12 @@ export class Cells implements Component {
   }
 
   async free (name: string, force: boolean): Promise<void> {
-    this.get(name)
+    if (this.get(name).isolation === 'vm') {
+      await this.vms?.remove(name)
+      this.cells.delete(name)
+      await this.table.del(name)
+      return
+    }
     const live = this.supervisor().list(false).filter(w => w.spec.cell === name)
     if (live.length > 0 && !force) {
       throw new FailedPreconditionError(`cell ${name} still runs ${live.map(w => w.spec.name).join(', ')}; stop them first or free with force`)

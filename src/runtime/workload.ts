@@ -49,6 +49,18 @@ export interface VmSpec extends SpecBase, ProcessSpec {
   container: ContainerOptions
   /** A machine of its own disks (the VM service's): booted from its root drive, its own init PID 1; no image. */
   machine?: MachineSpec
+  /** A nested node: the guest runs this project's auraed, which its host reaches over the mesh; no image. */
+  node?: NestedNodeSpec
+}
+
+/** What a nested node's auraed is started with: its key, its name, and the host it trusts. */
+export interface NestedNodeSpec {
+  /** The guest's key, on the host (made by the host, so the host knows its PeerId before it boots). */
+  key: string
+  /** `NAME@DOMAIN`, as `auraed --up` takes it. */
+  up: string
+  /** `PEERID=NAME@DOMAIN` of the host, as `auraed --trust` takes it. */
+  trust: string
 }
 
 /** A VM as the original's VmService describes it: a kernel, a root drive image and more drives. */

@@ -28,7 +28,10 @@ describe('bad input gets a one-line error and a non-zero exit', () => {
     [['exec', 'job'], 125, 'aurae: missing command: put it after --, as in: aurae exec -- echo hi'],
     [['stop', 'nothing-here'], 1, 'aurae: no workload named nothing-here'],
     [['logs'], 2, 'aurae: missing workload name: aurae logs NAME'],
-    [['up', 'Not_A_Peer'], 2, 'aurae: invalid peer name "Not_A_Peer" in "Not_A_Peer": use lowercase letters, digits and "-" (at most 63)']
+    [['up', 'Not_A_Peer'], 2, 'aurae: invalid peer name "Not_A_Peer" in "Not_A_Peer": use lowercase letters, digits and "-" (at most 63)'],
+    [['cell', 'allocate', 'box', '--isolation', 'jail'], 2, 'aurae: invalid --isolation "jail": expected vm'],
+    [['cell', 'free', 'nothing-here'], 1, 'aurae: no cell named nothing-here'],
+    [['exec', '--cell', 'nothing-here', '--', 'true'], 125, 'aurae: cell nothing-here is not allocated']
   ])('aurae %j exits %i with one line', async (args, code, message) => {
     const res = await node.cli(args)
     expect(res.code).toBe(code)
@@ -45,6 +48,23 @@ describe('bad input gets a one-line error and a non-zero exit', () => {
     expect(into.code).toBe(125)
     expect(into.stderr).toBe('aurae: workload ended is not running\n')
     await node.cli(['rm', 'ended'])
+  })
+
+  it('refuses a daemon\'s --up and --trust that name no node, before it starts', async () => {
+    const auraed = join(ROOT, 'bin', 'auraed.js')
+    const dir = mkdtempSync(join(tmpdir(), 'aurae-flags-'))
+    try {
+      const bad = async (...args: string[]): Promise<string> => {
+        const res = await run(process.execPath, [auraed, '--sock', join(dir, 's.sock'), '--data', dir, ...args])
+        expect(res.code).toBe(2)
+        oneLine(res.stderr)
+        return res.stderr
+      }
+      expect(await bad('--trust', 'nobody')).toBe('auraed: invalid --trust "nobody": expected PEERID=NAME[@DOMAIN]\n')
+      expect(await bad('--up', 'Bad_Name')).toMatch(/^auraed: invalid peer name "Bad_Name"/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('says how to start a daemon that is not running', async () => {

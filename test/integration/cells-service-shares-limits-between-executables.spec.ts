@@ -24,9 +24,9 @@ describe('the cell service shares one cell\'s limits between executables', () =>
   it('allocates, starts two executables in one cgroup, lists, refuses to free while busy, frees with force', async () => {
     const nodeKey = createHash('sha256').update(node.data).digest('hex').slice(0, 12)
     const dir = (c: string): string => join('/sys/fs/cgroup', c, 'aurae', nodeKey, 'cell-shared')
-    await call('allocate', { name: 'shared', limits: { cpus: 0, memoryBytes: 128 * 1024 * 1024, pids: 50 } })
+    await call('allocate', { name: 'shared', limits: { cpus: 0, memoryBytes: 128 * 1024 * 1024, pids: 50 }, isolation: '' })
     expect(readFileSync(join(dir('memory'), 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(128 * 1024 * 1024))
-    await expect(call('allocate', { name: 'shared' })).rejects.toThrow('a cell named shared already exists')
+    await expect(call('allocate', { name: 'shared', isolation: '' })).rejects.toThrow('a cell named shared already exists')
 
     for (const name of ['one', 'two']) {
       await call('start', { cellName: 'shared', name, executable: { command: ['sleep', '300'], env: {}, workdir: '', volumes: [] }, restart: '' })
@@ -48,5 +48,18 @@ describe('the cell service shares one cell\'s limits between executables', () =>
     expect(existsSync(dir('pids'))).toBe(false)
     expect((await call<any>('list', {})).cells).toEqual([])
     await expect(call('start', { cellName: 'shared', name: 'three', executable: { command: ['true'], env: {}, workdir: '', volumes: [] }, restart: '' })).rejects.toThrow('no cell named shared')
+  })
+
+  it('does the same from the CLI: cell allocate, exec --cell, cell ls, cell free', async () => {
+    expect(await node.cli(['cell', 'allocate', 'team', '--memory', '64M', '--pids', '20'])).toEqual({ code: 0, stdout: 'team\n', stderr: '' })
+    expect((await node.cli(['exec', '--cell', 'team', 'a', '-d', '--', 'sleep', '300'])).code).toBe(0)
+    expect(await node.cli(['exec', '--cell', 'team', '--', 'sh', '-c', 'cat /proc/self/cgroup | grep -c cell-team'])).toMatchObject({ code: 0 })
+    expect(JSON.parse((await node.cli(['cell', 'ls', '--json'])).stdout)).toMatchObject([{ name: 'team', isolation: 'cgroup', limits: { memoryBytes: 64 * 1024 * 1024, pids: 20 }, executables: expect.arrayContaining(['a']) }])
+    expect((await node.cli(['cell', 'ls'])).stdout).toMatch(/^NAME +ISOLATION +CPUS +MEMORY +PIDS +EXECUTABLES\nteam +cgroup +- +64M +20 +a/)
+    const busy = await node.cli(['cell', 'free', 'team'])
+    expect(busy.code).toBe(1)
+    expect(busy.stderr).toMatch(/^aurae: cell team still runs a/)
+    expect(await node.cli(['cell', 'free', 'team', '--force'])).toEqual({ code: 0, stdout: 'team\n', stderr: '' })
+    expect(JSON.parse((await node.cli(['cell', 'ls', '--json'])).stdout)).toEqual([])
   })
 })

@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { TestNet } from '../helpers/netns.ts'
-import { AURAE, ROOT, isAlive, startNode, until, workload, type TestNode } from '../helpers/node.ts'
-import { layerTar, pushImage, serveInside, startRegistry, type TestRegistry } from '../helpers/registry.ts'
+import { endTerminals, onTerminal } from '../helpers/terminal.ts'
+import { peeredPair, type PeeredPair } from '../helpers/peered-pair.ts'
+import { isAlive, until, workload, type TestNode } from '../helpers/node.ts'
+import { layerTar, pushImage, startRegistry, type TestRegistry } from '../helpers/registry.ts'
 import { readFileSync } from 'node:fs'
 
-const SCRIPT = join(ROOT, 'test', 'helpers', 'pty-script.py')
 const APPLETS = ['sh', 'echo', 'cat', 'sleep', 'true', 'id', 'stty', 'tty', 'wc', 'ls', 'readlink']
 const UID = 999
 
@@ -28,45 +26,25 @@ async function pushShell (host: string): Promise<void> {
 }
 
 describe('containers run with a terminal or with stdin (run -it, run -i), here and on a peer', () => {
-  let net: TestNet
   let registry: TestRegistry
-  let inside: { host: string, stop: () => void } | undefined
+  let pair: PeeredPair | undefined
   let alice: TestNode
   let emily: TestNode
   let image: string
-  const clis: Array<ReturnType<typeof spawn>> = []
   beforeAll(async () => {
     registry = await startRegistry()
     await pushShell(registry.host)
-    net = TestNet.create(['alice', 'emily'])
-    inside = await serveInside(registry, net.ns('emily'))
-    image = `${inside.host}/shell`
-    emily = await startNode('emily@example.org', ['--listen', `/ip4/${net.addr('emily')}/tcp/4810`], net.ns('emily'))
-    alice = await startNode('alice@example.org', ['--listen', `/ip4/${net.addr('alice')}/tcp/4810`], net.ns('alice'))
-    const token = (await emily.cli(['proxy'])).stdout.trim()
-    const peered = await alice.cli(['proxy', token])
-    if (peered.code !== 0) throw new Error(peered.stderr)
+    pair = await peeredPair(registry)
+    ;({ alice, emily } = pair)
+    image = `${pair.inside.host}/shell`
     const pulled = await emily.cli(['pull', image])
     if (pulled.code !== 0) throw new Error(pulled.stderr)
   }, 120_000)
   afterAll(async () => {
-    for (const cli of clis) if (cli.exitCode === null && cli.pid !== undefined && isAlive(cli.pid)) cli.kill('SIGKILL')
-    await alice?.stop()
-    await emily?.stop()
-    inside?.stop()
-    net?.destroy()
+    endTerminals()
+    await pair?.stop()
     registry?.stop()
   })
-
-  /** Runs `node`'s CLI on a terminal of 30x100 and plays `script` against it (test/helpers/pty-script.py). */
-  const onTerminal = (node: TestNode, args: string[], script: unknown[]): { cli: ReturnType<typeof spawn>, out: Promise<string> } => {
-    const cli = spawn('python3', [SCRIPT, process.execPath, AURAE, '--sock', node.sock, ...args], { env: { ...process.env, PTY_SCRIPT: JSON.stringify(script), NO_COLOR: '1' } })
-    clis.push(cli)
-    let out = ''
-    cli.stdout?.on('data', d => { out += String(d) })
-    cli.stderr?.on('data', d => { out += String(d) })
-    return { cli, out: new Promise((resolve, reject) => { cli.once('error', reject); cli.once('close', () => resolve(out)) }) }
-  }
 
   it('gives the container a terminal with run -it, here and on a peer: size and resize, Ctrl-C as a key, the exit code', async () => {
     for (const [node, where] of [[emily, ''], [alice, '@emily']] as const) {

@@ -28,6 +28,14 @@ describe('the trust table', () => {
     expect(seen).toEqual([{ trusted: true, peer: peer('A', 'bob'), has: true }, { trusted: false, peer: peer('A', 'bob'), has: false }])
   })
 
+  it('serves calls from trusted peers only, and never from a nested node, which it only calls into', async () => {
+    const trusted = fresh()
+    await trusted.add(peer('A', 'bob'))
+    await trusted.add({ ...peer('N', 'tenant-a'), nested: true })
+    expect([trusted.mayCall('A'), trusted.mayCall('N'), trusted.mayCall('stranger')]).toEqual([true, false, false])
+    expect(trusted.has('N')).toBe(true)
+  })
+
   it('keeps what it trusts in the store', async () => {
     const table = store.table<PeerRecord>('kept')
     await new TrustedPeers(table).add(peer('A', 'bob'))

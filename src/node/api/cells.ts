@@ -1,5 +1,6 @@
 // CellService: allocate and free cells, and start and stop executables inside them.
 import { CellServiceService } from '../../gen/aurae/cells/v0/cells.ts'
+import { InvalidArgumentError } from '../../errors.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 import type { Cells } from '../../runtime/cells.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
@@ -8,16 +9,17 @@ import { byName, type Handlers } from './serve.ts'
 import { stopHandler } from './workloads.ts'
 
 export function cellHandlers (cells: () => Cells, runtime: () => Supervisor): Handlers<typeof CellServiceService> {
-  const toProto = (name: string): { name: string, limits: ReturnType<typeof limitsFromProto>, executables: string[], createdAtMs: number } => {
+  const toProto = (name: string): { name: string, limits: ReturnType<typeof limitsFromProto>, executables: string[], createdAtMs: number, isolation: string } => {
     const cell = cells().get(name)
-    return { name: cell.name, limits: cell.limits, executables: cells().members(name), createdAtMs: cell.createdAt }
+    return { name: cell.name, limits: cell.limits, executables: cells().members(name), createdAtMs: cell.createdAt, isolation: cell.isolation ?? '' }
   }
   return {
     allocate: {
       access: 'peers',
       route: byName(),
       unary: async req => {
-        const cell = await cells().allocate(assertWorkloadName(req.name), limitsFromProto(req.limits))
+        if (req.isolation !== '' && req.isolation !== 'vm') throw new InvalidArgumentError(`invalid isolation "${req.isolation}": expected vm, or none for a cgroup`)
+        const cell = await cells().allocate(assertWorkloadName(req.name), limitsFromProto(req.limits), req.isolation)
         return { cell: toProto(cell.name) }
       }
     },

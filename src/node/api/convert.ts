@@ -9,7 +9,7 @@ import { formatBytes, validateLimits, type Limits } from '../../common/limits.ts
 import { IPV4, isPort } from '../../common/ports.ts'
 import { signalName } from '../../common/signals.ts'
 import { knownAccel } from '../../runtime/vm/guest-files.ts'
-import { guestCpus, guestMemoryMb } from '../../runtime/vm/vm-driver.ts'
+import { guestCpus, vmMemoryMb } from '../../runtime/vm/vm-driver.ts'
 import { RESTART_POLICIES, WORKLOAD_KINDS, defaultStopTimeoutMs, type Bind, type ContainerOptions, type ContainerSpec, type RestartPolicy, type VmSpec, type WorkloadRecord, type WorkloadSpec } from '../../runtime/workload.ts'
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -176,7 +176,7 @@ export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
     monitorPid: rec.state === 'running' ? rec.monitorPid : 0,
     stopSignal: rec.stopSignal ?? (spec.kind !== 'executable' ? spec.container.stopSignal : undefined) ?? 'SIGTERM',
     stopTimeout: defaultStopTimeoutMs(spec) / 1000,
-    machine: spec.kind === 'vm' ? { vcpus: guestCpus(spec.limits.cpus), memoryMb: spec.machine?.memoryMb ?? guestMemoryMb(spec.limits.memoryBytes), accel: knownAccel()?.accel ?? '', address: rec.state === 'running' ? rec.address ?? '' : '' } : undefined,
+    machine: spec.kind === 'vm' ? { vcpus: guestCpus(spec.limits.cpus), memoryMb: vmMemoryMb(spec), accel: knownAccel()?.accel ?? '', address: rec.state === 'running' ? rec.address ?? '' : '' } : undefined,
     spec: {
       name: spec.name,
       limits: spec.limits,

@@ -7,7 +7,8 @@
 //   /init                                   the kernel's first process, as the guest's initramfs has it: it loads
 //                                           the kernel's modules (MODULES/order), mounts the host's shares (SHARES),
 //                                           then boots the root drive BOOT names, or runs JOB, or else the COMMAND
-//                                           the initramfs gives, as above
+//                                           the initramfs gives, as above (on the network NETWORK gives it: a
+//                                           nested node's auraed listens there for its host)
 //
 // Each way it mounts what a system needs and is not mounted yet (/proc, /sys, /dev, /dev/pts, /dev/shm, /run and
 // the unified cgroup hierarchy). Unless it hands PID 1 on to a root drive's init (below), it reaps every process that
@@ -31,7 +32,9 @@
 //
 // Beside it, the host may run commands in the workload's root on aurae.exec, as `docker exec` runs them in a
 // container (aurae-vm-exec.c, the host's end, says how): each runs as the workload does, in its root and cgroup,
-// with its user, and its output and end go back in frames. The port is optional.
+// with its user, and its output and end go back in frames; the host's input goes in in frames too, to its stdin
+// (`exec -i`) or to a terminal of its own (`exec -t`: a pty of the guest's, whose /dev/pts the workload's root shows
+// with the rest of /dev), with the terminal's size. The port is optional.
 //
 // A VM given a disk image as its root (the original Aurae's VmService) runs the image's own init instead, and this
 // only gets it there, as an initramfs's init does: BOOT names the root drive, how to mount it, the drives to mount
@@ -134,6 +137,8 @@ static int mount_if_missing(const char *source, const char *path, const char *ty
 #define COMMAND "/etc/aurae/command"
 #define JOB "/etc/aurae/job"
 #define BOOT "/etc/aurae/boot"
+// The guest auraed's network and name (a nested node's), beside COMMAND.
+#define NETWORK "/etc/aurae/network"
 // Where a root drive is mounted before it becomes /, and what runs as its init unless told.
 #define NEWROOT "/newroot"
 #define DEFAULT_INIT "/sbin/init"
@@ -262,29 +267,39 @@ static int pressed(int fd) {
 struct exec {
   int port;
   const struct job *job;
-  // The request coming in: its length's 4 bytes, then its body (or, when it is too long, its bytes skipped but for
-  // the first, which hold its id); whether no one seemed to be at the host's end when it began.
-  unsigned char head[4];
+  // What comes in: a request (its length's 4 bytes, then its body), or a frame of the host's for the command (its
+  // type says so: its head's 9 bytes, then its data). What is not taken is skipped: a request too long to take but
+  // for its first bytes, which hold its id; a frame for no command. Whether no one seemed to be at the host's end
+  // when it began.
+  unsigned char head[9], size[4];
   size_t have, need, got;
   char *body, start[24];
-  int skipping, began_away;
+  int frame, skipping, began_away;
   // With no one at the host's end the port says POLLHUP at every poll: it is left out of the poll set then, until
   // SIGIO says the host's end changed, or until `back` (on the monotonic clock, in ms). Whether it seemed so when
   // last looked at, and since when it has been so with nothing coming in.
   int parked, seen_away;
   long long back, away_since;
-  // The command: its request's id, its process (0 for none), its pipes (-1 once at their end), how it ended.
+  // The command: its request's id, its process (0 for none), its pipes (-1 once at their end; on a terminal, `out`
+  // is its master and `err` is -1), how it ended.
   uint32_t id;
   pid_t pid;
   int out, err, report, detach, reaped, status;
   char error[640];
   size_t error_len;
+  // Its input: its stdin's pipe (or the terminal's master) to write into, -1 for none; what waits to go in
+  // (`in_len` bytes from `in_off` of `input`, IN_WINDOW of room: the host sends no more than that before it hears
+  // how much the command took); how much it took since the host last heard; whether the end of input came.
+  int in, tty, input_end;
+  char *input;
+  size_t in_off, in_len;
+  uint32_t unacked;
   // The frames to go out; `sent` bytes of the first are out already.
   char *buf;
   size_t len, sent;
 };
 
-enum { EXEC_PORT_FD, EXEC_OUT_FD, EXEC_ERR_FD, EXEC_REPORT_FD, EXEC_FDS };
+enum { EXEC_PORT_FD, EXEC_OUT_FD, EXEC_ERR_FD, EXEC_REPORT_FD, EXEC_IN_FD, EXEC_FDS };
 static int exec_poll(struct exec *x, struct pollfd fds[EXEC_FDS]);
 static void exec_serve(struct exec *x);
 
@@ -429,6 +444,8 @@ static int watch(const struct watched *w, const sigset_t *signals) {
       if (sig == SIGTERM || sig == SIGINT || sig == SIGPWR) stop = 1;
       // The exec port's (the kernel's, not a kill's): its host's end came or went, or a request came in.
       else if (sig == SIGIO && info.ssi_code > 0 && w->exec != NULL) w->exec->parked = 0;
+      // This process's own write into an exec'd command's stdin, which the command had closed: no one else's.
+      else if (sig == SIGPIPE && info.ssi_code == SI_USER && info.ssi_pid == (uint32_t)getpid()) continue;
       // Anything else a system's init is sent (SIGHUP, SIGUSR1 ...) is the child's to handle.
       else if (sig != SIGCHLD) kill(w->pid, sig);
     }
@@ -928,8 +945,9 @@ static void failed(int report, int code, const char *fmt, ...) {
 struct command {
   char **argv, **env;
   const char *workdir;
-  // Its stdout and stderr; -1 for /dev/null.
-  int out, err;
+  // Its stdin, stdout and stderr; -1 for /dev/null. With `terminal`, they are one terminal's slave, which becomes
+  // the controlling terminal of the command's session, its user's.
+  int in, out, err, terminal;
 };
 
 // A process of the workload, from the fork to the exec: its own session, in the workload's cgroup and root, as the
@@ -940,9 +958,10 @@ static void start(const struct job *job, const struct command *c, int report) __
 static void start(const struct job *job, const struct command *c, int report) {
   default_signals();
   setsid();
+  if (c->terminal && (ioctl(c->in, TIOCSCTTY, 0) != 0 || fchown(c->in, job->uid, (gid_t)-1) != 0)) failed(report, 125, "cannot give the command its terminal");
   if (put(CGROUP "/cgroup.procs", "0") != 0) failed(report, 125, "cannot join the workload's cgroup");
   int null = open("/dev/null", O_RDWR);
-  if (null < 0 || dup2(null, 0) < 0 || dup2(c->out >= 0 ? c->out : null, 1) < 0 || dup2(c->err >= 0 ? c->err : null, 2) < 0) failed(report, 125, "cannot give the workload its stdin, stdout and stderr");
+  if (null < 0 || dup2(c->in >= 0 ? c->in : null, 0) < 0 || dup2(c->out >= 0 ? c->out : null, 1) < 0 || dup2(c->err >= 0 ? c->err : null, 2) < 0) failed(report, 125, "cannot give the workload its stdin, stdout and stderr");
   if (null > 2) close(null);
   if (chroot(WORKLOAD_ROOT) != 0) failed(report, 125, "cannot enter the workload's root");
   if (chdir(c->workdir) != 0) failed(report, 125, "chdir \"%s\"", c->workdir);
@@ -1021,12 +1040,22 @@ static char *one_line(char *msg) {
 }
 
 // The exec port. A request is a 4-byte big-endian length, then NUL-ended words as in the job: `id N` first, then
-// `arg W`..., `env K=V`..., `workdir P`, `detach 1`. The answer is frames: a type byte ('o' stdout, 'e' stderr, 'x'
-// the end), the request's id and the data's length (4 bytes each, big-endian), the data. One command at a time: the
-// host lets one caller in at a time, so a request that comes while a command runs means that command's caller has
-// gone, as no one at the host's end does.
+// `arg W`..., `env K=V`..., `workdir P`, `detach 1`, `stdin 1` (the command's stdin is a pipe from here, fed with
+// the host's input), `tty ROWSxCOLS` (the command runs on a terminal of its own, a pty of the guest's of that size,
+// and the host's input is its keys; TERM=xterm unless the job or the request says otherwise). Then frames go both
+// ways: a type byte, the request's id and the data's length (4 bytes each, big-endian), the data. The guest sends
+// 'o' stdout (a terminal's one stream), 'e' stderr, 'a' input the command took (its byte count, 4 bytes) and 'x'
+// the end; the host sends 'i' input, 'c' the end of input (its stdin's pipe is closed once what came before is in;
+// on a terminal, the command's session gets SIGHUP, as from a terminal hung up) and 'w' a window size (rows and
+// cols, big-endian u16 each: TIOCSWINSZ on the master, which sends SIGWINCH). A frame's type byte is none a request's
+// length starts with (those are shorter than 16 MiB). One command at a time: the host lets one caller in at a time,
+// so a request that comes while a command runs means that command's caller has gone, as no one at the host's end
+// does.
 #define MAX_REQUEST (1 << 20)
 #define FRAME_HEAD 9
+// Input is bounded as output is: the host sends no more than IN_WINDOW bytes the guest has not said the command
+// took (aurae-vm-exec.c's), so that much room holds all that can come for it, and the port is always read.
+#define IN_WINDOW (128 * 1024)
 // A frame goes out whole in one write: virtio_console takes up to 32 KiB a write as one buffer, and qemu drops a
 // departed host's buffers whole, so the next caller sees whole frames only (another request's it skips by their id).
 #define FRAME_MAX (32 * 1024)
@@ -1058,14 +1087,17 @@ static void close_fd(int *fd) {
   *fd = -1;
 }
 
-// The command forgotten: its pipes closed; it is reaped as any orphan is.
+// The command forgotten: its pipes closed, its input dropped; it is reaped as any orphan is.
 static void exec_forget(struct exec *x) {
   close_fd(&x->out);
   close_fd(&x->err);
   close_fd(&x->report);
+  close_fd(&x->in);
   x->pid = 0;
-  x->reaped = x->detach = 0;
+  x->reaped = x->detach = x->tty = x->input_end = 0;
   x->error_len = 0;
+  x->in_off = x->in_len = 0;
+  x->unacked = 0;
 }
 
 // The command's end, its last frame: `error MESSAGE` when it could not run, then `exit N` or `signal N`.
@@ -1091,11 +1123,24 @@ static void exec_refuse(struct exec *x, const char *fmt, ...) {
   exec_end(x, W_EXITCODE(125, 0));
 }
 
-// The command's caller has gone: its process group is killed (unless it was detached, then it is left running)
-// and what was to go out to the caller is dropped.
+// Every process of the session `sid` sent `sig`: a shell on a terminal puts each of its jobs in a group of its own.
+static void kill_session(pid_t sid, int sig) {
+  DIR *dir = opendir("/proc");
+  struct dirent *e;
+  while (dir != NULL && (e = readdir(dir)) != NULL) {
+    pid_t pid = (pid_t)atoi(e->d_name);
+    if (pid > 1 && getsid(pid) == sid) kill(pid, sig);
+  }
+  if (dir != NULL) closedir(dir);
+}
+
+// The command's caller has gone: its process group is killed, its session on a terminal (unless it was detached,
+// then it is left running), and what was to go out to the caller is dropped.
 static void exec_abandon(struct exec *x) {
   if (x->pid > 0 && !x->detach) {
-    // Its group outlives it while its children do, and a group's ID is not given to a new process meanwhile.
+    // Its group (and session) outlives it while its children do, and their ID is not given to a new process
+    // meanwhile.
+    if (x->tty) kill_session(x->pid, SIGKILL);
     kill(-x->pid, SIGKILL);
     if (!x->reaped) kill(x->pid, SIGKILL);
   }
@@ -1120,36 +1165,79 @@ static char **overlaid(char **env, char **over, int nover) {
   return out;
 }
 
+// A pty of the guest's (its devpts is the workload's /dev/pts too), of the size asked: its master for here and its
+// slave, opened here so that the master's end comes (EIO) once the command's are closed, whatever befalls it.
+static int exec_terminal(const struct winsize *size, int *master, int *slave) {
+  char name[64];
+  *master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (*master >= 0 && unlockpt(*master) == 0 && ptsname_r(*master, name, sizeof name) == 0 && ioctl(*master, TIOCSWINSZ, size) == 0 &&
+      (*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) >= 0) return 0;
+  int err = errno;
+  close_fd(master);
+  errno = err;
+  return -1;
+}
+
 // Starts the command as the workload was started (start()): stdout and stderr each a pipe to here, or /dev/null
-// when detached.
-static void exec_start(struct exec *x, char **argv, char **env, const char *workdir, int detach) {
-  int out[2] = { -1, -1 }, err[2] = { -1, -1 }, report[2] = { -1, -1 };
-  int piped = detach || (pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0);
-  pid_t pid = piped && pipe2(report, O_CLOEXEC) == 0 ? fork() : -1;
+// when detached; stdin a pipe from here with `input`, or /dev/null. With `size`, on a terminal of its own instead:
+// the master is its output (one stream) and takes its input.
+static void exec_start(struct exec *x, char **argv, char **env, const char *workdir, int detach, int input, const struct winsize *size) {
+  int out[2] = { -1, -1 }, err[2] = { -1, -1 }, in[2] = { -1, -1 }, report[2] = { -1, -1 }, master = -1, slave = -1;
+  int ready = detach || (size != NULL ? exec_terminal(size, &master, &slave) == 0
+    : pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0 && (!input || pipe2(in, O_CLOEXEC) == 0));
+  pid_t pid = ready && pipe2(report, O_CLOEXEC) == 0 ? fork() : -1;
   if (pid == 0) {
-    struct command c = { .argv = argv, .env = env, .workdir = workdir, .out = out[1], .err = err[1] };
+    struct command c = { .argv = argv, .env = env, .workdir = workdir, .in = in[0], .out = out[1], .err = err[1] };
+    if (slave >= 0) c = (struct command){ .argv = argv, .env = env, .workdir = workdir, .in = slave, .out = slave, .err = slave, .terminal = 1 };
     start(x->job, &c, report[1]);
   }
   int cause = errno;
   close_fd(&out[1]);
   close_fd(&err[1]);
+  close_fd(&in[0]);
+  close_fd(&slave);
   close_fd(&report[1]);
   if (pid < 0) {
     close_fd(&out[0]);
     close_fd(&err[0]);
+    close_fd(&in[1]);
+    close_fd(&master);
     close_fd(&report[0]);
-    exec_refuse(x, "cannot start the command: %s", strerror(cause));
+    exec_refuse(x, "cannot start the command%s: %s", size != NULL && !detach ? " on a terminal" : "", strerror(cause));
     return;
   }
   x->pid = pid;
   x->detach = detach;
-  x->out = out[0];
+  x->tty = master >= 0;
+  x->out = x->tty ? master : out[0];
   x->err = err[0];
+  x->in = x->tty ? fcntl(master, F_DUPFD_CLOEXEC, 0) : in[1];
   x->report = report[0];
-  for (int i = 0; i < 3; i++) {
-    int fd = i == 0 ? x->out : i == 1 ? x->err : x->report;
+  for (int i = 0; i < 4; i++) {
+    int fd = i == 0 ? x->out : i == 1 ? x->err : i == 2 ? x->in : x->report;
     if (fd >= 0) fcntl(fd, F_SETFL, O_NONBLOCK);
   }
+}
+
+// A terminal's size, `ROWSxCOLS`.
+static int terminal_size(const char *v, struct winsize *size) {
+  char rows[8];
+  unsigned long long r, c;
+  const char *by = strchr(v, 'x');
+  if (by == NULL || (size_t)(by - v) >= sizeof rows) return 0;
+  memcpy(rows, v, (size_t)(by - v));
+  rows[by - v] = '\0';
+  if (!number(rows, 0xffff, &r) || !number(by + 1, 0xffff, &c)) return 0;
+  *size = (struct winsize){ .ws_row = (unsigned short)r, .ws_col = (unsigned short)c };
+  return 1;
+}
+
+// Whether `env` sets `name` (with its `=`).
+static int sets(char **env, const char *name) {
+  for (; env != NULL && *env != NULL; env++) {
+    if (strncmp(*env, name, strlen(name)) == 0) return 1;
+  }
+  return 0;
 }
 
 // The id at the start of a request's body (`id\0N\0`); -1 if it has none.
@@ -1172,7 +1260,8 @@ static void exec_request(struct exec *x, char *body, size_t n) {
   x->id = (uint32_t)id;
   char refusal[160] = "";
   char **words = calloc(nwords, sizeof *words), **argv = calloc(nwords, sizeof *argv), **env = calloc(nwords, sizeof *env), **merged = NULL;
-  int argc = 0, envc = 0, detach = 0;
+  int argc = 0, envc = 0, detach = 0, input = 0, tty = 0;
+  struct winsize size;
   const char *workdir = x->job->workdir;
   if (words == NULL || argv == NULL || env == NULL) snprintf(refusal, sizeof refusal, "out of memory");
   else {
@@ -1186,25 +1275,30 @@ static void exec_request(struct exec *x, char *body, size_t n) {
       else if (strcmp(key, "workdir") == 0 && v[0] == '/') workdir = v;
       else if (strcmp(key, "workdir") == 0) snprintf(refusal, sizeof refusal, "the working directory is not an absolute path: %.64s", v);
       else if (strcmp(key, "detach") == 0) detach = strcmp(v, "1") == 0;
+      else if (strcmp(key, "stdin") == 0) input = strcmp(v, "1") == 0;
+      else if (strcmp(key, "tty") == 0 && terminal_size(v, &size)) tty = 1;
+      else if (strcmp(key, "tty") == 0) snprintf(refusal, sizeof refusal, "the terminal's size is not ROWSxCOLS: %.64s", v);
       else snprintf(refusal, sizeof refusal, "the exec request has a key this aurae-init does not know: %.64s", key);
     }
     if (refusal[0] == '\0' && argc == 0) snprintf(refusal, sizeof refusal, "the exec request has no command");
+    // env has a word's room for it: the request's `tty` is one that is not a variable.
+    if (tty && !sets(env, "TERM=") && !sets(x->job->env, "TERM=")) env[envc++] = (char *)"TERM=xterm";
     if (refusal[0] == '\0' && (merged = overlaid(x->job->env, env, envc)) == NULL) snprintf(refusal, sizeof refusal, "out of memory");
   }
   if (refusal[0] != '\0') exec_refuse(x, "%s", refusal);
-  else exec_start(x, argv, merged, workdir, detach);
+  else exec_start(x, argv, merged, workdir, detach, input, tty ? &size : NULL);
   free(merged);
   free(words);
   free(argv);
   free(env);
 }
 
-// The request being read is dropped (its caller went away before it was whole).
-static void exec_drop_request(struct exec *x) {
+// The message being read is dropped (its caller went away before it was whole).
+static void exec_drop_message(struct exec *x) {
   free(x->body);
   x->body = NULL;
   x->have = x->need = x->got = 0;
-  x->skipping = x->began_away = 0;
+  x->frame = x->skipping = x->began_away = 0;
 }
 
 // A request too long to take, read to its end: refused, as its end (its caller waits for one).
@@ -1220,16 +1314,72 @@ static void exec_too_long(struct exec *x) {
   else exec_refuse(x, "out of memory");
 }
 
-// Reads what the host sent, starting each request once it is whole; one longer than MAX_REQUEST is read to its end
-// and refused. Returns 0 when no one is at the host's end (or the port failed).
+// Whether a message that starts with `b` is a frame of the host's.
+static int host_frame(unsigned char b) { return b == 'i' || b == 'c' || b == 'w'; }
+
+// Whether the frame coming in is for the command that runs.
+static int exec_mine(const struct exec *x) { return x->pid > 0 && get32(x->head + 1) == x->id; }
+
+// A message's head is in: how long it is, and whether it is taken. A frame for no command is skipped.
+static void exec_begin(struct exec *x) {
+  x->frame = host_frame(x->head[0]);
+  if (!x->frame) {
+    x->need = get32(x->head);
+    x->skipping = x->need > MAX_REQUEST || (x->body = malloc(x->need + 1)) == NULL;
+    return;
+  }
+  x->need = get32(x->head + 5);
+  if (x->head[0] == 'w') x->skipping = x->need != sizeof x->size || !exec_mine(x);
+  else if (x->head[0] == 'c') x->skipping = x->need != 0 || !exec_mine(x);
+  else if (exec_mine(x) && x->need > IN_WINDOW - x->in_len) {
+    say("the host sent more input than the guest holds for a command; it is dropped");
+    x->skipping = 1;
+  }
+}
+
+// Where the next bytes of the message coming in go, at most `*room` of them; NULL for bytes skipped. An input
+// frame's go straight into the command's input while it takes input.
+static char *exec_dest(struct exec *x, size_t *room) {
+  *room = x->need - x->got;
+  if (x->skipping) return NULL;
+  if (!x->frame) return x->body + x->got;
+  if (x->head[0] == 'w') return (char *)x->size + x->got;
+  if (x->in < 0 || !exec_mine(x)) return NULL;
+  if (x->in_off + x->in_len + *room > IN_WINDOW) {
+    memmove(x->input, x->input + x->in_off, x->in_len);
+    x->in_off = 0;
+  }
+  return x->input + x->in_off + x->in_len;
+}
+
+// A whole message: a request starts its command; the end of input and a window size are the command's.
+static void exec_complete(struct exec *x) {
+  if (!x->frame) {
+    if (x->skipping) exec_too_long(x);
+    else exec_request(x, x->body, x->need);
+    return;
+  }
+  if (x->skipping) return;
+  if (x->head[0] == 'c') x->input_end = 1;
+  if (x->head[0] == 'w' && x->tty) {
+    struct winsize ws = { .ws_row = (unsigned short)(x->size[0] << 8 | x->size[1]), .ws_col = (unsigned short)(x->size[2] << 8 | x->size[3]) };
+    ioctl(x->in >= 0 ? x->in : x->out, TIOCSWINSZ, &ws);
+  }
+}
+
+// Reads what the host sent, starting each request once it is whole (one longer than MAX_REQUEST is read to its end
+// and refused) and taking its command's frames. Input for the command that runs and does not take it (it closed its
+// stdin) is dropped, and counted as taken, so that its caller goes on. Returns 0 when no one is at the host's end
+// (or the port failed).
 static int exec_take(struct exec *x) {
   char scratch[4096];
   for (;;) {
+    size_t head = x->have > 0 && host_frame(x->head[0]) ? FRAME_HEAD : 4, room = 0;
+    char *dest = x->have < head ? NULL : exec_dest(x, &room);
     ssize_t n;
-    if (x->have < sizeof x->head) n = read(x->port, x->head + x->have, sizeof x->head - x->have);
-    else if (x->skipping) n = read(x->port, scratch, x->need - x->got < sizeof scratch ? x->need - x->got : sizeof scratch);
-    else n = read(x->port, x->body + x->got, x->need - x->got);
-    if (n > 0 && x->skipping && x->got < sizeof x->start) {
+    if (x->have < head) n = read(x->port, x->head + x->have, head - x->have);
+    else n = read(x->port, dest != NULL ? dest : scratch, dest != NULL || room < sizeof scratch ? room : sizeof scratch);
+    if (n > 0 && x->have >= head && x->skipping && !x->frame && x->got < sizeof x->start) {
       size_t keep = sizeof x->start - x->got < (size_t)n ? sizeof x->start - x->got : (size_t)n;
       memcpy(x->start + x->got, scratch, keep);
     }
@@ -1243,15 +1393,20 @@ static int exec_take(struct exec *x) {
     }
     x->away_since = 0;
     if (x->have == 0) x->began_away = x->seen_away;
-    if (x->have < sizeof x->head) {
-      if ((x->have += (size_t)n) < sizeof x->head) continue;
-      x->need = get32(x->head);
-      x->skipping = x->need > MAX_REQUEST || (x->body = malloc(x->need + 1)) == NULL;
-    } else x->got += (size_t)n;
+    if (x->have < head) {
+      x->have += (size_t)n;
+      if (x->have < (host_frame(x->head[0]) ? FRAME_HEAD : 4)) continue;
+      exec_begin(x);
+    } else {
+      x->got += (size_t)n;
+      if (x->frame && x->head[0] == 'i' && exec_mine(x)) {
+        if (dest != NULL) x->in_len += (size_t)n;
+        else x->unacked += (uint32_t)n;
+      }
+    }
     if (x->got < x->need) continue;
-    if (x->skipping) exec_too_long(x);
-    else exec_request(x, x->body, x->need);
-    exec_drop_request(x);
+    exec_complete(x);
+    exec_drop_message(x);
   }
 }
 
@@ -1269,18 +1424,18 @@ static long long now_ms(void) {
 
 // No one is at the host's end, as far as the guest knows: the port stays out of the poll set until the host's end
 // changes (SIGIO), or until it has been so for AWAY_MS; then the command's caller has gone. It is looked at again
-// once a second after that. A request cut short by its caller's going is dropped at once (qemu drops what a departed
-// caller sent and it had not passed on), so that the next caller's starts afresh; unless it began while no one
-// seemed to be there: that is the next caller's own, whose coming the guest has yet to hear of.
+// once a second after that. A request or a frame cut short by its caller's going is dropped at once (qemu drops what
+// a departed caller sent and it had not passed on), so that the next caller's starts afresh; unless it began while
+// no one seemed to be there: that is the next caller's own, whose coming the guest has yet to hear of.
 static void exec_away(struct exec *x) {
   long long now = now_ms();
   if (x->away_since == 0) x->away_since = now;
-  if (x->have > 0 && !x->began_away) exec_drop_request(x);
+  if (x->have > 0 && !x->began_away) exec_drop_message(x);
   x->parked = 1;
   x->back = x->away_since + AWAY_MS;
   if (now < x->back) return;
   exec_abandon(x);
-  exec_drop_request(x);
+  exec_drop_message(x);
   x->back = now + 1000;
 }
 
@@ -1292,6 +1447,42 @@ static void exec_output(struct exec *x, int *fd, char type) {
     else if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     else close_fd(fd);
   }
+}
+
+// Writes the input that waits into the command's stdin (its terminal), as fast as it takes it; what it took is told
+// to the host. Once all that came before the end of input is in, its pipe is closed, or on a terminal its session
+// gets SIGHUP, as from a terminal hung up (aurae-pty does the same). A command that closed its stdin takes no more:
+// what comes for it is dropped, and counted as taken.
+static void exec_input(struct exec *x) {
+  while (x->in >= 0 && x->in_len > 0) {
+    ssize_t n = write(x->in, x->input + x->in_off, x->in_len);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+    if (n <= 0) {
+      close_fd(&x->in);
+      break;
+    }
+    x->in_off += (size_t)n;
+    x->in_len -= (size_t)n;
+    x->unacked += (uint32_t)n;
+  }
+  if (x->in < 0) {
+    x->unacked += (uint32_t)x->in_len;
+    x->in_len = 0;
+  }
+  if (x->in_len == 0) x->in_off = 0;
+  if (x->input_end && x->in_len == 0) {
+    x->input_end = 0;
+    if (x->tty && x->pid > 0) kill(-x->pid, SIGHUP);
+    close_fd(&x->in);
+  }
+}
+
+// Tells the host how much input the command took, when there is room for it among what goes out.
+static void exec_ack(struct exec *x) {
+  if (x->unacked == 0 || x->len + FRAME_HEAD + 4 > OUT_CAP) return;
+  put32((unsigned char *)x->buf + x->len + FRAME_HEAD, x->unacked);
+  exec_frame(x, 'a', 4);
+  x->unacked = 0;
 }
 
 // Reads why the command could not run, if it could not; the pipe's end means its exec is done with.
@@ -1337,7 +1528,7 @@ static void exec_flush(struct exec *x) {
 }
 
 // What the poll waits for: the port unless it is parked, to read and to write while frames wait; the command's
-// pipes while a frame fits; its report. How long the poll may wait, in ms.
+// pipes while a frame fits; its report; its stdin while input waits for it. How long the poll may wait, in ms.
 static int exec_poll(struct exec *x, struct pollfd fds[EXEC_FDS]) {
   long long now = now_ms();
   if (x->parked && now >= x->back) x->parked = 0;
@@ -1346,6 +1537,7 @@ static int exec_poll(struct exec *x, struct pollfd fds[EXEC_FDS]) {
   fds[EXEC_OUT_FD] = (struct pollfd){ .fd = room ? x->out : -1, .events = POLLIN };
   fds[EXEC_ERR_FD] = (struct pollfd){ .fd = room ? x->err : -1, .events = POLLIN };
   fds[EXEC_REPORT_FD] = (struct pollfd){ .fd = x->report, .events = POLLIN };
+  fds[EXEC_IN_FD] = (struct pollfd){ .fd = x->in_len > 0 ? x->in : -1, .events = POLLOUT };
   return x->parked && x->back - now < 1000 ? (int)(x->back - now) : 1000;
 }
 
@@ -1354,10 +1546,12 @@ static int exec_poll(struct exec *x, struct pollfd fds[EXEC_FDS]) {
 static void exec_serve(struct exec *x) {
   if (!x->parked && exec_take(x)) x->away_since = 0;
   else if (!x->parked) exec_away(x);
+  exec_input(x);
   exec_report(x);
   exec_output(x, &x->out, 'o');
   exec_output(x, &x->err, 'e');
   exec_finish(x);
+  exec_ack(x);
   if (!x->parked) exec_flush(x);
 }
 
@@ -1393,7 +1587,7 @@ static int run_job(const char *path, const sigset_t *signals) {
     return refuse(ports);
   }
   if (child == 0) {
-    struct command c = { .argv = job.argv, .env = job.env, .workdir = job.workdir, .out = ports[STDOUT_PORT], .err = ports[STDERR_PORT] };
+    struct command c = { .argv = job.argv, .env = job.env, .workdir = job.workdir, .in = -1, .out = ports[STDOUT_PORT], .err = ports[STDERR_PORT] };
     close(report[0]);
     start(&job, &c, report[1]);
   }
@@ -1407,9 +1601,9 @@ static int run_job(const char *path, const sigset_t *signals) {
   if (len > 0) say("%s", one_line(error));
 
   // The exec port's host end coming or going, or a request coming in, is a SIGIO from the kernel.
-  struct exec x = { .port = ports[EXEC_PORT], .job = &job, .out = -1, .err = -1, .report = -1, .buf = malloc(OUT_CAP + END_MAX) };
+  struct exec x = { .port = ports[EXEC_PORT], .job = &job, .out = -1, .err = -1, .report = -1, .in = -1, .buf = malloc(OUT_CAP + END_MAX), .input = malloc(IN_WINDOW) };
   if (x.port >= 0 && (fcntl(x.port, F_SETOWN, getpid()) != 0 || fcntl(x.port, F_SETFL, O_NONBLOCK | O_ASYNC) != 0)) say("cannot have SIGIO from the exec port: %s", strerror(errno));
-  struct watched w = { .pid = child, .name = "the workload", .stop_signal = job.stop_signal, .stop_seconds = 0, .control = ports[CONTROL_PORT], .exec = x.port >= 0 && x.buf != NULL ? &x : NULL };
+  struct watched w = { .pid = child, .name = "the workload", .stop_signal = job.stop_signal, .stop_seconds = 0, .control = ports[CONTROL_PORT], .exec = x.port >= 0 && x.buf != NULL && x.input != NULL ? &x : NULL };
   int status = watch(&w, signals);
   // What it left goes with it, as a PID namespace's processes go with its init; then nothing else holds the ports.
   end_the_rest(0);
@@ -1688,6 +1882,24 @@ static int boot_root(const char *path) {
   return boot_refuse();
 }
 
+// A nested node's network and name, from NETWORK when the initramfs has it: NUL-ended words, `hostname NAME`,
+// `address A.B.C.D/N` and `gateway A.B.C.D` as a job's. Its auraed listens on that address for its host.
+static int command_network(void) {
+  if (access(NETWORK, F_OK) != 0) return 0;
+  size_t nwords;
+  char **words = read_words(NETWORK, "network file", &nwords);
+  if (words == NULL) return -1;
+  struct network net = { 0 };
+  const char *hostname = NULL;
+  for (size_t i = 0; i + 1 < nwords; i += 2) {
+    if (strcmp(words[i], "hostname") == 0) hostname = words[i + 1];
+    else if (strcmp(words[i], "address") != 0 && strcmp(words[i], "gateway") != 0) return fail("the network file has a key this aurae-init does not know: %.64s", words[i]);
+    else if (read_network(words[i], words[i + 1], &net, "network file") != 0) return -1;
+  }
+  if (nwords % 2 != 0) return fail("the network file's %.32s has no value", words[nwords - 1]);
+  return configure_network(&net) != 0 || name_host(hostname) != 0 ? -1 : 0;
+}
+
 int main(int argc, char **argv) {
   int pid1 = getpid() == 1;
   // The kernel's /init, run with no arguments: the machine's modules and shares first, then what the initramfs says
@@ -1705,6 +1917,10 @@ int main(int argc, char **argv) {
   if (job == NULL && (command == NULL || command[0] == NULL)) {
     say(boot ? "the initramfs names nothing to run (" JOB " or " COMMAND ")" : "usage: aurae-init [--] COMMAND [ARG...], or aurae-init --job FILE");
     return boot ? power_off() : 2;
+  }
+  if (boot && job == NULL && command_network() != 0) {
+    say("%s", why);
+    return power_off();
   }
   if (job != NULL && !pid1) {
     say("--job is for a VM's PID 1");

@@ -86,6 +86,17 @@ export function runFiles (shares: GuestShare[], job: Buffer): Buffer {
   return cpio([sharesFile(shares), { path: 'etc/aurae/job', mode: S_IFREG | 0o600, data: job }])
 }
 
+/**
+ * What a nested node's run adds to the initramfs: its shares, its auraed's command line, the files it needs (its
+ * key, the host's dynamic linker cache) and its network (job.ts's words, as NETWORK in aurae-init.c).
+ */
+export function commandFiles (shares: GuestShare[], command: string[], network: Buffer, files: Array<{ path: string, data: Buffer }>): Buffer {
+  return cpio([sharesFile(shares),
+    { path: 'etc/aurae/command', mode: S_IFREG | 0o600, data: Buffer.from(command.map(a => `${line('an argument', a)}\n`).join('')) },
+    { path: 'etc/aurae/network', mode: S_IFREG | 0o600, data: network },
+    ...files.map(f => ({ path: f.path, mode: S_IFREG | 0o600, data: f.data }))])
+}
+
 /** What a machine's boot from its root drive adds to the initramfs: what aurae-init mounts and runs (job.ts). */
 export function bootFiles (boot: Buffer): Buffer {
   return cpio([{ path: 'etc/aurae/boot', mode: S_IFREG | 0o600, data: boot }])

@@ -65,6 +65,11 @@ export function encodeBoot (boot: GuestBoot): Buffer {
   return nulWords(words)
 }
 
+/** A nested node's network file (aurae-init's NETWORK): its hostname, address and gateway, as a job's. */
+export function encodeNetwork (hostname: string, network: { address: string, prefix: number, gateway: string }): Buffer {
+  return nulWords(['hostname', hostname, 'address', `${network.address}/${network.prefix}`, 'gateway', network.gateway])
+}
+
 /** Words each ended by a NUL; none may hold one. */
 function nulWords (words: string[]): Buffer {
   for (const w of words) {

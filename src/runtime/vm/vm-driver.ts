@@ -27,10 +27,10 @@ import { helperFailure } from '../helper-failure.ts'
 import { endsWithin, groupState, signalGroup } from '../process-group.ts'
 import type { Cgroups } from '../cgroups.ts'
 import { vmGroup } from '../cell.ts'
-import type { MachineSpec, VmSpec } from '../workload.ts'
+import type { MachineSpec, NestedNodeSpec, VmSpec } from '../workload.ts'
 import { guestFiles, VM_CACHE } from './guest-files.ts'
-import { bootFiles, runFiles, type GuestShare } from './initramfs.ts'
-import { encodeBoot, encodeJob, parseGuestEnd } from './job.ts'
+import { bootFiles, commandFiles, runFiles, type GuestShare } from './initramfs.ts'
+import { encodeBoot, encodeJob, encodeNetwork, parseGuestEnd } from './job.ts'
 import { optionValue, PORTS, QEMU, qemuArgs, qmp, VIRTIOFSD, VIRTIOFSD_SCRIPT, type GuestMachine } from './qemu.ts'
 
 const run = promisify(execFile)
@@ -39,6 +39,8 @@ const run = promisify(execFile)
 export const GUEST_OVERHEAD_MB = 128
 /** A guest's memory when its workload has no limit. */
 export const DEFAULT_GUEST_MB = 512
+/** A nested node's memory without --memory: Node and its heap, the guest's workloads beside. */
+const NESTED_DEFAULT_MB = 1024
 /** The longest path a Unix socket may have (sun_path less its NUL). */
 const SOCKET_PATH_MAX = 107
 /** How often a stop presses the power button again: a press while the guest still boots goes unheard. */
@@ -50,6 +52,8 @@ const FILES = { initrd: 'initrd', console: 'console.log', consolePipe: 'console'
 const CONSOLE_KEPT = 1 << 20
 /** The host's end of a VM's exec port (monitor/aurae-vm-exec.c). */
 const VM_EXEC = fileURLToPath(new URL('../monitor/aurae-vm-exec', import.meta.url))
+/** A terminal's size when the caller's is not known, as a terminal's without a size. */
+const DEFAULT_TERMINAL = { rows: 24, cols: 80 }
 
 /**
  * The shell the monitor runs for a VM: `sh -c SCRIPT sh DIR VIRTIOFSD job|machine N [TAG SOURCE ro|rw CACHE]... --
@@ -109,6 +113,13 @@ export function guestMemoryMb (memoryBytes: number): number {
   return memoryBytes > 0 ? GUEST_OVERHEAD_MB + Math.ceil(memoryBytes / 2 ** 20) : DEFAULT_GUEST_MB
 }
 
+/** A VM's memory: a machine's own; a nested node's, 1024 MB without --memory; else the workload's and the guest's own. */
+export function vmMemoryMb (spec: VmSpec): number {
+  if (spec.machine !== undefined) return spec.machine.memoryMb
+  if (spec.node !== undefined && spec.limits.memoryBytes === 0) return NESTED_DEFAULT_MB
+  return guestMemoryMb(spec.limits.memoryBytes)
+}
+
 /** The guest's vCPUs: --cpus rounded up, one by default. */
 export function guestCpus (cpus: number): number {
   return cpus > 0 ? Math.ceil(cpus) : 1
@@ -140,7 +151,7 @@ type Link = Awaited<ReturnType<typeof linkOf>>
 
 /** What one run boots: qemu's machine less what every VM has, the host's shares, and what stops the guest. */
 interface Boot {
-  machine: Pick<GuestMachine, 'kernel' | 'initrd' | 'kernelArgs' | 'drives' | 'memoryMb'>
+  machine: Pick<GuestMachine, 'kernel' | 'initrd' | 'kernelArgs' | 'drives'>
   shares: Array<{ tag: string, source: string, path: string, readOnly: boolean, cache: string }>
   stopSignal: string
 }
@@ -171,10 +182,34 @@ async function machineBoot (name: string, m: MachineSpec, kernel: string, initrd
       ...has('ip') || link === undefined ? [] : [`ip=${link.address}::${link.gateway}:${prefixMask(link.prefix)}:${name}:eth0:off`], ...kernelArgs]
   }
   return {
-    machine: { kernel: m.kernel !== '' ? m.kernel : kernel, ...(m.kernel === '' ? { initrd: runInitrd } : {}), kernelArgs, drives: drives.map(d => ({ path: d.path, readOnly: d.readOnly })), memoryMb: m.memoryMb },
+    machine: { kernel: m.kernel !== '' ? m.kernel : kernel, ...(m.kernel === '' ? { initrd: runInitrd } : {}), kernelArgs, drives: drives.map(d => ({ path: d.path, readOnly: d.readOnly })) },
     shares: [],
     stopSignal: 'SIGTERM'
   }
+}
+
+/** The project's checkout: a nested node runs its auraed from it (and its Node), shared read-only with /usr. */
+const CHECKOUT = fileURLToPath(new URL('../../../', import.meta.url))
+/** Where a nested node's auraed listens for its host: its address on the node's bridge, this port. */
+export const NESTED_PORT = 4710
+
+/**
+ * A nested node: aurae-init runs this project's auraed from the checkout (the host's /usr and the checkout shared
+ * read-only, its data in the guest's memory), up under the name its host gave it, trusting its host, listening on
+ * its address on the node's bridge.
+ */
+async function nodeBoot (name: string, node: NestedNodeSpec, kernel: string, initrd: string, runInitrd: string, link: Link | undefined): Promise<Boot> {
+  if (link === undefined) throw new FailedPreconditionError(`the nested node ${name} needs the bridge network: its host reaches its auraed there`)
+  const shares = [{ tag: 'usr', source: '/usr', path: '/usr', readOnly: true, cache: 'always' }, { tag: 'aurae', source: CHECKOUT, path: '/aurae', readOnly: true, cache: 'always' }]
+  // Its daemon space on a tmpfs, where its workloads' mount namespaces can hide it (not on the initramfs's rootfs,
+  // where a mount cannot be moved over a path): the key is moved there from the initramfs before auraed starts.
+  const command = ['/bin/sh', '-c', 'mkdir -m 700 /run/aurae && mv /etc/aurae/key /run/aurae/id_aura && exec "$0" "$@"',
+    '/aurae/node_modules/node/bin/node', '/aurae/bin/auraed.js', '--pid1', '--sock', '/run/aurae/aurae.sock', '--data', '/run/aurae/data',
+    '--key', '/run/aurae/id_aura', '--listen', `/ip4/${link.address}/tcp/${NESTED_PORT}`, '--up', node.up, '--trust', node.trust]
+  const files = [{ path: 'etc/aurae/key', data: await readFile(node.key) }, { path: 'etc/ld.so.cache', data: await readFile('/etc/ld.so.cache') }]
+  await copyFile(initrd, runInitrd)
+  await appendFile(runInitrd, commandFiles(shares.map(({ tag, path, readOnly }) => ({ tag, path, readOnly })), command, encodeNetwork(name, link), files))
+  return { machine: { kernel, initrd: runInitrd }, shares, stopSignal: 'SIGTERM' }
 }
 
 /** A prefix length as a dotted netmask (24 → 255.255.255.0). */
@@ -222,7 +257,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
     })
     await copyFile(initrd, runInitrd)
     await appendFile(runInitrd, runFiles(shares.map(({ tag, path, readOnly }): GuestShare => ({ tag, path, readOnly })), job))
-    return { machine: { kernel, initrd: runInitrd, memoryMb: guestMemoryMb(spec.limits.memoryBytes) }, shares, stopSignal }
+    return { machine: { kernel, initrd: runInitrd }, shares, stopSignal }
   }
   return {
     kind: 'vm',
@@ -247,13 +282,16 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       if (netns !== '') await run('nsenter', [`--net=${netns}`, 'sh', '-c', TAP])
       const boot = spec.machine !== undefined
         ? await machineBoot(spec.name, spec.machine, guest.kernel.vmlinuz, guest.initrd, fileOf(task, 'initrd'), link)
-        : await jobBoot(task, guest.kernel.vmlinuz, guest.initrd, fileOf(task, 'initrd'), link, signal)
+        : spec.node !== undefined
+          ? await nodeBoot(spec.name, spec.node, guest.kernel.vmlinuz, guest.initrd, fileOf(task, 'initrd'), link)
+          : await jobBoot(task, guest.kernel.vmlinuz, guest.initrd, fileOf(task, 'initrd'), link, signal)
       await run('mkfifo', ['-m', '600', ...['control', 'consolePipe'].flatMap(f => [`${fileOf(task, f as keyof typeof FILES)}.in`, `${fileOf(task, f as keyof typeof FILES)}.out`])])
       // On the host, the VM's processes are held to --cpus (its CPU time is their emulation of the guest's); its memory
       // is the guest's, and --pids counts the guest's processes, inside.
       if (cgroupOf(task) !== '') init.cgroups.create(cgroupOf(task), { cpus: spec.limits.cpus, memoryBytes: 0, pids: 0 })
       const qemu = [...(netns !== '' ? ['nsenter', `--net=${netns}`, '--'] : []), QEMU, ...qemuArgs({
         ...boot.machine,
+        memoryMb: vmMemoryMb(spec),
         cpus: guestCpus(spec.limits.cpus),
         accel: guest.accel.accel,
         shares: boot.shares.map(s => ({ tag: s.tag, socket: join(dir, `${s.tag}.sock`) })),
@@ -270,7 +308,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
         ]
       })]
       return {
-        argv: ['sh', '-c', WRAPPER, 'sh', dir, VIRTIOFSD, spec.machine !== undefined ? 'machine' : 'job', String(boot.shares.length), ...boot.shares.flatMap(s => [s.tag, s.source, s.readOnly ? 'ro' : 'rw', s.cache]), '--', ...qemu],
+        argv: ['sh', '-c', WRAPPER, 'sh', dir, VIRTIOFSD, spec.machine !== undefined || spec.node !== undefined ? 'machine' : 'job', String(boot.shares.length), ...boot.shares.flatMap(s => [s.tag, s.source, s.readOnly ? 'ro' : 'rw', s.cache]), '--', ...qemu],
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
         workdir: dir,
         cgroup: cgroupOf(task),
@@ -309,17 +347,21 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
     state: groupState,
     consoleOf: task => fileOf(task, 'console'),
     // A command inside the guest, run by aurae-init as it runs the workload (its root, cgroup, user and env), through
-    // the VM's exec port. aurae-vm-exec speaks for it on the host.
+    // the VM's exec port. aurae-vm-exec speaks for it on the host: it passes on its stdin unless detached (the node's
+    // /dev/null when no one gives any, an empty input), and with a terminal it gives the command one in the guest,
+    // its own terminal's keys and size (the caller's, or aurae-pty's under the node).
     async enter (task, request): Promise<EnterPlan> {
+      if (task.spec.node !== undefined) throw new FailedPreconditionError(`VM ${task.name} is a nested node: run commands on it as on a peer, as in aurae exec job@${task.name} -- CMD`)
       if (task.spec.machine !== undefined) throw new FailedPreconditionError(`VM ${task.name} runs its own init from its root drive: there is no way in to run a command (exec works in VMs of images)`)
-      if (request.tty === true) throw new FailedPreconditionError('exec -t into a VM is not supported yet')
-      if (request.byCaller === true) throw new FailedPreconditionError('exec -i into a VM is not supported yet')
-      const errors = join(dirOf(task), `exec-${randomUUID()}.err`)
+      // A caller that runs the command itself reads the helper's failure on its stderr.
+      const errors = request.byCaller === true ? '-' : join(dirOf(task), `exec-${randomUUID()}.err`)
+      const size = request.size ?? DEFAULT_TERMINAL
+      const input = request.detach === true ? ['--detach'] : ['--stdin', ...(request.tty === true ? ['--tty', String(size.rows), String(size.cols)] : [])]
       return {
-        argv: [VM_EXEC, fileOf(task, 'exec'), errors, ...(request.detach === true ? ['--detach'] : []), ...(request.workdir !== '' ? ['--workdir', request.workdir] : []),
+        argv: [VM_EXEC, fileOf(task, 'exec'), errors, ...input, ...(request.workdir !== '' ? ['--workdir', request.workdir] : []),
           ...Object.entries(request.env).flatMap(([k, v]) => ['--env', `${k}=${v}`]), '--', ...request.command],
         env: {},
-        explain: async () => await helperFailure(errors, 'cannot run the command in the VM')
+        explain: async () => errors === '-' ? undefined : await helperFailure(errors, 'cannot run the command in the VM')
       }
     },
     // As a container's: death by signal N is 128 + N. The guest says how its workload ended and whether the OOM

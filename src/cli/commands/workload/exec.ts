@@ -16,15 +16,22 @@ function bindOf (text: string): { host: string, container: string, readOnly: boo
 }
 
 /**
- * -i/-t: a container of this node is entered by aurae itself (`runc exec -t` on this terminal, the fastest way);
- * a peer's workload, or an executable that needs a terminal of its own, through a session the node serves.
+ * -i/-t: a container or a VM of this node is entered by aurae itself (`runc exec -t` or aurae-vm-exec on this
+ * terminal, the fastest way); a peer's workload, or an executable that needs a terminal of its own, through a
+ * session the node serves.
  */
 async function enter (ctx: Context, req: ExecInto, where: string, tty: boolean): Promise<number | undefined> {
   // Asked first, so that a new executable gets the keys typed meanwhile, not a session that found nothing to enter.
   const kind = await kindOf(ctx, req.name)
   if (kind === '') return undefined
-  if (where === '' && (!tty || kind === 'container')) return await execOnTerminal(ctx, req, tty)
+  if (where === '' && (!tty || kind === 'container' || kind === 'vm')) return await execOnTerminal(ctx, req, tty)
   return await execSession(ctx, req, tty)
+}
+
+/** Whether the allocated cell NAME is a VM of its own (a nested node); an unknown cell is the node's to refuse. */
+async function isVmCell (ctx: Context, name: string): Promise<boolean> {
+  const { cells } = await ctx.daemon().cells.list({})
+  return cells.some(c => c.name === name && c.isolation === 'vm')
 }
 
 /** The kind of workload NAME (NAME@peer on the peer); '' when there is none (exec then starts one). */
@@ -40,11 +47,12 @@ async function kindOf (ctx: Context, name: string): Promise<string> {
 export const exec: Command = {
   spec: {
     name: 'exec',
-    usage: 'exec [NAME] [flags] -- COMMAND [ARG...]',
+    usage: 'exec [NAME] [--cell CELL] [flags] -- COMMAND [ARG...]',
     summary: 'Runs COMMAND inside the running workload NAME (as docker exec), or as a new workload.\nInside a workload: its namespaces, cgroup, user and env; -e and -w apply. Otherwise COMMAND runs\nin a cell of its own (named NAME when given). Attached by default: output streams back,\nCtrl-C reaches the workload, and aurae exits with its exit code (128+N for signal N).\nHere or on NAME@peer, -i sends stdin to COMMAND, -t gives it a terminal of its own (also to a new\nexecutable); into a running workload -d starts it and returns at once (its output discarded).\nExit 125 means the workload could not be run at all. The node\'s key, data and socket are\nhidden from it unless bound in with -v.',
     flags: {
       ...WORKLOAD_FLAGS,
       volume: { type: 'list', short: 'v', help: 'show a host path to it, hidden or not (repeatable)', value: 'HOST[:PATH][:ro]' },
+      cell: { type: 'string', help: 'run it in this allocated cell (in the cell\'s VM, for one of --isolation vm)', value: 'CELL' },
       interactive: { type: 'boolean', short: 'i', help: 'keep stdin open to the command (here or NAME@peer)' },
       tty: { type: 'boolean', short: 't', help: 'give the command a terminal (with -i: as docker exec -it)' }
     },
@@ -59,8 +67,13 @@ export const exec: Command = {
       if (parsed.rest === undefined || parsed.rest.length === 0) {
         throw new InvalidArgumentError('missing command: put it after --, as in: aurae exec -- echo hi')
       }
-      // `job@emily` runs on emily: the daemon routes the name as it is; later calls keep the `@emily`.
-      const target = parsed.positionals[0] ?? ''
+      // `job@emily` runs on emily: the daemon routes the name as it is; later calls keep the `@emily`. A cell that is
+      // a VM is a nested node of its name: its workloads are NAME@CELL.
+      const asked = parsed.positionals[0] ?? ''
+      const cellName = flags.cell as string | undefined ?? ''
+      const inVm = cellName !== '' && await isVmCell(ctx, cellName)
+      if (inVm && asked.includes('@')) throw new InvalidArgumentError(`--cell ${cellName} is a VM of its own: name the workload without @, as NAME --cell ${cellName}`)
+      const target = inVm ? `${asked}@${cellName}` : asked
       const where = target.slice(parseName(target).entity.length)
       const env = envOf(flags.env as string[] | undefined ?? [])
       // A workload of that name that runs gets the command inside it, as docker exec; otherwise it is a new executable.
@@ -89,7 +102,7 @@ export const exec: Command = {
         },
         limits,
         restart: flags.restart as string ?? 'no',
-        cell: ''
+        cell: inVm ? '' : cellName
       }
       const input = onTerminal ? callerInput(ctx.io, { stdin: flags.interactive === true, tty: flags.tty === true }) : undefined
       return await startWorkload(ctx, spec, where, flags.detach === true, flags.rm === true, undefined, input)
