@@ -39,3 +39,6 @@ export const VERSION = '0.1.0'
  * a 4 MB young generation keeps the idle daemon ~13 MB smaller than V8's default.
  */
 export const AURAED_NODE_FLAGS = ['--max-semi-space-size=4']
+
+/** How long a VM of an image has to start its workload before it is ended (auraed --vm-ready-timeout). */
+export const VM_READY_SECONDS = 120

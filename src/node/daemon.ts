@@ -40,6 +40,8 @@ export interface DaemonOptions {
   /** Size at which a workload's log file rotates, and how many files of it are kept. */
   logMaxBytes?: number
   logFiles?: number
+  /** Seconds a VM of an image has to start its workload before it is ended. */
+  vmReadySeconds?: number
   /** Multiaddrs the mesh listens on. */
   listen: string[]
   /** Multiaddrs of nodes to join the mesh through. */
@@ -205,7 +207,7 @@ export class Daemon {
         // A cell that is a VM runs its workloads on its nested node, never here.
         executable: executableDriver({ cgroups, cellExists: name => { cells?.assertHere(name); return cells?.has(name) === true }, hidden: daemonSpace(this.opts.paths) }),
         container: containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey, network }),
-        vm: vmDriver({ cgroups, network, nodeKey, images, content, dataDir: this.opts.paths.data })
+        vm: vmDriver({ cgroups, network, nodeKey, images, content, dataDir: this.opts.paths.data, readySeconds: this.opts.vmReadySeconds })
       },
       cgroups,
       dataDir: this.opts.paths.data,

@@ -202,7 +202,7 @@ describe('a VM\'s PID 1 runs its job', () => {
         'from the image', 'changed', 'a read-only volume', 'ro-refused', 'ready', 'got-usr1', 'detached', ''
       ].join('\n') + numbered('out'))
       expect(stderr.text()).toBe(numbered('err'))
-      expect(readFileSync(status, 'utf8')).toBe('exit 3 0\n')
+      expect(readFileSync(status, 'utf8')).toBe('started\nexit 3 0\n')
       expect(parseGuestEnd(readFileSync(status, 'utf8'))).toEqual({ exitCode: 3, signal: null, oomKills: 0 })
 
       // The image is as it was: the writes went to the overlay's upper layer, in the guest's memory.

@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startNode, workload, type TestNode } from '../helpers/node.ts'
+import { startNode, until, workload, type TestNode } from '../helpers/node.ts'
 import { busyboxLayer, pushImage, startRegistry } from '../helpers/registry.ts'
 
 describe('VMs that cannot start', () => {
@@ -66,6 +66,22 @@ describe('VMs that cannot start', () => {
     expect((await node.cli(['exec', 'plain', '--', 'true'])).code).toBe(0)
     expect(await node.cli(['logs', '--console', 'plain'])).toEqual({ code: 1, stdout: '', stderr: 'aurae: workload plain has no console: only a VM has one\n' })
   })
+
+  it('ends a VM that never starts its workload once --vm-ready-timeout has passed (125), and says so in one line', async () => {
+    // A node that gives its VMs 3 s; this VM's qemu is stopped before its guest gets anywhere (a hung guest).
+    const impatient = await startNode('vm-impatient', ['--vm-ready-timeout', '3', '--listen', '/ip4/127.0.0.1/tcp/0'])
+    try {
+      expect((await impatient.cli(['run', '--vm', image, '-d', '--name', 'stuck', '--', 'sleep', '100'])).code).toBe(0)
+      // Its qemu once it is there (the run answered once its monitor started it); never pid 0, the test's own group.
+      const qemu = await until('the VM\'s qemu', () => spawnSync('pgrep', ['-f', `^qemu-system-x86_64 .*${impatient.data}`], { encoding: 'utf8' }).stdout.split('\n').map(Number).find(pid => pid > 0))
+      process.kill(qemu, 'SIGSTOP')
+      const ended = await until('the stuck VM to be ended', async () => { const w = await workload(impatient, 'stuck'); return w?.state === 'exited' ? w : undefined }, 60_000)
+      expect(ended).toMatchObject({ exitCode: 125, error: expect.stringMatching(/^the guest did not start its workload within 3 s(: [^\n]*)?$/) })
+      expect(spawnSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).stdout.split('\n').filter(l => /qemu-system|virtiofsd/.test(l) && l.includes(impatient.data))).toEqual([])
+    } finally {
+      await impatient.stop()
+    }
+  }, 120_000)
 
   it('takes a command the image lacks as 127, from the guest, and a --rm VM leaves no directory', async () => {
     const res = await node.cli(['run', '--vm', '--rm', image, '--name', 'lacking', '--', 'nginx'])

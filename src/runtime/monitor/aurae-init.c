@@ -28,7 +28,8 @@
 // on aurae.control (a decimal number a line), and a stop sends it the job's stop signal, again at every stop (the
 // host keeps the deadline). When it ends, whatever it left is killed, as a PID namespace's processes are with its
 // init, and its end goes out on aurae.status: `exit CODE OOMKILLS` or `signal N OOMKILLS`, after an `error ...` line
-// when it could not run; a job that cannot be set up ends as `exit 125 0`. Then the machine powers off.
+// when it could not run; a job that cannot be set up ends as `exit 125 0`. Then the machine powers off. A `started`
+// line goes out first, once the workload has been started: the host ends a guest that does not get that far.
 //
 // Beside it, the host may run commands in the workload's root on aurae.exec, as `docker exec` runs them in a
 // container (aurae-vm-exec.c, the host's end, says how): each runs as the workload does, in its root and cgroup,
@@ -1599,6 +1600,8 @@ static int run_job(const char *path, const sigset_t *signals) {
   error[len] = '\0';
   close(report[0]);
   if (len > 0) say("%s", one_line(error));
+  // The host's watchdog waits for this line: a guest that never gets here is ended.
+  tell(ports[STATUS_PORT], "started\n");
 
   // The exec port's host end coming or going, or a request coming in, is a SIGIO from the kernel.
   struct exec x = { .port = ports[EXEC_PORT], .job = &job, .out = -1, .err = -1, .report = -1, .in = -1, .buf = malloc(OUT_CAP + END_MAX), .input = malloc(IN_WINDOW) };

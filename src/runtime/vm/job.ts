@@ -103,8 +103,8 @@ export interface GuestEnd {
 }
 
 /**
- * Reads the status port's text: an optional `error MESSAGE` line, then `exit CODE OOMKILLS` or `signal N OOMKILLS`.
- * Undefined when the guest never said (it was killed, or crashed first).
+ * Reads the status port's text: `started` once the workload was started, an optional `error MESSAGE` line, then
+ * `exit CODE OOMKILLS` or `signal N OOMKILLS`. Undefined when the guest never said (it was killed, or crashed first).
  */
 export function parseGuestEnd (text: string): GuestEnd | undefined {
   let error: string | undefined

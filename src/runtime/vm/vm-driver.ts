@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { FailedPreconditionError } from '../../errors.ts'
 import { signalName } from '../../common/signals.ts'
+import { VM_READY_SECONDS } from '../../common/node-defaults.ts'
 import type { EnterPlan, LaunchPlan, Task, WorkloadDriver } from '../driver.ts'
 import type { ContentStore } from '../image/content-store.ts'
 import type { Images } from '../image/images.ts'
@@ -56,12 +57,12 @@ const VM_EXEC = fileURLToPath(new URL('../monitor/aurae-vm-exec', import.meta.ur
 const DEFAULT_TERMINAL = { rows: 24, cols: 80 }
 
 /**
- * The shell the monitor runs for a VM: `sh -c SCRIPT sh DIR VIRTIOFSD job|machine N [TAG SOURCE ro|rw CACHE]... --
+ * The shell the monitor runs for a VM: `sh -c SCRIPT sh DIR VIRTIOFSD job|machine READY N [TAG SOURCE ro|rw CACHE]... --
  * QEMU ARGS...`. It starts a virtiofsd per share and waits for their sockets, runs qemu, and exits as the guest's
  * workload did (128+N for a signal), or 0 when a machine powered off; 125 when the VM itself failed (qemu.log says
  * why, or the guest on its status port).
  */
-const WRAPPER = `dir=$1 fsd=$2 mode=$3 n=$4; shift 4
+const WRAPPER = `dir=$1 fsd=$2 mode=$3 ready=$4 n=$5; shift 5
 tags=
 while [ "$n" -gt 0 ]; do
   rm -f "$dir/$1.sock"; mkdir -p "$dir/share-$1"
@@ -81,12 +82,27 @@ done
 { stdbuf -o0 head -c ${CONSOLE_KEPT}; cat >/dev/null; } <"$dir/${FILES.consolePipe}.out" >"$dir/${FILES.console}" 2>/dev/null &
 reader=$!
 # The monitor's pipes stay open for qemu's ports on 3 and 4; what qemu itself says goes to its log.
-"$@" 3>&1 4>&2 </dev/null >>"$dir/${FILES.qemuLog}" 2>&1
+"$@" 3>&1 4>&2 </dev/null >>"$dir/${FILES.qemuLog}" 2>&1 &
+qemu=$!
+# A job's guest says on its status port when it has started the workload: one that does not within $ready seconds
+# (its kernel or its init stuck) is ended, and says so.
+watchdog=
+if [ "$mode" = job ]; then
+  { i=0
+    while kill -0 $qemu 2>/dev/null; do
+      grep -qE '^(started$|exit |signal )' "$dir/${FILES.status}" 2>/dev/null && exit 0
+      i=$((i+1)); if [ $i -gt $((ready * 10)) ]; then echo "aurae: the guest did not start its workload within $ready s" >>"$dir/${FILES.qemuLog}"; kill -9 $qemu; exit 0; fi
+      sleep 0.1
+    done; } </dev/null >/dev/null 2>&1 &
+  watchdog=$!
+fi
+wait $qemu
 code=$?
+if [ -n "$watchdog" ]; then kill $watchdog 2>/dev/null; fi
 # A moment's writer of the console's FIFO ends the reader's wait for one, if qemu never opened it; then its end.
 exec 6<>"$dir/${FILES.consolePipe}.out"; exec 6>&-
 wait $reader
-if [ $code -ne 0 ]; then echo "aurae: qemu exited with $code" >>"$dir/${FILES.qemuLog}"; exit 125; fi
+if [ $code -ne 0 ]; then grep -q 'did not start its workload' "$dir/${FILES.qemuLog}" || echo "aurae: qemu exited with $code" >>"$dir/${FILES.qemuLog}"; exit 125; fi
 set -- $(grep -E '^(exit|signal) [0-9]+ [0-9]+$' "$dir/${FILES.status}" 2>/dev/null)
 case $1 in exit) exit "$2";; signal) exit $((128 + $2));; esac
 # A kernel that panicked (its root not found) ends the machine as a power-off would: the console says which it was.
@@ -106,6 +122,8 @@ export interface VmDriverInit {
   dataDir: string
   /** Where the machine keeps what its VMs boot (guest-files.ts). */
   cache?: string
+  /** How long a VM of an image has to start its workload before it is ended (auraed --vm-ready-timeout). */
+  readySeconds?: number
 }
 
 /** The guest's memory: the workload's on top of what the guest needs itself. */
@@ -308,7 +326,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
         ]
       })]
       return {
-        argv: ['sh', '-c', WRAPPER, 'sh', dir, VIRTIOFSD, spec.machine !== undefined || spec.node !== undefined ? 'machine' : 'job', String(boot.shares.length), ...boot.shares.flatMap(s => [s.tag, s.source, s.readOnly ? 'ro' : 'rw', s.cache]), '--', ...qemu],
+        argv: ['sh', '-c', WRAPPER, 'sh', dir, VIRTIOFSD, spec.machine !== undefined || spec.node !== undefined ? 'machine' : 'job', String(init.readySeconds ?? VM_READY_SECONDS), String(boot.shares.length), ...boot.shares.flatMap(s => [s.tag, s.source, s.readOnly ? 'ro' : 'rw', s.cache]), '--', ...qemu],
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
         workdir: dir,
         cgroup: cgroupOf(task),

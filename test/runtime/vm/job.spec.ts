@@ -27,6 +27,7 @@ describe('a VM\'s end, as its PID 1 says it on the status port', () => {
   it('reads an exit, a signal, the OOM kills and why the command could not run', () => {
     expect(parseGuestEnd('exit 3 0\n')).toEqual({ exitCode: 3, signal: null, oomKills: 0 })
     expect(parseGuestEnd('signal 9 1\n')).toEqual({ exitCode: null, signal: 9, oomKills: 1 })
+    expect(parseGuestEnd('started\nexit 0 0\n')).toEqual({ exitCode: 0, signal: null, oomKills: 0 })
     expect(parseGuestEnd('error exec "/no/such": no such file or directory\nexit 127 0\n')).toEqual({ exitCode: 127, signal: null, oomKills: 0, error: 'exec "/no/such": no such file or directory' })
   })
 
@@ -34,6 +35,7 @@ describe('a VM\'s end, as its PID 1 says it on the status port', () => {
     expect(parseGuestEnd('')).toBeUndefined()
     expect(parseGuestEnd('exit 3')).toBeUndefined()
     expect(parseGuestEnd('error half a line')).toBeUndefined()
+    expect(parseGuestEnd('started\n')).toBeUndefined()
   })
 })
 

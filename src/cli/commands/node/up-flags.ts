@@ -2,12 +2,13 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-/** The daemon's flags `up` remembers: where the mesh listens, whom it joins through, how logs rotate. */
+/** The daemon's flags `up` remembers: where the mesh listens, whom it joins through, how logs rotate, how long a VM may take to start. */
 export interface UpFlags {
   listen?: string[]
   bootstrap?: string[]
   logMaxBytes?: string
   logFiles?: string
+  vmReadyTimeout?: string
 }
 
 const FILE = 'up-flags.json'
@@ -23,7 +24,7 @@ export function rememberedFlags (data: string): UpFlags {
   } catch {
     return {}
   }
-  return { listen: strings(saved?.listen), bootstrap: strings(saved?.bootstrap), logMaxBytes: text(saved?.logMaxBytes), logFiles: text(saved?.logFiles) }
+  return { listen: strings(saved?.listen), bootstrap: strings(saved?.bootstrap), logMaxBytes: text(saved?.logMaxBytes), logFiles: text(saved?.logFiles), vmReadyTimeout: text(saved?.vmReadyTimeout) }
 }
 
 /** Each flag given now, else the one remembered. */
@@ -32,7 +33,8 @@ export function withRemembered (given: UpFlags, saved: UpFlags): UpFlags {
     listen: given.listen ?? saved.listen,
     bootstrap: given.bootstrap ?? saved.bootstrap,
     logMaxBytes: given.logMaxBytes ?? saved.logMaxBytes,
-    logFiles: given.logFiles ?? saved.logFiles
+    logFiles: given.logFiles ?? saved.logFiles,
+    vmReadyTimeout: given.vmReadyTimeout ?? saved.vmReadyTimeout
   }
 }
 

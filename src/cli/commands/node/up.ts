@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connect, type AuraeClient } from '../../../client/index.ts'
 import { LOG_FILES, LOG_MAX_BYTES } from '../../../common/log-defaults.ts'
+import { VM_READY_SECONDS } from '../../../common/node-defaults.ts'
 import { AURAED_NODE_FLAGS, resolvePaths } from '../../../common/node-defaults.ts'
 import { answers } from '../../../common/socket-probe.ts'
 import { FailedPreconditionError, InvalidArgumentError } from '../../../errors.ts'
@@ -41,6 +42,7 @@ export const up: Command = {
       data: { type: 'string', help: 'state directory (default /var/lib/aurae, or ~/.local/share/aurae)', value: 'DIR' },
       'log-max-bytes': { type: 'string', help: `rotate workload logs at this size (default ${LOG_MAX_BYTES})`, value: 'N' },
       'log-files': { type: 'string', help: `files kept of each workload's log, the live one included (default ${LOG_FILES})`, value: 'N' },
+      'vm-ready-timeout': { type: 'string', help: `seconds a VM has to start its workload before it is ended (default ${VM_READY_SECONDS})`, value: 'N' },
       listen: { type: 'list', help: 'where the mesh listens (repeatable; default /ip4/0.0.0.0/tcp/4710; remembered for the next up)', value: 'MULTIADDR' },
       bootstrap: { type: 'list', help: 'a node to join the mesh through (repeatable; remembered for the next up)', value: 'MULTIADDR' },
       rename: { type: 'boolean', help: 'allow changing the name of a node that is already up' },
@@ -58,7 +60,8 @@ export const up: Command = {
       listen: flags.listen as string[] | undefined,
       bootstrap: flags.bootstrap as string[] | undefined,
       logMaxBytes: flags['log-max-bytes'] as string | undefined,
-      logFiles: flags['log-files'] as string | undefined
+      logFiles: flags['log-files'] as string | undefined,
+      vmReadyTimeout: flags['vm-ready-timeout'] as string | undefined
     }
     const daemonFlags = withRemembered(given, rememberedFlags(paths.data))
     let child: ChildProcess | undefined
@@ -70,6 +73,7 @@ export const up: Command = {
       const args = [...AURAED_NODE_FLAGS, AURAED, '--sock', paths.sock, '--key', paths.key, '--data', paths.data]
       if (daemonFlags.logMaxBytes !== undefined) args.push('--log-max-bytes', daemonFlags.logMaxBytes)
       if (daemonFlags.logFiles !== undefined) args.push('--log-files', daemonFlags.logFiles)
+      if (daemonFlags.vmReadyTimeout !== undefined) args.push('--vm-ready-timeout', daemonFlags.vmReadyTimeout)
       for (const a of daemonFlags.listen ?? []) args.push('--listen', a)
       for (const a of daemonFlags.bootstrap ?? []) args.push('--bootstrap', a)
       const p = progress(io.stderr, 'starting auraed')
