@@ -3,7 +3,7 @@
 // own). The host reaches the guest's auraed over the mesh, at the guest's address on the node's bridge, so
 // `job@NAME` goes to it as to any peer's; the guest trusts its host alone, and listens only on the bridge.
 import { existsSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { FailedPreconditionError, messageOf } from '../errors.ts'
@@ -42,10 +42,10 @@ export class NestedNodes {
   }
 
   /**
-   * Boots the nested node NAME and waits until its auraed answers its host; one that does not within READY_MS is
-   * stopped and removed, and the error says what its console said last.
+   * Boots the nested node NAME and waits until its auraed answers its host; one that does not within READY_MS (or
+   * ends first) is stopped and removed, and the error says what its console said last.
    */
-  async start (name: string, limits: Limits, onProgress?: (what: string) => void): Promise<WorkloadRecord> {
+  async start (name: string, limits: Limits): Promise<WorkloadRecord> {
     const self = this.init.self()
     const key = await this.guestKey(name)
     const spec: VmSpec = {
@@ -64,11 +64,13 @@ export class NestedNodes {
     try {
       if (rec.address === undefined || rec.address === '') throw new FailedPreconditionError(`the nested node ${name} has no address on the node's bridge`)
       await this.adopt(name, key.peerId, rec.address)
-      onProgress?.(`waiting for ${name}'s auraed to answer`)
       await this.ready(name, key.peerId)
     } catch (err) {
+      // Its console goes with it: what it said last goes into the error.
+      const said = await readFile(this.init.supervisor().consolePath(name) ?? '', 'utf8').catch(() => '')
+      const last = said.split('\n').map(l => l.trim()).filter(Boolean).slice(-2).join('; ')
       await this.remove(name).catch(() => {})
-      throw err
+      throw last === '' ? err : new FailedPreconditionError(`${messageOf(err)}; its console said last: ${last}`)
     }
     return this.init.supervisor().get(name)
   }
@@ -122,6 +124,6 @@ export class NestedNodes {
       }
       await sleep(500)
     }
-    throw new FailedPreconditionError(`the nested node ${name}'s auraed did not answer within ${READY_MS / 1000} s (${last}); see aurae logs --console ${name}`)
+    throw new FailedPreconditionError(`the nested node ${name}'s auraed did not answer within ${READY_MS / 1000} s (${last})`)
   }
 }
