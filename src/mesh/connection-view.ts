@@ -60,6 +60,7 @@ export async function peerInfo (host: PeerInfoSources, p: PeerRecord, measure: b
     latencyMs,
     trustedAtMs: p.trustedAt,
     connection: view?.kind ?? '',
-    connectedSinceMs: view?.since ?? 0
+    connectedSinceMs: view?.since ?? 0,
+    nested: p.nested === true
   }
 }

@@ -33,6 +33,7 @@ describe('a cell can be a VM of its own: a nested node', () => {
     expect(made).toEqual({ code: 0, stdout: 'tenant-a\n', stderr: '' })
     expect(JSON.parse((await node.cli(['cell', 'ls', '--json'])).stdout)).toMatchObject([{ name: 'tenant-a', isolation: 'vm' }])
     expect(JSON.parse((await node.cli(['vm', 'ls', '--json'])).stdout)).toMatchObject([{ name: 'tenant-a', state: 'running' }])
+    expect(JSON.parse((await node.cli(['peer', 'ls', '--json'])).stdout)).toMatchObject([{ name: 'tenant-a', domain: 'example.org', connected: true, nested: true }])
 
     // In the guest: its kernel, its hostname, aurae-init its PID 1.
     const job = await node.cli(['exec', 'job@tenant-a', '--', 'sh', '-c', 'uname -r; hostname; cat /proc/1/comm; exit 3'])
@@ -71,6 +72,7 @@ describe('a cell can be a VM of its own: a nested node', () => {
     expect(await node.cli(['cell', 'free', 'tenant-a'])).toEqual({ code: 0, stdout: 'tenant-a\n', stderr: '' })
     expect(JSON.parse((await node.cli(['cell', 'ls', '--json'])).stdout)).toEqual([])
     expect(JSON.parse((await node.cli(['ps', '--all', '--json'])).stdout)).toEqual([])
+    expect(JSON.parse((await node.cli(['peer', 'ls', '--json'])).stdout)).toEqual([])
     expect(leftovers()).toEqual([])
     const gone = await node.cli(['exec', 'job@tenant-a', '--', 'true'])
     expect(gone.code).toBe(125)

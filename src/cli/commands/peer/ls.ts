@@ -28,14 +28,15 @@ export const peers: Command = {
         addr: p.connected ? p.addrs[0] ?? null : null,
         latencyMs: p.latencyMs < 0 ? null : p.latencyMs,
         since: p.connected ? new Date(p.connectedSinceMs).toISOString() : null,
-        trustedAt: new Date(p.trustedAtMs).toISOString()
+        trustedAt: new Date(p.trustedAtMs).toISOString(),
+        nested: p.nested
       }))))
       return EXIT.ok
     }
     const now = Date.now()
     // CONNECTED says how (direct, or relayed through another node), ADDR where, SINCE since when this connection is up.
     stdout.write(table(['NAME', 'PEERID', 'ADDR', 'CONNECTED', 'LATENCY', 'SINCE'], list.map(p => [
-      clean(formatNodeName(p.name, p.domain)),
+      clean(formatNodeName(p.name, p.domain)) + (p.nested ? ' (nested)' : ''),
       clean(p.peerId),
       clean(p.addrs[0] ?? '-'),
       p.connected ? paint(clean(p.connection), p.connection === 'direct' ? 'green' : 'yellow') : paint('no', 'red'),
