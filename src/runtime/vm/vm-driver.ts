@@ -5,6 +5,10 @@
 // workload is. Its output comes out on two virtio-serial ports straight into the monitor's pipes; signals go in on
 // a third, `exec` commands on a fourth; a stop presses the guest's power button (ACPI, over QMP), and SIGKILL ends
 // qemu. It is on the node's bridge network as a container is, its ports published the same way.
+//
+// Two more kinds of guest boot the same way, with no image: a machine of its own disks (the VM service's; its root
+// drive's init takes PID 1 from aurae-init) and a nested node (this project's auraed under aurae-init, which its
+// host reaches over the mesh: node/nested-nodes.ts). For them a power-off is the end, exit 0.
 import { execFile } from 'node:child_process'
 import { closeSync, constants, openSync, writeSync } from 'node:fs'
 import { appendFile, copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises'
