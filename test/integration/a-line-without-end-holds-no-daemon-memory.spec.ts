@@ -63,7 +63,13 @@ describe('a line without end holds no daemon memory', () => {
     try {
       await until('the follower to be following', () => head === 'ready\n')
       writeFileSync(gate, '')
-      expect(await exited).toBe(0)
+      // A follower that never ends says where it stood: what it had, and what the node says of the workload.
+      const stalled = setTimeout(() => {
+        void workload(node, 'zeros').then(w => { console.error(`the follower has ${bytes} of ${SIZE} bytes after 150 s; the workload: ${JSON.stringify(w)}`) })
+      }, 150_000)
+      const code = await exited
+      clearTimeout(stalled)
+      expect(code).toBe(0)
     } finally {
       clearInterval(sampler)
       follower.kill('SIGKILL')
