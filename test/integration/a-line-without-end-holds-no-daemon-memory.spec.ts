@@ -29,19 +29,27 @@ describe('a line without end holds no daemon memory', () => {
   })
 
   it('streams 300 MiB printed with no newline to a follower, every byte, with the daemon\'s memory flat', async () => {
+    // A step that never ends says which it was, what the follower had and what the node says of the workload.
+    let step = 'the warm-up exec'
+    let bytes = 0
+    const stalled = setTimeout(() => {
+      void workload(node, 'zeros').then(w => { console.error(`stalled in ${step} after 150 s; the follower has ${bytes} of ${SIZE} bytes; the workload: ${JSON.stringify(w)}`) })
+    }, 150_000).unref()
     const pid = await node.daemonPid()
     // Warm the paths the follow takes, so what is measured after is the follow itself.
     await node.cli(['exec', 'warm', '--', 'sh', '-c', 'head -c 2000000 /dev/zero; echo'])
+    step = 'the warm-up logs'
     await node.cli(['logs', 'warm'])
+    step = 'the start of zeros'
     await new Promise(resolve => setTimeout(resolve, 500))
     const idle = rssMb(pid)
 
     const gate = join(gates, 'go')
     expect((await node.cli(['exec', 'zeros', '-d', '--', 'sh', '-c', `echo ready; while [ ! -e ${gate} ]; do sleep 0.02; done; head -c ${SIZE} /dev/zero`])).code).toBe(0)
+    step = 'the follower\'s start'
     const follower = node.spawnCli(['logs', 'zeros', '-f'], { stdio: ['ignore', 'pipe', 'pipe'] })
     const zeros = Buffer.alloc(1024 * 1024)
     let head = ''
-    let bytes = 0
     let wrong = 0
     follower.stdout?.on('data', (d: Buffer) => {
       let chunk = d
@@ -62,15 +70,11 @@ describe('a line without end holds no daemon memory', () => {
     const sampler = setInterval(() => { peak = Math.max(peak, rssMb(pid)) }, 20)
     try {
       await until('the follower to be following', () => head === 'ready\n')
+      step = 'the follow'
       writeFileSync(gate, '')
-      // A follower that never ends says where it stood: what it had, and what the node says of the workload.
-      const stalled = setTimeout(() => {
-        void workload(node, 'zeros').then(w => { console.error(`the follower has ${bytes} of ${SIZE} bytes after 150 s; the workload: ${JSON.stringify(w)}`) })
-      }, 150_000)
-      const code = await exited
-      clearTimeout(stalled)
-      expect(code).toBe(0)
+      expect(await exited).toBe(0)
     } finally {
+      clearTimeout(stalled)
       clearInterval(sampler)
       follower.kill('SIGKILL')
     }
