@@ -107,9 +107,12 @@ describe('containers run with a terminal or with stdin (run -it, run -i), here a
     const session = onTerminal(emily, ['run', '-it', '--name', 'term', image, '--', 'sh'], [['send', 'echo rea\'\'dy\n'], ['wait', 'ready']])
     await until('the container to run', async () => (await workload(emily, 'term').catch(() => undefined))?.state === 'running')
     const before = await workload(emily, 'term')
-    process.kill(await emily.daemonPid(), 'SIGKILL')
+    const daemon = await emily.daemonPid()
+    process.kill(daemon, 'SIGKILL')
     // aurae loses its node and says so in one line, its terminal restored; the container stays on its own.
     expect(await session.out).toMatch(/aurae: auraed is not running on \S+; start it with: aurae up NAME\[@DOMAIN\]\r\n\npty=\S+ exit=125\n$/)
+    // Gone, not dying: a dying daemon's socket may still take the next up's call, and then drop it.
+    await until('the daemon to die', () => !isAlive(daemon))
     expect((await emily.up()).code).toBe(0)
     await until('the node to answer', async () => (await emily.cli(['ps'])).code === 0)
     expect(await workload(emily, 'term')).toMatchObject({ state: 'running', pid: before.pid })
