@@ -1,11 +1,25 @@
 // aurae: the command line. The one module that touches `process`: it hands each command its I/O and exits
 // with the code the command returns.
 import { defaultPaths, VERSION } from '../common/node-defaults.ts'
+import { exitCodeOfSignal } from '../common/signals.ts'
 import { help, parse } from './kit/args.ts'
 import { context } from './kit/context.ts'
 import { EXIT, report } from './kit/exit.ts'
 import type { Io } from './kit/io.ts'
 import { find, usage } from './dispatch.ts'
+
+/**
+ * A reader of aurae's output that went away (`aurae logs -f NAME | head`) ends aurae as SIGPIPE would end a program
+ * that does not catch it, quietly, with 128+13: never a stack trace, never a wait for room that will not come.
+ */
+function quitOnBrokenPipe (): void {
+  for (const out of [process.stdout, process.stderr]) {
+    out.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(exitCodeOfSignal('SIGPIPE'))
+      throw err
+    })
+  }
+}
 
 /** This process's I/O, as commands take it. */
 function processIo (): Io {
@@ -33,6 +47,7 @@ async function flushAndExit (code: number): Promise<never> {
 }
 
 export async function main (argv: string[]): Promise<never> {
+  quitOnBrokenPipe()
   const io = processIo()
   const args = [...argv]
   let sock = defaultPaths(io.env, io.uid).sock

@@ -67,6 +67,20 @@ describe('bad input gets a one-line error and a non-zero exit', () => {
     }
   })
 
+  it('ends aurae logs -f quietly with 141 when its reader goes away, as SIGPIPE ends a program (no stack, no wait)', async () => {
+    expect((await node.cli(['exec', 'chatty', '-d', '--', 'sh', '-c', 'yes line | head -c 20000000; exec sleep 300'])).code).toBe(0)
+    const follower = node.spawnCli(['logs', '-f', 'chatty'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    follower.stderr?.on('data', d => { stderr += String(d) })
+    const exited = new Promise<number | null>(resolve => follower.once('exit', code => resolve(code)))
+    // The first bytes, then the reader is gone: aurae's next writes find no one.
+    await new Promise(resolve => follower.stdout?.once('data', resolve))
+    follower.stdout?.destroy()
+    expect(await exited).toBe(141)
+    expect(stderr).toBe('')
+    await node.cli(['rm', '-f', 'chatty'])
+  })
+
   it('says how to start a daemon that is not running', async () => {
     const res = await run(process.execPath, [AURAE, '--sock', join(node.dir, 'nobody.sock'), 'ps'])
     expect(res.code).toBe(3)

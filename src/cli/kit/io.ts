@@ -1,5 +1,6 @@
 // What a command may touch of the world, handed to it as parameters: only src/cli/main.ts reaches `process`.
 import type { Env } from '../../common/node-defaults.ts'
+import { firstEvent } from '../../common/first-event.ts'
 
 /** An output stream: a terminal, a pipe or a file (process.stdout), or anything a test writes into. */
 export type Out = NodeJS.WritableStream & { writableLength: number, isTTY?: boolean }
@@ -19,7 +20,11 @@ export interface Io {
   quit: (code: number) => never
 }
 
-/** Writes and waits while the stream is full, so a slow terminal slows the sender instead of filling memory. */
+/**
+ * Writes and waits while the stream is full, so a slow terminal slows the sender instead of filling memory. A reader
+ * that goes away ends the wait too (the stream's error or close), never leaving aurae waiting for a drain that will
+ * not come.
+ */
 export async function write (stream: Out, data: Uint8Array | string): Promise<void> {
-  if (!stream.write(data)) await new Promise(resolve => stream.once('drain', resolve))
+  if (!stream.write(data)) await firstEvent([stream, 'drain'], [stream, 'error'], [stream, 'close'])
 }
