@@ -18,11 +18,17 @@ export async function peeredPair (registry: TestRegistry): Promise<PeeredPair> {
   let inside: PeeredPair['inside'] | undefined
   let alice: TestNode | undefined
   let emily: TestNode | undefined
+  // Each part goes even when one before it fails to (a daemon a test killed has no `down` to answer).
   const stop = async (): Promise<void> => {
-    await alice?.stop()
-    await emily?.stop()
-    inside?.stop()
-    net.destroy()
+    const failures: unknown[] = []
+    for (const part of [async () => await alice?.stop(), async () => await emily?.stop(), () => inside?.stop(), () => net.destroy()]) {
+      try {
+        await part()
+      } catch (err) {
+        failures.push(err)
+      }
+    }
+    if (failures.length > 0) throw failures[0]
   }
   try {
     inside = await serveInside(registry, net.ns('emily'))

@@ -42,8 +42,11 @@ describe('containers run with a terminal or with stdin (run -it, run -i), here a
   }, 120_000)
   afterAll(async () => {
     endTerminals()
-    await pair?.stop()
-    registry?.stop()
+    try {
+      await pair?.stop()
+    } finally {
+      registry?.stop()
+    }
   })
 
   it('gives the container a terminal with run -it, here and on a peer: size and resize, Ctrl-C as a key, the exit code', async () => {

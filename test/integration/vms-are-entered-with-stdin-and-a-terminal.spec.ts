@@ -44,8 +44,11 @@ describe('VMs are entered with stdin and a terminal, here and from a peer', () =
   }, 240_000)
   afterAll(async () => {
     endTerminals()
-    await pair?.stop()
-    registry?.stop()
+    try {
+      await pair?.stop()
+    } finally {
+      registry?.stop()
+    }
   })
 
   it('pipes stdin to a command in the VM with exec -i and closes it at the end of the input, at the pace the command takes it', async () => {
