@@ -81,6 +81,22 @@ export async function busyboxLayer (extra: Array<{ name: string, body: string }>
   ])
 }
 
+/** The uid and gid of `app`, the user userShellLayer's images run as. */
+export const APP_UID = 999
+
+/** busybox with `applets` for a user of its own, `app` (home `home`), and `dirs` beside (each `name/` and mode). */
+export async function userShellLayer (applets: string[], home: string, dirs: Array<{ name: string, mode: number }>): Promise<Buffer> {
+  return await layerTar([
+    { name: 'bin/' },
+    { name: 'bin/busybox', body: readFileSync('/bin/busybox'), mode: 0o755 },
+    ...applets.map(a => ({ name: `bin/${a}`, linkname: 'busybox' })),
+    { name: 'etc/' },
+    { name: 'etc/passwd', body: `root:x:0:0:root:/root:/bin/sh\napp:x:${APP_UID}:${APP_UID}::${home}:/bin/sh\n` },
+    { name: 'etc/group', body: `root:x:0:\napp:x:${APP_UID}:\n` },
+    ...dirs
+  ])
+}
+
 /**
  * nginx from Debian's nginx-light as one layer: the binary, the libraries ldd names, the loader,
  * its mime types, a small config (foreground, logs to stdout/stderr) and a page.

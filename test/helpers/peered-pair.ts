@@ -6,6 +6,7 @@ import { startNode, type TestNode } from './node.ts'
 import { serveInside, type TestRegistry } from './registry.ts'
 
 export interface PeeredPair {
+  net: TestNet
   alice: TestNode
   emily: TestNode
   /** The registry as emily reaches it. */
@@ -36,7 +37,7 @@ export async function peeredPair (registry: TestRegistry): Promise<PeeredPair> {
     alice = await startNode('alice@example.org', ['--listen', `/ip4/${net.addr('alice')}/tcp/4810`], net.ns('alice'))
     const peered = await alice.cli(['proxy', (await emily.cli(['proxy'])).stdout.trim()])
     if (peered.code !== 0) throw new Error(peered.stderr)
-    return { alice, emily, inside, stop }
+    return { net, alice, emily, inside, stop }
   } catch (err) {
     await stop()
     throw err

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { Layout, sha256, type Descriptor, type ImageOptions, type LayoutImage } from './oci-layout.ts'
 import { until } from './node.ts'
 
-export { binaryEntries, busyboxLayer, layerTar, Layout, nginxLayer, sha256 } from './oci-layout.ts'
+export { APP_UID, binaryEntries, busyboxLayer, layerTar, Layout, nginxLayer, sha256, userShellLayer } from './oci-layout.ts'
 
 /** A TCP port nothing on 127.0.0.1 listens on now. */
 export async function freePort (): Promise<number> {

@@ -2,24 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { endTerminals, onTerminal } from '../helpers/terminal.ts'
 import { peeredPair, type PeeredPair } from '../helpers/peered-pair.ts'
 import { isAlive, until, workload, type TestNode } from '../helpers/node.ts'
-import { layerTar, pushImage, startRegistry, type TestRegistry } from '../helpers/registry.ts'
-import { readFileSync } from 'node:fs'
+import { APP_UID, pushImage, startRegistry, userShellLayer, type TestRegistry } from '../helpers/registry.ts'
 
 const APPLETS = ['sh', 'echo', 'cat', 'sleep', 'true', 'id', 'stty', 'tty', 'wc', 'ls', 'readlink']
-const UID = 999
 
 /** A busybox image in the style of the official ones: a non-root User, a StopSignal, a Volumes entry. */
 async function pushShell (host: string): Promise<void> {
-  const layer = await layerTar([
-    { name: 'bin/' },
-    { name: 'bin/busybox', body: readFileSync('/bin/busybox'), mode: 0o755 },
-    ...APPLETS.map(a => ({ name: `bin/${a}`, linkname: 'busybox' })),
-    { name: 'etc/' },
-    { name: 'etc/passwd', body: `root:x:0:0:root:/root:/bin/sh\napp:x:${UID}:${UID}::/data:/bin/sh\n` },
-    { name: 'etc/group', body: `root:x:0:\napp:x:${UID}:\n` },
-    { name: 'data/', mode: 0o777 },
-    { name: 'tmp/', mode: 0o1777 }
-  ])
+  const layer = await userShellLayer(APPLETS, '/data', [{ name: 'data/', mode: 0o777 }, { name: 'tmp/', mode: 0o1777 }])
   await pushImage(host, 'shell', 'latest', [layer], {
     config: { User: 'app', Env: ['PATH=/bin'], WorkingDir: '/data', Volumes: { '/data': {} }, StopSignal: 'SIGINT', Cmd: ['sh'] }
   })
@@ -52,7 +41,7 @@ describe('containers run with a terminal or with stdin (run -it, run -i), here a
   it('gives the container a terminal with run -it, here and on a peer: size and resize, Ctrl-C as a key, the exit code', async () => {
     for (const [node, where] of [[emily, ''], [alice, '@emily']] as const) {
       const out = await onTerminal(node, ['run', '-it', '--rm', image + where, '--', 'sh'], [
-        ['send', 'stty size; tty; id -u\n'], ['wait', '30 100'], ['wait', String(UID)],
+        ['send', 'stty size; tty; id -u\n'], ['wait', '30 100'], ['wait', String(APP_UID)],
         ['resize', 40, 120], ['until', '40 120', 'stty size\n'],
         // Ctrl-C ends the command in the foreground, not aurae: the shell carries on. The command prints once it is
         // the terminal's foreground job (then it becomes sleep), so the key cannot reach the shell first.

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { TestNet } from '../helpers/netns.ts'
-import { run, startNode, until, workload, type TestNode } from '../helpers/node.ts'
-import { nginxLayer, pushImage, serveInside, startRegistry, type TestRegistry } from '../helpers/registry.ts'
+import type { TestNet } from '../helpers/netns.ts'
+import { peeredPair, type PeeredPair } from '../helpers/peered-pair.ts'
+import { run, until, workload, type TestNode } from '../helpers/node.ts'
+import { nginxLayer, pushImage, startRegistry, type TestRegistry } from '../helpers/registry.ts'
 
 /** The page at `url` as a client on host `ns` gets it, or undefined while nothing answers. */
 async function fetchFrom (ns: string, url: string): Promise<string | undefined> {
@@ -12,30 +13,27 @@ async function fetchFrom (ns: string, url: string): Promise<string | undefined> 
 
 // The README's walk-through: alice runs nginx on emily, and emily's address serves its page.
 describe('nginx runs on a peer across the network', () => {
-  let net: TestNet
   let registry: TestRegistry
-  let emilysRegistry: { host: string, stop: () => void }
+  let pair: PeeredPair | undefined
+  let net: TestNet
   let alice: TestNode
   let emily: TestNode
   beforeAll(async () => {
-    net = TestNet.create(['alice', 'emily'])
     registry = await startRegistry()
     await pushImage(registry.host, 'nginx', 'latest', [await nginxLayer('<h1>nginx on emily</h1>\n')], { config: { Cmd: ['/usr/sbin/nginx'] } })
-    emilysRegistry = await serveInside(registry, net.ns('emily'))
-    emily = await startNode('emily@example.org', ['--listen', `/ip4/${net.addr('emily')}/tcp/4810`], net.ns('emily'))
-    alice = await startNode('alice@example.org', ['--listen', `/ip4/${net.addr('alice')}/tcp/4810`], net.ns('alice'))
-    expect((await alice.cli(['proxy', (await emily.cli(['proxy'])).stdout.trim()])).code).toBe(0)
+    pair = await peeredPair(registry)
+    ;({ net, alice, emily } = pair)
   })
   afterAll(async () => {
-    await alice?.stop()
-    await emily?.stop()
-    emilysRegistry?.stop()
-    registry?.stop()
-    net?.destroy()
+    try {
+      await pair?.stop()
+    } finally {
+      registry?.stop()
+    }
   })
 
   it('aurae run nginx@emily -p 8080:80 -d on alice; alice gets the page from emily\'s address', async () => {
-    const image = `${emilysRegistry.host}/nginx`
+    const image = `${pair?.inside.host ?? ''}/nginx`
     expect(await alice.cli(['run', `${image}@emily`, '-p', '8080:80', '-d'])).toEqual({ code: 0, stdout: 'nginx\n', stderr: '' })
     const page = await until('nginx on emily to answer alice', async () => await fetchFrom(net.ns('alice'), `http://${net.addr('emily')}:8080/`))
     expect(page).toBe('<h1>nginx on emily</h1>\n')

@@ -2,27 +2,17 @@
 // aurae-vm-exec itself on its own stdin and terminal, from a peer the node runs it (under aurae-pty with -t). The
 // command's stdin comes through the guest's exec port at the pace it takes it; with -t it runs on a terminal of its
 // own in the guest, sized from the start, resized, with Ctrl-C and Ctrl-D as keys and a hangup when its caller goes.
-import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { endTerminals, onTerminal } from '../helpers/terminal.ts'
 import { peeredPair, type PeeredPair } from '../helpers/peered-pair.ts'
 import { until, workload, type TestNode } from '../helpers/node.ts'
-import { layerTar, pushImage, startRegistry, type TestRegistry } from '../helpers/registry.ts'
+import { APP_UID, pushImage, startRegistry, userShellLayer, type TestRegistry } from '../helpers/registry.ts'
 
 const APPLETS = ['sh', 'echo', 'cat', 'sleep', 'true', 'wc', 'stty', 'tty', 'readlink']
-const UID = 999
 
 /** busybox, run as a user of its own (its terminal must be theirs). */
 async function pushShell (host: string): Promise<void> {
-  const layer = await layerTar([
-    { name: 'bin/' },
-    { name: 'bin/busybox', body: readFileSync('/bin/busybox'), mode: 0o755 },
-    ...APPLETS.map(a => ({ name: `bin/${a}`, linkname: 'busybox' })),
-    { name: 'etc/' },
-    { name: 'etc/passwd', body: `root:x:0:0:root:/root:/bin/sh\napp:x:${UID}:${UID}::/tmp:/bin/sh\n` },
-    { name: 'etc/group', body: `root:x:0:\napp:x:${UID}:\n` },
-    { name: 'tmp/', mode: 0o1777 }
-  ])
+  const layer = await userShellLayer(APPLETS, '/tmp', [{ name: 'tmp/', mode: 0o1777 }])
   await pushImage(host, 'vmshell', 'latest', [layer], { config: { User: 'app', Env: ['PATH=/bin'], Cmd: ['sh'] } })
 }
 
@@ -73,7 +63,7 @@ describe('VMs are entered with stdin and a terminal, here and from a peer', () =
       // the terminal's.
       const out = await onTerminal(node, ['exec', '-it', `vm1${where}`, '--', 'sh', '-c', 'stty size; echo T=$TERM; tty; exec sh'], [
         ['wait', 'T=xterm'], ['wait', '/dev/pts/'], ['wait', '$ '],
-        ['send', 'id -u\n'], ['wait', String(UID)],
+        ['send', 'id -u\n'], ['wait', String(APP_UID)],
         ['resize', 40, 120], ['until', '40 120', 'stty size\n'],
         ['send', 'sh -c "echo sleep\'\'ing; exec sleep 100"\n'], ['wait', 'sleeping'], ['send', '\x03'], ['send', 'echo aft\'\'er=$?\n'], ['wait', 'after=130'],
         ['send', 'sh -c "echo rea\'\'dy; exec cat"; echo cat\'\'done\n'], ['wait', 'ready'], ['send', 'hello\n'], ['wait', 'hello'], ['send', '\x04'], ['wait', 'catdone'],

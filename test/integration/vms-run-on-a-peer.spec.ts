@@ -1,34 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { TestNet } from '../helpers/netns.ts'
-import { startNode, until, workload, type TestNode } from '../helpers/node.ts'
-import { busyboxLayer, pushImage, serveInside, startRegistry, type TestRegistry } from '../helpers/registry.ts'
+import { peeredPair, type PeeredPair } from '../helpers/peered-pair.ts'
+import { until, workload, type TestNode } from '../helpers/node.ts'
+import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from '../helpers/registry.ts'
 
 // alice runs a VM on emily, two hosts in their own network namespaces: the VM is emily's workload, driven from alice.
 describe('VMs run on a peer', () => {
-  let net: TestNet
   let registry: TestRegistry
-  let emilysRegistry: { host: string, stop: () => void }
+  let pair: PeeredPair | undefined
   let alice: TestNode
   let emily: TestNode
   beforeAll(async () => {
-    net = TestNet.create(['alice', 'emily'])
     registry = await startRegistry()
     await pushImage(registry.host, 'vmpeer', 'latest', [await busyboxLayer()], { config: { Env: ['PATH=/bin'] } })
-    emilysRegistry = await serveInside(registry, net.ns('emily'))
-    emily = await startNode('emily@example.org', ['--listen', `/ip4/${net.addr('emily')}/tcp/4810`], net.ns('emily'))
-    alice = await startNode('alice@example.org', ['--listen', `/ip4/${net.addr('alice')}/tcp/4810`], net.ns('alice'))
-    expect((await alice.cli(['proxy', (await emily.cli(['proxy'])).stdout.trim()])).code).toBe(0)
+    pair = await peeredPair(registry)
+    ;({ alice, emily } = pair)
   })
   afterAll(async () => {
-    await alice?.stop()
-    await emily?.stop()
-    emilysRegistry?.stop()
-    registry?.stop()
-    net?.destroy()
+    try {
+      await pair?.stop()
+    } finally {
+      registry?.stop()
+    }
   })
 
   it('runs attached and detached on emily from alice: output, exit code, exec, vm ls, stop and rm by NAME@emily', async () => {
-    const image = `${emilysRegistry.host}/vmpeer`
+    const image = `${pair?.inside.host ?? ''}/vmpeer`
     const attached = await alice.cli(['run', '--vm', `${image}@emily`, '--name', 'once', '--', 'sh', '-c', 'uname -s; echo err >&2; exit 3'])
     expect(attached).toEqual({ code: 3, stdout: 'Linux\n', stderr: 'err\n' })
     expect(await workload(emily, 'once')).toMatchObject({ kind: 'vm', state: 'exited', exitCode: 3 })
