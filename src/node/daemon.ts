@@ -204,8 +204,7 @@ export class Daemon {
     const supervisor = new Supervisor({
       workloads: this.store.table<WorkloadRecord>('workloads'),
       drivers: {
-        // A cell that is a VM runs its workloads on its nested node, never here.
-        executable: executableDriver({ cgroups, cellExists: name => { cells?.assertHere(name); return cells?.has(name) === true }, hidden: daemonSpace(this.opts.paths) }),
+        executable: executableDriver({ cgroups, assertCell: name => { if (cells === undefined) throw new FailedPreconditionError(`cell ${name} is not allocated`); cells.assertHere(name) }, hidden: daemonSpace(this.opts.paths) }),
         container: containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey, network }),
         vm: vmDriver({ cgroups, network, nodeKey, images, content, dataDir: this.opts.paths.data, readySeconds: this.opts.vmReadySeconds })
       },

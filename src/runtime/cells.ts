@@ -50,9 +50,11 @@ export class Cells implements Component {
     return cell
   }
 
-  /** Refuses to run a workload here in a cell that is a VM: its workloads run on its nested node. */
+  /** Refuses to run a workload here in a cell not allocated, or in a cell that is a VM (its nested node runs them). */
   assertHere (name: string): void {
-    if (this.cells.get(name)?.isolation === 'vm') throw new InvalidArgumentError(`cell ${name} is a VM of its own (isolation vm): run its workloads on it, as NAME@${name}`)
+    const cell = this.cells.get(name)
+    if (cell === undefined) throw new FailedPreconditionError(`cell ${name} is not allocated`)
+    if (cell.isolation === 'vm') throw new InvalidArgumentError(`cell ${name} is a VM of its own (isolation vm): run its workloads on it, as NAME@${name}`)
   }
 
   /** Names of the executables placed in the cell, ended ones included. */

@@ -8,8 +8,8 @@ import { groupState, oomKilled, signalGroup, stopGroup } from './process-group.t
 
 export interface ExecutableDriverInit {
   cgroups: Cgroups
-  /** True when the named cell is allocated. */
-  cellExists: (name: string) => boolean
+  /** Throws unless the named cell is allocated and runs its executables here (Cells.assertHere). */
+  assertCell: (name: string) => void
   /** Daemon space: made inaccessible in every executable's mount namespace (see daemon-space.ts). */
   hidden: string[]
 }
@@ -28,7 +28,7 @@ function envOf (spec: ExecutableSpec): Record<string, string> {
 /** exec -d's command inside the workload: 127/126 when COMMAND cannot be run, else 0 once it runs in a session of its own. */
 const DETACHED = 'case $1 in */*) [ -e "$1" ] || exit 127; [ -x "$1" ] || exit 126;; *) command -v "$1" >/dev/null || exit 127;; esac; setsid "$@" </dev/null >/dev/null 2>&1 &'
 
-export function executableDriver ({ cgroups, cellExists, hidden }: ExecutableDriverInit): WorkloadDriver<ExecutableSpec> {
+export function executableDriver ({ cgroups, assertCell, hidden }: ExecutableDriverInit): WorkloadDriver<ExecutableSpec> {
   const cgroupOf = ({ spec }: Task<ExecutableSpec>): string => {
     if (cgroups.version === 'none') return ''
     return spec.cell === '' ? ownGroup(spec.name) : cellGroup(spec.cell)
@@ -41,7 +41,7 @@ export function executableDriver ({ cgroups, cellExists, hidden }: ExecutableDri
       const limited = spec.limits.cpus > 0 || spec.limits.memoryBytes > 0 || spec.limits.pids > 0
       if (cgroups.version === 'none' && limited) throw new FailedPreconditionError(`cannot enforce limits: ${cgroups.reason}`)
       if (spec.cell !== '') {
-        if (!cellExists(spec.cell)) throw new FailedPreconditionError(`cell ${spec.cell} is not allocated`)
+        assertCell(spec.cell)
       } else if (cgroups.version !== 'none') {
         cgroups.create(ownGroup(spec.name), spec.limits)
       }

@@ -78,6 +78,11 @@ function sharesFile (shares: GuestShare[]): Entry {
   return { path: 'etc/aurae/shares', mode: S_IFREG | 0o644, data: Buffer.from(shares.map(s => `${s.tag} ${s.path} ${s.readOnly ? 'ro' : 'rw'}\n`).join('')) }
 }
 
+/** /etc/aurae/command: what aurae-init runs as its one child (the guest's auraed), an argument a line. */
+function commandFile (command: string[], mode: number): Entry {
+  return { path: 'etc/aurae/command', mode: S_IFREG | mode, data: Buffer.from(command.map(a => `${line('an argument', a)}\n`).join('')) }
+}
+
 /**
  * What one run of a VM adds to its kernel's initramfs, as a second archive after it (the kernel unpacks both, the
  * later over the earlier): the shares this run mounts and its job.
@@ -92,7 +97,7 @@ export function runFiles (shares: GuestShare[], job: Buffer): Buffer {
  */
 export function commandFiles (shares: GuestShare[], command: string[], network: Buffer, files: Array<{ path: string, data: Buffer }>): Buffer {
   return cpio([sharesFile(shares),
-    { path: 'etc/aurae/command', mode: S_IFREG | 0o600, data: Buffer.from(command.map(a => `${line('an argument', a)}\n`).join('')) },
+    commandFile(command, 0o600),
     { path: 'etc/aurae/network', mode: S_IFREG | 0o600, data: network },
     ...files.map(f => ({ path: f.path, mode: S_IFREG | 0o600, data: f.data }))])
 }
@@ -126,7 +131,7 @@ export function initramfs (opts: InitramfsOptions): Buffer {
     file('modules/boot-order', Buffer.from(bootNames.map(m => `${m}\n`).join(''))),
     ...[...opts.kernel.modules, ...opts.kernel.bootModules].map(m => file(`modules/${basename(m)}`, readFileSync(m))),
     sharesFile(opts.shares),
-    file('etc/aurae/command', Buffer.from((opts.command ?? []).map(a => `${line('an argument', a)}\n`).join(''))),
+    commandFile(opts.command ?? [], 0o644),
     ...(opts.ldCache !== undefined && existsSync(opts.ldCache) ? [file('etc/ld.so.cache', readFileSync(opts.ldCache))] : [])
   ]
   return cpio(entries)

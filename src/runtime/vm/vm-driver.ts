@@ -34,7 +34,7 @@ import type { Cgroups } from '../cgroups.ts'
 import { vmGroup } from '../cell.ts'
 import type { MachineSpec, NestedNodeSpec, VmSpec } from '../workload.ts'
 import { guestFiles, VM_CACHE } from './guest-files.ts'
-import { bootFiles, commandFiles, runFiles, type GuestShare } from './initramfs.ts'
+import { bootFiles, commandFiles, runFiles } from './initramfs.ts'
 import { encodeBoot, encodeJob, encodeNetwork, parseGuestEnd } from './job.ts'
 import { optionValue, PORTS, QEMU, qemuArgs, qmp, VIRTIOFSD, VIRTIOFSD_SCRIPT, type GuestMachine } from './qemu.ts'
 
@@ -171,6 +171,14 @@ function linesOf (text: string, prefix = ''): string[] {
 /** eth0 of a VM on the bridge: what linkOf found. */
 type Link = Awaited<ReturnType<typeof linkOf>>
 
+/** What every boot starts from: the node's kernel, the VM's link on the bridge, and the run's initramfs. */
+interface BootBase {
+  kernel: string
+  link: Link | undefined
+  /** Writes the run's initramfs, the shared one with `extra` after it (an archive the kernel unpacks over it); its path. */
+  initrdWith: (extra: Buffer) => Promise<string>
+}
+
 /** What one run boots: qemu's machine less what every VM has, the host's shares, and what stops the guest. */
 interface Boot {
   machine: Pick<GuestMachine, 'kernel' | 'initrd' | 'kernelArgs' | 'drives'>
@@ -183,13 +191,13 @@ interface Boot {
  * drives and hands PID 1 to the drive's init; or the caller's kernel, which boots the root drive itself (root=/dev/vda,
  * and its address by the kernel's ip=, unless the caller's arguments say otherwise).
  */
-async function machineBoot (name: string, m: MachineSpec, kernel: string, initrd: string, runInitrd: string, link: Link | undefined): Promise<Boot> {
+async function machineBoot (name: string, m: MachineSpec, { kernel, link, initrdWith }: BootBase): Promise<Boot> {
   const drives = [m.rootDrive, ...m.drives]
   const letter = (i: number): string => `/dev/vd${String.fromCharCode(97 + i)}`
   let kernelArgs = m.kernelArgs
+  let initrd: string | undefined
   if (m.kernel === '') {
-    await copyFile(initrd, runInitrd)
-    await appendFile(runInitrd, bootFiles(encodeBoot({
+    initrd = await initrdWith(bootFiles(encodeBoot({
       device: letter(0),
       readOnly: m.rootDrive.readOnly,
       fsType: '',
@@ -204,7 +212,7 @@ async function machineBoot (name: string, m: MachineSpec, kernel: string, initrd
       ...has('ip') || link === undefined ? [] : [`ip=${link.address}::${link.gateway}:${prefixMask(link.prefix)}:${name}:eth0:off`], ...kernelArgs]
   }
   return {
-    machine: { kernel: m.kernel !== '' ? m.kernel : kernel, ...(m.kernel === '' ? { initrd: runInitrd } : {}), kernelArgs, drives: drives.map(d => ({ path: d.path, readOnly: d.readOnly })) },
+    machine: { kernel: m.kernel !== '' ? m.kernel : kernel, ...(initrd !== undefined ? { initrd } : {}), kernelArgs, drives: drives.map(d => ({ path: d.path, readOnly: d.readOnly })) },
     shares: [],
     stopSignal: 'SIGTERM'
   }
@@ -220,7 +228,7 @@ export const NESTED_PORT = 4710
  * read-only, its data in the guest's memory), up under the name its host gave it, trusting its host, listening on
  * its address on the node's bridge.
  */
-async function nodeBoot (name: string, node: NestedNodeSpec, kernel: string, initrd: string, runInitrd: string, link: Link | undefined): Promise<Boot> {
+async function nodeBoot (name: string, node: NestedNodeSpec, { kernel, link, initrdWith }: BootBase): Promise<Boot> {
   if (link === undefined) throw new FailedPreconditionError(`the nested node ${name} needs the bridge network: its host reaches its auraed there`)
   const shares = [{ tag: 'usr', source: '/usr', path: '/usr', readOnly: true, cache: 'always' }, { tag: 'aurae', source: CHECKOUT, path: '/aurae', readOnly: true, cache: 'always' }]
   // Its daemon space on a tmpfs, where its workloads' mount namespaces can hide it (not on the initramfs's rootfs,
@@ -229,9 +237,8 @@ async function nodeBoot (name: string, node: NestedNodeSpec, kernel: string, ini
     '/aurae/node_modules/node/bin/node', '/aurae/bin/auraed.js', '--pid1', '--sock', '/run/aurae/aurae.sock', '--data', '/run/aurae/data',
     '--key', '/run/aurae/id_aura', '--listen', `/ip4/${link.address}/tcp/${NESTED_PORT}`, '--up', node.up, '--trust', node.trust]
   const files = [{ path: 'etc/aurae/key', data: await readFile(node.key) }, { path: 'etc/ld.so.cache', data: await readFile('/etc/ld.so.cache') }]
-  await copyFile(initrd, runInitrd)
-  await appendFile(runInitrd, commandFiles(shares.map(({ tag, path, readOnly }) => ({ tag, path, readOnly })), command, encodeNetwork(name, link), files))
-  return { machine: { kernel, initrd: runInitrd }, shares, stopSignal: 'SIGTERM' }
+  const initrd = await initrdWith(commandFiles(shares, command, encodeNetwork(name, link), files))
+  return { machine: { kernel, initrd }, shares, stopSignal: 'SIGTERM' }
 }
 
 /** A prefix length as a dotted netmask (24 → 255.255.255.0). */
@@ -248,7 +255,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
   const cgroupOf = (task: Task<VmSpec>): string => init.cgroups.version === 'none' ? '' : vmGroup(task.name)
   const idOf = (task: Task<VmSpec>): string => `aurae-${init.nodeKey}-${task.name}`
   // An image's VM: aurae-init runs its command in its root (shared read-only, a tmpfs over it), its volumes beside.
-  const jobBoot = async (task: Task<VmSpec>, kernel: string, initrd: string, runInitrd: string, link: Link | undefined, signal?: AbortSignal): Promise<Boot> => {
+  const jobBoot = async (task: Task<VmSpec>, { kernel, link, initrdWith }: BootBase, signal?: AbortSignal): Promise<Boot> => {
     const spec = task.spec
     const c = spec.container
     const image = await heldImage(init.images, init.content, init.dataDir, task.name, c.image, signal)
@@ -277,9 +284,8 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       ...(link !== undefined ? { network: { address: link.address, prefix: link.prefix, gateway: link.gateway } } : {}),
       files: Object.entries(names).map(([file, text]) => ({ path: `/etc/${file}`, text }))
     })
-    await copyFile(initrd, runInitrd)
-    await appendFile(runInitrd, runFiles(shares.map(({ tag, path, readOnly }): GuestShare => ({ tag, path, readOnly })), job))
-    return { machine: { kernel, initrd: runInitrd }, shares, stopSignal }
+    const initrd = await initrdWith(runFiles(shares, job))
+    return { machine: { kernel, initrd }, shares, stopSignal }
   }
   return {
     kind: 'vm',
@@ -302,11 +308,18 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       const netns = c.network === 'bridge' ? await init.network.attach(idOf(task), c.ports) : ''
       const link = netns !== '' ? await linkOf(netns) : undefined
       if (netns !== '') await run('nsenter', [`--net=${netns}`, 'sh', '-c', TAP])
+      const base: BootBase = {
+        kernel: guest.kernel.vmlinuz,
+        link,
+        initrdWith: async extra => {
+          await copyFile(guest.initrd, fileOf(task, 'initrd'))
+          await appendFile(fileOf(task, 'initrd'), extra)
+          return fileOf(task, 'initrd')
+        }
+      }
       const boot = spec.machine !== undefined
-        ? await machineBoot(spec.name, spec.machine, guest.kernel.vmlinuz, guest.initrd, fileOf(task, 'initrd'), link)
-        : spec.node !== undefined
-          ? await nodeBoot(spec.name, spec.node, guest.kernel.vmlinuz, guest.initrd, fileOf(task, 'initrd'), link)
-          : await jobBoot(task, guest.kernel.vmlinuz, guest.initrd, fileOf(task, 'initrd'), link, signal)
+        ? await machineBoot(spec.name, spec.machine, base)
+        : spec.node !== undefined ? await nodeBoot(spec.name, spec.node, base) : await jobBoot(task, base, signal)
       await run('mkfifo', ['-m', '600', ...['control', 'consolePipe'].flatMap(f => [`${fileOf(task, f as keyof typeof FILES)}.in`, `${fileOf(task, f as keyof typeof FILES)}.out`])])
       // On the host, the VM's processes are held to --cpus (its CPU time is their emulation of the guest's); its memory
       // is the guest's, and --pids counts the guest's processes, inside.

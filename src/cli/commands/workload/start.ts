@@ -118,9 +118,6 @@ async function startAttachable (ctx: Context, spec: WorkloadSpec, where: string,
     forwarded = sig
     if (name !== '') forward(sig)
   })
-  const onBrokenPipe = (): never => io.quit(exitCodeOfSignal('SIGPIPE'))
-  io.stdout.on('error', onBrokenPipe)
-  io.stderr.on('error', onBrokenPipe)
   const streamed = youngCollector()
   // On this node the output is read from the workload's monitors here; a peer's comes through the daemon.
   const direct = where === '' ? new DirectOutput({ stdout: io.stdout, stderr: io.stderr }) : undefined
