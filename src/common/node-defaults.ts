@@ -40,5 +40,8 @@ export const VERSION = '0.1.0'
  */
 export const AURAED_NODE_FLAGS = ['--max-semi-space-size=4']
 
+/** Where a machine keeps the VMs of images it saved for warm starts (auraed --vm-templates; runtime/vm/templates.ts). */
+export const VM_TEMPLATES = '/var/cache/aurae/vm/templates'
+
 /** How long a VM of an image has to start its workload before it is ended (auraed --vm-ready-timeout). */
 export const VM_READY_SECONDS = 120

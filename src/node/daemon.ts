@@ -30,6 +30,7 @@ import { rootsDir } from '../runtime/image/unpacked-roots.ts'
 import { imageRoot, readyRootsDir } from '../runtime/container/rootfs.ts'
 import { containerDriver } from '../runtime/container/container-driver.ts'
 import { vmDriver } from '../runtime/vm/vm-driver.ts'
+import { VmTemplates } from '../runtime/vm/templates.ts'
 import { BridgeNetwork } from '../runtime/container/cni.ts'
 import { authorize, type Caller } from './api/authz.ts'
 import { VERSION, type NodePaths } from './config.ts'
@@ -42,6 +43,8 @@ export interface DaemonOptions {
   logFiles?: number
   /** Seconds a VM of an image has to start its workload before it is ended. */
   vmReadySeconds?: number
+  /** Where VMs of images are saved for warm starts (runtime/vm/templates.ts); none: every VM boots. */
+  vmTemplates?: string
   /** Multiaddrs the mesh listens on. */
   listen: string[]
   /** Multiaddrs of nodes to join the mesh through. */
@@ -206,7 +209,8 @@ export class Daemon {
       drivers: {
         executable: executableDriver({ cgroups, assertCell: name => { if (cells === undefined) throw new FailedPreconditionError(`cell ${name} is not allocated`); cells.assertHere(name) }, hidden: daemonSpace(this.opts.paths) }),
         container: containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey, network }),
-        vm: vmDriver({ cgroups, network, nodeKey, images, content, dataDir: this.opts.paths.data, readySeconds: this.opts.vmReadySeconds })
+        vm: vmDriver({ cgroups, network, nodeKey, images, content, dataDir: this.opts.paths.data, readySeconds: this.opts.vmReadySeconds,
+          ...this.opts.vmTemplates !== undefined ? { templates: new VmTemplates(this.opts.vmTemplates, (level, line) => this.log.write(level, line)) } : {} })
       },
       cgroups,
       dataDir: this.opts.paths.data,

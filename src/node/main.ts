@@ -1,15 +1,16 @@
 // auraed: the daemon's command line.
+import { isAbsolute } from 'node:path'
 import { parseArgs } from 'node:util'
 import { InvalidArgumentError, messageOf } from '../errors.ts'
 import { parseNodeName } from '../names/parse.ts'
 import { DEFAULT_LISTEN, resolvePaths, VERSION } from './config.ts'
-import { VM_READY_SECONDS } from '../common/node-defaults.ts'
+import { VM_READY_SECONDS, VM_TEMPLATES } from '../common/node-defaults.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Daemon } from './daemon.ts'
 import { DaemonLog } from './log.ts'
 import { LOG_FILES, LOG_MAX_BYTES } from '../runtime/log-files.ts'
 
-const USAGE = `usage: auraed [--sock PATH] [--key PATH] [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--log-max-bytes N] [--log-files N] [--vm-ready-timeout N] [--pid1] [--up NAME[@DOMAIN]] [--trust PEERID=NAME[@DOMAIN]]...
+const USAGE = `usage: auraed [--sock PATH] [--key PATH] [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--log-max-bytes N] [--log-files N] [--vm-ready-timeout N] [--vm-templates DIR|off] [--pid1] [--up NAME[@DOMAIN]] [--trust PEERID=NAME[@DOMAIN]]...
 
 Runs the Aurae node daemon. Without key material it serves only status until "aurae up NAME" registers the node.
   --sock PATH         the API socket (default /run/aurae.sock, env AURAE_SOCK)
@@ -20,6 +21,8 @@ Runs the Aurae node daemon. Without key material it serves only status until "au
   --log-max-bytes N   rotate a workload's log file at this size (default ${LOG_MAX_BYTES})
   --log-files N       keep this many files of a workload's log, the live one included (default ${LOG_FILES})
   --vm-ready-timeout N  seconds a VM of an image has to start its workload before it is ended (default ${VM_READY_SECONDS})
+  --vm-templates DIR|off  where VMs of images are saved once booted, for later ones to start from (warm starts;
+                      default ${VM_TEMPLATES}); off: every VM boots
   --pid1              be a guest's (or a PID namespace's) node under aurae-init, its PID 1: SIGTERM stops every
                       workload, and aurae-init powers off once auraed has exited
   --up NAME[@DOMAIN]  come up under this name at start, as "aurae up" would (a nested node's, named by its host)
@@ -37,6 +40,7 @@ export async function main (argv: string[]): Promise<void> {
         'log-max-bytes': { type: 'string' },
         'log-files': { type: 'string' },
         'vm-ready-timeout': { type: 'string' },
+        'vm-templates': { type: 'string' },
         listen: { type: 'string', multiple: true },
         bootstrap: { type: 'string', multiple: true },
         pid1: { type: 'boolean' },
@@ -67,6 +71,11 @@ export async function main (argv: string[]): Promise<void> {
   const vmReady = values['vm-ready-timeout']
   if (vmReady !== undefined && !/^[1-9]\d{0,5}$/.test(vmReady)) {
     process.stderr.write(`auraed: invalid --vm-ready-timeout "${vmReady}": expected a whole number of seconds from 1 to 999999\n`)
+    process.exit(2)
+  }
+  const vmTemplates = values['vm-templates'] ?? VM_TEMPLATES
+  if (vmTemplates !== 'off' && !isAbsolute(vmTemplates)) {
+    process.stderr.write(`auraed: invalid --vm-templates "${vmTemplates}": expected an absolute directory, or off\n`)
     process.exit(2)
   }
   // Node reaps only its own children, so the orphans a PID 1 inherits need aurae-init above it.
@@ -104,7 +113,7 @@ export async function main (argv: string[]): Promise<void> {
   process.on('unhandledRejection', err => log.write('error', 'unhandled rejection', { err: err instanceof Error ? err.stack : String(err) }))
   let daemon: Daemon
   try {
-    daemon = await Daemon.start({ paths: resolvePaths(values), logMaxBytes: logMax === undefined ? undefined : Number(logMax), logFiles: logFiles === undefined ? undefined : Number(logFiles), vmReadySeconds: vmReady === undefined ? undefined : Number(vmReady), listen, bootstrap, log })
+    daemon = await Daemon.start({ paths: resolvePaths(values), logMaxBytes: logMax === undefined ? undefined : Number(logMax), logFiles: logFiles === undefined ? undefined : Number(logFiles), vmReadySeconds: vmReady === undefined ? undefined : Number(vmReady), vmTemplates: vmTemplates === 'off' ? undefined : vmTemplates, listen, bootstrap, log })
     if (named !== undefined) await daemon.up(named.peer, named.domain, false)
     for (const peer of trusted) {
       if (!daemon.active.mesh.trusts(peer.peerId)) await daemon.active.mesh.adopt({ ...peer, addrs: [], trustedAt: Date.now() })

@@ -40,6 +40,8 @@ export interface LaunchPlan {
   stopSignal?: string
   /** The run's address on the node's network (a VM's), when it has one. */
   address?: string
+  /** How a VM's run begins: booted, or restored from a saved VM of its image. */
+  boot?: 'cold' | 'warm'
 }
 
 /** A container started by a runtime that exits at once and leaves its process to the monitor (`runc run --detach`). */

@@ -316,6 +316,7 @@ export class Supervisor extends EventEmitter<{ exit: [WorkloadRecord], change: [
       plan = await this.driverOf(rec).prepare(taskOf(rec), signal)
       rec.stopSignal = plan.stopSignal
       rec.address = plan.address
+      rec.boot = plan.boot
     } catch (err) {
       await this.finish(rec, { exitCode: 125, signal: null, error: messageOf(err) })
       return

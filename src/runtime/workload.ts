@@ -143,6 +143,8 @@ export interface WorkloadRecord {
   stopSignal?: string
   /** The last start's address on the node's network, when the driver gave one (a VM's). */
   address?: string
+  /** How the last start of a VM began (driver.ts's LaunchPlan.boot). */
+  boot?: 'cold' | 'warm'
   /** The last changes of state, oldest first (records from before it was kept have none). */
   history?: Array<{ state: WorkloadState, at: number, run?: number }>
 }

@@ -81,7 +81,10 @@ export async function startNode (name: string | null = 'alice@example.org', extr
   const env = { ...process.env, AURAE_SOCK: undefined, NO_COLOR: '1' }
   const cli = async (args: string[], opts: { input?: string, env?: NodeJS.ProcessEnv } = {}): Promise<Result> =>
     await run(process.execPath, [AURAE, '--sock', sock, ...args], { env: { ...env, ...opts.env }, input: opts.input })
-  const upArgs = ['up', ...(name === null ? [] : [name]), '--key', key, '--data', data, ...extra]
+  // VMs boot cold unless a test asks for warm starts with a templates directory of its own: the machine's templates,
+  // made by one test, would change what another sees.
+  const templates = extra.includes('--vm-templates') ? [] : ['--vm-templates', 'off']
+  const upArgs = ['up', ...(name === null ? [] : [name]), '--key', key, '--data', data, ...templates, ...extra]
   const node: TestNode = {
     dir,
     sock,

@@ -22,13 +22,13 @@ describe('VMs show their machines and what they use', () => {
 
   it('lists it with its vCPUs, its memory (the workload\'s and the guest\'s own) and its accelerator', async () => {
     const [vm] = JSON.parse((await node.cli(['vm', 'ls', '--json'])).stdout)
-    expect(vm).toMatchObject({ name: 'small', kind: 'vm', state: 'running', vcpus: 1, memoryMb: 64 + 128 })
+    expect(vm).toMatchObject({ name: 'small', kind: 'vm', state: 'running', vcpus: 1, memoryMb: 64 + 128, boot: 'cold' })
     // The address the node's bridge gave it.
     expect(vm.address).toMatch(/^10\.\d+\.\d+\.\d+$/)
     expect(['kvm', 'tcg']).toContain(vm.accel)
     const table = (await node.cli(['vm', 'ls'])).stdout.split('\n')
-    expect(table[0].split(/\s+/)).toEqual(['NAME', 'STATE', 'VCPUS', 'MEMORY', 'ACCEL', 'UPTIME', 'ADDRESS'])
-    expect(table[1].split(/\s+/).filter(Boolean)).toEqual(['small', 'running', '1', '192M', vm.accel, expect.stringMatching(/^\d+s$/), vm.address])
+    expect(table[0].split(/\s+/)).toEqual(['NAME', 'STATE', 'VCPUS', 'MEMORY', 'ACCEL', 'BOOT', 'UPTIME', 'ADDRESS'])
+    expect(table[1].split(/\s+/).filter(Boolean)).toEqual(['small', 'running', '1', '192M', vm.accel, 'cold', expect.stringMatching(/^\d+s$/), vm.address])
   })
 
   it('shows in stats the CPU, memory and processes of its qemu on the host', async () => {

@@ -176,7 +176,7 @@ export function workloadToProto (rec: WorkloadRecord): WorkloadMsg {
     monitorPid: rec.state === 'running' ? rec.monitorPid : 0,
     stopSignal: rec.stopSignal ?? (spec.kind !== 'executable' ? spec.container.stopSignal : undefined) ?? 'SIGTERM',
     stopTimeout: defaultStopTimeoutMs(spec) / 1000,
-    machine: spec.kind === 'vm' ? { vcpus: guestCpus(spec.limits.cpus), memoryMb: vmMemoryMb(spec), accel: knownAccel()?.accel ?? '', address: rec.state === 'running' ? rec.address ?? '' : '' } : undefined,
+    machine: spec.kind === 'vm' ? { vcpus: guestCpus(spec.limits.cpus), memoryMb: vmMemoryMb(spec), accel: knownAccel()?.accel ?? '', address: rec.state === 'running' ? rec.address ?? '' : '', boot: rec.boot ?? '' } : undefined,
     spec: {
       name: spec.name,
       limits: spec.limits,

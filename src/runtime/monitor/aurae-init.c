@@ -6,9 +6,10 @@
 //   aurae-init --job FILE                   a VM's one workload, as src/runtime/vm/job.ts writes FILE
 //   /init                                   the kernel's first process, as the guest's initramfs has it: it loads
 //                                           the kernel's modules (MODULES/order), mounts the host's shares (SHARES),
-//                                           then boots the root drive BOOT names, or runs JOB, or else the COMMAND
-//                                           the initramfs gives, as above (on the network NETWORK gives it: a
-//                                           nested node's auraed listens there for its host)
+//                                           then boots the root drive BOOT names, or becomes a template (TEMPLATE,
+//                                           below), or runs JOB, or else the COMMAND the initramfs gives, as above
+//                                           (on the network NETWORK gives it: a nested node's auraed listens there
+//                                           for its host)
 //
 // Each way it mounts what a system needs and is not mounted yet (/proc, /sys, /dev, /dev/pts, /dev/shm, /run and
 // the unified cgroup hierarchy). Unless it hands PID 1 on to a root drive's init (below), it reaps every process that
@@ -37,6 +38,15 @@
 // (`exec -i`) or to a terminal of its own (`exec -t`: a pty of the guest's, whose /dev/pts the workload's root shows
 // with the rest of /dev), with the terminal's size. The port is optional.
 //
+// A warm start runs a job in a copy of a template VM. When the initramfs has TEMPLATE (NUL-ended words: `device
+// DEV` and `root PATH`, required, and `fstype TYPE`), /init mounts the image's drive read-only at PATH and opens
+// the ports, with one more, aurae.job, and goes no further than what every copy shares: no network, name, cgroup
+// or workload's root yet. It says `template` on aurae.status, and the host saves the VM there. Each copy the host
+// restores gets its job on aurae.job (its length in decimal, a newline, its bytes), and runs it as above. A copy
+// starts with the template's clock, kernel's entropy pool and MAC, so a job may give it its own, in the job's keys
+// beside job.ts's: `clock SECONDS.NANOSECONDS` (the host's wall clock), `entropy HEX` (up to 512 bytes, mixed into
+// the pool, which is then reseeded) and `mac AA:BB:CC:DD:EE:FF` (eth0's, when the job has an address).
+//
 // A VM given a disk image as its root (the original Aurae's VmService) runs the image's own init instead, and this
 // only gets it there, as an initramfs's init does: BOOT names the root drive, how to mount it, the drives to mount
 // in it and the init (struct boot says how). /init loads the modules the drives need (MODULES/boot-order), mounts
@@ -62,7 +72,9 @@
 #include <arpa/inet.h>
 #include <linux/input.h>
 #include <linux/magic.h>
+#include <linux/random.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <net/route.h>
 #include <linux/openat2.h>
 #include <poll.h>
@@ -138,6 +150,8 @@ static int mount_if_missing(const char *source, const char *path, const char *ty
 #define COMMAND "/etc/aurae/command"
 #define JOB "/etc/aurae/job"
 #define BOOT "/etc/aurae/boot"
+// A template VM's drive and where it goes (a warm start's: see above).
+#define TEMPLATE "/etc/aurae/template"
 // The guest auraed's network and name (a nested node's), beside COMMAND.
 #define NETWORK "/etc/aurae/network"
 // Where a root drive is mounted before it becomes /, and what runs as its init unless told.
@@ -510,10 +524,11 @@ struct file {
   const char *path, *text;
 };
 
-// eth0's address and prefix, and the default route (none without a network).
+// eth0's address and prefix, and the default route (none without a network); its MAC when `has_mac`.
 struct network {
   struct in_addr address, gateway;
-  int prefix;
+  int prefix, has_mac;
+  unsigned char mac[6];
 };
 
 // A job, as job.ts writes it.
@@ -532,6 +547,11 @@ struct job {
   unsigned long long memory, pids;
   int stop_signal;
   struct network net;
+  // A warm start's own wall clock (when `has_clock`) and entropy.
+  int has_clock;
+  struct timespec clock;
+  size_t entropy_len;
+  unsigned char entropy[512];
 };
 
 #define MAX_JOB (1 << 20)
@@ -609,6 +629,41 @@ static int read_network(const char *key, const char *v, struct network *net, con
   return 0;
 }
 
+// `n` bytes from the 2n hex digits at `s`, either case; 0 when one is not a hex digit.
+static int hex_bytes(const char *s, unsigned char *out, size_t n) {
+  for (size_t i = 0; i < 2 * n; i++) {
+    char c = s[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (d < 0) return 0;
+    out[i / 2] = (unsigned char)(i % 2 == 0 ? d << 4 : out[i / 2] | d);
+  }
+  return 1;
+}
+
+// A unicast MAC, `AA:BB:CC:DD:EE:FF`, into `mac`; 0 for anything else (the kernel refuses a multicast one).
+static int parse_mac(const char *v, unsigned char mac[6]) {
+  if (strlen(v) != 17) return 0;
+  for (int i = 0; i < 6; i++) {
+    if (!hex_bytes(v + 3 * i, &mac[i], 1) || (i < 5 && v[3 * i + 2] != ':')) return 0;
+  }
+  return (mac[0] & 1) == 0;
+}
+
+// A wall clock, `SECONDS` or `SECONDS.NANOSECONDS` (1 to 9 digits of a second), into `t`; 0 for anything else.
+static int parse_clock(const char *v, struct timespec *t) {
+  char secs[24];
+  const char *dot = strchr(v, '.');
+  size_t len = dot != NULL ? (size_t)(dot - v) : strlen(v), digits = dot != NULL ? strlen(dot + 1) : 0;
+  unsigned long long s, ns = 0;
+  if (len >= sizeof secs || (dot != NULL && (digits == 0 || digits > 9 || !number(dot + 1, 999999999, &ns)))) return 0;
+  memcpy(secs, v, len);
+  secs[len] = '\0';
+  if (!number(secs, LLONG_MAX, &s)) return 0;
+  for (; digits < 9 && dot != NULL; digits++) ns *= 10;
+  *t = (struct timespec){ .tv_sec = (time_t)s, .tv_nsec = (long)ns };
+  return 1;
+}
+
 // Reads the job into `job` (its defaults set): NUL-ended words, each key followed by its values. A key it does not
 // know refuses the job.
 static int read_job(const char *path, struct job *job) {
@@ -620,7 +675,7 @@ static int read_job(const char *path, struct job *job) {
   job->binds = calloc(nwords + 1, sizeof *job->binds);
   job->files = calloc(nwords + 1, sizeof *job->files);
   int path_set = 0;
-  static const char *const keys[] = { "root", "arg", "env", "workdir", "uid", "gid", "groups", "bind", "memory", "pids", "stopsignal", "hostname", "address", "gateway", "file" };
+  static const char *const keys[] = { "root", "arg", "env", "workdir", "uid", "gid", "groups", "bind", "memory", "pids", "stopsignal", "hostname", "address", "gateway", "file", "clock", "entropy", "mac" };
   for (size_t i = 0; i < nwords;) {
     const char *key = words[i++];
     int known = 0;
@@ -659,6 +714,16 @@ static int read_job(const char *path, struct job *job) {
     } else if (strcmp(key, "file") == 0) {
       if (v[0] != '/') return fail("the job writes a file whose path is not absolute: %.64s", v);
       job->files[job->nfiles++] = (struct file){ .path = v, .text = words[i + 1] };
+    } else if (strcmp(key, "clock") == 0) {
+      if (!parse_clock(v, &job->clock)) return fail("the job's clock is not SECONDS.NANOSECONDS: %.64s", v);
+      job->has_clock = 1;
+    } else if (strcmp(key, "entropy") == 0) {
+      size_t len = strlen(v);
+      if (len % 2 != 0 || len > 2 * sizeof job->entropy || !hex_bytes(v, job->entropy, len / 2)) return fail("the job's entropy is not %zu bytes at most in hex: %.64s", sizeof job->entropy, v);
+      job->entropy_len = len / 2;
+    } else if (strcmp(key, "mac") == 0) {
+      if (!parse_mac(v, job->net.mac)) return fail("the job's mac is not a unicast AA:BB:CC:DD:EE:FF: %.64s", v);
+      job->net.has_mac = 1;
     } else job->hostname = v;
     i += values;
   }
@@ -674,12 +739,16 @@ static int read_job(const char *path, struct job *job) {
   return 0;
 }
 
-enum { STDOUT_PORT, STDERR_PORT, STATUS_PORT, CONTROL_PORT, EXEC_PORT, NPORTS };
-static const char *const port_names[NPORTS] = { "aurae.stdout", "aurae.stderr", "aurae.status", "aurae.control", "aurae.exec" };
+// The job port is a template's alone (a warm start's), and last: the others are looked for without it.
+enum { STDOUT_PORT, STDERR_PORT, STATUS_PORT, CONTROL_PORT, EXEC_PORT, JOB_PORT, NPORTS };
+static const char *const port_names[NPORTS] = { "aurae.stdout", "aurae.stderr", "aurae.status", "aurae.control", "aurae.exec", "aurae.job" };
+// The control port is read as signals come, the exec port served in turn with the rest; the job port is read once,
+// waiting for the host.
+static const int port_flags[NPORTS] = { O_WRONLY, O_WRONLY, O_WRONLY, O_RDONLY | O_NONBLOCK, O_RDWR | O_NONBLOCK, O_RDONLY };
 
-// One look at the VM's virtio-serial ports, found by their names: those named by now that are not open yet are
-// opened (their errno in errs when they cannot be).
-static void look_for_ports(int fds[NPORTS], int errs[NPORTS]) {
+// One look at the VM's virtio-serial ports, found by their names: those of the first `count` that are named by now
+// and not open yet are opened (their errno in errs when they cannot be).
+static void look_for_ports(int fds[NPORTS], int errs[NPORTS], int count) {
   DIR *dir = opendir("/sys/class/virtio-ports");
   struct dirent *e;
   while (dir != NULL && (e = readdir(dir)) != NULL) {
@@ -690,10 +759,10 @@ static void look_for_ports(int fds[NPORTS], int errs[NPORTS]) {
     ssize_t n = read(fd, name, sizeof name - 1);
     close(fd);
     if (n > 0 && name[n - 1] == '\n') name[n - 1] = '\0';
-    for (int i = 0; i < NPORTS; i++) {
+    for (int i = 0; i < count; i++) {
       if (fds[i] >= 0 || strcmp(name, port_names[i]) != 0) continue;
       snprintf(path, sizeof path, "/dev/%s", e->d_name);
-      fds[i] = open(path, (i == CONTROL_PORT ? O_RDONLY | O_NONBLOCK : i == EXEC_PORT ? O_RDWR | O_NONBLOCK : O_WRONLY) | O_CLOEXEC);
+      fds[i] = open(path, port_flags[i] | O_CLOEXEC);
       if (fds[i] < 0) errs[i] = errno;
     }
   }
@@ -702,16 +771,17 @@ static void look_for_ports(int fds[NPORTS], int errs[NPORTS]) {
 
 // The virtio-serial ports, found by their names and opened (-1 for a port this VM lacks, its errno in errs). The
 // host names each port in a message of its own after adding it, so a name may come a moment after /init loaded
-// virtio_console: they are waited for, 10 s at most.
-static void open_ports(int fds[NPORTS], int errs[NPORTS]) {
+// virtio_console: they are waited for, 10 s at most. The job port is a template's, required there and not looked
+// for otherwise.
+static void open_ports(int fds[NPORTS], int errs[NPORTS], int template) {
   struct timespec tick = { 0, 10 * 1000 * 1000 };
   for (int i = 0; i < NPORTS; i++) {
     fds[i] = -1;
     errs[i] = ENOENT;
   }
   for (int waited = 0;; waited += 10) {
-    look_for_ports(fds, errs);
-    int required = fds[STDOUT_PORT] >= 0 && fds[STDERR_PORT] >= 0 && fds[STATUS_PORT] >= 0;
+    look_for_ports(fds, errs, template ? NPORTS : JOB_PORT);
+    int required = fds[STDOUT_PORT] >= 0 && fds[STDERR_PORT] >= 0 && fds[STATUS_PORT] >= 0 && (!template || fds[JOB_PORT] >= 0);
     // The control and exec ports may be left out: they get a moment beyond the others (the host names them all at
     // once).
     if ((required && ((fds[CONTROL_PORT] >= 0 && fds[EXEC_PORT] >= 0) || waited >= 200)) || waited >= 10000) return;
@@ -823,8 +893,9 @@ static int link_up(int s, const char *name) {
   return ioctl(s, SIOCSIFFLAGS, &ifr);
 }
 
-// The guest's network: lo, and with an address eth0 (virtio-net; its MAC the host's end's) with it and the default
-// route through the gateway, as the node's bridge network gave the VM.
+// The guest's network: lo, and with an address eth0 (virtio-net; its MAC the host's end's unless the network has its
+// own, set while eth0 is down) with it and the default route through the gateway, as the node's bridge network gave
+// the VM.
 static int configure_network(const struct network *net) {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0 || link_up(s, "lo") != 0) {
@@ -838,6 +909,15 @@ static int configure_network(const struct network *net) {
   }
   struct ifreq ifr = { 0 };
   snprintf(ifr.ifr_name, IFNAMSIZ, "eth0");
+  if (net->has_mac) {
+    ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+    memcpy(ifr.ifr_hwaddr.sa_data, net->mac, sizeof net->mac);
+    if (ioctl(s, SIOCSIFHWADDR, &ifr) != 0) {
+      int err = errno;
+      close(s);
+      return fail("cannot give eth0 the VM's MAC: %s", strerror(err));
+    }
+  }
   ifr_address(&ifr, net->address);
   int ok = ioctl(s, SIOCSIFADDR, &ifr) == 0;
   ifr_address(&ifr, (struct in_addr){ .s_addr = net->prefix == 0 ? 0 : htonl(~0U << (32 - net->prefix)) });
@@ -858,6 +938,26 @@ static int configure_network(const struct network *net) {
 static int name_host(const char *hostname) {
   if (hostname == NULL || hostname[0] == '\0' || sethostname(hostname, strlen(hostname)) == 0) return 0;
   return fail("cannot name the host %.64s: %s", hostname, strerror(errno));
+}
+
+// What makes a warm start's copy of its template a machine of its own before anything runs: the host's wall clock
+// (the copy's goes on from the template's) and the host's entropy mixed into the kernel's pool, which is reseeded
+// with it (every copy starts with the template's pool, and would draw the template's numbers). A kernel too old to
+// reseed on demand (ENOTTY, EINVAL) mixes it in at its next reseed.
+static int fresh_identity(const struct job *job) {
+  if (job->has_clock && clock_settime(CLOCK_REALTIME, &job->clock) != 0) return fail("cannot set the clock to the host's: %s", strerror(errno));
+  if (job->entropy_len == 0) return 0;
+  struct rand_pool_info *pool = malloc(sizeof *pool + sizeof job->entropy);
+  int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC), ok = 0;
+  if (pool != NULL && fd >= 0) {
+    *pool = (struct rand_pool_info){ .entropy_count = (int)(8 * job->entropy_len), .buf_size = (int)job->entropy_len };
+    memcpy(pool->buf, job->entropy, job->entropy_len);
+    ok = ioctl(fd, RNDADDENTROPY, pool) == 0 && (ioctl(fd, RNDRESEEDCRNG) == 0 || errno == ENOTTY || errno == EINVAL);
+  }
+  int err = pool == NULL ? ENOMEM : errno;
+  free(pool);
+  if (fd >= 0) close(fd);
+  return ok ? 0 : fail("cannot give the kernel the host's entropy: %s", strerror(err));
 }
 
 // The workload's root: the image's (read-only) under a tmpfs that takes its writes, filled.
@@ -1566,21 +1666,24 @@ static int refuse(int ports[NPORTS]) {
   return power_off();
 }
 
-// A VM's workload, and the machine's end when it ends.
-static int run_job(const char *path, const sigset_t *signals) {
-  int ports[NPORTS], errs[NPORTS];
-  open_ports(ports, errs);
-  for (int i = 0; i < NPORTS; i++) {
+// The job's ports, opened (a template's with its job port): -1 when a required one cannot be; one that may be left
+// out is said.
+static int job_ports(int ports[NPORTS], int template) {
+  int errs[NPORTS];
+  open_ports(ports, errs, template);
+  for (int i = 0; i < (template ? NPORTS : JOB_PORT); i++) {
     if (ports[i] >= 0) continue;
     if (i == CONTROL_PORT) say("cannot open the port %s (%s): the workload gets no signals from the host", port_names[i], strerror(errs[i]));
     else if (i == EXEC_PORT) say("cannot open the port %s (%s): the host cannot run commands beside the workload", port_names[i], strerror(errs[i]));
-    else {
-      fail("cannot open the port %s: %s", port_names[i], errs[i] == ENOENT ? "the VM has none" : strerror(errs[i]));
-      return refuse(ports);
-    }
+    else return fail("cannot open the port %s: %s", port_names[i], errs[i] == ENOENT ? "the VM has none" : strerror(errs[i]));
   }
+  return 0;
+}
+
+// A VM's workload, its ports open, and the machine's end when it ends.
+static int run_job_on(const char *path, int ports[NPORTS], const sigset_t *signals) {
   struct job job = { .workdir = "/", .stop_signal = SIGTERM };
-  if (read_job(path, &job) != 0 || make_root(&job) != 0 || make_cgroup(&job) != 0 || configure_network(&job.net) != 0 || name_host(job.hostname) != 0) return refuse(ports);
+  if (read_job(path, &job) != 0 || fresh_identity(&job) != 0 || make_root(&job) != 0 || make_cgroup(&job) != 0 || configure_network(&job.net) != 0 || name_host(job.hostname) != 0) return refuse(ports);
   int report[2];
   pid_t child = pipe2(report, O_CLOEXEC) == 0 ? fork() : -1;
   if (child < 0) {
@@ -1619,6 +1722,12 @@ static int run_job(const char *path, const sigset_t *signals) {
   else tell(ports[STATUS_PORT], "exit %d %llu\n", WEXITSTATUS(status), ooms);
   settle(&ports[STATUS_PORT], 1, FILE_QUIET_MS);
   return power_off();
+}
+
+// A VM's workload (cold: its job in the initramfs), and the machine's end when it ends.
+static int run_job(const char *path, const sigset_t *signals) {
+  int ports[NPORTS];
+  return job_ports(ports, 0) != 0 ? refuse(ports) : run_job_on(path, ports, signals);
 }
 
 // A drive mounted inside the booted root.
@@ -1857,7 +1966,7 @@ static int boot_refuse(void) {
   int ports[NPORTS], errs[NPORTS];
   for (int i = 0; i < NPORTS; i++) ports[i] = -1;
   for (int waited = 0; waited < 1000; waited += 10) {
-    look_for_ports(ports, errs);
+    look_for_ports(ports, errs, JOB_PORT);
     if (ports[STATUS_PORT] >= 0) break;
     nanosleep(&tick, NULL);
   }
@@ -1883,6 +1992,81 @@ static int boot_root(const char *path) {
   execve(b.init, argv, env);
   fail("cannot run the root drive's init %.200s: %s", b.init, strerror(errno));
   return boot_refuse();
+}
+
+// A template's image (TEMPLATE: `device DEV`, `root PATH`, `fstype TYPE`), mounted read-only at its root, where
+// the job's root will name it: every copy of the VM shares the drive.
+static int mount_image(void) {
+  size_t nwords;
+  char **words = read_words(TEMPLATE, "template file", &nwords);
+  const char *device = NULL, *root = NULL, *fstype = NULL;
+  char tried[256];
+  if (words == NULL) return -1;
+  if (nwords % 2 != 0) return fail("the template file's %.32s has no value", words[nwords - 1]);
+  for (size_t i = 0; i < nwords; i += 2) {
+    const char *key = words[i], **to = strcmp(key, "device") == 0 ? &device : strcmp(key, "root") == 0 ? &root : strcmp(key, "fstype") == 0 ? &fstype : NULL;
+    if (to == NULL) return fail("the template file has a key this aurae-init does not know: %.64s", key);
+    *to = words[i + 1];
+  }
+  if (device == NULL || device[0] != '/') return fail("the template file names no drive (device /dev/NAME): %.64s", device != NULL ? device : "(none)");
+  // The root goes into the overlay's options, as a job's does.
+  if (root == NULL || root[0] != '/' || strpbrk(root, ",:\\") != NULL) return fail("the template file's root is not an absolute path without , : or \\: %.64s", root != NULL ? root : "(none)");
+  load_modules(MODULES "/boot-order");
+  if (wait_for(device) != 0) return -1;
+  make_dirs(root);
+  if (mount_as(device, root, fstype, MS_RDONLY | MS_NODEV, tried, sizeof tried) != 0) return fail("cannot mount the image's drive %.64s on %.200s as %.200s: %s", device, root, tried, strerror(errno));
+  return 0;
+}
+
+// Reads exactly `n` bytes from the job port. Reading nothing means no one is at the host's end yet (a restored
+// copy's host may connect it a moment later): it is read again every 10 ms, 60 s of that at most.
+static int read_port(int fd, char *buf, size_t n, int *waited) {
+  struct timespec tick = { 0, 10 * 1000 * 1000 };
+  for (size_t have = 0; have < n;) {
+    ssize_t got = read(fd, buf + have, n - have);
+    if (got > 0) have += (size_t)got;
+    else if (got < 0 && errno != EINTR) return fail("cannot read the port aurae.job: %s", strerror(errno));
+    else if (got == 0 && (*waited += 10) > 60000) return fail("no job came on aurae.job within 60 s");
+    else if (got == 0) nanosleep(&tick, NULL);
+  }
+  return 0;
+}
+
+// The job the host sends a copy on the job port (its length in decimal, a newline, its bytes), written to JOB.
+static int receive_job(int port) {
+  char head[16], *text;
+  size_t len = 0;
+  int waited = 0;
+  unsigned long long size;
+  for (;; len++) {
+    if (len == sizeof head) return fail("the host sent no job's length on aurae.job");
+    if (read_port(port, &head[len], 1, &waited) != 0) return -1;
+    if (head[len] == '\n') break;
+  }
+  head[len] = '\0';
+  if (!number(head, MAX_JOB, &size) || size == 0) return fail("the host sent a job's length that is not 1 to %d on aurae.job: %.16s", MAX_JOB, head);
+  if ((text = malloc(size)) == NULL) return fail("out of memory");
+  int done = read_port(port, text, size, &waited) == 0, fd = done ? open(JOB, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+  ssize_t wrote = fd >= 0 ? write(fd, text, size) : -1;
+  int err = wrote < 0 ? errno : ENOSPC;
+  free(text);
+  if (fd >= 0) close(fd);
+  if (done && wrote != (ssize_t)size) return fail("cannot write " JOB ": %s", strerror(err));
+  return done ? 0 : -1;
+}
+
+// A template VM (TEMPLATE): it gets as far as every copy of it may, says `template` for the host to save it, and
+// each copy the host restores runs the job it is sent. Returns only once the machine is to power off.
+static int run_template(const sigset_t *signals) {
+  int ports[NPORTS];
+  if (mount_image() != 0) return boot_refuse();
+  if (job_ports(ports, 1) != 0) return refuse(ports);
+  tell(ports[STATUS_PORT], "template\n");
+  settle(&ports[STATUS_PORT], 1, FILE_QUIET_MS);
+  // From here on this is a copy, with the host's ends of its ports its own.
+  int got = receive_job(ports[JOB_PORT]);
+  close(ports[JOB_PORT]);
+  return got != 0 ? refuse(ports) : run_job_on(JOB, ports, signals);
 }
 
 // A nested node's network and name, from NETWORK when the initramfs has it: NUL-ended words, `hostname NAME`,
@@ -1915,7 +2099,9 @@ int main(int argc, char **argv) {
     // A root drive comes first: its own init takes PID 1 from here.
     if (access(BOOT, F_OK) == 0) return boot_root(BOOT);
   }
-  const char *job = boot ? (access(JOB, F_OK) == 0 ? JOB : NULL) : argc == 3 && strcmp(argv[1], "--job") == 0 ? argv[2] : NULL;
+  // A template's job comes later, into JOB.
+  int template = boot && access(TEMPLATE, F_OK) == 0;
+  const char *job = boot ? (template || access(JOB, F_OK) == 0 ? JOB : NULL) : argc == 3 && strcmp(argv[1], "--job") == 0 ? argv[2] : NULL;
   char **command = boot ? boot_command() : &argv[argc > 1 && strcmp(argv[1], "--") == 0 ? 2 : 1];
   if (job == NULL && (command == NULL || command[0] == NULL)) {
     say(boot ? "the initramfs names nothing to run (" JOB " or " COMMAND ")" : "usage: aurae-init [--] COMMAND [ARG...], or aurae-init --job FILE");
@@ -1938,5 +2124,5 @@ int main(int argc, char **argv) {
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, &old);
-  return job != NULL ? run_job(job, &all) : run_command(command, pid1, &all, &old);
+  return template ? run_template(&all) : job != NULL ? run_job(job, &all) : run_command(command, pid1, &all, &old);
 }

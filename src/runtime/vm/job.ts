@@ -14,7 +14,13 @@
 //   address A.B.C.D/N    eth0's address, when the VM has a network (and lo is brought up either way)
 //   gateway A.B.C.D      its default route
 //   file PATH TEXT       a file written into the root (the name files: /etc/hosts, /etc/resolv.conf …)
+//   mac XX:XX:XX:XX:XX:XX eth0's hardware address, set before it comes up
+//   entropy HEX          bytes mixed into the guest's random pool (and credited) before anything runs
+//   clock S.NNNNNNNNN    the host's wall clock when it started the VM, set first of all
 //
+// The last three are a restored VM's fresh identity (templates.ts): a VM started from a saved one would otherwise
+// have that one's MAC, clock and random state. A warm VM's job comes on the port aurae.job, after its length and a
+// line break, and the host adds the clock as it starts qemu.
 // The guest talks back on named virtio-serial ports (ports.ts says which): the workload's stdout and stderr, its end
 // on the status port, and signals from the host on the control port.
 import { FailedPreconditionError } from '../../errors.ts'
@@ -35,6 +41,8 @@ export interface GuestJob {
   /** eth0's address and default route; none for a VM without a network. */
   network?: { address: string, prefix: number, gateway: string }
   files?: Array<{ path: string, text: string }>
+  /** A restored VM's own: eth0's MAC (its card has the template's) and random bytes for its pool, as hex. */
+  identity?: { mac: string, entropy: string }
 }
 
 /**
@@ -89,6 +97,7 @@ export function encodeJob (job: GuestJob): Buffer {
   words.push('memory', String(job.memoryBytes), 'pids', String(job.pids), 'stopsignal', String(job.stopSignal), 'hostname', job.hostname)
   if (job.network !== undefined) words.push('address', `${job.network.address}/${job.network.prefix}`, 'gateway', job.network.gateway)
   for (const f of job.files ?? []) words.push('file', f.path, f.text)
+  if (job.identity !== undefined) words.push('mac', job.identity.mac, 'entropy', job.identity.entropy)
   return nulWords(words)
 }
 

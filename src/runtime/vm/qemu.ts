@@ -33,12 +33,25 @@ export interface GuestMachine {
   qmp?: string
   /** Named virtio-serial ports, each on a qemu character device backend (`file,path=...`, `pipe,path=...`). */
   ports?: Array<{ name: string, backend: string }>
-  /** A network card on an existing tap device (in the network namespace qemu runs in), with its MAC. */
-  net?: { tap: string, mac: string }
+  /**
+   * A network card with its MAC, on an existing tap device (in the network namespace qemu runs in); with no tap, a
+   * card on no network (a template's: templates.ts).
+   */
+  net?: { tap?: string, mac: string }
+  /** A saved VM's state to start from instead of booting (qemu migration, read with `cat`): a warm start. */
+  incoming?: string
 }
 
 /** The ports a VM's workload talks on (job.ts): its output, its end, and signals from the host. */
-export const PORTS = { stdout: 'aurae.stdout', stderr: 'aurae.stderr', status: 'aurae.status', control: 'aurae.control', exec: 'aurae.exec' } as const
+export const PORTS = { stdout: 'aurae.stdout', stderr: 'aurae.stderr', status: 'aurae.status', control: 'aurae.control', exec: 'aurae.exec', job: 'aurae.job' } as const
+
+/**
+ * A VM's ports in the one order every VM has them (a warm VM's must be its template's: templates.ts), each on the
+ * qemu character device backend given for it; a port without one is left out.
+ */
+export function vmPorts (backends: Partial<Record<keyof typeof PORTS, string>>): Array<{ name: string, backend: string }> {
+  return (Object.keys(PORTS) as Array<keyof typeof PORTS>).flatMap(k => backends[k] !== undefined ? [{ name: PORTS[k], backend: backends[k] }] : [])
+}
 
 /** A value inside one of qemu's `key=value,...` options: a comma in it is written twice. */
 export function optionValue (text: string): string {
@@ -60,7 +73,8 @@ export function qemuArgs (m: GuestMachine): string[] {
     ...(m.console === undefined ? ['-serial', 'null'] : m.console === 'stdio' ? ['-serial', 'stdio'] : ['-chardev', typeof m.console === 'string' ? `file,id=console,path=${optionValue(m.console)}` : `pipe,id=console,path=${optionValue(m.console.pipe)}`, '-serial', 'chardev:console']),
     ...(m.qmp === undefined ? [] : ['-qmp', `unix:${optionValue(m.qmp)},server=on,wait=off`])
   ]
-  if (m.net !== undefined) args.push('-netdev', `tap,id=net0,ifname=${m.net.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=net0,mac=${m.net.mac}`)
+  if (m.net?.tap !== undefined) args.push('-netdev', `tap,id=net0,ifname=${m.net.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=net0,mac=${m.net.mac}`)
+  else if (m.net !== undefined) args.push('-device', `virtio-net-pci,mac=${m.net.mac}`)
   for (const [i, d] of (m.drives ?? []).entries()) {
     args.push('-drive', `file=${optionValue(d.path)},if=none,id=drive${i},format=raw,readonly=${d.readOnly ? 'on' : 'off'}`, '-device', `virtio-blk-pci,drive=drive${i}`)
   }
@@ -74,6 +88,11 @@ export function qemuArgs (m: GuestMachine): string[] {
     // vhost-user devices need the guest's memory shared with virtiofsd.
     args.push('-object', `memory-backend-memfd,id=mem,size=${m.memoryMb}M,share=on`, '-numa', 'node,memdev=mem')
     for (const [i, s] of shares.entries()) args.push('-chardev', `socket,id=fs${i},path=${optionValue(s.socket)}`, '-device', `vhost-user-fs-pci,chardev=fs${i},tag=${s.tag}`)
+  }
+  if (m.incoming !== undefined) {
+    // qemu hands the URI's command to sh: the path goes in quoted.
+    if (m.incoming.includes("'")) throw new FailedPreconditionError(`a VM's saved state may not have a quote in its path: ${m.incoming}`)
+    args.push('-incoming', `exec:cat '${m.incoming}'`)
   }
   return args
 }

@@ -11,7 +11,7 @@
 // host reaches over the mesh: node/nested-nodes.ts). For them a power-off is the end, exit 0.
 import { execFile } from 'node:child_process'
 import { closeSync, constants, openSync, writeSync } from 'node:fs'
-import { appendFile, copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises'
+import { appendFile, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -33,10 +33,11 @@ import { endsWithin, groupState, signalGroup } from '../process-group.ts'
 import type { Cgroups } from '../cgroups.ts'
 import { vmGroup } from '../cell.ts'
 import type { MachineSpec, NestedNodeSpec, VmSpec } from '../workload.ts'
-import { guestFiles, VM_CACHE } from './guest-files.ts'
+import { guestFiles, VM_CACHE, type GuestFiles } from './guest-files.ts'
 import { bootFiles, commandFiles, runFiles } from './initramfs.ts'
-import { encodeBoot, encodeJob, encodeNetwork, parseGuestEnd } from './job.ts'
-import { optionValue, PORTS, QEMU, qemuArgs, qmp, VIRTIOFSD, VIRTIOFSD_SCRIPT, type GuestMachine } from './qemu.ts'
+import { encodeBoot, encodeJob, encodeNetwork, parseGuestEnd, type GuestJob } from './job.ts'
+import { optionValue, QEMU, qemuArgs, qmp, VIRTIOFSD, VIRTIOFSD_SCRIPT, vmPorts, type GuestMachine } from './qemu.ts'
+import { freshIdentity, savedMachine, TEMPLATE_MAC, TEMPLATE_ROOT, type VmTemplates } from './templates.ts'
 
 const run = promisify(execFile)
 
@@ -52,7 +53,7 @@ const SOCKET_PATH_MAX = 107
 const PRESS_EVERY_MS = 1000
 
 /** The files of a VM's run, in its directory. */
-const FILES = { initrd: 'initrd', console: 'console.log', consolePipe: 'console', qemuLog: 'qemu.log', status: 'status', control: 'control', qmp: 'qmp.sock', exec: 'exec.sock' }
+const FILES = { initrd: 'initrd', console: 'console.log', consolePipe: 'console', qemuLog: 'qemu.log', status: 'status', control: 'control', qmp: 'qmp.sock', exec: 'exec.sock', job: 'job', jobPort: 'jobport' }
 /** How much of a VM's console its directory keeps: the guest writes it, and must not fill the host's disk. */
 const CONSOLE_KEPT = 1 << 20
 /** The host's end of a VM's exec port (monitor/aurae-vm-exec.c). */
@@ -85,6 +86,14 @@ done
 # and dropped.
 { stdbuf -o0 head -c ${CONSOLE_KEPT}; cat >/dev/null; } <"$dir/${FILES.consolePipe}.out" >"$dir/${FILES.console}" 2>/dev/null &
 reader=$!
+# A warm VM's job goes in on its job port once qemu has restored it, after its length, with the host's clock added.
+feeder=
+if [ -p "$dir/${FILES.jobPort}" ]; then
+  now=$(date +%s.%N)
+  { printf '%d\\n' $(( $(stat -c %s "$dir/${FILES.job}") + \${#now} + 7 )); cat "$dir/${FILES.job}"; printf 'clock\\000%s\\000' "$now"; } >"$dir/${FILES.job}.framed"
+  cat "$dir/${FILES.job}.framed" >"$dir/${FILES.jobPort}" &
+  feeder=$!
+fi
 # The monitor's pipes stay open for qemu's ports on 3 and 4; what qemu itself says goes to its log.
 "$@" 3>&1 4>&2 </dev/null >>"$dir/${FILES.qemuLog}" 2>&1 &
 qemu=$!
@@ -103,6 +112,7 @@ fi
 wait $qemu
 code=$?
 if [ -n "$watchdog" ]; then kill $watchdog 2>/dev/null; fi
+if [ -n "$feeder" ]; then kill $feeder 2>/dev/null; fi
 # A moment's writer of the console's FIFO ends the reader's wait for one, if qemu never opened it; then its end.
 exec 6<>"$dir/${FILES.consolePipe}.out"; exec 6>&-
 wait $reader
@@ -128,6 +138,8 @@ export interface VmDriverInit {
   cache?: string
   /** How long a VM of an image has to start its workload before it is ended (auraed --vm-ready-timeout). */
   readySeconds?: number
+  /** Saved VMs that VMs of images start from (templates.ts); none: every VM boots. */
+  templates?: VmTemplates
 }
 
 /** The guest's memory: the workload's on top of what the guest needs itself. */
@@ -173,17 +185,22 @@ type Link = Awaited<ReturnType<typeof linkOf>>
 
 /** What every boot starts from: the node's kernel, the VM's link on the bridge, and the run's initramfs. */
 interface BootBase {
+  guest: GuestFiles
   kernel: string
   link: Link | undefined
   /** Writes the run's initramfs, the shared one with `extra` after it (an archive the kernel unpacks over it); its path. */
   initrdWith: (extra: Buffer) => Promise<string>
 }
 
-/** What one run boots: qemu's machine less what every VM has, the host's shares, and what stops the guest. */
+/**
+ * What one run boots: qemu's machine less what every VM has, the host's shares, and what stops the guest; for a warm
+ * start, the job its guest is given once restored.
+ */
 interface Boot {
-  machine: Pick<GuestMachine, 'kernel' | 'initrd' | 'kernelArgs' | 'drives'>
+  machine: Pick<GuestMachine, 'kernel' | 'initrd' | 'kernelArgs' | 'drives' | 'incoming'>
   shares: Array<{ tag: string, source: string, path: string, readOnly: boolean, cache: string }>
   stopSignal: string
+  warmJob?: Buffer
 }
 
 /**
@@ -255,7 +272,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
   const cgroupOf = (task: Task<VmSpec>): string => init.cgroups.version === 'none' ? '' : vmGroup(task.name)
   const idOf = (task: Task<VmSpec>): string => `aurae-${init.nodeKey}-${task.name}`
   // An image's VM: aurae-init runs its command in its root (shared read-only, a tmpfs over it), its volumes beside.
-  const jobBoot = async (task: Task<VmSpec>, { kernel, link, initrdWith }: BootBase, signal?: AbortSignal): Promise<Boot> => {
+  const jobBoot = async (task: Task<VmSpec>, { guest, kernel, link, initrdWith }: BootBase, signal?: AbortSignal): Promise<Boot> => {
     const spec = task.spec
     const c = spec.container
     const image = await heldImage(init.images, init.content, init.dataDir, task.name, c.image, signal)
@@ -268,8 +285,8 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       ...c.volumes.map((v, i) => ({ tag: `vol${String(i).padStart(2, '0')}`, source: v.host, path: `/run/aurae/vol${i}`, readOnly: v.readOnly, cache: 'none' }))]
     const stopSignal = c.stopSignal ?? signalName(config.StopSignal ?? '') ?? 'SIGTERM'
     const names = await etcTexts(spec.name, c.network)
-    const job = encodeJob({
-      root: '/run/aurae/image',
+    const job = (root: string, identity?: GuestJob['identity']): Buffer => encodeJob({
+      root,
       argv: processArgs(config, { command: spec.command, entrypoint: c.entrypoint }),
       env: processEnv(config, { name: spec.name, env: spec.env }),
       workdir: processCwd(config, spec.workdir),
@@ -282,9 +299,22 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       stopSignal: signalNumber(stopSignal) ?? 15,
       hostname: spec.name,
       ...(link !== undefined ? { network: { address: link.address, prefix: link.prefix, gateway: link.gateway } } : {}),
-      files: Object.entries(names).map(([file, text]) => ({ path: `/etc/${file}`, text }))
+      files: Object.entries(names).map(([file, text]) => ({ path: `/etc/${file}`, text })),
+      ...identity !== undefined ? { identity } : {}
     })
-    const initrd = await initrdWith(runFiles(shares, job))
+    // Restored from a saved VM of the image when there is one (not with volumes: its shares would be virtiofs); else
+    // booted, and one is saved for the next runs.
+    const templates = init.templates
+    if (templates !== undefined && c.volumes.length === 0) {
+      const key = { image: image.config, root: lower, memoryMb: vmMemoryMb(spec), cpus: guestCpus(spec.limits.cpus) }
+      const saved = await templates.find(key, guest)
+      if (saved !== undefined) {
+        const { initrd, drives } = savedMachine(saved, kernel, key, guest.accel.accel)
+        return { machine: { kernel, initrd, drives, incoming: saved.state }, shares: [], stopSignal, warmJob: job(TEMPLATE_ROOT, freshIdentity(link?.mac)) }
+      }
+      templates.want(key, guest)
+    }
+    const initrd = await initrdWith(runFiles(shares, job('/run/aurae/image')))
     return { machine: { kernel, initrd }, shares, stopSignal }
   }
   return {
@@ -309,6 +339,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       const link = netns !== '' ? await linkOf(netns) : undefined
       if (netns !== '') await run('nsenter', [`--net=${netns}`, 'sh', '-c', TAP])
       const base: BootBase = {
+        guest,
         kernel: guest.kernel.vmlinuz,
         link,
         initrdWith: async extra => {
@@ -320,7 +351,9 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       const boot = spec.machine !== undefined
         ? await machineBoot(spec.name, spec.machine, base)
         : spec.node !== undefined ? await nodeBoot(spec.name, spec.node, base) : await jobBoot(task, base, signal)
-      await run('mkfifo', ['-m', '600', ...['control', 'consolePipe'].flatMap(f => [`${fileOf(task, f as keyof typeof FILES)}.in`, `${fileOf(task, f as keyof typeof FILES)}.out`])])
+      await run('mkfifo', ['-m', '600', ...['control', 'consolePipe'].flatMap(f => [`${fileOf(task, f as keyof typeof FILES)}.in`, `${fileOf(task, f as keyof typeof FILES)}.out`]),
+        ...boot.warmJob !== undefined ? [fileOf(task, 'jobPort')] : []])
+      if (boot.warmJob !== undefined) await writeFile(fileOf(task, 'job'), boot.warmJob, { mode: 0o600 })
       // On the host, the VM's processes are held to --cpus (its CPU time is their emulation of the guest's); its memory
       // is the guest's, and --pids counts the guest's processes, inside.
       if (cgroupOf(task) !== '') init.cgroups.create(cgroupOf(task), { cpus: spec.limits.cpus, memoryBytes: 0, pids: 0 })
@@ -332,15 +365,17 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
         shares: boot.shares.map(s => ({ tag: s.tag, socket: join(dir, `${s.tag}.sock`) })),
         console: { pipe: fileOf(task, 'consolePipe') },
         qmp: fileOf(task, 'qmp'),
-        ...(link !== undefined ? { net: { tap: 'tap0', mac: link.mac } } : {}),
+        // A warm VM has its template's card, on the bridge or on no network.
+        ...(link !== undefined ? { net: { tap: 'tap0', mac: link.mac } } : boot.warmJob !== undefined ? { net: { mac: TEMPLATE_MAC } } : {}),
         // The monitor's pipes, on qemu's descriptors 3 and 4: the workload writes into them.
-        ports: [
-          { name: PORTS.stdout, backend: 'file,path=/proc/self/fd/3' },
-          { name: PORTS.stderr, backend: 'file,path=/proc/self/fd/4' },
-          { name: PORTS.status, backend: `file,path=${optionValue(fileOf(task, 'status'))}` },
-          { name: PORTS.control, backend: `pipe,path=${optionValue(fileOf(task, 'control'))}` },
-          { name: PORTS.exec, backend: `socket,path=${optionValue(fileOf(task, 'exec'))},server=on,wait=off` }
-        ]
+        ports: vmPorts({
+          stdout: 'file,path=/proc/self/fd/3',
+          stderr: 'file,path=/proc/self/fd/4',
+          status: `file,path=${optionValue(fileOf(task, 'status'))}`,
+          control: `pipe,path=${optionValue(fileOf(task, 'control'))}`,
+          exec: `socket,path=${optionValue(fileOf(task, 'exec'))},server=on,wait=off`,
+          ...boot.warmJob !== undefined ? { job: `pipe,path=${optionValue(fileOf(task, 'jobPort'))}` } : {}
+        })
       })]
       return {
         argv: ['sh', '-c', WRAPPER, 'sh', dir, VIRTIOFSD, spec.machine !== undefined || spec.node !== undefined ? 'machine' : 'job', String(init.readySeconds ?? VM_READY_SECONDS), String(boot.shares.length), ...boot.shares.flatMap(s => [s.tag, s.source, s.readOnly ? 'ro' : 'rw', s.cache]), '--', ...qemu],
@@ -348,7 +383,8 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
         workdir: dir,
         cgroup: cgroupOf(task),
         stopSignal: boot.stopSignal,
-        ...(link !== undefined ? { address: link.address } : {})
+        ...(link !== undefined ? { address: link.address } : {}),
+        boot: boot.warmJob !== undefined ? 'warm' : 'cold'
       }
     },
     // The power button, pressed until the guest ends or the timeout passes (a press during its boot is lost); then
@@ -413,7 +449,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
         const log = await said('qemuLog')
         const reason = linesOf(log, 'aurae: ').at(-1) ?? 'the VM failed'
         // A reason that quotes the guest already (its kernel's panic) needs no more of its console.
-        const detail = linesOf(log, `${QEMU}: `).at(-1) ?? (reason.includes(': ') ? '' : linesOf(await said('console')).slice(-2).join('; '))
+        const detail = linesOf(log, `${QEMU}: `).filter(l => !l.startsWith('warning: ')).at(-1) ?? (reason.includes(': ') ? '' : linesOf(await said('console')).slice(-2).join('; '))
         return { ...end, error: detail !== '' ? `${reason}: ${detail}` : reason, oomKilled: false }
       }
       return { ...end, oomKilled: false }

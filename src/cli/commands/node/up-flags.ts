@@ -9,6 +9,7 @@ export interface UpFlags {
   logMaxBytes?: string
   logFiles?: string
   vmReadyTimeout?: string
+  vmTemplates?: string
 }
 
 const FILE = 'up-flags.json'
@@ -24,7 +25,7 @@ export function rememberedFlags (data: string): UpFlags {
   } catch {
     return {}
   }
-  return { listen: strings(saved?.listen), bootstrap: strings(saved?.bootstrap), logMaxBytes: text(saved?.logMaxBytes), logFiles: text(saved?.logFiles), vmReadyTimeout: text(saved?.vmReadyTimeout) }
+  return { listen: strings(saved?.listen), bootstrap: strings(saved?.bootstrap), logMaxBytes: text(saved?.logMaxBytes), logFiles: text(saved?.logFiles), vmReadyTimeout: text(saved?.vmReadyTimeout), vmTemplates: text(saved?.vmTemplates) }
 }
 
 /** Each flag given now, else the one remembered. */
@@ -34,7 +35,8 @@ export function withRemembered (given: UpFlags, saved: UpFlags): UpFlags {
     bootstrap: given.bootstrap ?? saved.bootstrap,
     logMaxBytes: given.logMaxBytes ?? saved.logMaxBytes,
     logFiles: given.logFiles ?? saved.logFiles,
-    vmReadyTimeout: given.vmReadyTimeout ?? saved.vmReadyTimeout
+    vmReadyTimeout: given.vmReadyTimeout ?? saved.vmReadyTimeout,
+    vmTemplates: given.vmTemplates ?? saved.vmTemplates
   }
 }
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connect, type AuraeClient } from '../../../client/index.ts'
 import { LOG_FILES, LOG_MAX_BYTES } from '../../../common/log-defaults.ts'
-import { VM_READY_SECONDS } from '../../../common/node-defaults.ts'
+import { VM_READY_SECONDS, VM_TEMPLATES } from '../../../common/node-defaults.ts'
 import { AURAED_NODE_FLAGS, resolvePaths } from '../../../common/node-defaults.ts'
 import { answers } from '../../../common/socket-probe.ts'
 import { FailedPreconditionError, InvalidArgumentError } from '../../../errors.ts'
@@ -43,6 +43,7 @@ export const up: Command = {
       'log-max-bytes': { type: 'string', help: `rotate workload logs at this size (default ${LOG_MAX_BYTES})`, value: 'N' },
       'log-files': { type: 'string', help: `files kept of each workload's log, the live one included (default ${LOG_FILES})`, value: 'N' },
       'vm-ready-timeout': { type: 'string', help: `seconds a VM has to start its workload before it is ended (default ${VM_READY_SECONDS})`, value: 'N' },
+      'vm-templates': { type: 'string', help: `where VMs of images are saved for warm starts, or off (default ${VM_TEMPLATES})`, value: 'DIR|off' },
       listen: { type: 'list', help: 'where the mesh listens (repeatable; default /ip4/0.0.0.0/tcp/4710; remembered for the next up)', value: 'MULTIADDR' },
       bootstrap: { type: 'list', help: 'a node to join the mesh through (repeatable; remembered for the next up)', value: 'MULTIADDR' },
       rename: { type: 'boolean', help: 'allow changing the name of a node that is already up' },
@@ -61,7 +62,8 @@ export const up: Command = {
       bootstrap: flags.bootstrap as string[] | undefined,
       logMaxBytes: flags['log-max-bytes'] as string | undefined,
       logFiles: flags['log-files'] as string | undefined,
-      vmReadyTimeout: flags['vm-ready-timeout'] as string | undefined
+      vmReadyTimeout: flags['vm-ready-timeout'] as string | undefined,
+      vmTemplates: flags['vm-templates'] as string | undefined
     }
     const daemonFlags = withRemembered(given, rememberedFlags(paths.data))
     let child: ChildProcess | undefined
@@ -74,6 +76,7 @@ export const up: Command = {
       if (daemonFlags.logMaxBytes !== undefined) args.push('--log-max-bytes', daemonFlags.logMaxBytes)
       if (daemonFlags.logFiles !== undefined) args.push('--log-files', daemonFlags.logFiles)
       if (daemonFlags.vmReadyTimeout !== undefined) args.push('--vm-ready-timeout', daemonFlags.vmReadyTimeout)
+      if (daemonFlags.vmTemplates !== undefined) args.push('--vm-templates', daemonFlags.vmTemplates)
       for (const a of daemonFlags.listen ?? []) args.push('--listen', a)
       for (const a of daemonFlags.bootstrap ?? []) args.push('--bootstrap', a)
       const p = progress(io.stderr, 'starting auraed')

@@ -9,7 +9,7 @@ import { workloadJson } from '../workload/ls.ts'
 /** A VM as `ps --json` shows a workload, with its machine. */
 function vmJson (w: Workload): object {
   const m = w.machine
-  return { ...workloadJson(w), vcpus: m?.vcpus ?? null, memoryMb: m?.memoryMb ?? null, accel: m?.accel === '' ? null : m?.accel ?? null, address: m?.address === '' ? null : m?.address ?? null }
+  return { ...workloadJson(w), vcpus: m?.vcpus ?? null, memoryMb: m?.memoryMb ?? null, accel: m?.accel === '' ? null : m?.accel ?? null, boot: m?.boot === '' ? null : m?.boot ?? null, address: m?.address === '' ? null : m?.address ?? null }
 }
 
 export const vmLs: Command = {
@@ -34,8 +34,8 @@ export const vmLs: Command = {
     const now = Date.now()
     const or = (text: string | undefined): string => text === undefined || text === '' ? '-' : clean(text)
     const rows = vms.map(w => [clean(w.name), clean(w.state), String(w.machine?.vcpus ?? '-'), w.machine === undefined ? '-' : `${w.machine.memoryMb}M`,
-      or(w.machine?.accel), w.state === 'running' ? duration(now - w.startedAtMs) : '-', or(w.machine?.address)])
-    ctx.io.stdout.write(table(['NAME', 'STATE', 'VCPUS', 'MEMORY', 'ACCEL', 'UPTIME', 'ADDRESS'], rows))
+      or(w.machine?.accel), or(w.machine?.boot), w.state === 'running' ? duration(now - w.startedAtMs) : '-', or(w.machine?.address)])
+    ctx.io.stdout.write(table(['NAME', 'STATE', 'VCPUS', 'MEMORY', 'ACCEL', 'BOOT', 'UPTIME', 'ADDRESS'], rows))
     return EXIT.ok
   }
 }
