@@ -1,7 +1,7 @@
 // Warm starts: the first VM of an image boots, and the node saves a VM of that image beside it; the next ones are
 // restored from it, each one itself — its own clock, random state, MAC, address and name — and they behave as a
 // booted VM does: output, exit code, exec, published ports, a stop by the power button.
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -14,8 +14,10 @@ describe('VMs start warm from a saved VM of their image', () => {
   let registry: Awaited<ReturnType<typeof startRegistry>>
   let image: string
   let templates: string
-  /** The saved VM's state, once there is one. */
-  const saved = (): string | undefined => readdirSync(templates).filter(f => !f.includes('.tmp-') && f !== 'disks').map(f => join(templates, f, 'state')).find(f => existsSync(f))
+  /** The state of the saved VM of a 64 MB workload (a 192 MB guest), once there is one. */
+  const saved = (): string | undefined => readdirSync(templates).filter(f => !f.includes('.tmp-') && f !== 'disks')
+    .find(f => existsSync(join(templates, f, 'state')) && JSON.parse(readFileSync(join(templates, f, 'meta.json'), 'utf8')).memoryMb === 192)
+    ?.replace(/.*/, f => join(templates, f, 'state'))
   const vm = async (name: string): Promise<any> => (JSON.parse((await node.cli(['vm', 'ls', '--all', '--json'])).stdout) as any[]).find(v => v.name === name)
 
   beforeAll(async () => {
@@ -102,5 +104,18 @@ describe('VMs start warm from a saved VM of their image', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  }, 120_000)
+
+  it('drops a saved VM it cannot restore, says so, and boots the next run', async () => {
+    const state = saved() as string
+    writeFileSync(state, 'not a saved VM')
+    const broken = await node.cli(['run', '--vm', '--name', 'broken', '--memory', '64M', image, '--', 'true'])
+    expect(broken.code).toBe(125)
+    expect(broken.stderr).toMatch(/restored from a saved VM, which is dropped: the next run boots/)
+    expect(broken.stderr.trim().split('\n')).toHaveLength(1)
+    expect(existsSync(state)).toBe(false)
+    const next = await node.cli(['run', '--vm', '--name', 'next', '--memory', '64M', image, '--', 'true'])
+    expect(next).toEqual({ code: 0, stdout: '', stderr: '' })
+    expect(await vm('next')).toMatchObject({ boot: 'cold' })
   }, 120_000)
 })

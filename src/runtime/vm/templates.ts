@@ -18,7 +18,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { appendFile, copyFile, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { execFile } from 'node:child_process'
-import { join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { FailedPreconditionError, messageOf } from '../../errors.ts'
@@ -125,8 +125,12 @@ export class VmTemplates {
   private queue: Promise<void> = Promise.resolve()
   private qemuVersion: Promise<string> | undefined
 
+  private readonly dir: string
+
   /** `dir`: where the machine keeps templates; `log`: the node's log, told of each build's end. */
-  constructor (private readonly dir: string, private readonly log: (level: 'info' | 'warn', line: string) => void = () => {}) {}
+  constructor (dir: string, private readonly log: (level: 'info' | 'warn', line: string) => void = () => {}) {
+    this.dir = resolve(dir)
+  }
 
   private async nameOf (key: TemplateKey, guest: GuestFiles): Promise<string> {
     this.qemuVersion ??= run(QEMU, ['--version']).then(r => r.stdout.split('\n')[0], () => '')
@@ -162,9 +166,13 @@ export class VmTemplates {
     })
   }
 
-  /** Waits for the builds asked for so far (tests, benchmarks). */
-  async settled (): Promise<void> {
-    await this.queue
+  /** Removes the template in `dir` (one of this directory's), which a VM failed to start from; whether it was one. */
+  async discard (dir: string, why: string): Promise<boolean> {
+    if (dirname(dir) !== this.dir || !existsSync(join(dir, 'state'))) return false
+    await rm(dir, { recursive: true, force: true })
+    this.builds.delete(basename(dir))
+    this.log('warn', `dropped the saved VM ${basename(dir)}: a VM restored from it failed (${why})`)
+    return true
   }
 
   /**

@@ -53,7 +53,7 @@ const SOCKET_PATH_MAX = 107
 const PRESS_EVERY_MS = 1000
 
 /** The files of a VM's run, in its directory. */
-const FILES = { initrd: 'initrd', console: 'console.log', consolePipe: 'console', qemuLog: 'qemu.log', status: 'status', control: 'control', qmp: 'qmp.sock', exec: 'exec.sock', job: 'job', jobPort: 'jobport' }
+const FILES = { initrd: 'initrd', console: 'console.log', consolePipe: 'console', qemuLog: 'qemu.log', status: 'status', control: 'control', qmp: 'qmp.sock', exec: 'exec.sock', job: 'job', jobPort: 'jobport', savedFrom: 'saved-from' }
 /** How much of a VM's console its directory keeps: the guest writes it, and must not fill the host's disk. */
 const CONSOLE_KEPT = 1 << 20
 /** The host's end of a VM's exec port (monitor/aurae-vm-exec.c). */
@@ -201,6 +201,8 @@ interface Boot {
   shares: Array<{ tag: string, source: string, path: string, readOnly: boolean, cache: string }>
   stopSignal: string
   warmJob?: Buffer
+  /** The saved VM a warm start restores (its template's directory). */
+  savedFrom?: string
 }
 
 /**
@@ -310,7 +312,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       const saved = await templates.find(key, guest)
       if (saved !== undefined) {
         const { initrd, drives } = savedMachine(saved, kernel, key, guest.accel.accel)
-        return { machine: { kernel, initrd, drives, incoming: saved.state }, shares: [], stopSignal, warmJob: job(TEMPLATE_ROOT, freshIdentity(link?.mac)) }
+        return { machine: { kernel, initrd, drives, incoming: saved.state }, shares: [], stopSignal, warmJob: job(TEMPLATE_ROOT, freshIdentity(link?.mac)), savedFrom: saved.dir }
       }
       templates.want(key, guest)
     }
@@ -354,6 +356,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       await run('mkfifo', ['-m', '600', ...['control', 'consolePipe'].flatMap(f => [`${fileOf(task, f as keyof typeof FILES)}.in`, `${fileOf(task, f as keyof typeof FILES)}.out`]),
         ...boot.warmJob !== undefined ? [fileOf(task, 'jobPort')] : []])
       if (boot.warmJob !== undefined) await writeFile(fileOf(task, 'job'), boot.warmJob, { mode: 0o600 })
+      if (boot.savedFrom !== undefined) await writeFile(fileOf(task, 'savedFrom'), boot.savedFrom)
       // On the host, the VM's processes are held to --cpus (its CPU time is their emulation of the guest's); its memory
       // is the guest's, and --pids counts the guest's processes, inside.
       if (cgroupOf(task) !== '') init.cgroups.create(cgroupOf(task), { cpus: spec.limits.cpus, memoryBytes: 0, pids: 0 })
@@ -450,7 +453,12 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
         const reason = linesOf(log, 'aurae: ').at(-1) ?? 'the VM failed'
         // A reason that quotes the guest already (its kernel's panic) needs no more of its console.
         const detail = linesOf(log, `${QEMU}: `).filter(l => !l.startsWith('warning: ')).at(-1) ?? (reason.includes(': ') ? '' : linesOf(await said('console')).slice(-2).join('; '))
-        return { ...end, error: detail !== '' ? `${reason}: ${detail}` : reason, oomKilled: false }
+        // A VM restored from a saved one that failed before its workload started may have failed of it (a state
+        // qemu cannot load): it is dropped, and the next run boots and saves another.
+        const savedFrom = await said('savedFrom')
+        const dropped = savedFrom !== '' && init.templates !== undefined && await init.templates.discard(savedFrom, detail !== '' ? detail : reason)
+        const error = (detail !== '' ? `${reason}: ${detail}` : reason) + (dropped ? ' (it was restored from a saved VM, which is dropped: the next run boots)' : '')
+        return { ...end, error, oomKilled: false }
       }
       return { ...end, oomKilled: false }
     },
