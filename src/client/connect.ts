@@ -3,11 +3,11 @@
 // Failures come back as the error taxonomy's classes (errors.ts); a socket nothing answers on is a
 // DaemonUnreachableError, one that belongs to another user a ForeignSocketError.
 import { statSync } from 'node:fs'
-import * as cells from '../gen/aurae/cells/v0/cells.ts'
+import * as cells from '../gen/aurae/workloads/v0/cells.ts'
 import * as images from '../gen/aurae/images/v0/images.ts'
 import * as mesh from '../gen/aurae/mesh/v0/mesh.ts'
 import * as node from '../gen/aurae/node/v0/node.ts'
-import * as observe from '../gen/aurae/observe/v0/observe.ts'
+import * as observe from '../gen/aurae/node/v0/observe.ts'
 import * as workloads from '../gen/aurae/workloads/v0/workloads.ts'
 import { frameSocketOf } from '../common/call-frames.ts'
 import { DaemonUnreachableError, PermissionDeniedError } from '../errors.ts'

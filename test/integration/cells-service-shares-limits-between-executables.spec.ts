@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { credentials } from '@grpc/grpc-js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CellServiceClient } from '../../src/gen/aurae/cells/v0/cells.ts'
+import { CellServiceClient } from '../../src/gen/aurae/workloads/v0/cells.ts'
 import { startNode, workload, type TestNode } from '../helpers/node.ts'
 
 describe('the cell service shares one cell\'s limits between executables', () => {

@@ -1,5 +1,5 @@
 // CellService: allocate and free cells, and start and stop executables inside them.
-import { CellServiceService } from '../../gen/aurae/cells/v0/cells.ts'
+import { CellServiceService } from '../../gen/aurae/workloads/v0/cells.ts'
 import { InvalidArgumentError } from '../../errors.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 import type { Cells } from '../../runtime/cells.ts'

@@ -1,5 +1,5 @@
 // GetEvents: the kept events since a time, then each new one until the caller goes or `until` passes.
-import type { ObserveServiceGetEventsRequest, ObserveServiceGetEventsResponse } from '../../gen/aurae/observe/v0/observe.ts'
+import type { ObserveServiceGetEventsRequest, ObserveServiceGetEventsResponse } from '../../gen/aurae/node/v0/observe.ts'
 import { ResourceExhaustedError } from '../../errors.ts'
 import type { EventLog, LifecycleEvent } from '../../runtime/events.ts'
 

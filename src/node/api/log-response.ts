@@ -1,7 +1,7 @@
 // The wire form of a log response, written straight into one buffer of its exact size: the generic
 // encoder grows a buffer by doubling and then copies it twice, which for a stream of output is most
 // of the memory a follower churns through (and so of what the daemon's RSS shows between collections).
-import { ObserveServiceService, type ObserveServiceGetWorkloadLogsResponse } from '../../gen/aurae/observe/v0/observe.ts'
+import { ObserveServiceService, type ObserveServiceGetWorkloadLogsResponse } from '../../gen/aurae/node/v0/observe.ts'
 import { fieldSize, writeVarint } from '../../varint.ts'
 
 /** Protobuf encoding of ObserveServiceGetWorkloadLogsResponse; empty fields left out, as proto3 does. */

@@ -1,5 +1,5 @@
 // ObserveService: workload logs, lifecycle events and the daemon's own log, all followable.
-import { ObserveServiceService } from '../../gen/aurae/observe/v0/observe.ts'
+import { ObserveServiceService } from '../../gen/aurae/node/v0/observe.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 import { FailedPreconditionError } from '../../errors.ts'
 import { followFile } from '../../runtime/follow-file.ts'

@@ -1,7 +1,7 @@
 // Every service the node serves, with its handlers: the daemon registers these, and authz's spec checks that each
 // method declares who may call it, from this same list.
 import type { ServiceDefinition } from '@grpc/grpc-js'
-import { CellServiceService } from '../../gen/aurae/cells/v0/cells.ts'
+import { CellServiceService } from '../../gen/aurae/workloads/v0/cells.ts'
 import { ImageServiceService } from '../../gen/aurae/images/v0/images.ts'
 import { MeshServiceService } from '../../gen/aurae/mesh/v0/mesh.ts'
 import { NodeServiceService } from '../../gen/aurae/node/v0/node.ts'

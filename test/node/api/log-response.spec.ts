@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ObserveServiceGetWorkloadLogsResponse } from '../../../src/gen/aurae/observe/v0/observe.ts'
+import { ObserveServiceGetWorkloadLogsResponse } from '../../../src/gen/aurae/node/v0/observe.ts'
 import { encodeLogResponse } from '../../../src/node/api/log-response.ts'
 
 describe('the log response on the wire', () => {
