@@ -114,7 +114,7 @@ export async function startNode (name: string | null = 'alice@example.org', extr
     }
   }
   if (name === null) {
-    const child = spawn(process.execPath, [AURAED, '--sock', sock, '--key', key, '--data', data, ...extra], { stdio: 'ignore', detached: true })
+    const child = spawn(process.execPath, [AURAED, '--sock', sock, '--key', key, '--data', data, ...templates, ...extra], { stdio: 'ignore', detached: true })
     child.unref()
     try {
       await until('auraed to listen', () => existsSync(sock))

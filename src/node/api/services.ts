@@ -1,6 +1,8 @@
 // Every service the node serves, with its handlers: the daemon registers these, and authz's spec checks that each
 // method declares who may call it, from this same list.
 import type { ServiceDefinition } from '@grpc/grpc-js'
+import { DiscoveryServiceService } from '../../gen/aurae/discovery/v0/discovery.ts'
+import { HealthService } from '../../gen/grpc/health/v1/health.ts'
 import { CellServiceService } from '../../gen/aurae/workloads/v0/cells.ts'
 import { ImageServiceService } from '../../gen/aurae/images/v0/images.ts'
 import { MeshServiceService } from '../../gen/aurae/mesh/v0/mesh.ts'
@@ -13,6 +15,7 @@ import type { Images } from '../../runtime/image/images.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
 import type { Machines } from '../../runtime/vm/machines.ts'
 import { cellHandlers } from './cells.ts'
+import { discoveryHandlers, healthHandlers } from './health.ts'
 import { imageHandlers } from './images.ts'
 import { ObserveService } from './log-response.ts'
 import { meshHandlers } from './mesh.ts'
@@ -48,14 +51,23 @@ function entry<D> (name: string, definition: D & ServiceDefinition, handlers: Ha
   return { name, definition, handlers }
 }
 
+/** A service's full name (`aurae.vms.v0.VmService`), from the path of one of its methods. */
+function fullName (definition: ServiceDefinition): string {
+  const path = Object.values(definition)[0]?.path ?? ''
+  return path.slice(1, path.lastIndexOf('/'))
+}
+
 export function services (d: ServiceDeps): ServiceEntry[] {
-  return [
+  const all: ServiceEntry[] = [
     entry('node', NodeServiceService, nodeHandlers(d.daemon)),
     entry('workloads', WorkloadService, workloadHandlers(d.supervisor, d.ownName)),
     entry('cells', CellServiceService, cellHandlers(d.cells, d.supervisor)),
     entry('observe', ObserveService, observeHandlers(d.supervisor, d.log, d.events)),
     entry('images', ImageServiceService, imageHandlers(d.images, d.supervisor)),
     entry('mesh', MeshServiceService, meshHandlers(d.mesh, d.ownDomain)),
-    entry('vms', VmServiceService, vmHandlers(d.machines))
+    entry('vms', VmServiceService, vmHandlers(d.machines)),
+    entry('discovery', DiscoveryServiceService, discoveryHandlers(d.daemon)),
+    entry('health', HealthService, healthHandlers(d.daemon, () => all.map(e => fullName(e.definition))))
   ]
+  return all
 }

@@ -115,7 +115,11 @@ describe('who may call each method the node serves', () => {
       'vms.Free': { access: 'local', beforeUp: false },
       'vms.Start': { access: 'local', beforeUp: false },
       'vms.Stop': { access: 'local', beforeUp: false },
-      'vms.List': { access: 'local', beforeUp: false }
+      'vms.List': { access: 'local', beforeUp: false },
+      // Whether a node is there and well, as the original's clients ask it: before up too, and of a peer.
+      'discovery.Discover': { access: 'peers', beforeUp: true },
+      'health.Check': { access: 'peers', beforeUp: true },
+      'health.Watch': { access: 'peers', beforeUp: true }
     })
   })
 
