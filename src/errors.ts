@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'resource-exhausted'
   | 'cancelled'
   | 'internal'
+  | 'unimplemented'
   | 'daemon-unreachable'
 
 /** A failure of a known kind. Anything else thrown is a bug, reported as internal. */
@@ -71,6 +72,12 @@ export class CancelledError extends AuraeError {
 export class InternalError extends AuraeError {
   override name = 'InternalError'
   readonly code = 'internal'
+}
+
+/** A method the node has, but does not do here (what it would need, the message says). */
+export class UnimplementedError extends AuraeError {
+  override name = 'UnimplementedError'
+  readonly code = 'unimplemented'
 }
 
 /** A client found no daemon answering on the socket it was given; `socket` says which. */

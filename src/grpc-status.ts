@@ -3,7 +3,7 @@
 // The codes are the gRPC spec's own numbers, not @grpc/grpc-js's enum: the CLI loads this without grpc-js.
 import {
   AlreadyExistsError, CancelledError, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError,
-  PeerUnreachableError, PermissionDeniedError, ResourceExhaustedError, AuraeError, messageOf, type ErrorCode
+  PeerUnreachableError, PermissionDeniedError, ResourceExhaustedError, UnimplementedError, AuraeError, messageOf, type ErrorCode
 } from './errors.ts'
 
 /** gRPC status codes (grpc/doc/statuscodes.md). */
@@ -40,6 +40,7 @@ const STATUS: Record<ErrorCode, Status> = {
   'resource-exhausted': status.RESOURCE_EXHAUSTED,
   cancelled: status.CANCELLED,
   internal: status.INTERNAL,
+  unimplemented: status.UNIMPLEMENTED,
   // Only a client raises it, for a socket nothing answers on; a node never sends it.
   'daemon-unreachable': status.UNAVAILABLE
 }
@@ -68,6 +69,7 @@ export function fromStatus (code: number, details: string): AuraeError {
     case status.UNAVAILABLE: return new PeerUnreachableError(details)
     case status.RESOURCE_EXHAUSTED: return new ResourceExhaustedError(details)
     case status.CANCELLED: return new CancelledError(details)
+    case status.UNIMPLEMENTED: return new UnimplementedError(details)
     default: return new InternalError(details)
   }
 }

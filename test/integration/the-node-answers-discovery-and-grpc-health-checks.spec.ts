@@ -46,7 +46,7 @@ describe('the node answers discovery and gRPC health checks', () => {
 
   it('is healthy once up, and serves each of its services, the standard ones included', async () => {
     expect(await unary(discovery, 'Discover', {})).toEqual({ healthy: true, version: VERSION })
-    for (const service of ['', 'aurae.discovery.v0.DiscoveryService', 'grpc.health.v1.Health', 'aurae.vms.v0.VmService', 'aurae.workloads.v0.WorkloadService', 'aurae.workloads.v0.CellService', 'aurae.node.v0.ObserveService']) {
+    for (const service of ['', 'aurae.discovery.v0.DiscoveryService', 'grpc.health.v1.Health', 'aurae.vms.v0.VmService', 'aurae.workloads.v0.WorkloadService', 'aurae.workloads.v0.CellService', 'aurae.node.v0.ObserveService', 'aurae.observe.v0.ObserveService']) {
       expect({ service, ...await unary(health, 'Check', { service }) }).toEqual({ service, status: 'SERVING' })
     }
   })

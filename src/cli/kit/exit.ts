@@ -34,6 +34,7 @@ const EXIT_OF: Record<ErrorCode, number> = {
   'resource-exhausted': EXIT.failure,
   cancelled: EXIT.failure,
   internal: EXIT.failure,
+  unimplemented: EXIT.failure,
   'daemon-unreachable': EXIT.unreachable
 }
 

@@ -3,7 +3,7 @@ import { ObserveServiceService } from '../../gen/aurae/node/v0/observe.ts'
 import { assertWorkloadName } from '../../names/parse.ts'
 import { FailedPreconditionError } from '../../errors.ts'
 import { followFile } from '../../runtime/follow-file.ts'
-import { readLog } from '../../runtime/cri-log.ts'
+import { readLog, type LogEntry } from '../../runtime/cri-log.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
 import { youngCollector } from '../../young-gc.ts'
 import { byName, byPeer, type Handlers } from './serve.ts'
@@ -15,6 +15,65 @@ export interface DaemonLogSource {
   recent: (n: number) => string[]
   on: (event: 'line', listener: (line: string) => void) => unknown
   off: (event: 'line', listener: (line: string) => void) => unknown
+}
+
+/**
+ * A workload's log entries (the last `tail` lines, all when negative), then with `follow` each new one until its run
+ * ends for good or it is removed; in bounded pieces whatever their size.
+ */
+export async function * workloadLog (supervisor: Supervisor, name: string, opts: { follow: boolean, tail: number, join: boolean }, signal: AbortSignal): AsyncGenerator<LogEntry> {
+  const rec = supervisor.get(name)
+  const done = (): boolean => !supervisor.has(name) || supervisor.get(name) !== rec || rec.state === 'exited'
+  const stop = new AbortController()
+  const onExit = (): void => { if (done()) stop.abort() }
+  supervisor.on('exit', onExit).on('change', onExit)
+  signal.addEventListener('abort', () => stop.abort())
+  try {
+    const streamed = youngCollector()
+    for await (const batch of readLog(supervisor.logPath(name), { ...opts, done, signal: stop.signal })) {
+      for (const e of batch) {
+        yield e
+        streamed(e.data.length)
+      }
+    }
+  } finally {
+    supervisor.off('exit', onExit).off('change', onExit)
+  }
+}
+
+/** How many daemon log lines wait for a reader that follows the log, at most. */
+const DAEMON_LOG_BACKLOG = 10_000
+
+/** The daemon's log lines (JSON): the last `tail` (all when negative), then with `follow` each new one until `signal`. */
+export async function * daemonLog (log: DaemonLogSource, tail: number, follow: boolean, signal: AbortSignal): AsyncGenerator<string> {
+  yield * log.recent(tail)
+  if (!follow) return
+  // A reader that does not keep up loses the oldest lines beyond DAEMON_LOG_BACKLOG, and is told how many.
+  const queue: string[] = []
+  let dropped = 0
+  let wake: (() => void) | undefined
+  const onLine = (line: string): void => {
+    if (queue.push(line) > DAEMON_LOG_BACKLOG) {
+      queue.shift()
+      dropped++
+    }
+    wake?.()
+  }
+  log.on('line', onLine)
+  signal.addEventListener('abort', () => wake?.())
+  try {
+    while (!signal.aborted) {
+      if (dropped > 0) {
+        yield JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg: 'daemon log lines were dropped: this reader fell behind', dropped })
+        dropped = 0
+      }
+      const json = queue.shift()
+      if (json !== undefined) yield json
+      else await new Promise<void>(resolve => { wake = resolve })
+    }
+  } finally {
+    log.off('line', onLine)
+  }
 }
 
 /** Logs of workloads and of the daemon, streamed in bounded pieces whatever their size. */
@@ -34,21 +93,8 @@ export function observeHandlers (runtime: () => Supervisor, log: DaemonLogSource
           for await (const data of followFile(path, { follow: req.follow, tail: req.tail ?? -1, done, signal })) await send({ stream: 'stdout', data, time: '' })
           return
         }
-        const stop = new AbortController()
-        const onExit = (): void => { if (done()) stop.abort() }
-        supervisor.on('exit', onExit).on('change', onExit)
-        signal.addEventListener('abort', () => stop.abort())
-        try {
-          const opts = { follow: req.follow, tail: req.tail ?? -1, done, signal: stop.signal, join: req.timestamps !== true }
-          const streamed = youngCollector()
-          for await (const batch of readLog(supervisor.logPath(name), opts)) {
-            for (const e of batch) {
-              await send({ stream: e.stream, data: e.data, time: e.time })
-              streamed(e.data.length)
-            }
-          }
-        } finally {
-          supervisor.off('exit', onExit).off('change', onExit)
+        for await (const e of workloadLog(supervisor, name, { follow: req.follow, tail: req.tail ?? -1, join: req.timestamps !== true }, signal)) {
+          await send({ stream: e.stream, data: e.data, time: e.time })
         }
       }
     },
@@ -61,22 +107,7 @@ export function observeHandlers (runtime: () => Supervisor, log: DaemonLogSource
       access: 'local',
       beforeUp: true,
       stream: async (req, send, signal) => {
-        for (const json of log.recent(req.tail ?? -1)) await send({ json })
-        if (!req.follow) return
-        const queue: string[] = []
-        let wake: (() => void) | undefined
-        const onLine = (line: string): void => { queue.push(line); wake?.() }
-        log.on('line', onLine)
-        signal.addEventListener('abort', () => wake?.())
-        try {
-          while (!signal.aborted) {
-            const json = queue.shift()
-            if (json !== undefined) await send({ json })
-            else await new Promise<void>(resolve => { wake = resolve })
-          }
-        } finally {
-          log.off('line', onLine)
-        }
+        for await (const json of daemonLog(log, req.tail ?? -1, req.follow, signal)) await send({ json })
       }
     }
   }

@@ -3,6 +3,7 @@
 import type { ServiceDefinition } from '@grpc/grpc-js'
 import { DiscoveryServiceService } from '../../gen/aurae/discovery/v0/discovery.ts'
 import { HealthService } from '../../gen/grpc/health/v1/health.ts'
+import { ObserveServiceService as OriginalObserveService } from '../../gen/aurae/observe/v0/observe.ts'
 import { CellServiceService } from '../../gen/aurae/workloads/v0/cells.ts'
 import { ImageServiceService } from '../../gen/aurae/images/v0/images.ts'
 import { MeshServiceService } from '../../gen/aurae/mesh/v0/mesh.ts'
@@ -16,6 +17,7 @@ import type { Supervisor } from '../../runtime/supervisor.ts'
 import type { Machines } from '../../runtime/vm/machines.ts'
 import { cellHandlers } from './cells.ts'
 import { discoveryHandlers, healthHandlers } from './health.ts'
+import { originalObserveHandlers } from './original-observe.ts'
 import { imageHandlers } from './images.ts'
 import { ObserveService } from './log-response.ts'
 import { meshHandlers } from './mesh.ts'
@@ -67,6 +69,7 @@ export function services (d: ServiceDeps): ServiceEntry[] {
     entry('mesh', MeshServiceService, meshHandlers(d.mesh, d.ownDomain)),
     entry('vms', VmServiceService, vmHandlers(d.machines)),
     entry('discovery', DiscoveryServiceService, discoveryHandlers(d.daemon)),
+    entry('original-observe', OriginalObserveService, originalObserveHandlers(d.supervisor, d.log)),
     entry('health', HealthService, healthHandlers(d.daemon, () => all.map(e => fullName(e.definition))))
   ]
   return all

@@ -119,7 +119,11 @@ describe('who may call each method the node serves', () => {
       // Whether a node is there and well, as the original's clients ask it: before up too, and of a peer.
       'discovery.Discover': { access: 'peers', beforeUp: true },
       'health.Check': { access: 'peers', beforeUp: true },
-      'health.Watch': { access: 'peers', beforeUp: true }
+      'health.Watch': { access: 'peers', beforeUp: true },
+      // The original's observe service: the daemon's own log is its user's alone, as the node's own API has it.
+      'original-observe.GetAuraeDaemonLogStream': { access: 'local', beforeUp: true },
+      'original-observe.GetSubProcessStream': { access: 'peers', beforeUp: false },
+      'original-observe.GetPosixSignalsStream': { access: 'peers', beforeUp: false }
     })
   })
 
@@ -129,7 +133,7 @@ describe('who may call each method the node serves', () => {
       expect({ method, stranger: verdict(stranger, r) }).toEqual({ method, stranger: expect.stringMatching(/^denied/) })
       expect({ method, local: verdict(local, r) }).toEqual({ method, local: 'ok' })
       const peerMay = verdict(friend, r) === 'ok'
-      const keptFromPeers = /^(mesh\.|vms\.|images\.Login|node\.(Up|Down)|observe\.GetDaemonLogs)/.test(method)
+      const keptFromPeers = /^(mesh\.|vms\.|images\.Login|node\.(Up|Down)|observe\.GetDaemonLogs|original-observe\.GetAuraeDaemonLogStream)/.test(method)
       expect({ method, peerMay }).toEqual({ method, peerMay: !keptFromPeers })
     }
   })
