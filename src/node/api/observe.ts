@@ -46,8 +46,6 @@ const DAEMON_LOG_BACKLOG = 10_000
 
 /** The daemon's log lines (JSON): the last `tail` (all when negative), then with `follow` each new one until `signal`. */
 export async function * daemonLog (log: DaemonLogSource, tail: number, follow: boolean, signal: AbortSignal): AsyncGenerator<string> {
-  yield * log.recent(tail)
-  if (!follow) return
   // A reader that does not keep up loses the oldest lines beyond DAEMON_LOG_BACKLOG, and is told how many.
   const queue: string[] = []
   let dropped = 0
@@ -59,10 +57,14 @@ export async function * daemonLog (log: DaemonLogSource, tail: number, follow: b
     }
     wake?.()
   }
-  log.on('line', onLine)
-  signal.addEventListener('abort', () => wake?.())
+  // The recent lines and the listener for new ones in one step: no line falls between them.
+  const recent = log.recent(tail)
+  if (follow) log.on('line', onLine)
+  const woken = (): void => wake?.()
+  signal.addEventListener('abort', woken)
   try {
-    while (!signal.aborted) {
+    for (const json of recent) yield json
+    while (follow && !signal.aborted) {
       if (dropped > 0) {
         yield JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg: 'daemon log lines were dropped: this reader fell behind', dropped })
         dropped = 0
@@ -73,6 +75,7 @@ export async function * daemonLog (log: DaemonLogSource, tail: number, follow: b
     }
   } finally {
     log.off('line', onLine)
+    signal.removeEventListener('abort', woken)
   }
 }
 
