@@ -3,7 +3,7 @@
 // a nested node (a cell that is a VM) until its host reaches its auraed; qemu's memory for an idle 128 MB guest;
 // ten VMs started at once.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -99,7 +99,7 @@ async function runVmBench ({ dir, aurae, listen }, rawMs, accel) {
     upWith('--vm-templates', templates)
     if (cli('run', '--vm', '--rm', image, '--', 'true').status !== 0) throw new Error('run --vm failed')
     const savedBy = Date.now() + 300_000
-    while (!(existsSync(templates) && spawnSync('sh', ['-c', 'ls "$1"/*/state', 'sh', templates]).status === 0)) {
+    while (savedVm(templates) === undefined) {
       if (Date.now() > savedBy) throw new Error('no VM of the image was saved within 5 minutes')
       await sleep(100)
     }
@@ -127,6 +127,13 @@ async function runVmBench ({ dir, aurae, listen }, rawMs, accel) {
   return rows
 }
 
+/** A saved VM in a templates directory, once one is in place (not one still being written, under a .tmp- name). */
+function savedVm (templates) {
+  if (!existsSync(templates)) return undefined
+  const name = readdirSync(templates).find(f => !f.includes('.tmp-') && existsSync(join(templates, f, 'state')))
+  return name === undefined ? undefined : join(templates, name)
+}
+
 /**
  * qemu restoring a node's saved VM as the node's driver does (the same machine, ports and job port), from its start
  * until the guest says on its status port that it has started the job it was sent.
@@ -138,8 +145,7 @@ async function restoreAlone (templates, dir) {
   const { VM_CACHE } = await import('../src/runtime/vm/guest-files.ts')
   const { guestKernel } = await import('../src/runtime/vm/guest-kernel.ts')
   const kernel = await guestKernel(join(VM_CACHE, 'kernel'))
-  const name = spawnSync('sh', ['-c', 'cd "$1" && ls -d */state | head -1', 'sh', templates], { encoding: 'utf8' }).stdout.trim().split('/')[0]
-  const t = join(templates, name)
+  const t = savedVm(templates)
   const meta = JSON.parse(readFileSync(join(t, 'meta.json'), 'utf8'))
   const times = []
   for (let i = 0; i < ROUNDS; i++) {

@@ -119,7 +119,7 @@ async function until (done: () => Promise<boolean>, seconds: number, gone: () =>
 }
 
 export class VmTemplates {
-  /** Builds under way or done, by template name; a failed one is not tried again by this process. */
+  /** Builds under way, and those that failed (not tried again by this process), by template name. */
   private readonly builds = new Map<string, Promise<void>>()
   /** One build at a time, after the one before it. */
   private queue: Promise<void> = Promise.resolve()
@@ -157,6 +157,8 @@ export class VmTemplates {
       const build = this.queue.then(async () => {
         const t0 = Date.now()
         await this.build(name, key, guest)
+        // Saved: should it be pruned later, a later run saves it again.
+        this.builds.delete(name)
         this.log('info', `saved a VM of image ${image} (${key.memoryMb} MB, ${key.cpus} vCPU) for warm starts in ${Date.now() - t0} ms`)
       }).catch(err => {
         this.log('warn', `cannot save a VM of image ${image} for warm starts: ${messageOf(err)}`)
