@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-/** The daemon's flags `up` remembers: where the mesh listens, whom it joins through, how logs rotate, how long a VM may take to start. */
+/** The daemon's flags `up` remembers: where the mesh listens, whom it joins through, how logs rotate, how long a VM may take to start, where VMs are saved. */
 export interface UpFlags {
   listen?: string[]
   bootstrap?: string[]
