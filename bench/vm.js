@@ -128,8 +128,12 @@ async function runVmBench ({ dir, aurae, listen }, rawMs, accel) {
     }
     const warmTenMs = Number(process.hrtime.bigint() - w0) / 1e6
     const warmBoots = JSON.parse(cli('vm', 'ls', '--json').stdout).filter(v => v.name.startsWith('wten-') && v.boot === 'warm').length
+    await sleep(1000)
+    const warmQemus = spawnSync('pgrep', ['-f', `^qemu-system-x86_64 .*${join(dir, 'vmdata')}`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number)
+    const warmRss = median(warmQemus.map(rssMb))
     for (let i = 0; i < 10; i++) cli('rm', '-f', `wten-${i}`)
     rows.push([`10 VMs started at once, warm (${warmBoots} of them restored), until each workload runs (${accel})`, `${warmTenMs.toFixed(0)} ms`, '', '', ''])
+    rows.push([`host memory per idle warm VM of a --memory-less run (qemu RSS, median of ${warmQemus.length})`, `${warmRss.toFixed(1)} MB`, `booted: ${median(perVm).toFixed(1)} MB`, `${(warmRss / median(perVm)).toFixed(2)}x`, ''])
     rows.push([`warm aurae run --vm --rm busybox -- true, restored from a saved VM (${accel}; median of ${ROUNDS})`, `${median(warm).toFixed(0)} ms`, `cold, booted: ${o.toFixed(0)} ms`, `${(median(warm) / o).toFixed(2)}x`, ''])
     rows.push([`warm run --vm -d until the guest answers an exec, through the CLI (${accel}; median of ${ROUNDS})`, `${median(answering).toFixed(0)} ms`, '', '', ''])
     rows.push([`warm start alone: qemu restoring the saved VM until its guest has started its workload (${accel}; median of ${ROUNDS})`, `${median(await restoreAlone(templates, dir)).toFixed(0)} ms`, '', '', '<= 0.5 s'])
