@@ -1,7 +1,7 @@
 // Real nodes for integration tests: auraed started by the real `aurae up`, driven by the real CLI.
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -142,13 +142,24 @@ export function childrenOf (pid: number): number[] {
   }
 }
 
-/** PIDs of this node's monitors still running (normally none after `aurae down`). */
+/**
+ * PIDs of this node's monitors still running (normally none after `aurae down`): those whose command line names the
+ * node's data directory, and those the launcher forked (whose command line is the launcher's) that hold a file in it.
+ */
 export function leftoverMonitors (data: string): number[] {
   const out: number[] = []
   const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+  const holdsFileIn = (pid: number): boolean => {
+    try {
+      return readdirSync(`/proc/${pid}/fd`).some(fd => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(`${data}/`) } catch { return false } })
+    } catch {
+      return false
+    }
+  }
   for (const line of ps.stdout.split('\n')) {
     const m = /^\s*(\d+)\s+(.*)$/.exec(line)
-    if (m !== null && m[2].includes('aurae-monitor') && m[2].includes(data)) out.push(Number(m[1]))
+    if (m === null || !m[2].includes('aurae-monitor')) continue
+    if (m[2].includes(data) || (m[2].includes('--launcher') && holdsFileIn(Number(m[1])))) out.push(Number(m[1]))
   }
   return out
 }
