@@ -156,9 +156,9 @@ function savedVm (templates) {
  * until the guest says on its status port that it has started the job it was sent.
  */
 async function restoreAlone (templates, dir) {
-  const { savedMachine, freshIdentity, TEMPLATE_MAC, TEMPLATE_ROOT } = await import('../src/runtime/vm/templates.ts')
+  const { savedMachine, freshIdentity, TEMPLATE_MAC } = await import('../src/runtime/vm/templates.ts')
   const { qemuArgs, vmPorts } = await import('../src/runtime/vm/qemu.ts')
-  const { encodeJob } = await import('../src/runtime/vm/job.ts')
+  const { encodeJob, GUEST_IMAGE_ROOT } = await import('../src/runtime/vm/job.ts')
   const { VM_CACHE } = await import('../src/runtime/vm/guest-files.ts')
   const { guestKernel } = await import('../src/runtime/vm/guest-kernel.ts')
   const kernel = await guestKernel(join(VM_CACHE, 'kernel'))
@@ -169,7 +169,7 @@ async function restoreAlone (templates, dir) {
     const r = join(dir, `restore-${i}`)
     mkdirSync(r)
     spawnSync('mkfifo', [join(r, 'control.in'), join(r, 'control.out'), join(r, 'jobport')])
-    const job = encodeJob({ root: TEMPLATE_ROOT, argv: ['sleep', '600'], env: [], workdir: '/', uid: 0, gid: 0, groups: [], binds: [], memoryBytes: 0, pids: 0, stopSignal: 15, hostname: `restore-${i}`, identity: freshIdentity(undefined) })
+    const job = encodeJob({ root: GUEST_IMAGE_ROOT, argv: ['sleep', '600'], env: [], workdir: '/', uid: 0, gid: 0, groups: [], binds: [], memoryBytes: 0, pids: 0, stopSignal: 15, hostname: `restore-${i}`, identity: freshIdentity(undefined) })
     const args = qemuArgs({
       ...savedMachine({ dir: t, state: join(t, 'state'), initrd: join(t, 'initrd'), disk: meta.disk }, kernel.vmlinuz, meta, meta.accel),
       incoming: join(t, 'state'),

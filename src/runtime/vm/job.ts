@@ -25,6 +25,9 @@
 // on the status port, and signals from the host on the control port.
 import { FailedPreconditionError } from '../../errors.ts'
 
+/** Where a guest has the image's root (over virtiofs when booted, its disk when restored): a job's `root`. */
+export const GUEST_IMAGE_ROOT = '/run/aurae/image'
+
 export interface GuestJob {
   root: string
   argv: string[]

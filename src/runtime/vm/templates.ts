@@ -22,7 +22,9 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { FailedPreconditionError, messageOf } from '../../errors.ts'
+import { startTimeOf } from '../proc.ts'
 import { cpio } from './initramfs.ts'
+import { GUEST_IMAGE_ROOT } from './job.ts'
 import { optionValue, QEMU, qemuArgs, qmp, vmPorts, type GuestMachine } from './qemu.ts'
 import type { GuestFiles } from './guest-files.ts'
 
@@ -30,8 +32,6 @@ const run = promisify(execFile)
 
 /** How many templates a machine keeps (each is its guest's used memory on disk, about 100 MB for a small one). */
 export const MAX_TEMPLATES = 16
-/** Where a template's guest mounts the image's root, and where a warm job finds it. */
-export const TEMPLATE_ROOT = '/run/aurae/image'
 /** The MAC a template's card is made with: a restored VM sets its own (job.ts's mac). */
 export const TEMPLATE_MAC = '52:54:00:00:00:01'
 /** How long a template's guest has to get ready, and its state to be saved. */
@@ -76,7 +76,7 @@ function randomMac (): string {
 
 /** The words aurae-init's template mode reads (/etc/aurae/template): the root disk, and where to mount it. */
 function templateFile (): Buffer {
-  return cpio([{ path: 'etc/aurae/template', mode: 0o100600, data: Buffer.from(['device', '/dev/vda', 'root', TEMPLATE_ROOT, 'fstype', 'ext4'].map(w => `${w}\0`).join('')) }])
+  return cpio([{ path: 'etc/aurae/template', mode: 0o100600, data: Buffer.from(['device', '/dev/vda', 'root', GUEST_IMAGE_ROOT, 'fstype', 'ext4'].map(w => `${w}\0`).join('')) }])
 }
 
 /**
@@ -247,7 +247,7 @@ export class VmTemplates {
       if (name === 'disks') continue
       const tmpOf = /\.tmp-(\d+)$/.exec(name)
       if (tmpOf !== null) {
-        if (alive(Number(tmpOf[1]))) building = true
+        if (startTimeOf(Number(tmpOf[1])) !== undefined) building = true
         else await rm(dir, { recursive: true, force: true })
         continue
       }
@@ -266,18 +266,7 @@ export class VmTemplates {
     for (const f of await readdir(join(this.dir, 'disks')).catch(() => [] as string[])) {
       const path = join(this.dir, 'disks', f)
       const tmpOf = /\.tmp-(\d+)$/.exec(f)
-      if (tmpOf !== null ? !alive(Number(tmpOf[1])) : !disks.has(path)) await rm(path, { force: true })
+      if (tmpOf !== null ? startTimeOf(Number(tmpOf[1])) === undefined : !disks.has(path)) await rm(path, { force: true })
     }
-  }
-}
-
-/** Whether a process of this PID is alive. */
-function alive (pid: number): boolean {
-  if (!(pid > 0)) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

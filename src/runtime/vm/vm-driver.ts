@@ -35,9 +35,9 @@ import { vmGroup } from '../cell.ts'
 import type { MachineSpec, NestedNodeSpec, VmSpec } from '../workload.ts'
 import { guestFiles, VM_CACHE, type GuestFiles } from './guest-files.ts'
 import { bootFiles, commandFiles, runFiles } from './initramfs.ts'
-import { encodeBoot, encodeJob, encodeNetwork, parseGuestEnd, type GuestJob } from './job.ts'
+import { encodeBoot, encodeJob, encodeNetwork, GUEST_IMAGE_ROOT, parseGuestEnd, type GuestJob } from './job.ts'
 import { optionValue, QEMU, qemuArgs, qmp, VIRTIOFSD, VIRTIOFSD_SCRIPT, vmPorts, type GuestMachine } from './qemu.ts'
-import { freshIdentity, savedMachine, TEMPLATE_MAC, TEMPLATE_ROOT, type VmTemplates } from './templates.ts'
+import { freshIdentity, savedMachine, TEMPLATE_MAC, type VmTemplates } from './templates.ts'
 
 const run = promisify(execFile)
 
@@ -283,12 +283,12 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
     const etc = async (f: string): Promise<string> => await readFile(join(lower, 'etc', f), 'utf8').catch(() => '')
     const ids = resolveUser(c.user !== '' ? c.user : config.User ?? '', await etc('passwd'), await etc('group'))
     // The image's root is the guest's to read (and cache); volumes are both sides' (never cached).
-    const shares = [{ tag: 'root', source: lower, path: '/run/aurae/image', readOnly: true, cache: 'always' },
+    const shares = [{ tag: 'root', source: lower, path: GUEST_IMAGE_ROOT, readOnly: true, cache: 'always' },
       ...c.volumes.map((v, i) => ({ tag: `vol${String(i).padStart(2, '0')}`, source: v.host, path: `/run/aurae/vol${i}`, readOnly: v.readOnly, cache: 'none' }))]
     const stopSignal = c.stopSignal ?? signalName(config.StopSignal ?? '') ?? 'SIGTERM'
     const names = await etcTexts(spec.name, c.network)
-    const job = (root: string, identity?: GuestJob['identity']): Buffer => encodeJob({
-      root,
+    const job = (identity?: GuestJob['identity']): Buffer => encodeJob({
+      root: GUEST_IMAGE_ROOT,
       argv: processArgs(config, { command: spec.command, entrypoint: c.entrypoint }),
       env: processEnv(config, { name: spec.name, env: spec.env }),
       workdir: processCwd(config, spec.workdir),
@@ -312,11 +312,11 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       const saved = await templates.find(key, guest)
       if (saved !== undefined) {
         const { initrd, drives } = savedMachine(saved, kernel, key, guest.accel.accel)
-        return { machine: { kernel, initrd, drives, incoming: saved.state }, shares: [], stopSignal, warmJob: job(TEMPLATE_ROOT, freshIdentity(link?.mac)), savedFrom: saved.dir }
+        return { machine: { kernel, initrd, drives, incoming: saved.state }, shares: [], stopSignal, warmJob: job(freshIdentity(link?.mac)), savedFrom: saved.dir }
       }
       templates.want(key, guest)
     }
-    const initrd = await initrdWith(runFiles(shares, job('/run/aurae/image')))
+    const initrd = await initrdWith(runFiles(shares, job()))
     return { machine: { kernel, initrd }, shares, stopSignal }
   }
   return {
