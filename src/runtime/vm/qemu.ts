@@ -1,6 +1,6 @@
 // How a guest is started: qemu's command line (q35 with virtio-pci, the machine the Debian cloud kernel boots on),
 // a virtiofsd per host directory the guest sees, and QMP, qemu's control socket, to press the power button.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { join } from 'node:path'
@@ -51,6 +51,24 @@ export const PORTS = { stdout: 'aurae.stdout', stderr: 'aurae.stderr', status: '
  */
 export function vmPorts (backends: Partial<Record<keyof typeof PORTS, string>>): Array<{ name: string, backend: string }> {
   return (Object.keys(PORTS) as Array<keyof typeof PORTS>).flatMap(k => backends[k] !== undefined ? [{ name: PORTS[k], backend: backends[k] }] : [])
+}
+
+let version: Promise<string> | undefined
+
+/** qemu's version line (`QEMU emulator version 7.2.22 …`), asked once per process; refused when qemu is missing. */
+export async function qemuVersion (): Promise<string> {
+  version ??= new Promise<string>((resolve, reject) => {
+    execFile(QEMU, ['--version'], (err, stdout) => {
+      if (err !== null) reject(new FailedPreconditionError(`VMs need ${QEMU}: apt-get install qemu-system-x86`))
+      else resolve(stdout.split('\n')[0])
+    })
+  })
+  try {
+    return await version
+  } catch (err) {
+    version = undefined
+    throw err
+  }
 }
 
 /** A value inside one of qemu's `key=value,...` options: a comma in it is written twice. */

@@ -25,7 +25,7 @@ import { FailedPreconditionError, messageOf } from '../../errors.ts'
 import { startTimeOf } from '../proc.ts'
 import { cpio } from './initramfs.ts'
 import { GUEST_IMAGE_ROOT } from './job.ts'
-import { optionValue, QEMU, qemuArgs, qmp, vmPorts, type GuestMachine } from './qemu.ts'
+import { optionValue, QEMU, qemuArgs, qemuVersion, qmp, vmPorts, type GuestMachine } from './qemu.ts'
 import type { GuestFiles } from './guest-files.ts'
 
 const run = promisify(execFile)
@@ -123,7 +123,6 @@ export class VmTemplates {
   private readonly builds = new Map<string, Promise<void>>()
   /** One build at a time, after the one before it. */
   private queue: Promise<void> = Promise.resolve()
-  private qemuVersion: Promise<string> | undefined
 
   private readonly dir: string
 
@@ -133,9 +132,8 @@ export class VmTemplates {
   }
 
   private async nameOf (key: TemplateKey, guest: GuestFiles): Promise<string> {
-    this.qemuVersion ??= run(QEMU, ['--version']).then(r => r.stdout.split('\n')[0], () => '')
     const hash = createHash('sha256')
-    for (const part of [guest.initrd, await this.qemuVersion, guest.accel.accel, key.image, String(key.memoryMb), String(key.cpus)]) hash.update(`${part}\n`)
+    for (const part of [guest.initrd, await qemuVersion(), guest.accel.accel, key.image, String(key.memoryMb), String(key.cpus)]) hash.update(`${part}\n`)
     return hash.digest('hex').slice(0, 24)
   }
 

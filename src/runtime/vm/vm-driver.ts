@@ -36,7 +36,7 @@ import type { MachineSpec, NestedNodeSpec, VmSpec } from '../workload.ts'
 import { guestFiles, VM_CACHE, type GuestFiles } from './guest-files.ts'
 import { bootFiles, commandFiles, runFiles } from './initramfs.ts'
 import { encodeBoot, encodeJob, encodeNetwork, GUEST_IMAGE_ROOT, parseGuestEnd, type GuestJob } from './job.ts'
-import { optionValue, QEMU, qemuArgs, qmp, VIRTIOFSD, VIRTIOFSD_SCRIPT, vmPorts, type GuestMachine } from './qemu.ts'
+import { optionValue, QEMU, qemuArgs, qemuVersion, qmp, VIRTIOFSD, VIRTIOFSD_SCRIPT, vmPorts, type GuestMachine } from './qemu.ts'
 import { freshIdentity, savedMachine, TEMPLATE_MAC, type VmTemplates } from './templates.ts'
 
 const run = promisify(execFile)
@@ -270,7 +270,6 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
   const cache = init.cache ?? VM_CACHE
   const dirOf = (task: Task<VmSpec>): string => containerDir(init.dataDir, task.name)
   const fileOf = (task: Task<VmSpec>, f: keyof typeof FILES): string => join(dirOf(task), FILES[f])
-  let qemuFound = false
   const cgroupOf = (task: Task<VmSpec>): string => init.cgroups.version === 'none' ? '' : vmGroup(task.name)
   const idOf = (task: Task<VmSpec>): string => `aurae-${init.nodeKey}-${task.name}`
   // An image's VM: aurae-init runs its command in its root (shared read-only, a tmpfs over it), its volumes beside.
@@ -326,7 +325,7 @@ export function vmDriver (init: VmDriverInit): WorkloadDriver<VmSpec> {
       const spec = task.spec
       const c = spec.container
       if (spec.limits.cpus > 0 && init.cgroups.version === 'none') throw new FailedPreconditionError(`cannot enforce --cpus: ${init.cgroups.reason}`)
-      qemuFound ||= await run(QEMU, ['--version']).then(() => true, () => { throw new FailedPreconditionError(`VMs need ${QEMU}: apt-get install qemu-system-x86`) })
+      await qemuVersion()
       const guest = await guestFiles(cache)
       const dir = dirOf(task)
       if (Buffer.byteLength(join(dir, 'vol00.sock')) > SOCKET_PATH_MAX) throw new FailedPreconditionError(`a VM needs a shorter data directory: ${dir} is too long for its sockets`)
