@@ -17,13 +17,18 @@ export interface DaemonLogSource {
   off: (event: 'line', listener: (line: string) => void) => unknown
 }
 
+/** Whether the workload's current run has ended for good: it exited, or was removed (or replaced) since. */
+function runEnded (supervisor: Supervisor, name: string): () => boolean {
+  const rec = supervisor.get(name)
+  return () => !supervisor.has(name) || supervisor.get(name) !== rec || rec.state === 'exited'
+}
+
 /**
  * A workload's log entries (the last `tail` lines, all when negative), then with `follow` each new one until its run
  * ends for good or it is removed; in bounded pieces whatever their size.
  */
 export async function * workloadLog (supervisor: Supervisor, name: string, opts: { follow: boolean, tail: number, join: boolean }, signal: AbortSignal): AsyncGenerator<LogEntry> {
-  const rec = supervisor.get(name)
-  const done = (): boolean => !supervisor.has(name) || supervisor.get(name) !== rec || rec.state === 'exited'
+  const done = runEnded(supervisor, name)
   const stop = new AbortController()
   const onExit = (): void => { if (done()) stop.abort() }
   supervisor.on('exit', onExit).on('change', onExit)
@@ -88,9 +93,8 @@ export function observeHandlers (runtime: () => Supervisor, log: DaemonLogSource
       stream: async (req, send, signal) => {
         const supervisor = runtime()
         const name = assertWorkloadName(req.name)
-        const rec = supervisor.get(name)
-        const done = (): boolean => !supervisor.has(name) || supervisor.get(name) !== rec || rec.state === 'exited'
         if (req.console === true) {
+          const done = runEnded(supervisor, name)
           const path = supervisor.consolePath(name)
           if (path === undefined) throw new FailedPreconditionError(`workload ${name} has no console: only a VM has one`)
           for await (const data of followFile(path, { follow: req.follow, tail: req.tail ?? -1, done, signal })) await send({ stream: 'stdout', data, time: '' })
