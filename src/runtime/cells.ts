@@ -5,6 +5,8 @@ import type { Table } from '../store/store.ts'
 import { cellGroup, type CellRecord } from './cell.ts'
 import type { Cgroups } from './cgroups.ts'
 import type { Limits } from './limits.ts'
+import type { OriginalCellRecord } from './original-cell.ts'
+import { OriginalCells } from './original-cells.ts'
 import type { Supervisor } from './supervisor.ts'
 
 /** What boots and removes the VM of a cell with `isolation: 'vm'` (a nested node; node/nested-nodes.ts). */
@@ -15,15 +17,22 @@ export interface CellVms {
 
 export class Cells implements Component {
   private readonly cells = new Map<string, CellRecord>()
+  /** The original Aurae's cells (aurae.cells.v0), on the same cgroups and supervisor, in a table of their own. */
+  readonly original: OriginalCells
 
-  constructor (private readonly table: Table<CellRecord>, private readonly cgroups: Cgroups, private readonly supervisor: () => Supervisor, private readonly vms?: CellVms) {}
+  constructor (private readonly table: Table<CellRecord>, private readonly cgroups: Cgroups, private readonly supervisor: () => Supervisor, private readonly vms?: CellVms) {
+    this.original = new OriginalCells(table.sibling<OriginalCellRecord>('original-cells'), cgroups, supervisor)
+  }
 
   async start (): Promise<void> {
     for (const cell of await this.table.values()) this.cells.set(cell.name, cell)
+    await this.original.start()
   }
 
-  /** Cells outlive the daemon (their cgroups hold the workloads it keeps): nothing to stop. */
-  async stop (): Promise<void> {}
+  /** Cells outlive the daemon (their cgroups hold the workloads it keeps): only the original's empty groups go. */
+  async stop (): Promise<void> {
+    await this.original.stop()
+  }
 
   has (name: string): boolean {
     return this.cells.has(name)

@@ -1,9 +1,10 @@
 // Cells' cgroups: v2 where the host has a usable unified hierarchy, v1 where it has only v1.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { InternalError, messageOf } from '../errors.ts'
+import { FailedPreconditionError, InternalError, messageOf } from '../errors.ts'
 import type { Limits } from './limits.ts'
+import type { CgroupFile } from './original-cell-limits.ts'
 
 export type CgroupVersion = 'v1' | 'v2' | 'none'
 
@@ -18,7 +19,9 @@ export class Cgroups {
     private readonly roots: Partial<Record<Controller, string>>,
     readonly reason: string,
     /** v1's cpuacct hierarchy when it is mounted apart from cpu (containers join it; executables do not). */
-    private readonly cpuacct = ''
+    private readonly cpuacct = '',
+    /** v1's cpuset hierarchy (its mount point), where the original's cells have groups too; empty on v2 or without one. */
+    private readonly cpusetMount = ''
   ) {}
 
   /** Finds the hierarchies from /proc/self/mounts and checks that this process may write them. */
@@ -38,8 +41,9 @@ export class Cgroups {
       const opts = (f[3] ?? '').split(',')
       for (const c of CONTROLLERS) if (opts.includes(c)) roots[c] = join(f[1], 'aurae', nodeKey)
     }
-    const cpuacct = lines.find(f => f[2] === 'cgroup' && (f[3] ?? '').split(',').includes('cpuacct'))
-    if (CONTROLLERS.every(c => roots[c] !== undefined)) return Cgroups.usable('v1', roots, () => {}, cpuacct === undefined ? '' : join(cpuacct[1], 'aurae', nodeKey))
+    const mountOf = (controller: string): string | undefined => lines.find(f => f[2] === 'cgroup' && (f[3] ?? '').split(',').includes(controller))?.[1]
+    const cpuacct = mountOf('cpuacct')
+    if (CONTROLLERS.every(c => roots[c] !== undefined)) return Cgroups.usable('v1', roots, () => {}, cpuacct === undefined ? '' : join(cpuacct, 'aurae', nodeKey), mountOf('cpuset') ?? '')
     // `ip netns exec` mounts a /sys of its own, without the hierarchies: nothing of them is left to see.
     if (!lines.some(f => f[2] === 'cgroup' || f[2] === 'cgroup2')) {
       return new Cgroups('none', {}, 'no cgroup hierarchy is mounted in this process\'s view of /sys (`ip netns exec` mounts a /sys of its own without them): start auraed with nsenter --net=/run/netns/NAME instead')
@@ -47,11 +51,11 @@ export class Cgroups {
     return new Cgroups('none', {}, 'no cgroup hierarchy with the cpu, memory and pids controllers')
   }
 
-  private static usable (version: CgroupVersion, roots: Partial<Record<Controller, string>>, prepare: () => void, cpuacct = ''): Cgroups {
+  private static usable (version: CgroupVersion, roots: Partial<Record<Controller, string>>, prepare: () => void, cpuacct = '', cpuset = ''): Cgroups {
     try {
       for (const dir of new Set(Object.values(roots))) mkdirSync(dir, { recursive: true })
       prepare()
-      return new Cgroups(version, roots, '', cpuacct)
+      return new Cgroups(version, roots, '', cpuacct, cpuset)
     } catch (err) {
       return new Cgroups('none', {}, `cgroups are not writable (${messageOf(err)}); run auraed as root`)
     }
@@ -79,6 +83,46 @@ export class Cgroups {
       if (memsw && limits.memoryBytes > 0) write(mem, 'memory.memsw.limit_in_bytes', bytes)
     }
     write(pids, 'pids.max', limits.pids > 0 ? String(limits.pids) : 'max')
+  }
+
+  /**
+   * Makes a group nested in its parent's (`aurae.cells.v0/a/b`) in every hierarchy, v1's cpuset included (each new
+   * cpuset group gets its parent's CPUs and memory nodes, which a task needs to join it), and writes `files` in order.
+   * A value the kernel refuses is the caller's: nothing of the group is left, and the reason is said.
+   */
+  createNested (group: string, files: CgroupFile[]): void {
+    if (this.version === 'none') throw new FailedPreconditionError(`cannot allocate a cell: ${this.reason}`)
+    if (this.version === 'v1' && this.cpusetMount === '' && files.some(f => f.controller === 'cpuset')) throw new FailedPreconditionError('cannot set a cpuset: this host mounts no cpuset hierarchy')
+    const made: string[] = []
+    try {
+      for (const dir of this.nestedDirs(group)) made.push(...makeDirs(dir, this.version === 'v1' && this.cpusetMount !== '' && dir.startsWith(`${this.cpusetBase()}/`)))
+      if (this.version === 'v2') enableNested(this.roots.cpu as string, group)
+      for (const f of files) {
+        const dir = f.controller === 'cpuset' && this.version === 'v1' ? join(this.cpusetBase(), group) : this.dir(f.controller === 'cpuset' ? 'cpu' : f.controller, group)
+        try {
+          writeFileSync(join(dir, f.file), f.value)
+        } catch (err) {
+          throw new FailedPreconditionError(`cannot set ${f.file} to ${f.value}: ${messageOf(err)}`)
+        }
+      }
+    } catch (err) {
+      for (const dir of made.reverse()) {
+        try { rmdirSync(dir) } catch {}
+      }
+      throw err
+    }
+  }
+
+  /** Removes the group wherever it is empty; what still holds a process or a group stays. Only ever rmdir. */
+  removeEmpty (group: string): void {
+    for (const dir of this.nestedDirs(group)) {
+      try { rmdirSync(dir) } catch {}
+    }
+  }
+
+  /** Whether the group is there in every hierarchy it belongs in. */
+  hasGroup (group: string): boolean {
+    return this.version !== 'none' && this.nestedDirs(group).every(d => existsSync(d))
   }
 
   /** The cgroup.procs files a process writes its PID into to join the cell. */
@@ -166,8 +210,54 @@ export class Cgroups {
     return join(this.roots[c] as string, cell)
   }
 
+  /** The cell's groups: cpu, memory and pids, and v1's cpuset where the cell has a group there (the original's cells). */
   private dirs (cell: string): string[] {
-    return [...new Set(CONTROLLERS.map(c => this.dir(c, cell)))]
+    const cpuset = this.cpusetMount === '' ? [] : [join(this.cpusetBase(), cell)].filter(d => existsSync(d))
+    return [...new Set([...CONTROLLERS.map(c => this.dir(c, cell)), ...cpuset])]
+  }
+
+  /** A nested group's folders in every hierarchy, v1's cpuset included. */
+  private nestedDirs (group: string): string[] {
+    return [...new Set([...CONTROLLERS.map(c => this.dir(c, group)), ...this.cpusetMount === '' ? [] : [join(this.cpusetBase(), group)]])]
+  }
+
+  /** The node's folder in v1's cpuset hierarchy (`aurae/<node>`, as in the others). */
+  private cpusetBase (): string {
+    return join(this.cpusetMount, relative(dirname(dirname(this.roots.cpu as string)), this.roots.cpu as string))
+  }
+}
+
+/**
+ * Makes `dir` and the folders above it that are missing; with `cpuset`, each one made (or found without them) gets
+ * its parent's CPUs and memory nodes. Returns the folders it made, the outermost first.
+ */
+function makeDirs (dir: string, cpuset: boolean): string[] {
+  const missing: string[] = []
+  for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d)
+  for (const d of missing) mkdirSync(d)
+  if (cpuset) {
+    const chain: string[] = []
+    for (let d = dir; safeRead(join(d, 'cpuset.cpus')).trim() === '' && existsSync(join(dirname(d), 'cpuset.cpus')); d = dirname(d)) chain.unshift(d)
+    for (const d of chain) {
+      for (const file of ['cpuset.cpus', 'cpuset.mems']) write(d, file, safeRead(join(dirname(d), file)).trim())
+    }
+  }
+  return missing
+}
+
+/** On v2, a group's controllers are its parent's to give: each folder from the node's down to the group's parent
+ * passes them on (a folder that runs processes cannot, which the kernel says). */
+function enableNested (nodeDir: string, group: string): void {
+  const have = safeRead(join(nodeDir, 'cgroup.controllers')).split(/\s+/)
+  const wanted = ['cpu', 'memory', 'pids', 'cpuset'].filter(c => have.includes(c)).map(c => `+${c}`).join(' ')
+  const parts = group.split('/')
+  for (let i = 0; i < parts.length; i++) {
+    const dir = join(nodeDir, ...parts.slice(0, i))
+    try {
+      writeFileSync(join(dir, 'cgroup.subtree_control'), wanted)
+    } catch (err) {
+      throw new FailedPreconditionError(`cannot nest a cell in ${parts.slice(0, i).join('/') || 'the node'}: ${messageOf(err)}`)
+    }
   }
 }
 

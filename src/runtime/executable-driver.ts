@@ -1,7 +1,8 @@
-// Plain executables in cells: a cgroup of their own, or an allocated cell they share.
+// Plain executables in cells: a cgroup of their own, or an allocated cell they share (the node's, or the original's).
 import { FailedPreconditionError } from '../errors.ts'
 import type { Cgroups } from './cgroups.ts'
 import { cellGroup, ownGroup } from './cell.ts'
+import { originalArgv, originalGroup } from './original-cell.ts'
 import { DEFAULT_PATH, type LaunchPlan, type Task, type WorkloadDriver } from './driver.ts'
 import type { ExecutableSpec } from './workload.ts'
 import { groupState, oomKilled, signalGroup, stopGroup } from './process-group.ts'
@@ -31,8 +32,11 @@ const DETACHED = 'case $1 in */*) [ -e "$1" ] || exit 127; [ -x "$1" ] || exit 1
 export function executableDriver ({ cgroups, assertCell, hidden }: ExecutableDriverInit): WorkloadDriver<ExecutableSpec> {
   const cgroupOf = ({ spec }: Task<ExecutableSpec>): string => {
     if (cgroups.version === 'none') return ''
+    if (spec.original !== undefined) return originalGroup(spec.original.cell)
     return spec.cell === '' ? ownGroup(spec.name) : cellGroup(spec.cell)
   }
+  /** A workload in a cgroup of its own, which goes with it; not one in a cell (the node's or the original's). */
+  const ownsGroup = (spec: ExecutableSpec): boolean => spec.cell === '' && spec.original === undefined
   return {
     kind: 'executable',
     cgroupOf,
@@ -42,11 +46,13 @@ export function executableDriver ({ cgroups, assertCell, hidden }: ExecutableDri
       if (cgroups.version === 'none' && limited) throw new FailedPreconditionError(`cannot enforce limits: ${cgroups.reason}`)
       if (spec.cell !== '') {
         assertCell(spec.cell)
+      } else if (spec.original !== undefined) {
+        if (!cgroups.hasGroup(cgroupOf(task))) throw new FailedPreconditionError(`cell ${spec.original.cell} has no cgroup on this host`)
       } else if (cgroups.version !== 'none') {
         cgroups.create(ownGroup(spec.name), spec.limits)
       }
       return {
-        argv: spec.command,
+        argv: spec.original !== undefined ? originalArgv(spec.original, spec.command) : spec.command,
         env: envOf(spec),
         workdir: spec.workdir === '' ? '/' : spec.workdir,
         cgroup: cgroupOf(task),
@@ -58,7 +64,7 @@ export function executableDriver ({ cgroups, assertCell, hidden }: ExecutableDri
     // A workload in a cell of its own takes what it left in the cell with it; one in a shared cell only itself.
     async stop (task, request) {
       await stopGroup(task, request, async () => {
-        if (task.spec.cell === '' && cgroupOf(task) !== '') await cgroups.killAll(cgroupOf(task))
+        if (ownsGroup(task.spec) && cgroupOf(task) !== '') await cgroups.killAll(cgroupOf(task))
       })
     },
     // Its cgroup first (a shell writes its own PID there, then execs), then its mount namespace, in which the
@@ -82,7 +88,7 @@ export function executableDriver ({ cgroups, assertCell, hidden }: ExecutableDri
     },
     // Nothing of an executable outlives its run: its removal has nothing more to free.
     async release ({ spec }, forget) {
-      if (forget !== true && spec.cell === '') await cgroups.remove(ownGroup(spec.name))
+      if (forget !== true && ownsGroup(spec)) await cgroups.remove(ownGroup(spec.name))
     }
   }
 }

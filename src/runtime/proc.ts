@@ -21,3 +21,12 @@ export function isSameProcess (pid: number, start: number): boolean {
   return pid > 0 && startTimeOf(pid) === start
 }
 
+
+/** The PIDs of the process's children (none when it is gone). */
+export function childrenOf (pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}

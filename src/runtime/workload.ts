@@ -32,6 +32,22 @@ export interface ExecutableSpec extends SpecBase, ProcessSpec {
   tty?: boolean
   /** Its stdin stays open to the attached caller (exec -i). */
   interactive?: boolean
+  /** An executable of the original Aurae's CellService, in one of that API's cells (original-cell.ts); `cell` is then empty. */
+  original?: OriginalExecutable
+}
+
+/** How the original's CellService started an executable: in which of its cells, under which name, as whom, how isolated. */
+export interface OriginalExecutable {
+  /** The cell's path (`a/b`). */
+  cell: string
+  /** Its name in the cell, unique there. */
+  executable: string
+  uid: number
+  gid: number
+  /** Its own pid (a /proc of its own), mount, ipc and uts namespaces: unshare forks it as PID 1 there. */
+  isolateProcess: boolean
+  /** Its own network namespace, loopback only. */
+  isolateNetwork: boolean
 }
 
 /** A container: `command` overrides the image's Cmd, `env` and `workdir` its own. */

@@ -46,13 +46,13 @@ describe('the node answers discovery and gRPC health checks', () => {
 
   it('is healthy once up, and serves each of its services, the standard ones included', async () => {
     expect(await unary(discovery, 'Discover', {})).toEqual({ healthy: true, version: VERSION })
-    for (const service of ['', 'aurae.discovery.v0.DiscoveryService', 'grpc.health.v1.Health', 'aurae.vms.v0.VmService', 'aurae.workloads.v0.WorkloadService', 'aurae.workloads.v0.CellService', 'aurae.node.v0.ObserveService', 'aurae.observe.v0.ObserveService']) {
+    for (const service of ['', 'aurae.discovery.v0.DiscoveryService', 'grpc.health.v1.Health', 'aurae.vms.v0.VmService', 'aurae.workloads.v0.WorkloadService', 'aurae.workloads.v0.CellService', 'aurae.cells.v0.CellService', 'aurae.node.v0.ObserveService', 'aurae.observe.v0.ObserveService']) {
       expect({ service, ...await unary(health, 'Check', { service }) }).toEqual({ service, status: 'SERVING' })
     }
   })
 
   it('says NOT_FOUND to a Check of a service it does not serve, and SERVICE_UNKNOWN to a Watch, which stays open', async () => {
-    await expect(unary(health, 'Check', { service: 'aurae.cells.v0.CellService' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND })
+    await expect(unary(health, 'Check', { service: 'aurae.cells.v0.Nope' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND })
     const seen: string[] = []
     let ended = false
     const watch = health.Watch({ service: 'nope.v1.Nope' })

@@ -1,8 +1,10 @@
 // aurae.observe.v0.ObserveService, the original Aurae's, over this node's logs: the daemon's log as it is written,
-// and a workload's output by the PID of its process, each line a LogItem on the original's channel names
-// (`auraed`; `<executable>::stdout`). The node's own, richer log API is aurae.node.v0.ObserveService (observe.ts).
+// and a workload's output by the PID of its process (an executable of the original's cells: the PID its Start gave),
+// each line a LogItem on the original's channel names (`auraed`; `<executable>::stdout`). The node's own, richer
+// log API is aurae.node.v0.ObserveService (observe.ts).
 import { LogChannelType, type ObserveServiceService } from '../../gen/aurae/observe/v0/observe.ts'
 import { InvalidArgumentError, NotFoundError, UnimplementedError } from '../../errors.ts'
+import { executableNameOf, executablePid } from '../../runtime/original-cell.ts'
 import type { Supervisor } from '../../runtime/supervisor.ts'
 import { daemonLog, workloadLog, type DaemonLogSource } from './observe.ts'
 import type { Handlers } from './serve.ts'
@@ -42,9 +44,9 @@ export function originalObserveHandlers (runtime: () => Supervisor, log: DaemonL
         const stream = req.channelType === LogChannelType.LOG_CHANNEL_TYPE_STDOUT ? 'stdout' : req.channelType === LogChannelType.LOG_CHANNEL_TYPE_STDERR ? 'stderr' : undefined
         if (stream === undefined) throw new InvalidArgumentError('channel_type must be LOG_CHANNEL_TYPE_STDOUT or LOG_CHANNEL_TYPE_STDERR')
         const supervisor = runtime()
-        const rec = req.processId > 0 ? supervisor.list(false).find(w => w.state === 'running' && w.pid === req.processId) : undefined
+        const rec = req.processId > 0 ? supervisor.list(false).find(w => w.state === 'running' && (w.pid === req.processId || executablePid(w.spec, w.pid) === req.processId)) : undefined
         if (rec === undefined) throw new NotFoundError(`no running workload's process has PID ${req.processId}`)
-        const channel = `${rec.spec.name}::${stream}`
+        const channel = `${executableNameOf(rec.spec)}::${stream}`
         for await (const e of workloadLog(supervisor, rec.spec.name, { follow: true, tail: -1, join: false }, signal)) {
           if (e.stream !== stream) continue
           await send({ channel, line: e.data.toString('utf8').replace(/\n$/, ''), timestamp: seconds(e.time) })

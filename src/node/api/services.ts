@@ -1,6 +1,7 @@
 // Every service the node serves, with its handlers: the daemon registers these, and authz's spec checks that each
 // method declares who may call it, from this same list.
 import type { ServiceDefinition } from '@grpc/grpc-js'
+import { CellServiceService as OriginalCellService } from '../../gen/aurae/cells/v0/cells.ts'
 import { DiscoveryServiceService } from '../../gen/aurae/discovery/v0/discovery.ts'
 import { HealthService } from '../../gen/grpc/health/v1/health.ts'
 import { ObserveServiceService as OriginalObserveService } from '../../gen/aurae/observe/v0/observe.ts'
@@ -17,6 +18,7 @@ import type { Supervisor } from '../../runtime/supervisor.ts'
 import type { Machines } from '../../runtime/vm/machines.ts'
 import { cellHandlers } from './cells.ts'
 import { discoveryHandlers, healthHandlers } from './health.ts'
+import { originalCellHandlers } from './original-cells.ts'
 import { originalObserveHandlers } from './original-observe.ts'
 import { imageHandlers } from './images.ts'
 import { ObserveService } from './log-response.ts'
@@ -69,6 +71,7 @@ export function services (d: ServiceDeps): ServiceEntry[] {
     entry('mesh', MeshServiceService, meshHandlers(d.mesh, d.ownDomain)),
     entry('vms', VmServiceService, vmHandlers(d.machines)),
     entry('discovery', DiscoveryServiceService, discoveryHandlers(d.daemon)),
+    entry('original-cells', OriginalCellService, originalCellHandlers(d.cells)),
     entry('original-observe', OriginalObserveService, originalObserveHandlers(d.supervisor, d.log)),
     entry('health', HealthService, healthHandlers(d.daemon, () => all.map(e => fullName(e.definition))))
   ]

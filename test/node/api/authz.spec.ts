@@ -120,6 +120,12 @@ describe('who may call each method the node serves', () => {
       'discovery.Discover': { access: 'peers', beforeUp: true },
       'health.Check': { access: 'peers', beforeUp: true },
       'health.Watch': { access: 'peers', beforeUp: true },
+      // The original's cells, as the node's own: a trusted peer may use them.
+      'original-cells.Allocate': { access: 'peers', beforeUp: false },
+      'original-cells.Free': { access: 'peers', beforeUp: false },
+      'original-cells.Start': { access: 'peers', beforeUp: false },
+      'original-cells.Stop': { access: 'peers', beforeUp: false },
+      'original-cells.List': { access: 'peers', beforeUp: false },
       // The original's observe service: the daemon's own log is its user's alone, as the node's own API has it.
       'original-observe.GetAuraeDaemonLogStream': { access: 'local', beforeUp: true },
       'original-observe.GetSubProcessStream': { access: 'peers', beforeUp: false },
