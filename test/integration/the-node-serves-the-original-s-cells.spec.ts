@@ -202,6 +202,8 @@ describe('the node serves the original\'s cells', () => {
     expect(await startIn({ cell_name: 'ae-bad' })).toEqual([FP, 'executable is required'])
     expect(await startIn({ cell_name: 'ae-bad', executable: { name: '', command: 'true' } })).toEqual([FP, 'executable name is required'])
     expect(await startIn({ cell_name: 'ae-bad', executable: { name: 'x', command: ' ' } })).toEqual([FP, 'executable command is required'])
+    expect(await startIn({ cell_name: 'ae-bad', executable: { name: 'x', command: 'echo a\0b' } })).toEqual([FP, 'executable command contains a NUL byte'])
+    expect((await startIn({ cell_name: 'ae-bad', executable: { name: 'x', command: `echo ${'a'.repeat(200_000)}` } }))[0]).toBe(FP)
     expect((await startIn({ cell_name: 'ae-bad', executable: { name: 'a/b', command: 'true' } }))[0]).toBe(FP)
     await start('ae-bad', 'x', 'true')
     expect(await startIn({ cell_name: 'ae-bad', executable: { name: 'x', command: 'true' } })).toEqual([grpc.status.ALREADY_EXISTS, 'cell ae-bad already has an executable named x'])

@@ -65,6 +65,7 @@ export function originalCellHandlers (cells: () => Cells): Handlers<typeof CellS
         if (exe === undefined) throw new FailedPreconditionError('executable is required')
         assertExecutableName(exe.name)
         if (exe.command.trim() === '') throw new FailedPreconditionError('executable command is required')
+        if (exe.command.includes('\0')) throw new FailedPreconditionError('executable command contains a NUL byte')
         const uid = req.uid ?? process.getuid?.() ?? 0
         const gid = req.gid ?? process.getgid?.() ?? 0
         const { pid } = await original().run({ cell, executable: exe.name, command: exe.command, uid, gid })
