@@ -11,6 +11,9 @@ export type CgroupVersion = 'v1' | 'v2' | 'none'
 const CONTROLLERS = ['cpu', 'memory', 'pids'] as const
 type Controller = typeof CONTROLLERS[number]
 const CPU_PERIOD_US = 100_000
+/** Linux's longest path, and room kept in it for a group's control files (`/memory.soft_limit_in_bytes`). */
+const PATH_MAX = 4096
+const CONTROL_FILE_ROOM = 64
 
 /** One node's subtree of cgroups (`aurae/<node>/<cell>` under each hierarchy). */
 export class Cgroups {
@@ -93,9 +96,10 @@ export class Cgroups {
   createNested (group: string, files: CgroupFile[]): void {
     if (this.version === 'none') throw new FailedPreconditionError(`cannot allocate a cell: ${this.reason}`)
     if (this.version === 'v1' && this.cpusetMount === '' && files.some(f => f.controller === 'cpuset')) throw new FailedPreconditionError('cannot set a cpuset: this host mounts no cpuset hierarchy')
+    if (Math.max(...this.nestedDirs(group).map(d => d.length)) + CONTROL_FILE_ROOM >= PATH_MAX) throw new FailedPreconditionError('the cell\'s path is too long for a cgroup')
     const made: string[] = []
     try {
-      for (const dir of this.nestedDirs(group)) made.push(...makeDirs(dir, this.version === 'v1' && this.cpusetMount !== '' && dir.startsWith(`${this.cpusetBase()}/`)))
+      for (const dir of this.nestedDirs(group)) makeDirs(dir, this.version === 'v1' && this.cpusetMount !== '' && dir.startsWith(`${this.cpusetBase()}/`), made)
       if (this.version === 'v2') enableNested(this.roots.cpu as string, group)
       for (const f of files) {
         const dir = f.controller === 'cpuset' && this.version === 'v1' ? join(this.cpusetBase(), group) : this.dir(f.controller === 'cpuset' ? 'cpu' : f.controller, group)
@@ -228,13 +232,20 @@ export class Cgroups {
 }
 
 /**
- * Makes `dir` and the folders above it that are missing; with `cpuset`, each one made (or found without them) gets
- * its parent's CPUs and memory nodes. Returns the folders it made, the outermost first.
+ * Makes `dir` and the folders above it that are missing, noting each in `made` (the outermost first) as it is made;
+ * with `cpuset`, each one made (or found without them) gets its parent's CPUs and memory nodes.
  */
-function makeDirs (dir: string, cpuset: boolean): string[] {
+function makeDirs (dir: string, cpuset: boolean, made: string[]): void {
   const missing: string[] = []
   for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d)
-  for (const d of missing) mkdirSync(d)
+  for (const d of missing) {
+    try {
+      mkdirSync(d)
+      made.push(d)
+    } catch (err) {
+      throw new InternalError(`cannot make cgroup ${d}: ${messageOf(err)}`)
+    }
+  }
   if (cpuset) {
     const chain: string[] = []
     for (let d = dir; safeRead(join(d, 'cpuset.cpus')).trim() === '' && existsSync(join(dirname(d), 'cpuset.cpus')); d = dirname(d)) chain.unshift(d)
@@ -242,7 +253,6 @@ function makeDirs (dir: string, cpuset: boolean): string[] {
       for (const file of ['cpuset.cpus', 'cpuset.mems']) write(d, file, safeRead(join(dirname(d), file)).trim())
     }
   }
-  return missing
 }
 
 /** On v2, a group's controllers are its parent's to give: each folder from the node's down to the group's parent

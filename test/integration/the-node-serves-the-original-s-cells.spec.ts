@@ -212,6 +212,19 @@ describe('the node serves the original\'s cells', () => {
     expect(await refusal('Free', { cell_name: 'ae-none' })).toEqual([grpc.status.NOT_FOUND, 'no cell named ae-none'])
     expect(await refusal('Free', { cell_name: 'no_pe' })).toEqual([FP, expect.stringMatching(/^invalid cell name "no_pe"/)])
     expect(await call('Free', { cell_name: 'ae-bad' })).toEqual({})
+
+    // Nested until the cgroup's path is longer than the kernel takes: refused, and nothing of it is left.
+    let deep = 'ae-deep'
+    await call('Allocate', { cell: { name: deep } })
+    let refused: [number, string] = [grpc.status.OK, '']
+    for (let i = 0; i < 80 && refused[0] === grpc.status.OK; i++) {
+      const next = `${deep}/${'d'.repeat(63)}`
+      refused = await allocate({ name: next })
+      if (refused[0] === grpc.status.OK) deep = next
+    }
+    expect(refused).toEqual([FP, 'the cell\'s path is too long for a cgroup'])
+    expect(await call('Free', { cell_name: 'ae-deep' })).toEqual({})
+    expect(groupsOf('ae-deep')).toEqual([])
     expect((await call('List', {})).cells).toEqual([])
   })
 })
