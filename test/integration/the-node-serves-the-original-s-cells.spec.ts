@@ -154,8 +154,16 @@ describe('the node serves the original\'s cells', () => {
     await until('its interfaces', () => devs.items.length > 0)
     devs.close()
     expect(devs.items.map(i => i.line)).toEqual(['lo'])
+
+    // Both at once, as another user: the namespaces are made first, then the ids are dropped.
+    await call('Allocate', { cell: { name: 'ae-isolated/both', isolate_process: true, isolate_network: true } })
+    const both = await start('ae-isolated/both', 'both', 'echo $$ $(id -u); tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "; exec sleep 1000', { uid: 65534, gid: 65534 })
+    const seen = stdout(both.pid)
+    await until('its view', () => seen.items.length === 2)
+    seen.close()
+    expect(seen.items.map(i => i.line)).toEqual(['1 65534', 'lo'])
     await call('Free', { cell_name: 'ae-isolated' })
-    await until('the executable to be gone', () => !isAlive(net.pid))
+    await until('the executables to be gone', () => !isAlive(net.pid) && !isAlive(both.pid))
     expect(groupsOf('ae-isolated')).toEqual([])
   })
 
