@@ -140,8 +140,8 @@ describe('the node serves the original\'s cells', () => {
     out.close()
     expect(out.items.map(i => i.channel)).toEqual(['ps::stdout', 'ps::stdout', 'ps::stdout'])
     expect(out.items[0].line).toBe('pid 1')
-    // Its shell, the command substitution's subshell, ls and grep: nothing of the host's.
-    expect(Number(out.items[1].line.split(' ')[1])).toBeLessThanOrEqual(4)
+    // Its shell, the command substitution's subshell, ls and grep: none of the host's (which has hundreds).
+    expect(Number(out.items[1].line.split(' ')[1])).toBeLessThanOrEqual(5)
     expect(out.items[2].line).toBe('ae-isolated-host')
     expect(hostname()).not.toBe('ae-isolated-host')
     const unshare = (await workload(node, 'ae-isolated_ps')).pid
