@@ -6,7 +6,6 @@ import { X509Certificate, createPrivateKey, randomBytes, type KeyObject } from '
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { FailedPreconditionError, InvalidArgumentError, messageOf } from '../errors.ts'
-import { isNodeName } from '../names/parse.ts'
 
 /** The name the server's certificate carries (CN and DNS SAN), as the original's clients expect it. */
 export const SERVER_NAME = 'server.unsafe.aurae.io'
@@ -137,10 +136,13 @@ export function clientFileNames (name: string): { key: string, crt: string } {
   return { key: `client.${name}.key`, crt: `_signed.client.${name}.crt` }
 }
 
-/** Checks a client's name (it becomes a file name and a DNS label) and a SPIFFE trust domain. */
+/** A DNS label: what a client's name is (it becomes a file name and the first label of its CN), and each of a domain's. */
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
+
+/** Checks a client's name and a SPIFFE trust domain. */
 export function assertClient (name: string, domain: string): void {
-  if (!isNodeName(name, '')) throw new InvalidArgumentError(`invalid client name "${name}": use lowercase letters, digits and "-" (at most 63)`)
-  if (!isNodeName('user', domain)) throw new InvalidArgumentError(`invalid domain "${domain}": expected a DNS name such as example.org`)
+  if (!LABEL.test(name)) throw new InvalidArgumentError(`invalid client name "${name}": use lowercase letters, digits and "-" (at most 63)`)
+  if (domain.length > 253 || !domain.split('.').every(l => LABEL.test(l))) throw new InvalidArgumentError(`invalid domain "${domain}": expected a DNS name such as example.org`)
 }
 
 /**
