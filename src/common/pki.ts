@@ -3,7 +3,7 @@
 // makes the CA and server material on its first start; `aurae pki` makes them and issues client certificates.
 import { execFile } from 'node:child_process'
 import { X509Certificate, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { FailedPreconditionError, InvalidArgumentError, messageOf } from '../errors.ts'
 
@@ -152,7 +152,13 @@ export function assertClient (name: string, domain: string): void {
 export async function issueClient (pki: string, name: string, domain: string, out: string): Promise<ClientFiles> {
   assertClient(name, domain)
   for (const f of [PKI_FILES.caKey, PKI_FILES.caCrt]) {
-    if (!existsSync(join(pki, f))) throw new FailedPreconditionError(`${join(pki, f)} is missing: make the CA first with aurae pki init --pki ${pki}`)
+    try {
+      accessSync(join(pki, f), constants.R_OK)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') throw new FailedPreconditionError(`${join(pki, f)} is missing: make the CA first with aurae pki init --pki ${pki}`)
+      throw new FailedPreconditionError(`cannot read ${join(pki, f)}: ${code ?? messageOf(err)} (the CA's key is the node's owner's)`)
+    }
   }
   mkdirSync(out, { recursive: true, mode: 0o700 })
   const spiffe = `spiffe://${domain}/user/${name}`

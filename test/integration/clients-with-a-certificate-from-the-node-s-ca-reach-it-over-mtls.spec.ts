@@ -54,6 +54,11 @@ describe('clients with a certificate from the node\'s CA reach it over mTLS', ()
     expect((await node.cli(['status'])).stdout).toMatch(new RegExp(`mtls\\s+${tlsSock} \\(certificates in ${pki}\\)`))
   })
 
+  it('keeps the certificates and the mTLS socket out of executables\' sight, as the rest of daemon space', async () => {
+    const seen = await node.cli(['exec', '--', 'sh', '-c', `ls -A ${pki} ${join(dir, 'run')}; test -e ${join(pki, 'ca.key')} && echo visible || echo hidden`])
+    expect(seen).toEqual({ code: 0, stdout: `${pki}:\n\n${join(dir, 'run')}:\nhidden\n`, stderr: '' })
+  })
+
   it('issues a client certificate and writes the config the original reads, naming the node\'s mTLS socket', async () => {
     const res = await node.cli(['pki', 'client', 'alice', '--pki', pki, '--out', client, '--config', config])
     expect(res).toMatchObject({ code: 0, stderr: '' })
