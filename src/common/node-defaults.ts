@@ -17,7 +17,7 @@ export type Env = Readonly<Record<string, string | undefined>>
 export function defaultPaths (env: Env, uid: number): NodePaths {
   const home = env.HOME ?? homedir()
   return {
-    sock: env.AURAE_SOCK ?? '/run/aurae.sock',
+    sock: env.AURAE_SOCK ?? MACHINE_SOCK,
     key: env.AURAE_KEY ?? join(home, '.ssh', 'id_aura'),
     data: env.AURAE_DATA ?? (uid === 0 ? '/var/lib/aurae' : join(env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'aurae'))
   }
@@ -54,21 +54,24 @@ export interface TlsPaths {
   pki: string
 }
 
+/** The socket of the machine's node, the one that serves the machine's mTLS socket by default. */
+export const MACHINE_SOCK = '/run/aurae.sock'
+
 /**
  * The mTLS socket by default: the original's `/var/run/aurae/aurae.sock` for root (a user's runtime directory, else
- * `~/.aurae`, for others), served by the machine's node, the one on the default socket. Another node on the machine
- * (its own --sock) serves none unless given --tls-sock: two nodes cannot share one socket. Certificates in
+ * `~/.aurae`, for others), served by the machine's node, the one on /run/aurae.sock. Another node on the machine (its
+ * own --sock or AURAE_SOCK) serves none unless given --tls-sock: two nodes cannot share one socket. Certificates in
  * `/etc/aurae/pki` for root, the user's config directory for others.
  */
 export function defaultTls (sock: string, env: Env, uid: number): TlsPaths {
   const home = env.HOME ?? homedir()
   return {
-    sock: resolve(sock) === resolve(defaultPaths(env, uid).sock) ? machineTlsSock(env, uid) : 'off',
+    sock: resolve(sock) === MACHINE_SOCK ? machineTlsSock(env, uid) : 'off',
     pki: uid === 0 ? '/etc/aurae/pki' : join(env.XDG_CONFIG_HOME ?? join(home, '.config'), 'aurae', 'pki')
   }
 }
 
-/** The mTLS socket of the machine's node (the one on the default socket). */
+/** The mTLS socket of the machine's node (the one on /run/aurae.sock). */
 export function machineTlsSock (env: Env, uid: number): string {
   if (uid === 0) return '/var/run/aurae/aurae.sock'
   return env.XDG_RUNTIME_DIR !== undefined ? join(env.XDG_RUNTIME_DIR, 'aurae', 'aurae.sock') : join(env.HOME ?? homedir(), '.aurae', 'aurae.sock')

@@ -44,7 +44,7 @@ export const up: Command = {
       'log-files': { type: 'string', help: `files kept of each workload's log, the live one included (default ${LOG_FILES})`, value: 'N' },
       'vm-ready-timeout': { type: 'string', help: `seconds a VM has to start its workload before it is ended (default ${VM_READY_SECONDS})`, value: 'N' },
       'vm-templates': { type: 'string', help: `where VMs of images are saved for warm starts, or off (default ${VM_TEMPLATES})`, value: 'DIR|off' },
-      'tls-sock': { type: 'string', help: 'the original Aurae\'s mTLS socket, or off (default /var/run/aurae/aurae.sock as root on the default --sock)', value: 'PATH|off' },
+      'tls-sock': { type: 'string', help: 'the original Aurae\'s mTLS socket, or off (default /var/run/aurae/aurae.sock as root on /run/aurae.sock)', value: 'PATH|off' },
       pki: { type: 'string', help: 'the mTLS socket\'s certificates, made on first start (default /etc/aurae/pki as root)', value: 'DIR' },
       listen: { type: 'list', help: 'where the mesh listens (repeatable; default /ip4/0.0.0.0/tcp/4710; remembered for the next up)', value: 'MULTIADDR' },
       bootstrap: { type: 'list', help: 'a node to join the mesh through (repeatable; remembered for the next up)', value: 'MULTIADDR' },
