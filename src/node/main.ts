@@ -24,7 +24,7 @@ Runs the Aurae node daemon. Without key material it serves only status until "au
   --vm-templates DIR|off  where VMs of images are saved once booted, for later ones to start from (warm starts;
                       default ${VM_TEMPLATES}); off: every VM boots
   --tls-sock PATH|off  the original Aurae's mTLS socket, for clients with a certificate the node's CA signed (default
-                      /var/run/aurae/aurae.sock as root, for the node on /run/aurae.sock; others: off)
+                      /var/run/aurae/aurae.sock as root, for the node on /run/aurae.sock; others, and --pid1: off)
   --pki DIR           the mTLS socket's ca.crt, _signed.server.crt and server.key, made with a CA key on first start
                       when the directory holds none (default /etc/aurae/pki as root, ~/.config/aurae/pki otherwise)
   --pid1              be a guest's (or a PID namespace's) node under aurae-init, its PID 1: SIGTERM stops every
@@ -86,7 +86,8 @@ export async function main (argv: string[]): Promise<void> {
   }
   const paths = resolvePaths(values)
   const tlsDefault = defaultTls(paths.sock, process.env, process.getuid?.() ?? 0)
-  const tlsSock = values['tls-sock'] ?? tlsDefault.sock
+  // A guest's node (--pid1) is reached by its host through the mesh: it serves no mTLS socket unless told to.
+  const tlsSock = values['tls-sock'] ?? (values.pid1 === true ? 'off' : tlsDefault.sock)
   if (tlsSock === '') {
     process.stderr.write('auraed: invalid --tls-sock "": expected a socket path, or off\n')
     process.exit(2)
