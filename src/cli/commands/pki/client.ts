@@ -63,6 +63,7 @@ export const pkiClient: Command = {
     const files = await issueClient(pkiDir(flags, defaultTls(ctx.sock, io.env, io.uid).pki), name, domain, out)
     // The node's own socket when one answers here; else where the machine's node serves it.
     const socket = node?.socket ?? machineTlsSock(io.env, io.uid)
+    if (node !== undefined && node.socket === undefined) io.stderr.write(`warning: the node on ${ctx.sock} serves no mTLS socket (--tls-sock off); the config names ${socket}\n`)
     writeWhole(configPath, formatAuraeConfig({ caCrt: files.ca, clientCrt: files.crt, clientKey: files.key, socket }))
     io.stdout.write(`issued ${files.spiffe}\nkey     ${files.key}\ncert    ${files.crt}\nca      ${files.ca}\nconfig  ${configPath} (socket ${socket})\n`)
     return EXIT.ok
