@@ -15,6 +15,7 @@ import { execBench } from './exec.js'
 import { cellsBench } from './cells.js'
 import { podmanBench } from './podman.js'
 import { vmBench } from './vm.js'
+import { tlsBench } from './tls.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const AURAE = join(root, 'bin', 'aurae.js')
@@ -369,7 +370,7 @@ async function logsBench () {
   return rows
 }
 
-const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, unpack: unpackBench, exec: execBench, cells: () => cellsBench({ dir, aurae: AURAE, listen: LISTEN }), podman: podmanBench, vm: () => vmBench({ dir, aurae: AURAE, listen: LISTEN }) }
+const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, unpack: unpackBench, exec: execBench, cells: () => cellsBench({ dir, aurae: AURAE, listen: LISTEN }), podman: podmanBench, vm: () => vmBench({ dir, aurae: AURAE, listen: LISTEN }), tls: () => tlsBench({ dir, aurae: AURAE, listen: LISTEN }) }
 
 async function main () {
   // `npm run bench -- containers mesh` runs only those sections.

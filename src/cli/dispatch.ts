@@ -27,6 +27,8 @@ import { vmLs } from './commands/vm/ls.ts'
 import { cellAllocate } from './commands/cell/allocate.ts'
 import { cellFree } from './commands/cell/free.ts'
 import { cellLs } from './commands/cell/ls.ts'
+import { pkiClient } from './commands/pki/client.ts'
+import { pkiInit } from './commands/pki/init.ts'
 import { renamed } from './kit/args.ts'
 import type { Command } from './kit/context.ts'
 
@@ -41,7 +43,8 @@ const NOUNS: Record<string, { summary: string, verbs: Record<string, Command> }>
   peer: { summary: 'trust between nodes (aurae peer TOKEN is aurae proxy TOKEN)', verbs: { proxy, ls: peers, rm: unpeer, resolve } },
   system: { summary: 'the node\'s disk', verbs: { df } },
   vm: { summary: 'micro-VMs (aurae run --vm IMAGE starts one)', verbs: { ls: vmLs } },
-  cell: { summary: 'cells of limits that executables share, or VMs of their own (--isolation vm)', verbs: { allocate: cellAllocate, free: cellFree, ls: cellLs } }
+  cell: { summary: 'cells of limits that executables share, or VMs of their own (--isolation vm)', verbs: { allocate: cellAllocate, free: cellFree, ls: cellLs } },
+  pki: { summary: 'the certificates of the mTLS socket, where the original Aurae\'s clients connect', verbs: { init: pkiInit, client: pkiClient } }
 }
 
 /** Each command's management form (the first verb that names it), for help. */

@@ -1,5 +1,6 @@
 // Where a node keeps its socket, key and data, its version, and how auraed is started; shared by auraed and its
 // clients, so it stays import-light and reads no environment of its own (callers pass theirs).
+import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -16,7 +17,7 @@ export type Env = Readonly<Record<string, string | undefined>>
 export function defaultPaths (env: Env, uid: number): NodePaths {
   const home = env.HOME ?? homedir()
   return {
-    sock: env.AURAE_SOCK ?? '/run/aurae.sock',
+    sock: env.AURAE_SOCK ?? MACHINE_SOCK,
     key: env.AURAE_KEY ?? join(home, '.ssh', 'id_aura'),
     data: env.AURAE_DATA ?? (uid === 0 ? '/var/lib/aurae' : join(env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'aurae'))
   }
@@ -45,3 +46,46 @@ export const VM_TEMPLATES = '/var/cache/aurae/vm/templates'
 
 /** How long a VM of an image has to start its workload before it is ended (auraed --vm-ready-timeout). */
 export const VM_READY_SECONDS = 120
+
+/** Where the node serves the original Aurae's mTLS socket and keeps its certificates (auraed --tls-sock, --pki). */
+export interface TlsPaths {
+  /** `off` when the node serves no mTLS socket. */
+  sock: string
+  pki: string
+}
+
+/** The socket of the machine's node, the one that serves the machine's mTLS socket by default. */
+export const MACHINE_SOCK = '/run/aurae.sock'
+
+/**
+ * The mTLS socket by default: the original's `/var/run/aurae/aurae.sock` for root (a user's runtime directory, else
+ * `~/.aurae`, for others), served by the machine's node, the one on /run/aurae.sock. Another node on the machine (its
+ * own --sock or AURAE_SOCK) serves none unless given --tls-sock: two nodes cannot share one socket. Certificates in
+ * `/etc/aurae/pki` for root, the user's config directory for others.
+ */
+export function defaultTls (sock: string, env: Env, uid: number): TlsPaths {
+  const home = env.HOME ?? homedir()
+  return {
+    sock: resolve(sock) === MACHINE_SOCK ? machineTlsSock(env, uid) : 'off',
+    pki: uid === 0 ? '/etc/aurae/pki' : join(env.XDG_CONFIG_HOME ?? join(home, '.config'), 'aurae', 'pki')
+  }
+}
+
+/** The mTLS socket of the machine's node (the one on /run/aurae.sock). */
+export function machineTlsSock (env: Env, uid: number): string {
+  if (uid === 0) return '/var/run/aurae/aurae.sock'
+  return env.XDG_RUNTIME_DIR !== undefined ? join(env.XDG_RUNTIME_DIR, 'aurae', 'aurae.sock') : join(env.HOME ?? homedir(), '.aurae', 'aurae.sock')
+}
+
+/** The file in a node's data dir where its daemon says where its mTLS socket is (`{socket, pki}`; `aurae status`). */
+export const MTLS_FILE = 'mtls.json'
+
+/** Where the node whose data dir is `data` serves its mTLS socket, as its daemon said at start; undefined: nowhere. */
+export function mtlsOf (data: string): TlsPaths | undefined {
+  try {
+    const { socket, pki } = JSON.parse(readFileSync(join(data, MTLS_FILE), 'utf8'))
+    return typeof socket === 'string' && typeof pki === 'string' ? { sock: socket, pki } : undefined
+  } catch {
+    return undefined
+  }
+}

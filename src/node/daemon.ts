@@ -1,7 +1,7 @@
 // The composition root: config, key material, store, runtime and the local API, wired explicitly.
 import { Server, ServerCredentials } from '@grpc/grpc-js'
 import { createHash } from 'node:crypto'
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs'
+import { chmodSync, lstatSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { FailedPreconditionError, messageOf } from '../errors.ts'
@@ -21,7 +21,7 @@ import { daemonSpace } from '../runtime/daemon-space.ts'
 import { Supervisor } from '../runtime/supervisor.ts'
 import { EventLog } from '../runtime/events.ts'
 import { Store } from '../store/store.ts'
-import { Api } from './api/serve.ts'
+import { Api, grpcCaller } from './api/serve.ts'
 import { serveFrames, type FrameServer } from './api/frame-socket.ts'
 import { services } from './api/services.ts'
 import { ContentStore } from '../runtime/image/content-store.ts'
@@ -33,6 +33,8 @@ import { vmDriver } from '../runtime/vm/vm-driver.ts'
 import { VmTemplates } from '../runtime/vm/templates.ts'
 import { BridgeNetwork } from '../runtime/container/cni.ts'
 import { authorize, type Caller } from './api/authz.ts'
+import { initPki, serverMaterial } from '../common/pki.ts'
+import { MTLS_FILE, type TlsPaths } from '../common/node-defaults.ts'
 import { VERSION, type NodePaths } from './config.ts'
 import { DaemonLog } from './log.ts'
 
@@ -45,6 +47,8 @@ export interface DaemonOptions {
   vmReadySeconds?: number
   /** Where VMs of images are saved for warm starts (runtime/vm/templates.ts); none: every VM boots. */
   vmTemplates?: string
+  /** The mTLS socket and its certificates' directory; none: no mTLS socket. */
+  tls?: TlsPaths
   /** Multiaddrs the mesh listens on. */
   listen: string[]
   /** Multiaddrs of nodes to join the mesh through. */
@@ -83,6 +87,8 @@ export class Daemon {
   /** Lifecycle events for `aurae events`, kept across the runtime's life. */
   private readonly events = new EventLog()
   private readonly server = new Server()
+  /** The mTLS socket's server, serving the same handlers (opts.tls). */
+  private readonly tlsServer = new Server()
   private frames?: FrameServer
   private closing?: Promise<number>
   private markClosed: () => void = () => {}
@@ -97,6 +103,7 @@ export class Daemon {
     process.umask(0o077)
     mkdirSync(opts.paths.data, { recursive: true, mode: 0o700 })
     await claimSocket(opts.paths.sock)
+    if (opts.tls !== undefined) await claimSocket(opts.tls.sock)
     const store = await Store.open(`${opts.paths.data}/store`)
     const daemon = new Daemon(opts, store, log)
     try {
@@ -113,7 +120,7 @@ export class Daemon {
       await store.stop()
       throw err
     }
-    log.write('info', 'auraed started', { state: daemon.state, sock: opts.paths.sock, pid: process.pid, name: daemon.meta?.name, peerId: daemon.key?.peerId })
+    log.write('info', 'auraed started', { state: daemon.state, sock: opts.paths.sock, tlsSock: opts.tls?.sock, pid: process.pid, name: daemon.meta?.name, peerId: daemon.key?.peerId })
     return daemon
   }
 
@@ -179,10 +186,13 @@ export class Daemon {
       // Let the reply to a Down call go out before the server goes.
       setTimeout(() => {
         this.server.tryShutdown(() => {})
+        this.tlsServer.tryShutdown(() => {})
         setTimeout(() => {
           this.server.forceShutdown()
+          this.tlsServer.forceShutdown()
           this.frames?.close()
           try { unlinkSync(this.opts.paths.sock) } catch {}
+          if (this.opts.tls !== undefined) try { unlinkSync(this.opts.tls.sock) } catch {}
           this.log.write('info', 'auraed stopped', { stopped })
           this.markClosed()
         }, 200)
@@ -207,7 +217,7 @@ export class Daemon {
     const supervisor = new Supervisor({
       workloads: this.store.table<WorkloadRecord>('workloads'),
       drivers: {
-        executable: executableDriver({ cgroups, assertCell: name => { if (cells === undefined) throw new FailedPreconditionError(`cell ${name} is not allocated`); cells.assertHere(name) }, hidden: daemonSpace(this.opts.paths) }),
+        executable: executableDriver({ cgroups, assertCell: name => { if (cells === undefined) throw new FailedPreconditionError(`cell ${name} is not allocated`); cells.assertHere(name) }, hidden: this.daemonSpace() }),
         container: containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey, network }),
         vm: vmDriver({ cgroups, network, nodeKey, images, content, dataDir: this.opts.paths.data, readySeconds: this.opts.vmReadySeconds,
           ...this.opts.vmTemplates !== undefined ? { templates: new VmTemplates(this.opts.vmTemplates, (level, line) => this.log.write(level, line)) } : {} })
@@ -270,6 +280,28 @@ export class Daemon {
     onError: (method, err) => this.log.write('error', 'request failed', { method, err: err instanceof Error ? err.stack : String(err) })
   })
 
+  /** What executables must not see: the node's own files, and the mTLS socket and its certificates (the CA's key). */
+  private daemonSpace (): string[] {
+    const tls = this.opts.tls
+    const own = daemonSpace(this.opts.paths)
+    return tls === undefined ? own : [...new Set([...own, ...daemonSpace({ key: tls.pki, data: tls.pki, sock: tls.sock })])].sort()
+  }
+
+  /** Binds the mTLS socket, making its certificates on first start; says where it is in the data dir, for `aurae status`. */
+  private async listenTls (): Promise<void> {
+    const file = join(this.opts.paths.data, MTLS_FILE)
+    const tls = this.opts.tls
+    if (tls === undefined) return rmSync(file, { force: true })
+    if (await initPki(tls.pki) === 'created') this.log.write('info', 'made a CA and the mTLS socket\'s server certificate', { pki: tls.pki })
+    const { ca, cert, key } = serverMaterial(tls.pki)
+    await new Promise<void>((resolve, reject) => {
+      this.tlsServer.bindAsync(`unix:${tls.sock}`, ServerCredentials.createSsl(ca, [{ private_key: key, cert_chain: cert }], true),
+        err => err === null ? resolve() : reject(new FailedPreconditionError(`cannot listen on ${tls.sock}: ${err.message}`)))
+    })
+    chmodSync(tls.sock, 0o600)
+    writeFileSync(file, JSON.stringify({ socket: tls.sock, pki: tls.pki }) + '\n', { mode: 0o600 })
+  }
+
   private async listen (): Promise<void> {
     const caller: Caller = { kind: 'local', uid: process.getuid?.() ?? 0 }
     const all = services({
@@ -284,7 +316,14 @@ export class Daemon {
       log: this.log,
       events: () => this.events
     })
-    for (const s of all) this.server.addService(s.definition, this.api.add(s.name, s.definition, s.handlers, caller))
+    const callerOf = grpcCaller(caller)
+    for (const s of all) {
+      const impl = this.api.add(s.name, s.definition, s.handlers, callerOf)
+      this.server.addService(s.definition, impl)
+      this.tlsServer.addService(s.definition, impl)
+    }
+    // Before the owner-only socket: a client that finds that answering (as `aurae up` waits for it) finds this too.
+    await this.listenTls()
     const sock = this.opts.paths.sock
     // The frame socket first: a client that finds the main socket answering (as `aurae up` waits for it) finds the
     // frame socket listening too, not a stale one a killed daemon left.

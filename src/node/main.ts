@@ -1,16 +1,16 @@
 // auraed: the daemon's command line.
-import { isAbsolute } from 'node:path'
+import { isAbsolute, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { InvalidArgumentError, messageOf } from '../errors.ts'
 import { parseNodeName } from '../names/parse.ts'
 import { DEFAULT_LISTEN, resolvePaths, VERSION } from './config.ts'
-import { VM_READY_SECONDS, VM_TEMPLATES } from '../common/node-defaults.ts'
+import { defaultTls, VM_READY_SECONDS, VM_TEMPLATES } from '../common/node-defaults.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Daemon } from './daemon.ts'
 import { DaemonLog } from './log.ts'
 import { LOG_FILES, LOG_MAX_BYTES } from '../runtime/log-files.ts'
 
-const USAGE = `usage: auraed [--sock PATH] [--key PATH] [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--log-max-bytes N] [--log-files N] [--vm-ready-timeout N] [--vm-templates DIR|off] [--pid1] [--up NAME[@DOMAIN]] [--trust PEERID=NAME[@DOMAIN]]...
+const USAGE = `usage: auraed [--sock PATH] [--key PATH] [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--log-max-bytes N] [--log-files N] [--vm-ready-timeout N] [--vm-templates DIR|off] [--tls-sock PATH|off] [--pki DIR] [--pid1] [--up NAME[@DOMAIN]] [--trust PEERID=NAME[@DOMAIN]]...
 
 Runs the Aurae node daemon. Without key material it serves only status until "aurae up NAME" registers the node.
   --sock PATH         the API socket (default /run/aurae.sock, env AURAE_SOCK)
@@ -23,6 +23,10 @@ Runs the Aurae node daemon. Without key material it serves only status until "au
   --vm-ready-timeout N  seconds a VM of an image has to start its workload before it is ended (default ${VM_READY_SECONDS})
   --vm-templates DIR|off  where VMs of images are saved once booted, for later ones to start from (warm starts;
                       default ${VM_TEMPLATES}); off: every VM boots
+  --tls-sock PATH|off  the original Aurae's mTLS socket, for clients with a certificate the node's CA signed (default
+                      /var/run/aurae/aurae.sock as root, for the node on /run/aurae.sock; others, and --pid1: off)
+  --pki DIR           the mTLS socket's ca.crt, _signed.server.crt and server.key, made with a CA key on first start
+                      when the directory holds none (default /etc/aurae/pki as root, ~/.config/aurae/pki otherwise)
   --pid1              be a guest's (or a PID namespace's) node under aurae-init, its PID 1: SIGTERM stops every
                       workload, and aurae-init powers off once auraed has exited
   --up NAME[@DOMAIN]  come up under this name at start, as "aurae up" would (a nested node's, named by its host)
@@ -41,6 +45,8 @@ export async function main (argv: string[]): Promise<void> {
         'log-files': { type: 'string' },
         'vm-ready-timeout': { type: 'string' },
         'vm-templates': { type: 'string' },
+        'tls-sock': { type: 'string' },
+        pki: { type: 'string' },
         listen: { type: 'string', multiple: true },
         bootstrap: { type: 'string', multiple: true },
         pid1: { type: 'boolean' },
@@ -78,6 +84,19 @@ export async function main (argv: string[]): Promise<void> {
     process.stderr.write(`auraed: invalid --vm-templates "${vmTemplates}": expected an absolute directory, or off\n`)
     process.exit(2)
   }
+  const paths = resolvePaths(values)
+  const tlsDefault = defaultTls(paths.sock, process.env, process.getuid?.() ?? 0)
+  // A guest's node (--pid1) is reached by its host through the mesh: it serves no mTLS socket unless told to.
+  const tlsSock = values['tls-sock'] ?? (values.pid1 === true ? 'off' : tlsDefault.sock)
+  if (tlsSock === '') {
+    process.stderr.write('auraed: invalid --tls-sock "": expected a socket path, or off\n')
+    process.exit(2)
+  }
+  const tls = tlsSock === 'off' ? undefined : { sock: resolve(tlsSock), pki: resolve(values.pki ?? tlsDefault.pki) }
+  if (tls !== undefined && tls.sock === paths.sock) {
+    process.stderr.write(`auraed: --tls-sock ${tls.sock} is the --sock too: the mTLS socket needs a path of its own\n`)
+    process.exit(2)
+  }
   // Node reaps only its own children, so the orphans a PID 1 inherits need aurae-init above it.
   if (values.pid1 === true && process.ppid !== 1) {
     process.stderr.write('auraed: --pid1 runs under aurae-init, as its child: boot aurae-init -- node auraed.js --pid1 …\n')
@@ -113,7 +132,7 @@ export async function main (argv: string[]): Promise<void> {
   process.on('unhandledRejection', err => log.write('error', 'unhandled rejection', { err: err instanceof Error ? err.stack : String(err) }))
   let daemon: Daemon
   try {
-    daemon = await Daemon.start({ paths: resolvePaths(values), logMaxBytes: logMax === undefined ? undefined : Number(logMax), logFiles: logFiles === undefined ? undefined : Number(logFiles), vmReadySeconds: vmReady === undefined ? undefined : Number(vmReady), vmTemplates: vmTemplates === 'off' ? undefined : vmTemplates, listen, bootstrap, log })
+    daemon = await Daemon.start({ paths, tls, logMaxBytes: logMax === undefined ? undefined : Number(logMax), logFiles: logFiles === undefined ? undefined : Number(logFiles), vmReadySeconds: vmReady === undefined ? undefined : Number(vmReady), vmTemplates: vmTemplates === 'off' ? undefined : vmTemplates, listen, bootstrap, log })
     if (named !== undefined) await daemon.up(named.peer, named.domain, false)
     for (const peer of trusted) {
       if (!daemon.active.mesh.trusts(peer.peerId)) await daemon.active.mesh.adopt({ ...peer, addrs: [], trustedAt: Date.now() })

@@ -83,8 +83,10 @@ export async function startNode (name: string | null = 'alice@example.org', extr
     await run(process.execPath, [AURAE, '--sock', sock, ...args], { env: { ...env, ...opts.env }, input: opts.input })
   // VMs boot cold unless a test asks for warm starts with a templates directory of its own: the machine's templates,
   // made by one test, would change what another sees.
-  const templates = extra.includes('--vm-templates') ? [] : ['--vm-templates', 'off']
-  const upArgs = ['up', ...(name === null ? [] : [name]), '--key', key, '--data', data, ...templates, ...extra]
+  // No mTLS socket unless a test asks for one at a path of its own: the machine's (/var/run/aurae/aurae.sock, with the
+  // certificates in /etc/aurae/pki) is no test's to take.
+  const isolated = [...extra.includes('--vm-templates') ? [] : ['--vm-templates', 'off'], ...extra.includes('--tls-sock') ? [] : ['--tls-sock', 'off']]
+  const upArgs = ['up', ...(name === null ? [] : [name]), '--key', key, '--data', data, ...isolated, ...extra]
   const node: TestNode = {
     dir,
     sock,
@@ -114,7 +116,7 @@ export async function startNode (name: string | null = 'alice@example.org', extr
     }
   }
   if (name === null) {
-    const child = spawn(process.execPath, [AURAED, '--sock', sock, '--key', key, '--data', data, ...templates, ...extra], { stdio: 'ignore', detached: true })
+    const child = spawn(process.execPath, [AURAED, '--sock', sock, '--key', key, '--data', data, ...isolated, ...extra], { stdio: 'ignore', detached: true })
     child.unref()
     try {
       await until('auraed to listen', () => existsSync(sock))

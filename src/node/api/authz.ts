@@ -3,10 +3,23 @@
 // nothing is refused to everyone, so a new method is closed until someone decides otherwise.
 import { FailedPreconditionError, PermissionDeniedError } from '../../errors.ts'
 
-/** Who is calling: the owner of the local socket, or (with the mesh) a remote peer. */
+/**
+ * Who is calling: the owner of the local socket, a client whose certificate the mTLS socket verified (`name` is its
+ * subject CN without `.unsafe.aurae.io`, `spiffe` its SPIFFE ID, '' if none), or (with the mesh) a remote peer.
+ */
 export type Caller =
   | { kind: 'local', uid: number }
+  | { kind: 'identity', name: string, spiffe: string }
   | { kind: 'peer', peerId: string, name: string }
+
+/** The caller as messages name it. */
+export function callerName (caller: Caller): string {
+  switch (caller.kind) {
+    case 'local': return `the local user (uid ${caller.uid})`
+    case 'identity': return caller.spiffe === '' ? caller.name : `${caller.name} (${caller.spiffe})`
+    case 'peer': return caller.name === '' ? caller.peerId : caller.name
+  }
+}
 
 /** Who may call a method: this machine's own user only, or trusted peers as well. */
 export type Access = 'local' | 'peers'
@@ -39,7 +52,9 @@ export interface Target {
 /**
  * Throws unless `caller` may call the method on `target`. The local socket is mode 0600, so a local caller is the
  * daemon's own user or root. The rules, in order:
- * - a method that declares no access is refused to everyone;
+ * - a method that declares no access is refused to everyone, and so is a caller of a kind not named here;
+ * - an mTLS identity may do what the local user may (as in the original, where every client with a certificate the
+ *   node's CA signed may call everything); per-identity policy would go here;
  * - a peer may call only on this node (trust is not transitive: no peer has this node relay its call to a
  *   third), only methods open to peers, and only when trusted;
  * - a local-only method is not forwarded to a peer (the peer would refuse it);
@@ -49,14 +64,21 @@ export interface Target {
 export function authorize (caller: Caller, rule: MethodRule, target: Target, state: AuthzState): void {
   const { method, access } = rule
   if (access !== 'local' && access !== 'peers') throw new PermissionDeniedError(`${method} is not open to any caller`)
+  const kind: string = caller.kind
   if (caller.kind === 'peer') {
     if (target.forwardTo !== undefined) throw new PermissionDeniedError('trust is not transitive: a peer cannot relay calls to a third node')
     if (access !== 'peers') throw new PermissionDeniedError(`${method} may only be called on the node itself`)
     if (!state.trusts(caller.peerId)) {
-      throw new PermissionDeniedError(`${state.selfName} does not trust ${caller.name || caller.peerId} — peer first with "aurae proxy"`)
+      throw new PermissionDeniedError(`${state.selfName} does not trust ${callerName(caller)} — peer first with "aurae proxy"`)
     }
-  } else if (target.forwardTo !== undefined && access !== 'peers') {
-    throw new PermissionDeniedError(`${method} may only be called on the node itself, not on ${target.forwardTo}`)
+  } else if (caller.kind === 'local' || caller.kind === 'identity') {
+    if (caller.kind === 'identity' && caller.name === '') throw new PermissionDeniedError(`${method} is not open to a certificate that names no one`)
+    if (target.forwardTo !== undefined && access !== 'peers') {
+      const by = caller.kind === 'identity' ? ` (asked by ${callerName(caller)})` : ''
+      throw new PermissionDeniedError(`${method} may only be called on the node itself, not on ${target.forwardTo}${by}`)
+    }
+  } else {
+    throw new PermissionDeniedError(`${method} is not open to callers of kind ${kind}`)
   }
   if (state.stopping && !rule.beforeUp) throw new FailedPreconditionError(`auraed is shutting down; ${method} is refused`)
   if (!state.initialized && !rule.beforeUp) {

@@ -1,10 +1,47 @@
 // The one place requests enter: caller identity, routing to other nodes, authorization and error
 // mapping, for calls over the local gRPC socket and over the mesh alike.
 import type { ServerDuplexStream, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js'
-import { CancelledError, InvalidArgumentError, NotFoundError } from '../../errors.ts'
+import { CancelledError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '../../errors.ts'
 import type { Access, Caller, MethodRule, Target } from './authz.ts'
 import { toStatus } from '../../grpc-status.ts'
 import { firstEvent } from '../../common/first-event.ts'
+import { parseNodeName } from '../../names/parse.ts'
+import { CLIENT_NAME_SUFFIX } from '../../common/pki.ts'
+
+/** The gRPC metadata that sends a call as is to a trusted peer: `aurae-peer: NAME[@DOMAIN]`. */
+export const PEER_HEADER = 'aurae-peer'
+
+/** What every kind of grpc-js call has: its metadata and how its connection was secured. */
+type ServerSurfaceCall = Pick<ServerUnaryCall<unknown, unknown>, 'metadata' | 'getAuthContext'>
+
+/** Who makes a call that came over gRPC, from the call itself. */
+export type CallerOf = (call: ServerSurfaceCall) => Caller
+
+/**
+ * The caller of a gRPC call: on the mTLS socket, the identity of the certificate its handshake verified; on the
+ * owner-only socket (the one served in plaintext), `local`. grpc-js reports a TLS connection only once the client's
+ * certificate is verified (the server requires it), so a plaintext call cannot pass for an identity, nor the reverse.
+ */
+export function grpcCaller (local: Caller): CallerOf {
+  return call => {
+    const auth = call.getAuthContext()
+    if (auth.transportSecurityType === undefined) return local
+    const cert = auth.sslPeerCertificate
+    const cn = cert?.subject?.CN
+    if (typeof cn !== 'string' || cn === '') throw new PermissionDeniedError('the client certificate names no one: its subject has no CN')
+    const spiffe = /(?:^|, )URI:(spiffe:\/\/[^,\s"]+)/.exec(cert?.subjectaltname ?? '')?.[1] ?? ''
+    return { kind: 'identity', name: cn.endsWith(CLIENT_NAME_SUFFIX) ? cn.slice(0, -CLIENT_NAME_SUFFIX.length) : cn, spiffe }
+  }
+}
+
+/** The peer a call's metadata sends it to (`aurae-peer`), checked; undefined when it names none. */
+function peerOf (call: ServerSurfaceCall): string | undefined {
+  const values = call.metadata.get(PEER_HEADER)
+  if (values.length === 0) return undefined
+  if (values.length > 1) throw new InvalidArgumentError(`${PEER_HEADER} names more than one peer`)
+  const { peer, domain } = parseNodeName(String(values[0]))
+  return domain === '' ? peer : `${peer}@${domain}`
+}
 
 type Req<M> = M extends { requestDeserialize: (b: Buffer) => infer R } ? R : never
 type Res<M> = M extends { responseSerialize: (v: infer R) => Buffer } ? R : never
@@ -68,7 +105,8 @@ export interface ApiContext {
   onError: (method: string, err: unknown) => void
 }
 
-type Invoke = (req: unknown, caller: Caller, send: (res: unknown) => Promise<void>, signal: AbortSignal, input?: AsyncIterable<unknown>) => Promise<void>
+/** Serves one call; `via` is the peer its metadata sends it to, as is. */
+type Invoke = (req: unknown, caller: Caller, send: (res: unknown) => Promise<void>, signal: AbortSignal, input?: AsyncIterable<unknown>, via?: string) => Promise<void>
 
 interface Method {
   invoke: Invoke
@@ -91,8 +129,8 @@ export class Api {
 
   constructor (private readonly ctx: ApiContext) {}
 
-  /** Registers a service's handlers; returns them wrapped for grpc-js with `caller` as the socket's caller. */
-  add<D extends Record<string, MethodDefinition>> (service: string, definition: D, handlers: Handlers<D>, caller: Caller): UntypedServiceImplementation {
+  /** Registers a service's handlers; returns them wrapped for grpc-js, each call's caller taken from it by `callerOf`. */
+  add<D extends Record<string, MethodDefinition>> (service: string, definition: D, handlers: Handlers<D>, callerOf: CallerOf): UntypedServiceImplementation {
     const impl: UntypedServiceImplementation = {}
     for (const key of Object.keys(definition)) {
       const def = definition[key]
@@ -100,10 +138,12 @@ export class Api {
       const handler = handlers[key as keyof D] as UnaryHandler<unknown, unknown> | StreamHandler<unknown, unknown> | SessionHandler<unknown, unknown>
       // Read from the handler as it is: a handler that declares nothing gets `undefined`, which authz refuses.
       const rule: MethodRule = { method, access: handler.access, beforeUp: handler.beforeUp === true }
-      const invoke: Invoke = async (req, who, send, signal, input) => {
+      const invoke: Invoke = async (req, who, send, signal, input, via) => {
         const target = handler.route?.get(req) ?? ''
-        const where = this.ctx.locate(target)
         const rest = input ?? noInput()
+        // A call whose metadata names a peer other than this node goes there as is; its own target is the peer's to read.
+        const sentTo = via === undefined ? undefined : this.ctx.locate(`@${via}`)
+        const where = sentTo !== undefined && !sentTo.local ? sentTo : this.ctx.locate(target)
         if (!where.local) {
           this.ctx.authorize(who, rule, { name: target, forwardTo: where.peer })
           const forwarded = 'session' in handler ? mapInput(rest, def.requestSerialize) : undefined
@@ -117,7 +157,7 @@ export class Api {
         else await send(await handler.unary(local, who))
       }
       this.methods.set(def.path, { invoke, decode: def.requestDeserialize, encode: def.responseSerialize })
-      impl[key] = def.requestStream ? this.grpcSession(method, invoke, caller) : def.responseStream ? this.grpcStream(method, invoke, caller) : this.grpcUnary(method, invoke, caller)
+      impl[key] = def.requestStream ? this.grpcSession(method, invoke, callerOf) : def.responseStream ? this.grpcStream(method, invoke, callerOf) : this.grpcUnary(method, invoke, callerOf)
     }
     return impl
   }
@@ -143,36 +183,38 @@ export class Api {
     return status
   }
 
-  private grpcUnary (method: string, invoke: Invoke, caller: Caller) {
+  private grpcUnary (method: string, invoke: Invoke, callerOf: CallerOf) {
     return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
       let result: unknown
       const ac = new AbortController()
       call.on('cancelled', () => ac.abort())
-      invoke(call.request, caller, async res => { result = res }, ac.signal)
-        .then(() => callback(null, result), err => callback(this.report(method, err)))
+      const unary = async (): Promise<void> => await invoke(call.request, callerOf(call), async res => { result = res }, ac.signal, undefined, peerOf(call))
+      unary().then(() => callback(null, result), err => callback(this.report(method, err)))
     }
   }
 
-  private grpcStream (method: string, invoke: Invoke, caller: Caller) {
+  private grpcStream (method: string, invoke: Invoke, callerOf: CallerOf) {
     return (call: ServerWritableStream<unknown, unknown>) => {
       const ac = new AbortController()
       call.on('cancelled', () => ac.abort())
       call.on('close', () => ac.abort())
-      invoke(call.request, caller, sender(call, ac.signal), ac.signal)
-        .then(() => { if (!ac.signal.aborted) call.end() }, err => { if (!ac.signal.aborted) call.emit('error', this.report(method, err)) })
+      const stream = async (): Promise<void> => await invoke(call.request, callerOf(call), sender(call, ac.signal), ac.signal, undefined, peerOf(call))
+      stream().then(() => { if (!ac.signal.aborted) call.end() }, err => { if (!ac.signal.aborted) call.emit('error', this.report(method, err)) })
     }
   }
 
   /** A call whose client streams too: the first message is the request; grpc-js reads the rest as they are taken. */
-  private grpcSession (method: string, invoke: Invoke, caller: Caller) {
+  private grpcSession (method: string, invoke: Invoke, callerOf: CallerOf) {
     return (call: ServerDuplexStream<unknown, unknown>) => {
       const ac = new AbortController()
       call.on('cancelled', () => ac.abort())
       const messages = call[Symbol.asyncIterator]() as AsyncIterator<unknown>
       const session = async (): Promise<void> => {
+        const who = callerOf(call)
+        const via = peerOf(call)
         const first = await messages.next()
         if (first.done === true) throw new InvalidArgumentError(`${method}: the first message must be the request`)
-        await invoke(first.value, caller, sender(call, ac.signal), ac.signal, { [Symbol.asyncIterator]: () => messages })
+        await invoke(first.value, who, sender(call, ac.signal), ac.signal, { [Symbol.asyncIterator]: () => messages }, via)
       }
       session().then(() => { if (!ac.signal.aborted) call.end() }, err => { if (!ac.signal.aborted) call.emit('error', this.report(method, err)) })
     }

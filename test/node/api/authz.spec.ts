@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { FailedPreconditionError, PermissionDeniedError } from '../../../src/errors.ts'
-import { authorize, type Access, type AuthzState, type Caller, type MethodRule } from '../../../src/node/api/authz.ts'
+import { authorize, callerName, type Access, type AuthzState, type Caller, type MethodRule } from '../../../src/node/api/authz.ts'
 import { services } from '../../../src/node/api/services.ts'
 import type { ServiceDeps } from '../../../src/node/api/services.ts'
 
 const local: Caller = { kind: 'local', uid: 0 }
 const friend: Caller = { kind: 'peer', peerId: 'friend-id', name: 'emily' }
 const stranger: Caller = { kind: 'peer', peerId: 'stranger-id', name: 'mallory' }
+const alice: Caller = { kind: 'identity', name: 'alice', spiffe: 'spiffe://example.org/user/alice' }
 const up: AuthzState = { initialized: true, stopping: false, trusts: id => id === 'friend-id', selfName: 'alice' }
 const notUp: AuthzState = { ...up, initialized: false }
 
@@ -47,6 +48,27 @@ describe('authorization', () => {
   it('forwards the local user\'s calls to peers only for methods open to peers', () => {
     expect(verdict(local, rule('peers'), up, 'emily')).toBe('ok')
     expect(verdict(local, rule('local'), up, 'emily')).toBe('denied: svc.Method may only be called on the node itself, not on emily')
+  })
+
+  it('lets a client with a verified certificate call what the local user may, and names it when it refuses', () => {
+    for (const r of [rule('local'), rule('peers'), rule('local', true)]) expect(verdict(alice, r)).toBe('ok')
+    expect(verdict(alice, rule('peers'), up, 'emily')).toBe('ok')
+    expect(verdict(alice, rule('local'), up, 'emily')).toBe('denied: svc.Method may only be called on the node itself, not on emily (asked by alice (spiffe://example.org/user/alice))')
+    expect(verdict({ ...alice, spiffe: '' }, rule('local'), up, 'emily')).toBe('denied: svc.Method may only be called on the node itself, not on emily (asked by alice)')
+    expect(verdict(alice, rule(undefined))).toBe('denied: svc.Method is not open to any caller')
+    expect(verdict(alice, rule('peers'), notUp)).toMatch(/^not up/)
+    expect(verdict({ ...alice, name: '' }, rule('peers'))).toBe('denied: svc.Method is not open to a certificate that names no one')
+  })
+
+  it('fails closed for a caller of a kind it does not know', () => {
+    const unknown = { kind: 'robot', name: 'r2' } as unknown as Caller
+    expect(verdict(unknown, rule('peers'))).toBe('denied: svc.Method is not open to callers of kind robot')
+    expect(verdict(unknown, rule('local', true), notUp)).toMatch(/^denied/)
+  })
+
+  it('names each kind of caller as messages name it', () => {
+    expect([local, alice, { ...alice, spiffe: '' }, friend, { ...friend, name: '' }].map(callerName))
+      .toEqual(['the local user (uid 0)', 'alice (spiffe://example.org/user/alice)', 'alice', 'emily', 'friend-id'])
   })
 
   it('serves only the methods that say so before the node is up', () => {
@@ -133,11 +155,12 @@ describe('who may call each method the node serves', () => {
     })
   })
 
-  it('keeps every method from strangers, and the node\'s trust, names, credentials and life from every peer', () => {
+  it('keeps every method from strangers, opens each to certified clients, and keeps the node\'s trust, names, credentials and life from every peer', () => {
     for (const [method, d] of Object.entries(declared)) {
       const r = { method, ...d }
       expect({ method, stranger: verdict(stranger, r) }).toEqual({ method, stranger: expect.stringMatching(/^denied/) })
       expect({ method, local: verdict(local, r) }).toEqual({ method, local: 'ok' })
+      expect({ method, identity: verdict(alice, r) }).toEqual({ method, identity: 'ok' })
       const peerMay = verdict(friend, r) === 'ok'
       const keptFromPeers = /^(mesh\.|vms\.|images\.Login|node\.(Up|Down)|observe\.GetDaemonLogs|original-observe\.GetAuraeDaemonLogStream)/.test(method)
       expect({ method, peerMay }).toEqual({ method, peerMay: !keptFromPeers })

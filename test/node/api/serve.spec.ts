@@ -5,6 +5,7 @@ import { Api } from '../../../src/node/api/serve.ts'
 /** A server stream whose every write waits for a drain, as a slow reader's does. */
 class SlowCall extends EventEmitter {
   request = {}
+  metadata = { get: () => [] }
   written = 0
   ended = false
   write (): boolean {
@@ -33,7 +34,7 @@ describe('a streaming call', () => {
           for (let i = 0; i < 1000; i++) await send({})
         }
       }
-    } as any, { kind: 'local' } as any)
+    } as any, () => ({ kind: 'local', uid: 0 }))
     const call = new SlowCall()
     const finished = new Promise(resolve => call.once('finish', resolve))
     ;(impl.follow as (c: unknown) => void)(call)

@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-/** The daemon's flags `up` remembers: where the mesh listens, whom it joins through, how logs rotate, how long a VM may take to start, where VMs are saved. */
+/** The daemon's flags `up` remembers: where the mesh listens, whom it joins through, how logs rotate, how long a VM may take to start, where VMs are saved, where the mTLS socket and its certificates are. */
 export interface UpFlags {
   listen?: string[]
   bootstrap?: string[]
@@ -10,6 +10,8 @@ export interface UpFlags {
   logFiles?: string
   vmReadyTimeout?: string
   vmTemplates?: string
+  tlsSock?: string
+  pki?: string
 }
 
 const FILE = 'up-flags.json'
@@ -25,7 +27,7 @@ export function rememberedFlags (data: string): UpFlags {
   } catch {
     return {}
   }
-  return { listen: strings(saved?.listen), bootstrap: strings(saved?.bootstrap), logMaxBytes: text(saved?.logMaxBytes), logFiles: text(saved?.logFiles), vmReadyTimeout: text(saved?.vmReadyTimeout), vmTemplates: text(saved?.vmTemplates) }
+  return { listen: strings(saved?.listen), bootstrap: strings(saved?.bootstrap), logMaxBytes: text(saved?.logMaxBytes), logFiles: text(saved?.logFiles), vmReadyTimeout: text(saved?.vmReadyTimeout), vmTemplates: text(saved?.vmTemplates), tlsSock: text(saved?.tlsSock), pki: text(saved?.pki) }
 }
 
 /** Each flag given now, else the one remembered. */
@@ -36,7 +38,9 @@ export function withRemembered (given: UpFlags, saved: UpFlags): UpFlags {
     logMaxBytes: given.logMaxBytes ?? saved.logMaxBytes,
     logFiles: given.logFiles ?? saved.logFiles,
     vmReadyTimeout: given.vmReadyTimeout ?? saved.vmReadyTimeout,
-    vmTemplates: given.vmTemplates ?? saved.vmTemplates
+    vmTemplates: given.vmTemplates ?? saved.vmTemplates,
+    tlsSock: given.tlsSock ?? saved.tlsSock,
+    pki: given.pki ?? saved.pki
   }
 }
 

@@ -1,7 +1,7 @@
 // aurae up (aurae node up): start auraed if it is not running, and register the node's name.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, openSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connect, type AuraeClient } from '../../../client/index.ts'
@@ -44,6 +44,8 @@ export const up: Command = {
       'log-files': { type: 'string', help: `files kept of each workload's log, the live one included (default ${LOG_FILES})`, value: 'N' },
       'vm-ready-timeout': { type: 'string', help: `seconds a VM has to start its workload before it is ended (default ${VM_READY_SECONDS})`, value: 'N' },
       'vm-templates': { type: 'string', help: `where VMs of images are saved for warm starts, or off (default ${VM_TEMPLATES})`, value: 'DIR|off' },
+      'tls-sock': { type: 'string', help: 'the original Aurae\'s mTLS socket, or off (default /var/run/aurae/aurae.sock as root on /run/aurae.sock)', value: 'PATH|off' },
+      pki: { type: 'string', help: 'the mTLS socket\'s certificates, made on first start (default /etc/aurae/pki as root)', value: 'DIR' },
       listen: { type: 'list', help: 'where the mesh listens (repeatable; default /ip4/0.0.0.0/tcp/4710; remembered for the next up)', value: 'MULTIADDR' },
       bootstrap: { type: 'list', help: 'a node to join the mesh through (repeatable; remembered for the next up)', value: 'MULTIADDR' },
       rename: { type: 'boolean', help: 'allow changing the name of a node that is already up' },
@@ -63,7 +65,9 @@ export const up: Command = {
       logMaxBytes: flags['log-max-bytes'] as string | undefined,
       logFiles: flags['log-files'] as string | undefined,
       vmReadyTimeout: flags['vm-ready-timeout'] as string | undefined,
-      vmTemplates: flags['vm-templates'] as string | undefined
+      vmTemplates: flags['vm-templates'] as string | undefined,
+      tlsSock: absoluteOrOff(flags['tls-sock'] as string | undefined),
+      pki: flags.pki === undefined ? undefined : resolve(flags.pki as string)
     }
     const daemonFlags = withRemembered(given, rememberedFlags(paths.data))
     let child: ChildProcess | undefined
@@ -77,6 +81,8 @@ export const up: Command = {
       if (daemonFlags.logFiles !== undefined) args.push('--log-files', daemonFlags.logFiles)
       if (daemonFlags.vmReadyTimeout !== undefined) args.push('--vm-ready-timeout', daemonFlags.vmReadyTimeout)
       if (daemonFlags.vmTemplates !== undefined) args.push('--vm-templates', daemonFlags.vmTemplates)
+      if (daemonFlags.tlsSock !== undefined) args.push('--tls-sock', daemonFlags.tlsSock)
+      if (daemonFlags.pki !== undefined) args.push('--pki', daemonFlags.pki)
       for (const a of daemonFlags.listen ?? []) args.push('--listen', a)
       for (const a of daemonFlags.bootstrap ?? []) args.push('--bootstrap', a)
       const p = progress(io.stderr, 'starting auraed')
@@ -140,6 +146,11 @@ export const up: Command = {
     }
     return EXIT.ok
   }
+}
+
+/** A path flag made absolute, so that the next up, run elsewhere, means the same; `off` (and nothing) as it is. */
+function absoluteOrOff (value: string | undefined): string | undefined {
+  return value === undefined || value === 'off' || value === '' ? value : resolve(value)
 }
 
 /** Stops a daemon this command started and waits until it has exited (killing it if it takes too long). */
