@@ -2,7 +2,7 @@
 // (src/client/channel.ts), its failure thrown as the taxonomy's class with the gRPC status it came as and the script's
 // own line where the call was made.
 import { statSync } from 'node:fs'
-import { Channel, type MethodDefinition, type RequestDefaults, type ServiceClient, type TlsMaterial } from '../client/channel.ts'
+import { Channel, CLOSED_UNSPOKEN, TLS_REFUSED, type MethodDefinition, type RequestDefaults, type ServiceClient, type TlsMaterial } from '../client/channel.ts'
 import { frameSocketBeside } from '../client/connect.ts'
 import type { GrpcError } from '../client/grpc-error.ts'
 import { DaemonUnreachableError } from '../errors.ts'
@@ -51,6 +51,8 @@ export function unreachableReason (failure: Error): string {
   if (code === 'ECONNREFUSED') return 'connection refused (nothing serves the socket)'
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied on the socket'
   if (code === 'ENOTSOCK') return 'not a socket'
+  if (code === TLS_REFUSED) return 'TLS handshake failed: certificate not accepted by the node'
+  if (code === CLOSED_UNSPOKEN) return 'the node closed the connection before answering (an mTLS socket? its client config names its certificates)'
   if (/ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|ACCESS_DENIED|HANDSHAKE_FAILURE)/.test(code)) {
     return 'TLS handshake failed: certificate not accepted by the node'
   }

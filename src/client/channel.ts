@@ -72,7 +72,14 @@ interface Connection {
   session?: ClientHttp2Session
   /** Calls open on it: while there are none, the connection keeps no process alive. */
   open: number
+  /** Whether the node has spoken HTTP/2 on it (sent its settings). */
+  spoke: boolean
 }
+
+/** The node closed a connection before it spoke HTTP/2: over mTLS, it refused the client's certificate (TLS 1.3 ends
+ * the client's side of the handshake before the node has checked it); in plaintext, it was no gRPC socket. */
+export const CLOSED_UNSPOKEN = 'ERR_AURAE_CLOSED_UNSPOKEN'
+export const TLS_REFUSED = 'ERR_AURAE_TLS_REFUSED'
 
 /** One HTTP/2 connection to the daemon's socket, opened on first use and shared by every call. */
 export class Channel {
@@ -80,7 +87,7 @@ export class Channel {
 
   /** `mapError` turns a failed call into what the caller throws. */
   constructor (private readonly sock: string, private readonly mapError: (err: GrpcError) => Error = err => err, private readonly options: ChannelOptions = {}, connection?: Connection) {
-    this.connection = connection ?? { open: 0 }
+    this.connection = connection ?? { open: 0, spoke: false }
   }
 
   private frameSock (): string | undefined {
@@ -186,6 +193,10 @@ export class Channel {
     }
     if (signal !== undefined && aborted()) throw cancelled(def.path, signal)
     if (failure !== undefined) throw this.unavailable(failure)
+    if (status === undefined && !this.connection.spoke) {
+      const tls = this.options.tls !== undefined
+      throw this.unavailable(Object.assign(new Error(tls ? 'the node ended the TLS connection before answering: it did not accept the client certificate' : 'the node closed the connection before answering'), { code: tls ? TLS_REFUSED : CLOSED_UNSPOKEN }))
+    }
     if (status === undefined) throw new GrpcError(Status.UNAVAILABLE, `the connection to ${this.sock} closed mid-call`)
     if (status.code !== Status.OK) throw new GrpcError(status.code, status.details)
   }
@@ -205,8 +216,10 @@ export class Channel {
       session.once('connect', () => session.setLocalWindowSize(WINDOW))
       // Failures surface on each call's stream.
       session.on('error', () => {})
+      session.once('remoteSettings', () => { conn.spoke = true })
       conn.session = session
       conn.open = 0
+      conn.spoke = false
     }
     const session = conn.session
     const headers: Record<string, string> = {
