@@ -12,6 +12,7 @@ import { MeshServiceClient } from '../dist/gen/aurae/mesh/v0/mesh.js'
 import { natBench } from './nat.js'
 import { unpackBench } from './unpack.js'
 import { execBench } from './exec.js'
+import { auraescriptBench } from './auraescript.js'
 import { podmanBench } from './podman.js'
 import { vmBench } from './vm.js'
 
@@ -368,7 +369,7 @@ async function logsBench () {
   return rows
 }
 
-const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, unpack: unpackBench, exec: execBench, podman: podmanBench, vm: () => vmBench({ dir, aurae: AURAE, listen: LISTEN }) }
+const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, unpack: unpackBench, exec: execBench, auraescript: auraescriptBench, podman: podmanBench, vm: () => vmBench({ dir, aurae: AURAE, listen: LISTEN }) }
 
 async function main () {
   // `npm run bench -- containers mesh` runs only those sections.
