@@ -43,24 +43,25 @@ export async function main (argv: string[]): Promise<void> {
   process.on('uncaughtException', err => fail(report(err), EXIT.failed))
   process.on('unhandledRejection', err => fail(report(err), EXIT.failed))
   let settled = false
-  // A script whose top-level await waits on nothing that can ever happen: Node would exit with 13 and a warning.
-  process.on('exit', code => {
-    if (!settled && code === 13) {
-      process.stderr.write(`auraescript: error: the script ended while awaiting a promise that nothing could settle\n`)
-      process.exitCode = EXIT.failed
-    }
+  // A script whose top-level await waits on something nothing can settle any more: the process runs out of work.
+  // (The script is not awaited here, so Node sees no unsettled top-level await of its own, with its warning.)
+  process.on('exit', () => {
+    if (settled || ending) return
+    process.stderr.write('auraescript: error: the script ended while awaiting a promise that nothing could settle\n')
+    process.exitCode = EXIT.failed
   })
-  try {
-    await import(pathToFileURL(path).href)
-  } catch (err) {
+  import(pathToFileURL(path).href).then(() => { settled = true }, (err: unknown) => {
+    settled = true
     const unloadable = err instanceof ScriptSyntaxError || err instanceof UnknownModuleError || (err as NodeJS.ErrnoException)?.code === 'ERR_MODULE_NOT_FOUND'
     fail(unloadable ? loadReport(err as Error) : report(err), unloadable ? EXIT.unloadable : EXIT.failed)
-  } finally {
-    settled = true
-  }
+  })
 }
 
+/** Set once the runner ends the process itself, with its own report. */
+let ending = false
+
 function fail (message: string, code: number): void {
+  ending = true
   process.stderr.write(`auraescript: ${message.replace(/\n?$/, '\n')}`)
   process.exit(code)
 }

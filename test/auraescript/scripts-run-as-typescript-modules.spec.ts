@@ -86,6 +86,11 @@ check(<number>2);
     expect(res.stderr).toBe(`auraescript: error: Error: nobody caught me\n    at ${join(dir, 'rejects.ts')}:1:21\n`)
   })
 
+  it('says so when the script awaits what nothing can settle any more', async () => {
+    const res = await script('never.ts', 'console.log("waiting")\nawait new Promise(() => {})\n')
+    expect(res).toEqual({ code: 1, stdout: 'waiting\n', stderr: 'auraescript: error: the script ended while awaiting a promise that nothing could settle\n' })
+  })
+
   it('names the line and column of a syntax error, with a caret, and exits 3', async () => {
     const res = await script('syntax.ts', 'const ok = 1\nconst broken = (<number>ok;\n')
     expect(res.code).toBe(3)
