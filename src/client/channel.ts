@@ -192,11 +192,13 @@ export class Channel {
       if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL)
     }
     if (signal !== undefined && aborted()) throw cancelled(def.path, signal)
-    if (failure !== undefined) throw this.unavailable(failure)
-    if (status === undefined && !this.connection.spoke) {
+    // A connection the node closed or reset before it spoke HTTP/2 is one it would not take (which of the two depends
+    // on whether the request was still unread when it closed).
+    if ((failure === undefined || wasReset(failure)) && status === undefined && !this.connection.spoke) {
       const tls = this.options.tls !== undefined
-      throw this.unavailable(Object.assign(new Error(tls ? 'the node ended the TLS connection before answering: it did not accept the client certificate' : 'the node closed the connection before answering'), { code: tls ? TLS_REFUSED : CLOSED_UNSPOKEN }))
+      throw this.unavailable(Object.assign(new Error(tls ? 'the node ended the TLS connection before answering: it did not accept the client certificate' : 'the node closed the connection before answering'), { code: tls ? TLS_REFUSED : CLOSED_UNSPOKEN, cause: failure }))
     }
+    if (failure !== undefined) throw this.unavailable(failure)
     if (status === undefined) throw new GrpcError(Status.UNAVAILABLE, `the connection to ${this.sock} closed mid-call`)
     if (status.code !== Status.OK) throw new GrpcError(status.code, status.details)
   }
@@ -241,6 +243,14 @@ export class Channel {
     const code = (err as NodeJS.ErrnoException).code ?? ''
     return Object.assign(new GrpcError(Status.UNAVAILABLE, `${code !== '' ? `${code}: ` : ''}${err.message}`), { cause: err })
   }
+}
+
+/** Whether `err` (or what caused it) is the peer resetting the connection. */
+function wasReset (err: Error): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (['ECONNRESET', 'EPIPE'].includes((e as NodeJS.ErrnoException).code ?? '')) return true
+  }
+  return false
 }
 
 /** A gRPC message on the wire: uncompressed, its length, its bytes. */
