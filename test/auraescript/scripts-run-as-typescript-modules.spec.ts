@@ -34,6 +34,12 @@ aurae.print(request.cell?.name, request.cell?.cpu?.weight, (<Shape>{ sides: 4 })
     }
   })
 
+  it('loads the script\'s own .ts modules transpiled too', async () => {
+    await script('lib/shapes.ts', 'export interface Shape { sides: number }\nexport const square = <Shape>{ sides: 4 }\n')
+    const res = await script('uses-lib.ts', 'import { square, type Shape } from "./lib/shapes.ts"\nconst s: Shape = square\nconsole.log(s.sides)\n')
+    expect(res).toEqual({ code: 0, stdout: '4\n', stderr: '' })
+  })
+
   it('awaits at the top level, passes the script its arguments, and prints objects as indented JSON', async () => {
     const res = await script('tla.ts', `import * as aurae from "../auraescript/gen/aurae.ts";
 const later = await new Promise<string>(resolve => setTimeout(() => resolve("later"), 20));
