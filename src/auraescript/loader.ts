@@ -33,6 +33,7 @@ function cacheDir (env: NodeJS.ProcessEnv): string | undefined {
 /** Installs the hooks; `sdk` is the directory of AuraeScript's built modules (`<name>.js`). */
 export function registerScriptHooks (sdk: URL, env: NodeJS.ProcessEnv = process.env): void {
   const cache = cacheDir(env)
+  if (typeof registerHooks !== 'function') throw new Error(`auraescript needs Node.js 22.15 or newer (module.registerHooks); this is ${process.versions.node}`)
   registerHooks({
     resolve (specifier, context, nextResolve) {
       const name = sdkModuleOf(specifier)

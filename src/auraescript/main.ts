@@ -21,6 +21,7 @@ The node: $AURAE_SOCK (its owner-only socket) if set, else the client config (~/
 /** The SDK's own files (the bundle, the bins, dependencies): frames there are left out of a script's error. */
 const INTERNAL = [fileURLToPath(new URL('..', import.meta.url)), fileURLToPath(new URL('../../bin/', import.meta.url)), `${sep}node_modules${sep}`]
 
+/** Runs the script `argv` names (its arguments after it); returns once it is started, reports how it ends. */
 export async function main (argv: string[]): Promise<void> {
   const [file, ...args] = argv
   if (file === undefined || file === '-h' || file === '--help') {
@@ -38,17 +39,20 @@ export async function main (argv: string[]): Promise<void> {
   if (statSync(path).isDirectory()) return fail(`${file} is a directory, not a script`, EXIT.unloadable)
 
   process.setSourceMapsEnabled(true)
-  registerScriptHooks(new URL('./', import.meta.url))
+  try {
+    registerScriptHooks(new URL('./', import.meta.url))
+  } catch (err) {
+    return fail(`error: ${(err as Error).message}`, EXIT.failed)
+  }
   process.argv = [process.argv[0], path, ...args]
   process.on('uncaughtException', err => fail(report(err), EXIT.failed))
   process.on('unhandledRejection', err => fail(report(err), EXIT.failed))
   let settled = false
   // A script whose top-level await waits on something nothing can settle any more: the process runs out of work.
-  // (The script is not awaited here, so Node sees no unsettled top-level await of its own, with its warning.)
-  process.on('exit', () => {
-    if (settled || ending) return
-    process.stderr.write('auraescript: error: the script ended while awaiting a promise that nothing could settle\n')
-    process.exitCode = EXIT.failed
+  // (The script is not awaited here, so Node sees no unsettled top-level await of its own, with its warning.) Not on
+  // 'exit', which a script's own process.exit() emits too.
+  process.on('beforeExit', () => {
+    if (!settled && !ending) fail('error: the script ended while awaiting a promise that nothing could settle', EXIT.failed)
   })
   import(pathToFileURL(path).href).then(() => { settled = true }, (err: unknown) => {
     settled = true

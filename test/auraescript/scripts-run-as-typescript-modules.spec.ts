@@ -97,6 +97,10 @@ check(<number>2);
     expect(res).toEqual({ code: 1, stdout: 'waiting\n', stderr: 'auraescript: error: the script ended while awaiting a promise that nothing could settle\n' })
   })
 
+  it('exits with the code the script gives process.exit, also in the middle of its top-level await', async () => {
+    expect(await script('exits.ts', 'await new Promise(resolve => setTimeout(resolve, 10))\nprocess.exit(7)\n')).toEqual({ code: 7, stdout: '', stderr: '' })
+  })
+
   it('names the line and column of a syntax error, with a caret, and exits 3', async () => {
     const res = await script('syntax.ts', 'const ok = 1\nconst broken = (<number>ok;\n')
     expect(res.code).toBe(3)
