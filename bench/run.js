@@ -13,6 +13,7 @@ import { natBench } from './nat.js'
 import { unpackBench } from './unpack.js'
 import { execBench } from './exec.js'
 import { cellsBench } from './cells.js'
+import { auraescriptBench } from './auraescript.js'
 import { podmanBench } from './podman.js'
 import { vmBench } from './vm.js'
 import { tlsBench } from './tls.js'
@@ -370,7 +371,7 @@ async function logsBench () {
   return rows
 }
 
-const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, unpack: unpackBench, exec: execBench, cells: () => cellsBench({ dir, aurae: AURAE, listen: LISTEN }), podman: podmanBench, vm: () => vmBench({ dir, aurae: AURAE, listen: LISTEN }), tls: () => tlsBench({ dir, aurae: AURAE, listen: LISTEN }) }
+const SECTIONS = { node: nodeBench, mesh: meshBench, dht: dhtBench, nat: natBench, containers: containerBench, logs: logsBench, output: outputBench, unpack: unpackBench, exec: execBench, cells: () => cellsBench({ dir, aurae: AURAE, listen: LISTEN }), auraescript: auraescriptBench, podman: podmanBench, vm: () => vmBench({ dir, aurae: AURAE, listen: LISTEN }), tls: () => tlsBench({ dir, aurae: AURAE, listen: LISTEN }) }
 
 async function main () {
   // `npm run bench -- containers mesh` runs only those sections.

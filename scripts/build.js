@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds everything a node needs from source: protobuf types, the TypeScript, the monitor.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,6 +16,37 @@ run('tsc', ['-p', 'tsconfig.json'])
 // through src/client/channel.ts, so the grpc-js client constructors in the generated code are left out, and
 // grpc-js with them (loading it took longer than the rest of the CLI's start).
 const { build } = await import('esbuild')
+const requireBanner = { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' }
+// `import { x } from 'node:util'` makes Node build util's whole ESM namespace, which reads every lazy export
+// (worker_threads, assert, readline, fs/promises …: 6–8 ms of a start), and a static import loads a builtin a
+// command may never use (node:http2, node:child_process). Here each builtin is an object of getters that loads it
+// on the first read: a command loads only what it runs.
+const builtinsOnFirstUse = {
+  name: 'builtins-on-first-use',
+  setup (b) {
+    b.onResolve({ filter: /^node:/ }, args => ({ path: args.path, namespace: 'builtin' }))
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, args => {
+      const names = Object.getOwnPropertyNames(process.getBuiltinModule(args.path)).filter(n => n !== 'default')
+      const getters = names.map(n => `${JSON.stringify(n)}: { get: () => load()[${JSON.stringify(n)}], enumerable: true }`)
+      return { contents: `let m; const load = () => (m ??= process.getBuiltinModule(${JSON.stringify(args.path)}));\nmodule.exports = Object.defineProperties({}, {\n${getters.join(',\n')}\n})`, loader: 'js' }
+    })
+  }
+}
+const noGrpcJs = {
+  name: 'no-grpc-js',
+  setup (b) {
+    b.onResolve({ filter: /^@grpc\/grpc-js$/ }, args => ({ path: args.path, external: true, sideEffects: false }))
+    b.onLoad({ filter: /[\\/]dist[\\/]gen[\\/].*\.js$/ }, async args => ({
+      contents: (await readFile(args.path, 'utf8')).replaceAll('= makeGenericClientConstructor(', '= /* @__PURE__ */ makeGenericClientConstructor('),
+      loader: 'js'
+    }))
+  }
+}
+/** Throws if a bundle would load grpc-js. */
+const withoutGrpcJs = (what, result) => {
+  const imports = Object.values(result.metafile.outputs).flatMap(o => o.imports.map(i => i.path))
+  if (imports.includes('@grpc/grpc-js')) throw new Error(`${what} would load @grpc/grpc-js; see scripts/build.js`)
+}
 const cli = await build({
   entryPoints: [join(root, 'dist', 'cli', 'main.js')],
   outfile: join(root, 'dist', 'aurae-cli.js'),
@@ -24,34 +55,30 @@ const cli = await build({
   format: 'esm',
   logLevel: 'warning',
   metafile: true,
-  banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
-  plugins: [{
-    // `import { x } from 'node:util'` makes Node build util's whole ESM namespace, which reads every lazy export
-    // (worker_threads, assert, readline, fs/promises …: 6–8 ms of a start), and a static import loads a builtin a
-    // command may never use (node:http2, node:child_process). Here each builtin is an object of getters that loads it
-    // on the first read: a command loads only what it runs.
-    name: 'builtins-on-first-use',
-    setup (b) {
-      b.onResolve({ filter: /^node:/ }, args => ({ path: args.path, namespace: 'builtin' }))
-      b.onLoad({ filter: /.*/, namespace: 'builtin' }, args => {
-        const names = Object.getOwnPropertyNames(process.getBuiltinModule(args.path)).filter(n => n !== 'default')
-        const getters = names.map(n => `${JSON.stringify(n)}: { get: () => load()[${JSON.stringify(n)}], enumerable: true }`)
-        return { contents: `let m; const load = () => (m ??= process.getBuiltinModule(${JSON.stringify(args.path)}));\nmodule.exports = Object.defineProperties({}, {\n${getters.join(',\n')}\n})`, loader: 'js' }
-      })
-    }
-  }, {
-    name: 'no-grpc-js-in-the-cli',
-    setup (b) {
-      b.onResolve({ filter: /^@grpc\/grpc-js$/ }, args => ({ path: args.path, external: true, sideEffects: false }))
-      b.onLoad({ filter: /[\\/]dist[\\/]gen[\\/].*\.js$/ }, async args => ({
-        contents: (await readFile(args.path, 'utf8')).replaceAll('= makeGenericClientConstructor(', '= /* @__PURE__ */ makeGenericClientConstructor('),
-        loader: 'js'
-      }))
-    }
-  }]
+  banner: requireBanner,
+  plugins: [builtinsOnFirstUse, noGrpcJs]
 })
-const imports = Object.values(cli.metafile.outputs).flatMap(o => o.imports.map(i => i.path))
-if (imports.includes('@grpc/grpc-js')) throw new Error('the CLI bundle would load @grpc/grpc-js; see scripts/build.js')
+withoutGrpcJs('the CLI bundle', cli)
+// AuraeScript starts the same way: its runner and each of its modules are entry points of one bundle whose shared code
+// is split into chunks, so a script's `import * as cells from "../auraescript/gen/cells.ts"` loads one module file
+// and shares the client with the runner; esbuild, which only a script not yet in the transpile cache needs, stays out.
+const { MODULES } = await import(join(root, 'dist', 'auraescript', 'modules.js'))
+const scriptEntries = Object.fromEntries(['main', ...Object.values(MODULES)].map(f => [f, join(root, 'dist', 'auraescript', `${f}.js`)]))
+rmSync(join(root, 'dist', 'script'), { recursive: true, force: true })
+withoutGrpcJs('the AuraeScript bundle', await build({
+  entryPoints: scriptEntries,
+  outdir: join(root, 'dist', 'script'),
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  platform: 'node',
+  format: 'esm',
+  logLevel: 'warning',
+  metafile: true,
+  external: ['esbuild', 'esbuild/package.json'],
+  banner: requireBanner,
+  plugins: [builtinsOnFirstUse, noGrpcJs]
+}))
 // The daemon ships as one bundle too: it starts in a third of the time 1100 modules take (about 150 ms against 410
 // here, and far more in a guest, which reads its files over virtiofs). Its native addons stay outside. Each module
 // keeps its own import.meta.url (the file it was built as, beside the bundle in dist/), so the paths it makes
@@ -65,7 +92,7 @@ await build({
   format: 'esm',
   logLevel: 'warning',
   external: ['node-datachannel', 'classic-level'],
-  banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+  banner: requireBanner,
   plugins: [{
     name: 'module-urls',
     setup (b) {

@@ -1,9 +1,11 @@
-// The SDK's transport: unary, server-streaming and bidirectional gRPC calls over HTTP/2 on the daemon's Unix socket
-// (or the same calls on its frame socket, frame-call.ts), driven by the service definitions generated from proto/. The daemon serves with grpc-js; the SDK
+// The SDK's transport: unary, server-streaming and bidirectional gRPC calls over HTTP/2 on the daemon's Unix socket, in
+// plaintext on the owner-only socket or mTLS on the other (or the same calls on its frame socket, frame-call.ts), driven
+// by the service definitions generated from proto/. The daemon serves with grpc-js; the SDK
 // speaks the same wire protocol without loading it, because loading grpc-js costs more than the rest
 // of a CLI command's start. Nothing here is part of the SDK's public API (connect.ts is).
 import { connect as connectH2, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2'
 import { createConnection } from 'node:net'
+import { connect as connectTls } from 'node:tls'
 import { firstEvent } from '../common/first-event.ts'
 import { CancelledError } from '../errors.ts'
 import { status as Status } from '../grpc-status.ts'
@@ -43,13 +45,62 @@ export type RequestDefaults<S> = { [K in keyof S]: { fromPartial: (init: any) =>
 /** HTTP/2 flow-control window: a 500 MB stream took 0.9 s through Node's default 64 KB, 0.57 s through this. */
 const WINDOW = 4 * 1024 * 1024
 
+/** The name the node's mTLS socket presents a certificate for, as the original Aurae's clients expect. */
+export const TLS_SERVER_NAME = 'server.unsafe.aurae.io'
+
+/** The material of an mTLS connection: the CA the node's certificate must be signed by, and the client's own. */
+export interface TlsMaterial {
+  ca: string | Buffer
+  cert: string | Buffer
+  key: string | Buffer
+  /** The name the node's certificate must be for; TLS_SERVER_NAME unless given. */
+  servername?: string
+}
+
+export interface ChannelOptions {
+  /** The daemon's frame socket, or how to find it on the first call: calls go there instead, and node:http2 is never
+   * loaded (not with `tls` or `peer`). */
+  frameSock?: string | (() => string | undefined)
+  /** Speak mTLS on the socket. */
+  tls?: TlsMaterial
+  /** Sent as the `aurae-peer` header on every call: the node forwards the call to that trusted peer. */
+  peer?: string
+}
+
+/** The one HTTP/2 session a channel and the channels made from it (`forPeer`) share. */
+interface Connection {
+  session?: ClientHttp2Session
+  /** Calls open on it: while there are none, the connection keeps no process alive. */
+  open: number
+  /** Whether the node has spoken HTTP/2 on it (sent its settings). */
+  spoke: boolean
+}
+
+/** The node closed a connection before it spoke HTTP/2: over mTLS, it refused the client's certificate (TLS 1.3 ends
+ * the client's side of the handshake before the node has checked it); in plaintext, it was no gRPC socket. */
+export const CLOSED_UNSPOKEN = 'ERR_AURAE_CLOSED_UNSPOKEN'
+export const TLS_REFUSED = 'ERR_AURAE_TLS_REFUSED'
+
 /** One HTTP/2 connection to the daemon's socket, opened on first use and shared by every call. */
 export class Channel {
-  private session?: ClientHttp2Session
+  private readonly connection: Connection
 
-  /** `mapError` turns a failed call into what the caller throws; with `frameSock` (the daemon's frame socket) calls go
-   * there instead, and node:http2 is never loaded. */
-  constructor (private readonly sock: string, private readonly mapError: (err: GrpcError) => Error = err => err, private readonly frameSock?: string) {}
+  /** `mapError` turns a failed call into what the caller throws. */
+  constructor (private readonly sock: string, private readonly mapError: (err: GrpcError) => Error = err => err, private readonly options: ChannelOptions = {}, connection?: Connection) {
+    this.connection = connection ?? { open: 0, spoke: false }
+  }
+
+  private frameSock (): string | undefined {
+    const { frameSock } = this.options
+    if (typeof frameSock !== 'function') return frameSock
+    this.options.frameSock = frameSock()
+    return this.options.frameSock
+  }
+
+  /** The same node's connection, each call addressed to its trusted peer `name`, which the node forwards it to. */
+  forPeer (name: string): Channel {
+    return new Channel(this.sock, this.mapError, { tls: this.options.tls, peer: name }, this.connection)
+  }
 
   /** A client whose methods make calls on this channel, each request completed by `defaults`. */
   client<S extends Record<string, MethodDefinition<any, any>>>(service: S, defaults: RequestDefaults<S>): ServiceClient<S> {
@@ -67,8 +118,8 @@ export class Channel {
 
   /** Closes the connection; calls still open end as cancelled or unreachable. */
   close (): void {
-    this.session?.close()
-    this.session = undefined
+    this.connection.session?.close()
+    this.connection.session = undefined
   }
 
   private async unary<Req, Res>(def: MethodDefinition<Req, Res>, req: Req, signal?: AbortSignal): Promise<Res> {
@@ -92,10 +143,11 @@ export class Channel {
     // A function, not a field read: the signal changes under the awaits below.
     const aborted = (): boolean => signal?.aborted === true
     if (signal !== undefined && aborted()) throw cancelled(def.path, signal)
-    if (this.frameSock !== undefined) {
+    const frameSock = this.options.tls === undefined && this.options.peer === undefined ? this.frameSock() : undefined
+    if (frameSock !== undefined) {
       const serialized = input === undefined ? undefined : mapped(input, def.requestSerialize)
       try {
-        for await (const message of frameCall(this.frameSock, def.path, def.requestSerialize(req), signal, serialized)) {
+        for await (const message of frameCall(frameSock, def.path, def.requestSerialize(req), signal, serialized)) {
           if (aborted()) break
           yield def.responseDeserialize(message)
         }
@@ -140,32 +192,65 @@ export class Channel {
       if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL)
     }
     if (signal !== undefined && aborted()) throw cancelled(def.path, signal)
+    // A connection the node closed or reset before it spoke HTTP/2 is one it would not take (which of the two depends
+    // on whether the request was still unread when it closed).
+    if ((failure === undefined || wasReset(failure)) && status === undefined && !this.connection.spoke) {
+      const tls = this.options.tls !== undefined
+      throw this.unavailable(Object.assign(new Error(tls ? 'the node ended the TLS connection before answering: it did not accept the client certificate' : 'the node closed the connection before answering'), { code: tls ? TLS_REFUSED : CLOSED_UNSPOKEN, cause: failure }))
+    }
     if (failure !== undefined) throw this.unavailable(failure)
     if (status === undefined) throw new GrpcError(Status.UNAVAILABLE, `the connection to ${this.sock} closed mid-call`)
     if (status.code !== Status.OK) throw new GrpcError(status.code, status.details)
   }
 
   private open (path: string): ClientHttp2Stream {
-    if (this.session === undefined || this.session.closed || this.session.destroyed) {
+    const conn = this.connection
+    if (conn.session === undefined || conn.session.closed || conn.session.destroyed) {
+      const { tls } = this.options
+      const sock = this.sock
       // Large windows: attached output streams in messages of hundreds of KB.
-      const session = connectH2('http://localhost', { createConnection: () => createConnection(this.sock), settings: { initialWindowSize: WINDOW } })
+      const session = tls === undefined
+        ? connectH2('http://localhost', { createConnection: () => createConnection(sock), settings: { initialWindowSize: WINDOW } })
+        : connectH2('https://localhost', {
+          createConnection: () => connectTls({ path: sock, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername ?? TLS_SERVER_NAME, ALPNProtocols: ['h2'] }),
+          settings: { initialWindowSize: WINDOW }
+        })
       session.once('connect', () => session.setLocalWindowSize(WINDOW))
       // Failures surface on each call's stream.
       session.on('error', () => {})
-      this.session = session
+      session.once('remoteSettings', () => { conn.spoke = true })
+      conn.session = session
+      conn.open = 0
+      conn.spoke = false
     }
-    return this.session.request({
+    const session = conn.session
+    const headers: Record<string, string> = {
       ':method': 'POST',
       ':path': path,
       'content-type': 'application/grpc+proto',
       te: 'trailers'
-    })
+    }
+    if (this.options.peer !== undefined) headers['aurae-peer'] = this.options.peer
+    const stream = session.request(headers)
+    // An idle connection holds no process open: a script or command ends when its work does, without a close().
+    if (conn.open++ === 0) session.ref()
+    stream.once('close', () => { if (--conn.open === 0 && conn.session === session && !session.destroyed) session.unref() })
+    return stream
   }
 
+  /** The call could not reach the node; the connection's own failure is the cause, to say why. */
   private unavailable (err: Error): GrpcError {
     const code = (err as NodeJS.ErrnoException).code ?? ''
-    return new GrpcError(Status.UNAVAILABLE, `${code !== '' ? `${code}: ` : ''}${err.message}`)
+    return Object.assign(new GrpcError(Status.UNAVAILABLE, `${code !== '' ? `${code}: ` : ''}${err.message}`), { cause: err })
   }
+}
+
+/** Whether `err` (or what caused it) is the peer resetting the connection. */
+function wasReset (err: Error): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (['ECONNRESET', 'EPIPE'].includes((e as NodeJS.ErrnoException).code ?? '')) return true
+  }
+  return false
 }
 
 /** A gRPC message on the wire: uncompressed, its length, its bytes. */

@@ -22,9 +22,10 @@ export type ObserveClient = ServiceClient<typeof observe.ObserveServiceService>
 export type MeshClient = ServiceClient<typeof mesh.MeshServiceService>
 export type ImagesClient = ServiceClient<typeof images.ImageServiceService>
 
-/** Each method's request message, to fill in what a caller left out; the types make the table complete. */
-const NODE: RequestDefaults<typeof node.NodeServiceService> = { status: node.NodeServiceStatusRequest, up: node.NodeServiceUpRequest, down: node.NodeServiceDownRequest }
-const WORKLOADS: RequestDefaults<typeof workloads.WorkloadServiceService> = {
+/** Each method's request message, to fill in what a caller left out; the types make the table complete. AuraeScript's
+ * modules of the node's own services use the same tables. */
+export const NODE: RequestDefaults<typeof node.NodeServiceService> = { status: node.NodeServiceStatusRequest, up: node.NodeServiceUpRequest, down: node.NodeServiceDownRequest }
+export const WORKLOADS: RequestDefaults<typeof workloads.WorkloadServiceService> = {
   run: workloads.WorkloadServiceRunRequest,
   list: workloads.WorkloadServiceListRequest,
   stop: workloads.WorkloadServiceStopRequest,
@@ -38,26 +39,26 @@ const WORKLOADS: RequestDefaults<typeof workloads.WorkloadServiceService> = {
   execSession: workloads.WorkloadServiceExecInput,
   runSession: workloads.WorkloadServiceRunInput
 }
-const CELLS: RequestDefaults<typeof cells.CellServiceService> = {
+export const CELLS: RequestDefaults<typeof cells.CellServiceService> = {
   allocate: cells.CellServiceAllocateRequest,
   free: cells.CellServiceFreeRequest,
   start: cells.CellServiceStartRequest,
   stop: cells.CellServiceStopRequest,
   list: cells.CellServiceListRequest
 }
-const OBSERVE: RequestDefaults<typeof observe.ObserveServiceService> = {
+export const OBSERVE: RequestDefaults<typeof observe.ObserveServiceService> = {
   getWorkloadLogs: observe.ObserveServiceGetWorkloadLogsRequest,
   getDaemonLogs: observe.ObserveServiceGetDaemonLogsRequest,
   getEvents: observe.ObserveServiceGetEventsRequest
 }
-const MESH: RequestDefaults<typeof mesh.MeshServiceService> = {
+export const MESH: RequestDefaults<typeof mesh.MeshServiceService> = {
   token: mesh.MeshServiceTokenRequest,
   peer: mesh.MeshServicePeerRequest,
   peers: mesh.MeshServicePeersRequest,
   unpeer: mesh.MeshServiceUnpeerRequest,
   resolve: mesh.MeshServiceResolveRequest
 }
-const IMAGES: RequestDefaults<typeof images.ImageServiceService> = {
+export const IMAGES: RequestDefaults<typeof images.ImageServiceService> = {
   pull: images.ImageServicePullRequest,
   list: images.ImageServiceListRequest,
   remove: images.ImageServiceRemoveRequest,
@@ -107,7 +108,7 @@ export function connect (options: ConnectOptions): AuraeClient {
   }
   const uid = options.uid ?? process.getuid?.() ?? 0
   if (uid !== 0 && st.uid !== uid) throw new ForeignSocketError(socket, st.uid, uid)
-  const channel = new Channel(socket, err => fromGrpc(err, socket), frameSocketBeside(socket, st.uid))
+  const channel = new Channel(socket, err => fromGrpc(err, socket), { frameSock: frameSocketBeside(socket, st.uid) })
   return {
     socket,
     node: channel.client(node.NodeServiceService, NODE),
@@ -121,7 +122,7 @@ export function connect (options: ConnectOptions): AuraeClient {
 }
 
 /** The daemon's frame socket beside `socket`, when there is one and it belongs to the gRPC socket's owner. */
-function frameSocketBeside (socket: string, owner: number): string | undefined {
+export function frameSocketBeside (socket: string, owner: number): string | undefined {
   const path = frameSocketOf(socket)
   const st = statSync(path, { throwIfNoEntry: false })
   return st?.isSocket() === true && st.uid === owner ? path : undefined

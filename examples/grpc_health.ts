@@ -1,0 +1,19 @@
+#!/usr/bin/env auraescript
+// gRPC health checks: the node as a whole, one of its services, and a service it does not serve (NOT_FOUND).
+import * as aurae from "../auraescript/gen/aurae.ts";
+import * as grpc_health from "../auraescript/gen/grpc_health.ts";
+
+const health = new grpc_health.HealthClient(await aurae.createClient());
+
+aurae.print("Overall:");
+aurae.print(await health.check(<grpc_health.HealthCheckRequest>{ service: "" }));
+
+aurae.print("aurae.discovery.v0.DiscoveryService:");
+aurae.print(await health.check(<grpc_health.HealthCheckRequest>{ service: "aurae.discovery.v0.DiscoveryService" }));
+
+aurae.print("aurae.cells.v0.UnknownService:");
+try {
+  await health.check(<grpc_health.HealthCheckRequest>{ service: "aurae.cells.v0.UnknownService" });
+} catch (err) {
+  aurae.print((err as { grpcStatus?: string }).grpcStatus, (err as Error).message);
+}
