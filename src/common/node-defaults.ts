@@ -1,6 +1,5 @@
 // Where a node keeps its socket, key and data, its version, and how auraed is started; shared by auraed and its
 // clients, so it stays import-light and reads no environment of its own (callers pass theirs).
-import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -75,17 +74,4 @@ export function defaultTls (sock: string, env: Env, uid: number): TlsPaths {
 export function machineTlsSock (env: Env, uid: number): string {
   if (uid === 0) return '/var/run/aurae/aurae.sock'
   return env.XDG_RUNTIME_DIR !== undefined ? join(env.XDG_RUNTIME_DIR, 'aurae', 'aurae.sock') : join(env.HOME ?? homedir(), '.aurae', 'aurae.sock')
-}
-
-/** The file in a node's data dir where its daemon says where its mTLS socket is (`{socket, pki}`; `aurae status`). */
-export const MTLS_FILE = 'mtls.json'
-
-/** Where the node whose data dir is `data` serves its mTLS socket, as its daemon said at start; undefined: nowhere. */
-export function mtlsOf (data: string): TlsPaths | undefined {
-  try {
-    const { socket, pki } = JSON.parse(readFileSync(join(data, MTLS_FILE), 'utf8'))
-    return typeof socket === 'string' && typeof pki === 'string' ? { sock: socket, pki } : undefined
-  } catch {
-    return undefined
-  }
 }

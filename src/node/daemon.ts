@@ -1,7 +1,7 @@
 // The composition root: config, key material, store, runtime and the local API, wired explicitly.
 import { Server, ServerCredentials } from '@grpc/grpc-js'
 import { createHash } from 'node:crypto'
-import { chmodSync, lstatSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { FailedPreconditionError, messageOf } from '../errors.ts'
@@ -34,7 +34,7 @@ import { VmTemplates } from '../runtime/vm/templates.ts'
 import { BridgeNetwork } from '../runtime/container/cni.ts'
 import { authorize, type Caller } from './api/authz.ts'
 import { initPki, serverMaterial } from '../common/pki.ts'
-import { MTLS_FILE, type TlsPaths } from '../common/node-defaults.ts'
+import { type TlsPaths } from '../common/node-defaults.ts'
 import { VERSION, type NodePaths } from './config.ts'
 import { DaemonLog } from './log.ts'
 
@@ -287,11 +287,10 @@ export class Daemon {
     return tls === undefined ? own : [...new Set([...own, ...daemonSpace({ key: tls.pki, data: tls.pki, sock: tls.sock })])].sort()
   }
 
-  /** Binds the mTLS socket, making its certificates on first start; says where it is in the data dir, for `aurae status`. */
+  /** Binds the mTLS socket, making its certificates on first start. */
   private async listenTls (): Promise<void> {
-    const file = join(this.opts.paths.data, MTLS_FILE)
     const tls = this.opts.tls
-    if (tls === undefined) return rmSync(file, { force: true })
+    if (tls === undefined) return
     if (await initPki(tls.pki) === 'created') this.log.write('info', 'made a CA and the mTLS socket\'s server certificate', { pki: tls.pki })
     const { ca, cert, key } = serverMaterial(tls.pki)
     await new Promise<void>((resolve, reject) => {
@@ -299,7 +298,6 @@ export class Daemon {
         err => err === null ? resolve() : reject(new FailedPreconditionError(`cannot listen on ${tls.sock}: ${err.message}`)))
     })
     chmodSync(tls.sock, 0o600)
-    writeFileSync(file, JSON.stringify({ socket: tls.sock, pki: tls.pki }) + '\n', { mode: 0o600 })
   }
 
   private async listen (): Promise<void> {

@@ -13,7 +13,8 @@ export interface NodeControl {
   readonly startedAt: number
   readonly meta?: { name: string, domain: string }
   readonly key?: { peerId: string }
-  readonly opts: { paths: { sock: string, data: string, key: string } }
+  /** `tls`: the mTLS socket and its certificates, when the node serves one. */
+  readonly opts: { paths: { sock: string, data: string, key: string }, tls?: { sock: string, pki: string } }
   /** The runtime; only there while the node is running. */
   readonly active: { supervisor: Pick<Supervisor, 'list'>, cgroups: Pick<Cgroups, 'version' | 'reason'>, mesh: Pick<Mesh, 'addrs' | 'connectedCount' | 'trustedCount' | 'reachability'> }
   up: (name: string, domain: string, rename: boolean) => Promise<{ outcome: 'created' | 'unchanged' | 'renamed', keyCreated: boolean }>
@@ -41,6 +42,8 @@ export function nodeHandlers (daemon: NodeControl): Handlers<typeof NodeServiceS
           cgroups: rt?.cgroups.version ?? '',
           socket: daemon.opts.paths.sock,
           dataDir: daemon.opts.paths.data,
+          tlsSocket: daemon.opts.tls?.sock ?? '',
+          pkiDir: daemon.opts.tls?.pki ?? '',
           keyPath: daemon.opts.paths.key,
           addrs: rt?.mesh.addrs() ?? [],
           connectedPeers: rt?.mesh.connectedCount() ?? 0,

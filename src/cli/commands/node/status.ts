@@ -1,6 +1,5 @@
 // aurae status (aurae node status): the node's state, identity, uptime and workload counts.
 import { DaemonUnreachableError } from '../../../client/index.ts'
-import { mtlsOf } from '../../../common/node-defaults.ts'
 import { formatNodeName } from '../../../names/parse.ts'
 import type { Command } from '../../kit/context.ts'
 import { EXIT } from '../../kit/exit.ts'
@@ -28,8 +27,6 @@ export const status: Command = {
       throw err
     }
     const uptimeSeconds = Math.floor((Date.now() - s.startedAtMs) / 1000)
-    // The daemon says where its mTLS socket is in its data dir (NodeService's status has no field for it).
-    const mtls = mtlsOf(s.dataDir)
     if (parsed.flags.json === true) {
       stdout.write(json({
         state: s.state,
@@ -44,7 +41,7 @@ export const status: Command = {
         cgroups: s.cgroups,
         cgroupsProblem: s.cgroupsProblem === '' ? null : s.cgroupsProblem,
         socket: s.socket,
-        mtls: mtls === undefined ? null : { socket: mtls.sock, pki: mtls.pki },
+        mtls: s.tlsSocket === '' ? null : { socket: s.tlsSocket, pki: s.pkiDir },
         dataDir: s.dataDir,
         keyPath: s.keyPath,
         mesh: {
@@ -74,7 +71,7 @@ export const status: Command = {
       ['version', s.version],
       ['pid', String(s.pid)],
       ['socket', s.socket],
-      ['mtls', mtls === undefined ? 'off' : `${mtls.sock} (certificates in ${mtls.pki})`],
+      ['mtls', s.tlsSocket === '' ? 'off' : `${s.tlsSocket} (certificates in ${s.pkiDir})`],
       ['data', s.dataDir]
     ]
     stdout.write(table(['', ''], rows).split('\n').slice(1).join('\n'))

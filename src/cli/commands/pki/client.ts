@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { formatAuraeConfig } from '../../../client/aurae-config.ts'
-import { defaultTls, machineTlsSock, mtlsOf } from '../../../common/node-defaults.ts'
+import { defaultTls, machineTlsSock } from '../../../common/node-defaults.ts'
 import { assertClient, DEFAULT_TRUST_DOMAIN, issueClient } from '../../../common/pki.ts'
 import { InvalidArgumentError } from '../../../errors.ts'
 import type { Command, Context } from '../../kit/context.ts'
@@ -21,7 +21,7 @@ export function pkiDir (flags: Parsed['flags'], fallback: string): string {
 async function localNode (ctx: Context): Promise<{ domain: string, socket?: string } | undefined> {
   try {
     const s = await ctx.daemon().node.status({})
-    return { domain: s.domain, socket: mtlsOf(s.dataDir)?.sock }
+    return { domain: s.domain, socket: s.tlsSocket === '' ? undefined : s.tlsSocket }
   } catch {
     return undefined
   }
