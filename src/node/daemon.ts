@@ -14,6 +14,7 @@ import { Cells } from '../runtime/cells.ts'
 import { Machines, type MachineRecord } from '../runtime/vm/machines.ts'
 import { NestedNodes } from './nested-nodes.ts'
 import type { CellRecord } from '../runtime/cell.ts'
+import type { OriginalCellRecord } from '../runtime/original-cell.ts'
 import type { WorkloadRecord } from '../runtime/workload.ts'
 import { Cgroups, removeNodeCgroups } from '../runtime/cgroups.ts'
 import { executableDriver } from '../runtime/executable-driver.ts'
@@ -231,7 +232,7 @@ export class Daemon {
     })
     this.events.watch(supervisor)
     const nested = new NestedNodes({ supervisor: () => supervisor, mesh: () => mesh, self: () => ({ name: this.meta?.name ?? '', domain: this.meta?.domain ?? '', peerId: this.key?.peerId ?? '' }), dataDir: this.opts.paths.data })
-    cells = new Cells(this.store.table<CellRecord>('cells'), cgroups, () => supervisor, nested)
+    cells = new Cells(this.store.table<CellRecord>('cells'), this.store.table<OriginalCellRecord>('original-cells'), cgroups, () => supervisor, nested)
     supervisor.on('change', rec => { nested.refresh(rec).catch(err => this.log.write('warn', 'could not keep a nested node\'s address', { name: rec.spec.name, err: messageOf(err) })) })
     const machines = new Machines(this.store.table<MachineRecord>('vms'), () => supervisor)
     const key = this.key as NodeKey

@@ -20,8 +20,8 @@ export class Cells implements Component {
   /** The original Aurae's cells (aurae.cells.v0), on the same cgroups and supervisor, in a table of their own. */
   readonly original: OriginalCells
 
-  constructor (private readonly table: Table<CellRecord>, private readonly cgroups: Cgroups, private readonly supervisor: () => Supervisor, private readonly vms?: CellVms) {
-    this.original = new OriginalCells(table.sibling<OriginalCellRecord>('original-cells'), cgroups, supervisor)
+  constructor (private readonly table: Table<CellRecord>, originalTable: Table<OriginalCellRecord>, private readonly cgroups: Cgroups, private readonly supervisor: () => Supervisor, private readonly vms?: CellVms) {
+    this.original = new OriginalCells(originalTable, cgroups, supervisor)
   }
 
   async start (): Promise<void> {

@@ -17,12 +17,7 @@ type Sublevel = ReturnType<Db['sublevel']>
 
 /** A typed view of one sub-level, keyed by name. */
 export class Table<T> {
-  constructor (readonly db: Sublevel, private readonly guard: WriteGuard<Sublevel>, private readonly open: (name: string) => Table<unknown>) {}
-
-  /** Another table of the same store, for a module that owns more than the one it was given. */
-  sibling<U> (name: string): Table<U> {
-    return this.open(name) as Table<U>
-  }
+  constructor (readonly db: Sublevel, private readonly guard: WriteGuard<Sublevel>) {}
 
   async get (key: string): Promise<T | undefined> {
     return await this.guard.read(async () => await this.db.get(key) as T | undefined)
@@ -57,7 +52,7 @@ export class Store implements Component {
   table<T> (name: string): Table<T> {
     let t = this.tables.get(name)
     if (t === undefined) {
-      t = new Table<unknown>(this.db.sublevel(name, { valueEncoding: 'json' }), this.guard, n => this.table(n))
+      t = new Table<unknown>(this.db.sublevel(name, { valueEncoding: 'json' }), this.guard)
       this.tables.set(name, t)
     }
     return t as Table<T>
