@@ -5,11 +5,13 @@ import * as grpc_health from "../auraescript/gen/grpc_health.ts";
 
 const health = new grpc_health.HealthClient(await aurae.createClient());
 
-aurae.print("Overall:");
-aurae.print(await health.check(<grpc_health.HealthCheckRequest>{ service: "" }));
+// A status is a number on the wire; the generated enum names it.
+const statusOf = async (service: string): Promise<string> =>
+  grpc_health.HealthCheckResponse_ServingStatus[(await health.check(<grpc_health.HealthCheckRequest>{ service })).status];
 
-aurae.print("aurae.discovery.v0.DiscoveryService:");
-aurae.print(await health.check(<grpc_health.HealthCheckRequest>{ service: "aurae.discovery.v0.DiscoveryService" }));
+aurae.print("Overall:", await statusOf(""));
+aurae.print("aurae.cells.v0.CellService:", await statusOf("aurae.cells.v0.CellService"));
+aurae.print("aurae.discovery.v0.DiscoveryService:", await statusOf("aurae.discovery.v0.DiscoveryService"));
 
 aurae.print("aurae.cells.v0.UnknownService:");
 try {

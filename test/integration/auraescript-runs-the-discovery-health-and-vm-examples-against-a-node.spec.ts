@@ -28,7 +28,7 @@ describe('auraescript runs the discovery, health and VM examples against a node'
     const res = await example('grpc_health')
     expect(res.code).toBe(0)
     expect(res.stderr).toBe('')
-    expect(res.stdout).toMatch(/^Overall:\n\{\n {2}"status": 1\n\}\naurae\.discovery\.v0\.DiscoveryService:\n\{\n {2}"status": 1\n\}\naurae\.cells\.v0\.UnknownService:\nNOT_FOUND .*aurae\.cells\.v0\.UnknownService.*\n$/)
+    expect(res.stdout).toMatch(/^Overall: SERVING\naurae\.cells\.v0\.CellService: SERVING\naurae\.discovery\.v0\.DiscoveryService: SERVING\naurae\.cells\.v0\.UnknownService:\nNOT_FOUND .*aurae\.cells\.v0\.UnknownService.*\n$/)
   })
 
   it('vms_list: a node with no VMs lists none', async () => {
