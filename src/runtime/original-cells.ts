@@ -101,15 +101,23 @@ export class OriginalCells implements Component {
       if (this.find(req.cell, req.executable) !== undefined) throw new AlreadyExistsError(`cell ${req.cell} already has an executable named ${req.executable}`)
       const name = workloadNameOf(req.cell, req.executable)
       const original = { cell: req.cell, executable: req.executable, uid: req.uid, gid: req.gid, isolateProcess: cell.isolateProcess, isolateNetwork: cell.isolateNetwork }
+      // The PID it started with, taken as the supervisor says it started: a command that ends at once (echo) may
+      // have ended, its record's PID cleared, by the time run() returns.
+      let started = 0
+      const onChange = (w: WorkloadRecord): void => { if (w.spec.name === name && w.pid !== 0) started = w.pid }
+      const supervisor = this.supervisor()
+      supervisor.on('change', onChange)
       let rec: WorkloadRecord
       try {
-        rec = await this.supervisor().run({ kind: 'executable', name, command: ['/bin/sh', '-c', req.command], env: {}, workdir: '/', limits: { cpus: 0, memoryBytes: 0, pids: 0 }, restart: 'no', cell: '', original })
+        rec = await supervisor.run({ kind: 'executable', name, command: ['/bin/sh', '-c', req.command], env: {}, workdir: '/', limits: { cpus: 0, memoryBytes: 0, pids: 0 }, restart: 'no', cell: '', original })
       } catch (err) {
         // An executable that could not start is not kept: the original knows only those that run.
-        if (err instanceof StartError) await this.supervisor().remove(name, true).catch(() => {})
+        if (err instanceof StartError) await supervisor.remove(name, true).catch(() => {})
         throw err
+      } finally {
+        supervisor.off('change', onChange)
       }
-      return { pid: await this.pidOf(rec) }
+      return { pid: await this.pidOf(rec, started) }
     })
   }
 
@@ -152,12 +160,13 @@ export class OriginalCells implements Component {
     return this.executables(cell).find(w => w.spec.kind === 'executable' && w.spec.original?.executable === executable)
   }
 
-  /** The executable's own process: in a pid namespace of its own, once unshare has forked it (its own PID if not in time). */
-  private async pidOf (rec: WorkloadRecord): Promise<number> {
+  /** The executable's own process, `started` being the one its monitor started: in a pid namespace of its own, the
+   * one unshare forks (`started` itself if it has ended first or is not there in time). */
+  private async pidOf (rec: WorkloadRecord, started: number): Promise<number> {
     const deadline = Date.now() + FORK_WAIT_MS
     for (;;) {
-      const pid = executablePid(rec.spec, rec.pid)
-      if (pid !== 0 || rec.state !== 'running' || Date.now() > deadline) return pid !== 0 ? pid : rec.pid
+      const pid = executablePid(rec.spec, started)
+      if (pid !== 0 || rec.state !== 'running' || Date.now() > deadline) return pid !== 0 ? pid : started
       await sleep(2)
     }
   }

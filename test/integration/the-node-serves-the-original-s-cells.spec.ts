@@ -131,6 +131,16 @@ describe('the node serves the original\'s cells', () => {
     await call('Free', { cell_name: 'ae-run' })
   })
 
+  it('gives the PID of an executable that ends at once, as of one that runs on', async () => {
+    await call('Allocate', { cell: { name: 'ae-brief' } })
+    // An executable may end before Start answers: its PID is still the one it ran as, never 0.
+    const pids = []
+    for (let i = 0; i < 20; i++) pids.push((await start('ae-brief', `true-${i}`, 'true')).pid)
+    expect(pids.filter(pid => !(pid > 1))).toEqual([])
+    expect(new Set(pids).size).toBe(20)
+    expect(await call('Free', { cell_name: 'ae-brief' })).toEqual({})
+  })
+
   it('gives a cell\'s executables their own pid, mount, ipc and uts namespaces, and their own network', async () => {
     await call('Allocate', { cell: { name: 'ae-isolated', isolate_process: true } })
     const ps = await start('ae-isolated', 'ps', 'echo pid $$; echo procs $(ls /proc | grep -c "^[0-9]"); hostname ae-isolated-host; hostname; exec sleep 1000')
