@@ -2,7 +2,7 @@
 import { FailedPreconditionError } from '../errors.ts'
 import type { Cgroups } from './cgroups.ts'
 import { cellGroup, ownGroup } from './cell.ts'
-import { originalArgv, originalGroup } from './original-cell.ts'
+import { namespacesOf, originalArgv, originalGroup } from './original-cell.ts'
 import { DEFAULT_PATH, type LaunchPlan, type Task, type WorkloadDriver } from './driver.ts'
 import type { ExecutableSpec } from './workload.ts'
 import { groupState, oomKilled, signalGroup, stopGroup } from './process-group.ts'
@@ -68,15 +68,16 @@ export function executableDriver ({ cgroups, assertCell, hidden }: ExecutableDri
       })
     },
     // Its cgroup first (a shell writes its own PID there, then execs), then its mount namespace, in which the
-    // daemon's files are hidden.
+    // daemon's files are hidden (and an isolated original cell's other namespaces).
     async enter (task, request) {
       const cgroup = cgroupOf(task)
       const procs = cgroup === '' ? [] : cgroups.procsFiles(cgroup)
       const join = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 126; shift; n=$((n-1)); done; exec "$@"'
       const wd = request.workdir !== '' ? request.workdir : task.spec.workdir === '' ? '/' : task.spec.workdir
       const command = request.detach === true ? ['/bin/sh', '-c', DETACHED, 'sh', ...request.command] : request.command
+      const ns = namespacesOf(task.spec, task.pid)
       return {
-        argv: ['/bin/sh', '-c', join, 'sh', String(procs.length), ...procs, 'nsenter', `--target=${task.pid}`, '--mount', `--wd=${wd}`, '--', ...command],
+        argv: ['/bin/sh', '-c', join, 'sh', String(procs.length), ...procs, 'nsenter', `--target=${ns.target}`, ...ns.flags, `--wd=${wd}`, '--', ...command],
         env: { ...envOf(task.spec), ...request.env },
         ...(request.detach === true ? { explain: async code => code === 126 || code === 127 ? { exitCode: code, error: `cannot run ${request.command[0]}: ${code === 127 ? 'not found' : 'permission denied'}` } : undefined } : {})
       }

@@ -88,6 +88,18 @@ export function originalArgv (o: OriginalExecutable, command: string[], own = { 
 }
 
 /**
+ * What `aurae exec` enters to run a command beside a workload started as `pid`: its mount namespace (where daemon
+ * space is hidden) and, for an executable of an isolated cell, the namespaces its cell gave it, through the process
+ * that has them (in a pid namespace of its own, the one unshare forked).
+ */
+export function namespacesOf (spec: WorkloadSpec, pid: number): { target: number, flags: string[] } {
+  const o = spec.kind === 'executable' ? spec.original : undefined
+  if (o === undefined) return { target: pid, flags: ['--mount'] }
+  const flags = ['--mount', ...o.isolateProcess ? ['--pid', '--ipc', '--uts'] : [], ...o.isolateNetwork ? ['--net'] : []]
+  return { target: o.isolateProcess ? executablePid(spec, pid) || pid : pid, flags }
+}
+
+/**
  * The PID of the executable's own process, as the host sees it: the monitor's child, or in a pid namespace of its
  * own the process unshare forked (PID 1 there); 0 while that one is not there yet, or no longer.
  */

@@ -154,6 +154,12 @@ describe('the node serves the original\'s cells', () => {
     expect(Number(out.items[1].line.split(' ')[1])).toBeLessThanOrEqual(5)
     expect(out.items[2].line).toBe('ae-isolated-host')
     expect(hostname()).not.toBe('ae-isolated-host')
+    // `aurae exec` beside it enters the namespaces its cell gave it: its hostname, its /proc (only reads here).
+    const inside = await node.cli(['exec', 'ae-isolated_ps', '--', 'sh', '-c', 'hostname; ls /proc | grep -c "^[0-9]"'])
+    expect(inside.code).toBe(0)
+    const [host, procs] = inside.stdout.trim().split('\n')
+    expect(host).toBe('ae-isolated-host')
+    expect(Number(procs)).toBeLessThanOrEqual(6)
     const unshare = (await workload(node, 'ae-isolated_ps')).pid
     expect(await call('Stop', { cell_name: 'ae-isolated', executable_name: 'ps' })).toEqual({})
     expect([isAlive(unshare), isAlive(ps.pid)]).toEqual([false, false])
@@ -172,6 +178,9 @@ describe('the node serves the original\'s cells', () => {
     await until('its view', () => seen.items.length === 2)
     seen.close()
     expect(seen.items.map(i => i.line)).toEqual(['1 65534', 'lo'])
+    // `aurae exec` beside it enters its network namespace too (nothing here changes the host, should it not).
+    const nets = await node.cli(['exec', 'ae-isolated.both_both', '--', 'sh', '-c', 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "'])
+    expect(nets).toMatchObject({ code: 0, stdout: 'lo\n' })
     await call('Free', { cell_name: 'ae-isolated' })
     await until('the executables to be gone', () => !isAlive(net.pid) && !isAlive(both.pid))
     expect(groupsOf('ae-isolated')).toEqual([])
