@@ -7,6 +7,7 @@ import { connect as connectH2, constants, type ClientHttp2Session, type ClientHt
 import { createConnection } from 'node:net'
 import { connect as connectTls } from 'node:tls'
 import { firstEvent } from '../common/first-event.ts'
+import { TLS_SERVER_NAME } from '../common/node-defaults.ts'
 import { CancelledError } from '../errors.ts'
 import { status as Status } from '../grpc-status.ts'
 import { frameCall, FrameSocketRefused } from './frame-call.ts'
@@ -44,9 +45,6 @@ export type RequestDefaults<S> = { [K in keyof S]: { fromPartial: (init: any) =>
 
 /** HTTP/2 flow-control window: a 500 MB stream took 0.9 s through Node's default 64 KB, 0.57 s through this. */
 const WINDOW = 4 * 1024 * 1024
-
-/** The name the node's mTLS socket presents a certificate for, as the original Aurae's clients expect. */
-export const TLS_SERVER_NAME = 'server.unsafe.aurae.io'
 
 /** The material of an mTLS connection: the CA the node's certificate must be signed by, and the client's own. */
 export interface TlsMaterial {

@@ -46,6 +46,11 @@ export const VM_TEMPLATES = '/var/cache/aurae/vm/templates'
 /** How long a VM of an image has to start its workload before it is ended (auraed --vm-ready-timeout). */
 export const VM_READY_SECONDS = 120
 
+/** The name the mTLS socket's server certificate is for (CN and DNS SAN), as the original's clients expect it. */
+export const TLS_SERVER_NAME = 'server.unsafe.aurae.io'
+/** A client certificate's CN is its name and this (`nova.unsafe.aurae.io`), as the original's. */
+export const TLS_CLIENT_SUFFIX = '.unsafe.aurae.io'
+
 /** Where the node serves the original Aurae's mTLS socket and keeps its certificates (auraed --tls-sock, --pki). */
 export interface TlsPaths {
   /** `off` when the node serves no mTLS socket. */

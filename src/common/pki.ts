@@ -6,11 +6,8 @@ import { X509Certificate, createPrivateKey, randomBytes, type KeyObject } from '
 import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { FailedPreconditionError, InvalidArgumentError, messageOf } from '../errors.ts'
+import { TLS_CLIENT_SUFFIX, TLS_SERVER_NAME } from './node-defaults.ts'
 
-/** The name the server's certificate carries (CN and DNS SAN), as the original's clients expect it. */
-export const SERVER_NAME = 'server.unsafe.aurae.io'
-/** A client certificate's CN is its name and this. */
-export const CLIENT_NAME_SUFFIX = '.unsafe.aurae.io'
 /** The SPIFFE trust domain of client certificates when neither `--domain` nor the node's domain gives one. */
 export const DEFAULT_TRUST_DOMAIN = 'unsafe.aurae.io'
 
@@ -41,7 +38,7 @@ prompt = no
 basicConstraints = critical, CA:TRUE
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
-${leafSection('server', `DNS:${SERVER_NAME}`)}`
+${leafSection('server', `DNS:${TLS_SERVER_NAME}`)}`
 
 export interface ServerMaterial {
   ca: Buffer
@@ -119,7 +116,7 @@ export async function initPki (dir: string): Promise<'created' | 'exists'> {
     await newKey(join(work.path, PKI_FILES.caKey))
     await openssl(['req', '-new', '-x509', '-config', join(work.path, 'openssl.cnf'), '-extensions', 'ca', '-key', join(work.path, PKI_FILES.caKey),
       '-subj', `${SUBJECT}${DEFAULT_TRUST_DOMAIN}`, '-days', DAYS, '-set_serial', serial(), '-out', join(work.path, PKI_FILES.caCrt)])
-    await signed(work.path, work.path, 'server', SERVER_NAME, 'server')
+    await signed(work.path, work.path, 'server', TLS_SERVER_NAME, 'server')
     // The server's certificate last: a set cut short by a crash is one `initPki` refuses, never one that looks whole.
     renameSync(join(work.path, PKI_FILES.caKey), join(dir, PKI_FILES.caKey))
     renameSync(join(work.path, PKI_FILES.caCrt), join(dir, PKI_FILES.caCrt))
@@ -165,7 +162,7 @@ export async function issueClient (pki: string, name: string, domain: string, ou
   const files = clientFileNames(name)
   const work = scratch(out, leafSection('client', `URI:${spiffe}`))
   try {
-    await signed(pki, work.path, 'client', `${name}${CLIENT_NAME_SUFFIX}`, 'client')
+    await signed(pki, work.path, 'client', `${name}${TLS_CLIENT_SUFFIX}`, 'client')
     copyFileSync(join(pki, PKI_FILES.caCrt), join(work.path, PKI_FILES.caCrt))
     renameSync(join(work.path, 'client.key'), join(out, files.key))
     renameSync(join(work.path, 'client.crt'), join(out, files.crt))

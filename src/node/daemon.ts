@@ -35,7 +35,7 @@ import { VmTemplates } from '../runtime/vm/templates.ts'
 import { BridgeNetwork } from '../runtime/container/cni.ts'
 import { authorize, type Caller } from './api/authz.ts'
 import { initPki, serverMaterial } from '../common/pki.ts'
-import { type TlsPaths } from '../common/node-defaults.ts'
+import type { TlsPaths } from '../common/node-defaults.ts'
 import { VERSION, type NodePaths } from './config.ts'
 import { DaemonLog } from './log.ts'
 

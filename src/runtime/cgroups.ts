@@ -3,14 +3,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import { dirname, join, relative } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { FailedPreconditionError, InternalError, messageOf } from '../errors.ts'
-import type { Limits } from './limits.ts'
+import { CPU_PERIOD_US, type Limits } from './limits.ts'
 import type { CgroupFile } from './original-cell-limits.ts'
 
 export type CgroupVersion = 'v1' | 'v2' | 'none'
 
 const CONTROLLERS = ['cpu', 'memory', 'pids'] as const
 type Controller = typeof CONTROLLERS[number]
-const CPU_PERIOD_US = 100_000
 /** Linux's longest path, and room kept in it for a group's control files (`/memory.soft_limit_in_bytes`). */
 const PATH_MAX = 4096
 const CONTROL_FILE_ROOM = 64

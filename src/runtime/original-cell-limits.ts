@@ -1,6 +1,7 @@
 // The controllers of the original's cells: checked as it checks them, and written as cgroup files, by name on
 // cgroup v2 and mapped onto v1 where the host has only v1 (README: "The original Aurae's cells").
 import { FailedPreconditionError } from '../errors.ts'
+import { CPU_PERIOD_US } from './limits.ts'
 import type { OriginalCellLimits } from './original-cell.ts'
 
 /** One value to write into a cell's group: the hierarchy (v1) or controller (v2) it belongs to, the file, the value. */
@@ -10,7 +11,6 @@ export interface CgroupFile {
   value: string
 }
 
-const CPU_PERIOD_US = 100_000
 /** The kernel's bounds for a CFS period and quota, in microseconds. */
 const PERIOD_MIN_US = 1000
 const PERIOD_MAX_US = 1_000_000

@@ -6,7 +6,7 @@ import type { Access, Caller, MethodRule, Target } from './authz.ts'
 import { toStatus } from '../../grpc-status.ts'
 import { firstEvent } from '../../common/first-event.ts'
 import { parseNodeName } from '../../names/parse.ts'
-import { CLIENT_NAME_SUFFIX } from '../../common/pki.ts'
+import { TLS_CLIENT_SUFFIX } from '../../common/node-defaults.ts'
 
 /** The gRPC metadata that sends a call as is to a trusted peer: `aurae-peer: NAME[@DOMAIN]`. */
 export const PEER_HEADER = 'aurae-peer'
@@ -30,7 +30,7 @@ export function grpcCaller (local: Caller): CallerOf {
     const cn = cert?.subject?.CN
     if (typeof cn !== 'string' || cn === '') throw new PermissionDeniedError('the client certificate names no one: its subject has no CN')
     const spiffe = /(?:^|, )URI:(spiffe:\/\/[^,\s"]+)/.exec(cert?.subjectaltname ?? '')?.[1] ?? ''
-    return { kind: 'identity', name: cn.endsWith(CLIENT_NAME_SUFFIX) ? cn.slice(0, -CLIENT_NAME_SUFFIX.length) : cn, spiffe }
+    return { kind: 'identity', name: cn.endsWith(TLS_CLIENT_SUFFIX) ? cn.slice(0, -TLS_CLIENT_SUFFIX.length) : cn, spiffe }
   }
 }
 

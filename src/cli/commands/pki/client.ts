@@ -4,7 +4,7 @@ import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { formatAuraeConfig } from '../../../client/aurae-config.ts'
 import { defaultTls, machineTlsSock } from '../../../common/node-defaults.ts'
-import { assertClient, DEFAULT_TRUST_DOMAIN, issueClient } from '../../../common/pki.ts'
+import { DEFAULT_TRUST_DOMAIN, issueClient } from '../../../common/pki.ts'
 import { InvalidArgumentError } from '../../../errors.ts'
 import type { Command, Context } from '../../kit/context.ts'
 import type { Parsed } from '../../kit/args.ts'
@@ -57,7 +57,6 @@ export const pkiClient: Command = {
     const home = io.env.HOME ?? homedir()
     const node = await localNode(ctx)
     const domain = flags.domain as string | undefined ?? (node?.domain === undefined || node.domain === '' ? DEFAULT_TRUST_DOMAIN : node.domain)
-    assertClient(name, domain)
     const out = resolve(flags.out as string | undefined ?? join(home, '.aurae', 'pki'))
     const configPath = resolve(flags.config as string | undefined ?? join(home, '.aurae', 'config'))
     const files = await issueClient(pkiDir(flags, defaultTls(ctx.sock, io.env, io.uid).pki), name, domain, out)
