@@ -48,6 +48,10 @@ export async function run (cmd: string, args: string[], opts: SpawnOptions & { i
   })
 }
 
+/** How long a test waits for a detached VM's guest to come up: TCG boots in seconds alone, but far slower on a
+ *  two-core machine that is also booting the other suites' VMs. */
+export const VM_BOOT_MS = 90_000
+
 /** Waits until `check` returns a truthy value, polling; throws with `what` after `ms`. */
 export async function until<T> (what: string, check: () => T | Promise<T>, ms = 20_000): Promise<T> {
   const deadline = Date.now() + ms

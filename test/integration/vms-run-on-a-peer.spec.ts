@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { peeredPair, type PeeredPair } from '../helpers/peered-pair.ts'
-import { until, workload, type TestNode } from '../helpers/node.ts'
+import { until, VM_BOOT_MS, workload, type TestNode } from '../helpers/node.ts'
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from '../helpers/registry.ts'
 
 // alice runs a VM on emily, two hosts in their own network namespaces: the VM is emily's workload, driven from alice.
@@ -31,12 +31,12 @@ describe('VMs run on a peer', () => {
     expect(await workload(alice, 'once')).toBeUndefined()
 
     expect(await alice.cli(['run', '--vm', `${image}@emily`, '-d', '--name', 'job', '--', 'sh', '-c', 'echo up; while true; do sleep 1; done'])).toEqual({ code: 0, stdout: 'job\n', stderr: '' })
-    await until('it to run', async () => (await alice.cli(['logs', 'job@emily'])).stdout === 'up\n')
+    await until('it to run', async () => (await alice.cli(['logs', 'job@emily'])).stdout === 'up\n', VM_BOOT_MS)
     expect(await alice.cli(['exec', 'job@emily', '--', 'sh', '-c', 'hostname; exit 5'])).toEqual({ code: 5, stdout: 'job\n', stderr: '' })
     expect(JSON.parse((await alice.cli(['vm', 'ls', '@emily', '--json'])).stdout).map((v: any) => [v.name, v.state])).toEqual([['job', 'running']])
     expect((await alice.cli(['stop', 'job@emily'])).code).toBe(0)
     expect(await workload(emily, 'job')).toMatchObject({ state: 'exited' })
     expect((await alice.cli(['rm', 'job@emily'])).code).toBe(0)
     expect(await workload(emily, 'job')).toBeUndefined()
-  })
+  }, 2 * VM_BOOT_MS)
 })

@@ -1,7 +1,7 @@
 // A running VM as `vm ls` shows its machine and `stats` what its qemu uses on the host (its cgroup there, held to
 // --cpus), and as `exec` shows the guest from inside: the workload's limits are the guest's cgroup's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startNode, until, type TestNode } from '../helpers/node.ts'
+import { startNode, until, VM_BOOT_MS, type TestNode } from '../helpers/node.ts'
 import { busyboxLayer, pushImage, startRegistry } from '../helpers/registry.ts'
 
 describe('VMs show their machines and what they use', () => {
@@ -13,8 +13,8 @@ describe('VMs show their machines and what they use', () => {
     node = await startNode('vm-ls')
     const res = await node.cli(['run', '--vm', `${registry.host}/vmls`, '-d', '--name', 'small', '--cpus', '1', '--memory', '64M', '--pids', '20', '--', 'sh', '-c', 'echo up; while true; do i=$((i+1)); done'])
     expect(res).toEqual({ code: 0, stdout: 'small\n', stderr: '' })
-    await until('it to run', async () => (await node.cli(['logs', 'small'])).stdout === 'up\n')
-  })
+    await until('it to run', async () => (await node.cli(['logs', 'small'])).stdout === 'up\n', VM_BOOT_MS)
+  }, VM_BOOT_MS + 60_000)
   afterAll(async () => {
     await node?.stop()
     await registry?.stop()
