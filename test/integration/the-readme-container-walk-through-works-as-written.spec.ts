@@ -208,5 +208,5 @@ describe('the README\'s container walk-through works as written', () => {
         throw new Error(`README line \`${command}\` does not do what it says (exit ${res.code}, stdout ${JSON.stringify(res.stdout)}, stderr ${JSON.stringify(res.stderr)}): ${String(err)}`)
       }
     }
-  })
+  }, 180_000)
 })

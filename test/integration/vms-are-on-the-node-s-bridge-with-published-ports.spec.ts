@@ -2,7 +2,7 @@
 // its published ports answered from inside the guest (qemu in the namespace the bridge made, the guest's card on a
 // tap whose traffic and the namespace's are passed to each other).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startNode, until, type TestNode } from '../helpers/node.ts'
+import { startNode, until, VM_BOOT_MS, type TestNode } from '../helpers/node.ts'
 import { busyboxLayer, freePort, pushImage, startRegistry } from '../helpers/registry.ts'
 
 describe('VMs are on the node\'s bridge, with published ports', () => {
@@ -24,7 +24,7 @@ describe('VMs are on the node\'s bridge, with published ports', () => {
     const port = await freePort()
     const started = await node.cli(['run', '--vm', image, '-d', '--name', 'web', '-p', `${port}:80`, '--', 'sh', '-c', 'mkdir -p /www; echo hello from a vm > /www/index.html; exec httpd -f -p 80 -h /www'])
     expect(started).toEqual({ code: 0, stdout: 'web\n', stderr: '' })
-    const page = await until('the VM to answer on its published port', async () => await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).then(async r => await r.text(), () => undefined), 60_000)
+    const page = await until('the VM to answer on its published port', async () => await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).then(async r => await r.text(), () => undefined), VM_BOOT_MS)
     expect(page).toBe('hello from a vm\n')
     const inside = await node.cli(['exec', 'web', '--', 'sh', '-c', 'ip -4 -o addr show dev eth0; ip route; cat /etc/hostname'])
     expect(inside.code).toBe(0)
@@ -33,7 +33,7 @@ describe('VMs are on the node\'s bridge, with published ports', () => {
     expect(inside.stdout).toMatch(/\nweb\n$/)
     expect((await node.cli(['stop', 'web'])).code).toBe(0)
     expect(await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).then(() => 'answered', () => 'refused')).toBe('refused')
-  })
+  }, VM_BOOT_MS + 60_000)
 
   it('has only its loopback with --net none, and refuses the host\'s network', async () => {
     const none = await node.cli(['run', '--vm', image, '--net', 'none', '--', 'ls', '/sys/class/net'])
