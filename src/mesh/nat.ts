@@ -4,6 +4,7 @@
 // backoff and again whenever this node's addresses change. The relayed connection stays open beside the direct
 // one: calls already on it finish there, new calls take the direct one (libp2p prefers it), and if the direct
 // path dies the relayed one is still there to fall back to.
+import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import type { Connection, Libp2pEvents, PeerId, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, TransportManager } from '@libp2p/interface-internal'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -28,6 +29,13 @@ const MAX_STUN_SERVERS = 3
 const RELAY_SLOTS = 2
 /** How often dial-back answers are looked at, to take relay slots once they say no one outside can dial us. */
 const RESERVE_CHECK_MS = 1_000
+/**
+ * How often a node that listens through relays, and holds fewer slots than it listens for, asks the trusted relays
+ * it reaches directly for one. libp2p asks a relay once, when it first meets it; a relay that refused then (it did not
+ * trust this node yet, or had just restarted), or a first meeting over another relay, would otherwise leave the slot
+ * untaken for as long as the connection lasts.
+ */
+const TOP_UP_MS = 10_000
 
 export interface NatTraversalInit {
   /** The peers trusted through a peering token; one just trusted over a relayed connection is tried at once. */
@@ -37,6 +45,13 @@ export interface NatTraversalInit {
   /** The addresses the node was told to listen on (relay slots it was told to take count toward RELAY_SLOTS). */
   listen: string[]
   log: (level: 'info' | 'warn', msg: string, fields?: object) => void
+}
+
+/** What this module uses of the circuit relay transport's reservation store (a public field of the transport). */
+interface RelaySlots {
+  reservationCount: (type: 'discovered' | 'configured') => number
+  hasReservation: (peer: PeerId) => boolean
+  addRelay: (peer: PeerId, type: 'discovered') => Promise<unknown>
 }
 
 interface NatComponents {
@@ -60,19 +75,29 @@ export class NatTraversal implements Startable {
   private stunStarting = false
   private reserving?: NodeJS.Timeout
   private slotsTaken = false
+  /** The `/p2p-circuit` listeners (configured or taken behind a NAT): each holds a slot once libp2p found a relay for it. */
+  private wanted: number
+  private topping?: NodeJS.Timeout
   private unwatch?: () => void
 
-  constructor (private readonly components: NatComponents, private readonly init: NatTraversalInit) {}
+  constructor (private readonly components: NatComponents, private readonly init: NatTraversalInit) {
+    this.wanted = init.listen.filter(a => a === '/p2p-circuit').length
+  }
 
   async start (): Promise<void> {
     this.started = true
     // Transports listen while the services start; the STUN server follows TCP's addresses once they are known.
     this.components.events.addEventListener('transport:listening', this.onListening)
-    this.unwatch = this.init.trusted.watch(change => { if (change.trusted) this.check(peerIdFromString(change.peer.peerId)) })
+    this.unwatch = this.init.trusted.watch(change => {
+      if (!change.trusted) return
+      this.check(peerIdFromString(change.peer.peerId))
+      this.topUpSlots()
+    })
   }
 
   async afterStart (): Promise<void> {
     this.reserving = setInterval(() => this.takeRelaySlots(), RESERVE_CHECK_MS).unref()
+    this.topping = setInterval(() => this.topUpSlots(), TOP_UP_MS).unref()
     this.components.events.addEventListener('connection:open', this.onOpen)
     this.components.events.addEventListener('connection:close', this.onClose)
     this.components.events.addEventListener('self:peer:update', this.onAddressChange)
@@ -83,6 +108,7 @@ export class NatTraversal implements Startable {
     this.unwatch?.()
     this.components.events.removeEventListener('transport:listening', this.onListening)
     clearInterval(this.reserving)
+    clearInterval(this.topping)
     this.components.events.removeEventListener('connection:open', this.onOpen)
     this.components.events.removeEventListener('connection:close', this.onClose)
     this.components.events.removeEventListener('self:peer:update', this.onAddressChange)
@@ -140,8 +166,32 @@ export class NatTraversal implements Startable {
     const more = Math.max(0, RELAY_SLOTS - configured)
     if (more === 0) return
     this.init.log('info', 'behind a NAT: listening through relays', { slots: RELAY_SLOTS })
+    this.wanted += more
     this.components.transportManager.listen(Array.from({ length: more }, () => multiaddr('/p2p-circuit')))
       .catch(err => this.init.log('warn', 'could not listen through relays', { err: String(err?.message ?? err) }))
+  }
+
+  /** While this node holds fewer relay slots than it listens for, asks every trusted relay it reaches directly. */
+  private topUpSlots (): void {
+    const slots = this.relaySlots()
+    if (slots === undefined || slots.reservationCount('discovered') >= this.wanted) return
+    const asked = new Set<string>()
+    for (const conn of this.components.connectionManager.getConnections()) {
+      const peer = conn.remotePeer
+      const key = peer.toString()
+      if (asked.has(key) || !isDirectConnection(conn) || conn.status !== 'open' || !this.init.trusted.has(key) || slots.hasReservation(peer)) continue
+      asked.add(key)
+      void this.components.peerStore.get(peer)
+        .then(async p => { if (p.protocols.includes(RELAY_V2_HOP_CODEC)) await slots.addRelay(peer, 'discovered') })
+        // A relay that refuses now (it is behind a NAT itself, or not ready) is asked again next time.
+        .catch(() => {})
+    }
+  }
+
+  /** The slots libp2p's circuit relay transport holds for this node. */
+  private relaySlots (): RelaySlots | undefined {
+    const transport = this.components.transportManager.getTransports().find(t => t[Symbol.toStringTag] === '@libp2p/circuit-relay-v2-transport')
+    return (transport as { reservationStore?: RelaySlots } | undefined)?.reservationStore
   }
 
   private readonly onListening = (): void => {

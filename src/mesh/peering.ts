@@ -1,6 +1,6 @@
 // Peering as a libp2p service (/aurae/peer/1.0.0): tokens this node issues, redeeming another node's, and the
 // trust both sides then record; unpeering; and keeping trusted peers connected (and relaying for us when we need it).
-import { RELAY_V2_HOP_CODEC, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { KEEP_ALIVE, serviceCapabilities, serviceDependencies, type Connection, type PeerStore, type Startable, type Stream } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -144,7 +144,6 @@ export class PeeringService implements Startable {
     }
     const record = { peerId: issuer.toString(), name: claims.name, domain: claims.domain, addrs: usable, trustedAt: Date.now() }
     await this.trust(record)
-    this.askForSlot(record.peerId)
     return record
   }
 
@@ -207,22 +206,6 @@ export class PeeringService implements Startable {
     await this.components.peerStore.merge(peerIdFromString(record.peerId), { multiaddrs: parseAddrs(record.addrs), tags: { [KEEP_ALIVE]: { value: 1 } } })
   }
 
-  /**
-   * A node that listens through a relay (`--listen /p2p-circuit`) and has no slot yet asks a newly trusted relay for one.
-   * Relays serve only peers they trust, so the request libp2p made when the two first met was refused; libp2p asks
-   * a relay again on a new connection to it.
-   */
-  private askForSlot (peerId: string): void {
-    if (!this.init.listen.some(a => a.endsWith('/p2p-circuit')) || reachableAt(this.components.addressManager.getAddresses()).some(a => a.includes('/p2p-circuit'))) return
-    const id = peerIdFromString(peerId)
-    const cm = this.components.connectionManager
-    void (async () => {
-      if (!(await this.components.peerStore.get(id)).protocols.includes(RELAY_V2_HOP_CODEC)) return
-      await cm.closeConnections(id)
-      await dial(cm, id, AbortSignal.timeout(CALL_TIMEOUT_MS))
-    })().catch(err => this.init.log('warn', 'could not ask a trusted peer for a relay slot', { peerId, err: messageOf(err) }))
-  }
-
   /** The issuer's side of peering (and of unpeering). */
   private async onPeer (stream: Stream, connection: Connection): Promise<void> {
     const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE })
@@ -238,7 +221,6 @@ export class PeeringService implements Startable {
       }
       await lp.write(PeerWelcome.encode({ error, name: me.name, domain: me.domain }).finish())
       await stream.close()
-      if (!hello.unpeer && error === '') this.askForSlot(remote)
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
     }
