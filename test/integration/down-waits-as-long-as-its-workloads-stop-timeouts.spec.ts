@@ -41,7 +41,7 @@ describe('down waits as long as its workloads\' stop timeouts', () => {
     expect(isAlive(pid)).toBe(false)
     expect((await node.up()).code).toBe(0)
     expect(await workload(node, 'slow')).toMatchObject({ state: 'exited', exitCode: 137 })
-  })
+  }, 120_000)
 
   it('gives up in one line with exit 1 when the daemon truly hangs', async () => {
     node = await startNode('hangs')
@@ -49,5 +49,5 @@ describe('down waits as long as its workloads\' stop timeouts', () => {
     process.kill(frozen, 'SIGSTOP')
     const down = await node.cli(['down'])
     expect(down).toEqual({ code: 1, stdout: '', stderr: 'aurae: auraed did not stop within 25s\n' })
-  })
+  }, 120_000)
 })
