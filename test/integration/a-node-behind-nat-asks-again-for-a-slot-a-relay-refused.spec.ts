@@ -27,7 +27,7 @@ describe('a node behind a NAT asks again for a slot a relay refused', () => {
     await bed?.destroy()
   }, 60_000)
 
-  it('holds a slot on the second public peer, though it was refused when the two first met', async () => {
+  it('holds a slot on a second public peer that peers with it later, through its first', async () => {
     expect((await node('h1').cli(['proxy', (await node('r2').cli(['proxy'])).stdout.trim()])).code).toBe(0)
     await until('h1 to hold a slot on r2', async () => await slotOn('h1', 'r2') || undefined, 30_000)
     // h1's token names its addresses: its own network's, which r1 cannot reach, and its slot on r2.
