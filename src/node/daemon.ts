@@ -218,7 +218,7 @@ export class Daemon {
     const supervisor = new Supervisor({
       workloads: this.store.table<WorkloadRecord>('workloads'),
       drivers: {
-        executable: executableDriver({ cgroups, assertCell: name => { if (cells === undefined) throw new FailedPreconditionError(`cell ${name} is not allocated`); cells.assertHere(name) }, hidden: this.daemonSpace() }),
+        executable: executableDriver({ cgroups, assertCell: name => { if (cells === undefined) throw new FailedPreconditionError(`cell ${name} is not allocated`); cells.assertHere(name) }, hidden: daemonSpace({ ...this.opts.paths, tls: this.opts.tls }) }),
         container: containerDriver({ images, content, cgroups, dataDir: this.opts.paths.data, nodeKey, network }),
         vm: vmDriver({ cgroups, network, nodeKey, images, content, dataDir: this.opts.paths.data, readySeconds: this.opts.vmReadySeconds,
           ...this.opts.vmTemplates !== undefined ? { templates: new VmTemplates(this.opts.vmTemplates, (level, line) => this.log.write(level, line)) } : {} })
@@ -280,13 +280,6 @@ export class Daemon {
     forward: async (peer, path, payload, onPayload, signal, input) => await this.active.mesh.forward(peer, path, payload, onPayload, signal, input),
     onError: (method, err) => this.log.write('error', 'request failed', { method, err: err instanceof Error ? err.stack : String(err) })
   })
-
-  /** What executables must not see: the node's own files, and the mTLS socket and its certificates (the CA's key). */
-  private daemonSpace (): string[] {
-    const tls = this.opts.tls
-    const own = daemonSpace(this.opts.paths)
-    return tls === undefined ? own : [...new Set([...own, ...daemonSpace({ key: tls.pki, data: tls.pki, sock: tls.sock })])].sort()
-  }
 
   /** Binds the mTLS socket, making its certificates on first start. */
   private async listenTls (): Promise<void> {

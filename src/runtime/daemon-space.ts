@@ -15,12 +15,16 @@ export function isSharedDirectory (dir: string, home: string = homedir()): boole
 
 /**
  * What to make inaccessible in an executable's mount namespace: the key, the data directory and the
- * sockets' directory, or only the sockets where their directory is shared. A path inside another one
- * already hidden is left out.
+ * sockets' directory, or only the sockets where their directory is shared; with `tls`, the mTLS socket the same
+ * way and its certificates' directory (the CA's key). A path inside another one already hidden is left out.
  */
-export function daemonSpace (paths: { key: string, data: string, sock: string }, home: string = homedir()): string[] {
-  const sock = resolve(paths.sock)
-  const all = [resolve(paths.key), resolve(paths.data), ...isSharedDirectory(dirname(sock), home) ? [sock, frameSocketOf(sock)] : [dirname(sock)]]
+export function daemonSpace (paths: { key: string, data: string, sock: string, tls?: { sock: string, pki: string } }, home: string = homedir()): string[] {
+  const socket = (path: string, beside: string[]): string[] => {
+    const sock = resolve(path)
+    return isSharedDirectory(dirname(sock), home) ? [sock, ...beside] : [dirname(sock)]
+  }
+  const all = [resolve(paths.key), resolve(paths.data), ...socket(paths.sock, [frameSocketOf(resolve(paths.sock))]),
+    ...paths.tls === undefined ? [] : [resolve(paths.tls.pki), ...socket(paths.tls.sock, [])]]
   const unique = [...new Set(all)].filter(p => p !== '/')
   return unique.filter(p => !unique.some(q => q !== p && p.startsWith(`${q}/`))).sort()
 }
