@@ -98,10 +98,11 @@ export class Cgroups {
     if (Math.max(...this.nestedDirs(group).map(d => d.length)) + CONTROL_FILE_ROOM >= PATH_MAX) throw new FailedPreconditionError('the cell\'s path is too long for a cgroup')
     const made: string[] = []
     try {
-      for (const dir of this.nestedDirs(group)) makeDirs(dir, this.version === 'v1' && this.cpusetMount !== '' && dir.startsWith(`${this.cpusetBase()}/`), made)
+      for (const dir of this.nestedDirs(group)) makeDirs(dir, dir === this.cpusetDir(group), made)
       if (this.version === 'v2') enableNested(this.roots.cpu as string, group)
       for (const f of files) {
-        const dir = f.controller === 'cpuset' && this.version === 'v1' ? join(this.cpusetBase(), group) : this.dir(f.controller === 'cpuset' ? 'cpu' : f.controller, group)
+        // On v2 every controller's files are in the one group.
+        const dir = f.controller === 'cpuset' ? this.cpusetDir(group) ?? this.dir('cpu', group) : this.dir(f.controller, group)
         try {
           writeFileSync(join(dir, f.file), f.value)
         } catch (err) {
@@ -215,18 +216,21 @@ export class Cgroups {
 
   /** The cell's groups: cpu, memory and pids, and v1's cpuset where the cell has a group there (the original's cells). */
   private dirs (cell: string): string[] {
-    const cpuset = this.cpusetMount === '' ? [] : [join(this.cpusetBase(), cell)].filter(d => existsSync(d))
-    return [...new Set([...CONTROLLERS.map(c => this.dir(c, cell)), ...cpuset])]
+    const cpuset = this.cpusetDir(cell)
+    return this.nestedDirs(cell).filter(d => d !== cpuset || existsSync(d))
   }
 
   /** A nested group's folders in every hierarchy, v1's cpuset included. */
   private nestedDirs (group: string): string[] {
-    return [...new Set([...CONTROLLERS.map(c => this.dir(c, group)), ...this.cpusetMount === '' ? [] : [join(this.cpusetBase(), group)]])]
+    const cpuset = this.cpusetDir(group)
+    return [...new Set([...CONTROLLERS.map(c => this.dir(c, group)), ...cpuset === undefined ? [] : [cpuset]])]
   }
 
-  /** The node's folder in v1's cpuset hierarchy (`aurae/<node>`, as in the others). */
-  private cpusetBase (): string {
-    return join(this.cpusetMount, relative(dirname(dirname(this.roots.cpu as string)), this.roots.cpu as string))
+  /** A group's folder in v1's cpuset hierarchy (under `aurae/<node>`, as in the others); none on v2 or without one. */
+  private cpusetDir (group: string): string | undefined {
+    if (this.cpusetMount === '') return undefined
+    const root = this.roots.cpu as string
+    return join(this.cpusetMount, relative(dirname(dirname(root)), root), group)
   }
 }
 
