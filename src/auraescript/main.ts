@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { AuraeError } from '../errors.ts'
 import { registerScriptHooks, ScriptSyntaxError, UnknownModuleError } from './loader.ts'
 import { VERSION } from '../common/node-defaults.ts'
+import { quitNow } from '../common/exit.ts'
 
 export const EXIT = { failed: 1, usage: 2, unloadable: 3 } as const
 
@@ -67,7 +68,7 @@ let ending = false
 function fail (message: string, code: number): void {
   ending = true
   process.stderr.write(`auraescript: ${message.replace(/\n?$/, '\n')}`)
-  process.exit(code)
+  quitNow(code)
 }
 
 /** Why the script could not be loaded, in a line (a syntax error with its line and a caret). */

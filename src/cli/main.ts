@@ -1,6 +1,7 @@
 // aurae: the command line. The one module that touches `process`: it hands each command its I/O and exits
 // with the code the command returns.
 import { defaultPaths, VERSION } from '../common/node-defaults.ts'
+import { endWith, quitNow } from '../common/exit.ts'
 import { exitCodeOfSignal } from '../common/signals.ts'
 import { help, parse } from './kit/args.ts'
 import { context } from './kit/context.ts'
@@ -15,7 +16,7 @@ import { find, usage } from './dispatch.ts'
 function quitOnBrokenPipe (): void {
   for (const out of [process.stdout, process.stderr]) {
     out.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(exitCodeOfSignal('SIGPIPE'))
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') quitNow(exitCodeOfSignal('SIGPIPE'))
       throw err
     })
   }
@@ -36,17 +37,17 @@ function processIo (): Io {
       for (const [sig, fn] of handlers) process.on(sig, fn)
       return () => { for (const [sig, fn] of handlers) process.off(sig, fn) }
     },
-    quit: code => process.exit(code)
+    quit: code => quitNow(code)
   }
 }
 
-/** Exits once everything written has left: writes to a pipe are asynchronous, and process.exit drops what is queued. */
-async function flushAndExit (code: number): Promise<never> {
+/** Ends aurae with `code` once everything written has left (common/exit.ts). */
+async function flushAndEnd (code: number): Promise<void> {
   await Promise.all([process.stdout, process.stderr].map(async out => await new Promise(resolve => out.write('', resolve))))
-  process.exit(code)
+  endWith(code)
 }
 
-export async function main (argv: string[]): Promise<never> {
+export async function main (argv: string[]): Promise<void> {
   quitOnBrokenPipe()
   const io = processIo()
   const args = [...argv]
@@ -60,33 +61,33 @@ export async function main (argv: string[]): Promise<never> {
   const word = args.shift()
   if (word === undefined || word === 'help' || word === '--help' || word === '-h') {
     io.stdout.write(usage())
-    return await flushAndExit(word === undefined ? EXIT.usage : EXIT.ok)
+    return await flushAndEnd(word === undefined ? EXIT.usage : EXIT.ok)
   }
   if (word === 'version' || word === '--version') {
     io.stdout.write(`aurae ${VERSION}\n`)
-    return await flushAndExit(EXIT.ok)
+    return await flushAndEnd(EXIT.ok)
   }
   const found = find(word, args)
   if ('unknown' in found) {
     io.stderr.write(`aurae: ${found.unknown}\n`)
-    return await flushAndExit(EXIT.usage)
+    return await flushAndEnd(EXIT.usage)
   }
   if ('help' in found) {
     io.stdout.write(found.help)
-    return await flushAndExit(found.exitCode)
+    return await flushAndEnd(found.exitCode)
   }
   const { command } = found
   try {
     const parsed = parse(command.spec, found.args)
     if (parsed.flags.help === true) {
       io.stdout.write(help(command.spec))
-      return await flushAndExit(EXIT.ok)
+      return await flushAndEnd(EXIT.ok)
     }
     if (typeof parsed.flags.sock === 'string') sock = parsed.flags.sock
-    return await flushAndExit(await command.run(parsed, context(io, sock)))
+    return await flushAndEnd(await command.run(parsed, context(io, sock)))
   } catch (err) {
     const { code, message } = report(err)
     io.stderr.write(`aurae: ${message}\n`)
-    return await flushAndExit(code)
+    return await flushAndEnd(code)
   }
 }

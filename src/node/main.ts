@@ -9,6 +9,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { Daemon } from './daemon.ts'
 import { DaemonLog } from './log.ts'
 import { LOG_FILES, LOG_MAX_BYTES } from '../runtime/log-files.ts'
+import { endWith, quitNow } from '../common/exit.ts'
 
 const USAGE = `usage: auraed [--sock PATH] [--key PATH] [--data DIR] [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--log-max-bytes N] [--log-files N] [--vm-ready-timeout N] [--vm-templates DIR|off] [--tls-sock PATH|off] [--pki DIR] [--pid1] [--up NAME[@DOMAIN]] [--trust PEERID=NAME[@DOMAIN]]...
 
@@ -139,10 +140,10 @@ export async function main (argv: string[]): Promise<void> {
     }
   } catch (err) {
     process.stderr.write(`auraed: ${messageOf(err)}\n`)
-    process.exit(1)
+    quitNow(1)
   }
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => { void daemon.shutdown(true) })
   process.on('SIGHUP', () => {})
   await daemon.closed
-  process.exit(0)
+  endWith(0)
 }

@@ -2,7 +2,7 @@
 import { AttachedOutput } from '../../runtime/attach.ts'
 import { outputBuffer } from './run-response.ts'
 import { DirectAttacher, attachDirect } from './direct-attacher.ts'
-import { youngCollector } from '../../young-gc.ts'
+import { youngCollector } from '../../common/young-gc.ts'
 import { StartError, type Supervisor } from '../../runtime/supervisor.ts'
 import { NameTakenError } from '../../runtime/workload-names.ts'
 import type { WorkloadRecord } from '../../runtime/workload.ts'

@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs'
 import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FailedPreconditionError, InvalidArgumentError, noSpaceOn } from '../../errors.ts'
-import { youngCollector } from '../../young-gc.ts'
+import { youngCollector } from '../../common/young-gc.ts'
 import type { Component } from '../../lifecycle.ts'
 import type { BlobTail } from './blob-tail.ts'
 

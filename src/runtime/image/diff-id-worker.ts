@@ -2,7 +2,7 @@
 // the tar, so the download's own thread only copies each chunk over.
 import { createHash } from 'node:crypto'
 import { parentPort } from 'node:worker_threads'
-import { youngCollector } from '../../young-gc.ts'
+import { youngCollector } from '../../common/young-gc.ts'
 import { decompressor, type Compression } from './layer-format.ts'
 
 export type ToWorker =

@@ -9,7 +9,7 @@
 
 const EVERY_BYTES = 4 * 1024 * 1024
 
-type Gc = (opts: { type: 'minor' }) => void
+type Gc = (opts?: { type: 'minor' | 'major' }) => void
 let gc: Gc | undefined
 
 /** A counter of bytes streamed that collects the young generation every few MiB. The collector is
@@ -24,6 +24,12 @@ export function youngCollector (): (bytes: number) => void {
     gc ??= exposeGc()
     gc({ type: 'minor' })
   }
+}
+
+/** A full collection, now: what a background thread of V8's may be waiting for (common/exit.ts). */
+export function collectAll (): void {
+  gc ??= exposeGc()
+  gc()
 }
 
 /** The way Node documents for reaching V8's collector without starting with --expose-gc. */
