@@ -72,6 +72,11 @@ export class DirectOutput {
     while (this.runs.length > 0 || this.writing > 0) await new Promise<void>(resolve => this.waiting.push(resolve))
   }
 
+  /** Lets go of every run's monitor, read to its end or not (aurae lost its node): the workload runs on. */
+  close (): void {
+    for (const run of this.runs) run.socket.close()
+  }
+
   /** After a read's pieces are written: the buffer is free again if stdout and stderr took them at once. */
   private read (): boolean {
     if ((this.out.stdout.writableLength === 0 && this.out.stderr.writableLength === 0) || this.writing === 0) return true

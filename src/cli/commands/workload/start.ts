@@ -150,6 +150,7 @@ async function startAttachable (ctx: Context, spec: WorkloadSpec, where: string,
     throw err
   } finally {
     stopTaking()
+    direct?.close()
   }
   return code
 }
