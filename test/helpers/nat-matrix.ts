@@ -1,10 +1,9 @@
 // Nodes in a NAT testbed: a public relay, and two hosts of each NAT kind, each running auraed and peered with
 // the relay. Pairs are then peered with a token and looked at: connected, direct or relayed.
-import { NatTestbed, type NatKind } from './nat-testbed.ts'
-import { startNode, until, type TestNode } from './node.ts'
+import { MESH_PORT, NatTestbed, type NatKind } from './nat-testbed.ts'
+import { until, type TestNode } from './node.ts'
 
 export const KINDS: NatKind[] = ['none', 'full', 'prc', 'sym']
-export const MESH_PORT = 4810
 
 /** Every pair of kinds once, a kind with itself included: 10 pairs, each of two different hosts. */
 export function kindPairs (): Array<[string, string]> {
@@ -91,9 +90,7 @@ export class NatMatrix {
   }
 
   private async start (name: string, extra: string[]): Promise<TestNode> {
-    // The public plan's ranges count as public for the daemons, through the test-only setting.
-    const env = this.bed.publicRanges.length > 0 ? { AURAE_TEST_PUBLIC_RANGES: this.bed.publicRanges.join(',') } : {}
-    const node = await withEnv(env, async () => await startNode(name, ['--listen', `/ip4/0.0.0.0/tcp/${MESH_PORT}`, ...extra], this.bed.ns(name)))
+    const node = await this.bed.startNode(name, extra)
     this.nodes.set(name, node)
     return node
   }
@@ -101,18 +98,4 @@ export class NatMatrix {
 
 async function peerIdOf (node: TestNode): Promise<string> {
   return JSON.parse((await node.cli(['status', '--json'])).stdout).peerId
-}
-
-/** Runs `fn` with extra environment variables set for the processes it starts. */
-async function withEnv<T> (env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const before = Object.fromEntries(Object.keys(env).map(k => [k, process.env[k]]))
-  Object.assign(process.env, env)
-  try {
-    return await fn()
-  } finally {
-    for (const [k, v] of Object.entries(before)) {
-      if (v === undefined) delete process.env[k]
-      else process.env[k] = v
-    }
-  }
 }

@@ -3,7 +3,10 @@
 // uplink. Every name starts with `aur-<id>-`; destroy() removes everything, also after a partial create.
 import { randomBytes } from 'node:crypto'
 import { Delayer } from './nfq-delay.ts'
-import { run } from './node.ts'
+import { run, startNode, type TestNode } from './node.ts'
+
+/** The port every site's auraed listens on. */
+export const MESH_PORT = 4810
 
 /** none: a public host; full: full cone; prc: port-restricted cone; sym: symmetric. */
 export type NatKind = 'none' | 'full' | 'prc' | 'sym'
@@ -65,6 +68,13 @@ export class NatTestbed {
   routerNs (name: string): string {
     const site = this.site(name)
     return site.addr === site.wan ? site.ns : `${site.ns}-gw`
+  }
+
+  /** Starts auraed at site `name`, in its namespace, on MESH_PORT; with public addressing, the plan's ranges count
+   * as public for it (the daemon's test-only setting). */
+  async startNode (name: string, extra: string[] = []): Promise<TestNode> {
+    const env = this.publicRanges.length > 0 ? { AURAE_TEST_PUBLIC_RANGES: this.publicRanges.join(',') } : {}
+    return await withEnv(env, async () => await startNode(name, ['--listen', `/ip4/0.0.0.0/tcp/${MESH_PORT}`, ...extra], this.ns(name)))
   }
 
   /** The PID of the delayer, which holds every packet in and out of an uplink. */
@@ -178,4 +188,18 @@ function routerRules (nat: Exclude<NatKind, 'none'>, wan: string, host: string):
 async function sh (cmd: string, args: string[], input?: string): Promise<void> {
   const res = await run(cmd, args, { input })
   if (res.code !== 0) throw new Error(`${cmd} ${args[0]} failed: ${res.stderr.trim()}`)
+}
+
+/** Runs `fn` with extra environment variables set for the processes it starts. */
+async function withEnv<T> (env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const before = Object.fromEntries(Object.keys(env).map(k => [k, process.env[k]]))
+  Object.assign(process.env, env)
+  try {
+    return await fn()
+  } finally {
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+  }
 }

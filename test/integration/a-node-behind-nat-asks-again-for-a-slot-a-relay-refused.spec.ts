@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NatTestbed } from '../helpers/nat-testbed.ts'
-import { startNode, until, type TestNode } from '../helpers/node.ts'
+import { until, type TestNode } from '../helpers/node.ts'
 
 // A node behind a NAT holds a slot on one public peer and wants one more. A second public node peers with it by its
 // token, reaching it through the first one's relay. The node behind the NAT asks the new peer for a slot at once, but
@@ -15,12 +15,7 @@ describe('a node behind a NAT asks again for a slot a relay refused', () => {
 
   beforeAll(async () => {
     bed = await NatTestbed.create({ sites: [{ name: 'r1', nat: 'none' }, { name: 'r2', nat: 'none' }, { name: 'h1', nat: 'prc' }], addressing: 'public' })
-    process.env.AURAE_TEST_PUBLIC_RANGES = bed.publicRanges.join(',')
-    try {
-      for (const n of ['r1', 'r2', 'h1']) nodes.set(n, await startNode(n, ['--listen', '/ip4/0.0.0.0/tcp/4810'], bed.ns(n)))
-    } finally {
-      delete process.env.AURAE_TEST_PUBLIC_RANGES
-    }
+    for (const n of ['r1', 'r2', 'h1']) nodes.set(n, await bed.startNode(n))
   }, 120_000)
   afterAll(async () => {
     for (const n of nodes.values()) await n.stop().catch(() => {})

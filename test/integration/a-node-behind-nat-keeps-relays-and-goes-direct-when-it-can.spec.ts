@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NatTestbed } from '../helpers/nat-testbed.ts'
-import { run, startNode, until, type TestNode } from '../helpers/node.ts'
+import { run, until, type TestNode } from '../helpers/node.ts'
 
 // Two public relays and two hosts behind port-restricted cone NATs (20 ms on every uplink). The hosts keep a slot on
 // each relay and get it back when a relay restarts; they go direct over WebRTC, a call running on the relay when the
@@ -27,13 +27,7 @@ describe('a node behind a NAT keeps its relays and goes direct when it can', () 
 
   beforeAll(async () => {
     bed = await NatTestbed.create({ sites: [{ name: 'r1', nat: 'none' }, { name: 'r2', nat: 'none' }, { name: 'h1', nat: 'prc' }, { name: 'h2', nat: 'prc' }], addressing: 'public' })
-    process.env.AURAE_TEST_PUBLIC_RANGES = bed.publicRanges.join(',')
-    try {
-      for (const r of ['r1', 'r2']) nodes.set(r, await startNode(r, ['--listen', '/ip4/0.0.0.0/tcp/4810'], bed.ns(r)))
-      for (const h of ['h1', 'h2']) nodes.set(h, await startNode(h, ['--listen', '/ip4/0.0.0.0/tcp/4810'], bed.ns(h)))
-    } finally {
-      delete process.env.AURAE_TEST_PUBLIC_RANGES
-    }
+    for (const n of ['r1', 'r2', 'h1', 'h2']) nodes.set(n, await bed.startNode(n))
     for (const r of ['r1', 'r2']) {
       const token = (await node(r).cli(['proxy', '--uses', '2'])).stdout.trim()
       for (const h of ['h1', 'h2']) expect((await node(h).cli(['proxy', token])).code).toBe(0)
